@@ -1,0 +1,99 @@
+//! The `frontdesk` command: one module per subcommand.
+
+mod check;
+mod init;
+mod run;
+mod schema;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::config::{Config, Diagnostics};
+
+/// Rule-driven triage and chatbot engine for helpdesks.
+#[derive(Debug, Parser)]
+#[command(name = "frontdesk", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a rule pack: report every problem with file:line:col (exit 1 on any error).
+    Check(check::Args),
+    /// Run the `tests:` of a rule pack (exit 1 on any failure).
+    Test(test::Args),
+    /// Decide one or more events and print the decision.
+    Run(run::Args),
+    /// Write a working starter rule pack into a new directory.
+    Init(init::Args),
+    /// Print a JSON Schema (rule files by default) for editors and validators.
+    Schema(schema::Args),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Runs the command line; the exit code says whether it succeeded.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Test(a) => test::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Init(a) => init::run(a),
+        Command::Schema(a) => schema::run(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "frontdesk",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The default rules directory.
+fn default_rules() -> PathBuf {
+    PathBuf::from("rules")
+}
+
+/// Loads a pack, printing its diagnostics (errors and warnings) to stderr.
+fn load(dir: &std::path::Path) -> Result<Config, Diagnostics> {
+    match Config::load(dir) {
+        Ok(config) => {
+            for w in &config.warnings {
+                eprintln!("{w}");
+            }
+            Ok(config)
+        }
+        Err(diags) => {
+            eprint!("{diags}");
+            Err(diags)
+        }
+    }
+}
+
+/// "1 error" / "3 errors".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,453 @@
+//! The compile step: validated, fast runtime forms from the raw YAML of every file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::decode::{index, join, Cx};
+use super::diag::did_you_mean;
+use super::yaml::{Kind, Node, Pos};
+use crate::model::EventType;
+use crate::rules::action::{self, ActionEnv, TimerDef};
+use crate::rules::condition;
+use crate::rules::field::TextSlot;
+use crate::rules::script::{ScriptError, Scripts};
+use crate::rules::template::{valid_language, Templates, TextDef, CONTEXT_NAMES};
+use crate::rules::text::KeywordSet;
+use crate::rules::Rule;
+
+/// Keys a rule may have.
+pub const RULE_KEYS: &[&str] = &[
+    "name",
+    "on",
+    "when",
+    "then",
+    "stop",
+    "enabled",
+    "order",
+    "description",
+];
+/// Keys of `settings:`.
+pub const SETTINGS_KEYS: &[&str] = &["default_language", "languages"];
+
+/// State shared by every file of a pack while it compiles.
+#[derive(Default)]
+pub(crate) struct Pack {
+    pub keywords: KeywordSet,
+    pub slots_used: [bool; 3],
+    pub scripts: Scripts,
+    pub templates: Templates,
+    pub timers: HashMap<String, TimerDef>,
+    timer_sites: HashMap<String, (PathBuf, Pos)>,
+    pub rules: Vec<Rule>,
+    rule_sites: HashMap<String, (PathBuf, Pos)>,
+    pub used_templates: std::collections::HashSet<String>,
+    pub settings_site: Option<PathBuf>,
+}
+
+/// Compiles the parts of one file.
+pub(crate) struct Compiler<'d> {
+    pub cx: Cx<'d>,
+    pub pack: &'d mut Pack,
+    /// The rule being compiled.
+    pub rule: String,
+}
+
+fn script_position(node: &Node, e: &ScriptError) -> Pos {
+    // An inline expression: map the script's own line/column onto the YAML scalar.
+    if e.line <= 1 {
+        Pos {
+            line: node.pos.line,
+            col: node.pos.col + e.col.saturating_sub(1) as u32,
+        }
+    } else {
+        Pos {
+            line: node.pos.line + e.line as u32 - 1,
+            col: e.col.max(1) as u32,
+        }
+    }
+}
+
+impl Compiler<'_> {
+    /// The id of a keyword in the pack's automaton.
+    pub fn keyword(&mut self, folded: &str, slot: TextSlot) -> u32 {
+        self.pack.slots_used[slot as usize] = true;
+        self.pack.keywords.intern(folded)
+    }
+
+    /// Compiles a `script:` condition.
+    pub fn compile_script_expression(
+        &mut self,
+        source: &str,
+        node: &Node,
+        path: &str,
+    ) -> Option<usize> {
+        match self.pack.scripts.compile_expression(source) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.cx.error(
+                    script_position(node, &e),
+                    path,
+                    format!("script: {}", e.message),
+                );
+                None
+            }
+        }
+    }
+
+    fn report_unknown_names(&mut self, unknown: Vec<String>, pos: Pos, path: &str) -> bool {
+        for name in &unknown {
+            let hint = did_you_mean(name, CONTEXT_NAMES.iter().copied());
+            let hint = if hint.is_empty() {
+                format!(" (templates see: {})", CONTEXT_NAMES.join(", "))
+            } else {
+                hint
+            };
+            self.cx.error(
+                pos,
+                path,
+                format!("template uses unknown variable `{name}`{hint}"),
+            );
+        }
+        unknown.is_empty()
+    }
+
+    /// Compiles `settings:`.
+    pub fn settings(&mut self, node: &Node) {
+        let path = "settings";
+        if let Some(first) = &self.pack.settings_site {
+            let first = first.display().to_string();
+            self.cx.error(
+                node.pos,
+                path,
+                format!("settings are already set in {first}; keep them in one file"),
+            );
+            return;
+        }
+        self.pack.settings_site = Some(self.cx.file.to_path_buf());
+        let Some(f) = self.cx.map(node, path, SETTINGS_KEYS) else {
+            return;
+        };
+        let mut default = "en".to_string();
+        if let Some(d) = f.get("default_language") {
+            if let Some(lang) = self.language(d, &join(path, "default_language")) {
+                default = lang;
+            }
+        }
+        let mut fallbacks = HashMap::new();
+        if let Some(l) = f.get("languages") {
+            let lpath = join(path, "languages");
+            if let Kind::Map(pairs) = &l.kind {
+                for (k, v) in pairs {
+                    let Some(from) = self.language(k, &lpath) else {
+                        continue;
+                    };
+                    let p = join(&lpath, &from);
+                    let mut list = Vec::new();
+                    for (i, item) in self.cx.list(v).into_iter().enumerate() {
+                        if let Some(to) = self.language(item, &index(&p, i)) {
+                            list.push(to);
+                        }
+                    }
+                    fallbacks.insert(from, list);
+                }
+            } else {
+                self.cx
+                    .expected(l, &lpath, "a mapping of language to fallback languages");
+            }
+        }
+        self.pack.templates.set_languages(default, fallbacks);
+    }
+
+    fn language(&mut self, node: &Node, path: &str) -> Option<String> {
+        let tag = self.cx.text(node, path)?;
+        if valid_language(&tag) {
+            Some(tag)
+        } else {
+            self.cx.error(
+                node.pos,
+                path,
+                format!(
+                    "`{tag}` is not a language tag (write e.g. `en`, `nb`, `ar`, `zh`, `en-GB`)"
+                ),
+            );
+            None
+        }
+    }
+
+    /// Compiles `templates:`.
+    pub fn templates(&mut self, node: &Node) {
+        let path = "templates";
+        let Kind::Map(pairs) = &node.kind else {
+            self.cx
+                .expected(node, path, "a mapping of template names to texts");
+            return;
+        };
+        for (k, v) in pairs {
+            let Some(name) = self.cx.nonempty_text(k, path) else {
+                continue;
+            };
+            let p = join(path, &name);
+            if self.pack.templates.has(&name) {
+                self.cx
+                    .error(k.pos, &p, format!("template `{name}` is defined twice"));
+                continue;
+            }
+            match &v.kind {
+                Kind::Str(text) => self.add_variant(&name, "*", text, v, &p),
+                Kind::Map(variants) if !variants.is_empty() => {
+                    for (lk, lv) in variants {
+                        let Some(lang) = self.language(lk, &p) else {
+                            continue;
+                        };
+                        let lp = join(&p, &lang);
+                        if let Some(text) = self.cx.text(lv, &lp) {
+                            self.add_variant(&name, &lang, &text, lv, &lp);
+                        }
+                    }
+                }
+                _ => self
+                    .cx
+                    .expected(v, &p, "text, or a mapping of language to text"),
+            }
+        }
+    }
+
+    fn add_variant(&mut self, name: &str, lang: &str, text: &str, node: &Node, path: &str) {
+        match self.pack.templates.add_named(name, lang, text) {
+            Ok(unknown) => {
+                self.report_unknown_names(unknown, node.pos, path);
+            }
+            Err(e) => {
+                let pos = Pos {
+                    line: node.pos.line + e.line.unwrap_or(1).saturating_sub(1) as u32,
+                    col: node.pos.col,
+                };
+                self.cx.error(pos, path, format!("template: {}", e.message));
+            }
+        }
+    }
+
+    /// Compiles `rules:` of this file.
+    pub fn rules(&mut self, node: &Node) {
+        let Some(items) = self.cx.seq(node, "rules") else {
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let path = index("rules", i);
+            if let Some(rule) = self.rule(item, &path) {
+                self.pack.rules.push(rule);
+            }
+        }
+    }
+
+    fn rule(&mut self, node: &Node, path: &str) -> Option<Rule> {
+        let f = self.cx.map(node, path, RULE_KEYS)?;
+        let name = match f.get("name") {
+            Some(n) => self.cx.nonempty_text(n, &join(path, "name")),
+            None => {
+                self.cx.missing(&f, path, "name");
+                None
+            }
+        };
+        if let (Some(name), Some(n)) = (&name, f.get("name")) {
+            if let Some((file, pos)) = self.pack.rule_sites.get(name) {
+                let msg = format!(
+                    "duplicate rule name `{name}` (first at {}:{}:{})",
+                    file.display(),
+                    pos.line,
+                    pos.col
+                );
+                self.cx.error(n.pos, &join(path, "name"), msg);
+            } else {
+                self.pack
+                    .rule_sites
+                    .insert(name.clone(), (self.cx.file.to_path_buf(), n.pos));
+            }
+        }
+        self.rule = name.clone().unwrap_or_else(|| path.to_string());
+        let on = match f.get("on") {
+            Some(on) => self.event_types(on, &join(path, "on")),
+            None => {
+                self.cx.missing(&f, path, "on");
+                None
+            }
+        };
+        let when = match f.get("when") {
+            Some(w) => condition::compile(self, w, &join(path, "when")).map(Some),
+            None => Some(None),
+        };
+        let then = match f.get("then") {
+            Some(t) => action::compile_list(self, t, &join(path, "then")),
+            None => {
+                self.cx.missing(&f, path, "then");
+                None
+            }
+        };
+        let flag = |c: &mut Self, key: &str, default: bool| match f.get(key) {
+            Some(n) => c.cx.boolean(n, &join(path, key)),
+            None => Some(default),
+        };
+        let stop = flag(self, "stop", false);
+        let enabled = flag(self, "enabled", true);
+        let order = match f.get("order") {
+            Some(n) => self.cx.int(n, &join(path, "order")),
+            None => Some(0),
+        };
+        if let Some(d) = f.get("description") {
+            self.cx.text(d, &join(path, "description"));
+        }
+        let when = when?;
+        let required = when.as_ref().and_then(condition::Cond::required_keywords);
+        Some(Rule {
+            name: name?,
+            file: self.cx.file.to_path_buf(),
+            pos: node.pos,
+            on: on?,
+            when,
+            then: then?,
+            stop: stop?,
+            enabled: enabled?,
+            order: order?,
+            required,
+        })
+    }
+
+    fn event_types(&mut self, node: &Node, path: &str) -> Option<u16> {
+        let single = !matches!(node.kind, Kind::Seq(_));
+        let items = self.cx.list(node);
+        if items.is_empty() {
+            self.cx
+                .error(node.pos, path, "needs at least one event type");
+            return None;
+        }
+        let mut bits = 0;
+        let mut ok = true;
+        for (i, item) in items.into_iter().enumerate() {
+            let p = if single {
+                path.to_string()
+            } else {
+                index(path, i)
+            };
+            match self.cx.named::<EventType>(item, &p, "event type") {
+                Some(t) => bits |= t.bit(),
+                None => ok = false,
+            }
+        }
+        ok.then_some(bits)
+    }
+}
+
+impl<'d> ActionEnv<'d> for Compiler<'d> {
+    fn cx(&mut self) -> &mut Cx<'d> {
+        &mut self.cx
+    }
+
+    fn text(&mut self, node: &Node, path: &str, named: bool) -> Option<TextDef> {
+        let text = self.cx.nonempty_text(node, path)?;
+        if named {
+            self.pack.used_templates.insert(text.clone());
+            if self.pack.templates.has(&text) {
+                return Some(TextDef::Named(text));
+            }
+            let names: Vec<&str> = self.pack.templates.names().collect();
+            let hint = did_you_mean(&text, names.iter().copied());
+            self.cx
+                .error(node.pos, path, format!("unknown template `{text}`{hint}"));
+            return None;
+        }
+        match self.pack.templates.add_inline(&text) {
+            Ok((def, unknown)) => self
+                .report_unknown_names(unknown, node.pos, path)
+                .then_some(def),
+            Err(e) => {
+                self.cx
+                    .error(node.pos, path, format!("template: {}", e.message));
+                None
+            }
+        }
+    }
+
+    fn timer(&mut self, def: TimerDef, pos: Pos, path: &str) -> Option<String> {
+        if let Some((file, first)) = self.pack.timer_sites.get(&def.name) {
+            let msg = format!(
+                "timer name `{}` is already used at {}:{}:{}; give each `schedule` its own `name`",
+                def.name,
+                file.display(),
+                first.line,
+                first.col
+            );
+            self.cx.error(pos, path, msg);
+            return None;
+        }
+        self.pack
+            .timer_sites
+            .insert(def.name.clone(), (self.cx.file.to_path_buf(), pos));
+        let name = def.name.clone();
+        self.pack.timers.insert(name.clone(), def);
+        Some(name)
+    }
+
+    fn script_file(&mut self, node: &Node, path: &str) -> Option<usize> {
+        let rel = self.cx.nonempty_text(node, path)?;
+        let base = self.cx.file.parent().unwrap_or(Path::new("."));
+        let full = base.join(&rel);
+        if full.extension().and_then(|e| e.to_str()) != Some("rhai") {
+            self.cx
+                .error(node.pos, path, format!("`{rel}` is not a .rhai file"));
+            return None;
+        }
+        let source = match std::fs::read_to_string(&full) {
+            Ok(s) => s,
+            Err(e) => {
+                self.cx.error(
+                    node.pos,
+                    path,
+                    format!("cannot read script `{}`: {e}", full.display()),
+                );
+                return None;
+            }
+        };
+        // Templates a script names (`template: "x"`) count as used.
+        let named: Vec<String> = self
+            .pack
+            .templates
+            .names()
+            .filter(|n| source.contains(&format!("\"{n}\"")))
+            .map(str::to_string)
+            .collect();
+        self.pack.used_templates.extend(named);
+        match self.pack.scripts.compile_program(&source) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                // Report at the script's own position, in the script's file.
+                let mut cx = Cx {
+                    file: &full,
+                    diags: &mut *self.cx.diags,
+                };
+                let pos = Pos {
+                    line: e.line.max(1) as u32,
+                    col: e.col.max(1) as u32,
+                };
+                cx.error(
+                    pos,
+                    "",
+                    format!("script error: {} (used by {path})", e.message),
+                );
+                None
+            }
+        }
+    }
+
+    fn rule_name(&self) -> String {
+        self.rule.clone()
+    }
+
+    fn faq_bot(&mut self, _bot: &str, node: &Node, path: &str) -> bool {
+        self.cx.error(
+            node.pos,
+            path,
+            "`answer_faq` needs FAQ bots, which this version of frontdesk does not have yet",
+        );
+        false
+    }
+}

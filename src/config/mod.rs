@@ -1,0 +1,307 @@
+//! Loading a rule pack: files → YAML with positions ([`yaml`]) → compiled [`Config`]
+//! ([`compile`]), with every problem collected as a [`Diagnostic`].
+//!
+//! The runtime never sees YAML: a `Config` is immutable and holds only compiled forms (one
+//! keyword automaton, compiled regexes, Rhai ASTs, MiniJinja templates).
+
+pub(crate) mod compile;
+pub(crate) mod decode;
+pub mod diag;
+pub mod schema;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+
+use crate::model::{EventType, Named};
+use crate::rules::action::TimerDef;
+use crate::rules::field::TextSlot;
+use crate::rules::script::Scripts;
+use crate::rules::template::Templates;
+use crate::rules::text::{BitSet, KeywordSet};
+use crate::rules::Rule;
+use crate::testing::TestCase;
+use compile::{Compiler, Pack};
+use decode::Cx;
+use yaml::Pos;
+
+/// Top-level keys of a rule file.
+pub const FILE_KEYS: &[&str] = &["settings", "rules", "templates", "tests"];
+
+/// One rule file's text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Path shown in diagnostics; scripts resolve relative to it.
+    pub path: PathBuf,
+    /// The YAML.
+    pub text: String,
+}
+
+/// A compiled, immutable rule pack.
+#[derive(Debug)]
+pub struct Config {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) keywords: KeywordSet,
+    pub(crate) slots_used: [bool; 3],
+    /// Per event type: enabled rules listening to it.
+    pub(crate) listening: Vec<BitSet>,
+    /// Rules that need one of their keywords present.
+    pub(crate) gated: BitSet,
+    /// Per text slot, per keyword id: the gated rules it lets through.
+    pub(crate) gates: [Vec<Vec<u32>>; 3],
+    pub(crate) templates: Templates,
+    pub(crate) scripts: Scripts,
+    pub(crate) timers: HashMap<String, TimerDef>,
+    /// The `tests:` of every file.
+    pub tests: Vec<TestCase>,
+    /// The files the pack was compiled from.
+    pub files: Vec<PathBuf>,
+    /// Warnings found while compiling.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Config {
+    /// Loads every `*.yaml` / `*.yml` under `dir` (recursively, in path order).
+    pub fn load(dir: &Path) -> Result<Config, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let whole = |message: String| Diagnostic {
+            severity: Severity::Error,
+            file: dir.to_path_buf(),
+            pos: Pos::default(),
+            path: String::new(),
+            message,
+        };
+        let mut paths = Vec::new();
+        if let Err(e) = collect_yaml(dir, &mut paths) {
+            diags.push(whole(format!("cannot read the rules directory: {e}")));
+            return Err(diags);
+        }
+        if paths.is_empty() {
+            diags.push(whole("no rule files (*.yaml) in this directory".into()));
+            return Err(diags);
+        }
+        paths.sort();
+        let mut sources = Vec::new();
+        for path in paths {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => sources.push(Source { path, text }),
+                Err(e) => diags.push(Diagnostic {
+                    severity: Severity::Error,
+                    file: path,
+                    pos: Pos::default(),
+                    path: String::new(),
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Config::compile(sources)
+    }
+
+    /// Compiles one YAML text (tests, benchmarks, `frontdesk init`).
+    pub fn from_yaml(name: &str, text: &str) -> Result<Config, Diagnostics> {
+        Config::compile(vec![Source {
+            path: PathBuf::from(name),
+            text: text.to_string(),
+        }])
+    }
+
+    /// Compiles a pack from its files' texts. On any error, every diagnostic is returned.
+    pub fn compile(sources: Vec<Source>) -> Result<Config, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let mut pack = Pack::default();
+        let mut docs = Vec::new();
+        for src in &sources {
+            match yaml::parse(&src.text) {
+                Ok(node) => {
+                    let mut cx = Cx {
+                        file: &src.path,
+                        diags: &mut diags,
+                    };
+                    let top = match node.kind {
+                        yaml::Kind::Null => None,
+                        _ => cx.map(&node, "", FILE_KEYS).map(|f| {
+                            f.iter()
+                                .map(|(k, _, v)| (k.to_string(), v.clone()))
+                                .collect::<Vec<_>>()
+                        }),
+                    };
+                    docs.push((src.path.clone(), top.unwrap_or_default()));
+                }
+                Err(e) => diags.push(Diagnostic {
+                    severity: Severity::Error,
+                    file: src.path.clone(),
+                    pos: e.pos,
+                    path: String::new(),
+                    message: format!("invalid YAML: {}", e.message),
+                }),
+            }
+        }
+        // Settings and templates first: rules refer to them from any file.
+        for phase in ["settings", "templates", "rules"] {
+            for (file, top) in &docs {
+                for (key, value) in top.iter().filter(|(k, _)| k == phase) {
+                    let mut c = Compiler {
+                        cx: Cx {
+                            file,
+                            diags: &mut diags,
+                        },
+                        pack: &mut pack,
+                        rule: String::new(),
+                    };
+                    match key.as_str() {
+                        "settings" => c.settings(value),
+                        "templates" => c.templates(value),
+                        _ => c.rules(value),
+                    }
+                }
+            }
+        }
+        pack.keywords.build();
+        pack.rules.sort_by_key(|r| r.order);
+        let rule_names: Vec<String> = pack.rules.iter().map(|r| r.name.clone()).collect();
+        let mut tests = Vec::new();
+        for (file, top) in &docs {
+            for (_, value) in top.iter().filter(|(k, _)| k == "tests") {
+                let mut cx = Cx {
+                    file,
+                    diags: &mut diags,
+                };
+                tests.extend(crate::testing::compile(&mut cx, value, &rule_names));
+            }
+        }
+        warn_unused_templates(&pack, &docs, &mut diags);
+        diags.sort();
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let warnings = diags.warnings().cloned().collect();
+        Ok(Config::assemble(
+            pack,
+            tests,
+            sources.into_iter().map(|s| s.path).collect(),
+            warnings,
+        ))
+    }
+
+    fn assemble(
+        pack: Pack,
+        tests: Vec<TestCase>,
+        files: Vec<PathBuf>,
+        warnings: Vec<Diagnostic>,
+    ) -> Config {
+        let n = pack.rules.len();
+        let mut listening = vec![BitSet::new(n); EventType::ALL.len()];
+        let mut gated = BitSet::new(n);
+        let mut gates: [Vec<Vec<u32>>; 3] =
+            std::array::from_fn(|_| vec![Vec::new(); pack.keywords.len()]);
+        for (i, rule) in pack.rules.iter().enumerate() {
+            if rule.enabled {
+                for t in EventType::ALL {
+                    if rule.on & t.bit() != 0 {
+                        listening[*t as usize].insert(i);
+                    }
+                }
+            }
+            if let Some(req) = &rule.required {
+                gated.insert(i);
+                for (slot, kw) in req {
+                    let list = &mut gates[*slot as usize][*kw as usize];
+                    if list.last() != Some(&(i as u32)) {
+                        list.push(i as u32);
+                    }
+                }
+            }
+        }
+        Config {
+            rules: pack.rules,
+            keywords: pack.keywords,
+            slots_used: pack.slots_used,
+            listening,
+            gated,
+            gates,
+            templates: pack.templates,
+            scripts: pack.scripts,
+            timers: pack.timers,
+            tests,
+            files,
+            warnings,
+        }
+    }
+
+    /// Rule names in evaluation order.
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+
+    /// How many rules.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// How many distinct keywords the automaton holds.
+    pub fn keyword_count(&self) -> usize {
+        self.keywords.len()
+    }
+
+    /// How many named templates.
+    pub fn template_count(&self) -> usize {
+        self.templates.names().count()
+    }
+
+    pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {
+        self.slots_used[slot as usize]
+    }
+}
+
+fn warn_unused_templates(
+    pack: &Pack,
+    docs: &[(PathBuf, Vec<(String, yaml::Node)>)],
+    diags: &mut Diagnostics,
+) {
+    for (file, top) in docs {
+        for (_, value) in top.iter().filter(|(k, _)| k == "templates") {
+            if let yaml::Kind::Map(pairs) = &value.kind {
+                for (k, _) in pairs {
+                    if let Some(name) = k.scalar_text() {
+                        if !pack.used_templates.contains(&name) {
+                            let mut cx = Cx {
+                                file,
+                                diags: &mut *diags,
+                            };
+                            cx.warn(
+                                k.pos,
+                                &format!("templates.{name}"),
+                                format!("template `{name}` is not used by any rule"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The JSON Schema of rule files, built from the same tables the compiler checks against
+//! (field paths, operators, actions, event types), so editor completion and `check` agree.
+
+use serde_json::{json, Map, Value};
+
+use super::compile::{RULE_KEYS, SETTINGS_KEYS};
+use super::FILE_KEYS;
+use crate::model::{Channel, EventType, Named, NotifyChannel, Priority, Status};
+use crate::rules::action::ACTIONS;
+use crate::rules::condition::OPERATORS;
+use crate::rules::field::{known_paths, FIELDS};
+use crate::testing::{EXPECT_KEYS, TEST_KEYS};
+
+fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Value {
+    Value::Array(items.into_iter().map(|s| Value::String(s.into())).collect())
+}
+
+fn object(props: Map<String, Value>, required: &[&str]) -> Value {
+    json!({ "type": "object", "properties": props, "required": required, "additionalProperties": false })
+}
+
+fn one_of_list(item: Value) -> Value {
+    json!({ "anyOf": [item.clone(), { "type": "array", "items": item }] })
+}
+
+fn text_def() -> Value {
+    json!({ "anyOf": [
+        { "type": "string" },
+        { "type": "object", "properties": { "template": { "$ref": "#/$defs/templateName" }, "text": { "type": "string" } },
+          "additionalProperties": false }
+    ]})
+}
+
+fn action_value(name: &str) -> Value {
+    let event_types = json!({ "enum": strings(EventType::names()) });
+    match name {
+        "reply" | "internal_note" => text_def(),
+        "set_priority" => json!({ "enum": strings(Priority::names()) }),
+        "set_status" => json!({ "enum": strings(Status::names()) }),
+        "set_category" => json!({ "type": "string" }),
+        "add_tags" | "remove_tags" => {
+            one_of_list(json!({ "type": "string", "pattern": "^[^\\s,]+$" }))
+        }
+        "assign" => {
+            json!({ "type": "object", "properties": { "agent": { "type": "string" }, "group": { "type": "string" } },
+                            "minProperties": 1, "maxProperties": 1, "additionalProperties": false })
+        }
+        "set_field" => {
+            json!({ "type": "object", "properties": { "name": { "type": "string" }, "value": {} },
+                               "required": ["name"], "additionalProperties": false })
+        }
+        "schedule" => json!({ "type": "object", "properties": {
+                "name": { "type": "string" }, "after": { "type": "string", "description": "30m, 4h, 2d, 1w, 2 days" },
+                "at": { "type": "string", "format": "date-time" },
+                "cancel_on": one_of_list(event_types), "then": { "$ref": "#/$defs/actions" } },
+            "required": ["then"], "additionalProperties": false }),
+        "cancel_timers" => {
+            json!({ "anyOf": [ { "const": "all" }, { "type": "array", "items": { "type": "string" } } ] })
+        }
+        "notify" => json!({ "type": "object", "properties": {
+                "channel": { "enum": strings(NotifyChannel::names()) }, "to": { "type": "string" },
+                "text": { "type": "string" }, "template": { "$ref": "#/$defs/templateName" } },
+            "required": ["channel", "to"], "additionalProperties": false }),
+        "webhook" => json!({ "type": "object", "properties": {
+                "url": { "type": "string", "pattern": "^https?://" }, "method": { "enum": ["POST", "PUT", "PATCH"] }, "body": {} },
+            "required": ["url"], "additionalProperties": false }),
+        "handoff" => json!({ "anyOf": [ { "type": "null" }, { "type": "object", "properties": {
+                "group": { "type": "string" }, "reason": { "type": "string" } }, "additionalProperties": false } ] }),
+        "script" => json!({ "type": "string", "pattern": "\\.rhai$" }),
+        "answer_faq" => {
+            json!({ "type": "object", "properties": { "bot": { "type": "string" }, "min_score": { "type": "number" } },
+                                "required": ["bot"], "additionalProperties": false })
+        }
+        _ => json!({}),
+    }
+}
+
+/// The schema of a rule file.
+pub fn rule_file() -> Value {
+    let mut field_cond = Map::new();
+    field_cond.insert("field".into(), json!({ "type": "string", "examples": strings(known_paths()),
+        "description": "Field path, e.g. ticket.priority, message.text, customer.tier, ticket.fields.NAME" }));
+    for op in OPERATORS {
+        let v = match *op {
+            "in" | "not_in" | "contains_any" | "contains_all" => json!({ "type": "array" }),
+            "exists" | "changed" => json!({ "type": "boolean" }),
+            "matches" | "starts_with" | "contains" => json!({ "type": "string" }),
+            _ => json!({}),
+        };
+        field_cond.insert((*op).into(), v);
+    }
+    let condition = json!({ "anyOf": [
+        { "type": "array", "items": { "$ref": "#/$defs/condition" } },
+        object(field_cond, &["field"]),
+        object([("all".to_string(), json!({ "type": "array", "items": { "$ref": "#/$defs/condition" } }))].into_iter().collect(), &["all"]),
+        object([("any".to_string(), json!({ "type": "array", "items": { "$ref": "#/$defs/condition" } }))].into_iter().collect(), &["any"]),
+        object([("not".to_string(), json!({ "$ref": "#/$defs/condition" }))].into_iter().collect(), &["not"]),
+        object([("script".to_string(), json!({ "type": "string", "description": "Rhai expression" }))].into_iter().collect(), &["script"]),
+    ]});
+    let actions: Vec<Value> = ACTIONS
+        .iter()
+        .map(|a| {
+            object(
+                [(a.to_string(), action_value(a))].into_iter().collect(),
+                &[a],
+            )
+        })
+        .collect();
+    let event_types = json!({ "enum": strings(EventType::names()) });
+    let mut rule = Map::new();
+    for key in RULE_KEYS {
+        let v = match *key {
+            "name" | "description" => json!({ "type": "string" }),
+            "on" => one_of_list(event_types.clone()),
+            "when" => json!({ "$ref": "#/$defs/condition" }),
+            "then" => json!({ "$ref": "#/$defs/actions" }),
+            "stop" | "enabled" => json!({ "type": "boolean" }),
+            "order" => json!({ "type": "integer" }),
+            _ => json!({}),
+        };
+        rule.insert((*key).into(), v);
+    }
+    let mut settings = Map::new();
+    for key in SETTINGS_KEYS {
+        let v = match *key {
+            "default_language" => json!({ "type": "string" }),
+            _ => {
+                json!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
+            }
+        };
+        settings.insert((*key).into(), v);
+    }
+    let mut expect = Map::new();
+    for key in EXPECT_KEYS {
+        let v = match *key {
+            "priority" => json!({ "enum": strings(Priority::names()) }),
+            "status" => json!({ "enum": strings(Status::names()) }),
+            "no_reply" => json!({ "type": "boolean" }),
+            "replies" | "errors" => json!({ "type": "integer", "minimum": 0 }),
+            "fields" => json!({ "type": "object" }),
+            "tags" | "no_tags" | "rules" | "reply_contains" | "actions" | "timers" => {
+                one_of_list(json!({ "type": "string" }))
+            }
+            _ => json!({ "type": "string" }),
+        };
+        expect.insert((*key).into(), v);
+    }
+    let mut test = Map::new();
+    for key in TEST_KEYS {
+        let v = match *key {
+            "now" => json!({ "type": "string", "format": "date-time" }),
+            "event" => {
+                json!({ "type": "object", "description": "A normalised event; id and ticket.id may be left out",
+                               "properties": { "type": event_types, "ticket": { "type": "object", "properties": {
+                                   "channel": { "enum": strings(Channel::names()) },
+                                   "priority": { "enum": strings(Priority::names()) },
+                                   "status": { "enum": strings(Status::names()) } } } } })
+            }
+            "expect" => object(expect.clone(), &[]),
+            _ => json!({ "type": "string" }),
+        };
+        test.insert((*key).into(), v);
+    }
+    let mut file = Map::new();
+    for key in FILE_KEYS {
+        let v = match *key {
+            "settings" => object(settings.clone(), &[]),
+            "rules" => {
+                json!({ "type": "array", "items": object(rule.clone(), &["name", "on", "then"]) })
+            }
+            "templates" => json!({ "type": "object", "additionalProperties": { "anyOf": [
+                { "type": "string" }, { "type": "object", "additionalProperties": { "type": "string" } } ] } }),
+            "tests" => {
+                json!({ "type": "array", "items": object(test.clone(), &["name", "event", "expect"]) })
+            }
+            _ => json!({}),
+        };
+        file.insert((*key).into(), v);
+    }
+    let _ = FIELDS;
+    let mut schema = object(file, &[]);
+    let obj = schema.as_object_mut().expect("object");
+    obj.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    obj.insert("title".into(), json!("frontdesk rule file"));
+    obj.insert(
+        "$defs".into(),
+        json!({
+            "condition": condition,
+            "actions": { "type": "array", "items": { "anyOf": actions } },
+            "templateName": { "type": "string" },
+        }),
+    );
+    schema
+}

@@ -1,0 +1,668 @@
+//! [`decide`]: the pure decision function. Given a compiled [`Config`], the ticket, the event
+//! and the time, it returns what to do. No I/O, no clock, no randomness: the same inputs give
+//! the same decision, which is what makes rules testable and events replayable.
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::config::decode::Cx;
+use crate::config::yaml::{Node, Pos};
+use crate::config::{Config, Diagnostics};
+use crate::model::{Action, AssignTarget, Event, EventType, Ticket, TimerSpec};
+use crate::rules::action::{self, ActionDef, ActionEnv, TimerDef, When};
+use crate::rules::condition::Failure;
+use crate::rules::field::TextSlot;
+use crate::rules::template::TextDef;
+use crate::rules::text::{fold_into, BitSet};
+use crate::rules::{script, RuleError, Scope, Texts};
+
+/// What frontdesk decided for one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Decision {
+    /// The event decided.
+    pub event_id: String,
+    /// Actions, in the order rules produced them.
+    pub actions: Vec<Action>,
+    /// The ticket after the actions.
+    pub ticket: Ticket,
+    /// Timers started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timers: Vec<TimerSpec>,
+    /// Which rules fired (and, when explained, why the others did not).
+    pub trace: Trace,
+}
+
+/// How the rules went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Trace {
+    /// Names of the rules that fired, in order.
+    pub fired: Vec<String>,
+    /// Every rule with its outcome (only when explained).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleTrace>,
+    /// Problems met (failing scripts or templates); the other rules still ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<RuleError>,
+}
+
+/// One rule's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RuleTrace {
+    /// Rule name.
+    pub rule: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Conditions that did not hold, with the values seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<TraceFailure>,
+    /// Kinds of the actions it produced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+}
+
+/// A condition that did not hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TraceFailure {
+    /// Where the condition is written (`when.any[0]`).
+    pub path: String,
+    /// The condition.
+    pub condition: String,
+    /// The value it saw.
+    pub actual: Value,
+}
+
+/// The outcome of one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Conditions held; actions ran.
+    Matched,
+    /// A condition did not hold.
+    NotMatched,
+    /// It does not listen to this event type.
+    OtherEvent,
+    /// `enabled: false`.
+    Disabled,
+    /// An earlier rule with `stop: true` fired.
+    Stopped,
+}
+
+/// Decides an event: the actions, the ticket after them, the timers, and which rules fired.
+///
+/// `ticket` is the ticket as it is now (the shell merges the event's view into its stored
+/// state); rules see it changed by earlier rules as they go.
+pub fn decide(config: &Config, ticket: &Ticket, event: &Event, now: DateTime<Utc>) -> Decision {
+    run(config, ticket, event, now, false)
+}
+
+/// Like [`decide`], with every rule in the trace and, for those that did not match, the
+/// conditions that failed and the values they saw.
+pub fn explain(config: &Config, ticket: &Ticket, event: &Event, now: DateTime<Utc>) -> Decision {
+    run(config, ticket, event, now, true)
+}
+
+/// Working state of one decision.
+struct Work<'c> {
+    config: &'c Config,
+    event: &'c Event,
+    now: DateTime<Utc>,
+    ticket: Ticket,
+    actions: Vec<Action>,
+    timers: Vec<TimerSpec>,
+    errors: RefCell<Vec<RuleError>>,
+    script_scope: RefCell<Option<rhai::Scope<'static>>>,
+}
+
+fn fold_texts(config: &Config, ticket: &Ticket, event: &Event) -> Texts {
+    let message = event.message.as_ref().map_or("", |m| m.text.as_str());
+    let mut both = String::with_capacity(ticket.subject.len() + message.len() + 1);
+    both.push_str(&ticket.subject);
+    if !ticket.subject.is_empty() && !message.is_empty() {
+        both.push(' ');
+    }
+    both.push_str(message);
+    let mut texts = Texts {
+        both,
+        hits: std::array::from_fn(|_| BitSet::new(config.keywords.len())),
+    };
+    let mut folded = String::new();
+    for (slot, raw) in [
+        (TextSlot::Subject, ticket.subject.as_str()),
+        (TextSlot::Message, message),
+        (TextSlot::Both, texts.both.as_str()),
+    ] {
+        if config.slot_used(slot) {
+            fold_into(raw, &mut folded);
+            config
+                .keywords
+                .scan(&folded, &mut texts.hits[slot as usize]);
+        }
+    }
+    texts
+}
+
+fn run(
+    config: &Config,
+    ticket: &Ticket,
+    event: &Event,
+    now: DateTime<Utc>,
+    explain: bool,
+) -> Decision {
+    let texts = fold_texts(config, ticket, event);
+    let mut work = Work {
+        config,
+        event,
+        now,
+        ticket: ticket.clone(),
+        actions: Vec::new(),
+        timers: Vec::new(),
+        errors: RefCell::new(Vec::new()),
+        script_scope: RefCell::new(None),
+    };
+    let mut trace = Trace::default();
+
+    if event.kind == EventType::TimerFired {
+        if let Some(timer) = &event.timer {
+            let label = format!("timer {}", timer.name);
+            match config.timers.get(&timer.name) {
+                Some(def) => {
+                    let before = work.actions.len();
+                    for (i, a) in def.then.iter().enumerate() {
+                        work.apply(a, &label, &format!("then[{i}]"));
+                    }
+                    trace.fired.push(label.clone());
+                    if explain {
+                        trace.rules.push(RuleTrace {
+                            rule: label,
+                            outcome: Outcome::Matched,
+                            failed: Vec::new(),
+                            actions: work.actions[before..]
+                                .iter()
+                                .map(|a| a.kind().to_string())
+                                .collect(),
+                        });
+                    }
+                }
+                None => work.errors.borrow_mut().push(RuleError {
+                    rule: label,
+                    path: String::new(),
+                    message: format!(
+                        "no `schedule` named `{}` in the current rules; the timer did nothing",
+                        timer.name
+                    ),
+                }),
+            }
+        }
+    }
+
+    // Candidate rules: those listening to this event whose keywords (if they need any) occur.
+    let listening = &config.listening[event.kind as usize];
+    let mut candidates = listening.clone();
+    if !explain {
+        candidates.difference_with(&config.gated);
+        for slot in [TextSlot::Subject, TextSlot::Message, TextSlot::Both] {
+            for kw in texts.hits[slot as usize].iter() {
+                for &r in &config.gates[slot as usize][kw] {
+                    if listening.contains(r as usize) {
+                        candidates.insert(r as usize);
+                    }
+                }
+            }
+        }
+    }
+
+    let mut stopped = false;
+    for (i, rule) in config.rules.iter().enumerate() {
+        if !explain && !candidates.contains(i) {
+            continue;
+        }
+        let skip = if stopped {
+            Some(Outcome::Stopped)
+        } else if !rule.enabled {
+            Some(Outcome::Disabled)
+        } else if rule.on & event.kind.bit() == 0 {
+            Some(Outcome::OtherEvent)
+        } else {
+            None
+        };
+        if let Some(outcome) = skip {
+            if explain {
+                trace.rules.push(RuleTrace {
+                    rule: rule.name.clone(),
+                    outcome,
+                    failed: Vec::new(),
+                    actions: Vec::new(),
+                });
+            }
+            continue;
+        }
+        let mut failures: Vec<Failure> = Vec::new();
+        let held = match &rule.when {
+            None => true,
+            Some(cond) => {
+                let scope = Scope {
+                    ticket: &work.ticket,
+                    event,
+                    now,
+                    texts: &texts,
+                    scripts: &config.scripts,
+                    script_scope: &work.script_scope,
+                    errors: &work.errors,
+                    rule: &rule.name,
+                };
+                cond.eval(&scope, explain.then_some(&mut failures))
+            }
+        };
+        if !held {
+            if explain {
+                trace.rules.push(RuleTrace {
+                    rule: rule.name.clone(),
+                    outcome: Outcome::NotMatched,
+                    failed: failures
+                        .into_iter()
+                        .map(|f| TraceFailure {
+                            path: f.path,
+                            condition: f.condition,
+                            actual: f.actual,
+                        })
+                        .collect(),
+                    actions: Vec::new(),
+                });
+            }
+            continue;
+        }
+        let before = work.actions.len();
+        for (j, a) in rule.then.iter().enumerate() {
+            work.apply(a, &rule.name, &format!("then[{j}]"));
+        }
+        trace.fired.push(rule.name.clone());
+        if explain {
+            trace.rules.push(RuleTrace {
+                rule: rule.name.clone(),
+                outcome: Outcome::Matched,
+                failed: Vec::new(),
+                actions: work.actions[before..]
+                    .iter()
+                    .map(|a| a.kind().to_string())
+                    .collect(),
+            });
+        }
+        if rule.stop {
+            stopped = true;
+            if !explain {
+                break;
+            }
+        }
+    }
+    trace.errors = work.errors.into_inner();
+    Decision {
+        event_id: event.id.clone(),
+        actions: work.actions,
+        ticket: work.ticket,
+        timers: work.timers,
+        trace,
+    }
+}
+
+impl Work<'_> {
+    fn error(&self, rule: &str, path: &str, message: String) {
+        self.errors.borrow_mut().push(RuleError {
+            rule: rule.to_string(),
+            path: path.to_string(),
+            message,
+        });
+    }
+
+    fn changed(&mut self) {
+        *self.script_scope.get_mut() = None;
+    }
+
+    fn language(&self) -> Option<String> {
+        self.ticket
+            .customer
+            .language
+            .clone()
+            .or_else(|| self.event.message.as_ref().and_then(|m| m.language.clone()))
+    }
+
+    fn context(&self) -> minijinja::Value {
+        let customer = &self.ticket.customer;
+        let customer = json!({
+            "id": customer.id, "name": customer.name, "first_name": customer.first_name(),
+            "email": customer.email, "language": customer.language, "tier": customer.tier,
+            "fields": customer.fields,
+        });
+        minijinja::context! {
+            ticket => minijinja::Value::from_serialize(&self.ticket),
+            customer => minijinja::Value::from_serialize(&customer),
+            message => minijinja::Value::from_serialize(&self.event.message),
+            event => minijinja::Value::from_serialize(self.event),
+            now => self.now.to_rfc3339(),
+        }
+    }
+
+    fn render(&self, text: &TextDef, rule: &str, path: &str) -> Option<(String, Option<String>)> {
+        match self
+            .config
+            .templates
+            .render(text, self.language().as_deref(), &self.context())
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.error(rule, path, format!("template failed: {e}"));
+                None
+            }
+        }
+    }
+
+    fn render_json(&self, value: &Value, rule: &str, path: &str) -> Value {
+        match value {
+            Value::String(s) if s.contains("{{") || s.contains("{%") => {
+                match self.render(&TextDef::Runtime(s.clone()), rule, path) {
+                    Some((text, _)) => Value::String(text),
+                    None => Value::String(s.clone()),
+                }
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_json(v, rule, path))
+                    .collect(),
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.render_json(v, rule, path)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Applies one action to the working ticket and records what the helpdesk must do.
+    /// Actions that would change nothing are left out.
+    fn apply(&mut self, def: &ActionDef, rule: &str, path: &str) {
+        let t = &mut self.ticket;
+        let action = match def {
+            ActionDef::Reply(text) => {
+                let Some((text, language)) = self.render(text, rule, path) else {
+                    return;
+                };
+                let template = match def {
+                    ActionDef::Reply(TextDef::Named(n)) => Some(n.clone()),
+                    _ => None,
+                };
+                Action::Reply {
+                    text,
+                    language,
+                    template,
+                }
+            }
+            ActionDef::InternalNote(text) => {
+                let Some((text, _)) = self.render(text, rule, path) else {
+                    return;
+                };
+                Action::InternalNote { text }
+            }
+            ActionDef::SetPriority(p) => {
+                if t.priority == *p {
+                    return;
+                }
+                t.priority = *p;
+                Action::SetPriority { priority: *p }
+            }
+            ActionDef::SetStatus(s) => {
+                if t.status == *s {
+                    return;
+                }
+                t.status = *s;
+                Action::SetStatus { status: *s }
+            }
+            ActionDef::SetCategory(c) => {
+                if t.category.as_deref() == Some(c) {
+                    return;
+                }
+                t.category = Some(c.clone());
+                Action::SetCategory {
+                    category: c.clone(),
+                }
+            }
+            ActionDef::AddTags(tags) => {
+                let mut added = Vec::new();
+                for tag in tags {
+                    if !t.has_tag(tag) {
+                        t.tags.push(tag.clone());
+                        added.push(tag.clone());
+                    }
+                }
+                if added.is_empty() {
+                    return;
+                }
+                Action::AddTags { tags: added }
+            }
+            ActionDef::RemoveTags(tags) => {
+                let removed: Vec<String> = t
+                    .tags
+                    .iter()
+                    .filter(|x| tags.iter().any(|r| r.eq_ignore_ascii_case(x)))
+                    .cloned()
+                    .collect();
+                if removed.is_empty() {
+                    return;
+                }
+                t.tags.retain(|x| !removed.contains(x));
+                Action::RemoveTags { tags: removed }
+            }
+            ActionDef::Assign(target) => {
+                match target {
+                    AssignTarget::Agent(a) => {
+                        if t.assignee.as_deref() == Some(a) {
+                            return;
+                        }
+                        t.assignee = Some(a.clone());
+                    }
+                    AssignTarget::Group(g) => {
+                        if t.group.as_deref() == Some(g) && t.assignee.is_none() {
+                            return;
+                        }
+                        t.group = Some(g.clone());
+                        t.assignee = None;
+                    }
+                }
+                Action::Assign { to: target.clone() }
+            }
+            ActionDef::SetField { name, value } => {
+                let value = self.render_json(value, rule, path);
+                let t = &mut self.ticket;
+                if t.fields.get(name) == Some(&value) {
+                    return;
+                }
+                t.fields.insert(name.clone(), value.clone());
+                Action::SetField {
+                    name: name.clone(),
+                    value,
+                }
+            }
+            ActionDef::Schedule(name) => {
+                let Some(def) = self.config.timers.get(name) else {
+                    return;
+                };
+                let due_at = match def.when {
+                    When::After(d) => self.now + d,
+                    When::At(t) => t,
+                };
+                self.timers.retain(|x| x.name != def.name);
+                self.timers.push(TimerSpec {
+                    name: def.name.clone(),
+                    rule: def.rule.clone(),
+                    due_at,
+                    cancel_on: def.cancel_on.clone(),
+                });
+                return;
+            }
+            ActionDef::CancelTimers(names) => {
+                match names {
+                    None => self.timers.clear(),
+                    Some(names) => self.timers.retain(|x| !names.contains(&x.name)),
+                }
+                Action::CancelTimers {
+                    names: names.clone(),
+                }
+            }
+            ActionDef::Notify { channel, to, text } => {
+                let Some((text, _)) = self.render(text, rule, path) else {
+                    return;
+                };
+                Action::Notify {
+                    channel: *channel,
+                    to: to.clone(),
+                    text,
+                }
+            }
+            ActionDef::Webhook { url, method, body } => {
+                let body = self.render_json(body, rule, path);
+                Action::Webhook {
+                    url: url.clone(),
+                    method: *method,
+                    body,
+                }
+            }
+            ActionDef::Handoff { group, reason } => {
+                let reason = match reason {
+                    Some(r) => self.render(r, rule, path).map(|(text, _)| text),
+                    None => None,
+                };
+                Action::Handoff {
+                    group: group.clone(),
+                    reason,
+                }
+            }
+            ActionDef::Script(id) => {
+                self.run_script(*id, rule, path);
+                return;
+            }
+        };
+        if matches!(
+            def,
+            ActionDef::SetPriority(_)
+                | ActionDef::SetStatus(_)
+                | ActionDef::SetCategory(_)
+                | ActionDef::AddTags(_)
+                | ActionDef::RemoveTags(_)
+                | ActionDef::Assign(_)
+                | ActionDef::SetField { .. }
+        ) {
+            self.changed();
+        }
+        self.actions.push(action);
+    }
+
+    fn run_script(&mut self, id: usize, rule: &str, path: &str) {
+        let result = {
+            let mut cache = self.script_scope.borrow_mut();
+            let scope = cache.get_or_insert_with(|| script::scope_for(&self.ticket, self.event));
+            self.config.scripts.actions(id, scope)
+        };
+        let values = match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.error(rule, path, format!("script failed: {e}"));
+                return;
+            }
+        };
+        for (i, value) in values.iter().enumerate() {
+            let spath = format!("{path}.result[{i}]");
+            let node = Node::from_json(value, Pos::default());
+            let mut diags = Diagnostics::default();
+            let file = std::path::PathBuf::from(rule);
+            let def = {
+                let mut env = ScriptActions {
+                    cx: Cx {
+                        file: &file,
+                        diags: &mut diags,
+                    },
+                    config: self.config,
+                    rule,
+                };
+                action::compile(&mut env, &node, &spath)
+            };
+            match def {
+                Some(def) if !diags.has_errors() => self.apply(&def, rule, &spath),
+                _ => {
+                    let msg = diags
+                        .items()
+                        .iter()
+                        .map(|d| format!("{}: {}", d.path, d.message))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    self.error(
+                        rule,
+                        &spath,
+                        format!("script returned an invalid action: {msg}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Compiles the actions a script returns, against the loaded pack.
+struct ScriptActions<'d> {
+    cx: Cx<'d>,
+    config: &'d Config,
+    rule: &'d str,
+}
+
+impl<'d> ActionEnv<'d> for ScriptActions<'d> {
+    fn cx(&mut self) -> &mut Cx<'d> {
+        &mut self.cx
+    }
+
+    fn text(&mut self, node: &Node, path: &str, named: bool) -> Option<TextDef> {
+        let text = self.cx.nonempty_text(node, path)?;
+        if named {
+            if self.config.templates.has(&text) {
+                return Some(TextDef::Named(text));
+            }
+            self.cx
+                .error(node.pos, path, format!("unknown template `{text}`"));
+            return None;
+        }
+        match self.config.templates.check_runtime(&text) {
+            Ok(()) => Some(TextDef::Runtime(text)),
+            Err(e) => {
+                self.cx
+                    .error(node.pos, path, format!("template: {}", e.message));
+                None
+            }
+        }
+    }
+
+    fn timer(&mut self, _def: TimerDef, pos: Pos, path: &str) -> Option<String> {
+        self.cx.error(
+            pos,
+            path,
+            "scripts cannot start timers; use a `schedule` action in the rule",
+        );
+        None
+    }
+
+    fn script_file(&mut self, node: &Node, path: &str) -> Option<usize> {
+        self.cx
+            .error(node.pos, path, "scripts cannot run other scripts");
+        None
+    }
+
+    fn rule_name(&self) -> String {
+        self.rule.to_string()
+    }
+
+    fn faq_bot(&mut self, _bot: &str, node: &Node, path: &str) -> bool {
+        self.cx
+            .error(node.pos, path, "`answer_faq` is not available");
+        false
+    }
+}

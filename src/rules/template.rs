@@ -1,0 +1,275 @@
+//! Reply templates: MiniJinja texts with one variant per language, chosen by the customer's
+//! language through a fallback chain.
+
+use std::collections::{BTreeMap, HashMap};
+
+use minijinja::{Environment, UndefinedBehavior};
+
+/// Names a template may use.
+pub const CONTEXT_NAMES: &[&str] = &["ticket", "customer", "message", "event", "now"];
+
+/// Rendering stops after this much work (a runaway loop in a template).
+const FUEL: u64 = 50_000;
+
+/// A text an action sends: a named template, or a text written in the rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextDef {
+    /// A template from `templates:`.
+    Named(String),
+    /// Text written inline in a rule, compiled under this key.
+    Inline(String),
+    /// Text returned by a script, compiled when rendered.
+    Runtime(String),
+}
+
+/// All templates of a pack.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+    /// Template name → language → compiled key. The language `*` is the text for all.
+    named: HashMap<String, BTreeMap<String, String>>,
+    inline_count: usize,
+    default_language: String,
+    fallbacks: HashMap<String, Vec<String>>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_fuel(Some(FUEL));
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_keep_trailing_newline(false);
+        Templates {
+            env,
+            named: HashMap::new(),
+            inline_count: 0,
+            default_language: "en".into(),
+            fallbacks: HashMap::new(),
+        }
+    }
+}
+
+/// A template compile problem: the message and the line inside the template text.
+#[derive(Debug)]
+pub struct TemplateError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line inside the template, when known.
+    pub line: Option<usize>,
+}
+
+fn describe(e: &minijinja::Error) -> TemplateError {
+    let message = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    TemplateError {
+        message,
+        line: e.line(),
+    }
+}
+
+impl Templates {
+    /// Sets the pack's default language and extra fallbacks.
+    pub fn set_languages(&mut self, default: String, fallbacks: HashMap<String, Vec<String>>) {
+        self.default_language = default;
+        self.fallbacks = fallbacks;
+    }
+
+    /// Whether a named template exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.named.contains_key(name)
+    }
+
+    /// Names of all templates.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.named.keys().map(String::as_str)
+    }
+
+    /// Compiles one text; returns the names it uses that the context does not have.
+    fn add(&mut self, key: String, source: &str) -> Result<Vec<String>, TemplateError> {
+        self.env
+            .add_template_owned(key.clone(), source.to_string())
+            .map_err(|e| describe(&e))?;
+        let tmpl = self.env.get_template(&key).map_err(|e| describe(&e))?;
+        let mut unknown: Vec<String> = tmpl
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|v| {
+                !CONTEXT_NAMES.contains(&v.as_str())
+                    && self.env.globals().all(|(g, _)| g != v.as_str())
+            })
+            .collect();
+        unknown.sort();
+        Ok(unknown)
+    }
+
+    /// Adds a variant of a named template (`lang` is `*` for the one text for all).
+    pub fn add_named(
+        &mut self,
+        name: &str,
+        lang: &str,
+        source: &str,
+    ) -> Result<Vec<String>, TemplateError> {
+        let key = format!("{name}@{lang}");
+        let unknown = self.add(key.clone(), source)?;
+        self.named
+            .entry(name.to_string())
+            .or_default()
+            .insert(lang.to_string(), key);
+        Ok(unknown)
+    }
+
+    /// Compiles an inline text.
+    pub fn add_inline(&mut self, source: &str) -> Result<(TextDef, Vec<String>), TemplateError> {
+        self.inline_count += 1;
+        let key = format!("inline#{}", self.inline_count);
+        let unknown = self.add(key.clone(), source)?;
+        Ok((TextDef::Inline(key), unknown))
+    }
+
+    /// Checks a text that a script returned, without keeping it.
+    pub fn check_runtime(&self, source: &str) -> Result<(), TemplateError> {
+        self.env
+            .template_from_str(source)
+            .map(|_| ())
+            .map_err(|e| describe(&e))
+    }
+
+    /// The languages to try for a customer language, best first.
+    pub fn language_chain(&self, wanted: Option<&str>) -> Vec<String> {
+        let mut chain: Vec<String> = Vec::new();
+        let mut push = |l: &str| {
+            let l = l.to_ascii_lowercase();
+            if !l.is_empty() && !chain.contains(&l) {
+                chain.push(l);
+            }
+        };
+        if let Some(w) = wanted {
+            let w = w.replace('_', "-");
+            push(&w);
+            let base = w.split('-').next().unwrap_or("").to_ascii_lowercase();
+            push(&base);
+            for key in [w.to_ascii_lowercase(), base.clone()] {
+                if let Some(extra) = self.fallbacks.get(&key) {
+                    for e in extra {
+                        push(e);
+                    }
+                }
+            }
+        }
+        push(&self.default_language.clone());
+        push("en");
+        chain
+    }
+
+    /// Renders a text for a customer language. Returns the text and the language variant used.
+    pub fn render(
+        &self,
+        def: &TextDef,
+        language: Option<&str>,
+        ctx: &minijinja::Value,
+    ) -> Result<(String, Option<String>), String> {
+        let (key, lang) = match def {
+            TextDef::Inline(key) => (key.clone(), None),
+            TextDef::Runtime(source) => {
+                let text = self
+                    .env
+                    .render_str(source, ctx)
+                    .map_err(|e| describe(&e).message)?;
+                return Ok((text.trim().to_string(), None));
+            }
+            TextDef::Named(name) => {
+                let variants = self
+                    .named
+                    .get(name)
+                    .ok_or_else(|| format!("no template `{name}`"))?;
+                self.pick(variants, language)
+            }
+        };
+        let tmpl = self
+            .env
+            .get_template(&key)
+            .map_err(|e| describe(&e).message)?;
+        let text = tmpl.render(ctx).map_err(|e| describe(&e).message)?;
+        Ok((text.trim().to_string(), lang))
+    }
+
+    fn pick(
+        &self,
+        variants: &BTreeMap<String, String>,
+        language: Option<&str>,
+    ) -> (String, Option<String>) {
+        if let Some(key) = variants.get("*") {
+            return (key.clone(), None);
+        }
+        for lang in self.language_chain(language) {
+            if let Some(key) = variants.get(&lang) {
+                return (key.clone(), Some(lang));
+            }
+        }
+        let (lang, key) = variants.iter().next().expect("a template has a variant");
+        (key.clone(), Some(lang.clone()))
+    }
+}
+
+/// Whether `tag` looks like a BCP 47 language tag (`nb`, `en-GB`, `zh-Hans`).
+pub fn valid_language(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let first = parts.next().unwrap_or("");
+    (2..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_chain() {
+        let mut t = Templates::default();
+        t.set_languages(
+            "en".into(),
+            HashMap::from([("nn".to_string(), vec!["nb".to_string()])]),
+        );
+        assert_eq!(t.language_chain(Some("nn-NO")), ["nn-no", "nn", "nb", "en"]);
+        assert_eq!(t.language_chain(None), ["en"]);
+    }
+
+    #[test]
+    fn picks_variant_and_falls_back() {
+        let mut t = Templates::default();
+        t.add_named("ack", "en", "Hi {{ customer.first_name }}")
+            .unwrap();
+        t.add_named("ack", "nb", "Hei {{ customer.first_name }}")
+            .unwrap();
+        let ctx = minijinja::context! { customer => minijinja::context! { first_name => "Kari" } };
+        let def = TextDef::Named("ack".into());
+        assert_eq!(
+            t.render(&def, Some("nb-NO"), &ctx).unwrap(),
+            ("Hei Kari".into(), Some("nb".into()))
+        );
+        assert_eq!(
+            t.render(&def, Some("ar"), &ctx).unwrap(),
+            ("Hi Kari".into(), Some("en".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_reported() {
+        let mut t = Templates::default();
+        let unknown = t
+            .add_named("x", "en", "{{ custmer.name }} {{ ticket.id }}")
+            .unwrap();
+        assert_eq!(unknown, vec!["custmer".to_string()]);
+        assert!(t.add_named("y", "en", "{{ broken").is_err());
+    }
+
+    #[test]
+    fn language_tags() {
+        assert!(valid_language("nb") && valid_language("zh-Hans") && valid_language("en-GB"));
+        assert!(!valid_language("EN") && !valid_language("english") && !valid_language(""));
+    }
+}

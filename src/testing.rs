@@ -1,0 +1,461 @@
+//! Rule-file tests (`tests:`): an event, a time, and what the decision must contain.
+//! `frontdesk test` runs them; `frontdesk check` compiles them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::config::decode::{index, join, Cx};
+use crate::config::diag::did_you_mean;
+use crate::config::yaml::{Kind, Node, Pos};
+use crate::config::Config;
+use crate::engine::{self, Decision};
+use crate::model::{Action, Event, Named, Priority, Status};
+
+/// Keys of a test.
+pub const TEST_KEYS: &[&str] = &["name", "now", "event", "expect"];
+/// Keys of `expect:`.
+pub const EXPECT_KEYS: &[&str] = &[
+    "priority",
+    "status",
+    "category",
+    "assignee",
+    "group",
+    "tags",
+    "no_tags",
+    "rules",
+    "reply_contains",
+    "no_reply",
+    "replies",
+    "actions",
+    "timers",
+    "fields",
+    "errors",
+];
+/// The time a test runs at when it gives none: Monday 5 January 2026, 09:00 UTC.
+pub const DEFAULT_NOW: &str = "2026-01-05T09:00:00Z";
+
+/// One compiled test.
+#[derive(Debug, Clone)]
+pub struct TestCase {
+    /// Name.
+    pub name: String,
+    /// File it is in.
+    pub file: PathBuf,
+    /// Where.
+    pub pos: Pos,
+    /// Decision time.
+    pub now: DateTime<Utc>,
+    /// The event (its ticket is the ticket decided on).
+    pub event: Event,
+    /// What must hold.
+    pub expect: Expect,
+}
+
+/// Expectations; unset ones are not checked.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    priority: Option<Priority>,
+    status: Option<Status>,
+    category: Option<String>,
+    assignee: Option<String>,
+    group: Option<String>,
+    tags: Vec<String>,
+    no_tags: Vec<String>,
+    rules: Option<Vec<String>>,
+    reply_contains: Vec<String>,
+    no_reply: bool,
+    replies: Option<usize>,
+    actions: Option<Vec<String>>,
+    timers: Option<Vec<String>>,
+    fields: BTreeMap<String, Value>,
+    errors: Option<usize>,
+}
+
+/// A difference between what a test expected and what was decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// Which expectation.
+    pub what: String,
+    /// Expected.
+    pub expected: String,
+    /// Decided.
+    pub actual: String,
+}
+
+/// Finds the node at a serde path (`ticket.customer.tier`, `tags[2]`) for a precise position.
+fn node_at<'n>(root: &'n Node, path: &str) -> &'n Node {
+    let mut node = root;
+    for part in path.split('.').filter(|p| !p.is_empty() && *p != "?") {
+        let (key, idx) = match part.find('[') {
+            Some(i) => (
+                &part[..i],
+                part[i + 1..part.len() - 1].parse::<usize>().ok(),
+            ),
+            None => (part, None),
+        };
+        if let Kind::Map(pairs) = &node.kind {
+            match pairs
+                .iter()
+                .find(|(k, _)| k.scalar_text().as_deref() == Some(key))
+            {
+                Some((_, v)) => node = v,
+                None => break,
+            }
+        }
+        if let (Some(i), Kind::Seq(items)) = (idx, &node.kind) {
+            match items.get(i) {
+                Some(v) => node = v,
+                None => break,
+            }
+        }
+    }
+    node
+}
+
+/// Compiles `tests:` of one file.
+pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, rule_names: &[String]) -> Vec<TestCase> {
+    let Some(items) = cx.seq(node, "tests") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = index("tests", i);
+        if let Some(t) = compile_one(cx, item, &path, rule_names) {
+            if let Some(first) = seen.get(&t.name) {
+                cx.error(
+                    t.pos,
+                    &join(&path, "name"),
+                    format!(
+                        "duplicate test name `{}` (first at line {})",
+                        t.name, first.line
+                    ),
+                );
+                continue;
+            }
+            seen.insert(t.name.clone(), t.pos);
+            out.push(t);
+        }
+    }
+    out
+}
+
+fn compile_one(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    rule_names: &[String],
+) -> Option<TestCase> {
+    let f = cx.map(node, path, TEST_KEYS)?;
+    let name = match f.get("name") {
+        Some(n) => cx.nonempty_text(n, &join(path, "name")),
+        None => {
+            cx.missing(&f, path, "name");
+            None
+        }
+    };
+    let now = match f.get("now") {
+        Some(n) => {
+            let text = cx.text(n, &join(path, "now"))?;
+            match DateTime::parse_from_rfc3339(&text) {
+                Ok(t) => Some(t.with_timezone(&Utc)),
+                Err(e) => {
+                    cx.error(n.pos, &join(path, "now"), format!("invalid time `{text}` ({e}); write RFC 3339, e.g. 2026-11-23T22:10:00+01:00"));
+                    return None;
+                }
+            }
+        }
+        None => None,
+    };
+    let Some(event_node) = f.get("event") else {
+        cx.missing(&f, path, "event");
+        return None;
+    };
+    let epath = join(path, "event");
+    if !matches!(event_node.kind, Kind::Map(_)) {
+        cx.expected(
+            event_node,
+            &epath,
+            "an event (a mapping with `type`, `ticket`, `message`)",
+        );
+        return None;
+    }
+    let mut json = event_node.to_json();
+    let obj = json.as_object_mut().expect("a mapping");
+    let default_id = format!("test:{}", name.clone().unwrap_or_default());
+    obj.entry("id").or_insert(Value::String(default_id));
+    let ticket = obj
+        .entry("ticket")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(t) = ticket.as_object_mut() {
+        t.entry("id").or_insert(Value::String("T-1".into()));
+    }
+    let event = match Event::from_value(json) {
+        Ok(e) => e,
+        Err(message) => {
+            let at = message.split(": ").next().unwrap_or("");
+            let pos = node_at(event_node, at).pos;
+            cx.error(pos, &epath, message);
+            return None;
+        }
+    };
+    let now = now
+        .or(event.occurred_at)
+        .unwrap_or_else(|| DEFAULT_NOW.parse().expect("valid default"));
+    let expect = match f.get("expect") {
+        Some(e) => compile_expect(cx, e, &join(path, "expect"), rule_names)?,
+        None => {
+            cx.missing(&f, path, "expect");
+            return None;
+        }
+    };
+    Some(TestCase {
+        name: name?,
+        file: cx.file.to_path_buf(),
+        pos: node.pos,
+        now,
+        event,
+        expect,
+    })
+}
+
+fn compile_expect(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    rule_names: &[String],
+) -> Option<Expect> {
+    let f = cx.map(node, path, EXPECT_KEYS)?;
+    let mut e = Expect::default();
+    let mut ok = true;
+    for (key, _, v) in f.iter() {
+        let p = join(path, key);
+        let good = match key {
+            "priority" => cx
+                .named(v, &p, "priority")
+                .map(|x| e.priority = Some(x))
+                .is_some(),
+            "status" => cx
+                .named(v, &p, "status")
+                .map(|x| e.status = Some(x))
+                .is_some(),
+            "category" => cx.text(v, &p).map(|x| e.category = Some(x)).is_some(),
+            "assignee" => cx.text(v, &p).map(|x| e.assignee = Some(x)).is_some(),
+            "group" => cx.text(v, &p).map(|x| e.group = Some(x)).is_some(),
+            "tags" => cx.text_list(v, &p).map(|x| e.tags = x).is_some(),
+            "no_tags" => cx.text_list(v, &p).map(|x| e.no_tags = x).is_some(),
+            "reply_contains" => cx.text_list(v, &p).map(|x| e.reply_contains = x).is_some(),
+            "no_reply" => cx.boolean(v, &p).map(|x| e.no_reply = x).is_some(),
+            "replies" => cx
+                .int(v, &p)
+                .map(|x| e.replies = Some(x.max(0) as usize))
+                .is_some(),
+            "errors" => cx
+                .int(v, &p)
+                .map(|x| e.errors = Some(x.max(0) as usize))
+                .is_some(),
+            "timers" => cx.text_list(v, &p).map(|x| e.timers = Some(x)).is_some(),
+            "fields" => match &v.kind {
+                Kind::Map(pairs) => {
+                    for (k, val) in pairs {
+                        if let Some(k) = k.scalar_text() {
+                            e.fields.insert(k, val.to_json());
+                        }
+                    }
+                    true
+                }
+                _ => {
+                    cx.expected(v, &p, "a mapping of field names to values");
+                    false
+                }
+            },
+            "rules" => {
+                let names = cx.text_list(v, &p);
+                if let Some(names) = &names {
+                    for (i, n) in names.iter().enumerate() {
+                        if !rule_names.contains(n) {
+                            let hint = did_you_mean(n, rule_names.iter().map(String::as_str));
+                            cx.error(v.pos, &index(&p, i), format!("no rule named `{n}`{hint}"));
+                        }
+                    }
+                }
+                names.map(|x| e.rules = Some(x)).is_some()
+            }
+            "actions" => {
+                let kinds = cx.text_list(v, &p);
+                if let Some(kinds) = &kinds {
+                    for (i, k) in kinds.iter().enumerate() {
+                        if !crate::rules::action::ACTIONS.contains(&k.as_str()) {
+                            let hint =
+                                did_you_mean(k, crate::rules::action::ACTIONS.iter().copied());
+                            cx.error(v.pos, &index(&p, i), format!("unknown action `{k}`{hint}"));
+                        }
+                    }
+                }
+                kinds.map(|x| e.actions = Some(x)).is_some()
+            }
+            _ => unreachable!("keys are checked"),
+        };
+        ok &= good;
+    }
+    ok.then_some(e)
+}
+
+fn list(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+impl TestCase {
+    /// Runs the test: the decision and what differs from the expectations.
+    pub fn run(&self, config: &Config) -> (Decision, Vec<Mismatch>) {
+        let d = engine::explain(config, &self.event.ticket, &self.event, self.now);
+        let mismatches = self.expect.check(&d);
+        (d, mismatches)
+    }
+}
+
+impl Expect {
+    fn check(&self, d: &Decision) -> Vec<Mismatch> {
+        let mut out = Vec::new();
+        let mut diff = |what: &str, expected: String, actual: String| {
+            out.push(Mismatch {
+                what: what.to_string(),
+                expected,
+                actual,
+            });
+        };
+        let t = &d.ticket;
+        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "(none)".into());
+        if let Some(p) = self.priority {
+            if t.priority != p {
+                diff("priority", p.name().into(), t.priority.name().into());
+            }
+        }
+        if let Some(s) = self.status {
+            if t.status != s {
+                diff("status", s.name().into(), t.status.name().into());
+            }
+        }
+        if let Some(c) = &self.category {
+            if t.category.as_deref() != Some(c) {
+                diff("category", c.clone(), opt(&t.category));
+            }
+        }
+        if let Some(a) = &self.assignee {
+            if t.assignee.as_deref() != Some(a) {
+                diff("assignee", a.clone(), opt(&t.assignee));
+            }
+        }
+        if let Some(g) = &self.group {
+            if t.group.as_deref() != Some(g) {
+                diff("group", g.clone(), opt(&t.group));
+            }
+        }
+        let missing: Vec<String> = self
+            .tags
+            .iter()
+            .filter(|x| !t.has_tag(x))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            diff(
+                "tags",
+                format!("to include {}", list(&missing)),
+                list(&t.tags),
+            );
+        }
+        let present: Vec<String> = self
+            .no_tags
+            .iter()
+            .filter(|x| t.has_tag(x))
+            .cloned()
+            .collect();
+        if !present.is_empty() {
+            diff(
+                "no_tags",
+                format!("not to include {}", list(&present)),
+                list(&t.tags),
+            );
+        }
+        if let Some(rules) = &self.rules {
+            if rules != &d.trace.fired {
+                diff("rules", list(rules), list(&d.trace.fired));
+            }
+        }
+        let replies: Vec<&str> = d
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Reply { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        for want in &self.reply_contains {
+            if !replies.iter().any(|r| r.contains(want.as_str())) {
+                let got = if replies.is_empty() {
+                    "no reply".to_string()
+                } else {
+                    replies
+                        .iter()
+                        .map(|r| format!("{r:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                diff(
+                    "reply_contains",
+                    format!("a reply containing {want:?}"),
+                    got,
+                );
+            }
+        }
+        if self.no_reply && !replies.is_empty() {
+            diff(
+                "no_reply",
+                "no reply".into(),
+                format!("{} replies", replies.len()),
+            );
+        }
+        if let Some(n) = self.replies {
+            if replies.len() != n {
+                diff("replies", n.to_string(), replies.len().to_string());
+            }
+        }
+        if let Some(kinds) = &self.actions {
+            let got: Vec<String> = d.actions.iter().map(|a| a.kind().to_string()).collect();
+            if &got != kinds {
+                diff("actions", list(kinds), list(&got));
+            }
+        }
+        if let Some(timers) = &self.timers {
+            let got: Vec<String> = d.timers.iter().map(|x| x.name.clone()).collect();
+            if &got != timers {
+                diff("timers", list(timers), list(&got));
+            }
+        }
+        for (name, want) in &self.fields {
+            let got = t.fields.get(name).cloned().unwrap_or(Value::Null);
+            if &got != want {
+                diff(&format!("fields.{name}"), want.to_string(), got.to_string());
+            }
+        }
+        let errors = d.trace.errors.len();
+        let want_errors = self.errors.unwrap_or(0);
+        if errors != want_errors {
+            let msgs: Vec<String> = d
+                .trace
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.rule, e.message))
+                .collect();
+            diff(
+                "errors",
+                want_errors.to_string(),
+                format!("{errors}: {}", msgs.join("; ")),
+            );
+        }
+        out
+    }
+}
