@@ -67,6 +67,24 @@ fn script_position(node: &Node, e: &ScriptError) -> Pos {
     }
 }
 
+/// Where `needle` first appears inside a text scalar: exact for block scalars (`|`), the
+/// line for others.
+fn position_in(node: &Node, source: &str, needle: &str) -> Pos {
+    let Some(at) = source.find(needle) else {
+        return node.pos;
+    };
+    let before = &source[..at];
+    let line = before.matches('\n').count() as u32;
+    if line == 0 {
+        return node.pos;
+    }
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32;
+    Pos {
+        line: node.pos.line + line,
+        col: node.pos.col + col,
+    }
+}
+
 impl Compiler<'_> {
     /// The id of a keyword in the pack's automaton.
     pub fn keyword(&mut self, folded: &str, slot: TextSlot) -> u32 {
@@ -94,8 +112,15 @@ impl Compiler<'_> {
         }
     }
 
-    fn report_unknown_names(&mut self, unknown: Vec<String>, pos: Pos, path: &str) -> bool {
+    fn report_unknown_names(
+        &mut self,
+        unknown: Vec<String>,
+        source: &str,
+        node: &Node,
+        path: &str,
+    ) -> bool {
         for name in &unknown {
+            let pos = position_in(node, source, name);
             let hint = did_you_mean(name, CONTEXT_NAMES.iter().copied());
             let hint = if hint.is_empty() {
                 format!(" (templates see: {})", CONTEXT_NAMES.join(", "))
@@ -215,7 +240,7 @@ impl Compiler<'_> {
     fn add_variant(&mut self, name: &str, lang: &str, text: &str, node: &Node, path: &str) {
         match self.pack.templates.add_named(name, lang, text) {
             Ok(unknown) => {
-                self.report_unknown_names(unknown, node.pos, path);
+                self.report_unknown_names(unknown, text, node, path);
             }
             Err(e) => {
                 let pos = Pos {
@@ -357,7 +382,7 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
         }
         match self.pack.templates.add_inline(&text) {
             Ok((def, unknown)) => self
-                .report_unknown_names(unknown, node.pos, path)
+                .report_unknown_names(unknown, &text, node, path)
                 .then_some(def),
             Err(e) => {
                 self.cx

@@ -250,7 +250,14 @@ impl MarkedEventReceiver for Builder {
                 self.open_anchors.push(anchor);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, _) = self.stack.pop().expect("balanced events");
+                let (mut node, _) = self.stack.pop().expect("balanced events");
+                // A block mapping's start mark can fall after its first key; a mapping is
+                // where its first key is, unless a `{` came before it.
+                if let Kind::Map(pairs) = &node.kind {
+                    if let Some((k, _)) = pairs.first() {
+                        node.pos = node.pos.min(k.pos);
+                    }
+                }
                 let anchor = self.open_anchors.pop().unwrap_or(0);
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());

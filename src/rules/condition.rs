@@ -543,6 +543,7 @@ fn compile_field(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Cond> 
     let ops: Vec<_> = fields.iter().filter(|(k, _, _)| *k != "field").collect();
     let (op, op_key, operand) = match ops.as_slice() {
         [one] => *one,
+        [] if fields.len() < node_keys(node) => return None, // an unknown key, already reported
         [] => {
             c.cx.error(
                 node.pos,
@@ -573,6 +574,13 @@ fn compile_field(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Cond> 
         field: Some(field),
         kind,
     })))
+}
+
+fn node_keys(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Map(pairs) => pairs.len(),
+        _ => 0,
+    }
 }
 
 fn short_json(v: &Value) -> String {

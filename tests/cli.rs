@@ -1,0 +1,260 @@
+//! The `frontdesk` command as an admin uses it: real process, real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn frontdesk(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run frontdesk")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_example_pack_checks_clean_and_passes_its_tests() {
+    let o = frontdesk(&["check", "rules"], &root());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.starts_with("rules: ok"), "{out}");
+    assert!(err.is_empty(), "no warnings expected: {err}");
+
+    let o = frontdesk(&["test", "rules"], &root());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains(" 0 failed"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn a_broken_copy_reports_every_error_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    copy_dir(&root().join("rules"), &rules);
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = rules.join(file);
+        let s = std::fs::read_to_string(&path).unwrap();
+        assert!(s.contains(from), "{file} has {from:?}");
+        std::fs::write(&path, s.replacen(from, to, 1)).unwrap();
+    };
+    edit("triage.yaml", "set_priority: urgent", "set_priority: urgnt");
+    edit(
+        "triage.yaml",
+        "field: customer.tier",
+        "field: customer.teir",
+    );
+    edit("support.yaml", "template: ack", "template: akc");
+    edit("templates.yaml", "{{ ticket.id }}", "{{ tiket.id }}");
+    edit(
+        "scripts/vip.rhai",
+        "actions.push(#{ add_tags: [\"vip\"] });",
+        "actions.push(#{ add_tags: [\"vip\"] };",
+    );
+
+    let o = frontdesk(&["check", "rules"], dir.path());
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let expected = [
+        "rules/support.yaml:21:28: rules[0].then[0].reply.template: unknown template `akc`; did you mean `ack`?",
+        "rules/templates.yaml:8:59: templates.ack.en: template uses unknown variable `tiket`; did you mean `ticket`?",
+        "rules/triage.yaml:38:23: rules[1].then[0].set_priority: unknown priority `urgnt`; did you mean `urgent`?",
+        "rules/triage.yaml:76:20: rules[5].when.field: unknown field `customer.teir`; did you mean `customer.tier`?",
+        "rules/scripts/vip.rhai:5:36: script error: Expecting ',' to separate the arguments",
+        "rules: 5 errors",
+    ];
+    for want in expected {
+        assert!(
+            err.lines().any(|l| l.starts_with(want)),
+            "missing {want:?} in:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn run_explains_every_example_event() {
+    let dir = root().join("examples/events");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5);
+    for f in &files {
+        let f = f.to_str().unwrap();
+        let o = frontdesk(&["run", "--event", f], &root());
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{f}: {err}");
+        let d: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{f}: {e}\n{out}"));
+        assert!(
+            d["trace"]["fired"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty()),
+            "{f}: some rule fires"
+        );
+
+        let o = frontdesk(&["run", "--explain", "--event", f], &root());
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{f}: {err}");
+        assert!(out.contains("✔ matched"), "{out}");
+        assert!(out.contains("ticket: priority"), "{out}");
+    }
+    let (out, _) = text(&frontdesk(
+        &[
+            "run",
+            "--explain",
+            "--event",
+            "examples/events/outage-nb.json",
+        ],
+        &root(),
+    ));
+    assert!(
+        out.contains("✔ matched    outage is urgent  → set_priority, add_tags, internal_note"),
+        "{out}"
+    );
+    assert!(out.contains("Vi behandler dette som hastesak"), "{out}");
+}
+
+#[test]
+fn run_refuses_a_bad_event_with_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.json");
+    std::fs::write(
+        &f,
+        r#"{"id": "x", "type": "ticket.created", "ticket": {"id": "1", "channel": "pigeon"}}"#,
+    )
+    .unwrap();
+    let rules = root().join("rules");
+    let o = frontdesk(
+        &[
+            "run",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--event",
+            f.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.contains("bad.json: invalid event: ticket.channel: unknown variant `pigeon`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_takes_now_and_yaml_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("e.yaml");
+    std::fs::write(&f, "id: y1\ntype: ticket.status_changed\nticket: { id: '9', status: pending }\nchanges: { ticket.status: { from: open, to: pending } }\n").unwrap();
+    let rules = root().join("rules");
+    let o = frontdesk(
+        &[
+            "run",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--now",
+            "2026-11-23T10:00:00+01:00",
+            "--event",
+            f.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["timers"][0]["name"], "nudge pending customer");
+    assert_eq!(d["timers"][0]["due_at"], "2026-11-25T09:00:00Z");
+}
+
+#[test]
+fn init_writes_a_pack_that_checks_and_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = frontdesk(&["init", "mydesk"], dir.path());
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(frontdesk(&["check", "mydesk"], dir.path()).status.success());
+    let o = frontdesk(&["test", "mydesk"], dir.path());
+    assert!(o.status.success(), "{:?}", text(&o));
+    let again = frontdesk(&["init", "mydesk"], dir.path());
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "refuses a non-empty directory"
+    );
+    // The embedded pack is the repository's pack.
+    for f in [
+        "support.yaml",
+        "triage.yaml",
+        "templates.yaml",
+        "scripts/vip.rhai",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("mydesk").join(f)).unwrap(),
+            std::fs::read_to_string(root().join("rules").join(f)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn schema_and_completions() {
+    for which in ["rules", "event", "decision"] {
+        let o = frontdesk(&["schema", which], &root());
+        assert!(o.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(v.is_object(), "{which}");
+    }
+    let o = frontdesk(&["schema"], &root());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let actions = v["$defs"]["actions"]["items"]["anyOf"].as_array().unwrap();
+    assert_eq!(actions.len(), 16);
+    assert_eq!(
+        v["properties"]["rules"]["items"]["additionalProperties"],
+        false
+    );
+
+    let o = frontdesk(&["completions", "bash"], &root());
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("frontdesk"));
+    let o = frontdesk(&["--help"], &root());
+    let (out, _) = text(&o);
+    for cmd in ["check", "test", "run", "init", "schema", "completions"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+}
+
+#[test]
+fn a_missing_rules_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = frontdesk(&["check", "nope"], dir.path());
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.starts_with("nope: cannot read the rules directory:"),
+        "{err}"
+    );
+}

@@ -1,0 +1,384 @@
+//! What `decide` does, case by case.
+
+use chrono::{DateTime, Utc};
+use frontdesk::config::Config;
+use frontdesk::engine::{self, Decision, Outcome};
+use frontdesk::model::{Action, Event, Priority, Status};
+
+fn now() -> DateTime<Utc> {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+fn config(yaml: &str) -> Config {
+    Config::from_yaml("t.yaml", yaml).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn event(json: &str) -> Event {
+    Event::from_json(json).unwrap()
+}
+
+fn created(text: &str) -> Event {
+    event(&format!(
+        r#"{{"id":"e1","type":"ticket.created","ticket":{{"id":"T1","channel":"email","customer":{{"tier":"gold","language":"nb"}},"fields":{{"amount":1200}}}},"message":{{"text":{text:?}}}}}"#
+    ))
+}
+
+fn decide(yaml: &str, e: &Event) -> Decision {
+    let c = config(yaml);
+    let d = engine::decide(&c, &e.ticket, e, now());
+    let x = engine::explain(&c, &e.ticket, e, now());
+    assert_eq!(d.actions, x.actions, "decide and explain agree on actions");
+    assert_eq!(
+        d.trace.fired, x.trace.fired,
+        "decide and explain agree on rules"
+    );
+    assert_eq!(d.ticket, x.ticket);
+    d
+}
+
+#[test]
+fn later_rules_see_earlier_changes() {
+    let d = decide(
+        r#"
+rules:
+  - name: urgent
+    on: ticket.created
+    when: { field: text, contains: down }
+    then: [ { set_priority: urgent } ]
+  - name: page on urgent
+    on: ticket.created
+    when: { field: ticket.priority, eq: urgent }
+    then: [ { add_tags: [paged] } ]
+"#,
+        &created("site is down"),
+    );
+    assert_eq!(d.trace.fired, ["urgent", "page on urgent"]);
+    assert_eq!(d.ticket.priority, Priority::Urgent);
+    assert_eq!(d.ticket.tags, ["paged"]);
+}
+
+#[test]
+fn stop_disabled_and_order() {
+    let yaml = r#"
+rules:
+  - { name: late, order: 10, on: ticket.created, then: [ { add_tags: [late] } ] }
+  - { name: off, enabled: false, on: ticket.created, then: [ { add_tags: [off] } ] }
+  - { name: first, order: -1, on: ticket.created, then: [ { add_tags: [first] } ], stop: true }
+  - { name: never, on: ticket.created, then: [ { add_tags: [never] } ] }
+"#;
+    let e = created("hi");
+    let d = decide(yaml, &e);
+    assert_eq!(d.trace.fired, ["first"]);
+    let x = engine::explain(&config(yaml), &e.ticket, &e, now());
+    let outcomes: Vec<(String, Outcome)> = x
+        .trace
+        .rules
+        .iter()
+        .map(|r| (r.rule.clone(), r.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("first".to_string(), Outcome::Matched),
+            ("off".to_string(), Outcome::Stopped),
+            ("never".to_string(), Outcome::Stopped),
+            ("late".to_string(), Outcome::Stopped),
+        ]
+    );
+}
+
+#[test]
+fn the_trace_names_the_failing_condition_and_value() {
+    let yaml = r#"
+rules:
+  - name: big refunds
+    on: ticket.created
+    when:
+      all:
+        - { field: text, contains: refund }
+        - { field: ticket.fields.amount, gt: 5000 }
+    then: [ { add_tags: [big] } ]
+"#;
+    let e = created("I want a refund");
+    let x = engine::explain(&config(yaml), &e.ticket, &e, now());
+    let r = &x.trace.rules[0];
+    assert_eq!(r.outcome, Outcome::NotMatched);
+    assert_eq!(r.failed.len(), 1);
+    assert_eq!(r.failed[0].path, "rules[0].when.all[1]");
+    assert_eq!(r.failed[0].condition, "ticket.fields.amount gt 5000");
+    assert_eq!(r.failed[0].actual, serde_json::json!(1200));
+}
+
+#[test]
+fn operator_table() {
+    // (condition, holds?) against the ticket of `created(...)` and its text.
+    let cases = [
+        ("{ field: ticket.channel, eq: email }", true),
+        ("{ field: ticket.channel, ne: email }", false),
+        ("{ field: ticket.channel, in: [chat, email] }", true),
+        ("{ field: ticket.channel, not_in: [chat, sms] }", true),
+        ("{ field: ticket.priority, gte: normal }", true),
+        ("{ field: ticket.priority, gt: normal }", false),
+        ("{ field: ticket.priority, lt: urgent }", true),
+        ("{ field: customer.tier, eq: GOLD }", true),
+        ("{ field: customer.tier, in: [silver, gold] }", true),
+        ("{ field: customer.email, exists: false }", true),
+        ("{ field: customer.tier, exists: true }", true),
+        ("{ field: message.text, contains: 'Faktura' }", true),
+        (
+            "{ field: message.text, contains_all: [faktura, betalt] }",
+            true,
+        ),
+        (
+            "{ field: message.text, contains_all: [faktura, refund] }",
+            false,
+        ),
+        (
+            "{ field: message.text, contains_any: [refund, betalt] }",
+            true,
+        ),
+        ("{ field: message.text, starts_with: 'min faktura' }", true),
+        ("{ field: message.text, matches: '\\d{4}' }", true),
+        ("{ field: ticket.fields.amount, gt: 1000 }", true),
+        ("{ field: ticket.fields.amount, lte: 1000 }", false),
+        ("{ field: ticket.fields.amount, eq: 1200 }", true),
+        ("{ field: ticket.fields.amount, in: [\"1200\", 5] }", true),
+        ("{ field: ticket.fields.missing, exists: true }", false),
+        ("{ field: ticket.tags, contains: vip }", false),
+        ("{ field: event.type, eq: ticket.created }", true),
+        ("{ field: message.author, eq: customer }", true),
+        ("{ not: { field: ticket.channel, eq: chat } }", true),
+        (
+            "{ any: [ { field: ticket.channel, eq: chat }, { field: customer.tier, eq: gold } ] }",
+            true,
+        ),
+        (
+            "[ { field: ticket.channel, eq: chat }, { field: customer.tier, eq: gold } ]",
+            false,
+        ),
+        (
+            "{ script: 'ticket.fields.amount > 1000 && customer.tier == \"gold\"' }",
+            true,
+        ),
+        ("{ script: 'message.text.contains(\"betalt\")' }", true),
+    ];
+    let e = created("Min faktura 2026 er betalt to ganger");
+    for (cond, want) in cases {
+        let yaml = format!("rules:\n  - name: r\n    on: ticket.created\n    when: {cond}\n    then: [ {{ add_tags: [hit] }} ]\n");
+        let d = decide(&yaml, &e);
+        assert_eq!(d.trace.fired.len() == 1, want, "{cond}");
+    }
+}
+
+#[test]
+fn changes_on_update_events() {
+    let yaml = r#"
+rules:
+  - name: escalated
+    on: ticket.updated
+    when: { field: ticket.priority, changed_to: urgent }
+    then: [ { add_tags: [escalated] } ]
+  - name: was pending
+    on: ticket.updated
+    when: { field: ticket.status, changed_from: pending }
+    then: [ { add_tags: [was_pending] } ]
+  - name: any change to group
+    on: ticket.updated
+    when: { field: ticket.group, changed: true }
+    then: [ { add_tags: [regrouped] } ]
+"#;
+    let e = event(
+        r#"{"id":"e","type":"ticket.updated","ticket":{"id":"T","priority":"urgent","status":"open"},
+            "changes":{"ticket.priority":{"from":"normal","to":"urgent"},"status":{"from":"pending","to":"open"}}}"#,
+    );
+    let d = decide(yaml, &e);
+    assert_eq!(d.trace.fired, ["escalated", "was pending"]);
+}
+
+#[test]
+fn failing_scripts_are_reported_and_other_rules_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("loop.rhai"), "let n = 0; loop { n += 1; }").unwrap();
+    std::fs::write(
+        dir.path().join("bad.rhai"),
+        "[#{ set_priority: \"sky-high\" }, #{ add_tags: [\"ok\"] }]",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        r#"
+rules:
+  - { name: runaway, on: ticket.created, then: [ { script: loop.rhai } ] }
+  - { name: runaway condition, on: ticket.created, when: { script: 'customer.tier.len() / 0 > 1' }, then: [ { add_tags: [never] } ] }
+  - { name: bad action, on: ticket.created, then: [ { script: bad.rhai } ] }
+  - { name: still runs, on: ticket.created, then: [ { add_tags: [after] } ] }
+"#,
+    )
+    .unwrap();
+    let c = Config::load(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    let e = created("hello");
+    let d = engine::decide(&c, &e.ticket, &e, now());
+    assert_eq!(d.ticket.tags, ["ok", "after"]);
+    let errors: Vec<(&str, &str)> = d
+        .trace
+        .errors
+        .iter()
+        .map(|e| (e.rule.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(errors[0].0, "runaway");
+    assert!(errors[0].1.contains("100000 operations"), "{}", errors[0].1);
+    assert_eq!(errors[1].0, "runaway condition");
+    assert_eq!(errors[2].0, "bad action");
+    assert!(
+        errors[2].1.contains("unknown priority `sky-high`"),
+        "{}",
+        errors[2].1
+    );
+}
+
+#[test]
+fn templates_pick_the_language_and_fall_back() {
+    let yaml = r#"
+settings: { default_language: en, languages: { nn: [nb] } }
+rules:
+  - { name: ack, on: ticket.created, then: [ { reply: { template: ack } } ] }
+templates:
+  ack:
+    en: "Hello {{ customer.first_name or 'there' }}"
+    nb: "Hei {{ customer.first_name or 'du' }}"
+    ar: "مرحبا {{ customer.first_name }}"
+"#;
+    let cases = [
+        ("nb", "Hei Kari", "nb"),
+        ("nn-NO", "Hei Kari", "nb"),
+        ("ar", "مرحبا Kari", "ar"),
+        ("de", "Hello Kari", "en"),
+    ];
+    for (lang, text, used) in cases {
+        let e = event(&format!(
+            r#"{{"id":"e","type":"ticket.created","ticket":{{"id":"T","customer":{{"name":"Kari Nordmann","language":"{lang}"}}}}}}"#
+        ));
+        let d = decide(yaml, &e);
+        assert_eq!(
+            d.actions,
+            [Action::Reply {
+                text: text.into(),
+                language: Some(used.into()),
+                template: Some("ack".into())
+            }],
+            "{lang}"
+        );
+    }
+}
+
+#[test]
+fn timers_and_cancellation() {
+    let yaml = r#"
+rules:
+  - name: pending
+    on: ticket.status_changed
+    then:
+      - schedule: { name: nudge, after: 2d, cancel_on: [message.created], then: [ { reply: { text: "Still there?" } } ] }
+      - schedule: { name: close, at: "2026-12-01T00:00:00Z", then: [ { set_status: closed } ] }
+      - cancel_timers: [nudge]
+"#;
+    let e = event(
+        r#"{"id":"e","type":"ticket.status_changed","ticket":{"id":"T","status":"pending"}}"#,
+    );
+    let d = decide(yaml, &e);
+    assert_eq!(d.timers.len(), 1);
+    assert_eq!(d.timers[0].name, "close");
+    assert_eq!(
+        d.timers[0].due_at,
+        "2026-12-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert_eq!(
+        d.actions,
+        [Action::CancelTimers {
+            names: Some(vec!["nudge".into()])
+        }]
+    );
+
+    let fired = event(
+        r#"{"id":"t","type":"timer.fired","ticket":{"id":"T","status":"pending"},
+            "timer":{"id":"x","name":"close","due_at":"2026-12-01T00:00:00Z"}}"#,
+    );
+    let d = decide(yaml, &fired);
+    assert_eq!(d.ticket.status, Status::Closed);
+    assert_eq!(d.trace.fired, ["timer close"]);
+
+    let unknown = event(
+        r#"{"id":"t","type":"timer.fired","ticket":{"id":"T"},"timer":{"id":"x","name":"gone","due_at":"2026-12-01T00:00:00Z"}}"#,
+    );
+    let d = decide(yaml, &unknown);
+    assert!(d.trace.errors[0]
+        .message
+        .contains("no `schedule` named `gone`"));
+}
+
+#[test]
+fn actions_that_change_nothing_are_left_out() {
+    let yaml = r#"
+rules:
+  - name: r
+    on: ticket.created
+    then:
+      - set_priority: normal
+      - add_tags: [a]
+      - add_tags: [a, b]
+      - remove_tags: [zzz]
+      - set_field: { name: amount, value: 1200 }
+"#;
+    let d = decide(yaml, &created("x"));
+    assert_eq!(
+        d.actions,
+        [
+            Action::AddTags {
+                tags: vec!["a".into()]
+            },
+            Action::AddTags {
+                tags: vec!["b".into()]
+            }
+        ]
+    );
+}
+
+#[test]
+fn webhook_bodies_and_notes_render_templates() {
+    let yaml = r##"
+rules:
+  - name: r
+    on: ticket.created
+    then:
+      - webhook: { url: "https://hooks.example.org/x", body: { ticket: "{{ ticket.id }}", n: 3, tags: ["{{ customer.tier }}"] } }
+      - notify: { channel: slack, to: "#vip", text: "{{ customer.tier | upper }} ticket {{ ticket.id }}" }
+"##;
+    let d = decide(yaml, &created("x"));
+    assert_eq!(
+        d.actions[0],
+        Action::Webhook {
+            url: "https://hooks.example.org/x".into(),
+            method: frontdesk::model::HttpMethod::Post,
+            body: serde_json::json!({"ticket": "T1", "n": 3, "tags": ["gold"]}),
+        }
+    );
+    assert!(matches!(&d.actions[1], Action::Notify { text, .. } if text == "GOLD ticket T1"));
+}
+
+#[test]
+fn decisions_are_deterministic() {
+    let c = Config::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules"
+    )))
+    .unwrap();
+    let e = created("Nettbanken er nede, og fakturaen er feil");
+    let a = serde_json::to_string(&engine::explain(&c, &e.ticket, &e, now())).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            a,
+            serde_json::to_string(&engine::explain(&c, &e.ticket, &e, now())).unwrap()
+        );
+    }
+}
