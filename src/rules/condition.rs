@@ -451,9 +451,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
     if has("field") {
         return compile_field(c, node, path);
     }
-    let Some(fields) = c.cx.map(node, path, CONDITION_KEYS) else {
-        return None;
-    };
+    let fields = c.cx.map(node, path, CONDITION_KEYS)?;
     if fields.len() != 1 {
         if fields.len() == 0 {
             c.cx.error(
