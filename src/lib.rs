@@ -43,4 +43,6 @@ pub mod config;
 pub mod engine;
 pub mod model;
 pub mod rules;
+pub mod server;
+pub mod store;
 pub mod testing;

@@ -4,6 +4,7 @@ mod check;
 mod init;
 mod run;
 mod schema;
+mod serve;
 mod test;
 
 use std::path::PathBuf;
@@ -23,6 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon: the webhook API, the store and the timer scheduler.
+    Serve(serve::Args),
     /// Check a rule pack: report every problem with file:line:col (exit 1 on any error).
     Check(check::Args),
     /// Run the `tests:` of a rule pack (exit 1 on any failure).
@@ -44,6 +47,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(a) => serve::run(a),
         Command::Check(a) => check::run(a),
         Command::Test(a) => test::run(a),
         Command::Run(a) => run::run(a),

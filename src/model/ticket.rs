@@ -156,3 +156,80 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
 }
+
+/// Fields whose changes `changed`/`changed_to` conditions see when the helpdesk does not list them.
+const TRACKED: &[&str] = &[
+    "status", "priority", "assignee", "group", "category", "channel", "subject",
+];
+
+impl Ticket {
+    /// The ticket with the fields present in `patch` (a ticket as JSON, as a helpdesk sent it)
+    /// written over this one. `customer` and `fields` merge key by key.
+    pub fn overlay(&self, patch: &Value) -> Result<Ticket, String> {
+        let mut base = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        fn merge(base: &mut Value, patch: &Value, depth: usize) {
+            match (base, patch) {
+                (Value::Object(b), Value::Object(p)) => {
+                    for (k, v) in p {
+                        let nested = depth == 0 && matches!(k.as_str(), "customer" | "fields")
+                            || depth == 1 && k == "fields";
+                        match b.get_mut(k) {
+                            Some(slot) if nested && v.is_object() => merge(slot, v, depth + 1),
+                            _ => {
+                                b.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+                (b, p) => *b = p.clone(),
+            }
+        }
+        merge(&mut base, patch, 0);
+        serde_json::from_value(base).map_err(|e| e.to_string())
+    }
+
+    /// What changed in the tracked fields (status, priority, assignee, group, category, channel,
+    /// subject) from `before` to this ticket, keyed `ticket.NAME`.
+    pub fn changes_since(&self, before: &Ticket) -> BTreeMap<String, super::Change> {
+        let (now, was) = match (serde_json::to_value(self), serde_json::to_value(before)) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => return BTreeMap::new(),
+        };
+        TRACKED
+            .iter()
+            .filter_map(|k| {
+                let to = now.get(*k).cloned().unwrap_or(Value::Null);
+                let from = was.get(*k).cloned().unwrap_or(Value::Null);
+                (to != from).then(|| (format!("ticket.{k}"), super::Change { from, to }))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_keeps_what_the_patch_leaves_out() {
+        let mut t = Ticket {
+            id: "1".into(),
+            priority: Priority::Urgent,
+            tags: vec!["outage".into()],
+            ..Ticket::default()
+        };
+        t.customer.tier = Some("gold".into());
+        t.fields.insert("a".into(), Value::from(1));
+        let patch = serde_json::json!({"id": "1", "status": "open", "customer": {"language": "nb"}, "fields": {"b": 2}});
+        let m = t.overlay(&patch).unwrap();
+        assert_eq!(m.priority, Priority::Urgent);
+        assert_eq!(m.status, Status::Open);
+        assert_eq!(m.tags, ["outage"]);
+        assert_eq!(m.customer.tier.as_deref(), Some("gold"));
+        assert_eq!(m.customer.language.as_deref(), Some("nb"));
+        assert_eq!(m.fields.len(), 2);
+        let changes = m.changes_since(&t);
+        assert_eq!(changes.keys().collect::<Vec<_>>(), ["ticket.status"]);
+        assert_eq!(changes["ticket.status"].from, Value::from("new"));
+    }
+}

@@ -1,0 +1,110 @@
+//! `frontdesk serve`: the daemon.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::server::{Options, Tokens};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Rules directory.
+    #[arg(long = "config", default_value = "rules", env = "FRONTDESK_RULES")]
+    rules: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "FRONTDESK_LISTEN")]
+    listen: SocketAddr,
+    /// Store URL: sqlite://PATH.
+    #[arg(long, default_value = "sqlite://frontdesk.db", env = "FRONTDESK_STORE")]
+    store: String,
+    /// Log format.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "pretty",
+        env = "FRONTDESK_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+    /// API tokens accepted on /v1/* (comma-separated). Prefer the hashed form.
+    #[arg(
+        long,
+        env = "FRONTDESK_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_tokens: Vec<String>,
+    /// SHA-256 hashes (hex) of accepted API tokens (comma-separated); see `frontdesk serve --hash-token`.
+    #[arg(long, env = "FRONTDESK_API_TOKEN_HASHES", value_delimiter = ',')]
+    api_token_hashes: Vec<String>,
+    /// Print the SHA-256 hash of a token for FRONTDESK_API_TOKEN_HASHES, and exit.
+    #[arg(long, value_name = "TOKEN")]
+    hash_token: Option<String>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    body_limit: usize,
+    /// Request timeout, in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
+    #[arg(long)]
+    no_watch: bool,
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FRONTDESK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(token) = &args.hash_token {
+        println!("{}", Tokens::hash_hex(token));
+        return Ok(ExitCode::SUCCESS);
+    }
+    init_logs(args.log_format);
+    let tokens =
+        Tokens::new(&args.api_tokens, &args.api_token_hashes).map_err(anyhow::Error::msg)?;
+    if !tokens.enabled() {
+        tracing::warn!(
+            "no API tokens configured: /v1/* is open to anyone who can reach {}",
+            args.listen
+        );
+    }
+    let opts = Options {
+        rules: args.rules,
+        listen: args.listen,
+        store: args.store,
+        tokens,
+        body_limit: args.body_limit,
+        request_timeout: Duration::from_secs(args.timeout),
+        watch: !args.no_watch,
+        ..Options::new()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(crate::server::serve(opts))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,57 @@
+//! Prometheus metrics: events by type and outcome, rule matches, decide latency, HTTP and store
+//! latency. One recorder per process, rendered at `/metrics`.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::engine::Decision;
+use crate::model::EventType;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+const BUCKETS: &[f64] = &[
+    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+    0.5, 1.0, 2.5,
+];
+
+/// Installs the process-wide recorder once and returns its handle.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+            .expect("valid buckets")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (an embedding program); then ours only renders.
+        let _ = ::metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+pub fn decided(d: &Decision, took: Duration) {
+    ::metrics::histogram!("frontdesk_decide_seconds").record(took.as_secs_f64());
+    for rule in &d.trace.fired {
+        ::metrics::counter!("frontdesk_rule_matches_total", "rule" => rule.clone()).increment(1);
+    }
+    if !d.trace.errors.is_empty() {
+        ::metrics::counter!("frontdesk_rule_errors_total").increment(d.trace.errors.len() as u64);
+    }
+}
+
+pub fn event(kind: EventType, outcome: &'static str) {
+    ::metrics::counter!("frontdesk_events_total", "type" => kind.to_string(), "outcome" => outcome)
+        .increment(1);
+}
+
+pub fn store_latency(took: Duration) {
+    ::metrics::histogram!("frontdesk_store_apply_seconds").record(took.as_secs_f64());
+}
+
+pub fn http(route: &str, method: &str, status: u16, took: Duration) {
+    let status = status.to_string();
+    ::metrics::counter!("frontdesk_http_requests_total", "route" => route.to_string(), "method" => method.to_string(), "status" => status).increment(1);
+    ::metrics::histogram!("frontdesk_http_request_seconds", "route" => route.to_string())
+        .record(took.as_secs_f64());
+}

@@ -1,0 +1,348 @@
+//! The daemon: an HTTP API in front of [`crate::engine::decide`] and a [`crate::store::Store`].
+//!
+//! Every event follows one path ([`AppState::process`]): parse, decide against the stored
+//! ticket inside the store's transaction, commit, answer. The timer scheduler and the inbound
+//! adapters feed the same path.
+
+pub mod auth;
+pub mod error;
+mod metrics;
+mod openapi;
+mod reload;
+mod routes;
+mod scheduler;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::engine::{self, Decision};
+use crate::model::{Event, Ticket};
+use crate::store::{self, Applied, Store};
+pub use auth::Tokens;
+pub use error::AppError;
+
+/// Where the shell gets the time. Tests use a fixed clock; nothing inside `decide` reads one.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests set by hand.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock stopped at `t`.
+    pub fn new(t: DateTime<Utc>) -> ManualClock {
+        ManualClock(std::sync::Mutex::new(t))
+    }
+
+    /// Moves the clock.
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = t;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// How to run the daemon.
+#[derive(Clone)]
+pub struct Options {
+    /// Rules directory.
+    pub rules: PathBuf,
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// Store URL (`sqlite://frontdesk.db`).
+    pub store: String,
+    /// API tokens; none means `/v1/*` is open (only allowed on loopback addresses).
+    pub tokens: Tokens,
+    /// Largest request body in bytes.
+    pub body_limit: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+    /// Watch the rules directory and reload on change.
+    pub watch: bool,
+    /// Run the timer scheduler.
+    pub scheduler: bool,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Options {
+    /// Defaults that need nothing installed: `./rules`, `sqlite://frontdesk.db`, 127.0.0.1:8080.
+    pub fn new() -> Options {
+        Options {
+            rules: PathBuf::from("rules"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            store: "sqlite://frontdesk.db".into(),
+            tokens: Tokens::default(),
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(10),
+            watch: true,
+            scheduler: true,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::new()
+    }
+}
+
+/// The loaded rule pack and facts about it.
+pub struct Loaded {
+    /// The compiled pack.
+    pub config: Config,
+    /// SHA-256 over the pack's files, to compare replicas.
+    pub hash: String,
+    /// When it was loaded.
+    pub loaded_at: DateTime<Utc>,
+}
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The active rule pack; swapped whole on reload.
+    pub config: ArcSwap<Loaded>,
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// API tokens.
+    pub tokens: Tokens,
+    /// Rules directory.
+    pub rules: PathBuf,
+    /// Serialises reloads.
+    reload_lock: tokio::sync::Mutex<()>,
+    /// Identifies this process when it claims timers.
+    pub instance: String,
+}
+
+impl AppState {
+    /// Decides and stores one event: the single path of every event into frontdesk.
+    ///
+    /// `patch` is the ticket exactly as the caller sent it (JSON), so fields it leaves out
+    /// keep their stored values; without it the event's whole ticket is used.
+    pub async fn process(
+        &self,
+        mut event: Event,
+        patch: Option<serde_json::Value>,
+        explain: bool,
+    ) -> Result<Applied, AppError> {
+        let loaded = self.config.load_full();
+        let now = self.clock.now();
+        let fingerprint = store::fingerprint(&event);
+        if event.occurred_at.is_none() {
+            event.occurred_at = Some(now);
+        }
+        let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
+        let started = std::time::Instant::now();
+        let decide = |prior: Option<Ticket>| -> Decision {
+            let mut ev = event.clone();
+            let ticket = match &prior {
+                Some(p) => {
+                    let patch = patch
+                        .clone()
+                        .unwrap_or_else(|| serde_json::to_value(&event.ticket).unwrap_or_default());
+                    p.overlay(&patch).unwrap_or_else(|_| event.ticket.clone())
+                }
+                None => event.ticket.clone(),
+            };
+            if ev.changes.is_empty() {
+                if let Some(p) = &prior {
+                    ev.changes = ticket.changes_since(p);
+                }
+            }
+            ev.ticket = ticket.clone();
+            let t = std::time::Instant::now();
+            let d = if explain {
+                engine::explain(&loaded.config, &ticket, &ev, now)
+            } else {
+                engine::decide(&loaded.config, &ticket, &ev, now)
+            };
+            metrics::decided(&d, t.elapsed());
+            d
+        };
+        let result = self
+            .store
+            .apply(&event, &fingerprint, now, &decide)
+            .instrument(span.clone())
+            .await;
+        let _enter = span.enter();
+        metrics::store_latency(started.elapsed());
+        match result {
+            Ok(applied) => {
+                span.record(
+                    "rules",
+                    tracing::field::display(applied.decision.trace.fired.join(", ")),
+                );
+                metrics::event(
+                    event.kind,
+                    if applied.replayed {
+                        "replayed"
+                    } else {
+                        "decided"
+                    },
+                );
+                for e in &applied.decision.trace.errors {
+                    tracing::warn!(rule = %e.rule, path = %e.path, "{}", e.message);
+                }
+                tracing::info!(
+                    replayed = applied.replayed,
+                    actions = applied.decision.actions.len(),
+                    "decided"
+                );
+                Ok(applied)
+            }
+            Err(e) => {
+                metrics::event(event.kind, "failed");
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// A daemon running in this process (for tests and embedding).
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Shared state.
+    pub state: Arc<AppState>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, closes the store.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        let r = self.task.await.unwrap_or(Ok(()));
+        self.state.store.close().await;
+        r
+    }
+}
+
+/// Loads the rules, opens the store and starts serving.
+pub async fn start(opts: Options) -> anyhow::Result<Running> {
+    let loaded = reload::load(&opts.rules, opts.clock.now())
+        .await
+        .map_err(|d| anyhow::anyhow!("{}:\n{d}", opts.rules.display()))?;
+    if !opts.tokens.enabled() && !opts.listen.ip().is_loopback() {
+        anyhow::bail!("refusing to listen on {} without API tokens; set FRONTDESK_API_TOKENS (or listen on 127.0.0.1)", opts.listen);
+    }
+    let store = store::open(&opts.store).await?;
+    let state = Arc::new(AppState {
+        config: ArcSwap::from_pointee(loaded),
+        store,
+        clock: opts.clock.clone(),
+        tokens: opts.tokens.clone(),
+        rules: opts.rules.clone(),
+        reload_lock: tokio::sync::Mutex::new(()),
+        instance: format!("{}-{}", hostname(), std::process::id()),
+    });
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = watch::channel(false);
+    let app = routes::router(state.clone(), &opts);
+    if opts.scheduler {
+        tokio::spawn(scheduler::run(state.clone(), rx.clone()));
+    }
+    if opts.watch {
+        reload::watch(state.clone(), rx.clone());
+    }
+    let mut stop = rx.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+    });
+    tracing::info!(%addr, rules = %opts.rules.display(), store = %opts.store, "frontdesk listening");
+    Ok(Running {
+        addr,
+        state,
+        shutdown: tx,
+        task,
+    })
+}
+
+/// Fires every timer that is due by the state's clock; returns how many fired. The scheduler
+/// loop calls this; tests call it after moving a manual clock.
+pub async fn fire_due_timers(state: &AppState) -> usize {
+    scheduler::fire_due(state).await
+}
+
+/// Runs until SIGTERM or SIGINT, reloading on SIGHUP.
+pub async fn serve(opts: Options) -> anyhow::Result<()> {
+    let running = start(opts).await?;
+    let state = running.state.clone();
+    #[cfg(unix)]
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading rules");
+                let _ = reload::reload(&state).await;
+            }
+        });
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "frontdesk".into())
+}

@@ -1,0 +1,160 @@
+//! The OpenAPI 3.1 document. Bodies are described by the same JSON Schemas as
+//! `frontdesk schema` (OpenAPI 3.1 uses JSON Schema 2020-12), so there is one source of truth.
+
+use serde_json::{json, Map, Value};
+
+use super::routes::{ConfigInfo, EventResponse, ROUTES};
+use crate::model::Event;
+use crate::store::{AuditRow, TicketRecord};
+
+fn schema<T: schemars::JsonSchema>(defs: &mut Map<String, Value>) -> Value {
+    let mut s = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+    let name = T::schema_name().to_string();
+    if let Some(obj) = s.as_object_mut() {
+        if let Some(Value::Object(d)) = obj.remove("$defs") {
+            defs.extend(d);
+        }
+        obj.remove("$schema");
+    }
+    defs.insert(name.clone(), s);
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn error_responses(codes: &[&str]) -> Map<String, Value> {
+    codes
+        .iter()
+        .map(|c| (c.to_string(), json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })))
+        .collect()
+}
+
+fn op(summary: &str, ok: Value, errors: &[&str], body: Option<Value>, params: Value) -> Value {
+    let mut responses = error_responses(errors);
+    responses.insert(
+        "200".into(),
+        json!({ "description": "ok", "content": { "application/json": { "schema": ok } } }),
+    );
+    let mut o = json!({ "summary": summary, "responses": responses, "parameters": params });
+    if let Some(b) = body {
+        o["requestBody"] =
+            json!({ "required": true, "content": { "application/json": { "schema": b } } });
+    }
+    o
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut defs = Map::new();
+    let event = schema::<Event>(&mut defs);
+    let response = schema::<EventResponse>(&mut defs);
+    let ticket = schema::<TicketRecord>(&mut defs);
+    let audit = schema::<Vec<AuditRow>>(&mut defs);
+    let config = schema::<ConfigInfo>(&mut defs);
+    defs.insert("Error".into(), json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+            "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" } } } }
+    }));
+    let explain = json!([{ "name": "explain", "in": "query", "schema": { "type": "boolean" }, "description": "include every rule's outcome" }]);
+    let text = json!({ "type": "string" });
+    let mut paths = Map::new();
+    for (method, path) in ROUTES {
+        let operation = match *path {
+            "/v1/events" => op(
+                "Decide a normalised event",
+                response.clone(),
+                &["400", "401", "409", "413", "415", "422", "503"],
+                Some(event.clone()),
+                explain.clone(),
+            ),
+            "/v1/inbound/{adapter}" => op(
+                "Decide a helpdesk's webhook payload",
+                response.clone(),
+                &["400", "401", "404", "409", "413", "415", "422", "503"],
+                Some(json!({ "type": "object" })),
+                json!([{ "name": "adapter", "in": "path", "required": true, "schema": { "type": "string", "enum": ["generic"] } }]),
+            ),
+            "/v1/tickets/{id}" => op(
+                "A ticket, its timers and decision history",
+                ticket.clone(),
+                &["401", "404", "503"],
+                None,
+                json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
+            ),
+            "/v1/decisions" => op(
+                "The audit log, newest first",
+                audit.clone(),
+                &["401", "503"],
+                None,
+                json!([
+                { "name": "ticket", "in": "query", "schema": text }, { "name": "rule", "in": "query", "schema": text },
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }]),
+            ),
+            "/v1/admin/reload" => op(
+                "Reload the rules; on errors the old rules stay",
+                config.clone(),
+                &["401", "422"],
+                None,
+                json!([]),
+            ),
+            "/v1/admin/config" => op(
+                "The active rules and their hash",
+                config.clone(),
+                &["401"],
+                None,
+                json!([]),
+            ),
+            "/healthz" => op(
+                "The process is up",
+                json!({ "type": "object" }),
+                &[],
+                None,
+                json!([]),
+            ),
+            "/readyz" => op(
+                "The store answers",
+                json!({ "type": "object" }),
+                &["503"],
+                None,
+                json!([]),
+            ),
+            "/metrics" => {
+                json!({ "summary": "Prometheus metrics", "responses": { "200": { "description": "ok", "content": { "text/plain": { "schema": text } } } } })
+            }
+            "/openapi.json" => op(
+                "This document",
+                json!({ "type": "object" }),
+                &[],
+                None,
+                json!([]),
+            ),
+            other => unreachable!("route {other} has no description"),
+        };
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        let mut operation = operation;
+        if path.starts_with("/v1/") {
+            operation["security"] = json!([{ "bearer": [] }]);
+        }
+        entry[*method] = operation;
+    }
+    let doc = json!({
+        "openapi": "3.1.0",
+        "info": { "title": "frontdesk", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Rule-driven triage and chatbot engine for helpdesks." },
+        "paths": paths,
+        "components": { "schemas": defs, "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } } },
+    });
+    relink(doc)
+}
+
+/// Points schemars' `#/$defs/X` references at `#/components/schemas/X`.
+fn relink(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.starts_with("#/$defs/") => {
+            Value::String(s.replacen("#/$defs/", "#/components/schemas/", 1))
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(relink).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, relink(v))).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,337 @@
+//! Routes, middleware and handlers.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tower::ServiceBuilder;
+
+use super::{metrics, openapi, reload, AppError, AppState, Options};
+use crate::engine::{Decision, Trace};
+use crate::model::{Action, Event, Ticket, TimerSpec};
+use crate::rules::RuleError;
+use crate::store::{AuditQuery, AuditRow, TicketRecord};
+
+/// Every route, for the router and the OpenAPI document alike.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/events"),
+    ("post", "/v1/inbound/{adapter}"),
+    ("get", "/v1/tickets/{id}"),
+    ("get", "/v1/decisions"),
+    ("post", "/v1/admin/reload"),
+    ("get", "/v1/admin/config"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+/// Builds the router with its middleware.
+pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
+    metrics::handle();
+    let v1 = Router::new()
+        .route("/v1/events", post(post_event))
+        .route("/v1/inbound/{adapter}", post(post_inbound))
+        .route("/v1/tickets/{id}", get(get_ticket))
+        .route("/v1/decisions", get(get_decisions))
+        .route("/v1/admin/reload", post(post_reload))
+        .route("/v1/admin/config", get(get_config))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .merge(v1)
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(|| async { metrics::handle().render() }))
+        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .fallback(|| async { AppError::not_found("no such route; see /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(opts.body_limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|e: tower::BoxError| async move {
+                    if e.is::<tower::timeout::error::Elapsed>() {
+                        AppError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "timeout",
+                            "the request took too long",
+                        )
+                    } else {
+                        AppError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "overloaded",
+                            format!("the server is overloaded: {e}"),
+                        )
+                    }
+                }))
+                .load_shed()
+                .concurrency_limit(1024)
+                .timeout(opts.request_timeout),
+        )
+        .layer(middleware::from_fn(record_http))
+        .with_state(state)
+}
+
+async fn record_http(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    metrics::http(&route, &method, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn require_token(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if state.tokens.enabled() {
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if let Err(why) = state.tokens.check(header) {
+            return AppError::unauthorized(why).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The body, or the right error when it is too big or unreadable.
+fn body(body: Result<Bytes, BytesRejection>, limit_hint: &str) -> Result<Bytes, AppError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {limit_hint}"),
+            )
+        } else {
+            AppError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+        }
+    })
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Ok(())
+    } else {
+        let shown = if ct.is_empty() {
+            "none".to_string()
+        } else {
+            format!("`{ct}`")
+        };
+        Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send `Content-Type: application/json` (got {shown})"),
+        ))
+    }
+}
+
+/// Parses JSON text into a value, with line and column on error.
+fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, AppError> {
+    serde_json::from_slice(bytes).map_err(|e| AppError::invalid_json(format!("invalid JSON: {e}")))
+}
+
+/// Query of `POST /v1/events`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EventQuery {
+    /// Include the full trace.
+    #[serde(default)]
+    pub explain: bool,
+}
+
+/// The answer to an event.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EventResponse {
+    /// The event decided.
+    pub event_id: String,
+    /// The event had been decided before; this is the stored decision and nothing was applied again.
+    pub replayed: bool,
+    /// The ticket after the actions.
+    pub ticket: Ticket,
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+    /// Timers started.
+    pub timers: Vec<TimerSpec>,
+    /// Rules that fired.
+    pub rules: Vec<String>,
+    /// Problems met while deciding (a failing script or template).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<RuleError>,
+    /// Every rule's outcome (with `?explain=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Trace>,
+}
+
+impl EventResponse {
+    fn from(d: Decision, replayed: bool, explain: bool) -> EventResponse {
+        EventResponse {
+            event_id: d.event_id,
+            replayed,
+            ticket: d.ticket,
+            actions: d.actions,
+            timers: d.timers,
+            rules: d.trace.fired.clone(),
+            errors: d.trace.errors.clone(),
+            trace: explain.then_some(d.trace),
+        }
+    }
+}
+
+async fn post_event(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<EventQuery>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<EventResponse>, AppError> {
+    require_json(&headers)?;
+    let bytes = body(bytes, "the body limit")?;
+    let value = parse_json(&bytes)?;
+    let patch = value.get("ticket").cloned();
+    let event = Event::from_value(value).map_err(|e| AppError::invalid_event(&e))?;
+    if event.id.trim().is_empty() {
+        return Err(AppError::invalid_event("id: must not be empty"));
+    }
+    if event.ticket.id.trim().is_empty() {
+        return Err(AppError::invalid_event("ticket.id: must not be empty"));
+    }
+    let applied = state.process(event, patch, q.explain).await?;
+    Ok(Json(EventResponse::from(
+        applied.decision,
+        applied.replayed,
+        q.explain,
+    )))
+}
+
+async fn post_inbound(
+    State(state): State<Arc<AppState>>,
+    Path(adapter): Path<String>,
+    Query(q): Query<EventQuery>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    const ADAPTERS: &[&str] = &["generic"];
+    if !ADAPTERS.contains(&adapter.as_str()) {
+        let hint = crate::config::diag::did_you_mean(&adapter, ADAPTERS.iter().copied());
+        return Err(AppError::not_found(format!(
+            "unknown adapter `{adapter}`{hint} (available: {})",
+            ADAPTERS.join(", ")
+        ))
+        .field("adapter"));
+    }
+    require_json(&headers)?;
+    let bytes = body(bytes, "the body limit")?;
+    let value = parse_json(&bytes)?;
+    let patch = value.get("ticket").cloned();
+    let event = Event::from_value(value).map_err(|e| AppError::invalid_event(&e))?;
+    let applied = state.process(event, patch, q.explain).await?;
+    Ok(Json(EventResponse::from(
+        applied.decision,
+        applied.replayed,
+        q.explain,
+    ))
+    .into_response())
+}
+
+async fn get_ticket(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<TicketRecord>, AppError> {
+    match state.store.ticket(&id).await? {
+        Some(t) => Ok(Json(t)),
+        None => Err(AppError::not_found(format!("no ticket `{id}` has been seen")).field("id")),
+    }
+}
+
+async fn get_decisions(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditRow>>, AppError> {
+    Ok(Json(state.store.audit(&q).await?))
+}
+
+/// Facts about the active rule pack.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ConfigInfo {
+    /// SHA-256 over the pack's files; equal on replicas running the same rules.
+    pub hash: String,
+    /// When it was loaded.
+    pub loaded_at: chrono::DateTime<chrono::Utc>,
+    /// Rules, in evaluation order.
+    pub rules: Vec<String>,
+    /// Files.
+    pub files: Vec<String>,
+}
+
+fn config_info(state: &AppState) -> ConfigInfo {
+    let loaded = state.config.load();
+    ConfigInfo {
+        hash: loaded.hash.clone(),
+        loaded_at: loaded.loaded_at,
+        rules: loaded.config.rule_names().map(str::to_string).collect(),
+        files: loaded
+            .config
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
+    }
+}
+
+async fn get_config(State(state): State<Arc<AppState>>) -> Json<ConfigInfo> {
+    Json(config_info(&state))
+}
+
+async fn post_reload(State(state): State<Arc<AppState>>) -> Response {
+    match reload::reload(&state).await {
+        Ok(_) => Json(config_info(&state)).into_response(),
+        Err(diags) => {
+            let errors: Vec<String> = diags.items().iter().map(|d| d.to_string()).collect();
+            let body = serde_json::json!({
+                "error": {
+                    "code": "invalid_rules",
+                    "message": format!("the new rules have {} errors; the previous rules stay active", diags.error_count()),
+                    "details": errors,
+                }
+            });
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+        }
+    }
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(e) => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string())
+            .into_response(),
+    }
+}

@@ -1,0 +1,81 @@
+//! Fires due timers as `timer.fired` events through the same path as every other event. A
+//! timer is claimed under a lease; its event id is `timer:<timer id>`, so firing twice (after a
+//! crash between claim and commit) decides once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio::sync::watch;
+
+use super::AppState;
+use crate::model::{Event, EventType, TimerRef};
+
+/// How long a claimed timer stays with this process before another may take it.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// Timers claimed per round.
+const BATCH: u32 = 200;
+/// Longest sleep between rounds (new timers may arrive meanwhile).
+const IDLE: Duration = Duration::from_secs(1);
+
+/// Fires every timer due now; returns how many fired.
+pub async fn fire_due(state: &AppState) -> usize {
+    let mut fired = 0;
+    loop {
+        let now = state.clock.now();
+        let due = match state
+            .store
+            .claim_due_timers(now, &state.instance, now + LEASE, BATCH)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim due timers");
+                return fired;
+            }
+        };
+        if due.is_empty() {
+            return fired;
+        }
+        for t in due {
+            let event = Event {
+                id: format!("timer:{}", t.row.id),
+                kind: EventType::TimerFired,
+                occurred_at: Some(t.row.due_at),
+                ticket: t.ticket,
+                message: None,
+                changes: Default::default(),
+                timer: Some(TimerRef {
+                    id: t.row.id.clone(),
+                    name: t.row.name.clone(),
+                    due_at: t.row.due_at,
+                }),
+                data: Default::default(),
+            };
+            match state.process(event, None, false).await {
+                Ok(_) => fired += 1,
+                Err(e) => {
+                    tracing::warn!(timer = %t.row.id, error = %e.message, "timer not fired; it will be retried after its lease")
+                }
+            }
+        }
+    }
+}
+
+/// The scheduler loop.
+pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    loop {
+        fire_due(&state).await;
+        let wait = match state.store.next_timer_due().await {
+            Ok(Some(due)) => (due - state.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE),
+            _ => IDLE,
+        };
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Durable state: tickets, accepted events with their decisions, the audit log, timers and the
+//! outbox. One transaction per event: the decision and everything it creates commit together
+//! before the helpdesk gets its answer.
+//!
+//! [`Store`] is the seam between the daemon and a database. [`sqlite::SqliteStore`] is the
+//! embedded default; a PostgreSQL store for several replicas implements the same trait.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Decision;
+use crate::model::{Event, Ticket};
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The event id was used before for a different event.
+    #[error("event id `{0}` was already used for a different event")]
+    Conflict(String),
+    /// The database could not be reached or failed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// The store URL is not understood.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// The outcome of applying one event.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The decision (stored earlier, when `replayed`).
+    pub decision: Decision,
+    /// The event id had been seen: nothing was applied again.
+    pub replayed: bool,
+}
+
+/// Decides an event given the ticket the store holds (if any). Runs inside the store's
+/// transaction, so it must be quick and must not block.
+pub type DecideFn<'a> = dyn Fn(Option<Ticket>) -> Decision + Send + Sync + 'a;
+
+/// A pending or finished timer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TimerRow {
+    /// Stable id (`<event id>/<name>`).
+    pub id: String,
+    /// Ticket.
+    pub ticket_id: String,
+    /// Name in the rule pack.
+    pub name: String,
+    /// Rule that started it.
+    pub rule: String,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// `pending`, `fired` or `cancelled`.
+    pub state: String,
+}
+
+/// One fired rule in the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AuditRow {
+    /// Event decided.
+    pub event_id: String,
+    /// Ticket.
+    pub ticket_id: String,
+    /// Rule that fired.
+    pub rule: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The whole decision's actions.
+    pub actions: serde_json::Value,
+}
+
+/// A ticket with its timers and decision history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TicketRecord {
+    /// Current state.
+    pub ticket: Ticket,
+    /// Events decided for it.
+    pub version: i64,
+    /// Timers, newest first.
+    pub timers: Vec<TimerRow>,
+    /// Rules that fired, oldest first.
+    pub history: Vec<AuditRow>,
+}
+
+/// Filter for the audit log.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditQuery {
+    /// Only this ticket.
+    pub ticket: Option<String>,
+    /// Only this rule.
+    pub rule: Option<String>,
+    /// At most this many rows (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// A due timer handed to the scheduler under a lease.
+#[derive(Debug, Clone)]
+pub struct DueTimer {
+    /// The timer.
+    pub row: TimerRow,
+    /// The ticket's stored state.
+    pub ticket: Ticket,
+}
+
+/// Durable state behind the daemon.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Applies an event once: if its id is new, decides it against the stored ticket and commits
+    /// the decision, the new ticket state, timers, outbox rows and audit rows in one
+    /// transaction; if the id was seen, returns the stored decision. Events of one ticket are
+    /// never decided concurrently.
+    async fn apply(
+        &self,
+        event: &Event,
+        fingerprint: &str,
+        received_at: DateTime<Utc>,
+        decide: &DecideFn<'_>,
+    ) -> Result<Applied, StoreError>;
+
+    /// A ticket with its timers and history.
+    async fn ticket(&self, id: &str) -> Result<Option<TicketRecord>, StoreError>;
+
+    /// The audit log, newest first.
+    async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// Claims up to `limit` pending timers due at `now`, leasing them to `owner` until
+    /// `lease_until`. A timer whose lease ran out may be claimed again.
+    async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError>;
+
+    /// The earliest due time of a pending timer.
+    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Whether the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Flushes and closes.
+    async fn close(&self);
+}
+
+/// Opens a store from a URL: `sqlite://PATH` (or a plain path ending in `.db`).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
+    }
+    if url.ends_with(".db") || url.ends_with(".sqlite") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Config(
+            "the PostgreSQL store is not available in this version; use sqlite://PATH".into(),
+        ));
+    }
+    Err(StoreError::Config(format!(
+        "unknown store URL `{url}`; use sqlite://PATH (e.g. sqlite://frontdesk.db)"
+    )))
+}
+
+/// Stable fingerprint of an accepted event (to tell a repeat from a reused id).
+pub fn fingerprint(event: &Event) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(event).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

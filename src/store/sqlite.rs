@@ -1,0 +1,389 @@
+//! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a committed
+//! decision survives a power cut. Writes go through one connection, which also serialises the
+//! events of a ticket; reads use a small pool of their own.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{
+    Applied, AuditQuery, AuditRow, DecideFn, DueTimer, Store, StoreError, TicketRecord, TimerRow,
+};
+use crate::engine::Decision;
+use crate::model::{Action, Event, EventType, Ticket};
+
+/// Sortable text form of a time (microseconds, UTC, `Z`).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time `{s}`: {e}")))
+}
+
+/// SQLite-backed [`Store`].
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs the migrations.
+    pub async fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(|e| StoreError::Config(format!("sqlite path `{path}`: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating {path}: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+}
+
+fn ticket_from(state: &str) -> Result<Ticket, StoreError> {
+    Ok(serde_json::from_str(state)?)
+}
+
+fn timer_row(r: &sqlx::sqlite::SqliteRow) -> Result<TimerRow, StoreError> {
+    Ok(TimerRow {
+        id: r.try_get("id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        name: r.try_get("name")?,
+        rule: r.try_get("rule")?,
+        due_at: parse_ts(r.try_get::<&str, _>("due_at")?)?,
+        state: r.try_get("state")?,
+    })
+}
+
+fn audit_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow {
+        event_id: r.try_get("event_id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        rule: r.try_get("rule")?,
+        at: parse_ts(r.try_get::<&str, _>("at")?)?,
+        actions: serde_json::from_str(r.try_get::<&str, _>("actions")?)?,
+    })
+}
+
+/// A decision for a timer that no longer applies (cancelled or already fired).
+fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decision {
+    let mut d = Decision {
+        event_id: event.id.clone(),
+        actions: Vec::new(),
+        ticket,
+        timers: Vec::new(),
+        trace: Default::default(),
+    };
+    d.trace.errors.push(crate::rules::RuleError {
+        rule: event
+            .timer
+            .as_ref()
+            .map_or_else(String::new, |t| format!("timer {}", t.name)),
+        path: String::new(),
+        message: format!("the timer is {state}; nothing to do"),
+    });
+    d
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn apply(
+        &self,
+        event: &Event,
+        fingerprint: &str,
+        received_at: DateTime<Utc>,
+        decide: &DecideFn<'_>,
+    ) -> Result<Applied, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(row) = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = ?")
+            .bind(&event.id)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            let stored: &str = row.try_get("fingerprint")?;
+            if stored != fingerprint {
+                return Err(StoreError::Conflict(event.id.clone()));
+            }
+            let decision: Decision = serde_json::from_str(row.try_get::<&str, _>("decision")?)?;
+            return Ok(Applied {
+                decision,
+                replayed: true,
+            });
+        }
+        let ticket_id = &event.ticket.id;
+        let prior = sqlx::query("SELECT state FROM tickets WHERE id = ?")
+            .bind(ticket_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| ticket_from(r.get::<&str, _>("state")))
+            .transpose()?;
+
+        // A timer fires only while it is pending.
+        let firing = match (&event.kind, &event.timer) {
+            (EventType::TimerFired, Some(t)) => {
+                let state: Option<String> =
+                    sqlx::query_scalar("SELECT state FROM timers WHERE id = ?")
+                        .bind(&t.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                Some((t.id.clone(), state))
+            }
+            _ => None,
+        };
+        let decision = match &firing {
+            Some((_, Some(state))) if state != "pending" => stale_timer_decision(
+                event,
+                prior.clone().unwrap_or_else(|| event.ticket.clone()),
+                state,
+            ),
+            _ => decide(prior),
+        };
+        let now = ts(received_at);
+
+        sqlx::query(
+            "INSERT INTO tickets (id, state, version, updated_at) VALUES (?, ?, 1, ?)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = tickets.version + 1, updated_at = excluded.updated_at",
+        )
+        .bind(ticket_id)
+        .bind(serde_json::to_string(&decision.ticket)?)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+
+        sqlx::query("INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&event.id)
+            .bind(ticket_id)
+            .bind(event.kind.to_string())
+            .bind(fingerprint)
+            .bind(&now)
+            .bind(serde_json::to_string(event)?)
+            .bind(serde_json::to_string(&decision)?)
+            .execute(&mut *tx)
+            .await?;
+
+        let actions_json = serde_json::to_string(&decision.actions)?;
+        for rule in &decision.trace.fired {
+            sqlx::query("INSERT INTO decisions (event_id, ticket_id, rule, at, actions) VALUES (?, ?, ?, ?, ?)")
+                .bind(&event.id)
+                .bind(ticket_id)
+                .bind(rule)
+                .bind(&now)
+                .bind(&actions_json)
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        // Timers: the firing one is done; events cancel the pending timers that listen for them;
+        // cancel_timers actions cancel by name; new timers replace pending ones of the same name.
+        if let Some((id, _)) = &firing {
+            sqlx::query("UPDATE timers SET state = 'fired', finished_at = ? WHERE id = ? AND state = 'pending'")
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let pending = sqlx::query(
+            "SELECT id, cancel_on FROM timers WHERE ticket_id = ? AND state = 'pending'",
+        )
+        .bind(ticket_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let kind = serde_json::to_value(event.kind)?;
+        for row in pending {
+            let cancel_on: serde_json::Value =
+                serde_json::from_str(row.get::<&str, _>("cancel_on"))?;
+            if cancel_on.as_array().is_some_and(|a| a.contains(&kind)) {
+                sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE id = ?")
+                    .bind(&now)
+                    .bind(row.get::<&str, _>("id"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for action in &decision.actions {
+            if let Action::CancelTimers { names } = action {
+                match names {
+                    None => {
+                        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending'")
+                            .bind(&now)
+                            .bind(ticket_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Some(names) => {
+                        for name in names {
+                            sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
+                                .bind(&now)
+                                .bind(ticket_id)
+                                .bind(name)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
+            }
+        }
+        for timer in &decision.timers {
+            sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
+                .bind(&now)
+                .bind(ticket_id)
+                .bind(&timer.name)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO timers (id, ticket_id, name, rule, due_at, cancel_on, state, created_by) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            )
+            .bind(format!("{}/{}", event.id, timer.name))
+            .bind(ticket_id)
+            .bind(&timer.name)
+            .bind(&timer.rule)
+            .bind(ts(timer.due_at))
+            .bind(serde_json::to_string(&timer.cancel_on)?)
+            .bind(&event.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (i, action) in decision.actions.iter().enumerate() {
+            if matches!(action, Action::Webhook { .. } | Action::Notify { .. }) {
+                sqlx::query("INSERT INTO outbox (id, event_id, ticket_id, action, state, next_at) VALUES (?, ?, ?, ?, 'pending', ?)")
+                    .bind(format!("{}/{i}", event.id))
+                    .bind(&event.id)
+                    .bind(ticket_id)
+                    .bind(serde_json::to_string(action)?)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Applied {
+            decision,
+            replayed: false,
+        })
+    }
+
+    async fn ticket(&self, id: &str) -> Result<Option<TicketRecord>, StoreError> {
+        let Some(row) = sqlx::query("SELECT state, version FROM tickets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let ticket = ticket_from(row.try_get::<&str, _>("state")?)?;
+        let version: i64 = row.try_get("version")?;
+        let timers = sqlx::query("SELECT id, ticket_id, name, rule, due_at, state FROM timers WHERE ticket_id = ? ORDER BY due_at DESC LIMIT 100")
+            .bind(id)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(timer_row)
+            .collect::<Result<_, _>>()?;
+        let history = sqlx::query("SELECT event_id, ticket_id, rule, at, actions FROM decisions WHERE ticket_id = ? ORDER BY seq LIMIT 1000")
+            .bind(id)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(audit_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(TicketRecord {
+            ticket,
+            version,
+            timers,
+            history,
+        }))
+    }
+
+    async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        let rows = sqlx::query(
+            "SELECT event_id, ticket_id, rule, at, actions FROM decisions
+             WHERE (?1 IS NULL OR ticket_id = ?1) AND (?2 IS NULL OR rule = ?2)
+             ORDER BY seq DESC LIMIT ?3",
+        )
+        .bind(&q.ticket)
+        .bind(&q.rule)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let now_s = ts(now);
+        let rows = sqlx::query(
+            "UPDATE timers SET claimed_by = ?1, lease_until = ?2, attempt = attempt + 1
+             WHERE id IN (SELECT id FROM timers WHERE state = 'pending' AND due_at <= ?3
+                          AND (lease_until IS NULL OR lease_until < ?3) ORDER BY due_at LIMIT ?4)
+             RETURNING id, ticket_id, name, rule, due_at, state",
+        )
+        .bind(owner)
+        .bind(ts(lease_until))
+        .bind(&now_s)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let row = timer_row(r)?;
+            let ticket = sqlx::query_scalar::<_, String>("SELECT state FROM tickets WHERE id = ?")
+                .bind(&row.ticket_id)
+                .fetch_optional(&self.writer)
+                .await?
+                .map(|s| ticket_from(&s))
+                .transpose()?
+                .unwrap_or_else(|| Ticket {
+                    id: row.ticket_id.clone(),
+                    ..Ticket::default()
+                });
+            out.push(DueTimer { row, ticket });
+        }
+        out.sort_by(|a, b| a.row.due_at.cmp(&b.row.due_at));
+        Ok(out)
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let due: Option<String> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM timers WHERE state = 'pending'")
+                .fetch_one(&self.reader)
+                .await?;
+        due.map(|s| parse_ts(&s)).transpose()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}

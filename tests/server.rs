@@ -1,0 +1,529 @@
+//! The daemon over real HTTP on 127.0.0.1, with a real SQLite file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use frontdesk::server::{self, ManualClock, Options, Running, Tokens};
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+struct Daemon {
+    running: Running,
+    url: String,
+    http: reqwest::Client,
+    clock: Arc<ManualClock>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn start_with(rules: &Path, db: &Path, tokens: Tokens) -> Daemon {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let opts = Options {
+        rules: rules.to_path_buf(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", db.display()),
+        tokens,
+        watch: false,
+        scheduler: false,
+        clock: clock.clone(),
+        ..Options::new()
+    };
+    let running = server::start(opts).await.expect("server starts");
+    let url = format!("http://{}", running.addr);
+    Daemon {
+        running,
+        url,
+        http: reqwest::Client::new(),
+        clock,
+        _dir: None,
+    }
+}
+
+async fn start() -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = start_with(
+        &root().join("rules"),
+        &dir.path().join("fd.db"),
+        Tokens::default(),
+    )
+    .await;
+    d._dir = Some(dir);
+    d
+}
+
+impl Daemon {
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_raw(&self, path: &str, ct: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).body(body);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+fn example(name: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/events").join(name)).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn decides_the_example_events() {
+    let d = start().await;
+    let (status, body) = d.post("/v1/events", &example("outage-nb.json")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["replayed"], false);
+    assert_eq!(body["ticket"]["priority"], "urgent");
+    assert_eq!(
+        body["rules"],
+        json!(["outage is urgent", "acknowledge new tickets"])
+    );
+    let kinds: Vec<&str> = body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "set_priority",
+            "add_tags",
+            "internal_note",
+            "reply",
+            "set_status"
+        ]
+    );
+
+    let (status, rec) = d.get("/v1/tickets/1001").await;
+    assert_eq!(status, 200);
+    assert_eq!(rec["version"], 1);
+    assert_eq!(rec["history"].as_array().unwrap().len(), 2);
+
+    let (_, log) = d.get("/v1/decisions?rule=outage%20is%20urgent").await;
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    assert_eq!(log[0]["event_id"], "evt-1001");
+
+    let (status, body) = d
+        .post("/v1/events?explain=true", &example("refund-da.json"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        body["trace"]["rules"].as_array().unwrap().len() > 5,
+        "{body}"
+    );
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_repeated_event_is_answered_again_and_applied_once() {
+    let d = start().await;
+    let e = example("outage-nb.json");
+    let (_, first) = d.post("/v1/events", &e).await;
+    let (status, again) = d.post("/v1/events", &e).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["replayed"], true);
+    assert_eq!(first["actions"], again["actions"]);
+    let (_, rec) = d.get("/v1/tickets/1001").await;
+    assert_eq!(rec["version"], 1, "applied once");
+    assert_eq!(rec["history"].as_array().unwrap().len(), 2);
+
+    let mut changed = e.clone();
+    changed["message"]["text"] = json!("something else");
+    let (status, body) = d.post("/v1/events", &changed).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["code"], "event_id_reused");
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_requests_get_one_stable_error_shape() {
+    let d = start().await;
+    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (
+            "/v1/events",
+            Some("application/json"),
+            b"{\"id\": ".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "/v1/events",
+            Some("text/plain"),
+            b"{}".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "/v1/events",
+            None,
+            b"{}".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "/v1/events",
+            Some("application/json"),
+            br#"{"id":"x","ticket":{"id":"1"}}"#.to_vec(),
+            422,
+            "invalid_event",
+        ),
+        (
+            "/v1/events",
+            Some("application/json"),
+            br#"{"id":"x","type":"ticket.created","ticket":{"id":"1","priority":"hi"}}"#.to_vec(),
+            422,
+            "invalid_event",
+        ),
+        (
+            "/v1/events",
+            Some("application/json"),
+            br#"{"id":"","type":"ticket.created","ticket":{"id":"1"}}"#.to_vec(),
+            422,
+            "invalid_event",
+        ),
+        (
+            "/v1/events",
+            Some("application/json"),
+            vec![b' '; 2 * 1024 * 1024],
+            413,
+            "body_too_large",
+        ),
+        (
+            "/v1/events",
+            Some("application/json"),
+            vec![0xff, 0xfe, 0x00],
+            400,
+            "invalid_json",
+        ),
+        (
+            "/v1/inbound/zendsk",
+            Some("application/json"),
+            b"{}".to_vec(),
+            404,
+            "not_found",
+        ),
+        (
+            "/v1/nothing",
+            Some("application/json"),
+            b"{}".to_vec(),
+            404,
+            "not_found",
+        ),
+    ];
+    for (path, ct, body, status, code) in cases {
+        let (got, b) = d.post_raw(path, ct, body).await;
+        assert_eq!(
+            (got, b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{path} {ct:?}: {b}"
+        );
+        assert!(b["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    let (_, b) = d
+        .post_raw(
+            "/v1/events",
+            Some("application/json"),
+            br#"{"id":"x","type":"ticket.created","ticket":{"id":"1","priority":"hi"}}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(b["error"]["field"], "ticket.priority");
+    let (status, _) = d.get("/v1/events").await;
+    assert_eq!(status, 405);
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn tokens_guard_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = Tokens::new(&["s3cret".into()], &[]).unwrap();
+    let d = start_with(&root().join("rules"), &dir.path().join("fd.db"), tokens).await;
+    let e = example("spam.json");
+    let (status, body) = d.post("/v1/events", &e).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let r = d
+        .http
+        .post(format!("{}/v1/events", d.url))
+        .bearer_auth("wrong")
+        .json(&e)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = d
+        .http
+        .post(format!("{}/v1/events", d.url))
+        .bearer_auth("s3cret")
+        .json(&e)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(d.get("/healthz").await.0, 200, "health is open");
+    assert_eq!(d.get("/v1/admin/config").await.0, 401);
+    d.running.stop().await.unwrap();
+}
+
+const COUNTING_PACK: &str = r#"
+rules:
+  - name: remember every message
+    on: message.created
+    then: [ { script: tag.rhai } ]
+"#;
+
+#[tokio::test]
+async fn concurrent_events_for_one_ticket_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("r.yaml"), COUNTING_PACK).unwrap();
+    std::fs::write(rules.join("tag.rhai"), "[#{ add_tags: [message.text] }]").unwrap();
+    let d = Arc::new(start_with(&rules, &dir.path().join("fd.db"), Tokens::default()).await);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let d = d.clone();
+        tasks.push(tokio::spawn(async move {
+            let e = json!({"id": format!("m{i}"), "type": "message.created", "ticket": {"id": "T"}, "message": {"text": format!("n{i}")}});
+            d.post("/v1/events", &e).await.0
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let (_, rec) = d.get("/v1/tickets/T").await;
+    assert_eq!(rec["version"], 40);
+    let mut tags: Vec<String> = rec["ticket"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    tags.sort();
+    let mut want: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+    want.sort();
+    assert_eq!(
+        tags, want,
+        "every event saw the state the one before it left"
+    );
+    Arc::try_unwrap(d)
+        .ok()
+        .unwrap()
+        .running
+        .stop()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_broken_reload_keeps_the_old_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yaml"),
+        "rules:\n  - { name: a, on: ticket.created, then: [ { add_tags: [one] } ] }\n",
+    )
+    .unwrap();
+    let d = start_with(&rules, &dir.path().join("fd.db"), Tokens::default()).await;
+    let (_, before) = d.get("/v1/admin/config").await;
+
+    std::fs::write(
+        rules.join("r.yaml"),
+        "rules:\n  - { name: a, on: ticket.created, then: [ { add_tag: [two] } ] }\n",
+    )
+    .unwrap();
+    let (status, body) = d.post("/v1/admin/reload", &json!({})).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "invalid_rules");
+    assert!(
+        body["error"]["details"][0]
+            .as_str()
+            .unwrap()
+            .contains("unknown action `add_tag`; did you mean `add_tags`?"),
+        "{body}"
+    );
+    let (_, e) = d
+        .post(
+            "/v1/events",
+            &json!({"id": "1", "type": "ticket.created", "ticket": {"id": "T"}}),
+        )
+        .await;
+    assert_eq!(e["ticket"]["tags"], json!(["one"]), "old rules still serve");
+
+    std::fs::write(
+        rules.join("r.yaml"),
+        "rules:\n  - { name: a, on: ticket.created, then: [ { add_tags: [two] } ] }\n",
+    )
+    .unwrap();
+    let (status, after) = d.post("/v1/admin/reload", &json!({})).await;
+    assert_eq!(status, 200);
+    assert_ne!(before["hash"], after["hash"]);
+    let (_, e) = d
+        .post(
+            "/v1/events",
+            &json!({"id": "2", "type": "ticket.created", "ticket": {"id": "U"}}),
+        )
+        .await;
+    assert_eq!(e["ticket"]["tags"], json!(["two"]));
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn state_and_idempotency_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fd.db");
+    let d = start_with(&root().join("rules"), &db, Tokens::default()).await;
+    let (_, first) = d.post("/v1/events", &example("outage-nb.json")).await;
+    d.running.stop().await.unwrap();
+
+    let d = start_with(&root().join("rules"), &db, Tokens::default()).await;
+    let (_, again) = d.post("/v1/events", &example("outage-nb.json")).await;
+    assert_eq!(again["replayed"], true);
+    assert_eq!(first["actions"], again["actions"]);
+    let (_, rec) = d.get("/v1/tickets/1001").await;
+    assert_eq!(rec["version"], 1);
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn timers_fire_once_and_customer_replies_cancel_them() {
+    let d = start().await;
+    let pending = json!({"id": "p1", "type": "ticket.status_changed",
+        "ticket": {"id": "77", "channel": "email", "status": "pending", "customer": {"first_name": "Ola", "language": "nb"}},
+        "changes": {"ticket.status": {"from": "open", "to": "pending"}}});
+    let (_, body) = d.post("/v1/events", &pending).await;
+    assert_eq!(body["timers"][0]["name"], "nudge pending customer");
+
+    d.clock.set(t0() + Duration::hours(47));
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        0,
+        "not due yet"
+    );
+    d.clock.set(t0() + Duration::days(2));
+    assert_eq!(server::fire_due_timers(&d.running.state).await, 1);
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        0,
+        "fires once"
+    );
+    let (_, rec) = d.get("/v1/tickets/77").await;
+    let timers = rec["timers"].as_array().unwrap();
+    let state_of = |name: &str| {
+        timers
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state_of("nudge pending customer").as_deref(), Some("fired"));
+    assert_eq!(
+        state_of("close stale pending").as_deref(),
+        Some("pending"),
+        "the nudge scheduled the auto-close"
+    );
+    let (_, log) = d.get("/v1/decisions?ticket=77").await;
+    assert_eq!(log[0]["rule"], "timer nudge pending customer");
+    assert!(log[0]["actions"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Ola"));
+
+    // The customer answers: the auto-close is cancelled and never fires.
+    let reply = json!({"id": "m1", "type": "message.created", "ticket": {"id": "77"}, "message": {"text": "Her er svaret"}});
+    assert_eq!(d.post("/v1/events", &reply).await.0, 200);
+    d.clock.set(t0() + Duration::days(30));
+    assert_eq!(server::fire_due_timers(&d.running.state).await, 0);
+    let (_, rec) = d.get("/v1/tickets/77").await;
+    assert_eq!(
+        rec["ticket"]["status"], "open",
+        "reopened by the reply, not closed by the timer"
+    );
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn openapi_metrics_and_readiness() {
+    let d = start().await;
+    let (_, doc) = d.get("/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/v1/events",
+        "/v1/inbound/{adapter}",
+        "/v1/tickets/{id}",
+        "/v1/decisions",
+        "/v1/admin/reload",
+        "/v1/admin/config",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ] {
+        assert!(paths.contains_key(p), "{p} documented");
+    }
+    let refs = doc.to_string();
+    for name in ["Event", "EventResponse", "TicketRecord", "Error"] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{name} schema"
+        );
+    }
+    assert!(
+        !refs.contains("#/$defs/"),
+        "every reference points into components"
+    );
+
+    d.post("/v1/events", &example("spam.json")).await;
+    let (_, metrics) = d.get("/metrics").await;
+    let text = metrics.as_str().unwrap();
+    assert!(
+        text.contains("frontdesk_events_total{type=\"ticket.created\",outcome=\"decided\"}"),
+        "{text}"
+    );
+    assert!(text.contains("frontdesk_rule_matches_total{rule=\"drop spam\"}"));
+    assert!(text.contains("frontdesk_decide_seconds_bucket"));
+    assert_eq!(d.get("/readyz").await.0, 200);
+    d.running.stop().await.unwrap();
+}
