@@ -1,0 +1,153 @@
+//! Kill the daemon with SIGKILL again and again while a client posts events: every event that
+//! got a 200 must be in the store exactly once, and nothing is applied twice when the client
+//! retries the ones that got no answer.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sqlx::Row;
+
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+fn spawn(db: &Path) -> Proc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-watch",
+            "--log-format",
+            "json",
+        ])
+        .arg("--store")
+        .arg(format!("sqlite://{}", db.display()))
+        .arg("--config")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules"))
+        .env("FRONTDESK_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn frontdesk serve");
+    // The daemon logs the address it bound (port 0 = any free port).
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = loop {
+        assert!(Instant::now() < deadline, "daemon did not start");
+        let line = lines
+            .next()
+            .expect("daemon exited before listening")
+            .unwrap();
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if v["message"] == "frontdesk listening" {
+                break format!("http://{}", v["addr"].as_str().unwrap());
+            }
+        }
+    };
+    // Keep draining its logs so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Proc { child, url }
+}
+
+fn event(i: usize) -> Value {
+    json!({
+        "id": format!("crash-{i}"),
+        "type": "message.created",
+        "ticket": {"id": format!("T{}", i % 7), "channel": "email"},
+        "message": {"text": if i % 3 == 0 { "the site is down" } else { "where is my invoice" }}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_acknowledged_event_and_applies_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut proc = spawn(&db);
+    let mut acked: BTreeSet<String> = BTreeSet::new();
+    let mut unanswered: Vec<usize> = Vec::new();
+    let total = 240;
+    let kills = 6;
+    for i in 0..total {
+        // Every 40 events, kill the daemon while this request is on its way.
+        let kill_now = i > 0 && i % (total / kills) == 0;
+        let url = format!("{}/v1/events", proc.url);
+        let req = http.post(&url).json(&event(i)).send();
+        if kill_now {
+            proc.child.kill().unwrap();
+        }
+        match req.await {
+            Ok(r) if r.status().is_success() => {
+                acked.insert(format!("crash-{i}"));
+            }
+            _ => unanswered.push(i),
+        }
+        if kill_now {
+            let _ = proc.child.wait();
+            proc = spawn(&db);
+        }
+    }
+    // The client retries what got no answer: each is decided at most once.
+    for i in unanswered.clone() {
+        let r = http
+            .post(format!("{}/v1/events", proc.url))
+            .json(&event(i))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        acked.insert(format!("crash-{i}"));
+    }
+    proc.child.kill().unwrap();
+    let _ = proc.child.wait();
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let rows = sqlx::query("SELECT id FROM events")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let stored: Vec<String> = rows.iter().map(|r| r.get::<String, _>("id")).collect();
+    let unique: BTreeSet<String> = stored.iter().cloned().collect();
+    assert_eq!(stored.len(), unique.len(), "no event stored twice");
+    assert_eq!(
+        unique, acked,
+        "every acknowledged event is stored, and only those"
+    );
+    assert_eq!(acked.len(), total);
+    // Each ticket's version counts its events exactly once.
+    for t in 0..7 {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM tickets WHERE id = ?")
+            .bind(format!("T{t}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let events = (0..total).filter(|i| i % 7 == t).count() as i64;
+        assert_eq!(version, events, "ticket T{t}");
+    }
+    let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decisions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // Each of these events fires exactly one rule (outage or billing).
+    assert_eq!(
+        audit, total as i64,
+        "one audit row per fired rule per event"
+    );
+    eprintln!(
+        "{total} events, {} kills, {} retried after no answer",
+        (total - 1) / (total / kills),
+        unanswered.len()
+    );
+}
