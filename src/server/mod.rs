@@ -160,35 +160,39 @@ impl AppState {
         }
         let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
         let started = std::time::Instant::now();
-        let decide = |prior: Option<Ticket>| -> Decision {
-            let mut ev = event.clone();
-            let ticket = match &prior {
-                Some(p) => {
-                    let patch = patch
-                        .clone()
-                        .unwrap_or_else(|| serde_json::to_value(&event.ticket).unwrap_or_default());
-                    p.overlay(&patch).unwrap_or_else(|_| event.ticket.clone())
+        let kind = event.kind;
+        let decide: store::DecideFn = {
+            let event = event.clone();
+            Box::new(move |prior: Option<Ticket>| -> Decision {
+                let mut ev = event.clone();
+                let ticket = match &prior {
+                    Some(p) => {
+                        let patch = patch.unwrap_or_else(|| {
+                            serde_json::to_value(&event.ticket).unwrap_or_default()
+                        });
+                        p.overlay(&patch).unwrap_or_else(|_| event.ticket.clone())
+                    }
+                    None => event.ticket.clone(),
+                };
+                if ev.changes.is_empty() {
+                    if let Some(p) = &prior {
+                        ev.changes = ticket.changes_since(p);
+                    }
                 }
-                None => event.ticket.clone(),
-            };
-            if ev.changes.is_empty() {
-                if let Some(p) = &prior {
-                    ev.changes = ticket.changes_since(p);
-                }
-            }
-            ev.ticket = ticket.clone();
-            let t = std::time::Instant::now();
-            let d = if explain {
-                engine::explain(&loaded.config, &ticket, &ev, now)
-            } else {
-                engine::decide(&loaded.config, &ticket, &ev, now)
-            };
-            metrics::decided(&d, t.elapsed());
-            d
+                ev.ticket = ticket.clone();
+                let t = std::time::Instant::now();
+                let d = if explain {
+                    engine::explain(&loaded.config, &ticket, &ev, now)
+                } else {
+                    engine::decide(&loaded.config, &ticket, &ev, now)
+                };
+                metrics::decided(&d, t.elapsed());
+                d
+            })
         };
         let result = self
             .store
-            .apply(&event, &fingerprint, now, &decide)
+            .apply(event, fingerprint, now, decide)
             .instrument(span.clone())
             .await;
         let _enter = span.enter();
@@ -200,7 +204,7 @@ impl AppState {
                     tracing::field::display(applied.decision.trace.fired.join(", ")),
                 );
                 metrics::event(
-                    event.kind,
+                    kind,
                     if applied.replayed {
                         "replayed"
                     } else {
@@ -218,7 +222,7 @@ impl AppState {
                 Ok(applied)
             }
             Err(e) => {
-                metrics::event(event.kind, "failed");
+                metrics::event(kind, "failed");
                 Err(e.into())
             }
         }

@@ -56,7 +56,7 @@ pub struct Applied {
 
 /// Decides an event given the ticket the store holds (if any). Runs inside the store's
 /// transaction, so it must be quick and must not block.
-pub type DecideFn<'a> = dyn Fn(Option<Ticket>) -> Decision + Send + Sync + 'a;
+pub type DecideFn = Box<dyn FnOnce(Option<Ticket>) -> Decision + Send + 'static>;
 
 /// A pending or finished timer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -132,10 +132,10 @@ pub trait Store: Send + Sync {
     /// never decided concurrently.
     async fn apply(
         &self,
-        event: &Event,
-        fingerprint: &str,
+        event: Event,
+        fingerprint: String,
         received_at: DateTime<Utc>,
-        decide: &DecideFn<'_>,
+        decide: DecideFn,
     ) -> Result<Applied, StoreError>;
 
     /// A ticket with its timers and history.

@@ -8,7 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Applied, AuditQuery, AuditRow, DecideFn, DueTimer, Store, StoreError, TicketRecord, TimerRow,
@@ -31,6 +32,8 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    writer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl SqliteStore {
@@ -57,7 +60,14 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        let (tx, rx) = mpsc::channel(4096);
+        let task = tokio::spawn(writer_loop(writer.clone(), rx));
+        Ok(SqliteStore {
+            writer,
+            reader,
+            jobs: std::sync::Mutex::new(Some(tx)),
+            writer_task: std::sync::Mutex::new(Some(task)),
+        })
     }
 }
 
@@ -106,62 +116,60 @@ fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decision 
     d
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn apply(
-        &self,
-        event: &Event,
-        fingerprint: &str,
-        received_at: DateTime<Utc>,
-        decide: &DecideFn<'_>,
-    ) -> Result<Applied, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(row) = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = ?")
-            .bind(&event.id)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            let stored: &str = row.try_get("fingerprint")?;
-            if stored != fingerprint {
-                return Err(StoreError::Conflict(event.id.clone()));
-            }
-            let decision: Decision = serde_json::from_str(row.try_get::<&str, _>("decision")?)?;
-            return Ok(Applied {
-                decision,
-                replayed: true,
-            });
+/// Decides and writes one event inside the batch's transaction.
+async fn apply_one(
+    tx: &mut SqliteConnection,
+    event: &Event,
+    fingerprint: &str,
+    received_at: DateTime<Utc>,
+    decide: DecideFn,
+) -> Result<Applied, StoreError> {
+    if let Some(row) = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = ?")
+        .bind(&event.id)
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        let stored: &str = row.try_get("fingerprint")?;
+        if stored != fingerprint {
+            return Err(StoreError::Conflict(event.id.clone()));
         }
-        let ticket_id = &event.ticket.id;
-        let prior = sqlx::query("SELECT state FROM tickets WHERE id = ?")
-            .bind(ticket_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| ticket_from(r.get::<&str, _>("state")))
-            .transpose()?;
+        let decision: Decision = serde_json::from_str(row.try_get::<&str, _>("decision")?)?;
+        return Ok(Applied {
+            decision,
+            replayed: true,
+        });
+    }
+    let ticket_id = &event.ticket.id;
+    let prior = sqlx::query("SELECT state FROM tickets WHERE id = ?")
+        .bind(ticket_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| ticket_from(r.get::<&str, _>("state")))
+        .transpose()?;
 
-        // A timer fires only while it is pending.
-        let firing = match (&event.kind, &event.timer) {
-            (EventType::TimerFired, Some(t)) => {
-                let state: Option<String> =
-                    sqlx::query_scalar("SELECT state FROM timers WHERE id = ?")
-                        .bind(&t.id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                Some((t.id.clone(), state))
-            }
-            _ => None,
-        };
-        let decision = match &firing {
-            Some((_, Some(state))) if state != "pending" => stale_timer_decision(
-                event,
-                prior.clone().unwrap_or_else(|| event.ticket.clone()),
-                state,
-            ),
-            _ => decide(prior),
-        };
-        let now = ts(received_at);
+    // A timer fires only while it is pending.
+    let firing = match (&event.kind, &event.timer) {
+        (EventType::TimerFired, Some(t)) => {
+            let state: Option<String> = sqlx::query_scalar("SELECT state FROM timers WHERE id = ?")
+                .bind(&t.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            Some((t.id.clone(), state))
+        }
+        _ => None,
+    };
+    let decision = match &firing {
+        Some((_, Some(state))) if state != "pending" => stale_timer_decision(
+            event,
+            prior.clone().unwrap_or_else(|| event.ticket.clone()),
+            state,
+        ),
+        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior)))
+            .map_err(|_| StoreError::Corrupt(format!("deciding event `{}` panicked", event.id)))?,
+    };
+    let now = ts(received_at);
 
-        sqlx::query(
+    sqlx::query(
             "INSERT INTO tickets (id, state, version, updated_at) VALUES (?, ?, 1, ?)
              ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = tickets.version + 1, updated_at = excluded.updated_at",
         )
@@ -171,7 +179,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
 
-        sqlx::query("INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(&event.id)
             .bind(ticket_id)
             .bind(event.kind.to_string())
@@ -182,76 +190,78 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
 
-        let actions_json = serde_json::to_string(&decision.actions)?;
-        for rule in &decision.trace.fired {
-            sqlx::query("INSERT INTO decisions (event_id, ticket_id, rule, at, actions) VALUES (?, ?, ?, ?, ?)")
-                .bind(&event.id)
-                .bind(ticket_id)
-                .bind(rule)
-                .bind(&now)
-                .bind(&actions_json)
-                .execute(&mut *tx)
-                .await?;
-        }
-
-        // Timers: the firing one is done; events cancel the pending timers that listen for them;
-        // cancel_timers actions cancel by name; new timers replace pending ones of the same name.
-        if let Some((id, _)) = &firing {
-            sqlx::query("UPDATE timers SET state = 'fired', finished_at = ? WHERE id = ? AND state = 'pending'")
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let pending = sqlx::query(
-            "SELECT id, cancel_on FROM timers WHERE ticket_id = ? AND state = 'pending'",
+    let actions_json = serde_json::to_string(&decision.actions)?;
+    for rule in &decision.trace.fired {
+        sqlx::query(
+            "INSERT INTO decisions (event_id, ticket_id, rule, at, actions) VALUES (?, ?, ?, ?, ?)",
         )
+        .bind(&event.id)
         .bind(ticket_id)
-        .fetch_all(&mut *tx)
+        .bind(rule)
+        .bind(&now)
+        .bind(&actions_json)
+        .execute(&mut *tx)
         .await?;
-        let kind = serde_json::to_value(event.kind)?;
-        for row in pending {
-            let cancel_on: serde_json::Value =
-                serde_json::from_str(row.get::<&str, _>("cancel_on"))?;
-            if cancel_on.as_array().is_some_and(|a| a.contains(&kind)) {
-                sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE id = ?")
-                    .bind(&now)
-                    .bind(row.get::<&str, _>("id"))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+    }
+
+    // Timers: the firing one is done; events cancel the pending timers that listen for them;
+    // cancel_timers actions cancel by name; new timers replace pending ones of the same name.
+    if let Some((id, _)) = &firing {
+        sqlx::query(
+            "UPDATE timers SET state = 'fired', finished_at = ? WHERE id = ? AND state = 'pending'",
+        )
+        .bind(&now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let pending =
+        sqlx::query("SELECT id, cancel_on FROM timers WHERE ticket_id = ? AND state = 'pending'")
+            .bind(ticket_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let kind = serde_json::to_value(event.kind)?;
+    for row in pending {
+        let cancel_on: serde_json::Value = serde_json::from_str(row.get::<&str, _>("cancel_on"))?;
+        if cancel_on.as_array().is_some_and(|a| a.contains(&kind)) {
+            sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE id = ?")
+                .bind(&now)
+                .bind(row.get::<&str, _>("id"))
+                .execute(&mut *tx)
+                .await?;
         }
-        for action in &decision.actions {
-            if let Action::CancelTimers { names } = action {
-                match names {
-                    None => {
-                        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending'")
+    }
+    for action in &decision.actions {
+        if let Action::CancelTimers { names } = action {
+            match names {
+                None => {
+                    sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending'")
                             .bind(&now)
                             .bind(ticket_id)
                             .execute(&mut *tx)
                             .await?;
-                    }
-                    Some(names) => {
-                        for name in names {
-                            sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
+                }
+                Some(names) => {
+                    for name in names {
+                        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
                                 .bind(&now)
                                 .bind(ticket_id)
                                 .bind(name)
                                 .execute(&mut *tx)
                                 .await?;
-                        }
                     }
                 }
             }
         }
-        for timer in &decision.timers {
-            sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
+    }
+    for timer in &decision.timers {
+        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
                 .bind(&now)
                 .bind(ticket_id)
                 .bind(&timer.name)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
+        sqlx::query(
                 "INSERT INTO timers (id, ticket_id, name, rule, due_at, cancel_on, state, created_by) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
             )
             .bind(format!("{}/{}", event.id, timer.name))
@@ -263,10 +273,10 @@ impl Store for SqliteStore {
             .bind(&event.id)
             .execute(&mut *tx)
             .await?;
-        }
-        for (i, action) in decision.actions.iter().enumerate() {
-            if matches!(action, Action::Webhook { .. } | Action::Notify { .. }) {
-                sqlx::query("INSERT INTO outbox (id, event_id, ticket_id, action, state, next_at) VALUES (?, ?, ?, ?, 'pending', ?)")
+    }
+    for (i, action) in decision.actions.iter().enumerate() {
+        if matches!(action, Action::Webhook { .. } | Action::Notify { .. }) {
+            sqlx::query("INSERT INTO outbox (id, event_id, ticket_id, action, state, next_at) VALUES (?, ?, ?, ?, 'pending', ?)")
                     .bind(format!("{}/{i}", event.id))
                     .bind(&event.id)
                     .bind(ticket_id)
@@ -274,13 +284,117 @@ impl Store for SqliteStore {
                     .bind(&now)
                     .execute(&mut *tx)
                     .await?;
+        }
+    }
+    Ok(Applied {
+        decision,
+        replayed: false,
+    })
+}
+
+/// One event waiting for the writer.
+struct Job {
+    event: Event,
+    fingerprint: String,
+    received_at: DateTime<Utc>,
+    decide: DecideFn,
+    reply: oneshot::Sender<Result<Applied, StoreError>>,
+}
+
+/// Most events committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// The single writer: takes every event waiting, decides and writes them one after another in
+/// one transaction, and commits once (one fsync for the batch). Events of a ticket are decided
+/// in arrival order, each against the state the previous one left.
+async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
         }
-        tx.commit().await?;
-        Ok(Applied {
-            decision,
-            replayed: false,
-        })
+        let mut tx = match pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::Unavailable(e.to_string())));
+                }
+                continue;
+            }
+        };
+        let mut done = Vec::with_capacity(batch.len());
+        let mut failed: Option<String> = None;
+        for job in batch {
+            if let Some(why) = &failed {
+                let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+                continue;
+            }
+            match apply_one(
+                &mut tx,
+                &job.event,
+                &job.fingerprint,
+                job.received_at,
+                job.decide,
+            )
+            .await
+            {
+                Ok(applied) => done.push((job.reply, Ok(applied))),
+                Err(StoreError::Conflict(id)) => {
+                    done.push((job.reply, Err(StoreError::Conflict(id))))
+                }
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+        let outcome = match failed {
+            Some(why) => {
+                let _ = tx.rollback().await;
+                Err(why)
+            }
+            None => tx.commit().await.map_err(|e| e.to_string()),
+        };
+        ::metrics::histogram!("frontdesk_store_batch_size").record(done.len() as f64);
+        for (reply, result) in done {
+            let _ = reply.send(match &outcome {
+                Ok(()) => result,
+                Err(why) => Err(StoreError::Unavailable(why.clone())),
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn apply(
+        &self,
+        event: Event,
+        fingerprint: String,
+        received_at: DateTime<Utc>,
+        decide: DecideFn,
+    ) -> Result<Applied, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let sender = self.jobs.lock().expect("jobs lock").clone();
+        let Some(sender) = sender else {
+            return Err(StoreError::Unavailable("the store is closed".into()));
+        };
+        sender
+            .send(Job {
+                event,
+                fingerprint,
+                received_at,
+                decide,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer stopped".into()))?
     }
 
     async fn ticket(&self, id: &str) -> Result<Option<TicketRecord>, StoreError> {
@@ -383,6 +497,12 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        // Stop taking events, let the writer commit what it has, then close.
+        drop(self.jobs.lock().expect("jobs lock").take());
+        let task = self.writer_task.lock().expect("writer lock").take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
