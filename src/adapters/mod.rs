@@ -13,6 +13,9 @@
 //! | [`AdapterKind::Zammad`] | the trigger webhook's default payload, `{ticket, article}` |
 //! | [`AdapterKind::Zendesk`] | the recommended trigger body (see `docs/adapters.md`) and event subscriptions (`zen:event-type:ticket.*`) |
 //!
+//! Signatures are checked separately, on the raw body, by [`signature::Verifier`]; call it before
+//! [`translate`].
+//!
 //! ```
 //! use frontdesk::adapters::{translate, AdapterKind, Inbound, Translated};
 //!
@@ -32,6 +35,7 @@
 mod chatwoot;
 mod generic;
 mod read;
+pub mod signature;
 mod text;
 mod zammad;
 mod zendesk;
@@ -53,6 +57,19 @@ named_enum! {
         Chatwoot = "chatwoot",
         Zammad = "zammad",
         Zendesk = "zendesk",
+    }
+}
+
+impl AdapterKind {
+    /// The signature scheme this helpdesk signs its deliveries with (Standard Webhooks for
+    /// `generic`).
+    pub fn scheme(self) -> signature::Scheme {
+        match self {
+            AdapterKind::Generic => signature::Scheme::StandardWebhooks,
+            AdapterKind::Chatwoot => signature::Scheme::Chatwoot,
+            AdapterKind::Zammad => signature::Scheme::Zammad,
+            AdapterKind::Zendesk => signature::Scheme::Zendesk,
+        }
     }
 }
 

@@ -13,6 +13,19 @@ pub(super) fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Bytes from hex (either case); `None` on an odd length or a non-hex character.
+pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}
+
 /// A helpdesk's channel or source name (`email`, `Web Form`, `facebook feed post`,
 /// `web_service`, ...) as a [`Channel`], by the words in it; `other` when nothing fits.
 pub(super) fn channel_from_words(name: &str) -> Channel {
@@ -204,8 +217,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_is_lower_case() {
+    fn hex_round_trips() {
         assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
+        assert_eq!(unhex("00ABff"), Some(vec![0, 0xab, 0xff]));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("é1"), None);
     }
 
     #[test]
