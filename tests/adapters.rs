@@ -1685,6 +1685,52 @@ fn standard_webhooks_vectors() {
         Ok(())
     );
 
+    // The spec's signed-content example is `id.timestamp.body`: a signature computed over exactly
+    // that text (with a key of our own) verifies when the three parts arrive separately.
+    let content = doc["spec"]["example_signed_content_minified_from_spec"]
+        .as_str()
+        .unwrap();
+    let mut parts = content.splitn(3, '.');
+    let (id, ts, body) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let key = b"any key of our own";
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(content.as_bytes());
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    );
+    let h = headers(&[
+        ("webhook-id", id),
+        ("webhook-timestamp", ts),
+        ("webhook-signature", &format!("v1,{sig}")),
+    ]);
+    let spec_verifier = Verifier::new(Scheme::StandardWebhooks, &[secret]).unwrap();
+    let spec_now = at(ts.parse().unwrap());
+    assert_eq!(spec_verifier.verify(&h, body.as_bytes(), spec_now), Ok(()));
+    // The spec's example header (a `v1` and a `v1a` entry, no secret published): well-formed,
+    // the asymmetric entry is skipped, and the HMAC entry does not match our key.
+    let example = &doc["spec"]["example_headers_from_spec"];
+    let h = headers(&[
+        ("webhook-id", example["webhook-id"].as_str().unwrap()),
+        (
+            "webhook-timestamp",
+            example["webhook-timestamp"].as_str().unwrap(),
+        ),
+        (
+            "webhook-signature",
+            example["webhook-signature"].as_str().unwrap(),
+        ),
+    ]);
+    let err = spec_verifier
+        .verify(&h, body.as_bytes(), spec_now)
+        .unwrap_err();
+    assert_eq!(err.code(), "signature_mismatch");
+
     // The fixed-now cases.
     for case in doc["fixed_now_cases"]["cases"].as_array().unwrap() {
         let now = case["now"].as_i64().unwrap();
