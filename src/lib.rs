@@ -7,6 +7,8 @@
 //! # Layout
 //!
 //! - [`model`]: events, tickets, messages, actions — the JSON at the edges.
+//! - [`adapters`]: helpdesk webhook bodies (Chatwoot, Zammad, Zendesk, generic) → [`model::Event`],
+//!   and webhook signature checks ([`adapters::signature`]).
 //! - [`config`]: loading a rule pack. YAML with positions ([`config::yaml`]) is compiled into an
 //!   immutable [`config::Config`]; every problem becomes a [`config::Diagnostic`] with
 //!   `file:line:col` and a field path.
@@ -38,6 +40,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod cli;
 pub mod config;
 pub mod engine;
