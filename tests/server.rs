@@ -527,3 +527,160 @@ async fn openapi_metrics_and_readiness() {
     assert_eq!(d.get("/readyz").await.0, 200);
     d.running.stop().await.unwrap();
 }
+
+fn shared_payload(rel: &str) -> Option<Vec<u8>> {
+    let path = root().join("../shared/data/payloads").join(rel);
+    match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            eprintln!("skipping: {} is not readable ({e})", path.display());
+            None
+        }
+    }
+}
+
+async fn start_with_secrets(
+    secrets: Vec<(frontdesk::adapters::AdapterKind, &str)>,
+    tokens: Tokens,
+) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut opts = Options {
+        rules: root().join("rules"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
+        tokens,
+        watch: false,
+        scheduler: false,
+        clock: clock.clone(),
+        ..Options::new()
+    };
+    for (kind, secret) in secrets {
+        opts.secrets.insert(kind, vec![secret.to_string()]);
+    }
+    let running = server::start(opts).await.expect("server starts");
+    let url = format!("http://{}", running.addr);
+    Daemon {
+        running,
+        url,
+        http: reqwest::Client::new(),
+        clock,
+        _dir: Some(dir),
+    }
+}
+
+fn hmac_hex(secret: &[u8], data: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(data);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn chatwoot_deliveries_are_verified_translated_and_deduplicated() {
+    let Some(body) = shared_payload("chatwoot/message_created.api_channel_docs.json") else {
+        return;
+    };
+    let d = start_with_secrets(
+        vec![(frontdesk::adapters::AdapterKind::Chatwoot, "cw-secret")],
+        Tokens::default(),
+    )
+    .await;
+    let ts = t0().timestamp().to_string();
+    let sig = format!(
+        "sha256={}",
+        hmac_hex(
+            b"cw-secret",
+            format!("{ts}.{}", String::from_utf8_lossy(&body)).as_bytes()
+        )
+    );
+    let send = |sig: String| {
+        d.http
+            .post(format!("{}/v1/inbound/chatwoot", d.url))
+            .header("content-type", "application/json")
+            .header("x-chatwoot-timestamp", &ts)
+            .header("x-chatwoot-signature", sig)
+            .header("x-chatwoot-delivery", "delivery-1")
+            .body(body.clone())
+            .send()
+    };
+    let r = send(sig.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["replayed"], false, "{v}");
+    assert_eq!(v["ticket"]["channel"], "api");
+
+    let again: Value = send(sig).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        again["replayed"], true,
+        "the helpdesk's retry is not applied twice"
+    );
+
+    let r = send("sha256=00".into()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "invalid_signature");
+
+    // Our own replies come back as outgoing messages: acknowledged, not decided.
+    let mut outgoing: Value = serde_json::from_slice(&body).unwrap();
+    outgoing["message_type"] = json!("outgoing");
+    let out = serde_json::to_vec(&outgoing).unwrap();
+    let sig = format!(
+        "sha256={}",
+        hmac_hex(
+            b"cw-secret",
+            format!("{ts}.{}", String::from_utf8_lossy(&out)).as_bytes()
+        )
+    );
+    let r = d
+        .http
+        .post(format!("{}/v1/inbound/chatwoot", d.url))
+        .header("content-type", "application/json")
+        .header("x-chatwoot-timestamp", &ts)
+        .header("x-chatwoot-signature", sig)
+        .body(out)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["ignored"], true, "{v}");
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn unsigned_adapters_need_a_token() {
+    let Some(body) = shared_payload("zammad/trigger_webhook.json") else {
+        return;
+    };
+    let d = start_with_secrets(vec![], Tokens::new(&["tok".into()], &[]).unwrap()).await;
+    let (status, v) = d
+        .post_raw("/v1/inbound/zammad", Some("application/json"), body.clone())
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, v) = d
+        .post_raw(
+            "/v1/inbound/zammad?token=tok",
+            Some("application/json"),
+            body,
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["event_id"].is_string());
+    let (status, v) = d
+        .post_raw(
+            "/v1/inbound/zammad?token=tok",
+            Some("application/json"),
+            b"{\"ticket\": 5}".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(v["error"]["field"].is_string(), "{v}");
+    d.running.stop().await.unwrap();
+}

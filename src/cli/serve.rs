@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::adapters::AdapterKind;
 use crate::server::{Options, Tokens};
 
 /// Log output format.
@@ -56,6 +57,38 @@ pub struct Args {
     /// Request timeout, in seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
+    /// Standard Webhooks secrets for /v1/inbound/generic (whsec_...; comma-separated for rotation).
+    #[arg(
+        long,
+        env = "FRONTDESK_SECRET_GENERIC",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    secret_generic: Vec<String>,
+    /// Chatwoot webhook secrets for /v1/inbound/chatwoot.
+    #[arg(
+        long,
+        env = "FRONTDESK_SECRET_CHATWOOT",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    secret_chatwoot: Vec<String>,
+    /// Zammad webhook tokens (X-Hub-Signature) for /v1/inbound/zammad.
+    #[arg(
+        long,
+        env = "FRONTDESK_SECRET_ZAMMAD",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    secret_zammad: Vec<String>,
+    /// Zendesk webhook signing secrets for /v1/inbound/zendesk.
+    #[arg(
+        long,
+        env = "FRONTDESK_SECRET_ZENDESK",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    secret_zendesk: Vec<String>,
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
@@ -92,7 +125,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.listen
         );
     }
+    let mut secrets = std::collections::HashMap::new();
+    for (kind, list) in [
+        (AdapterKind::Generic, args.secret_generic),
+        (AdapterKind::Chatwoot, args.secret_chatwoot),
+        (AdapterKind::Zammad, args.secret_zammad),
+        (AdapterKind::Zendesk, args.secret_zendesk),
+    ] {
+        let list: Vec<String> = list.into_iter().filter(|s| !s.trim().is_empty()).collect();
+        if !list.is_empty() {
+            secrets.insert(kind, list);
+        }
+    }
     let opts = Options {
+        secrets,
         rules: args.rules,
         listen: args.listen,
         store: args.store,

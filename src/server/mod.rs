@@ -17,11 +17,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use crate::adapters::signature::Verifier;
+use crate::adapters::AdapterKind;
 use crate::config::Config;
 use crate::engine::{self, Decision};
 use crate::model::{Event, Ticket};
@@ -88,6 +92,8 @@ pub struct Options {
     pub scheduler: bool,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Webhook signing secrets per adapter (several for key rotation).
+    pub secrets: HashMap<AdapterKind, Vec<String>>,
 }
 
 impl Options {
@@ -103,6 +109,7 @@ impl Options {
             watch: true,
             scheduler: true,
             clock: Arc::new(SystemClock),
+            secrets: HashMap::new(),
         }
     }
 }
@@ -139,6 +146,8 @@ pub struct AppState {
     reload_lock: tokio::sync::Mutex<()>,
     /// Identifies this process when it claims timers.
     pub instance: String,
+    /// Signature checks of the adapters that have secrets.
+    pub verifiers: HashMap<AdapterKind, Verifier>,
 }
 
 impl AppState {
@@ -257,6 +266,12 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     if !opts.tokens.enabled() && !opts.listen.ip().is_loopback() {
         anyhow::bail!("refusing to listen on {} without API tokens; set FRONTDESK_API_TOKENS (or listen on 127.0.0.1)", opts.listen);
     }
+    let mut verifiers = HashMap::new();
+    for (kind, secrets) in &opts.secrets {
+        let v = Verifier::new(kind.scheme(), secrets)
+            .map_err(|e| anyhow::anyhow!("the {kind} signing secret: {e}"))?;
+        verifiers.insert(*kind, v);
+    }
     let store = store::open(&opts.store).await?;
     let state = Arc::new(AppState {
         config: ArcSwap::from_pointee(loaded),
@@ -266,6 +281,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         rules: opts.rules.clone(),
         reload_lock: tokio::sync::Mutex::new(()),
         instance: format!("{}-{}", hostname(), std::process::id()),
+        verifiers,
     });
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;

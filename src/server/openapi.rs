@@ -72,7 +72,7 @@ pub fn document() -> Value {
                 response.clone(),
                 &["400", "401", "404", "409", "413", "415", "422", "503"],
                 Some(json!({ "type": "object" })),
-                json!([{ "name": "adapter", "in": "path", "required": true, "schema": { "type": "string", "enum": ["generic"] } }]),
+                json!([{ "name": "adapter", "in": "path", "required": true, "schema": { "type": "string", "enum": ["generic", "chatwoot", "zammad", "zendesk"] } }]),
             ),
             "/v1/tickets/{id}" => op(
                 "A ticket, its timers and decision history",

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tower::ServiceBuilder;
 
 use super::{metrics, openapi, reload, AppError, AppState, Options};
+use crate::adapters::{self, AdapterError, AdapterKind, Inbound, Translated};
 use crate::engine::{Decision, Trace};
 use crate::model::{Action, Event, Ticket, TimerSpec};
 use crate::rules::RuleError;
@@ -40,7 +41,6 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
     metrics::handle();
     let v1 = Router::new()
         .route("/v1/events", post(post_event))
-        .route("/v1/inbound/{adapter}", post(post_inbound))
         .route("/v1/tickets/{id}", get(get_ticket))
         .route("/v1/decisions", get(get_decisions))
         .route("/v1/admin/reload", post(post_reload))
@@ -48,6 +48,8 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(v1)
+        // Inbound webhooks authenticate by signature when the adapter has a secret, else by token.
+        .route("/v1/inbound/{adapter}", post(post_inbound))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -232,28 +234,66 @@ async fn post_event(
     )))
 }
 
+/// Query of `POST /v1/inbound/{adapter}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct InboundQuery {
+    /// Include the full trace.
+    #[serde(default)]
+    pub explain: bool,
+    /// API token, for helpdesks that cannot send an `Authorization` header.
+    pub token: Option<String>,
+}
+
 async fn post_inbound(
     State(state): State<Arc<AppState>>,
     Path(adapter): Path<String>,
-    Query(q): Query<EventQuery>,
+    Query(q): Query<InboundQuery>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    const ADAPTERS: &[&str] = &["generic"];
-    if !ADAPTERS.contains(&adapter.as_str()) {
-        let hint = crate::config::diag::did_you_mean(&adapter, ADAPTERS.iter().copied());
-        return Err(AppError::not_found(format!(
-            "unknown adapter `{adapter}`{hint} (available: {})",
-            ADAPTERS.join(", ")
-        ))
-        .field("adapter"));
-    }
+    let kind: AdapterKind = adapter
+        .parse()
+        .map_err(|e: AdapterError| AppError::not_found(e.message).field("adapter"))?;
     require_json(&headers)?;
     let bytes = body(bytes, "the body limit")?;
-    let value = parse_json(&bytes)?;
-    let patch = value.get("ticket").cloned();
-    let event = Event::from_value(value).map_err(|e| AppError::invalid_event(&e))?;
-    let applied = state.process(event, patch, q.explain).await?;
+    let now = state.clock.now();
+    match state.verifiers.get(&kind) {
+        Some(verifier) => verifier.verify(&headers, &bytes, now).map_err(|e| {
+            ::metrics::counter!("frontdesk_signature_failures_total", "adapter" => kind.to_string()).increment(1);
+            AppError::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string())
+        })?,
+        None if state.tokens.enabled() => {
+            let from_query = q.token.as_ref().map(|t| format!("Bearer {t}"));
+            let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string).or(from_query);
+            state.tokens.check(header.as_deref()).map_err(AppError::unauthorized)?;
+        }
+        None => {}
+    }
+    let inbound = Inbound {
+        body: &bytes,
+        headers: &headers,
+        received_at: now,
+    };
+    let event = match adapters::translate(kind, &inbound) {
+        Ok(Translated::Event(e)) => e,
+        Ok(Translated::Ignored { reason }) => {
+            tracing::debug!(adapter = %kind, %reason, "delivery ignored");
+            return Ok(
+                Json(serde_json::json!({ "ignored": true, "reason": reason })).into_response(),
+            );
+        }
+        Err(e) => {
+            let status = if e.code == AdapterError::INVALID_JSON {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let mut err = AppError::new(status, e.code, e.message);
+            err.field = e.field;
+            return Err(err);
+        }
+    };
+    let applied = state.process(event, None, q.explain).await?;
     Ok(Json(EventResponse::from(
         applied.decision,
         applied.replayed,
