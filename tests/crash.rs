@@ -2,59 +2,14 @@
 //! got a 200 must be in the store exactly once, and nothing is applied twice when the client
 //! retries the ones that got no answer.
 
-use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::spawn;
 use serde_json::{json, Value};
 use sqlx::Row;
-
-struct Proc {
-    child: Child,
-    url: String,
-}
-
-fn spawn(db: &Path) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-watch",
-            "--log-format",
-            "json",
-        ])
-        .arg("--store")
-        .arg(format!("sqlite://{}", db.display()))
-        .arg("--config")
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules"))
-        .env("FRONTDESK_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn frontdesk serve");
-    // The daemon logs the address it bound (port 0 = any free port).
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        assert!(Instant::now() < deadline, "daemon did not start");
-        let line = lines
-            .next()
-            .expect("daemon exited before listening")
-            .unwrap();
-        if let Ok(v) = serde_json::from_str::<Value>(&line) {
-            if v["message"] == "frontdesk listening" {
-                break format!("http://{}", v["addr"].as_str().unwrap());
-            }
-        }
-    };
-    // Keep draining its logs so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Proc { child, url }
-}
 
 fn event(i: usize) -> Value {
     json!({
@@ -73,7 +28,7 @@ async fn sigkill_loses_no_acknowledged_event_and_applies_nothing_twice() {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let mut proc = spawn(&db);
+    let mut proc = spawn(&db, &[]);
     let mut acked: BTreeSet<String> = BTreeSet::new();
     let mut unanswered: Vec<usize> = Vec::new();
     let total = 240;
@@ -94,7 +49,7 @@ async fn sigkill_loses_no_acknowledged_event_and_applies_nothing_twice() {
         }
         if kill_now {
             let _ = proc.child.wait();
-            proc = spawn(&db);
+            proc = spawn(&db, &[]);
         }
     }
     // The client retries what got no answer: each is decided at most once.
