@@ -258,3 +258,24 @@ fn a_missing_rules_directory_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_openapi_document_validates() {
+    let check = Command::new("python3").args(["-c", "import openapi_spec_validator"]).output();
+    if !check.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipping: python3 with openapi-spec-validator is not installed (.ci/run installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = frontdesk(&["schema", "openapi"], &root());
+    assert!(o.status.success());
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, &o.stdout).unwrap();
+    let v = Command::new("python3")
+        .args(["-c", "import json,sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let (out, err) = text(&v);
+    assert!(v.status.success() && out.contains("valid"), "{out}{err}");
+}

@@ -11,6 +11,8 @@ enum Which {
     Event,
     /// Decisions (the output of `frontdesk run`).
     Decision,
+    /// The daemon's HTTP API (OpenAPI 3.1), as served at /openapi.json.
+    Openapi,
 }
 
 /// Arguments of `schema`.
@@ -26,6 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Which::Rules => crate::config::schema::rule_file(),
         Which::Event => serde_json::to_value(schemars::schema_for!(crate::model::Event))?,
         Which::Decision => serde_json::to_value(schemars::schema_for!(crate::engine::Decision))?,
+        Which::Openapi => crate::server::openapi_document(),
     };
     println!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(ExitCode::SUCCESS)

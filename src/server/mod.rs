@@ -313,6 +313,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     })
 }
 
+/// The OpenAPI 3.1 document of the HTTP API.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document()
+}
+
 /// Fires every timer that is due by the state's clock; returns how many fired. The scheduler
 /// loop calls this; tests call it after moving a manual clock.
 pub async fn fire_due_timers(state: &AppState) -> usize {
