@@ -103,6 +103,46 @@ pub struct TicketRecord {
     pub history: Vec<AuditRow>,
 }
 
+/// An action waiting for (or done with) delivery outside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OutboxRow {
+    /// Stable delivery id (`<event id>/<action index>`), sent as the idempotency key.
+    pub id: String,
+    /// The event whose decision produced it.
+    pub event_id: String,
+    /// Ticket.
+    pub ticket_id: String,
+    /// What to deliver.
+    pub action: crate::model::Action,
+    /// `pending`, `delivered` or `dead`.
+    pub state: String,
+    /// Attempts so far (also the fencing token of the current claim).
+    pub attempts: i64,
+    /// When the next attempt is due.
+    pub next_at: DateTime<Utc>,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// What a delivery attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// Delivered.
+    Delivered,
+    /// Failed; try again at this time.
+    Retry {
+        /// Next attempt.
+        at: DateTime<Utc>,
+        /// Why it failed.
+        error: String,
+    },
+    /// Failed for good (or out of attempts).
+    Dead {
+        /// Why.
+        error: String,
+    },
+}
+
 /// Filter for the audit log.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AuditQuery {
@@ -159,6 +199,33 @@ pub trait Store: Send + Sync {
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` outbox rows due at `now` (pending, lease expired), leasing them to
+    /// `owner`. Each claim increments the row's `attempts`, which is the fencing token that
+    /// [`Store::finish_delivery`] must present.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// Records the outcome of a delivery attempt. Refused (returns `false`) when the row was
+    /// claimed again since (its `attempts` moved on) or is no longer pending.
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        attempt: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Outbox rows, newest first, optionally of one state.
+    async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// Puts a dead (or delivered) row back to pending, due now. `false` when there is no such row.
+    async fn redeliver(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
 
     /// Flushes and closes.
     async fn close(&self);

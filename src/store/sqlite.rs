@@ -12,7 +12,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Applied, AuditQuery, AuditRow, DecideFn, DueTimer, Store, StoreError, TicketRecord, TimerRow,
+    Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer, OutboxRow, Store,
+    StoreError, TicketRecord, TimerRow,
 };
 use crate::engine::Decision;
 use crate::model::{Action, Event, EventType, Ticket};
@@ -93,6 +94,19 @@ fn audit_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow, StoreError> {
         rule: r.try_get("rule")?,
         at: parse_ts(r.try_get::<&str, _>("at")?)?,
         actions: serde_json::from_str(r.try_get::<&str, _>("actions")?)?,
+    })
+}
+
+fn outbox_row(r: &sqlx::sqlite::SqliteRow) -> Result<OutboxRow, StoreError> {
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        event_id: r.try_get("event_id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        action: serde_json::from_str(r.try_get::<&str, _>("action")?)?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_at: parse_ts(r.try_get::<&str, _>("next_at")?)?,
+        last_error: r.try_get("last_error")?,
     })
 }
 
@@ -494,6 +508,84 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= ?3
+                          AND (lease_until IS NULL OR lease_until < ?3) ORDER BY next_at LIMIT ?4)
+             RETURNING id, event_id, ticket_id, action, state, attempts, next_at, last_error",
+        )
+        .bind(owner)
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?;
+        let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<Result<_, _>>()?;
+        out.sort_by(|a, b| a.next_at.cmp(&b.next_at));
+        Ok(out)
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        attempt: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (state, next_at, error) = match outcome {
+            DeliveryOutcome::Delivered => ("delivered", now, None),
+            DeliveryOutcome::Retry { at, error } => ("pending", *at, Some(error.as_str())),
+            DeliveryOutcome::Dead { error } => ("dead", now, Some(error.as_str())),
+        };
+        let done = sqlx::query(
+            "UPDATE outbox SET state = ?1, next_at = ?2, last_error = COALESCE(?3, last_error), lease_until = NULL
+             WHERE id = ?4 AND attempts = ?5 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(ts(next_at))
+        .bind(error)
+        .bind(id)
+        .bind(attempt)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, ticket_id, action, state, attempts, next_at, last_error FROM outbox
+             WHERE (?1 IS NULL OR state = ?1) ORDER BY rowid DESC LIMIT ?2",
+        )
+        .bind(state)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    async fn redeliver(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE outbox SET state = 'pending', next_at = ?1, lease_until = NULL WHERE id = ?2 AND state != 'pending'")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(exists.is_some())
     }
 
     async fn close(&self) {
