@@ -43,6 +43,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod engine;
 pub mod model;
 pub mod rules;

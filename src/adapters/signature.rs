@@ -210,6 +210,25 @@ impl Verifier {
         })
     }
 
+    /// Signs an outgoing delivery the Standard Webhooks way with the first secret: the value of
+    /// the `webhook-signature` header (`v1,<base64>`). `None` for other schemes.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+        use base64::Engine as _;
+        if self.scheme != Scheme::StandardWebhooks {
+            return None;
+        }
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.keys[0]).ok()?;
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        Some(format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        ))
+    }
+
     /// The same verifier with another timestamp tolerance.
     pub fn with_tolerance(mut self, tolerance: Duration) -> Verifier {
         self.tolerance = tolerance;

@@ -89,6 +89,27 @@ pub struct Args {
         hide_env_values = true
     )]
     secret_zendesk: Vec<String>,
+    /// Standard Webhooks secret (whsec_...) to sign outgoing `webhook` actions with.
+    #[arg(long, env = "FRONTDESK_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+    /// Slack incoming webhooks per channel: `#support=https://hooks.slack.com/...,*=https://...`.
+    #[arg(
+        long,
+        env = "FRONTDESK_SLACK_WEBHOOKS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    slack_webhooks: Vec<String>,
+    /// SMTP relay for e-mail notifications: smtp://HOST:PORT.
+    #[arg(long, env = "FRONTDESK_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender address of e-mail notifications.
+    #[arg(
+        long,
+        env = "FRONTDESK_SMTP_FROM",
+        default_value = "frontdesk@localhost"
+    )]
+    smtp_from: String,
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
@@ -137,8 +158,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             secrets.insert(kind, list);
         }
     }
+    let mut slack = std::collections::HashMap::new();
+    for entry in args.slack_webhooks.iter().filter(|e| !e.trim().is_empty()) {
+        let (channel, url) = entry.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("FRONTDESK_SLACK_WEBHOOKS entry `{entry}` is not CHANNEL=URL")
+        })?;
+        slack.insert(channel.trim().to_string(), url.trim().to_string());
+    }
+    let connectors = crate::delivery::ConnectorConfig {
+        webhook_secret: args.webhook_secret,
+        slack,
+        smtp: args.smtp_url.map(|url| crate::delivery::SmtpConfig {
+            url,
+            from: args.smtp_from,
+        }),
+        timeout: None,
+    };
     let opts = Options {
         secrets,
+        connectors,
         rules: args.rules,
         listen: args.listen,
         store: args.store,

@@ -27,6 +27,7 @@ use tracing::Instrument;
 use crate::adapters::signature::Verifier;
 use crate::adapters::AdapterKind;
 use crate::config::Config;
+use crate::delivery::{ConnectorConfig, Connectors};
 use crate::engine::{self, Decision};
 use crate::model::{Event, Ticket};
 use crate::store::{self, Applied, Store};
@@ -94,6 +95,8 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Webhook signing secrets per adapter (several for key rotation).
     pub secrets: HashMap<AdapterKind, Vec<String>>,
+    /// Outbound connectors (webhooks, Slack, SMTP).
+    pub connectors: ConnectorConfig,
 }
 
 impl Options {
@@ -110,6 +113,7 @@ impl Options {
             scheduler: true,
             clock: Arc::new(SystemClock),
             secrets: HashMap::new(),
+            connectors: ConnectorConfig::default(),
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct AppState {
     pub instance: String,
     /// Signature checks of the adapters that have secrets.
     pub verifiers: HashMap<AdapterKind, Verifier>,
+    /// Outbound delivery.
+    pub connectors: Connectors,
 }
 
 impl AppState {
@@ -272,6 +278,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             .map_err(|e| anyhow::anyhow!("the {kind} signing secret: {e}"))?;
         verifiers.insert(*kind, v);
     }
+    let connectors = Connectors::new(opts.connectors.clone()).map_err(anyhow::Error::msg)?;
     let store = store::open(&opts.store).await?;
     let state = Arc::new(AppState {
         config: ArcSwap::from_pointee(loaded),
@@ -282,6 +289,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         reload_lock: tokio::sync::Mutex::new(()),
         instance: format!("{}-{}", hostname(), std::process::id()),
         verifiers,
+        connectors,
     });
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
@@ -322,6 +330,11 @@ pub fn openapi_document() -> serde_json::Value {
 /// loop calls this; tests call it after moving a manual clock.
 pub async fn fire_due_timers(state: &AppState) -> usize {
     scheduler::fire_due(state).await
+}
+
+/// Delivers every outbox row that is due by the state's clock; returns how many were attempted.
+pub async fn deliver_due(state: &AppState) -> usize {
+    scheduler::deliver_due(state).await
 }
 
 /// Runs until SIGTERM or SIGINT, reloading on SIGHUP.

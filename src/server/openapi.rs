@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::routes::{ConfigInfo, EventResponse, ROUTES};
 use crate::model::Event;
-use crate::store::{AuditRow, TicketRecord};
+use crate::store::{AuditRow, OutboxRow, TicketRecord};
 
 fn schema<T: schemars::JsonSchema>(defs: &mut Map<String, Value>) -> Value {
     let mut s = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
@@ -49,6 +49,7 @@ pub fn document() -> Value {
     let ticket = schema::<TicketRecord>(&mut defs);
     let audit = schema::<Vec<AuditRow>>(&mut defs);
     let config = schema::<ConfigInfo>(&mut defs);
+    let outbox = schema::<Vec<OutboxRow>>(&mut defs);
     defs.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],
@@ -89,6 +90,22 @@ pub fn document() -> Value {
                 json!([
                 { "name": "ticket", "in": "query", "schema": text }, { "name": "rule", "in": "query", "schema": text },
                 { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }]),
+            ),
+            "/v1/outbox" => op(
+                "Deliveries: pending, delivered, dead",
+                outbox.clone(),
+                &["400", "401", "503"],
+                None,
+                json!([
+                { "name": "state", "in": "query", "schema": { "type": "string", "enum": ["pending", "delivered", "dead"] } },
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }]),
+            ),
+            "/v1/outbox/{id}/redeliver" => op(
+                "Deliver a dead letter again",
+                json!({ "type": "object" }),
+                &["401", "404", "503"],
+                None,
+                json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
             ),
             "/v1/admin/reload" => op(
                 "Reload the rules; on errors the old rules stay",

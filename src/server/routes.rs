@@ -20,7 +20,8 @@ use crate::adapters::{self, AdapterError, AdapterKind, Inbound, Translated};
 use crate::engine::{Decision, Trace};
 use crate::model::{Action, Event, Ticket, TimerSpec};
 use crate::rules::RuleError;
-use crate::store::{AuditQuery, AuditRow, TicketRecord};
+use crate::store::{AuditQuery, AuditRow, OutboxRow, TicketRecord};
+use serde_json::Value;
 
 /// Every route, for the router and the OpenAPI document alike.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -28,6 +29,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/inbound/{adapter}"),
     ("get", "/v1/tickets/{id}"),
     ("get", "/v1/decisions"),
+    ("get", "/v1/outbox"),
+    ("post", "/v1/outbox/{id}/redeliver"),
     ("post", "/v1/admin/reload"),
     ("get", "/v1/admin/config"),
     ("get", "/healthz"),
@@ -43,6 +46,8 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/v1/events", post(post_event))
         .route("/v1/tickets/{id}", get(get_ticket))
         .route("/v1/decisions", get(get_decisions))
+        .route("/v1/outbox", get(get_outbox))
+        .route("/v1/outbox/{id}/redeliver", post(post_redeliver))
         .route("/v1/admin/reload", post(post_reload))
         .route("/v1/admin/config", get(get_config))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -317,6 +322,48 @@ async fn get_decisions(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditRow>>, AppError> {
     Ok(Json(state.store.audit(&q).await?))
+}
+
+/// Query of `GET /v1/outbox`.
+#[derive(Debug, Default, Deserialize)]
+pub struct OutboxQuery {
+    /// `pending`, `delivered` or `dead`.
+    pub state: Option<String>,
+    /// At most this many rows (default 100).
+    pub limit: Option<u32>,
+}
+
+async fn get_outbox(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<Vec<OutboxRow>>, AppError> {
+    if let Some(s) = &q.state {
+        if !["pending", "delivered", "dead"].contains(&s.as_str()) {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("state `{s}` is not one of pending, delivered, dead"),
+            )
+            .field("state"));
+        }
+    }
+    Ok(Json(
+        state
+            .store
+            .outbox(q.state.as_deref(), q.limit.unwrap_or(100))
+            .await?,
+    ))
+}
+
+async fn post_redeliver(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    if state.store.redeliver(&id, state.clock.now()).await? {
+        Ok(Json(serde_json::json!({ "id": id, "state": "pending" })))
+    } else {
+        Err(AppError::not_found(format!("no outbox row `{id}`")).field("id"))
+    }
 }
 
 /// Facts about the active rule pack.

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::AppState;
 use crate::model::{Event, EventType, TimerRef};
+use crate::store::DeliveryOutcome;
 
 /// How long a claimed timer stays with this process before another may take it.
 const LEASE: TimeDelta = TimeDelta::seconds(60);
@@ -62,10 +63,69 @@ pub async fn fire_due(state: &AppState) -> usize {
     }
 }
 
-/// The scheduler loop.
+/// Delivers every outbox row due now (a few at a time); returns how many were attempted.
+pub async fn deliver_due(state: &AppState) -> usize {
+    let mut attempted = 0;
+    loop {
+        let now = state.clock.now();
+        let rows = match state
+            .store
+            .claim_deliveries(now, &state.instance, now + LEASE, 32)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim deliveries");
+                return attempted;
+            }
+        };
+        if rows.is_empty() {
+            return attempted;
+        }
+        let attempts = rows.iter().map(|row| state.connectors.attempt(row, now));
+        let results = futures_util::future::join_all(attempts).await;
+        for (row, attempt) in rows.iter().zip(results) {
+            attempted += 1;
+            let outcome = state.connectors.outcome(row, attempt, state.clock.now());
+            let label = match &outcome {
+                DeliveryOutcome::Delivered => "delivered",
+                DeliveryOutcome::Retry { .. } => "retry",
+                DeliveryOutcome::Dead { .. } => "dead",
+            };
+            ::metrics::counter!("frontdesk_deliveries_total", "kind" => row.action.kind(), "outcome" => label).increment(1);
+            match &outcome {
+                DeliveryOutcome::Delivered => {
+                    tracing::info!(delivery = %row.id, kind = row.action.kind(), "delivered")
+                }
+                DeliveryOutcome::Retry { at, error } => {
+                    tracing::warn!(delivery = %row.id, attempt = row.attempts, next = %at, "{error}")
+                }
+                DeliveryOutcome::Dead { error } => {
+                    tracing::error!(delivery = %row.id, attempt = row.attempts, "dead letter: {error}")
+                }
+            }
+            match state
+                .store
+                .finish_delivery(&row.id, row.attempts, &outcome, state.clock.now())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(delivery = %row.id, "outcome not recorded: the row was claimed again meanwhile")
+                }
+                Err(e) => {
+                    tracing::warn!(delivery = %row.id, error = %e, "outcome not recorded; the row will be retried after its lease")
+                }
+            }
+        }
+    }
+}
+
+/// The scheduler loop: timers and deliveries.
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     loop {
         fire_due(&state).await;
+        deliver_due(&state).await;
         let wait = match state.store.next_timer_due().await {
             Ok(Some(due)) => (due - state.clock.now())
                 .to_std()

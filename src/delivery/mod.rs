@@ -1,0 +1,229 @@
+//! Outbound delivery: the outbox worker and its connectors. Actions that need a call outside
+//! (a webhook, a Slack message, an e-mail) are written to the outbox with their decision; the
+//! worker claims due rows under a lease, delivers them, and records the outcome with the claim's
+//! attempt number, so a stale claim cannot overwrite a newer one. Failures are retried with
+//! exponential backoff and jitter (honouring `Retry-After`); a 4xx other than 408/429 is not
+//! retried; after `max_attempts` a row is dead and waits for `POST /v1/outbox/{id}/redeliver`.
+
+mod email;
+mod webhook;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::adapters::signature::{Scheme, Verifier};
+use crate::model::{Action, NotifyChannel};
+use crate::store::{DeliveryOutcome, OutboxRow};
+pub use email::SmtpConfig;
+
+/// What one attempt came to, before backoff is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    /// Delivered.
+    Delivered,
+    /// Failed in a way that may pass (timeouts, 5xx, 408, 429); `after` is the peer's `Retry-After`.
+    Retry {
+        /// Why.
+        error: String,
+        /// The peer asked to wait this long.
+        after: Option<Duration>,
+    },
+    /// Failed for good (4xx, nowhere to deliver).
+    Fail {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Where deliveries go and how.
+pub struct Connectors {
+    http: reqwest::Client,
+    webhook_signer: Option<Verifier>,
+    slack: HashMap<String, String>,
+    smtp: Option<email::Smtp>,
+    /// Attempts before a row is dead.
+    pub max_attempts: i64,
+    /// First retry delay; doubles per attempt.
+    pub base_delay: Duration,
+    /// Longest retry delay.
+    pub max_delay: Duration,
+}
+
+impl std::fmt::Debug for Connectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connectors")
+            .field("signed_webhooks", &self.webhook_signer.is_some())
+            .field("slack_channels", &self.slack.keys().collect::<Vec<_>>())
+            .field("smtp", &self.smtp.is_some())
+            .finish()
+    }
+}
+
+/// Settings for [`Connectors::new`].
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorConfig {
+    /// Standard Webhooks secret (`whsec_…`) to sign outgoing webhooks with.
+    pub webhook_secret: Option<String>,
+    /// Slack incoming-webhook URL per channel name (`#support`); `*` for every other channel.
+    pub slack: HashMap<String, String>,
+    /// SMTP relay for `notify: {channel: email}`.
+    pub smtp: Option<SmtpConfig>,
+    /// Timeout of one attempt.
+    pub timeout: Option<Duration>,
+}
+
+impl Connectors {
+    /// Builds the connectors; errors name the bad setting.
+    pub fn new(cfg: ConnectorConfig) -> Result<Connectors, String> {
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout.unwrap_or(Duration::from_secs(10)))
+            .user_agent(concat!("frontdesk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        let webhook_signer = match cfg.webhook_secret.filter(|s| !s.trim().is_empty()) {
+            Some(secret) => Some(
+                Verifier::new(Scheme::StandardWebhooks, &[secret])
+                    .map_err(|e| format!("webhook signing secret: {e}"))?,
+            ),
+            None => None,
+        };
+        let smtp = cfg.smtp.map(email::Smtp::new).transpose()?;
+        Ok(Connectors {
+            http,
+            webhook_signer,
+            slack: cfg.slack,
+            smtp,
+            max_attempts: 10,
+            base_delay: Duration::from_secs(5),
+            max_delay: Duration::from_secs(3600),
+        })
+    }
+
+    /// Delivers one outbox row once.
+    pub async fn attempt(&self, row: &OutboxRow, now: DateTime<Utc>) -> Attempt {
+        match &row.action {
+            Action::Webhook { url, method, body } => {
+                webhook::post(
+                    &self.http,
+                    self.webhook_signer.as_ref(),
+                    &row.id,
+                    url,
+                    *method,
+                    body,
+                    now,
+                )
+                .await
+            }
+            Action::Notify {
+                channel: NotifyChannel::Slack,
+                to,
+                text,
+            } => {
+                let Some(url) = self.slack.get(to).or_else(|| self.slack.get("*")) else {
+                    return Attempt::Fail {
+                        error: format!(
+                            "no Slack webhook configured for `{to}` (FRONTDESK_SLACK_WEBHOOKS)"
+                        ),
+                    };
+                };
+                let body = serde_json::json!({ "text": text });
+                webhook::post(
+                    &self.http,
+                    None,
+                    &row.id,
+                    url,
+                    crate::model::HttpMethod::Post,
+                    &body,
+                    now,
+                )
+                .await
+            }
+            Action::Notify {
+                channel: NotifyChannel::Email,
+                to,
+                text,
+            } => match &self.smtp {
+                Some(smtp) => smtp.send(&row.id, &row.ticket_id, to, text).await,
+                None => Attempt::Fail {
+                    error: "no SMTP relay configured (FRONTDESK_SMTP_URL)".into(),
+                },
+            },
+            Action::Notify { channel, .. } => Attempt::Fail {
+                error: format!("no connector for `{channel}` notifications"),
+            },
+            other => Attempt::Fail {
+                error: format!("`{}` actions are not delivered by frontdesk", other.kind()),
+            },
+        }
+    }
+
+    /// The outcome to record for an attempt: retries back off exponentially with jitter.
+    pub fn outcome(
+        &self,
+        row: &OutboxRow,
+        attempt: Attempt,
+        now: DateTime<Utc>,
+    ) -> DeliveryOutcome {
+        match attempt {
+            Attempt::Delivered => DeliveryOutcome::Delivered,
+            Attempt::Fail { error } => DeliveryOutcome::Dead { error },
+            Attempt::Retry { error, .. } if row.attempts >= self.max_attempts => {
+                DeliveryOutcome::Dead {
+                    error: format!("{error} (gave up after {} attempts)", row.attempts),
+                }
+            }
+            Attempt::Retry { error, after } => {
+                let delay = backoff(self.base_delay, self.max_delay, &row.id, row.attempts)
+                    .max(after.unwrap_or_default());
+                DeliveryOutcome::Retry {
+                    at: now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::hours(1)),
+                    error,
+                }
+            }
+        }
+    }
+}
+
+/// `base · 2^(attempt-1)`, capped, with ±20 % jitter that is a pure function of the row and the
+/// attempt (so replicas and tests agree, and retries of many rows still spread out).
+pub fn backoff(base: Duration, max: Duration, id: &str, attempt: i64) -> Duration {
+    let exp = attempt.clamp(1, 30) as u32 - 1;
+    let raw = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in id.bytes().chain(attempt.to_le_bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    let jitter = (h % 401) as f64 / 1000.0 - 0.2; // -0.2 ..= +0.2
+    raw.mul_f64(1.0 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_within_a_fifth() {
+        let base = Duration::from_secs(5);
+        let max = Duration::from_secs(3600);
+        for attempt in 1..=12 {
+            let d = backoff(base, max, "row", attempt).as_secs_f64();
+            let raw = (5.0 * 2f64.powi(attempt as i32 - 1)).min(3600.0);
+            assert!(
+                d >= raw * 0.8 - 1e-9 && d <= raw * 1.2 + 1e-9,
+                "attempt {attempt}: {d} vs {raw}"
+            );
+        }
+        assert_eq!(
+            backoff(base, max, "a", 3),
+            backoff(base, max, "a", 3),
+            "deterministic"
+        );
+        assert_ne!(
+            backoff(base, max, "a", 3),
+            backoff(base, max, "b", 3),
+            "spread over rows"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! HTTP deliveries: generic webhooks (signed the Standard Webhooks way when a secret is set)
+//! and Slack incoming webhooks.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+
+use super::Attempt;
+use crate::adapters::signature::Verifier;
+use crate::model::HttpMethod;
+
+/// Reads `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+    (at - now).to_std().ok()
+}
+
+/// Sends one request. `id` is the stable delivery id: the same on every retry.
+pub async fn post(
+    http: &reqwest::Client,
+    signer: Option<&Verifier>,
+    id: &str,
+    url: &str,
+    method: HttpMethod,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Attempt {
+    let bytes = match serde_json::to_vec(body) {
+        Ok(b) => b,
+        Err(e) => {
+            return Attempt::Fail {
+                error: format!("body: {e}"),
+            }
+        }
+    };
+    let method = match method {
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+    };
+    let mut req = http
+        .request(method, url)
+        .header("content-type", "application/json")
+        .header("webhook-id", id);
+    if let Some(signer) = signer {
+        let ts = now.timestamp();
+        if let Some(sig) = signer.sign(id, ts, &bytes) {
+            req = req
+                .header("webhook-timestamp", ts.to_string())
+                .header("webhook-signature", sig);
+        }
+    }
+    match req.body(bytes).send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            if status.is_success() {
+                return Attempt::Delivered;
+            }
+            let after = retry_after(resp.headers(), now);
+            let text = resp.text().await.unwrap_or_default();
+            let snippet: String = text.chars().take(200).collect();
+            let error = format!("{url} answered {status}: {snippet}");
+            if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+                Attempt::Retry { error, after }
+            } else {
+                Attempt::Fail { error }
+            }
+        }
+        Err(e) => Attempt::Retry {
+            error: format!("{url}: {e}"),
+            after: None,
+        },
+    }
+}

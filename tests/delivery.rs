@@ -1,0 +1,334 @@
+//! Outbound delivery against a real local HTTP server that records what it got (and fails on
+//! purpose), and a local SMTP sink. Time is a manual clock: retries are driven by moving it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
+use frontdesk::adapters::signature::{Scheme, Verifier};
+use frontdesk::delivery::{ConnectorConfig, SmtpConfig};
+use frontdesk::server::{self, ManualClock, Options, Tokens};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+#[derive(Debug, Clone)]
+struct Hit {
+    path: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Recorder {
+    hits: Mutex<Vec<Hit>>,
+    flaky_failures_left: Mutex<u32>,
+}
+
+async fn record(
+    State(rec): State<Arc<Recorder>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, HeaderMap, String) {
+    rec.hits.lock().unwrap().push(Hit {
+        path: path.clone(),
+        headers,
+        body: body.to_vec(),
+    });
+    let mut out = HeaderMap::new();
+    match path.as_str() {
+        "flaky" => {
+            let mut left = rec.flaky_failures_left.lock().unwrap();
+            if *left > 0 {
+                *left -= 1;
+                out.insert("retry-after", "30".parse().unwrap());
+                return (StatusCode::SERVICE_UNAVAILABLE, out, "try later".into());
+            }
+            (StatusCode::OK, out, "ok".into())
+        }
+        "gone" => (StatusCode::NOT_FOUND, out, "no such hook".into()),
+        _ => (StatusCode::OK, out, "ok".into()),
+    }
+}
+
+async fn start_recorder(failures: u32) -> (String, Arc<Recorder>) {
+    let rec = Arc::new(Recorder {
+        hits: Mutex::new(Vec::new()),
+        flaky_failures_left: Mutex::new(failures),
+    });
+    let app = Router::new()
+        .route("/{path}", post(record))
+        .with_state(rec.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rec)
+}
+
+/// Accepts mail and keeps each message's DATA.
+async fn start_smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let store = mails.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 sink ready\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(d) = data.as_mut() {
+                        if line == "." {
+                            store.lock().unwrap().push(data.take().unwrap());
+                            w.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            d.push_str(&line);
+                            d.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            w.write_all(b"221 bye\r\n").await.unwrap();
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (format!("smtp://{addr}"), mails)
+}
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[tokio::test]
+async fn deliveries_retry_back_off_die_and_redeliver() {
+    let (hook, rec) = start_recorder(2).await;
+    let (smtp, mails) = start_smtp_sink().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules: PathBuf = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yaml"),
+        format!(
+            r##"
+rules:
+  - name: tell everyone
+    on: ticket.created
+    then:
+      - webhook: {{ url: "{hook}/ok", body: {{ ticket: "{{{{ ticket.id }}}}", priority: "{{{{ ticket.priority }}}}" }} }}
+      - webhook: {{ url: "{hook}/flaky", body: {{ n: 1 }} }}
+      - webhook: {{ url: "{hook}/gone", body: {{ n: 2 }} }}
+      - notify: {{ channel: slack, to: "#support", text: "New ticket {{{{ ticket.id }}}}" }}
+      - notify: {{ channel: email, to: "boss@example.org", text: "Ticket {{{{ ticket.id }}}} arrived" }}
+"##
+        ),
+    )
+    .unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let opts = Options {
+        rules: rules.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
+        tokens: Tokens::default(),
+        watch: false,
+        scheduler: false,
+        clock: clock.clone(),
+        connectors: ConnectorConfig {
+            webhook_secret: Some(SECRET.into()),
+            slack: [("#support".to_string(), format!("{hook}/slack"))].into(),
+            smtp: Some(SmtpConfig {
+                url: smtp,
+                from: "frontdesk@example.org".into(),
+            }),
+            timeout: None,
+        },
+        ..Options::new()
+    };
+    let d = server::start(opts).await.unwrap();
+    let base = format!("http://{}", d.addr);
+    let http = reqwest::Client::new();
+    let event =
+        json!({"id": "e1", "type": "ticket.created", "ticket": {"id": "42", "priority": "high"}});
+    let r = http
+        .post(format!("{base}/v1/events"))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // A repeated event creates no second set of deliveries.
+    http.post(format!("{base}/v1/events"))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(server::deliver_due(&d.state).await, 5);
+    {
+        let hits = rec.hits.lock().unwrap();
+        let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths.len(), 4, "{paths:?}");
+        let ok = hits.iter().find(|h| h.path == "ok").unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&ok.body).unwrap(),
+            json!({"ticket": "42", "priority": "high"})
+        );
+        assert_eq!(ok.headers["webhook-id"], "e1/0");
+        let verifier = Verifier::new(Scheme::StandardWebhooks, &[SECRET]).unwrap();
+        verifier
+            .verify(&ok.headers, &ok.body, t0())
+            .expect("the webhook is signed");
+        let slack = hits.iter().find(|h| h.path == "slack").unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&slack.body).unwrap(),
+            json!({"text": "New ticket 42"})
+        );
+    }
+    let mail = mails.lock().unwrap().clone();
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0].contains("Ticket 42 arrived") && mail[0].contains("boss@example.org"),
+        "{}",
+        mail[0]
+    );
+
+    let outbox: Value = http
+        .get(format!("{base}/v1/outbox?state=dead"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox.as_array().unwrap().len(),
+        1,
+        "the 404 is not retried: {outbox}"
+    );
+    assert_eq!(outbox[0]["id"], "e1/2");
+    assert!(outbox[0]["last_error"].as_str().unwrap().contains("404"));
+
+    // The flaky hook asked for 30 s: nothing before that.
+    clock.set(t0() + Duration::seconds(29));
+    assert_eq!(server::deliver_due(&d.state).await, 0);
+    clock.set(t0() + Duration::seconds(31));
+    assert_eq!(server::deliver_due(&d.state).await, 1, "second attempt");
+    clock.set(t0() + Duration::seconds(62));
+    assert_eq!(
+        server::deliver_due(&d.state).await,
+        1,
+        "third attempt succeeds"
+    );
+    clock.set(t0() + Duration::hours(2));
+    assert_eq!(server::deliver_due(&d.state).await, 0, "nothing left");
+    let flaky: Vec<String> = rec
+        .hits
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|h| h.path == "flaky")
+        .map(|h| h.headers["webhook-id"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        flaky,
+        ["e1/1", "e1/1", "e1/1"],
+        "the delivery id is stable across retries"
+    );
+
+    // A dead letter goes back to pending on request.
+    let r = http
+        .post(format!("{base}/v1/outbox/e1%2F2/redeliver"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(server::deliver_due(&d.state).await, 1);
+    let r = http
+        .post(format!("{base}/v1/outbox/nope/redeliver"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let delivered: Value = http
+        .get(format!("{base}/v1/outbox?state=delivered"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(delivered.as_array().unwrap().len(), 4);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_peer_is_retried_until_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    // Nothing listens on port 9 of 127.0.0.1 (discard; refused).
+    std::fs::write(rules.join("r.yaml"), "rules:\n  - { name: r, on: ticket.created, then: [ { webhook: { url: \"http://127.0.0.1:9/x\" } } ] }\n").unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let opts = Options {
+        rules,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
+        watch: false,
+        scheduler: false,
+        clock: clock.clone(),
+        ..Options::new()
+    };
+    let d = server::start(opts).await.unwrap();
+    let http = reqwest::Client::new();
+    http.post(format!("http://{}/v1/events", d.addr))
+        .json(&json!({"id": "e", "type": "ticket.created", "ticket": {"id": "1"}}))
+        .send()
+        .await
+        .unwrap();
+    let mut attempts = 0;
+    for hour in 0..48 {
+        clock.set(t0() + Duration::hours(hour));
+        attempts += server::deliver_due(&d.state).await;
+    }
+    assert_eq!(attempts, d.state.connectors.max_attempts as usize);
+    let dead = d.state.store.outbox(Some("dead"), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 10 attempts"),
+        "{:?}",
+        dead[0].last_error
+    );
+    d.stop().await.unwrap();
+}
