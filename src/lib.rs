@@ -44,3 +44,4 @@ pub mod engine;
 pub mod model;
 pub mod rules;
 pub mod testing;
+pub mod time;
