@@ -13,6 +13,22 @@ use chrono_tz::Tz;
 use super::calendar::{BusinessSpan, Calendar};
 use super::phrase::{phrase, Lang, When};
 
+/// A pack's first-response targets: business time per priority, in one calendar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseTargets {
+    /// Index of the calendar in the pack.
+    pub calendar: usize,
+    /// Target per priority, indexed by `Priority as usize` (low, normal, high, urgent).
+    pub first_response: [BusinessSpan; 4],
+}
+
+impl ResponseTargets {
+    /// The target for a priority.
+    pub fn target(&self, priority: crate::model::Priority) -> BusinessSpan {
+        self.first_response[priority as usize]
+    }
+}
+
 /// When an answer is due and how a customer reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expected {

@@ -176,9 +176,9 @@ impl WeekHours {
     /// Overnight windows that run into the next day's windows, as messages.
     pub fn overnight_overlaps(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for d in 0..7 {
+        for (d, windows) in self.days.iter().enumerate() {
             let next = (d + 1) % 7;
-            for w in self.days[d].iter().filter(|w| w.overnight()) {
+            for w in windows.iter().filter(|w| w.overnight()) {
                 if let Some(n) = self.days[next].iter().find(|n| n.start + DAY < w.end) {
                     out.push(format!(
                         "`{}` on {} runs into `{}` on {}",
