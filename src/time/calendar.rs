@@ -140,7 +140,7 @@ impl Calendar {
         t.with_timezone(&self.tz).date_naive()
     }
 
-    /// Open intervals `[start, end)` in UTC, in order, merged where they touch, starting with
+    /// Open intervals `[start, end)` in UTC, in order, merged where they overlap, starting with
     /// the first that ends after `from` (its start may be before `from`).
     pub fn intervals(&self, from: DateTime<Utc>) -> Intervals<'_> {
         let date = self.local_date(from).pred_opt().unwrap_or(NaiveDate::MIN);
@@ -314,9 +314,11 @@ impl Iterator for Intervals<'_> {
             Some(c) => c,
             None => self.pull()?,
         };
-        // Local times map to instants in order, so days come sorted; join what touches.
+        // Local times map to instants in order, so days come sorted; join what overlaps (a
+        // special day's hours and the night before). Intervals that only touch stay apart, so
+        // a calendar open around the clock still yields one interval per day.
         while let Some(n) = self.pull() {
-            if n.0 <= cur.1 {
+            if n.0 < cur.1 {
                 cur.1 = cur.1.max(n.1);
             } else {
                 self.cur = Some(n);
