@@ -12,6 +12,7 @@
 //!   `file:line:col` and a field path.
 //! - [`rules`]: the compiled rule language: conditions, actions, keyword automaton, Rhai
 //!   sandbox, templates.
+//! - [`time`]: business calendars, business-time arithmetic and the expected response.
 //! - [`engine`]: [`engine::decide`], the pure decision function.
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.

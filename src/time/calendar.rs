@@ -156,13 +156,15 @@ impl Calendar {
 
     /// Whether the calendar is open at `t` (windows are `[open, close)`).
     pub fn is_open(&self, t: DateTime<Utc>) -> bool {
-        self.intervals(t).next().is_some_and(|(s, _)| s <= t)
+        // The first window instance ending after `t` starts in order, so it alone decides;
+        // no need to merge.
+        self.intervals(t).pull().is_some_and(|(s, _)| s <= t)
     }
 
     /// `t` when open, else the next opening; `None` only when the calendar stays closed
     /// for years.
     pub fn next_open(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.intervals(t).next().map(|(s, _)| s.max(t))
+        self.intervals(t).pull().map(|(s, _)| s.max(t))
     }
 
     /// The moment when `d` of open time has passed since `start`. Counting begins at the next
