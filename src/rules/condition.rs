@@ -229,7 +229,12 @@ impl Cond {
                 if !held {
                     if let Some(why) = why {
                         let actual = match (&t.field, &t.kind) {
-                            (_, TestKind::WithinHours(_)) => Value::String(scope.now.to_rfc3339()),
+                            (_, TestKind::WithinHours(cal)) => {
+                                // The time as the calendar sees it, with its weekday.
+                                let tz = scope.calendars.at(*cal).timezone();
+                                let local = scope.now.with_timezone(&tz);
+                                Value::String(local.format("%a %Y-%m-%dT%H:%M:%S%:z").to_string())
+                            }
                             (None, _) => Value::Null,
                             (Some(f), _) => f
                                 .get(scope.ticket, scope.event, scope.text_both())
