@@ -396,6 +396,17 @@ fn business_days() {
             "{start} + {n} days"
         );
     }
+    // A night desk: Tuesday 03:00 is Monday's shift; a day later is inside Tuesday's.
+    let night = calendar("timezone: Europe/Oslo\nhours: { mon-fri: \"22:00-06:00\" }");
+    assert_eq!(
+        night.add_days(t("2026-11-24T03:00:00+01:00"), 1),
+        Some(t("2026-11-25T03:00:00+01:00"))
+    );
+    assert_eq!(
+        night.add_days(t("2026-11-24T12:00:00+01:00"), 1),
+        Some(t("2026-11-25T22:00:00+01:00")),
+        "from Tuesday's opening at 22:00"
+    );
 }
 
 #[test]
@@ -823,6 +834,13 @@ proptest! {
         prop_assert!(n >= t);
         prop_assert!(cal.is_open(n));
         prop_assert_eq!(cal.business_duration(t, n), Duration::zero());
+    }
+
+    #[test]
+    fn business_days_land_in_hours(cal in arb_calendar(false), a in arb_time(), n in 1u32..10) {
+        let r = cal.add_days(a, n).unwrap();
+        prop_assert!(r > a);
+        prop_assert!(cal.is_open(r) || cal.is_open(r - Duration::seconds(1)), "{} -> {}", a, r);
     }
 
     #[test]

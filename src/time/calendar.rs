@@ -187,8 +187,9 @@ impl Calendar {
     }
 
     /// `n` business days after `start`: from the next opening (or `start` when open), the same
-    /// local time on the n-th following day that has opening hours. When that day is not
-    /// open at that time, its next opening that day, or else its last closing.
+    /// local time on the n-th following day that has opening hours (a day counts when a
+    /// window opens on it). When the desk is not open at that moment: the next opening that
+    /// day, or else that day's last closing before it.
     pub fn add_days(&self, start: DateTime<Utc>, n: u32) -> Option<DateTime<Utc>> {
         let t0 = self.next_open(start)?;
         if n == 0 {
@@ -212,23 +213,27 @@ impl Calendar {
             }
         }
         let target = self.instant(date, tod)?;
-        let mut last_end = None;
-        for w in self.windows_on(date) {
-            let (s, e) = (self.instant(date, w.start)?, self.instant(date, w.end)?);
-            if s >= e {
-                continue;
-            }
-            if target <= e {
-                return Some(target.max(s));
-            }
-            last_end = Some(e);
+        if self.is_open(target) {
+            return Some(target);
         }
-        // The time of day is after the day's last window: its closing time. (A day whose
-        // windows all fall in a skipped hour has none; go on to the next opening.)
-        match last_end {
-            Some(e) => Some(e),
-            None => self.next_open(target),
+        // Not open at that time of day: the next opening that day, else the day's last
+        // closing before it.
+        let next = self.next_open(target)?;
+        let day_end = self.instant(date, DAY)?;
+        if next < day_end {
+            return Some(next);
         }
+        let day_start = self.instant(date, 0)?;
+        let mut last = None;
+        for (s, e) in self.intervals(day_start) {
+            if s >= target {
+                break;
+            }
+            if e > day_start && e <= target {
+                last = Some(e);
+            }
+        }
+        Some(last.unwrap_or(next))
     }
 
     /// Adds a [`BusinessSpan`]: the days first, then the time.
