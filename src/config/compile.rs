@@ -52,6 +52,8 @@ pub(crate) struct Pack {
     pub calendars: Calendars,
     calendar_sites: HashMap<String, (PathBuf, Pos)>,
     pub response: Option<ResponseTargets>,
+    /// `settings` names response targets (even ones with errors).
+    response_written: bool,
 }
 
 /// Compiles the parts of one file.
@@ -130,7 +132,7 @@ impl Compiler<'_> {
         path: &str,
     ) -> bool {
         let mut ok = true;
-        if self.pack.response.is_none() {
+        if !self.pack.response_written {
             for name in used.iter().filter(|n| RESPONSE_NAMES.contains(&n.as_str())) {
                 let pos = position_in(node, source, name);
                 self.cx.error(
@@ -223,7 +225,10 @@ impl Compiler<'_> {
         let (cal, targets) = (f.get("response_calendar"), f.get("first_response"));
         let (cal_node, targets_node) = match (cal, targets) {
             (None, None) => return,
-            (Some(c), Some(t)) => (c, t),
+            (Some(c), Some(t)) => {
+                self.pack.response_written = true;
+                (c, t)
+            }
             (Some(_), None) => {
                 self.cx.error(
                     f.pos,
