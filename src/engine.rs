@@ -19,6 +19,7 @@ use crate::rules::field::TextSlot;
 use crate::rules::template::TextDef;
 use crate::rules::text::{fold_into, BitSet};
 use crate::rules::{script, RuleError, Scope, Texts};
+use crate::time::{expected_response, Expected, Lang};
 
 /// What frontdesk decided for one event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -250,6 +251,7 @@ fn run(
                     now,
                     texts: &texts,
                     scripts: &config.scripts,
+                    calendars: &config.calendars,
                     script_scope: &work.script_scope,
                     errors: &work.errors,
                     rule: &rule.name,
@@ -329,27 +331,53 @@ impl Work<'_> {
             .or_else(|| self.event.message.as_ref().and_then(|m| m.language.clone()))
     }
 
-    fn context(&self) -> minijinja::Value {
+    /// The expected first response for the ticket's priority, phrased in the first language
+    /// of `language`'s fallback chain that has phrases.
+    fn expected_response(&self, language: Option<&str>) -> Option<Expected> {
+        let (cal, targets) = self.config.response_targets()?;
+        let chain = self.config.templates.language_chain(language);
+        let lang = Lang::pick(chain.iter().map(String::as_str));
+        let tz = self
+            .ticket
+            .customer
+            .timezone
+            .as_deref()
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
+        expected_response(
+            cal,
+            targets.target(self.ticket.priority),
+            self.now,
+            lang,
+            tz,
+        )
+    }
+
+    /// The template context, for a text written in `language`.
+    fn context(&self, language: Option<&str>) -> minijinja::Value {
         let customer = &self.ticket.customer;
         let customer = json!({
             "id": customer.id, "name": customer.name, "first_name": customer.first_name(),
             "email": customer.email, "language": customer.language, "tier": customer.tier,
-            "fields": customer.fields,
+            "timezone": customer.timezone, "fields": customer.fields,
         });
+        let expected = self.expected_response(language);
         minijinja::context! {
             ticket => minijinja::Value::from_serialize(&self.ticket),
             customer => minijinja::Value::from_serialize(&customer),
             message => minijinja::Value::from_serialize(&self.event.message),
             event => minijinja::Value::from_serialize(self.event),
             now => self.now.to_rfc3339(),
+            expected_response => expected.as_ref().map(|e| e.text.clone()),
+            expected_response_at => expected.as_ref().map(Expected::at_rfc3339),
         }
     }
 
     fn render(&self, text: &TextDef, rule: &str, path: &str) -> Option<(String, Option<String>)> {
+        let ctx = |language: Option<&str>| self.context(language);
         match self
             .config
             .templates
-            .render(text, self.language().as_deref(), &self.context())
+            .render(text, self.language().as_deref(), &ctx)
         {
             Ok(r) => Some(r),
             Err(e) => {
@@ -493,6 +521,23 @@ impl Work<'_> {
                 let due_at = match def.when {
                     When::After(d) => self.now + d,
                     When::At(t) => t,
+                    When::Business { calendar, span } => {
+                        let cal = self.config.calendars.at(calendar);
+                        match cal.add_span(self.now, span) {
+                            Some(t) => t,
+                            None => {
+                                self.error(
+                                    rule,
+                                    path,
+                                    format!(
+                                        "calendar `{}` has no opening hours for years; timer `{name}` not started",
+                                        cal.name()
+                                    ),
+                                );
+                                return;
+                            }
+                        }
+                    }
                 };
                 self.timers.retain(|x| x.name != def.name);
                 self.timers.push(TimerSpec {
@@ -658,6 +703,16 @@ impl<'d> ActionEnv<'d> for ScriptActions<'d> {
 
     fn rule_name(&self) -> String {
         self.rule.to_string()
+    }
+
+    fn calendar(&mut self, node: &Node, path: &str) -> Option<usize> {
+        let name = self.cx.nonempty_text(node, path)?;
+        let found = self.config.calendars.index_of(&name);
+        if found.is_none() {
+            self.cx
+                .error(node.pos, path, format!("unknown calendar `{name}`"));
+        }
+        found
     }
 
     fn faq_bot(&mut self, _bot: &str, node: &Node, path: &str) -> bool {

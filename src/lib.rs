@@ -14,6 +14,7 @@
 //!   `file:line:col` and a field path.
 //! - [`rules`]: the compiled rule language: conditions, actions, keyword automaton, Rhai
 //!   sandbox, templates.
+//! - [`time`]: business calendars, business-time arithmetic and the expected response.
 //! - [`engine`]: [`engine::decide`], the pure decision function.
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.
@@ -50,3 +51,4 @@ pub mod rules;
 pub mod server;
 pub mod store;
 pub mod testing;
+pub mod time;

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 
 /// The starter pack, relative path → contents.
 pub const STARTER: &[(&str, &str)] = &[
+    ("calendars.yaml", include_str!("../../rules/calendars.yaml")),
     ("support.yaml", include_str!("../../rules/support.yaml")),
     ("triage.yaml", include_str!("../../rules/triage.yaml")),
     ("templates.yaml", include_str!("../../rules/templates.yaml")),

@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use super::decode::{index, join, Cx};
 use super::diag::did_you_mean;
 use super::yaml::{Kind, Node, Pos};
-use crate::model::EventType;
+use crate::model::{EventType, Named, Priority};
 use crate::rules::action::{self, ActionEnv, TimerDef};
 use crate::rules::condition;
 use crate::rules::field::TextSlot;
 use crate::rules::script::{ScriptError, Scripts};
-use crate::rules::template::{valid_language, Templates, TextDef, CONTEXT_NAMES};
+use crate::rules::template::{valid_language, Templates, TextDef, CONTEXT_NAMES, RESPONSE_NAMES};
 use crate::rules::text::KeywordSet;
 use crate::rules::Rule;
+use crate::time::expected::ResponseTargets;
+use crate::time::{decode as time_decode, parse_business, Calendars};
 
 /// Keys a rule may have.
 pub const RULE_KEYS: &[&str] = &[
@@ -27,7 +29,12 @@ pub const RULE_KEYS: &[&str] = &[
     "description",
 ];
 /// Keys of `settings:`.
-pub const SETTINGS_KEYS: &[&str] = &["default_language", "languages"];
+pub const SETTINGS_KEYS: &[&str] = &[
+    "default_language",
+    "languages",
+    "response_calendar",
+    "first_response",
+];
 
 /// State shared by every file of a pack while it compiles.
 #[derive(Default)]
@@ -42,6 +49,11 @@ pub(crate) struct Pack {
     rule_sites: HashMap<String, (PathBuf, Pos)>,
     pub used_templates: std::collections::HashSet<String>,
     pub settings_site: Option<PathBuf>,
+    pub calendars: Calendars,
+    calendar_sites: HashMap<String, (PathBuf, Pos)>,
+    pub response: Option<ResponseTargets>,
+    /// `settings` names response targets (even ones with errors).
+    response_written: bool,
 }
 
 /// Compiles the parts of one file.
@@ -114,11 +126,29 @@ impl Compiler<'_> {
 
     fn report_unknown_names(
         &mut self,
-        unknown: Vec<String>,
+        used: Vec<String>,
         source: &str,
         node: &Node,
         path: &str,
     ) -> bool {
+        let mut ok = true;
+        if !self.pack.response_written {
+            for name in used.iter().filter(|n| RESPONSE_NAMES.contains(&n.as_str())) {
+                let pos = position_in(node, source, name);
+                self.cx.error(
+                    pos,
+                    path,
+                    format!(
+                        "template uses `{name}`, which needs `response_calendar` and `first_response` (business time per priority) in `settings:`"
+                    ),
+                );
+                ok = false;
+            }
+        }
+        let unknown: Vec<&String> = used
+            .iter()
+            .filter(|n| !CONTEXT_NAMES.contains(&n.as_str()))
+            .collect();
         for name in &unknown {
             let pos = position_in(node, source, name);
             let hint = did_you_mean(name, CONTEXT_NAMES.iter().copied());
@@ -133,7 +163,135 @@ impl Compiler<'_> {
                 format!("template uses unknown variable `{name}`{hint}"),
             );
         }
-        unknown.is_empty()
+        ok && unknown.is_empty()
+    }
+
+    /// Compiles `calendars:`.
+    pub fn calendars(&mut self, node: &Node) {
+        let path = "calendars";
+        let Kind::Map(pairs) = &node.kind else {
+            self.cx
+                .expected(node, path, "a mapping of calendar names to calendars");
+            return;
+        };
+        for (k, v) in pairs {
+            let Some(name) = self.cx.nonempty_text(k, path) else {
+                continue;
+            };
+            let p = join(path, &name);
+            if let Some((file, first)) = self.pack.calendar_sites.get(&name) {
+                let msg = format!(
+                    "calendar `{name}` is already defined at {}:{}:{}",
+                    file.display(),
+                    first.line,
+                    first.col
+                );
+                self.cx.error(k.pos, &p, msg);
+                continue;
+            }
+            self.pack
+                .calendar_sites
+                .insert(name.clone(), (self.cx.file.to_path_buf(), k.pos));
+            if let Some(cal) = time_decode::calendar(&mut self.cx, &name, v, &p) {
+                self.pack.calendars.push(cal);
+            }
+        }
+    }
+
+    /// A reference to a calendar by name: its index, or an error with the nearest name.
+    pub fn calendar_ref(&mut self, node: &Node, path: &str) -> Option<usize> {
+        let name = self.cx.nonempty_text(node, path)?;
+        if let Some(i) = self.pack.calendars.index_of(&name) {
+            return Some(i);
+        }
+        if self.pack.calendar_sites.contains_key(&name) {
+            return None; // defined, but with errors already reported
+        }
+        let hint = did_you_mean(&name, self.pack.calendars.names());
+        let hint = if !hint.is_empty() {
+            hint
+        } else if self.pack.calendars.is_empty() {
+            " (define it under `calendars:`)".to_string()
+        } else {
+            let names: Vec<&str> = self.pack.calendars.names().collect();
+            format!(" (calendars: {})", names.join(", "))
+        };
+        self.cx
+            .error(node.pos, path, format!("unknown calendar `{name}`{hint}"));
+        None
+    }
+
+    fn response_targets(&mut self, f: &super::decode::Fields<'_>, path: &str) {
+        let (cal, targets) = (f.get("response_calendar"), f.get("first_response"));
+        let (cal_node, targets_node) = match (cal, targets) {
+            (None, None) => return,
+            (Some(c), Some(t)) => {
+                self.pack.response_written = true;
+                (c, t)
+            }
+            (Some(_), None) => {
+                self.cx.error(
+                    f.pos,
+                    path,
+                    "`response_calendar` needs `first_response` (a business time per priority)",
+                );
+                return;
+            }
+            (None, Some(_)) => {
+                self.cx.error(
+                    f.pos,
+                    path,
+                    "`first_response` needs `response_calendar` (the calendar its business time is counted in)",
+                );
+                return;
+            }
+        };
+        let calendar = self.calendar_ref(cal_node, &join(path, "response_calendar"));
+        let tpath = join(path, "first_response");
+        let names = Priority::names();
+        let Some(tf) = self.cx.map_with(targets_node, &tpath, &names, "priority") else {
+            return;
+        };
+        let mut spans = [None; 4];
+        for (key, _, v) in tf.iter() {
+            let p = join(&tpath, key);
+            let Some(text) = self.cx.text(v, &p) else {
+                continue;
+            };
+            match parse_business(&text) {
+                Ok(span) => {
+                    let i = Priority::parse(key).expect("keys are checked") as usize;
+                    spans[i] = Some(span);
+                }
+                Err(e) => self.cx.error(v.pos, &p, e),
+            }
+        }
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(&spans)
+            .filter(|(_, s)| s.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        if tf.len() == names.len() && !missing.is_empty() {
+            return; // a value was wrong, already reported
+        }
+        if !missing.is_empty() {
+            self.cx.error(
+                tf.pos,
+                &tpath,
+                format!(
+                    "needs a target for every priority; missing: {}",
+                    missing.join(", ")
+                ),
+            );
+            return;
+        }
+        if let Some(calendar) = calendar {
+            self.pack.response = Some(ResponseTargets {
+                calendar,
+                first_response: spans.map(|s| s.expect("all present")),
+            });
+        }
     }
 
     /// Compiles `settings:`.
@@ -181,6 +339,7 @@ impl Compiler<'_> {
             }
         }
         self.pack.templates.set_languages(default, fallbacks);
+        self.response_targets(&f, path);
     }
 
     fn language(&mut self, node: &Node, path: &str) -> Option<String> {
@@ -465,6 +624,10 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
 
     fn rule_name(&self) -> String {
         self.rule.clone()
+    }
+
+    fn calendar(&mut self, node: &Node, path: &str) -> Option<usize> {
+        self.calendar_ref(node, path)
     }
 
     fn faq_bot(&mut self, _bot: &str, node: &Node, path: &str) -> bool {

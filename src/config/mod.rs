@@ -23,12 +23,14 @@ use crate::rules::template::Templates;
 use crate::rules::text::{BitSet, KeywordSet};
 use crate::rules::Rule;
 use crate::testing::TestCase;
+use crate::time::expected::ResponseTargets;
+use crate::time::{Calendar, Calendars};
 use compile::{Compiler, Pack};
 use decode::Cx;
 use yaml::Pos;
 
 /// Top-level keys of a rule file.
-pub const FILE_KEYS: &[&str] = &["settings", "rules", "templates", "tests"];
+pub const FILE_KEYS: &[&str] = &["calendars", "settings", "rules", "templates", "tests"];
 
 /// One rule file's text.
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub struct Config {
     pub(crate) templates: Templates,
     pub(crate) scripts: Scripts,
     pub(crate) timers: HashMap<String, TimerDef>,
+    pub(crate) calendars: Calendars,
+    pub(crate) response: Option<ResponseTargets>,
     /// The `tests:` of every file.
     pub tests: Vec<TestCase>,
     /// The files the pack was compiled from.
@@ -141,8 +145,8 @@ impl Config {
                 }),
             }
         }
-        // Settings and templates first: rules refer to them from any file.
-        for phase in ["settings", "templates", "rules"] {
+        // Calendars, settings and templates first: rules refer to them from any file.
+        for phase in ["calendars", "settings", "templates", "rules"] {
             for (file, top) in &docs {
                 for (key, value) in top.iter().filter(|(k, _)| k == phase) {
                     let mut c = Compiler {
@@ -154,6 +158,7 @@ impl Config {
                         rule: String::new(),
                     };
                     match key.as_str() {
+                        "calendars" => c.calendars(value),
                         "settings" => c.settings(value),
                         "templates" => c.templates(value),
                         _ => c.rules(value),
@@ -227,6 +232,8 @@ impl Config {
             templates: pack.templates,
             scripts: pack.scripts,
             timers: pack.timers,
+            calendars: pack.calendars,
+            response: pack.response,
             tests,
             files,
             warnings,
@@ -251,6 +258,23 @@ impl Config {
     /// How many named templates.
     pub fn template_count(&self) -> usize {
         self.templates.names().count()
+    }
+
+    /// A calendar by name.
+    pub fn calendar(&self, name: &str) -> Option<&Calendar> {
+        self.calendars.get(name)
+    }
+
+    /// Names of the pack's calendars.
+    pub fn calendar_names(&self) -> impl Iterator<Item = &str> {
+        self.calendars.names()
+    }
+
+    /// The pack's first-response targets (`settings.response_calendar`, `first_response`).
+    pub fn response_targets(&self) -> Option<(&Calendar, &ResponseTargets)> {
+        self.response
+            .as_ref()
+            .map(|r| (self.calendars.at(r.calendar), r))
     }
 
     pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {

@@ -10,6 +10,7 @@ use crate::rules::action::ACTIONS;
 use crate::rules::condition::OPERATORS;
 use crate::rules::field::{known_paths, FIELDS};
 use crate::testing::{EXPECT_KEYS, TEST_KEYS};
+use crate::time::decode::CALENDAR_KEYS;
 
 fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Value {
     Value::Array(items.into_iter().map(|s| Value::String(s.into())).collect())
@@ -50,7 +51,9 @@ fn action_value(name: &str) -> Value {
                                "required": ["name"], "additionalProperties": false })
         }
         "schedule" => json!({ "type": "object", "properties": {
-                "name": { "type": "string" }, "after": { "type": "string", "description": "30m, 4h, 2d, 1w, 2 days" },
+                "name": { "type": "string" },
+                "after": { "type": "string", "description": "30m, 4h, 2d, 1w, 2 days; with `calendar`: business time, 4 business hours, 2 business days" },
+                "calendar": { "type": "string", "description": "calendar name; makes `after` business time" },
                 "at": { "type": "string", "format": "date-time" },
                 "cancel_on": one_of_list(event_types), "then": { "$ref": "#/$defs/actions" } },
             "required": ["then"], "additionalProperties": false }),
@@ -75,6 +78,34 @@ fn action_value(name: &str) -> Value {
     }
 }
 
+fn calendar_schema() -> Value {
+    let window = json!({ "type": "string", "pattern": "^\\d{1,2}:\\d{2}-\\d{1,2}:\\d{2}$",
+        "description": "HH:MM-HH:MM; a closing time before the opening time runs past midnight" });
+    let windows = one_of_list(window);
+    let date = json!({ "type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$" });
+    let mut props = Map::new();
+    for key in CALENDAR_KEYS {
+        let v = match *key {
+            "timezone" => {
+                json!({ "type": "string", "description": "IANA time zone, e.g. Europe/Oslo" })
+            }
+            "hours" => json!({ "type": "object", "additionalProperties": windows.clone(),
+                "description": "days (mon, mon-fri, sat,sun) to opening windows" }),
+            "holidays" => json!({ "type": "array", "items": { "anyOf": [
+                { "type": "string", "description": "YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD" },
+                { "type": "object", "properties": {
+                    "date": date, "from": date, "to": date, "name": { "type": "string" },
+                    "ical": { "type": "string", "description": ".ics file, relative to the rule file" } },
+                  "additionalProperties": false } ] } }),
+            "special_days" => json!({ "type": "object", "additionalProperties": windows.clone(),
+                "description": "date to its own opening windows ([] closes it)" }),
+            _ => json!({}),
+        };
+        props.insert((*key).into(), v);
+    }
+    object(props, &["timezone", "hours"])
+}
+
 /// The schema of a rule file.
 pub fn rule_file() -> Value {
     let mut field_cond = Map::new();
@@ -96,6 +127,7 @@ pub fn rule_file() -> Value {
         object([("any".to_string(), json!({ "type": "array", "items": { "$ref": "#/$defs/condition" } }))].into_iter().collect(), &["any"]),
         object([("not".to_string(), json!({ "$ref": "#/$defs/condition" }))].into_iter().collect(), &["not"]),
         object([("script".to_string(), json!({ "type": "string", "description": "Rhai expression" }))].into_iter().collect(), &["script"]),
+        object([("within_hours".to_string(), json!({ "type": "string", "description": "calendar name: holds when now is inside its opening hours" }))].into_iter().collect(), &["within_hours"]),
     ]});
     let actions: Vec<Value> = ACTIONS
         .iter()
@@ -120,10 +152,19 @@ pub fn rule_file() -> Value {
         };
         rule.insert((*key).into(), v);
     }
+    let business = json!({ "type": "string", "description": "business time: 30m, 4h, 2d (business days), 4 business hours" });
+    let mut targets = Map::new();
+    for p in Priority::names() {
+        targets.insert(p.into(), business.clone());
+    }
     let mut settings = Map::new();
     for key in SETTINGS_KEYS {
         let v = match *key {
             "default_language" => json!({ "type": "string" }),
+            "response_calendar" => {
+                json!({ "type": "string", "description": "calendar that first_response is counted in" })
+            }
+            "first_response" => object(targets.clone(), &Priority::names()),
             _ => {
                 json!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
             }
@@ -173,6 +214,7 @@ pub fn rule_file() -> Value {
             "tests" => {
                 json!({ "type": "array", "items": object(test.clone(), &["name", "event", "expect"]) })
             }
+            "calendars" => json!({ "type": "object", "additionalProperties": calendar_schema() }),
             _ => json!({}),
         };
         file.insert((*key).into(), v);

@@ -66,6 +66,9 @@ pub struct Customer {
     /// Customer tier (`gold`, `standard`, ...), free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
+    /// IANA time zone (`Europe/Oslo`); times promised to the customer are shown in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Custom customer fields.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Value>,

@@ -7,6 +7,7 @@ use super::template::TextDef;
 use crate::config::decode::{index, join, Cx};
 use crate::config::yaml::{Kind, Node, Pos};
 use crate::model::{AssignTarget, EventType, HttpMethod, NotifyChannel, Priority, Status};
+use crate::time::{parse_business, BusinessSpan};
 
 /// Every action name.
 pub const ACTIONS: &[&str] = &[
@@ -92,6 +93,13 @@ pub enum ActionDef {
 pub enum When {
     /// Calendar time after the decision.
     After(Duration),
+    /// Business time after the decision, counted in a calendar of the pack.
+    Business {
+        /// Index of the calendar in the pack.
+        calendar: usize,
+        /// How much business time.
+        span: BusinessSpan,
+    },
     /// A fixed moment.
     At(DateTime<Utc>),
 }
@@ -124,6 +132,8 @@ pub(crate) trait ActionEnv<'d> {
     fn script_file(&mut self, node: &Node, path: &str) -> Option<usize>;
     /// The rule being compiled.
     fn rule_name(&self) -> String;
+    /// A reference to a calendar by name: its index in the pack.
+    fn calendar(&mut self, node: &Node, path: &str) -> Option<usize>;
     /// Checks an `answer_faq` bot reference.
     fn faq_bot(&mut self, bot: &str, node: &Node, path: &str) -> bool;
 }
@@ -365,23 +375,53 @@ fn compile_one<'d>(
 }
 
 fn schedule<'d>(env: &mut dyn ActionEnv<'d>, value: &Node, p: &str) -> Option<ActionDef> {
-    let f = env
-        .cx()
-        .map(value, p, &["name", "after", "at", "cancel_on", "then"])?;
+    let f = env.cx().map(value, p, SCHEDULE_KEYS)?;
     let name = match f.get("name") {
         Some(n) => env.cx().nonempty_text(n, &join(p, "name"))?,
         None => env.rule_name(),
     };
+    let calendar = f
+        .get("calendar")
+        .map(|c| env.calendar(c, &join(p, "calendar")));
     let when = match (f.get("after"), f.get("at")) {
         (Some(a), None) => {
             let text = env.cx().text(a, &join(p, "after"))?;
-            match parse_duration(&text) {
-                Ok(d) => When::After(d),
-                Err(e) => {
-                    env.cx().error(a.pos, &join(p, "after"), e);
+            let business = text.to_ascii_lowercase().contains("business");
+            match calendar {
+                Some(calendar) => match parse_business(&text) {
+                    Ok(span) => When::Business {
+                        calendar: calendar?,
+                        span,
+                    },
+                    Err(e) => {
+                        env.cx().error(a.pos, &join(p, "after"), e);
+                        return None;
+                    }
+                },
+                None if business => {
+                    env.cx().error(
+                        a.pos,
+                        &join(p, "after"),
+                        format!("`{text}` is business time: add `calendar: NAME` to count it in a calendar"),
+                    );
                     return None;
                 }
+                None => match parse_duration(&text) {
+                    Ok(d) => When::After(d),
+                    Err(e) => {
+                        env.cx().error(a.pos, &join(p, "after"), e);
+                        return None;
+                    }
+                },
             }
+        }
+        (None, Some(at)) if calendar.is_some() => {
+            env.cx().error(
+                at.pos,
+                &join(p, "calendar"),
+                "`calendar` counts `after:` in business time; it does not apply to `at:`",
+            );
+            return None;
         }
         (None, Some(at)) => {
             let text = env.cx().text(at, &join(p, "at"))?;
@@ -436,11 +476,17 @@ fn schedule<'d>(env: &mut dyn ActionEnv<'d>, value: &Node, p: &str) -> Option<Ac
     Some(ActionDef::Schedule(name))
 }
 
-/// Parses calendar durations: `90s`, `30m`, `4h`, `2d`, `1w`, `2 days`, `1h 30m`.
+/// Keys of a `schedule:` action.
+pub const SCHEDULE_KEYS: &[&str] = &["name", "after", "at", "calendar", "cancel_on", "then"];
+
+/// Parses calendar durations: `90s`, `30m`, `4h`, `2d`, `1w`, `2 days`, `1h 30m`. Business
+/// time (`2 business days`) is [`crate::time::parse_business`], with a calendar.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let lower = text.trim().to_ascii_lowercase();
     if lower.contains("business") {
-        return Err(format!("`{text}`: business time needs a calendar, which this version does not have; write calendar time such as `2d`"));
+        return Err(format!(
+            "`{text}` is business time; it needs a calendar (`calendar: NAME`)"
+        ));
     }
     let mut total = Duration::zero();
     let mut rest = lower.as_str();

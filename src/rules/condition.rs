@@ -37,7 +37,7 @@ pub const OPERATORS: &[&str] = &[
 ];
 
 /// The keys that start a condition.
-pub const CONDITION_KEYS: &[&str] = &["all", "any", "not", "field", "script"];
+pub const CONDITION_KEYS: &[&str] = &["all", "any", "not", "field", "script", "within_hours"];
 
 /// Compiled regexes may use at most this much memory.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -177,6 +177,8 @@ pub enum TestKind {
     },
     /// A Rhai expression.
     Script(usize),
+    /// `now` is inside the opening hours of a calendar (by index in the pack).
+    WithinHours(usize),
 }
 
 /// Why a condition did not hold.
@@ -226,10 +228,18 @@ impl Cond {
                 let held = t.eval(scope);
                 if !held {
                     if let Some(why) = why {
-                        let actual = t.field.as_ref().map_or(Value::Null, |f| {
-                            f.get(scope.ticket, scope.event, scope.text_both())
-                                .to_json(f.ty())
-                        });
+                        let actual = match (&t.field, &t.kind) {
+                            (_, TestKind::WithinHours(cal)) => {
+                                // The time as the calendar sees it, with its weekday.
+                                let tz = scope.calendars.at(*cal).timezone();
+                                let local = scope.now.with_timezone(&tz);
+                                Value::String(local.format("%a %Y-%m-%dT%H:%M:%S%:z").to_string())
+                            }
+                            (None, _) => Value::Null,
+                            (Some(f), _) => f
+                                .get(scope.ticket, scope.event, scope.text_both())
+                                .to_json(f.ty()),
+                        };
                         why.push(Failure {
                             path: t.path.clone(),
                             condition: t.desc.clone(),
@@ -426,6 +436,7 @@ impl Test {
                     && from.as_ref().is_none_or(|v| json_eq(&change.from, v))
             }
             TestKind::Script(id) => scope.script_condition(*id, &self.path),
+            TestKind::WithinHours(cal) => scope.calendars.at(*cal).is_open(scope.now),
         }
     }
 }
@@ -439,7 +450,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
         c.cx.expected(
             node,
             path,
-            "a condition (a mapping with `field`, `all`, `any`, `not` or `script`)",
+            "a condition (a mapping with `field`, `all`, `any`, `not`, `script` or `within_hours`)",
         );
         return None;
     };
@@ -457,7 +468,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
             c.cx.error(
                 node.pos,
                 path,
-                "empty condition: write `field`, `all`, `any`, `not` or `script`",
+                "empty condition: write `field`, `all`, `any`, `not`, `script` or `within_hours`",
             );
         } else {
             let keys: Vec<_> = fields.keys().collect();
@@ -465,7 +476,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
                 node.pos,
                 path,
                 format!(
-                    "a condition has one of `all`, `any`, `not`, `script` (found {}); nest them to combine",
+                    "a condition has one of `all`, `any`, `not`, `script`, `within_hours` (found {}); nest them to combine",
                     keys.join(", ")
                 ),
             );
@@ -493,6 +504,16 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
             })
         }
         "not" => Some(Cond::Not(Box::new(compile(c, value, &p)?), p)),
+        "within_hours" => {
+            let name = c.cx.nonempty_text(value, &p)?;
+            let cal = c.calendar_ref(value, &p)?;
+            Some(Cond::Test(Box::new(Test {
+                path: p,
+                desc: format!("within_hours {name}"),
+                field: None,
+                kind: TestKind::WithinHours(cal),
+            })))
+        }
         "script" => {
             let source = c.cx.nonempty_text(value, &p)?;
             let id = c.compile_script_expression(&source, value, &p)?;

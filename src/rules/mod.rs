@@ -80,6 +80,8 @@ pub struct Scope<'a> {
     pub texts: &'a Texts,
     /// The pack's scripts.
     pub scripts: &'a Scripts,
+    /// The pack's calendars.
+    pub calendars: &'a crate::time::Calendars,
     /// The Rhai maps of the current ticket, built on first use.
     pub script_scope: &'a RefCell<Option<rhai::Scope<'static>>>,
     /// Errors met (script failures).

@@ -6,7 +6,18 @@ use std::collections::{BTreeMap, HashMap};
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Names a template may use.
-pub const CONTEXT_NAMES: &[&str] = &["ticket", "customer", "message", "event", "now"];
+pub const CONTEXT_NAMES: &[&str] = &[
+    "ticket",
+    "customer",
+    "message",
+    "event",
+    "now",
+    "expected_response",
+    "expected_response_at",
+];
+
+/// Names that exist only when the pack sets response targets (`settings.first_response`).
+pub const RESPONSE_NAMES: &[&str] = &["expected_response", "expected_response_at"];
 
 /// Rendering stops after this much work (a runaway loop in a template).
 const FUEL: u64 = 50_000;
@@ -87,22 +98,20 @@ impl Templates {
         self.named.keys().map(String::as_str)
     }
 
-    /// Compiles one text; returns the names it uses that the context does not have.
+    /// Compiles one text; returns the names it reads from the context (known or not),
+    /// sorted. Names outside [`CONTEXT_NAMES`] are mistakes.
     fn add(&mut self, key: String, source: &str) -> Result<Vec<String>, TemplateError> {
         self.env
             .add_template_owned(key.clone(), source.to_string())
             .map_err(|e| describe(&e))?;
         let tmpl = self.env.get_template(&key).map_err(|e| describe(&e))?;
-        let mut unknown: Vec<String> = tmpl
+        let mut used: Vec<String> = tmpl
             .undeclared_variables(false)
             .into_iter()
-            .filter(|v| {
-                !CONTEXT_NAMES.contains(&v.as_str())
-                    && self.env.globals().all(|(g, _)| g != v.as_str())
-            })
+            .filter(|v| self.env.globals().all(|(g, _)| g != v.as_str()))
             .collect();
-        unknown.sort();
-        Ok(unknown)
+        used.sort();
+        Ok(used)
     }
 
     /// Adds a variant of a named template (`lang` is `*` for the one text for all).
@@ -113,20 +122,20 @@ impl Templates {
         source: &str,
     ) -> Result<Vec<String>, TemplateError> {
         let key = format!("{name}@{lang}");
-        let unknown = self.add(key.clone(), source)?;
+        let used = self.add(key.clone(), source)?;
         self.named
             .entry(name.to_string())
             .or_default()
             .insert(lang.to_string(), key);
-        Ok(unknown)
+        Ok(used)
     }
 
     /// Compiles an inline text.
     pub fn add_inline(&mut self, source: &str) -> Result<(TextDef, Vec<String>), TemplateError> {
         self.inline_count += 1;
         let key = format!("inline#{}", self.inline_count);
-        let unknown = self.add(key.clone(), source)?;
-        Ok((TextDef::Inline(key), unknown))
+        let used = self.add(key.clone(), source)?;
+        Ok((TextDef::Inline(key), used))
     }
 
     /// Checks a text that a script returned, without keeping it.
@@ -164,19 +173,21 @@ impl Templates {
         chain
     }
 
-    /// Renders a text for a customer language. Returns the text and the language variant used.
+    /// Renders a text for a customer language. `ctx` builds the context for the language
+    /// the text is written in (the variant's, else the customer's). Returns the text and the
+    /// language variant used.
     pub fn render(
         &self,
         def: &TextDef,
         language: Option<&str>,
-        ctx: &minijinja::Value,
+        ctx: &dyn Fn(Option<&str>) -> minijinja::Value,
     ) -> Result<(String, Option<String>), String> {
         let (key, lang) = match def {
             TextDef::Inline(key) => (key.clone(), None),
             TextDef::Runtime(source) => {
                 let text = self
                     .env
-                    .render_str(source, ctx)
+                    .render_str(source, ctx(language))
                     .map_err(|e| describe(&e).message)?;
                 return Ok((text.trim().to_string(), None));
             }
@@ -192,6 +203,7 @@ impl Templates {
             .env
             .get_template(&key)
             .map_err(|e| describe(&e).message)?;
+        let ctx = ctx(lang.as_deref().or(language));
         let text = tmpl.render(ctx).map_err(|e| describe(&e).message)?;
         Ok((text.trim().to_string(), lang))
     }
@@ -245,7 +257,9 @@ mod tests {
             .unwrap();
         t.add_named("ack", "nb", "Hei {{ customer.first_name }}")
             .unwrap();
-        let ctx = minijinja::context! { customer => minijinja::context! { first_name => "Kari" } };
+        let ctx = |_: Option<&str>| {
+            minijinja::context! { customer => minijinja::context! { first_name => "Kari" } }
+        };
         let def = TextDef::Named("ack".into());
         assert_eq!(
             t.render(&def, Some("nb-NO"), &ctx).unwrap(),
@@ -260,10 +274,10 @@ mod tests {
     #[test]
     fn unknown_names_are_reported() {
         let mut t = Templates::default();
-        let unknown = t
+        let used = t
             .add_named("x", "en", "{{ custmer.name }} {{ ticket.id }}")
             .unwrap();
-        assert_eq!(unknown, vec!["custmer".to_string()]);
+        assert_eq!(used, ["custmer", "ticket"]);
         assert!(t.add_named("y", "en", "{{ broken").is_err());
     }
 
