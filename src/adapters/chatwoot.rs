@@ -248,6 +248,7 @@ fn customer(contact: &At<'_>, conversation: &At<'_>) -> Res<Customer> {
         language,
         tier,
         fields,
+        timezone: None,
     })
 }
 

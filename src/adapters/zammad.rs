@@ -190,6 +190,7 @@ fn customer(c: &At<'_>) -> Res<Customer> {
         language: None,
         tier: None,
         fields,
+        timezone: None,
     })
 }
 
