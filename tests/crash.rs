@@ -106,3 +106,74 @@ async fn sigkill_loses_no_acknowledged_event_and_applies_nothing_twice() {
         unanswered.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_survive_sigkill_and_fire_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yaml"),
+        "rules:\n  - name: start\n    on: ticket.created\n    then:\n      - schedule: { name: soon, after: 1s, then: [ { add_tags: [fired] } ] }\n",
+    )
+    .unwrap();
+    let db = dir.path().join("timers.db");
+    let args = ["--config", rules.to_str().unwrap()];
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut proc = spawn(&db, &args);
+    let tickets = 60;
+    for i in 0..tickets {
+        let e = json!({"id": format!("t-{i}"), "type": "ticket.created", "ticket": {"id": format!("K{i}")}});
+        let r = http
+            .post(format!("{}/v1/events", proc.url))
+            .json(&e)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    // Kill the daemon while the timers come due, three times.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        proc.child.kill().unwrap();
+        let _ = proc.child.wait();
+        proc = spawn(&db, &args);
+    }
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let fired: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE state = 'fired'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if fired == tickets || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    proc.child.kill().unwrap();
+    let _ = proc.child.wait();
+    let fired: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE state = 'fired'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(fired, tickets, "every timer fired (none lost)");
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE id LIKE 'timer:%'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events, tickets, "each timer fired once");
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM tickets")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(
+        versions.iter().all(|v| *v == 2),
+        "created + fired, nothing twice: {versions:?}"
+    );
+}

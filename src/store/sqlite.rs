@@ -61,6 +61,15 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
+        // One daemon owns a SQLite file, so claims left by a previous run of it (killed while
+        // firing a timer or delivering) are stale now: release them instead of waiting out
+        // their leases. (Firing stays idempotent by the timer's event id.)
+        sqlx::query("UPDATE timers SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL")
+            .execute(&writer)
+            .await?;
+        sqlx::query("UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL")
+            .execute(&writer)
+            .await?;
         let (tx, rx) = mpsc::channel(4096);
         let task = tokio::spawn(writer_loop(writer.clone(), rx));
         Ok(SqliteStore {
