@@ -41,6 +41,7 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod faq;
 pub mod model;
 pub mod rules;
 pub mod testing;

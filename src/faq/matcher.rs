@@ -1,0 +1,246 @@
+//! The matcher: from a question to ranked FAQ entries and a confidence.
+//!
+//! Trained at load from the bot's own questions:
+//!
+//! 1. every question is analysed in its language ([`Analysis`]);
+//! 2. a [`FeatureSpace`] numbers and weights the word and character features, and a
+//!    multinomial logistic regression ([`Classifier`]) learns them;
+//! 3. a BM25 index ([`Bm25`]) holds the questions' content words;
+//! 4. the vocabulary goes into an `fst` map for typo correction ([`Vocabulary`]).
+//!
+//! Asked a question, it corrects unknown words, computes the classifier's probabilities and
+//! the BM25 similarity of each entry (its best question, relative to a perfect match), and
+//! combines them: `score(e) ∝ p(e) · exp(γ · sim(e))`. The confidence of the top entry is that
+//! combined probability, lowered when the question's content words are mostly unknown to the
+//! bot (see [`Options::coverage`]). Everything is deterministic.
+
+use std::collections::BTreeMap;
+
+use super::bm25::Bm25;
+use super::classifier::{softmax, Classifier, TrainConfig};
+use super::features::{Analysis, FeatureSpace};
+use super::lang::{self, Lang, Stemmers};
+use super::normalise::TokenKind;
+use super::typo::Vocabulary;
+
+/// One training question.
+#[derive(Debug, Clone)]
+pub(crate) struct Example {
+    /// The entry it belongs to.
+    pub entry: u32,
+    /// The question.
+    pub text: String,
+    /// Its language, when the bot file says; detected otherwise.
+    pub lang: Option<Lang>,
+}
+
+/// Settings of the matcher; the defaults are the measured ones (docs/faq.md).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Classifier training.
+    pub train: TrainConfig,
+    /// Weight of the BM25 similarity in the combined score.
+    pub gamma: f32,
+    /// How strongly unknown content words lower the confidence (0: not at all).
+    pub coverage: f32,
+    /// Weight of the character block against the word block.
+    pub char_weight: f32,
+    /// Whether unknown words are corrected.
+    pub typos: bool,
+}
+
+impl Options {
+    /// The defaults, with `name=value,...` from `FRONTDESK_FAQ_OPTIONS` applied (for tuning).
+    pub fn from_env() -> Options {
+        let mut o = Options::default();
+        if let Ok(spec) = std::env::var("FRONTDESK_FAQ_OPTIONS") {
+            for kv in spec.split(',').filter(|s| !s.is_empty()) {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                let f: f32 = v.parse().unwrap_or(0.0);
+                match k {
+                    "gamma" => o.gamma = f,
+                    "coverage" => o.coverage = f,
+                    "char_weight" => o.char_weight = f,
+                    "typos" => o.typos = f != 0.0,
+                    "c" => o.train.c = f,
+                    "epochs" => o.train.epochs = f as usize,
+                    "rate" => o.train.rate = f,
+                    _ => eprintln!("unknown option {k}"),
+                }
+            }
+        }
+        o
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            train: TrainConfig::default(),
+            gamma: 2.0,
+            coverage: 1.0,
+            char_weight: 1.0,
+            typos: true,
+        }
+    }
+}
+
+/// The matcher of one bot; immutable once trained.
+#[derive(Debug)]
+pub(crate) struct Matcher {
+    stemmers: Stemmers,
+    space: FeatureSpace,
+    classifier: Classifier,
+    index: Bm25,
+    vocabulary: Vocabulary,
+    doc_entry: Vec<u32>,
+    languages: Vec<Lang>,
+    default: Lang,
+    options: Options,
+}
+
+impl std::fmt::Debug for Stemmers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stemmers")
+    }
+}
+
+/// What the matcher makes of a question.
+#[derive(Debug, Clone)]
+pub(crate) struct Ranking {
+    /// The language the question was read in.
+    pub lang: Lang,
+    /// The best entries (at most 3), best first, with their combined probability.
+    pub candidates: Vec<(u32, f32)>,
+    /// How sure the matcher is of the first candidate, in `[0, 1]`.
+    pub confidence: f32,
+}
+
+/// How many candidates a ranking keeps.
+pub const CANDIDATES: usize = 3;
+
+impl Matcher {
+    /// Trains on `examples` whose entries are below `entries`.
+    pub fn train(
+        examples: &[Example],
+        entries: usize,
+        languages: &[Lang],
+        default: Lang,
+        options: Options,
+    ) -> Matcher {
+        let stemmers = Stemmers::new();
+        let analyses: Vec<Analysis> = examples
+            .iter()
+            .map(|e| {
+                let lang = e
+                    .lang
+                    .unwrap_or_else(|| lang::detect(&e.text, languages, default));
+                Analysis::new(&e.text, lang, &stemmers, |_| None)
+            })
+            .collect();
+        let features: Vec<_> = analyses.iter().map(Analysis::features).collect();
+        let space = FeatureSpace::learn(&features, options.char_weight);
+        let xs: Vec<_> = features.iter().map(|f| space.vector(f)).collect();
+        let ys: Vec<u32> = examples.iter().map(|e| e.entry).collect();
+        let classifier = Classifier::train(&xs, &ys, space.len(), entries, options.train);
+        let docs: Vec<Vec<u64>> = analyses.iter().map(Analysis::index_terms).collect();
+        let index = Bm25::build(&docs);
+        let mut words: BTreeMap<String, u64> = BTreeMap::new();
+        for a in &analyses {
+            let mut seen: Vec<&str> = a
+                .terms
+                .iter()
+                .filter(|t| t.kind == TokenKind::Word)
+                .map(|t| t.surface.as_str())
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for w in seen {
+                *words.entry(w.to_string()).or_default() += 1;
+            }
+        }
+        Matcher {
+            stemmers,
+            space,
+            classifier,
+            index,
+            vocabulary: Vocabulary::new(&words),
+            doc_entry: ys,
+            languages: languages.to_vec(),
+            default,
+            options,
+        }
+    }
+
+    /// How many entries.
+    pub fn entries(&self) -> usize {
+        self.classifier.classes()
+    }
+
+    /// Ranks the entries for `question`, read as `lang` (detected when `None`).
+    pub fn rank(&self, question: &str, lang: Option<Lang>) -> Ranking {
+        let lang = lang.unwrap_or_else(|| lang::detect(question, &self.languages, self.default));
+        let analysis = Analysis::new(question, lang, &self.stemmers, |w| {
+            if self.options.typos {
+                self.vocabulary.correct(w)
+            } else {
+                None
+            }
+        });
+        let n = self.entries();
+        let x = self.space.vector(&analysis.features());
+        let mut probs = vec![0f32; n];
+        self.classifier.logits(&x, &mut probs);
+        softmax(&mut probs);
+        let (sim, coverage) = self.similarity(&analysis);
+        let mut combined: Vec<f32> = probs
+            .iter()
+            .zip(&sim)
+            .map(|(p, s)| p.max(1e-30).ln() + self.options.gamma * s)
+            .collect();
+        softmax(&mut combined);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by(|&a, &b| {
+            combined[b as usize]
+                .total_cmp(&combined[a as usize])
+                .then(a.cmp(&b))
+        });
+        order.truncate(CANDIDATES);
+        let candidates: Vec<(u32, f32)> =
+            order.iter().map(|&e| (e, combined[e as usize])).collect();
+        let confidence = if x.is_empty() {
+            0.0
+        } else {
+            let top = candidates.first().map_or(0.0, |c| c.1);
+            top * coverage.powf(self.options.coverage)
+        };
+        Ranking {
+            lang,
+            candidates,
+            confidence: confidence.clamp(0.0, 1.0),
+        }
+    }
+
+    /// Per entry, the BM25 score of its best question relative to a perfect match; and the
+    /// share of the question's content-word weight that the bot knows at all.
+    fn similarity(&self, analysis: &Analysis) -> (Vec<f32>, f32) {
+        let terms = analysis.index_terms();
+        let mut sim = vec![0f32; self.entries()];
+        if terms.is_empty() {
+            return (sim, 1.0);
+        }
+        let mut acc = vec![0f32; self.index.docs()];
+        let (perfect, known) = self.index.score(&terms, &mut acc);
+        if perfect <= 0.0 {
+            return (sim, 1.0);
+        }
+        for (d, s) in acc.iter().enumerate() {
+            let e = self.doc_entry[d] as usize;
+            if *s > sim[e] {
+                sim[e] = *s;
+            }
+        }
+        sim.iter_mut().for_each(|s| *s /= perfect);
+        (sim, known / perfect)
+    }
+}
