@@ -158,6 +158,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         plural(cases.len(), "question"),
         test.display()
     );
+    if let Ok(dump) = std::env::var("FRONTDESK_FAQ_DUMP") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dump)?;
+        for (q, expect) in &cases {
+            let (top, sig) = bot.signals(q);
+            let ok = expect.is_some() && top == *expect;
+            writeln!(f, "{},{},{},{}", sig[0], sig[1], sig[2], u8::from(ok))?;
+        }
+    }
     let threshold = args.threshold.unwrap_or(bot.threshold());
     let report = measure(&bot, &cases, threshold);
     print!("{}", report.render(threshold, args.worst));

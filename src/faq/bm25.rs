@@ -66,25 +66,23 @@ impl Bm25 {
         }
     }
 
-    /// The weight a term unknown to the index would have.
+    /// The weight an unknown term counts with: that of a term in one document.
     fn unseen_idf(&self) -> f32 {
         let n = self.docs as f32;
-        (1.0 + (n + 0.5) / 0.5).ln()
+        (1.0 + (n - 0.5) / 1.5).ln()
     }
 
     /// Adds each document's score for `query` to `acc` (one slot per document) and returns
-    /// the score a perfect match would have had (unknown terms count in it), and the part of
-    /// it that known terms make up.
-    pub fn score(&self, query: &[u64], acc: &mut [f32]) -> (f32, f32) {
+    /// the score a perfect match would have had (unknown terms count in it).
+    pub fn score(&self, query: &[u64], acc: &mut [f32]) -> f32 {
         let mut q = query.to_vec();
         q.sort_unstable();
         q.dedup();
-        let (mut perfect, mut known) = (0.0, 0.0);
+        let mut perfect = 0.0;
         for key in q {
             match self.terms.get(&key) {
                 Some(&id) => {
                     perfect += self.idf[id as usize];
-                    known += self.idf[id as usize];
                     for &(d, w) in &self.postings[id as usize] {
                         acc[d as usize] += w;
                     }
@@ -92,7 +90,7 @@ impl Bm25 {
                 None => perfect += self.unseen_idf(),
             }
         }
-        (perfect, known)
+        perfect
     }
 
     /// How many documents.
@@ -110,12 +108,11 @@ mod tests {
         let docs = vec![vec![1, 2], vec![1, 3], vec![1, 4]];
         let index = Bm25::build(&docs);
         let mut acc = vec![0.0; 3];
-        let (perfect, known) = index.score(&[1, 3], &mut acc);
+        let perfect = index.score(&[1, 3], &mut acc);
         assert!(acc[1] > acc[0] && acc[0] > 0.0);
         assert!(acc[1] <= perfect * 1.01);
-        assert_eq!(perfect, known);
         let mut acc = vec![0.0; 3];
-        let (perfect, known) = index.score(&[9], &mut acc);
-        assert!(perfect > 0.0 && known == 0.0 && acc.iter().all(|&s| s == 0.0));
+        let perfect = index.score(&[9], &mut acc);
+        assert!(perfect > 0.0 && acc.iter().all(|&s| s == 0.0));
     }
 }

@@ -11,7 +11,7 @@ use super::features::Sparse;
 /// Training settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TrainConfig {
-    /// Passes over the training set.
+    /// Passes over the training set (at least; small sets get more, see [`MIN_STEPS`]).
     pub epochs: usize,
     /// Inverse regularisation strength (as `C` in the usual formulation: larger fits closer).
     pub c: f32,
@@ -26,7 +26,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 12,
             c: 20.0,
-            rate: 0.5,
+            rate: 1.0,
             seed: 0x5eed_f00d,
         }
     }
@@ -70,6 +70,10 @@ impl Rng {
     }
 }
 
+/// Small training sets get more passes, up to this many steps in all (and at most 60 passes):
+/// a bot with a few hundred questions would otherwise stop far from its optimum.
+pub const MIN_STEPS: usize = 30_000;
+
 /// Gradients below this size are skipped (their classes are already far from the example).
 const SKIP: f32 = 1e-5;
 
@@ -101,7 +105,8 @@ impl Classifier {
         let mut rng = Rng::new(cfg.seed);
         let mut logits = vec![0f32; classes];
         let mut t = 0usize;
-        for _ in 0..cfg.epochs {
+        let epochs = cfg.epochs.max((MIN_STEPS / n).min(60));
+        for _ in 0..epochs {
             rng.shuffle(&mut order);
             for &i in &order {
                 let x = &xs[i];

@@ -18,10 +18,29 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::lang::{Lang, Stemmers};
 use super::normalise::{normalise, tokens, TokenKind};
 
-/// Shortest character n-gram.
-pub const CHAR_MIN: usize = 2;
-/// Longest character n-gram.
-pub const CHAR_MAX: usize = 5;
+/// Which features a question yields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FeatureConfig {
+    /// Shortest character n-gram.
+    pub char_min: usize,
+    /// Longest character n-gram.
+    pub char_max: usize,
+    /// Whether character n-grams also span neighbouring words.
+    pub across: bool,
+    /// Whether triples of neighbouring stems are features too.
+    pub triples: bool,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            char_min: 2,
+            char_max: 5,
+            across: false,
+            triples: false,
+        }
+    }
+}
 
 /// A hasher for keys that are already 64-bit hashes.
 #[derive(Default, Clone, Copy)]
@@ -133,17 +152,31 @@ impl Analysis {
     }
 
     /// The hashed features of each block, with their counts, sorted by key.
-    pub fn features(&self) -> [Vec<(u64, u32)>; 2] {
-        let mut words = Vec::with_capacity(self.terms.len() * 2);
+    pub fn features(&self, cfg: &FeatureConfig) -> [Vec<(u64, u32)>; 2] {
+        let mut words = Vec::with_capacity(self.terms.len() * 3);
         let mut chars = Vec::with_capacity(self.terms.len() * 16);
         for (i, t) in self.terms.iter().enumerate() {
             words.push(word_key(&t.stem));
             if let Some(next) = self.terms.get(i + 1) {
                 words.push(pair_key(&t.stem, &next.stem));
+                if cfg.triples {
+                    if let Some(third) = self.terms.get(i + 2) {
+                        words.push(pair_key(&t.stem, &format!("{} {}", next.stem, third.stem)));
+                    }
+                }
             }
-            if t.kind == TokenKind::Word {
-                char_grams(&t.surface, &mut chars);
+            if !cfg.across && t.kind == TokenKind::Word {
+                char_grams(&t.surface, cfg, &mut chars);
             }
+        }
+        if cfg.across {
+            let line: Vec<&str> = self
+                .terms
+                .iter()
+                .filter(|t| t.kind == TokenKind::Word)
+                .map(|t| t.surface.as_str())
+                .collect();
+            char_grams(&line.join(" "), cfg, &mut chars);
         }
         [count(words), count(chars)]
     }
@@ -170,7 +203,7 @@ impl Analysis {
 }
 
 /// The character n-grams of ` word ` (edges marked by spaces).
-fn char_grams(word: &str, out: &mut Vec<u64>) {
+fn char_grams(word: &str, cfg: &FeatureConfig, out: &mut Vec<u64>) {
     let mut padded = String::with_capacity(word.len() + 2);
     padded.push(' ');
     padded.push_str(word);
@@ -182,7 +215,7 @@ fn char_grams(word: &str, out: &mut Vec<u64>) {
         .collect();
     let chars = starts.len() - 1;
     for i in 0..chars {
-        for n in CHAR_MIN..=CHAR_MAX {
+        for n in cfg.char_min..=cfg.char_max {
             if i + n > chars {
                 break;
             }
@@ -292,7 +325,7 @@ mod tests {
     #[test]
     fn char_grams_mark_edges() {
         let mut out = Vec::new();
-        char_grams("ab", &mut out);
+        char_grams("ab", &FeatureConfig::default(), &mut out);
         // " ab " has 4 chars: 3 bigrams, 2 trigrams, 1 four-gram.
         assert_eq!(out.len(), 6);
     }
@@ -302,16 +335,19 @@ mod tests {
         let stemmers = Stemmers::new();
         let train: Vec<_> = ["where is my order", "reset my password"]
             .iter()
-            .map(|q| Analysis::new(q, Lang::En, &stemmers, |_| None).features())
+            .map(|q| {
+                Analysis::new(q, Lang::En, &stemmers, |_| None).features(&FeatureConfig::default())
+            })
             .collect();
         let space = FeatureSpace::learn(&train, 1.0);
-        let v = space.vector(&analyse("where is my parcel", Lang::En).features());
+        let v = space
+            .vector(&analyse("where is my parcel", Lang::En).features(&FeatureConfig::default()));
         assert!(!v.is_empty());
         assert!(v.windows(2).all(|w| w[0].0 < w[1].0));
         let total: f32 = v.iter().map(|(_, x)| x * x).sum();
         assert!((total - 2.0).abs() < 1e-3, "{total}");
         assert!(space
-            .vector(&analyse("zzzz", Lang::En).features())
+            .vector(&analyse("zzzz", Lang::En).features(&FeatureConfig::default()))
             .is_empty());
     }
 }

@@ -126,6 +126,15 @@ impl Stemmers {
 
 /// The language of `text` among `allowed`; `default` when nothing can be told.
 pub fn detect(text: &str, allowed: &[Lang], default: Lang) -> Lang {
+    detect_with(text, allowed, default, false)
+}
+
+/// Like [`detect`], but trusting `hint` (the customer's language) over an unsure `whatlang`.
+pub fn detect_with_hint(text: &str, allowed: &[Lang], hint: Lang) -> Lang {
+    detect_with(text, allowed, hint, true)
+}
+
+fn detect_with(text: &str, allowed: &[Lang], default: Lang, trust_default: bool) -> Lang {
     let (mut latin, mut arabic, mut han) = (0usize, 0usize, 0usize);
     for c in text.chars().take(super::normalise::MAX_CHARS) {
         match c as u32 {
@@ -153,15 +162,21 @@ pub fn detect(text: &str, allowed: &[Lang], default: Lang) -> Lang {
         _ => {
             let list = latin_langs.iter().map(|l| l.whatlang()).collect();
             let detector = whatlang::Detector::with_allowlist(list);
-            detector
-                .detect_lang(text)
-                .and_then(Lang::from_whatlang)
-                .filter(|l| allowed.contains(l))
-                .unwrap_or(if latin_langs.contains(&default) {
-                    default
-                } else {
-                    latin_langs[0]
-                })
+            let fallback = if latin_langs.contains(&default) {
+                default
+            } else {
+                latin_langs[0]
+            };
+            match detector.detect(text) {
+                Some(info)
+                    if info.is_reliable() || !trust_default || !latin_langs.contains(&default) =>
+                {
+                    Lang::from_whatlang(info.lang())
+                        .filter(|l| allowed.contains(l))
+                        .unwrap_or(fallback)
+                }
+                _ => fallback,
+            }
         }
     }
 }

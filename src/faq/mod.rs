@@ -145,7 +145,7 @@ impl Bot {
         match def {
             Some(def) if !diags.has_errors() => {
                 let warnings = diags.warnings().cloned().collect();
-                Ok(Bot::assemble(def, file, warnings, Options::default()))
+                Ok(Bot::assemble(def, file, warnings, Options::from_env()))
             }
             _ => Err(diags),
         }
@@ -254,11 +254,12 @@ impl Bot {
         let ranking = self.matcher.rank(question, asked);
         let score = f64::from(ranking.confidence);
         let abstained = ranking.candidates.is_empty() || score < threshold;
-        // Answer in the language asked for; if none was given (or the bot lacks it), in the
-        // language the question was read in; the bot's default when it has no text there.
+        // Answer in the language asked for; if none was given, in the language the question
+        // was read in; if the bot lacks the language asked for, in its default language.
         let want = match (lang, asked) {
+            (_, Some(l)) => l,
             (Some(_), None) => self.default,
-            _ => ranking.lang,
+            (None, None) => ranking.lang,
         };
         let candidates = ranking
             .candidates
@@ -287,6 +288,17 @@ impl Bot {
             language: language.code().to_string(),
             text,
         }
+    }
+
+    /// The matcher's signals for a question (for fitting the calibration).
+    pub(crate) fn signals(&self, question: &str) -> (Option<String>, [f32; 3]) {
+        let r = self.matcher.rank(question, None);
+        (
+            r.candidates
+                .first()
+                .map(|c| self.entries[c.0 as usize].id.clone()),
+            r.signals,
+        )
     }
 
     /// The bot's name (`bot:`).
