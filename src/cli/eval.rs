@@ -51,6 +51,13 @@ pub struct Args {
     /// How many of the worst entries to show.
     #[arg(long, default_value_t = 5)]
     worst: usize,
+    /// Train CSV data with another matcher setting, NAME=VALUE (repeatable; for measuring).
+    #[arg(long = "set", hide = true)]
+    set: Vec<String>,
+    /// Append, per test question, the matcher's calibration inputs and whether its first
+    /// candidate was right, as CSV (how the calibration in matcher.rs was fitted).
+    #[arg(long, hide = true)]
+    signals: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -131,8 +138,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !left_out.is_empty() {
         println!("left out: {}", left_out.join(", "));
     }
+    let mut options = crate::faq::Options::default();
+    for spec in &args.set {
+        options.set(spec).map_err(anyhow::Error::msg)?;
+    }
     let started = Instant::now();
-    let bot = match Bot::from_questions("csv", &lang, &entries) {
+    let bot = match Bot::from_questions_with("csv", &lang, &entries, options) {
         Ok(b) => b,
         Err(d) => {
             eprint!("{d}");

@@ -768,10 +768,24 @@ impl BotCompiler<'_> {
     }
 }
 
-/// Trains the matcher of a compiled bot.
+/// Trains the matcher of a compiled bot. With [`Options::ids`], each entry's id is one more
+/// question (`password_reset` → "password reset"): admins name entries by what they are about.
 pub(crate) fn train(def: &BotDef, options: Options) -> Matcher {
+    let mut examples = def.examples.clone();
+    if options.ids {
+        for (i, e) in def.entries.iter().enumerate() {
+            let text = e.id.replace(['_', '-', '.', '/'], " ");
+            if !super::normalise::normalise(&text).is_empty() {
+                examples.push(Example {
+                    entry: i as u32,
+                    text,
+                    lang: (def.languages.len() == 1).then(|| def.languages[0]),
+                });
+            }
+        }
+    }
     Matcher::train(
-        &def.examples,
+        &examples,
         def.entries.len(),
         &def.languages,
         def.default,

@@ -29,6 +29,8 @@ pub(crate) struct FeatureConfig {
     pub across: bool,
     /// Whether triples of neighbouring stems are features too.
     pub triples: bool,
+    /// Whether words as written (before stemming) are features too.
+    pub surface: bool,
 }
 
 impl Default for FeatureConfig {
@@ -38,6 +40,7 @@ impl Default for FeatureConfig {
             char_max: 5,
             across: false,
             triples: false,
+            surface: false,
         }
     }
 }
@@ -157,6 +160,9 @@ impl Analysis {
         let mut chars = Vec::with_capacity(self.terms.len() * 16);
         for (i, t) in self.terms.iter().enumerate() {
             words.push(word_key(&t.stem));
+            if cfg.surface && t.surface != t.stem {
+                words.push(pair_key("", &t.surface));
+            }
             if let Some(next) = self.terms.get(i + 1) {
                 words.push(pair_key(&t.stem, &next.stem));
                 if cfg.triples {

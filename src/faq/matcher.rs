@@ -40,38 +40,42 @@ pub(crate) struct Options {
     pub train: TrainConfig,
     /// Weight of the BM25 similarity in the combined score.
     pub gamma: f32,
+
     /// Weight of the character block against the word block.
     pub char_weight: f32,
     /// Whether unknown words are corrected.
     pub typos: bool,
     /// Which features questions yield.
     pub features: FeatureConfig,
+    /// Whether each entry's id is learnt as one more question.
+    pub ids: bool,
 }
 
 impl Options {
-    /// The defaults, with `name=value,...` from `FRONTDESK_FAQ_OPTIONS` applied (for tuning).
-    pub fn from_env() -> Options {
-        let mut o = Options::default();
-        if let Ok(spec) = std::env::var("FRONTDESK_FAQ_OPTIONS") {
-            for kv in spec.split(',').filter(|s| !s.is_empty()) {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                let f: f32 = v.parse().unwrap_or(0.0);
-                match k {
-                    "gamma" => o.gamma = f,
-                    "char_weight" => o.char_weight = f,
-                    "typos" => o.typos = f != 0.0,
-                    "char_min" => o.features.char_min = f as usize,
-                    "char_max" => o.features.char_max = f as usize,
-                    "across" => o.features.across = f != 0.0,
-                    "triples" => o.features.triples = f != 0.0,
-                    "c" => o.train.c = f,
-                    "epochs" => o.train.epochs = f as usize,
-                    "rate" => o.train.rate = f,
-                    _ => eprintln!("unknown option {k}"),
-                }
-            }
+    /// Sets one option from `name=value` (for measuring other settings with `frontdesk eval`).
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let (k, v) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("expected NAME=VALUE, found `{spec}`"))?;
+        let f: f32 = v
+            .parse()
+            .map_err(|_| format!("`{v}` is not a number (in `{spec}`)"))?;
+        match k {
+            "gamma" => self.gamma = f,
+            "char_weight" => self.char_weight = f,
+            "typos" => self.typos = f != 0.0,
+            "ids" => self.ids = f != 0.0,
+            "char_min" => self.features.char_min = f as usize,
+            "char_max" => self.features.char_max = f as usize,
+            "across" => self.features.across = f != 0.0,
+            "triples" => self.features.triples = f != 0.0,
+            "surface" => self.features.surface = f != 0.0,
+            "c" => self.train.c = f,
+            "epochs" => self.train.epochs = f as usize,
+            "rate" => self.train.rate = f,
+            _ => return Err(format!("unknown matcher option `{k}`")),
         }
-        o
+        Ok(())
     }
 }
 
@@ -83,6 +87,7 @@ impl Default for Options {
             char_weight: 1.4,
             typos: true,
             features: FeatureConfig::default(),
+            ids: true,
         }
     }
 }
@@ -165,6 +170,7 @@ impl Matcher {
         let xs: Vec<_> = features.iter().map(|f| space.vector(f)).collect();
         let ys: Vec<u32> = examples.iter().map(|e| e.entry).collect();
         let classifier = Classifier::train(&xs, &ys, space.len(), entries, options.train);
+
         let docs: Vec<Vec<u64>> = analyses.iter().map(Analysis::index_terms).collect();
         let index = Bm25::build(&docs);
         let mut words: BTreeMap<String, u64> = BTreeMap::new();

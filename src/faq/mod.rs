@@ -61,7 +61,8 @@ use serde::Serialize;
 use bot::{BotDef, Texts};
 pub use bot::{BotTest, Entry, Link};
 use lang::Lang;
-use matcher::{Example, Matcher, Options};
+pub(crate) use matcher::Options;
+use matcher::{Example, Matcher};
 
 use crate::config::diag::{Diagnostic, Diagnostics, Severity};
 use crate::config::yaml::Pos;
@@ -145,7 +146,7 @@ impl Bot {
         match def {
             Some(def) if !diags.has_errors() => {
                 let warnings = diags.warnings().cloned().collect();
-                Ok(Bot::assemble(def, file, warnings, Options::from_env()))
+                Ok(Bot::assemble(def, file, warnings, Options::default()))
             }
             _ => Err(diags),
         }
@@ -178,7 +179,7 @@ impl Bot {
         language: &str,
         entries: &[(String, Vec<String>)],
     ) -> Result<Bot, Diagnostics> {
-        Bot::from_questions_with(name, language, entries, Options::from_env())
+        Bot::from_questions_with(name, language, entries, Options::default())
     }
 
     pub(crate) fn from_questions_with(
@@ -216,6 +217,7 @@ impl Bot {
                 text: q.clone(),
                 lang: Some(lang),
             }));
+
             list.push(Entry {
                 id: id.clone(),
                 answers: Texts::default(),
