@@ -169,12 +169,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         plural(cases.len(), "question"),
         test.display()
     );
-    if let Ok(dump) = std::env::var("FRONTDESK_FAQ_DUMP") {
+    if let Some(path) = &args.signals {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dump)?;
+            .open(path)?;
         for (q, expect) in &cases {
             let (top, sig) = bot.signals(q);
             let ok = expect.is_some() && top == *expect;
