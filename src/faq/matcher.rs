@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 
 use super::bm25::Bm25;
 use super::classifier::{softmax, Classifier, TrainConfig};
-use super::features::{Analysis, FeatureConfig, FeatureSpace};
+use super::features::{self, Analysis, FeatureConfig, FeatureSpace, HashedMap};
 use super::lang::{self, Lang, Stemmers};
-use super::normalise::TokenKind;
+use super::normalise::{normalise, tokens, TokenKind};
 use super::typo::Vocabulary;
 
 /// One training question.
@@ -100,6 +100,8 @@ pub(crate) struct Matcher {
     classifier: Classifier,
     index: Bm25,
     vocabulary: Vocabulary,
+    /// Word (hash of its normalised form) → the languages whose questions use it, as bits.
+    word_langs: HashedMap<u8>,
     doc_entry: Vec<u32>,
     languages: Vec<Lang>,
     default: Lang,
@@ -173,6 +175,15 @@ impl Matcher {
 
         let docs: Vec<Vec<u64>> = analyses.iter().map(Analysis::index_terms).collect();
         let index = Bm25::build(&docs);
+        let mut word_langs: HashedMap<u8> = HashedMap::default();
+        for (e, a) in examples.iter().zip(&analyses) {
+            let Some(l) = e.lang else { continue };
+            for t in a.terms.iter().filter(|t| t.kind == TokenKind::Word) {
+                *word_langs
+                    .entry(features::word_key(&t.surface))
+                    .or_default() |= 1 << l as u8;
+            }
+        }
         let mut words: BTreeMap<String, u64> = BTreeMap::new();
         for a in &analyses {
             let mut seen: Vec<&str> = a
@@ -193,6 +204,7 @@ impl Matcher {
             classifier,
             index,
             vocabulary: Vocabulary::new(&words),
+            word_langs,
             doc_entry: ys,
             languages: languages.to_vec(),
             default,
@@ -208,10 +220,12 @@ impl Matcher {
     /// Ranks the entries for `question`. Its language is detected among the bot's; `hint` (the
     /// customer's language, when known) decides when detection is unsure.
     pub fn rank(&self, question: &str, hint: Option<Lang>) -> Ranking {
-        let lang = match hint {
-            Some(h) => lang::detect_with_hint(question, &self.languages, h),
-            None => lang::detect(question, &self.languages, self.default),
-        };
+        let lang = lang::detect_with(
+            question,
+            &self.languages,
+            hint.unwrap_or(self.default),
+            |candidates| self.vote(question, candidates),
+        );
         let analysis = Analysis::new(question, lang, &self.stemmers, |w| {
             if self.options.typos {
                 self.vocabulary.correct(w)
@@ -256,6 +270,33 @@ impl Matcher {
             candidates,
             confidence: confidence.clamp(0.0, 1.0),
             signals,
+        }
+    }
+
+    /// The language among `candidates` whose questions share the most words with `question`,
+    /// when one does strictly more than the others.
+    fn vote(&self, question: &str, candidates: &[Lang]) -> Option<Lang> {
+        let norm = normalise(question);
+        let mut counts = [0usize; Lang::ALL.len()];
+        for t in tokens(&norm) {
+            if t.kind != TokenKind::Word {
+                continue;
+            }
+            if let Some(&mask) = self.word_langs.get(&features::word_key(t.text)) {
+                for l in candidates {
+                    if mask & (1 << *l as u8) != 0 {
+                        counts[*l as usize] += 1;
+                    }
+                }
+            }
+        }
+        let mut ranked: Vec<Lang> = candidates.to_vec();
+        ranked.sort_by_key(|l| std::cmp::Reverse(counts[*l as usize]));
+        match ranked.as_slice() {
+            [first, second, ..] if counts[*first as usize] > counts[*second as usize] => {
+                Some(*first)
+            }
+            _ => None,
         }
     }
 
