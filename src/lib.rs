@@ -13,6 +13,7 @@
 //! - [`rules`]: the compiled rule language: conditions, actions, keyword automaton, Rhai
 //!   sandbox, templates.
 //! - [`engine`]: [`engine::decide`], the pure decision function.
+//! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.
 //!

@@ -8,9 +8,9 @@
 //!
 //! # Layout
 //!
-//! - [`normalise`]: Unicode NFKC, case folding, Arabic letter variants and diacritics, numbers;
+//! - `normalise`: Unicode NFKC, case folding, Arabic letter variants and diacritics, numbers;
 //!   Chinese split into characters; `æ ø å` kept.
-//! - [`lang`]: the languages (`en nb da ar zh`), detection (script, then `whatlang`), Snowball
+//! - `lang`: the languages (`en nb da ar zh`), detection (script, then `whatlang`), Snowball
 //!   stemming, stop words.
 //! - `features`: word and character n-gram features, TF-IDF weighting.
 //! - `bm25`: lexical retrieval over the training questions.
@@ -48,9 +48,9 @@ mod bm25;
 pub mod bot;
 mod classifier;
 mod features;
-pub mod lang;
+pub(crate) mod lang;
 mod matcher;
-pub mod normalise;
+pub(crate) mod normalise;
 mod typo;
 
 use std::collections::BTreeMap;
