@@ -65,6 +65,8 @@ fn answers_come_in_the_customers_language() {
     let cases = [
         ("Hvor er bestillingen min?", None, "nb"),
         ("Hvornår kommer min pakke?", None, "da"),
+        ("hvor er pakken min?", None, "nb"),
+        ("hvor er min pakke", None, "da"),
         ("أين طلبي؟", None, "ar"),
         ("我的订单在哪里？", None, "zh"),
         ("Where is my order?", None, "en"),
@@ -464,4 +466,33 @@ fn eval_runs_the_bot_tests() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn eval_measures_labelled_questions() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("q.txt");
+    let gold = dir.path().join("g.txt");
+    std::fs::write(
+        &queries,
+        "I forgot my password\nhow much is shipping\ntell me a joke\n",
+    )
+    .unwrap();
+    std::fs::write(&gold, "password_reset\ndelivery_cost\nabstain\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["eval", "--bot", "bots/support.yaml", "--queries"])
+        .arg(&queries)
+        .arg("--gold")
+        .arg(&gold)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("top-1 accuracy: 100.00 % (2/2)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("out of scope: 1 refused of 1"), "{stdout}");
+    assert!(stdout.contains("threshold sweep"), "{stdout}");
 }

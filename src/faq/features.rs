@@ -95,7 +95,8 @@ pub(crate) fn word_key(stem: &str) -> u64 {
     mix(fnv(FNV_OFFSET ^ WORD, stem.as_bytes()))
 }
 
-fn pair_key(a: &str, b: &str) -> u64 {
+/// Hash of two neighbouring stems as a feature.
+pub(crate) fn pair_key(a: &str, b: &str) -> u64 {
     let h = fnv(FNV_OFFSET ^ PAIR, a.as_bytes());
     mix(fnv(h ^ 0xff, b.as_bytes()))
 }

@@ -131,22 +131,22 @@ const SURE: f64 = 0.1;
 
 /// The language of `text` among `allowed`; `default` when nothing can be told.
 pub fn detect(text: &str, allowed: &[Lang], default: Lang) -> Lang {
-    detect_with(text, allowed, default, |_| None)
+    detect_with(text, allowed, default, |_| Vec::new())
 }
 
 /// The language of `text` among `allowed`:
 ///
 /// 1. by script: mostly Chinese characters → `zh`, mostly Arabic letters → `ar`;
 /// 2. Latin script, when the bot has one Latin-script language: that one;
-/// 3. else `vote`, given the Latin-script candidates (the matcher asks which language's
-///    questions share the most words with `text`);
-/// 4. else `whatlang`, when it is sure enough ([`SURE`]);
-/// 5. else `default` (when it is a candidate; the first candidate otherwise).
+/// 3. else `vote`, given the Latin-script candidates, narrows them down (the matcher keeps the
+///    languages whose questions share the most words with `text`); one left decides;
+/// 4. else `whatlang` among those left, when it is sure enough ([`SURE`]);
+/// 5. else `default` when it is among them; else `whatlang`'s guess among them.
 pub fn detect_with(
     text: &str,
     allowed: &[Lang],
     default: Lang,
-    vote: impl FnOnce(&[Lang]) -> Option<Lang>,
+    vote: impl FnOnce(&[Lang]) -> Vec<Lang>,
 ) -> Lang {
     let (mut latin, mut arabic, mut han) = (0usize, 0usize, 0usize);
     for c in text.chars().take(super::normalise::MAX_CHARS) {
@@ -173,21 +173,26 @@ pub fn detect_with(
         0 => default,
         1 => latin_langs[0],
         _ => {
-            if let Some(l) = vote(&latin_langs).filter(|l| latin_langs.contains(l)) {
-                return l;
+            let mut left: Vec<Lang> = vote(&latin_langs);
+            left.retain(|l| latin_langs.contains(l));
+            let narrowed = !left.is_empty();
+            if !narrowed {
+                left = latin_langs;
             }
-            let list = latin_langs.iter().map(|l| l.whatlang()).collect();
-            let detector = whatlang::Detector::with_allowlist(list);
-            let fallback = if latin_langs.contains(&default) {
-                default
-            } else {
-                latin_langs[0]
-            };
-            match detector.detect(text) {
-                Some(info) if info.confidence() >= SURE => Lang::from_whatlang(info.lang())
-                    .filter(|l| allowed.contains(l))
-                    .unwrap_or(fallback),
-                _ => fallback,
+            if left.len() == 1 {
+                return left[0];
+            }
+            let detector =
+                whatlang::Detector::with_allowlist(left.iter().map(|l| l.whatlang()).collect());
+            let guess = detector.detect(text);
+            let guessed = guess.as_ref().and_then(|i| Lang::from_whatlang(i.lang()));
+            match guess {
+                Some(info) if info.confidence() >= SURE && guessed.is_some() => {
+                    guessed.unwrap_or(default)
+                }
+                _ if left.contains(&default) => default,
+                _ if narrowed => guessed.unwrap_or(left[0]),
+                _ => left[0],
             }
         }
     }

@@ -100,7 +100,7 @@ pub(crate) struct Matcher {
     classifier: Classifier,
     index: Bm25,
     vocabulary: Vocabulary,
-    /// Word (hash of its normalised form) → the languages whose questions use it, as bits.
+    /// Word or pair of words (hashed, normalised) → the languages whose questions use it, as bits.
     word_langs: HashedMap<u8>,
     doc_entry: Vec<u32>,
     languages: Vec<Lang>,
@@ -142,6 +142,14 @@ fn calibrated(p1: f32, p2: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// What tells languages apart: words, and pairs of neighbouring words (Norwegian "pakken min",
+/// Danish "min pakke").
+fn language_keys(words: &[&str]) -> Vec<u64> {
+    let mut keys: Vec<u64> = words.iter().map(|w| features::word_key(w)).collect();
+    keys.extend(words.windows(2).map(|p| features::pair_key(p[0], p[1])));
+    keys
+}
+
 /// How many candidates a ranking keeps.
 pub const CANDIDATES: usize = 3;
 
@@ -178,10 +186,14 @@ impl Matcher {
         let mut word_langs: HashedMap<u8> = HashedMap::default();
         for (e, a) in examples.iter().zip(&analyses) {
             let Some(l) = e.lang else { continue };
-            for t in a.terms.iter().filter(|t| t.kind == TokenKind::Word) {
-                *word_langs
-                    .entry(features::word_key(&t.surface))
-                    .or_default() |= 1 << l as u8;
+            let words: Vec<&str> = a
+                .terms
+                .iter()
+                .filter(|t| t.kind == TokenKind::Word)
+                .map(|t| t.surface.as_str())
+                .collect();
+            for key in language_keys(&words) {
+                *word_langs.entry(key).or_default() |= 1 << l as u8;
             }
         }
         let mut words: BTreeMap<String, u64> = BTreeMap::new();
@@ -273,16 +285,18 @@ impl Matcher {
         }
     }
 
-    /// The language among `candidates` whose questions share the most words with `question`,
-    /// when one does strictly more than the others.
-    fn vote(&self, question: &str, candidates: &[Lang]) -> Option<Lang> {
+    /// The languages among `candidates` whose questions share the most words with
+    /// `question` (none when no word is known).
+    fn vote(&self, question: &str, candidates: &[Lang]) -> Vec<Lang> {
         let norm = normalise(question);
+        let words: Vec<&str> = tokens(&norm)
+            .into_iter()
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| t.text)
+            .collect();
         let mut counts = [0usize; Lang::ALL.len()];
-        for t in tokens(&norm) {
-            if t.kind != TokenKind::Word {
-                continue;
-            }
-            if let Some(&mask) = self.word_langs.get(&features::word_key(t.text)) {
+        for key in language_keys(&words) {
+            if let Some(&mask) = self.word_langs.get(&key) {
                 for l in candidates {
                     if mask & (1 << *l as u8) != 0 {
                         counts[*l as usize] += 1;
@@ -290,14 +304,19 @@ impl Matcher {
                 }
             }
         }
-        let mut ranked: Vec<Lang> = candidates.to_vec();
-        ranked.sort_by_key(|l| std::cmp::Reverse(counts[*l as usize]));
-        match ranked.as_slice() {
-            [first, second, ..] if counts[*first as usize] > counts[*second as usize] => {
-                Some(*first)
-            }
-            _ => None,
+        let best = candidates
+            .iter()
+            .map(|l| counts[*l as usize])
+            .max()
+            .unwrap_or(0);
+        if best == 0 {
+            return Vec::new();
         }
+        candidates
+            .iter()
+            .copied()
+            .filter(|l| counts[*l as usize] == best)
+            .collect()
     }
 
     /// Per entry, the BM25 score of its best question relative to a perfect match.
