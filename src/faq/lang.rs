@@ -148,8 +148,9 @@ pub fn detect_with(
     default: Lang,
     vote: impl FnOnce(&[Lang]) -> Vec<Lang>,
 ) -> Lang {
+    let text = super::normalise::bounded(text);
     let (mut latin, mut arabic, mut han) = (0usize, 0usize, 0usize);
-    for c in text.chars().take(super::normalise::MAX_CHARS) {
+    for c in text.chars() {
         match c as u32 {
             0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F => latin += 1,
             0x0600..=0x06FF | 0x0750..=0x077F | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => arabic += 1,

@@ -150,6 +150,9 @@ fn language_keys(words: &[&str]) -> Vec<u64> {
     keys
 }
 
+/// At most this many unknown words of one question are looked up for a correction.
+const MAX_CORRECTIONS: usize = 16;
+
 /// How many candidates a ranking keeps.
 pub const CANDIDATES: usize = 3;
 
@@ -238,12 +241,14 @@ impl Matcher {
             hint.unwrap_or(self.default),
             |candidates| self.vote(question, candidates),
         );
+        let mut tries = 0;
         let analysis = Analysis::new(question, lang, &self.stemmers, |w| {
-            if self.options.typos {
-                self.vocabulary.correct(w)
-            } else {
-                None
+            // Each try searches the vocabulary; a long question of unknown words stops here.
+            if !self.options.typos || tries >= MAX_CORRECTIONS || self.vocabulary.contains(w) {
+                return None;
             }
+            tries += 1;
+            self.vocabulary.correct(w)
         });
         let n = self.entries();
         let x = self

@@ -100,7 +100,7 @@ pub fn normalise(text: &str) -> String {
 }
 
 /// At most [`MAX_CHARS`] characters of `text`.
-fn bounded(text: &str) -> &str {
+pub(crate) fn bounded(text: &str) -> &str {
     match text.char_indices().nth(MAX_CHARS) {
         Some((at, _)) => &text[..at],
         None => text,
