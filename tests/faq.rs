@@ -496,3 +496,11 @@ fn eval_measures_labelled_questions() {
     assert!(stdout.contains("out of scope: 1 refused of 1"), "{stdout}");
     assert!(stdout.contains("threshold sweep"), "{stdout}");
 }
+
+#[test]
+fn a_bot_prints_as_a_summary() {
+    let shown = format!("{:?}", support());
+    // The entries and tests as written, not the trained weights.
+    assert!(shown.len() < 100_000, "{} bytes", shown.len());
+    assert!(shown.contains("Matcher { entries: 31"), "{shown:.300}");
+}

@@ -12,7 +12,6 @@ const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
 /// An inverted index with precomputed BM25 weights.
-#[derive(Debug)]
 pub(crate) struct Bm25 {
     terms: HashedMap<u32>,
     /// Per term: (document, weight of the term in it).
@@ -114,5 +113,11 @@ mod tests {
         let mut acc = vec![0.0; 3];
         let perfect = index.score(&[9], &mut acc);
         assert!(perfect > 0.0 && acc.iter().all(|&s| s == 0.0));
+    }
+}
+
+impl std::fmt::Debug for Bm25 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bm25({} documents, {} terms)", self.docs, self.idf.len())
     }
 }

@@ -33,7 +33,6 @@ impl Default for TrainConfig {
 }
 
 /// A trained classifier.
-#[derive(Debug)]
 pub(crate) struct Classifier {
     classes: usize,
     /// Feature-major weights: the `classes` weights of feature `f` are contiguous.
@@ -217,5 +216,16 @@ mod tests {
         softmax(&mut v);
         assert!((v.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!((v[0] - 0.5).abs() < 1e-6);
+    }
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Classifier({} classes, {} weights)",
+            self.classes,
+            self.weights.len()
+        )
     }
 }

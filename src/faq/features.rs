@@ -251,7 +251,6 @@ fn count(mut keys: Vec<u64>) -> Vec<(u64, u32)> {
 pub(crate) type Sparse = Vec<(u32, f32)>;
 
 /// The features seen in training, numbered, with their weights.
-#[derive(Debug)]
 pub(crate) struct FeatureSpace {
     ids: HashedMap<u32>,
     idf: Vec<f32>,
@@ -356,5 +355,11 @@ mod tests {
         assert!(space
             .vector(&analyse("zzzz", Lang::En).features(&FeatureConfig::default()))
             .is_empty());
+    }
+}
+
+impl std::fmt::Debug for FeatureSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FeatureSpace({} features)", self.idf.len())
     }
 }

@@ -93,7 +93,6 @@ impl Default for Options {
 }
 
 /// The matcher of one bot; immutable once trained.
-#[derive(Debug)]
 pub(crate) struct Matcher {
     stemmers: Stemmers,
     space: FeatureSpace,
@@ -106,6 +105,20 @@ pub(crate) struct Matcher {
     languages: Vec<Lang>,
     default: Lang,
     options: Options,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("entries", &self.entries())
+            .field("questions", &self.doc_entry.len())
+            .field("space", &self.space)
+            .field("classifier", &self.classifier)
+            .field("index", &self.index)
+            .field("vocabulary", &self.vocabulary)
+            .field("languages", &self.languages)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Stemmers {
