@@ -98,6 +98,12 @@ impl Bm25 {
     }
 }
 
+impl std::fmt::Debug for Bm25 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bm25({} documents, {} terms)", self.docs, self.idf.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,11 +119,5 @@ mod tests {
         let mut acc = vec![0.0; 3];
         let perfect = index.score(&[9], &mut acc);
         assert!(perfect > 0.0 && acc.iter().all(|&s| s == 0.0));
-    }
-}
-
-impl std::fmt::Debug for Bm25 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Bm25({} documents, {} terms)", self.docs, self.idf.len())
     }
 }

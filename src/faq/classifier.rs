@@ -183,6 +183,17 @@ pub(crate) fn softmax(v: &mut [f32]) {
     }
 }
 
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Classifier({} classes, {} weights)",
+            self.classes,
+            self.weights.len()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,16 +227,5 @@ mod tests {
         softmax(&mut v);
         assert!((v.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!((v[0] - 0.5).abs() < 1e-6);
-    }
-}
-
-impl std::fmt::Debug for Classifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Classifier({} classes, {} weights)",
-            self.classes,
-            self.weights.len()
-        )
     }
 }

@@ -312,6 +312,12 @@ impl FeatureSpace {
     }
 }
 
+impl std::fmt::Debug for FeatureSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FeatureSpace({} features)", self.idf.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,11 +361,5 @@ mod tests {
         assert!(space
             .vector(&analyse("zzzz", Lang::En).features(&FeatureConfig::default()))
             .is_empty());
-    }
-}
-
-impl std::fmt::Debug for FeatureSpace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FeatureSpace({} features)", self.idf.len())
     }
 }
