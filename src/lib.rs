@@ -16,6 +16,7 @@
 //!   sandbox, templates.
 //! - [`time`]: business calendars, business-time arithmetic and the expected response.
 //! - [`engine`]: [`engine::decide`], the pure decision function.
+//! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.
 //!
@@ -46,6 +47,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod engine;
+pub mod faq;
 pub mod model;
 pub mod rules;
 pub mod server;

@@ -1,6 +1,8 @@
 //! The `frontdesk` command: one module per subcommand.
 
+mod ask;
 mod check;
+mod eval;
 mod init;
 mod run;
 mod schema;
@@ -36,6 +38,10 @@ enum Command {
     Init(init::Args),
     /// Print a JSON Schema (rule files by default) for editors and validators.
     Schema(schema::Args),
+    /// Ask an FAQ bot: one question, or one per line of standard input.
+    Ask(ask::Args),
+    /// Run an FAQ bot's tests, or measure the FAQ matcher on labelled questions.
+    Eval(eval::Args),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -53,6 +59,8 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Init(a) => init::run(a),
         Command::Schema(a) => schema::run(a),
+        Command::Ask(a) => ask::run(a),
+        Command::Eval(a) => eval::run(a),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

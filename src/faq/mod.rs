@@ -1,0 +1,536 @@
+//! FAQ bots: answer repeat questions from `bots/*.yaml`, or abstain.
+//!
+//! A bot file lists FAQ entries, each with question variants and an answer per language
+//! ([`bot`] has the format). Loading compiles the file with the same diagnostics as rule files
+//! (`file:line:col: path: message`, "did you mean") and trains a matcher on the bot's own
+//! questions, deterministically. [`Bot::ask`] then ranks the entries for a question and answers
+//! with the best one when its confidence reaches the bot's threshold; otherwise it abstains.
+//!
+//! # Layout
+//!
+//! - `normalise`: Unicode NFKC, case folding, Arabic letter variants and diacritics, numbers;
+//!   Chinese split into characters; `æ ø å` kept.
+//! - `lang`: the languages (`en nb da ar zh`), detection (script, then `whatlang`), Snowball
+//!   stemming, stop words.
+//! - `features`: word and character n-gram features, TF-IDF weighting.
+//! - `bm25`: lexical retrieval over the training questions.
+//! - `classifier`: multinomial logistic regression trained at load.
+//! - `typo`: the vocabulary as an `fst` map, searched with a Levenshtein automaton.
+//! - `matcher`: combines the above into ranked candidates and a confidence.
+//! - [`bot`]: bot files → [`Bot`]; [`BotSet`] for a directory of them.
+//!
+//! # Example
+//!
+//! ```
+//! use frontdesk::faq::Bot;
+//!
+//! let bot = Bot::from_yaml("inline.yaml", r#"
+//! bot: shop
+//! languages: [en, nb]
+//! faq:
+//!   - id: opening_hours
+//!     questions:
+//!       en: ["When are you open?", "What are your opening hours?"]
+//!       nb: ["Når har dere åpent?", "Hva er åpningstidene?"]
+//!     answers: { en: "Weekdays 9-17.", nb: "Hverdager 9-17." }
+//!   - id: password
+//!     questions: ["I forgot my password", "How do I reset my password?"]
+//!     answer: "Use 'Forgot password' on the sign-in page."
+//! "#).expect("a valid bot");
+//! let answer = bot.ask("hva er åpningstidene deres?", None);
+//! assert_eq!(answer.answer_id.as_deref(), Some("opening_hours"));
+//! assert_eq!(answer.language, "nb");
+//! assert_eq!(answer.text.as_deref(), Some("Hverdager 9-17."));
+//! assert_eq!(bot.ask("I forgot my pasword", None).answer_id.as_deref(), Some("password"));
+//! ```
+
+mod bm25;
+pub mod bot;
+mod classifier;
+mod features;
+pub(crate) mod lang;
+mod matcher;
+pub(crate) mod normalise;
+mod typo;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use bot::{BotDef, Texts};
+pub use bot::{BotTest, Entry, Link};
+use lang::Lang;
+pub(crate) use matcher::Options;
+use matcher::{Example, Matcher};
+
+use crate::config::diag::{Diagnostic, Diagnostics, Severity};
+use crate::config::yaml::Pos;
+
+/// A trained FAQ bot. Immutable once loaded; share it between threads freely.
+#[derive(Debug)]
+pub struct Bot {
+    name: String,
+    description: Option<String>,
+    file: PathBuf,
+    languages: Vec<Lang>,
+    default: Lang,
+    threshold: f64,
+    greeting: Texts,
+    fallback: Texts,
+    handoff: bot::Handoff,
+    entries: Vec<Entry>,
+    questions: usize,
+    tests: Vec<BotTest>,
+    matcher: Matcher,
+    warnings: Vec<Diagnostic>,
+}
+
+/// What a bot makes of one question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    /// The entry answered with; `None` when the bot abstains.
+    pub answer_id: Option<String>,
+    /// Confidence in the best entry, in `[0, 1]`.
+    pub score: f64,
+    /// Whether the confidence was below the bot's threshold.
+    pub abstained: bool,
+    /// The best entries (at most 3), best first, with their share of the probability.
+    pub candidates: Vec<(String, f64)>,
+    /// The language of `text` (the customer's language when the bot speaks it, else the bot's
+    /// default language).
+    pub language: String,
+    /// The answer's text; when the bot abstains, its `fallback` text, if it has one.
+    pub text: Option<String>,
+}
+
+/// The result of one bot-file test.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// The test.
+    pub test: BotTest,
+    /// What the bot answered.
+    pub answer: Answer,
+    /// Whether that is what the test expected.
+    pub passed: bool,
+}
+
+impl Bot {
+    /// Loads, compiles and trains a bot file.
+    pub fn load(path: &Path) -> Result<Bot, Diagnostics> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Bot::compile(path, &text),
+            Err(e) => {
+                let mut diags = Diagnostics::default();
+                diags.push(Diagnostic {
+                    severity: Severity::Error,
+                    file: path.to_path_buf(),
+                    pos: Pos::default(),
+                    path: String::new(),
+                    message: format!("cannot read: {e}"),
+                });
+                Err(diags)
+            }
+        }
+    }
+
+    /// Compiles and trains a bot from YAML text; `name` is the file name in diagnostics.
+    pub fn from_yaml(name: &str, text: &str) -> Result<Bot, Diagnostics> {
+        Bot::compile(Path::new(name), text)
+    }
+
+    fn compile(file: &Path, text: &str) -> Result<Bot, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let def = bot::compile(file, text, &mut diags);
+        diags.sort();
+        match def {
+            Some(def) if !diags.has_errors() => {
+                let warnings = diags.warnings().cloned().collect();
+                Ok(Bot::assemble(def, file, warnings, Options::default()))
+            }
+            _ => Err(diags),
+        }
+    }
+
+    fn assemble(def: BotDef, file: &Path, warnings: Vec<Diagnostic>, options: Options) -> Bot {
+        let matcher = bot::train(&def, options);
+        Bot {
+            name: def.name,
+            description: def.description,
+            file: file.to_path_buf(),
+            languages: def.languages,
+            default: def.default,
+            threshold: def.threshold,
+            greeting: def.greeting,
+            fallback: def.fallback,
+            handoff: def.handoff,
+            questions: def.examples.len(),
+            entries: def.entries,
+            tests: def.tests,
+            matcher,
+            warnings,
+        }
+    }
+
+    /// A bot trained on `(id, questions)` pairs in one language, whose answers are the ids:
+    /// for measuring the matcher on a data set. `language` is a code such as `en` or `ar`.
+    pub fn from_questions(
+        name: &str,
+        language: &str,
+        entries: &[(String, Vec<String>)],
+    ) -> Result<Bot, Diagnostics> {
+        Bot::from_questions_with(name, language, entries, Options::default())
+    }
+
+    pub(crate) fn from_questions_with(
+        name: &str,
+        language: &str,
+        entries: &[(String, Vec<String>)],
+        options: Options,
+    ) -> Result<Bot, Diagnostics> {
+        let file = PathBuf::from(name);
+        let fail = |message: String| {
+            let mut diags = Diagnostics::default();
+            diags.push(Diagnostic {
+                severity: Severity::Error,
+                file: file.clone(),
+                pos: Pos::default(),
+                path: String::new(),
+                message,
+            });
+            Err(diags)
+        };
+        let Some(lang) = Lang::from_code(language) else {
+            return fail(format!("unknown language `{language}`"));
+        };
+        if entries.is_empty() {
+            return fail("a bot needs at least one FAQ entry".into());
+        }
+        let mut examples = Vec::new();
+        let mut list = Vec::new();
+        for (i, (id, questions)) in entries.iter().enumerate() {
+            if questions.is_empty() {
+                return fail(format!("entry `{id}` has no questions"));
+            }
+            examples.extend(questions.iter().map(|q| Example {
+                entry: i as u32,
+                text: q.clone(),
+                lang: Some(lang),
+            }));
+
+            list.push(Entry {
+                id: id.clone(),
+                answers: Texts::default(),
+                links: Vec::new(),
+                quick_replies: Vec::new(),
+            });
+        }
+        let def = BotDef {
+            name: name.to_string(),
+            description: None,
+            languages: vec![lang],
+            default: lang,
+            threshold: bot::DEFAULT_THRESHOLD,
+            greeting: Texts::default(),
+            fallback: Texts::default(),
+            handoff: bot::Handoff::default(),
+            entries: list,
+            examples,
+            tests: Vec::new(),
+        };
+        Ok(Bot::assemble(def, &file, Vec::new(), options))
+    }
+
+    /// Answers `question`. `lang` is the customer's language tag when known (`nb-NO`, `ar`);
+    /// otherwise the language is detected among the bot's. Never fails: an empty, huge or
+    /// unreadable question is simply not answered.
+    pub fn ask(&self, question: &str, lang: Option<&str>) -> Answer {
+        self.ask_with_threshold(question, lang, self.threshold)
+    }
+
+    /// Like [`Bot::ask`] with another threshold (for measuring).
+    pub fn ask_with_threshold(&self, question: &str, lang: Option<&str>, threshold: f64) -> Answer {
+        let asked = lang
+            .and_then(Lang::from_tag)
+            .filter(|l| self.languages.contains(l));
+        let ranking = self.matcher.rank(question, asked);
+        let score = f64::from(ranking.confidence);
+        let abstained = ranking.candidates.is_empty() || score < threshold;
+        // Answer in the language asked for; if none was given, in the language the question
+        // was read in; if the bot lacks the language asked for, in its default language.
+        let want = match (lang, asked) {
+            (_, Some(l)) => l,
+            (Some(_), None) => self.default,
+            (None, None) => ranking.lang,
+        };
+        let candidates = ranking
+            .candidates
+            .iter()
+            .map(|&(e, s)| (self.entries[e as usize].id.clone(), f64::from(s)))
+            .collect();
+        let (answer_id, text, language) = if abstained {
+            let (language, text) = match self.fallback.get(want, self.default) {
+                Some((l, t)) => (l, Some(t.to_string())),
+                None => (want, None),
+            };
+            (None, text, language)
+        } else {
+            let entry = &self.entries[ranking.candidates[0].0 as usize];
+            let (language, text) = match entry.answers.get(want, self.default) {
+                Some((l, t)) => (l, Some(t.to_string())),
+                None => (want, None),
+            };
+            (Some(entry.id.clone()), text, language)
+        };
+        Answer {
+            answer_id,
+            score,
+            abstained,
+            candidates,
+            language: language.code().to_string(),
+            text,
+        }
+    }
+
+    /// The matcher's signals for a question (for fitting the calibration).
+    pub(crate) fn signals(&self, question: &str) -> (Option<String>, [f32; 3]) {
+        let r = self.matcher.rank(question, None);
+        (
+            r.candidates
+                .first()
+                .map(|c| self.entries[c.0 as usize].id.clone()),
+            r.signals,
+        )
+    }
+
+    /// The bot's name (`bot:`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its description, if the file has one.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The file it was loaded from.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Its language codes, the default one included.
+    pub fn languages(&self) -> Vec<&'static str> {
+        self.languages.iter().map(|l| l.code()).collect()
+    }
+
+    /// Its default language code.
+    pub fn default_language(&self) -> &'static str {
+        self.default.code()
+    }
+
+    /// The confidence an answer needs.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Its FAQ entries, in file order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// How many questions the matcher was trained on.
+    pub fn question_count(&self) -> usize {
+        self.questions
+    }
+
+    /// The greeting in `lang` (a tag; the default language when the bot lacks it).
+    pub fn greeting(&self, lang: &str) -> Option<&str> {
+        self.text_in(&self.greeting, lang)
+    }
+
+    /// The text said when the bot abstains, in `lang`.
+    pub fn fallback(&self, lang: &str) -> Option<&str> {
+        self.text_in(&self.fallback, lang)
+    }
+
+    /// After how many unanswered questions in a row a person should be offered.
+    pub fn handoff_after(&self) -> u32 {
+        self.handoff.after
+    }
+
+    /// The text offering a person, in `lang`.
+    pub fn handoff_offer(&self, lang: &str) -> Option<&str> {
+        self.text_in(&self.handoff.offer, lang)
+    }
+
+    /// The text said when handing over to a person, in `lang`.
+    pub fn handoff_message(&self, lang: &str) -> Option<&str> {
+        self.text_in(&self.handoff.message, lang)
+    }
+
+    fn text_in<'t>(&self, texts: &'t Texts, lang: &str) -> Option<&'t str> {
+        let l = Lang::from_tag(lang).unwrap_or(self.default);
+        texts.get(l, self.default).map(|(_, t)| t)
+    }
+
+    /// The `tests:` of the bot file.
+    pub fn tests(&self) -> &[BotTest] {
+        &self.tests
+    }
+
+    /// Runs the `tests:` of the bot file.
+    pub fn run_tests(&self) -> Vec<TestOutcome> {
+        self.tests
+            .iter()
+            .map(|t| {
+                let answer = self.ask(&t.ask, t.lang.as_deref());
+                let passed = answer.answer_id == t.expect;
+                TestOutcome {
+                    test: t.clone(),
+                    answer,
+                    passed,
+                }
+            })
+            .collect()
+    }
+
+    /// Warnings found while compiling.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+}
+
+impl Entry {
+    /// The answer text in `lang` (a tag), or in the bot's default language.
+    pub fn answer(&self, lang: &str, default: &str) -> Option<&str> {
+        let d = Lang::from_tag(default).unwrap_or(Lang::En);
+        let l = Lang::from_tag(lang).unwrap_or(d);
+        self.answers.get(l, d).map(|(_, t)| t)
+    }
+
+    /// The quick replies offered with the answer, in `lang` (a tag).
+    pub fn quick_replies(&self, lang: &str, default: &str) -> Vec<&str> {
+        let d = Lang::from_tag(default).unwrap_or(Lang::En);
+        let l = Lang::from_tag(lang).unwrap_or(d);
+        self.quick_replies
+            .iter()
+            .filter_map(|q| q.get(l, d).map(|(_, t)| t))
+            .collect()
+    }
+}
+
+impl Link {
+    /// The link's title in `lang` (a tag).
+    pub fn title(&self, lang: &str, default: &str) -> &str {
+        let d = Lang::from_tag(default).unwrap_or(Lang::En);
+        let l = Lang::from_tag(lang).unwrap_or(d);
+        self.title.get(l, d).map_or(self.url.as_str(), |(_, t)| t)
+    }
+}
+
+/// Every bot of a directory, by name.
+#[derive(Debug, Default)]
+pub struct BotSet {
+    bots: BTreeMap<String, Bot>,
+}
+
+impl BotSet {
+    /// Loads every `*.yaml` / `*.yml` file directly in `dir`; all problems of all files are
+    /// reported together. Two files may not define the same bot name.
+    pub fn load(dir: &Path) -> Result<BotSet, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let whole = |file: &Path, message: String| Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            pos: Pos::default(),
+            path: String::new(),
+            message,
+        };
+        let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect(),
+            Err(e) => {
+                diags.push(whole(dir, format!("cannot read the bots directory: {e}")));
+                return Err(diags);
+            }
+        };
+        paths.sort();
+        if paths.is_empty() {
+            diags.push(whole(dir, "no bot files (*.yaml) in this directory".into()));
+            return Err(diags);
+        }
+        let mut set = BotSet::default();
+        let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for path in paths {
+            match Bot::load(&path) {
+                Ok(bot) => {
+                    for w in bot.warnings() {
+                        diags.push(w.clone());
+                    }
+                    if let Some(first) = files.get(bot.name()) {
+                        diags.push(whole(
+                            &path,
+                            format!(
+                                "bot `{}` is already defined in {}",
+                                bot.name(),
+                                first.display()
+                            ),
+                        ));
+                        continue;
+                    }
+                    files.insert(bot.name().to_string(), path.clone());
+                    set.bots.insert(bot.name().to_string(), bot);
+                }
+                Err(d) => {
+                    for item in d.items() {
+                        diags.push(item.clone());
+                    }
+                }
+            }
+        }
+        diags.sort();
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(set)
+    }
+
+    /// The bot named `name`.
+    pub fn get(&self, name: &str) -> Option<&Bot> {
+        self.bots.get(name)
+    }
+
+    /// Every bot, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Bot> {
+        self.bots.values()
+    }
+
+    /// How many bots.
+    pub fn len(&self) -> usize {
+        self.bots.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.bots.is_empty()
+    }
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Bot>();
+    is::<BotSet>();
+}
