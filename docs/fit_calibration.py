@@ -50,7 +50,7 @@ def auc(scores, labels):
 
 def main(train_path, check_path):
     w, b = fit(load(train_path))
-    print(f"CALIBRATION = [{w[0]:.4f}, {w[1]:.4f}, {b:.4f}]")
+    print(f"CALIBRATION = [{w[0]:.5f}, {w[1]:.5f}, {b:.5f}]")
     check = load(check_path)
     scores = [1 / (1 + math.exp(-(b + w[0] * x[0] + w[1] * x[1]))) for x, _ in check]
     labels = [y for _, y in check]

@@ -259,7 +259,9 @@ pub(crate) struct FeatureSpace {
 
 impl FeatureSpace {
     /// Learns the feature space of the training questions' features.
-    pub fn learn(docs: &[[Vec<(u64, u32)>; 2]], char_weight: f32) -> FeatureSpace {
+    /// `idf_power` damps the inverse document frequencies (1: as they are; 0.5: their square
+    /// roots), for bots whose counts say little (see `Matcher::train`).
+    pub fn learn(docs: &[[Vec<(u64, u32)>; 2]], char_weight: f32, idf_power: f32) -> FeatureSpace {
         let mut ids = HashedMap::default();
         let mut df: Vec<u32> = Vec::new();
         for doc in docs {
@@ -277,7 +279,7 @@ impl FeatureSpace {
         let n = docs.len() as f32;
         let idf = df
             .iter()
-            .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
+            .map(|&d| (((1.0 + n) / (1.0 + d as f32)).ln() + 1.0).powf(idf_power))
             .collect();
         FeatureSpace {
             ids,
@@ -351,7 +353,7 @@ mod tests {
                 Analysis::new(q, Lang::En, &stemmers, |_| None).features(&FeatureConfig::default())
             })
             .collect();
-        let space = FeatureSpace::learn(&train, 1.0);
+        let space = FeatureSpace::learn(&train, 1.0, 1.0);
         let v = space
             .vector(&analyse("where is my parcel", Lang::En).features(&FeatureConfig::default()));
         assert!(!v.is_empty());
