@@ -261,9 +261,13 @@ fn a_missing_rules_directory_is_a_clear_error() {
 
 #[test]
 fn the_openapi_document_validates() {
-    let check = Command::new("python3").args(["-c", "import openapi_spec_validator"]).output();
+    let check = Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output();
     if !check.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipping: python3 with openapi-spec-validator is not installed (.ci/run installs it)");
+        eprintln!(
+            "skipping: python3 with openapi-spec-validator is not installed (.ci/run installs it)"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -176,7 +176,15 @@ async fn a_repeated_event_is_answered_again_and_applied_once() {
 #[tokio::test]
 async fn bad_requests_get_one_stable_error_shape() {
     let d = start().await;
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (path, content type, body, status, error code)
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        Vec<u8>,
+        u16,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "/v1/events",
             Some("application/json"),

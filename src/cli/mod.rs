@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the daemon: the webhook API, the store and the timer scheduler.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Check a rule pack: report every problem with file:line:col (exit 1 on any error).
     Check(check::Args),
     /// Run the `tests:` of a rule pack (exit 1 on any failure).
@@ -47,7 +47,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(a) => serve::run(a),
+        Command::Serve(a) => serve::run(*a),
         Command::Check(a) => check::run(a),
         Command::Test(a) => test::run(a),
         Command::Run(a) => run::run(a),

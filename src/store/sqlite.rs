@@ -473,7 +473,7 @@ impl Store for SqliteStore {
                 });
             out.push(DueTimer { row, ticket });
         }
-        out.sort_by(|a, b| a.row.due_at.cmp(&b.row.due_at));
+        out.sort_by_key(|t| t.row.due_at);
         Ok(out)
     }
 
@@ -510,7 +510,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.writer)
         .await?;
         let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<Result<_, _>>()?;
-        out.sort_by(|a, b| a.next_at.cmp(&b.next_at));
+        out.sort_by_key(|r| r.next_at);
         Ok(out)
     }
 
