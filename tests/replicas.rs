@@ -352,7 +352,7 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     let procs = killer.await.unwrap();
     wait_timers_done(&pool, Duration::from_secs(40)).await;
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     check_store(&pool, &seen).await;
     assert_eq!(seen.answers.len(), tickets * 3 + tickets / 10);
     for t in (0..tickets).step_by(10) {
@@ -521,7 +521,7 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
         a.tail(20)
     );
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     check_store(&pool, &seen).await;
     // Created and followed up once; the held ones also got a message and its nudge.
     let uneven: i64 = sqlx::query_scalar(
@@ -653,7 +653,7 @@ async fn replicas_ride_out_lost_connections_and_an_unreachable_database() {
     post_until_ok(&http, &cut_only, &refused, &mut Rng(3), &seen).await;
     wait_timers_done(&pool, Duration::from_secs(40)).await;
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     check_store(&pool, &seen).await;
     eprintln!(
         "{} events accepted, {} failed attempts retried, {terminated} sessions terminated",
