@@ -348,6 +348,9 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     let pool = schema.pool().await;
     // Keep killing while the last timers come due and fire, then let them finish.
     tokio::time::sleep(Duration::from_secs(4)).await;
+    while kills.load(Ordering::SeqCst) < 4 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     stop.store(true, Ordering::SeqCst);
     let procs = killer.await.unwrap();
     wait_timers_done(&pool, Duration::from_secs(40)).await;
@@ -430,7 +433,7 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
     let urls = Arc::new(Mutex::new(vec![a.url.clone()]));
     let http = client();
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let tickets = 600;
+    let tickets = 400;
     post_all(&http, &urls, (0..tickets).map(created).collect(), 8, &seen).await;
 
     // Freeze A while it holds claims on due timers it has not fired yet.

@@ -22,7 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row};
 
 use super::{
     stale_timer_decision, Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer,
@@ -106,37 +106,53 @@ impl PgStore {
         if options.get_application_name().is_none() {
             options = options.application_name("frontdesk");
         }
-        let given = options.get_options().unwrap_or("").to_string();
-        for (name, value) in SESSION_DEFAULTS {
-            if !given.contains(name) {
-                options = options.options([(*name, *value)]);
-            }
-        }
         let target = describe(&options);
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot connect to {target}: {e}")))?;
+
+        // The schema first, on a connection of its own: another replica may be migrating, and
+        // the migrator waits for its advisory lock as long as that takes.
         let migrate = async {
-            let mut conn = pool.acquire().await?;
-            // Another replica may be migrating; wait for its lock however long it takes.
-            sqlx::query("SET lock_timeout = 0")
-                .execute(&mut *conn)
-                .await?;
+            let mut conn =
+                tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+                    .await
+                    .map_err(|_| {
+                        sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("no answer within {}s", ACQUIRE_TIMEOUT.as_secs()),
+                        ))
+                    })??;
             sqlx::migrate!("./migrations/postgres")
-                .run(&mut *conn)
+                .run(&mut conn)
                 .await
                 .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-            sqlx::query("RESET lock_timeout")
-                .execute(&mut *conn)
-                .await?;
-            Ok::<(), sqlx::Error>(())
+            conn.close().await
         };
         migrate
             .await
-            .map_err(|e| StoreError::Unavailable(format!("migrating {target}: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("{target}: {e}")))?;
+
+        // Session settings by SET rather than startup options, which poolers such as
+        // PgBouncer refuse; a setting the URL already gives is left alone.
+        let given = options.get_options().unwrap_or("").to_string();
+        let sets: String = SESSION_DEFAULTS
+            .iter()
+            .filter(|(name, _)| !given.contains(name))
+            .map(|(name, value)| format!("SET {name} = '{value}'; "))
+            .collect();
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _| {
+                let sets = sets.clone();
+                Box::pin(async move {
+                    if !sets.is_empty() {
+                        sqlx::Executor::execute(&mut *conn, sets.as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{target}: {e}")))?;
         Ok(PgStore { pool })
     }
 }
@@ -657,6 +673,56 @@ mod tests {
         }
         assert!(take_max_connections("postgres://h/db?max_connections=0").is_err());
         assert!(take_max_connections("postgres://h/db?max_connections=x").is_err());
+    }
+
+    /// Every pooled session carries the timeouts that keep a frozen replica from holding a
+    /// ticket's lock; a value in the URL wins. (Skipped without a PostgreSQL server.)
+    #[tokio::test]
+    async fn sessions_get_the_timeouts() {
+        let base = std::env::var("FRONTDESK_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let Ok(Ok(admin)) =
+            tokio::time::timeout(Duration::from_secs(5), PgPool::connect(&base)).await
+        else {
+            eprintln!("skipping: no PostgreSQL at {base}");
+            return;
+        };
+        let schema = format!("fd_unit_{}", std::process::id());
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options[search_path]={schema}&max_connections=2");
+        let store = PgStore::open(&url).await.unwrap();
+        let show = |name: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, String>(&format!("SHOW {name}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(show("lock_timeout").await, "5s");
+        assert_eq!(show("idle_in_transaction_session_timeout").await, "5s");
+        assert_eq!(show("application_name").await, "frontdesk");
+        store.close().await;
+        let own = PgStore::open(&format!("{url}&options[lock_timeout]=7s"))
+            .await
+            .unwrap();
+        assert_eq!(
+            sqlx::query_scalar::<_, String>("SHOW lock_timeout")
+                .fetch_one(&own.pool)
+                .await
+                .unwrap(),
+            "7s"
+        );
+        own.close().await;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&admin)
+            .await
+            .unwrap();
     }
 
     #[test]
