@@ -28,7 +28,6 @@ use super::{
     stale_timer_decision, Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer,
     OutboxRow, Store, StoreError, TicketRecord, TimerRow,
 };
-use crate::engine::Decision;
 use crate::model::{Action, Event, EventType, Ticket};
 
 /// Connections per replica unless the URL says `max_connections=N`.
@@ -195,32 +194,25 @@ fn outbox_row(r: &PgRow) -> Result<OutboxRow, StoreError> {
     })
 }
 
-/// The stored answer for an event id: the decision when the fingerprint matches, a conflict
-/// when the id was used for another event, nothing when the id is new.
-async fn stored(
-    conn: &mut PgConnection,
+/// The answer for an event id seen before: its decision when the fingerprint matches, else a
+/// conflict.
+fn replay(
     id: &str,
     fingerprint: &str,
-) -> Result<Option<Applied>, StoreError> {
-    let Some(row) = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if row.try_get::<&str, _>("fingerprint")? != fingerprint {
+    stored_fingerprint: &str,
+    stored_decision: &str,
+) -> Result<Applied, StoreError> {
+    if stored_fingerprint != fingerprint {
         return Err(StoreError::Conflict(id.to_string()));
     }
-    let decision: Decision = serde_json::from_str(row.try_get::<&str, _>("decision")?)?;
-    Ok(Some(Applied {
-        decision,
+    Ok(Applied {
+        decision: serde_json::from_str(stored_decision)?,
         replayed: true,
-    }))
+    })
 }
 
-/// Decides the event under its ticket's lock and writes everything it produced. Mirrors the
-/// SQLite store's `apply_one` statement for statement.
+/// Decides the event under its ticket's lock and writes everything it produced, in the same
+/// order as the SQLite store's `apply_one`.
 ///
 /// `None` when another transaction committed the same event id meanwhile (it was for another
 /// ticket, so it held another lock): the caller must roll back and answer from the store.
@@ -232,24 +224,35 @@ async fn write(
     decide: DecideFn,
 ) -> Result<Option<Applied>, StoreError> {
     let ticket_id = &event.ticket.id;
-    let prior = sqlx::query_scalar::<_, String>("SELECT state FROM tickets WHERE id = $1")
-        .bind(ticket_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|s| ticket_from(&s))
-        .transpose()?;
-
-    // A timer fires only while it is pending.
-    let firing = match (&event.kind, &event.timer) {
-        (EventType::TimerFired, Some(t)) => {
-            let state: Option<String> =
-                sqlx::query_scalar("SELECT state FROM timers WHERE id = $1")
-                    .bind(&t.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            Some((t.id.clone(), state))
-        }
+    let timer_id = match (&event.kind, &event.timer) {
+        (EventType::TimerFired, Some(t)) => Some(t.id.as_str()),
         _ => None,
+    };
+    // Everything the decision depends on, in one round trip, read after the lock: whether the
+    // id was used (perhaps by another replica while this one waited), the ticket, the timer.
+    let seen = sqlx::query(
+        "SELECT e.fingerprint, e.decision,
+                (SELECT state FROM tickets WHERE id = $2) AS ticket,
+                (SELECT state FROM timers WHERE id = $3) AS timer
+         FROM (VALUES (1)) AS one LEFT JOIN events e ON e.id = $1",
+    )
+    .bind(&event.id)
+    .bind(ticket_id)
+    .bind(timer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(stored) = seen.try_get::<Option<&str>, _>("fingerprint")? {
+        let decision: &str = seen.try_get("decision")?;
+        return replay(&event.id, fingerprint, stored, decision).map(Some);
+    }
+    let prior = seen
+        .try_get::<Option<&str>, _>("ticket")?
+        .map(ticket_from)
+        .transpose()?;
+    // A timer fires only while it is pending.
+    let firing = match timer_id {
+        Some(id) => Some((id.to_string(), seen.try_get::<Option<String>, _>("timer")?)),
+        None => None,
     };
     let decision = match &firing {
         Some((_, Some(state))) if state != "pending" => stale_timer_decision(
@@ -393,38 +396,32 @@ impl Store for PgStore {
         received_at: DateTime<Utc>,
         decide: DecideFn,
     ) -> Result<Applied, StoreError> {
-        // A repeat is answered without waiting for the ticket's lock.
-        {
-            let mut conn = self.pool.acquire().await?;
-            if let Some(applied) = stored(&mut conn, &event.id, &fingerprint).await? {
-                return Ok(applied);
-            }
-        }
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(ticket_lock_key(&event.ticket.id))
             .execute(&mut *tx)
             .await?;
-        // The same event may have been decided by another replica while this one waited.
-        if let Some(applied) = stored(&mut tx, &event.id, &fingerprint).await? {
-            return Ok(applied);
-        }
         match write(&mut tx, &event, &fingerprint, received_at, decide).await? {
+            Some(applied) if applied.replayed => {
+                tx.rollback().await?;
+                Ok(applied)
+            }
             Some(applied) => {
                 tx.commit().await?;
                 Ok(applied)
             }
             None => {
                 tx.rollback().await?;
-                let mut conn = self.pool.acquire().await?;
-                stored(&mut conn, &event.id, &fingerprint)
-                    .await?
-                    .ok_or_else(|| {
-                        StoreError::Unavailable(format!(
-                            "event `{}` was stored and is gone again",
-                            event.id
-                        ))
-                    })
+                let row = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = $1")
+                    .bind(&event.id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                replay(
+                    &event.id,
+                    &fingerprint,
+                    row.try_get("fingerprint")?,
+                    row.try_get("decision")?,
+                )
             }
         }
     }
