@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
-# Load against a release build of the daemon with the example rules and a fresh SQLite file:
-# first GET /healthz (the ceiling of this build on this machine), then POST /v1/events.
-# Needs wrk (Debian: apt-get install wrk). Usage: bench/load/run.sh [SECONDS] [CONNECTIONS]
+# Load against a release build of the daemon with the example rules: first GET /healthz (the
+# ceiling of this build on this machine), then POST /v1/events (a new event id every request,
+# spread over 1,000 tickets).
+#
+# Usage: bench/load/run.sh [SECONDS] [CONNECTIONS]
+#   STORE=sqlite (default: a fresh file) | STORE=postgres://USER@HOST/DB (a scratch schema)
+#   REPLICAS=N   daemons on one store; wrk runs once per replica, CONNECTIONS shared among them,
+#                and the figures are the sum of requests/s and the worst p50/p99.
+# Needs wrk (Debian: apt-get install wrk), curl, and psql for PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
 conns=${2:-16}
-cargo build --release --quiet
-dir=$(mktemp -d)
-port=18080
-./target/release/frontdesk serve --listen 127.0.0.1:$port --store "sqlite://$dir/load.db" --no-watch \
-  --log-format json >"$dir/log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
-echo "== GET /healthz ($conns connections, ${secs}s)"
-wrk -t2 -c"$conns" -d"${secs}s" --latency http://127.0.0.1:$port/healthz | grep -E "Requests/sec|50%|99%"
-echo "== POST /v1/events ($conns connections, ${secs}s)"
-wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/load/events.lua http://127.0.0.1:$port | grep -E "Requests/sec|50%|99%|Non-2xx"
-echo "== events stored: $(curl -s http://127.0.0.1:$port/metrics | grep -E '^frontdesk_events_total' | awk '{s+=$2} END {print s}')"
+cargo build --release --quiet --bin frontdesk
+source bench/load/common.sh
+start_replicas rules
+
+per=$(( (conns + replicas - 1) / replicas ))
+
+# load NAME URLPATH [wrk args]: one wrk per replica at once, then the combined figures.
+load() {
+  local name=$1 path=$2; shift 2
+  echo "== $name: $store_label, $replicas replica(s), $conns connections, ${secs}s"
+  local i=0 waiting=()
+  for u in "${urls[@]}"; do
+    wrk -t1 -c"$per" -d"${secs}s" --latency "$@" "$u$path" -- "$i" >"$dir/wrk-$i" 2>&1 &
+    waiting+=("$!"); i=$((i + 1))
+  done
+  wait "${waiting[@]}"
+  cat "$dir"/wrk-* | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps += $2 }
+    $1 == "50%" { if (ms($2) > p50) p50 = ms($2) }
+    $1 == "99%" { if (ms($2) > p99) p99 = ms($2) }
+    /Non-2xx/ { bad += $NF }
+    END { printf "requests/s %.0f   p50 %.2f ms   p99 %.2f ms   non-2xx %d\n", rps, p50, p99, bad }'
+  rm -f "$dir"/wrk-*
+}
+
+load "GET /healthz" /healthz
+load "POST /v1/events" "" -s bench/load/events.lua
+echo "== events stored: $(metric_sum 'frontdesk_events_total{')"

@@ -26,7 +26,7 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "FRONTDESK_LISTEN")]
     listen: SocketAddr,
-    /// Store URL: sqlite://PATH.
+    /// Store URL: sqlite://PATH, or postgres://USER@HOST/DB for several replicas.
     #[arg(long, default_value = "sqlite://frontdesk.db", env = "FRONTDESK_STORE")]
     store: String,
     /// Log format.
@@ -110,6 +110,14 @@ pub struct Args {
         default_value = "frontdesk@localhost"
     )]
     smtp_from: String,
+    /// Seconds the due timers a replica claimed stay with it before another may take them over.
+    #[arg(
+        long,
+        default_value_t = 60,
+        value_name = "SECONDS",
+        env = "FRONTDESK_TIMER_LEASE"
+    )]
+    timer_lease: u64,
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
@@ -184,6 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.timeout),
         watch: !args.no_watch,
+        timer_lease: Duration::from_secs(args.timer_lease.max(1)),
         ..Options::new()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

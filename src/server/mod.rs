@@ -91,6 +91,9 @@ pub struct Options {
     pub watch: bool,
     /// Run the timer scheduler.
     pub scheduler: bool,
+    /// How long claimed timers stay with this process before another replica may take them
+    /// over (after a crash, that is how late they fire).
+    pub timer_lease: Duration,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Webhook signing secrets per adapter (several for key rotation).
@@ -111,6 +114,7 @@ impl Options {
             request_timeout: Duration::from_secs(10),
             watch: true,
             scheduler: true,
+            timer_lease: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
             secrets: HashMap::new(),
             connectors: ConnectorConfig::default(),
@@ -150,6 +154,8 @@ pub struct AppState {
     reload_lock: tokio::sync::Mutex<()>,
     /// Identifies this process when it claims timers.
     pub instance: String,
+    /// Lease on claimed timers.
+    pub timer_lease: Duration,
     /// Signature checks of the adapters that have secrets.
     pub verifiers: HashMap<AdapterKind, Verifier>,
     /// Outbound delivery.
@@ -288,6 +294,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         rules: opts.rules.clone(),
         reload_lock: tokio::sync::Mutex::new(()),
         instance: format!("{}-{}", hostname(), std::process::id()),
+        timer_lease: opts.timer_lease,
         verifiers,
         connectors,
     });

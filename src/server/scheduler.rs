@@ -6,14 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use serde_json::json;
 use tokio::sync::watch;
 
 use super::AppState;
-use crate::model::{Event, EventType, TimerRef};
-use crate::store::DeliveryOutcome;
+use crate::model::{Event, EventType, Ticket, TimerRef};
+use crate::store::{DeliveryOutcome, DueTimer};
 
-/// How long a claimed timer stays with this process before another may take it.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
 /// Timers claimed per round.
 const BATCH: u32 = 200;
 /// Longest sleep between rounds (new timers may arrive meanwhile).
@@ -22,11 +21,12 @@ const IDLE: Duration = Duration::from_secs(1);
 /// Fires every timer due now; returns how many fired.
 pub async fn fire_due(state: &AppState) -> usize {
     let mut fired = 0;
+    let lease = TimeDelta::from_std(state.timer_lease).unwrap_or(TimeDelta::seconds(60));
     loop {
         let now = state.clock.now();
         let due = match state
             .store
-            .claim_due_timers(now, &state.instance, now + LEASE, BATCH)
+            .claim_due_timers(now, &state.instance, now + lease, BATCH)
             .await
         {
             Ok(d) => d,
@@ -39,21 +39,8 @@ pub async fn fire_due(state: &AppState) -> usize {
             return fired;
         }
         for t in due {
-            let event = Event {
-                id: format!("timer:{}", t.row.id),
-                kind: EventType::TimerFired,
-                occurred_at: Some(t.row.due_at),
-                ticket: t.ticket,
-                message: None,
-                changes: Default::default(),
-                timer: Some(TimerRef {
-                    id: t.row.id.clone(),
-                    name: t.row.name.clone(),
-                    due_at: t.row.due_at,
-                }),
-                data: Default::default(),
-            };
-            match state.process(event, None, false).await {
+            let (event, patch) = timer_event(&t);
+            match state.process(event, Some(patch), false).await {
                 Ok(_) => fired += 1,
                 Err(e) => {
                     tracing::warn!(timer = %t.row.id, error = %e.message, "timer not fired; it will be retried after its lease")
@@ -66,11 +53,12 @@ pub async fn fire_due(state: &AppState) -> usize {
 /// Delivers every outbox row due now (a few at a time); returns how many were attempted.
 pub async fn deliver_due(state: &AppState) -> usize {
     let mut attempted = 0;
+    let lease = TimeDelta::from_std(state.timer_lease).unwrap_or(TimeDelta::seconds(60));
     loop {
         let now = state.clock.now();
         let rows = match state
             .store
-            .claim_deliveries(now, &state.instance, now + LEASE, 32)
+            .claim_deliveries(now, &state.instance, now + lease, 32)
             .await
         {
             Ok(r) => r,
@@ -121,6 +109,33 @@ pub async fn deliver_due(state: &AppState) -> usize {
     }
 }
 
+/// The `timer.fired` event of a claimed timer, and the ticket patch to decide it with.
+///
+/// The event names the ticket by id only, and the patch is that id: the timer is decided
+/// against the ticket as stored when its turn comes, not as it was at claim time (events
+/// decided in between must not be overwritten), and the event, hence its fingerprint, is the
+/// same whichever replica fires it, so a second firing is answered from the store.
+fn timer_event(t: &DueTimer) -> (Event, serde_json::Value) {
+    let event = Event {
+        id: format!("timer:{}", t.row.id),
+        kind: EventType::TimerFired,
+        occurred_at: Some(t.row.due_at),
+        ticket: Ticket {
+            id: t.row.ticket_id.clone(),
+            ..Ticket::default()
+        },
+        message: None,
+        changes: Default::default(),
+        timer: Some(TimerRef {
+            id: t.row.id.clone(),
+            name: t.row.name.clone(),
+            due_at: t.row.due_at,
+        }),
+        data: Default::default(),
+    };
+    (event, json!({ "id": t.row.ticket_id }))
+}
+
 /// The scheduler loop: timers and deliveries.
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     loop {
@@ -137,5 +152,51 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::store::TimerRow;
+
+    #[test]
+    fn a_timer_event_does_not_carry_the_ticket_as_claimed() {
+        let due: chrono::DateTime<chrono::Utc> = "2026-11-25T09:00:00Z".parse().unwrap();
+        let claimed = DueTimer {
+            row: TimerRow {
+                id: "e1/nudge".into(),
+                ticket_id: "T".into(),
+                name: "nudge".into(),
+                rule: "r".into(),
+                due_at: due,
+                state: "pending".into(),
+            },
+            ticket: Ticket {
+                id: "T".into(),
+                status: Status::Pending,
+                tags: vec!["old".into()],
+                ..Ticket::default()
+            },
+        };
+        let (event, patch) = timer_event(&claimed);
+        assert_eq!(event.id, "timer:e1/nudge");
+        assert_eq!(patch, json!({"id": "T"}));
+        // Whatever the ticket looked like at claim time, the event is the same.
+        let mut later = claimed.clone();
+        later.ticket.status = Status::Open;
+        assert_eq!(
+            crate::store::fingerprint(&event),
+            crate::store::fingerprint(&timer_event(&later).0)
+        );
+        // Decided against a ticket that changed after the claim, the patch keeps the change.
+        let stored = Ticket {
+            id: "T".into(),
+            status: Status::Open,
+            tags: vec!["new".into()],
+            ..Ticket::default()
+        };
+        assert_eq!(stored.overlay(&patch).unwrap(), stored);
     }
 }

@@ -3,8 +3,10 @@
 //! before the helpdesk gets its answer.
 //!
 //! [`Store`] is the seam between the daemon and a database. [`sqlite::SqliteStore`] is the
-//! embedded default; a PostgreSQL store for several replicas implements the same trait.
+//! embedded default; [`postgres::PgStore`] serves several replicas sharing one PostgreSQL
+//! database. Both pass the same behavioural suite (`tests/store.rs`).
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -231,7 +233,8 @@ pub trait Store: Send + Sync {
     async fn close(&self);
 }
 
-/// Opens a store from a URL: `sqlite://PATH` (or a plain path ending in `.db`).
+/// Opens a store from a URL: `sqlite://PATH` (or a plain path ending in `.db`), or
+/// `postgres://USER@HOST/DB` (also `postgresql://`; `max_connections=N` sets the pool size).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url
         .strip_prefix("sqlite://")
@@ -243,13 +246,31 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Config(
-            "the PostgreSQL store is not available in this version; use sqlite://PATH".into(),
-        ));
+        return Ok(Arc::new(postgres::PgStore::open(url).await?));
     }
     Err(StoreError::Config(format!(
-        "unknown store URL `{url}`; use sqlite://PATH (e.g. sqlite://frontdesk.db)"
+        "unknown store URL `{url}`; use sqlite://PATH (e.g. sqlite://frontdesk.db) or postgres://USER@HOST/DB"
     )))
+}
+
+/// A decision for a timer that no longer applies (cancelled or already fired).
+pub(crate) fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decision {
+    let mut d = Decision {
+        event_id: event.id.clone(),
+        actions: Vec::new(),
+        ticket,
+        timers: Vec::new(),
+        trace: Default::default(),
+    };
+    d.trace.errors.push(crate::rules::RuleError {
+        rule: event
+            .timer
+            .as_ref()
+            .map_or_else(String::new, |t| format!("timer {}", t.name)),
+        path: String::new(),
+        message: format!("the timer is {state}; nothing to do"),
+    });
+    d
 }
 
 /// Stable fingerprint of an accepted event, to tell a repeat from a reused id. `occurred_at` is

@@ -12,8 +12,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer, OutboxRow, Store,
-    StoreError, TicketRecord, TimerRow,
+    stale_timer_decision, Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer,
+    OutboxRow, Store, StoreError, TicketRecord, TimerRow,
 };
 use crate::engine::Decision;
 use crate::model::{Action, Event, EventType, Ticket};
@@ -117,26 +117,6 @@ fn outbox_row(r: &sqlx::sqlite::SqliteRow) -> Result<OutboxRow, StoreError> {
         next_at: parse_ts(r.try_get::<&str, _>("next_at")?)?,
         last_error: r.try_get("last_error")?,
     })
-}
-
-/// A decision for a timer that no longer applies (cancelled or already fired).
-fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decision {
-    let mut d = Decision {
-        event_id: event.id.clone(),
-        actions: Vec::new(),
-        ticket,
-        timers: Vec::new(),
-        trace: Default::default(),
-    };
-    d.trace.errors.push(crate::rules::RuleError {
-        rule: event
-            .timer
-            .as_ref()
-            .map_or_else(String::new, |t| format!("timer {}", t.name)),
-        path: String::new(),
-        message: format!("the timer is {state}; nothing to do"),
-    });
-    d
 }
 
 /// Decides and writes one event inside the batch's transaction.

@@ -1,0 +1,730 @@
+//! The PostgreSQL store, for several replicas in front of one database.
+//!
+//! Each event is one transaction on a pooled connection. Replicas coordinate through the
+//! database alone:
+//!
+//! - an event id is a primary key, so the same event posted to two replicas is decided once
+//!   and both answer with the stored decision;
+//! - the events of one ticket are serialised by a transaction-scoped advisory lock on the
+//!   ticket id, taken before the stored ticket is read, so every decision sees the state the
+//!   previous one left, whichever replica made it;
+//! - due timers and outbox rows are claimed with `FOR UPDATE SKIP LOCKED` under a lease; a
+//!   replica that dies loses its lease and another takes the rows over; an outbox attempt
+//!   counter fences stale completions.
+//!
+//! Connections get `idle_in_transaction_session_timeout` and `lock_timeout` (5 s unless the
+//! URL sets them), so a replica frozen inside a transaction cannot hold a ticket's lock for
+//! ever: PostgreSQL ends its session, the transaction rolls back and nothing half-done is seen.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, PgConnection, Row};
+
+use super::{
+    stale_timer_decision, Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer,
+    OutboxRow, Store, StoreError, TicketRecord, TimerRow,
+};
+use crate::model::{Action, Event, EventType, Ticket};
+
+/// Connections per replica unless the URL says `max_connections=N`.
+const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+/// Longest wait for a pooled connection before the event is refused (HTTP 503).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// `ping` gives up after this, so `/readyz` answers quickly when the database is away.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// Session settings every connection gets unless the URL sets them itself.
+const SESSION_DEFAULTS: &[(&str, &str)] = &[
+    ("idle_in_transaction_session_timeout", "5s"),
+    ("lock_timeout", "5s"),
+];
+
+/// PostgreSQL-backed [`Store`].
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// Splits frontdesk's own `max_connections=N` parameter off a PostgreSQL URL.
+fn take_max_connections(url: &str) -> Result<(String, u32), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), DEFAULT_MAX_CONNECTIONS));
+    };
+    let mut max = DEFAULT_MAX_CONNECTIONS;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("max_connections", n)) => {
+                max = n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    StoreError::Config(format!(
+                        "max_connections=`{n}` in the store URL: expected a positive number"
+                    ))
+                })?;
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, max))
+}
+
+/// Where the URL points, without the password, for messages.
+fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    )
+}
+
+/// The advisory lock key of a ticket: 64 bits of SHA-256 over the id. Two tickets sharing a
+/// key would only be decided one after the other, never wrongly.
+fn ticket_lock_key(ticket_id: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("frontdesk ticket {ticket_id}").as_bytes());
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(key)
+}
+
+impl PgStore {
+    /// Connects, and brings the schema up to date. Several replicas may start at once: the
+    /// migrator holds an advisory lock while it works.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let (url, max_connections) = take_max_connections(url)?;
+        let mut options = PgConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Config(format!("PostgreSQL URL: {e}")))?;
+        if options.get_application_name().is_none() {
+            options = options.application_name("frontdesk");
+        }
+        let target = describe(&options);
+
+        // The schema first, on a connection of its own: another replica may be migrating, and
+        // the migrator waits for its advisory lock as long as that takes.
+        let migrate = async {
+            let mut conn =
+                tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+                    .await
+                    .map_err(|_| {
+                        sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("no answer within {}s", ACQUIRE_TIMEOUT.as_secs()),
+                        ))
+                    })??;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&mut conn)
+                .await
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            conn.close().await
+        };
+        migrate
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{target}: {e}")))?;
+
+        // Session settings by SET rather than startup options, which poolers such as
+        // PgBouncer refuse; a setting the URL already gives is left alone.
+        let given = options.get_options().unwrap_or("").to_string();
+        let sets: String = SESSION_DEFAULTS
+            .iter()
+            .filter(|(name, _)| !given.contains(name))
+            .map(|(name, value)| format!("SET {name} = '{value}'; "))
+            .collect();
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _| {
+                let sets = sets.clone();
+                Box::pin(async move {
+                    if !sets.is_empty() {
+                        sqlx::Executor::execute(&mut *conn, sets.as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{target}: {e}")))?;
+        Ok(PgStore { pool })
+    }
+}
+
+fn ticket_from(state: &str) -> Result<Ticket, StoreError> {
+    Ok(serde_json::from_str(state)?)
+}
+
+fn timer_row(r: &PgRow) -> Result<TimerRow, StoreError> {
+    Ok(TimerRow {
+        id: r.try_get("id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        name: r.try_get("name")?,
+        rule: r.try_get("rule")?,
+        due_at: r.try_get("due_at")?,
+        state: r.try_get("state")?,
+    })
+}
+
+fn audit_row(r: &PgRow) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow {
+        event_id: r.try_get("event_id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        rule: r.try_get("rule")?,
+        at: r.try_get("at")?,
+        actions: serde_json::from_str(r.try_get::<&str, _>("actions")?)?,
+    })
+}
+
+fn outbox_row(r: &PgRow) -> Result<OutboxRow, StoreError> {
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        event_id: r.try_get("event_id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        action: serde_json::from_str(r.try_get::<&str, _>("action")?)?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_at: r.try_get("next_at")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+/// The answer for an event id seen before: its decision when the fingerprint matches, else a
+/// conflict.
+fn replay(
+    id: &str,
+    fingerprint: &str,
+    stored_fingerprint: &str,
+    stored_decision: &str,
+) -> Result<Applied, StoreError> {
+    if stored_fingerprint != fingerprint {
+        return Err(StoreError::Conflict(id.to_string()));
+    }
+    Ok(Applied {
+        decision: serde_json::from_str(stored_decision)?,
+        replayed: true,
+    })
+}
+
+/// Decides the event under its ticket's lock and writes everything it produced, in the same
+/// order as the SQLite store's `apply_one`.
+///
+/// `None` when another transaction committed the same event id meanwhile (it was for another
+/// ticket, so it held another lock): the caller must roll back and answer from the store.
+async fn write(
+    tx: &mut PgConnection,
+    event: &Event,
+    fingerprint: &str,
+    received_at: DateTime<Utc>,
+    decide: DecideFn,
+) -> Result<Option<Applied>, StoreError> {
+    let ticket_id = &event.ticket.id;
+    let timer_id = match (&event.kind, &event.timer) {
+        (EventType::TimerFired, Some(t)) => Some(t.id.as_str()),
+        _ => None,
+    };
+    // Everything the decision depends on, in one round trip, read after the lock: whether the
+    // id was used (perhaps by another replica while this one waited), the ticket, the timer.
+    let seen = sqlx::query(
+        "SELECT e.fingerprint, e.decision,
+                (SELECT state FROM tickets WHERE id = $2) AS ticket,
+                (SELECT state FROM timers WHERE id = $3) AS timer
+         FROM (VALUES (1)) AS one LEFT JOIN events e ON e.id = $1",
+    )
+    .bind(&event.id)
+    .bind(ticket_id)
+    .bind(timer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(stored) = seen.try_get::<Option<&str>, _>("fingerprint")? {
+        let decision: &str = seen.try_get("decision")?;
+        return replay(&event.id, fingerprint, stored, decision).map(Some);
+    }
+    let prior = seen
+        .try_get::<Option<&str>, _>("ticket")?
+        .map(ticket_from)
+        .transpose()?;
+    // A timer fires only while it is pending.
+    let firing = match timer_id {
+        Some(id) => Some((id.to_string(), seen.try_get::<Option<String>, _>("timer")?)),
+        None => None,
+    };
+    let decision = match &firing {
+        Some((_, Some(state))) if state != "pending" => stale_timer_decision(
+            event,
+            prior.clone().unwrap_or_else(|| event.ticket.clone()),
+            state,
+        ),
+        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior)))
+            .map_err(|_| StoreError::Corrupt(format!("deciding event `{}` panicked", event.id)))?,
+    };
+    let now = received_at;
+
+    let inserted = sqlx::query(
+        "INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&event.id)
+    .bind(ticket_id)
+    .bind(event.kind.to_string())
+    .bind(fingerprint)
+    .bind(now)
+    .bind(serde_json::to_string(event)?)
+    .bind(serde_json::to_string(&decision)?)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(None);
+    }
+
+    sqlx::query(
+        "INSERT INTO tickets (id, state, version, updated_at) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, version = tickets.version + 1,
+                                        updated_at = EXCLUDED.updated_at",
+    )
+    .bind(ticket_id)
+    .bind(serde_json::to_string(&decision.ticket)?)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+
+    if !decision.trace.fired.is_empty() {
+        sqlx::query(
+            "INSERT INTO decisions (event_id, ticket_id, rule, at, actions)
+             SELECT $1, $2, rule, $3, $4 FROM UNNEST($5::text[]) WITH ORDINALITY AS f(rule, n)
+             ORDER BY n",
+        )
+        .bind(&event.id)
+        .bind(ticket_id)
+        .bind(now)
+        .bind(serde_json::to_string(&decision.actions)?)
+        .bind(&decision.trace.fired)
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    // Timers: the firing one is done; events cancel the pending timers that listen for them;
+    // cancel_timers actions cancel by name; new timers replace pending ones of the same name.
+    if let Some((id, _)) = &firing {
+        sqlx::query(
+            "UPDATE timers SET state = 'fired', finished_at = $1 WHERE id = $2 AND state = 'pending'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let kind = serde_json::to_value(event.kind)?;
+    sqlx::query(
+        "UPDATE timers SET state = 'cancelled', finished_at = $1
+         WHERE ticket_id = $2 AND state = 'pending' AND cancel_on @> jsonb_build_array($3::text)",
+    )
+    .bind(now)
+    .bind(ticket_id)
+    .bind(kind.as_str().unwrap_or_default())
+    .execute(&mut *tx)
+    .await?;
+    for action in &decision.actions {
+        if let Action::CancelTimers { names } = action {
+            sqlx::query(
+                "UPDATE timers SET state = 'cancelled', finished_at = $1
+                 WHERE ticket_id = $2 AND state = 'pending' AND ($3::text[] IS NULL OR name = ANY($3))",
+            )
+            .bind(now)
+            .bind(ticket_id)
+            .bind(names)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    for timer in &decision.timers {
+        sqlx::query(
+            "UPDATE timers SET state = 'cancelled', finished_at = $1
+             WHERE ticket_id = $2 AND name = $3 AND state = 'pending'",
+        )
+        .bind(now)
+        .bind(ticket_id)
+        .bind(&timer.name)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO timers (id, ticket_id, name, rule, due_at, cancel_on, state, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'pending', $7)",
+        )
+        .bind(format!("{}/{}", event.id, timer.name))
+        .bind(ticket_id)
+        .bind(&timer.name)
+        .bind(&timer.rule)
+        .bind(timer.due_at)
+        .bind(serde_json::to_string(&timer.cancel_on)?)
+        .bind(&event.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (i, action) in decision.actions.iter().enumerate() {
+        if matches!(action, Action::Webhook { .. } | Action::Notify { .. }) {
+            sqlx::query(
+                "INSERT INTO outbox (id, event_id, ticket_id, action, state, next_at)
+                 VALUES ($1, $2, $3, $4, 'pending', $5)",
+            )
+            .bind(format!("{}/{i}", event.id))
+            .bind(&event.id)
+            .bind(ticket_id)
+            .bind(serde_json::to_string(action)?)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(Some(Applied {
+        decision,
+        replayed: false,
+    }))
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn apply(
+        &self,
+        event: Event,
+        fingerprint: String,
+        received_at: DateTime<Utc>,
+        decide: DecideFn,
+    ) -> Result<Applied, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ticket_lock_key(&event.ticket.id))
+            .execute(&mut *tx)
+            .await?;
+        match write(&mut tx, &event, &fingerprint, received_at, decide).await? {
+            Some(applied) if applied.replayed => {
+                tx.rollback().await?;
+                Ok(applied)
+            }
+            Some(applied) => {
+                tx.commit().await?;
+                Ok(applied)
+            }
+            None => {
+                tx.rollback().await?;
+                let row = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = $1")
+                    .bind(&event.id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                replay(
+                    &event.id,
+                    &fingerprint,
+                    row.try_get("fingerprint")?,
+                    row.try_get("decision")?,
+                )
+            }
+        }
+    }
+
+    async fn ticket(&self, id: &str) -> Result<Option<TicketRecord>, StoreError> {
+        let Some(row) = sqlx::query("SELECT state, version FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let ticket = ticket_from(row.try_get::<&str, _>("state")?)?;
+        let version: i64 = row.try_get("version")?;
+        let timers = sqlx::query(
+            "SELECT id, ticket_id, name, rule, due_at, state FROM timers
+             WHERE ticket_id = $1 ORDER BY due_at DESC LIMIT 100",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(timer_row)
+        .collect::<Result<_, _>>()?;
+        let history = sqlx::query(
+            "SELECT event_id, ticket_id, rule, at, actions FROM decisions
+             WHERE ticket_id = $1 ORDER BY seq LIMIT 1000",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(audit_row)
+        .collect::<Result<_, _>>()?;
+        Ok(Some(TicketRecord {
+            ticket,
+            version,
+            timers,
+            history,
+        }))
+    }
+
+    async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
+        let rows = sqlx::query(
+            "SELECT event_id, ticket_id, rule, at, actions FROM decisions
+             WHERE ($1::text IS NULL OR ticket_id = $1) AND ($2::text IS NULL OR rule = $2)
+             ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(&q.ticket)
+        .bind(&q.rule)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let rows = sqlx::query(
+            "WITH due AS (
+                 SELECT id FROM timers
+                 WHERE state = 'pending' AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+                 ORDER BY due_at LIMIT $4
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE timers t SET claimed_by = $1, lease_until = $2, attempt = t.attempt + 1
+             FROM due WHERE t.id = due.id
+             RETURNING t.id, t.ticket_id, t.name, t.rule, t.due_at, t.state",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let timers: Vec<TimerRow> = rows.iter().map(timer_row).collect::<Result<_, _>>()?;
+        if timers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = timers.iter().map(|t| t.ticket_id.as_str()).collect();
+        let mut tickets = std::collections::HashMap::new();
+        for r in sqlx::query("SELECT id, state FROM tickets WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let id: String = r.try_get("id")?;
+            tickets.insert(id, ticket_from(r.try_get::<&str, _>("state")?)?);
+        }
+        let mut out: Vec<DueTimer> = timers
+            .into_iter()
+            .map(|row| {
+                let ticket = tickets
+                    .get(&row.ticket_id)
+                    .cloned()
+                    .unwrap_or_else(|| Ticket {
+                        id: row.ticket_id.clone(),
+                        ..Ticket::default()
+                    });
+                DueTimer { row, ticket }
+            })
+            .collect();
+        out.sort_by_key(|t| t.row.due_at);
+        Ok(out)
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT MIN(due_at) FROM timers WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        match tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "PostgreSQL did not answer within {}s",
+                PING_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "WITH due AS (
+                 SELECT id FROM outbox
+                 WHERE state = 'pending' AND next_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+                 ORDER BY next_at LIMIT $4
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE outbox o SET claimed_by = $1, lease_until = $2, attempts = o.attempts + 1
+             FROM due WHERE o.id = due.id
+             RETURNING o.id, o.event_id, o.ticket_id, o.action, o.state, o.attempts, o.next_at, o.last_error",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<OutboxRow> = rows.iter().map(outbox_row).collect::<Result<_, _>>()?;
+        out.sort_by_key(|r| r.next_at);
+        Ok(out)
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        attempt: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (state, next_at, error) = match outcome {
+            DeliveryOutcome::Delivered => ("delivered", now, None),
+            DeliveryOutcome::Retry { at, error } => ("pending", *at, Some(error.as_str())),
+            DeliveryOutcome::Dead { error } => ("dead", now, Some(error.as_str())),
+        };
+        let done = sqlx::query(
+            "UPDATE outbox SET state = $1, next_at = $2, last_error = COALESCE($3, last_error),
+                               lease_until = NULL
+             WHERE id = $4 AND attempts = $5 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(next_at)
+        .bind(error)
+        .bind(id)
+        .bind(attempt)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, ticket_id, action, state, attempts, next_at, last_error FROM outbox
+             WHERE ($1::text IS NULL OR state = $1) ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(state)
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    async fn redeliver(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let found: Option<bool> = sqlx::query_scalar(
+            "WITH found AS (SELECT id, state FROM outbox WHERE id = $2 FOR UPDATE),
+                  put AS (UPDATE outbox o SET state = 'pending', next_at = $1, lease_until = NULL
+                          FROM found WHERE o.id = found.id AND found.state <> 'pending'
+                          RETURNING o.id)
+             SELECT true FROM found",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frontdesk_takes_its_pool_size_off_the_url() {
+        let cases = [
+            (
+                "postgres://h/db",
+                "postgres://h/db",
+                DEFAULT_MAX_CONNECTIONS,
+            ),
+            ("postgres://h/db?max_connections=4", "postgres://h/db", 4),
+            (
+                "postgres://h/db?sslmode=disable&max_connections=8&options[search_path]=x",
+                "postgres://h/db?sslmode=disable&options[search_path]=x",
+                8,
+            ),
+        ];
+        for (url, want, max) in cases {
+            assert_eq!(
+                take_max_connections(url).unwrap(),
+                (want.to_string(), max),
+                "{url}"
+            );
+        }
+        assert!(take_max_connections("postgres://h/db?max_connections=0").is_err());
+        assert!(take_max_connections("postgres://h/db?max_connections=x").is_err());
+    }
+
+    /// Every pooled session carries the timeouts that keep a frozen replica from holding a
+    /// ticket's lock; a value in the URL wins. (Skipped without a PostgreSQL server.)
+    #[tokio::test]
+    async fn sessions_get_the_timeouts() {
+        let base = std::env::var("FRONTDESK_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let Ok(Ok(admin)) =
+            tokio::time::timeout(Duration::from_secs(5), PgPool::connect(&base)).await
+        else {
+            eprintln!("skipping: no PostgreSQL at {base}");
+            return;
+        };
+        let schema = format!("fd_unit_{}", std::process::id());
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options[search_path]={schema}&max_connections=2");
+        let store = PgStore::open(&url).await.unwrap();
+        let show = |name: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, String>(&format!("SHOW {name}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(show("lock_timeout").await, "5s");
+        assert_eq!(show("idle_in_transaction_session_timeout").await, "5s");
+        assert_eq!(show("application_name").await, "frontdesk");
+        store.close().await;
+        let own = PgStore::open(&format!("{url}&options[lock_timeout]=7s"))
+            .await
+            .unwrap();
+        assert_eq!(
+            sqlx::query_scalar::<_, String>("SHOW lock_timeout")
+                .fetch_one(&own.pool)
+                .await
+                .unwrap(),
+            "7s"
+        );
+        own.close().await;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+
+    #[test]
+    fn lock_keys_are_stable_and_spread() {
+        assert_eq!(ticket_lock_key("T1"), ticket_lock_key("T1"));
+        assert_ne!(ticket_lock_key("T1"), ticket_lock_key("T2"));
+    }
+}

@@ -1,0 +1,950 @@
+//! The store's behaviour, written once and run against every backend: SQLite always (a file in
+//! a tempdir), PostgreSQL when a server answers (`FRONTDESK_TEST_PG`, else 127.0.0.1:5432; a
+//! fresh schema per test, dropped afterwards). Behaviours that involve two replicas get two
+//! handles: two stores on one PostgreSQL schema, or the one SQLite store twice.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use frontdesk::engine::Decision;
+use frontdesk::model::{
+    Action, Event, EventType, HttpMethod, NotifyChannel, Ticket, TimerRef, TimerSpec,
+};
+use frontdesk::store::{self, Applied, AuditQuery, DeliveryOutcome, Store, StoreError};
+use serde_json::json;
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+fn event(id: &str, kind: EventType, ticket: &str) -> Event {
+    let mut v = json!({"id": id, "type": kind.to_string(), "ticket": {"id": ticket}});
+    if kind == EventType::MessageCreated {
+        v["message"] = json!({"text": format!("text of {id}")});
+    }
+    Event::from_value(v).unwrap()
+}
+
+fn msg(id: &str, ticket: &str) -> Event {
+    event(id, EventType::MessageCreated, ticket)
+}
+
+fn timer(name: &str, due_at: DateTime<Utc>, cancel_on: &[EventType]) -> TimerSpec {
+    TimerSpec {
+        name: name.into(),
+        rule: format!("start {name}"),
+        due_at,
+        cancel_on: cancel_on.to_vec(),
+    }
+}
+
+/// What a test decision does: tags to add, rules that "fired", actions, timers.
+#[derive(Default, Clone)]
+struct Plan {
+    tags: Vec<String>,
+    rules: Vec<String>,
+    actions: Vec<Action>,
+    timers: Vec<TimerSpec>,
+}
+
+impl Plan {
+    fn tag(tag: &str) -> Plan {
+        Plan {
+            tags: vec![tag.into()],
+            rules: vec![format!("tag {tag}")],
+            ..Plan::default()
+        }
+    }
+}
+
+/// A decide closure: the stored ticket (or the event's) plus the plan's tags. Counts its calls.
+fn decide(e: &Event, plan: Plan, calls: Arc<AtomicUsize>) -> store::DecideFn {
+    let e = e.clone();
+    Box::new(move |prior: Option<Ticket>| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let mut ticket = prior.unwrap_or_else(|| e.ticket.clone());
+        let mut actions = plan.actions;
+        for tag in &plan.tags {
+            if !ticket.tags.contains(tag) {
+                ticket.tags.push(tag.clone());
+            }
+        }
+        if !plan.tags.is_empty() {
+            actions.insert(
+                0,
+                Action::AddTags {
+                    tags: plan.tags.clone(),
+                },
+            );
+        }
+        let mut d = Decision {
+            event_id: e.id.clone(),
+            actions,
+            ticket,
+            timers: plan.timers,
+            trace: Default::default(),
+        };
+        d.trace.fired = plan.rules;
+        d
+    })
+}
+
+async fn apply(s: &Arc<dyn Store>, e: &Event, plan: Plan) -> Result<Applied, StoreError> {
+    apply_counted(s, e, plan, Arc::default()).await
+}
+
+async fn apply_counted(
+    s: &Arc<dyn Store>,
+    e: &Event,
+    plan: Plan,
+    calls: Arc<AtomicUsize>,
+) -> Result<Applied, StoreError> {
+    s.apply(
+        e.clone(),
+        store::fingerprint(e),
+        t0(),
+        decide(e, plan, calls),
+    )
+    .await
+}
+
+fn fired(timer_id: &str, name: &str, ticket: &str, due_at: DateTime<Utc>) -> Event {
+    let mut e = event(&format!("timer:{timer_id}"), EventType::TimerFired, ticket);
+    e.timer = Some(TimerRef {
+        id: timer_id.into(),
+        name: name.into(),
+        due_at,
+    });
+    e
+}
+
+async fn timer_states(s: &Arc<dyn Store>, ticket: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = s
+        .ticket(ticket)
+        .await
+        .unwrap()
+        .unwrap()
+        .timers
+        .into_iter()
+        .map(|t| (t.id, t.state))
+        .collect();
+    v.sort();
+    v
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Behaviours
+// ---------------------------------------------------------------------------------------------
+
+/// An event is applied once; a repeat gets the stored decision without deciding; the same id
+/// with another body is a conflict.
+async fn apply_once_replay_conflict(s: Arc<dyn Store>) {
+    let e = msg("e1", "T1");
+    let first = apply(&s, &e, Plan::tag("x")).await.unwrap();
+    assert!(!first.replayed);
+    assert_eq!(first.decision.ticket.tags, ["x"]);
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let again = apply_counted(&s, &e, Plan::tag("other"), calls.clone())
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(
+        again.decision, first.decision,
+        "the stored decision, exactly"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "a repeat is not decided");
+
+    let mut reused = e.clone();
+    reused.message.as_mut().unwrap().text = "something else".into();
+    match apply(&s, &reused, Plan::tag("y")).await {
+        Err(StoreError::Conflict(id)) => assert_eq!(id, "e1"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+
+    let rec = s.ticket("T1").await.unwrap().unwrap();
+    assert_eq!(rec.version, 1, "applied once");
+    assert_eq!(rec.ticket.tags, ["x"]);
+    assert_eq!(rec.history.len(), 1);
+    assert_eq!(rec.history[0].rule, "tag x");
+    assert_eq!(rec.history[0].event_id, "e1");
+    assert_eq!(rec.history[0].at, t0());
+    assert!(s.ticket("nobody").await.unwrap().is_none());
+}
+
+/// Forty events for one ticket at once, half through each handle: each is decided against the
+/// state the previous one left, so no tag is lost.
+async fn per_ticket_ordering(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = if i % 2 == 0 { one.clone() } else { two.clone() };
+        tasks.push(tokio::spawn(async move {
+            let e = msg(&format!("m{i}"), "T");
+            apply(&s, &e, Plan::tag(&format!("n{i}"))).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        let a = t.await.unwrap();
+        assert!(!a.replayed);
+        seen.push(a.decision.ticket.tags.len());
+    }
+    // Every decision saw a different number of earlier tags: 1, 2, ..., 40.
+    seen.sort();
+    assert_eq!(seen, (1..=40).collect::<Vec<_>>());
+    let rec = one.ticket("T").await.unwrap().unwrap();
+    assert_eq!(rec.version, 40);
+    let tags: BTreeSet<String> = rec.ticket.tags.into_iter().collect();
+    let want: BTreeSet<String> = (0..40).map(|i| format!("n{i}")).collect();
+    assert_eq!(
+        tags, want,
+        "every event saw the state the one before it left"
+    );
+    // Several tickets at once do not wait for each other's state either.
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let s = if i % 2 == 0 { one.clone() } else { two.clone() };
+        tasks.push(tokio::spawn(async move {
+            let e = msg(&format!("u{i}"), &format!("U{}", i % 3));
+            apply(&s, &e, Plan::tag(&format!("u{i}"))).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for k in 0..3 {
+        let rec = two.ticket(&format!("U{k}")).await.unwrap().unwrap();
+        assert_eq!(rec.version, 10);
+        assert_eq!(rec.ticket.tags.len(), 10);
+    }
+}
+
+/// The same event through both handles at once is decided once, and both get that decision;
+/// one id used for two tickets at once is applied once and refused once.
+async fn same_event_through_two_replicas(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    for round in 0..12 {
+        let e = msg(&format!("dup{round}"), &format!("D{}", round % 3));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (a, b) = tokio::join!(
+            apply_counted(&one, &e, Plan::tag("d"), calls.clone()),
+            apply_counted(&two, &e, Plan::tag("d"), calls.clone()),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "round {round}: decided once"
+        );
+        assert_eq!(a.decision, b.decision, "round {round}: the same answer");
+        assert_eq!(
+            [a.replayed, b.replayed].iter().filter(|r| !**r).count(),
+            1,
+            "round {round}: exactly one applied it"
+        );
+    }
+    for round in 0..6 {
+        let id = format!("reused{round}");
+        let (e1, e2) = (msg(&id, "R1"), msg(&id, "R2"));
+        let (a, b) = tokio::join!(
+            apply(&one, &e1, Plan::tag("r")),
+            apply(&two, &e2, Plan::tag("r")),
+        );
+        let results = [a, b];
+        let applied = results
+            .iter()
+            .filter(|r| matches!(r, Ok(a) if !a.replayed))
+            .count();
+        let refused = results
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::Conflict(_))))
+            .count();
+        assert_eq!((applied, refused), (1, 1), "round {round}: {results:?}");
+    }
+    let versions = (
+        one.ticket("R1").await.unwrap().map_or(0, |r| r.version),
+        one.ticket("R2").await.unwrap().map_or(0, |r| r.version),
+    );
+    assert_eq!(versions.0 + versions.1, 6, "each reused id applied once");
+}
+
+/// A timer is stored with its decision, claimed under a lease when due, claimed again only
+/// after the lease ran out, and fires once.
+async fn timer_claim_lease_and_fire_once(s: Arc<dyn Store>) {
+    let due = t0() + TimeDelta::hours(1);
+    let created = event("c1", EventType::TicketCreated, "T");
+    let plan = Plan {
+        timers: vec![timer("nudge", due, &[])],
+        ..Plan::tag("new")
+    };
+    let a = apply(&s, &created, plan).await.unwrap();
+    assert_eq!(a.decision.timers.len(), 1);
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[("c1/nudge", "pending")])
+    );
+    let rec = s.ticket("T").await.unwrap().unwrap();
+    assert_eq!(rec.timers[0].due_at, due);
+    assert_eq!(rec.timers[0].name, "nudge");
+    assert_eq!(rec.timers[0].rule, "start nudge");
+    assert_eq!(s.next_timer_due().await.unwrap(), Some(due));
+
+    assert!(
+        s.claim_due_timers(due - secs(1), "A", due + secs(59), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let claimed = s
+        .claim_due_timers(due, "A", due + secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].row.id, "c1/nudge");
+    assert_eq!(claimed[0].row.state, "pending");
+    assert_eq!(claimed[0].ticket.id, "T");
+    assert_eq!(claimed[0].ticket.tags, ["new"], "the stored ticket");
+    assert!(
+        s.claim_due_timers(due + secs(30), "B", due + secs(90), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "A holds the lease"
+    );
+    let taken = s
+        .claim_due_timers(due + secs(61), "B", due + secs(121), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1, "the lease ran out: B takes it over");
+
+    // B fires it; A, late, completes its own claim: the same event, answered from the store.
+    let fire = fired("c1/nudge", "nudge", "T", due);
+    let b = apply(&s, &fire, Plan::tag("nudged")).await.unwrap();
+    assert!(!b.replayed);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let late = apply_counted(&s, &fire, Plan::tag("nudged twice"), calls.clone())
+        .await
+        .unwrap();
+    assert!(late.replayed);
+    assert_eq!(late.decision, b.decision);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let rec = s.ticket("T").await.unwrap().unwrap();
+    assert_eq!(rec.version, 2, "created + fired once");
+    assert_eq!(rec.ticket.tags, ["new", "nudged"]);
+    assert_eq!(timer_states(&s, "T").await, pairs(&[("c1/nudge", "fired")]));
+    assert!(s
+        .claim_due_timers(
+            due + TimeDelta::hours(5),
+            "C",
+            due + TimeDelta::hours(6),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.next_timer_due().await.unwrap(), None);
+}
+
+/// Claims go to one claimer at a time, oldest due first, `limit` at a time.
+async fn timer_claims_split_between_replicas(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    for i in 0..30 {
+        let e = event(&format!("c{i}"), EventType::TicketCreated, &format!("T{i}"));
+        let plan = Plan {
+            timers: vec![timer("t", t0() + secs(i), &[])],
+            ..Plan::default()
+        };
+        apply(&one, &e, plan).await.unwrap();
+    }
+    let now = t0() + secs(100);
+    let first = one
+        .claim_due_timers(now, "A", now + secs(60), 5)
+        .await
+        .unwrap();
+    let due: Vec<String> = first.iter().map(|t| t.row.id.clone()).collect();
+    assert_eq!(
+        due,
+        ["c0/t", "c1/t", "c2/t", "c3/t", "c4/t"],
+        "oldest first"
+    );
+    let mut tasks = Vec::new();
+    for (k, s) in [one.clone(), two.clone(), one.clone(), two.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let got = s
+                    .claim_due_timers(now, &format!("R{k}"), now + secs(60), 3)
+                    .await
+                    .unwrap();
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|t| t.row.id));
+            }
+        }));
+    }
+    let mut all: Vec<String> = due;
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 30, "each due timer claimed once: {all:?}");
+    assert_eq!(unique.len(), 30);
+}
+
+/// Events cancel the pending timers that list them in `cancel_on`; a cancelled timer that
+/// still gets fired (claimed before it was cancelled) does nothing.
+async fn timer_cancel_on(s: Arc<dyn Store>) {
+    let due = t0() + TimeDelta::hours(1);
+    let created = event("c1", EventType::TicketCreated, "T");
+    let plan = Plan {
+        timers: vec![timer("nudge", due, &[EventType::MessageCreated])],
+        ..Plan::default()
+    };
+    apply(&s, &created, plan).await.unwrap();
+    let claimed = s
+        .claim_due_timers(due, "A", due + secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    apply(
+        &s,
+        &event("u1", EventType::TicketUpdated, "T"),
+        Plan::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[("c1/nudge", "pending")])
+    );
+    apply(&s, &msg("m1", "T"), Plan::default()).await.unwrap();
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[("c1/nudge", "cancelled")])
+    );
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let late = apply_counted(
+        &s,
+        &fired("c1/nudge", "nudge", "T", due),
+        Plan::tag("nudged"),
+        calls.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "a cancelled timer is not decided"
+    );
+    assert!(late.decision.actions.is_empty());
+    assert!(
+        late.decision.trace.errors[0].message.contains("cancelled"),
+        "{:?}",
+        late.decision.trace
+    );
+    let rec = s.ticket("T").await.unwrap().unwrap();
+    assert!(!rec.ticket.tags.contains(&"nudged".to_string()));
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[("c1/nudge", "cancelled")])
+    );
+    assert!(s
+        .claim_due_timers(due + secs(120), "B", due + secs(180), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// `cancel_timers` cancels by name, or all.
+async fn timer_cancel_timers_action(s: Arc<dyn Store>) {
+    let due = t0() + TimeDelta::hours(1);
+    let plan = Plan {
+        timers: vec![
+            timer("a", due, &[]),
+            timer("b", due, &[]),
+            timer("c", due, &[]),
+        ],
+        ..Plan::default()
+    };
+    apply(&s, &event("c1", EventType::TicketCreated, "T"), plan)
+        .await
+        .unwrap();
+    let by_name = Plan {
+        actions: vec![Action::CancelTimers {
+            names: Some(vec!["a".into(), "c".into()]),
+        }],
+        ..Plan::default()
+    };
+    apply(&s, &event("u1", EventType::TicketUpdated, "T"), by_name)
+        .await
+        .unwrap();
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[
+            ("c1/a", "cancelled"),
+            ("c1/b", "pending"),
+            ("c1/c", "cancelled")
+        ])
+    );
+    let all = Plan {
+        actions: vec![Action::CancelTimers { names: None }],
+        ..Plan::default()
+    };
+    apply(&s, &event("u2", EventType::TicketUpdated, "T"), all)
+        .await
+        .unwrap();
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[
+            ("c1/a", "cancelled"),
+            ("c1/b", "cancelled"),
+            ("c1/c", "cancelled")
+        ])
+    );
+    assert_eq!(s.next_timer_due().await.unwrap(), None);
+}
+
+/// A new timer replaces the pending one of the same name on the ticket.
+async fn timer_reschedule_replaces(s: Arc<dyn Store>) {
+    let plan = |due| Plan {
+        timers: vec![timer("nudge", due, &[])],
+        ..Plan::default()
+    };
+    apply(
+        &s,
+        &event("c1", EventType::TicketCreated, "T"),
+        plan(t0() + TimeDelta::hours(1)),
+    )
+    .await
+    .unwrap();
+    apply(&s, &msg("m1", "T"), plan(t0() + TimeDelta::hours(2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[("c1/nudge", "cancelled"), ("m1/nudge", "pending")])
+    );
+    assert_eq!(
+        s.next_timer_due().await.unwrap(),
+        Some(t0() + TimeDelta::hours(2))
+    );
+    let due = s
+        .claim_due_timers(
+            t0() + TimeDelta::hours(9),
+            "A",
+            t0() + TimeDelta::hours(10),
+            10,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&str> = due.iter().map(|t| t.row.id.as_str()).collect();
+    assert_eq!(ids, ["m1/nudge"]);
+}
+
+fn webhook() -> Action {
+    Action::Webhook {
+        url: "https://example.org/hook".into(),
+        method: HttpMethod::Post,
+        body: json!({"z": 1, "a": [2, {"y": 3, "b": 4}]}),
+    }
+}
+
+fn notify() -> Action {
+    Action::Notify {
+        channel: NotifyChannel::Slack,
+        to: "#support".into(),
+        text: "hello".into(),
+    }
+}
+
+/// Outbox rows: written with the decision, claimed under a lease, finished only by the
+/// current claim (the attempt is the fencing token), retried, dead, redelivered, listed.
+async fn outbox_claim_finish_fencing(s: Arc<dyn Store>) {
+    let plan = Plan {
+        actions: vec![webhook(), notify()],
+        ..Plan::tag("x")
+    };
+    let a = apply(&s, &msg("o1", "T"), plan).await.unwrap();
+    // The tag action comes first, so the deliveries are actions 1 and 2.
+    assert_eq!(a.decision.actions.len(), 3);
+    let rows = s.outbox(None, 10).await.unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["o1/2", "o1/1"], "newest first");
+    assert!(rows.iter().all(|r| r.state == "pending" && r.attempts == 0));
+    assert_eq!(rows[1].action, webhook(), "the action exactly as decided");
+    assert_eq!(rows[0].event_id, "o1");
+    assert_eq!(rows[0].ticket_id, "T");
+    assert_eq!(rows[0].next_at, t0());
+
+    let now = t0() + secs(1);
+    let first = s
+        .claim_deliveries(now, "A", now + secs(60), 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    let second = s
+        .claim_deliveries(now, "B", now + secs(60), 5)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1, "the other row; the first is leased");
+    assert_ne!(first[0].id, second[0].id);
+    assert!(s
+        .claim_deliveries(now, "C", now + secs(60), 5)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let (hook, note) = if first[0].id == "o1/1" {
+        (&first[0], &second[0])
+    } else {
+        (&second[0], &first[0])
+    };
+    assert!(s
+        .finish_delivery(&hook.id, hook.attempts, &DeliveryOutcome::Delivered, now)
+        .await
+        .unwrap());
+    assert!(
+        !s.finish_delivery(&hook.id, hook.attempts, &DeliveryOutcome::Delivered, now)
+            .await
+            .unwrap(),
+        "finished already"
+    );
+
+    // The notify claim's lease runs out; D takes it over (attempt 2); the first claimer's late
+    // answer is refused.
+    let later = now + secs(61);
+    let taken = s
+        .claim_deliveries(later, "D", later + secs(60), 5)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].id, note.id);
+    assert_eq!(taken[0].attempts, 2);
+    assert!(
+        !s.finish_delivery(&note.id, 1, &DeliveryOutcome::Delivered, later)
+            .await
+            .unwrap(),
+        "a stale claim cannot finish"
+    );
+    let retry_at = later + secs(60);
+    assert!(s
+        .finish_delivery(
+            &note.id,
+            2,
+            &DeliveryOutcome::Retry {
+                at: retry_at,
+                error: "HTTP 503".into()
+            },
+            later
+        )
+        .await
+        .unwrap());
+    let row = s.outbox(Some("pending"), 10).await.unwrap();
+    assert_eq!(row.len(), 1);
+    assert_eq!(row[0].next_at, retry_at);
+    assert_eq!(row[0].last_error.as_deref(), Some("HTTP 503"));
+    assert!(s
+        .claim_deliveries(retry_at - secs(1), "D", retry_at + secs(59), 5)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = s
+        .claim_deliveries(retry_at, "E", retry_at + secs(60), 5)
+        .await
+        .unwrap();
+    assert_eq!(again[0].attempts, 3);
+    assert!(s
+        .finish_delivery(
+            &note.id,
+            3,
+            &DeliveryOutcome::Dead {
+                error: "HTTP 410".into()
+            },
+            retry_at
+        )
+        .await
+        .unwrap());
+    let dead = s.outbox(Some("dead"), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 410"));
+    let delivered = s.outbox(Some("delivered"), 10).await.unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].id, hook.id);
+
+    let back = retry_at + secs(10);
+    assert!(s.redeliver(&note.id, back).await.unwrap());
+    assert!(!s.redeliver("o1/9", back).await.unwrap(), "no such row");
+    let row = &s.outbox(Some("pending"), 10).await.unwrap()[0];
+    assert_eq!((row.id.as_str(), row.next_at), (note.id.as_str(), back));
+    let claimed = s
+        .claim_deliveries(back, "F", back + secs(60), 5)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].attempts, 4);
+    assert_eq!(s.outbox(None, 1).await.unwrap().len(), 1, "limit");
+}
+
+/// A replayed event writes no second set of outbox rows.
+async fn outbox_rows_are_written_once(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    let plan = Plan {
+        actions: vec![webhook()],
+        ..Plan::default()
+    };
+    let e = msg("w1", "T");
+    let (a, b) = tokio::join!(apply(&one, &e, plan.clone()), apply(&two, &e, plan));
+    a.unwrap();
+    b.unwrap();
+    let rows = two.outbox(None, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, "w1/0");
+}
+
+/// The audit log: newest first, by ticket, by rule, limited; a ticket's history oldest first.
+async fn audit_and_ticket_reads(s: Arc<dyn Store>) {
+    let two_rules = Plan {
+        rules: vec!["first".into(), "second".into()],
+        ..Plan::tag("a")
+    };
+    apply(&s, &msg("a1", "A"), two_rules).await.unwrap();
+    apply(&s, &msg("b1", "B"), Plan::tag("b")).await.unwrap();
+    apply(&s, &msg("a2", "A"), Plan::tag("c")).await.unwrap();
+    apply(&s, &msg("a3", "A"), Plan::default()).await.unwrap();
+
+    let all = s.audit(&AuditQuery::default()).await.unwrap();
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|r| (r.event_id.as_str(), r.rule.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a2", "tag c"),
+            ("b1", "tag b"),
+            ("a1", "second"),
+            ("a1", "first")
+        ]
+    );
+    let q = |ticket: Option<&str>, rule: Option<&str>, limit: Option<u32>| AuditQuery {
+        ticket: ticket.map(str::to_string),
+        rule: rule.map(str::to_string),
+        limit,
+    };
+    assert_eq!(s.audit(&q(Some("B"), None, None)).await.unwrap().len(), 1);
+    let by_rule = s.audit(&q(None, Some("first"), None)).await.unwrap();
+    assert_eq!(by_rule.len(), 1);
+    assert_eq!(by_rule[0].ticket_id, "A");
+    assert_eq!(
+        by_rule[0].actions,
+        json!([{"type": "add_tags", "tags": ["a"]}]),
+        "the whole decision's actions"
+    );
+    assert_eq!(
+        s.audit(&q(Some("A"), Some("tag c"), None))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.audit(&q(Some("A"), None, Some(1))).await.unwrap().len(),
+        1
+    );
+    assert!(s
+        .audit(&q(Some("nobody"), None, None))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let rec = s.ticket("A").await.unwrap().unwrap();
+    assert_eq!(rec.version, 3);
+    assert_eq!(rec.ticket.id, "A");
+    assert_eq!(rec.ticket.tags, ["a", "c"]);
+    let history: Vec<&str> = rec.history.iter().map(|h| h.rule.as_str()).collect();
+    assert_eq!(history, ["first", "second", "tag c"], "oldest first");
+    assert!(s.ping().await.is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+// ---------------------------------------------------------------------------------------------
+
+enum Guard {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Pg(#[allow(dead_code)] common::PgSchema),
+}
+
+struct Backend {
+    one: Arc<dyn Store>,
+    two: Arc<dyn Store>,
+    _guard: Guard,
+}
+
+impl Backend {
+    async fn sqlite() -> Backend {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let s = store::open(&url).await.unwrap();
+        Backend {
+            one: s.clone(),
+            two: s,
+            _guard: Guard::Dir(dir),
+        }
+    }
+
+    async fn postgres() -> Option<Backend> {
+        let schema = common::PgSchema::create("store").await?;
+        let one = store::open(&schema.url).await.unwrap();
+        let two = store::open(&schema.url).await.unwrap();
+        Some(Backend {
+            one,
+            two,
+            _guard: Guard::Pg(schema),
+        })
+    }
+
+    async fn close(self) {
+        self.one.close().await;
+        self.two.close().await;
+    }
+}
+
+/// Each behaviour becomes `behaviour::sqlite` and `behaviour::postgres`.
+macro_rules! suite {
+    (one: [$($one:ident),* $(,)?], two: [$($two:ident),* $(,)?]) => {
+        $(mod $one {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let b = super::Backend::sqlite().await;
+                super::$one(b.one.clone()).await;
+                b.close().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(b) = super::Backend::postgres().await else { return };
+                super::$one(b.one.clone()).await;
+                b.close().await;
+            }
+        })*
+        $(mod $two {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let b = super::Backend::sqlite().await;
+                super::$two(b.one.clone(), b.two.clone()).await;
+                b.close().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(b) = super::Backend::postgres().await else { return };
+                super::$two(b.one.clone(), b.two.clone()).await;
+                b.close().await;
+            }
+        })*
+    };
+}
+
+suite! {
+    one: [
+        apply_once_replay_conflict,
+        timer_claim_lease_and_fire_once,
+        timer_cancel_on,
+        timer_cancel_timers_action,
+        timer_reschedule_replaces,
+        outbox_claim_finish_fencing,
+        audit_and_ticket_reads,
+    ],
+    two: [
+        per_ticket_ordering,
+        same_event_through_two_replicas,
+        timer_claims_split_between_replicas,
+        outbox_rows_are_written_once,
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only: losing the database
+// ---------------------------------------------------------------------------------------------
+
+/// Cut off from PostgreSQL, the store says so quickly (`ping` is what `/readyz` asks) and
+/// refuses events instead of acknowledging them; when the database is back it carries on by
+/// itself, and an event refused earlier is applied when sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unreachable_then_back() {
+    let Some(schema) = common::PgSchema::create("outage").await else {
+        return;
+    };
+    let proxy = common::Proxy::start(schema.server()).await;
+    let url = common::with_host_port(&schema.url, &proxy.addr.to_string());
+    let s = store::open(&url).await.unwrap();
+    apply(&s, &msg("before", "T"), Plan::tag("a"))
+        .await
+        .unwrap();
+
+    proxy.cut();
+    let started = std::time::Instant::now();
+    let ping = s.ping().await;
+    assert!(matches!(ping, Err(StoreError::Unavailable(_))), "{ping:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "ping failed fast: {:?}",
+        started.elapsed()
+    );
+    let refused = apply(&s, &msg("during", "T"), Plan::tag("b")).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert!(s.claim_due_timers(t0(), "A", t0(), 10).await.is_err());
+
+    proxy.restore();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while s.ping().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the store came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = apply(&s, &msg("during", "T"), Plan::tag("b"))
+        .await
+        .unwrap();
+    assert!(!again.replayed, "the refused event had not been applied");
+    let rec = s.ticket("T").await.unwrap().unwrap();
+    assert_eq!(rec.version, 2);
+    assert_eq!(rec.ticket.tags, ["a", "b"]);
+    s.close().await;
+}
+
+/// A URL the store does not understand is a configuration error, not an outage.
+#[tokio::test]
+async fn store_urls() {
+    for bad in [
+        "mysql://x/y",
+        "frontdesk",
+        "postgres://h/db?max_connections=none",
+    ] {
+        match store::open(bad).await {
+            Err(StoreError::Config(_)) => {}
+            other => panic!("{bad}: {:?}", other.err()),
+        }
+    }
+}
