@@ -441,27 +441,35 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
     let mine = format!("%-{}", a.pid());
     let held_query = "SELECT COUNT(*) FROM timers
                       WHERE state = 'pending' AND claimed_by LIKE $1 AND lease_until > now()";
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    // A may fire its claims between our look and the signal: then thaw it and try again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let held: Vec<String> = loop {
+        assert!(
+            Instant::now() < deadline,
+            "A never stopped while holding a claim"
+        );
         let held: i64 = sqlx::query_scalar(held_query)
             .bind(&mine)
             .fetch_one(&pool)
             .await
             .unwrap();
-        if held > 0 {
-            signal(a.pid(), "-STOP");
-            break;
+        if held == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
         }
-        assert!(Instant::now() < deadline, "A never claimed a timer");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let held: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM timers WHERE state = 'pending' AND claimed_by LIKE $1")
-            .bind(&mine)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert!(!held.is_empty(), "A is frozen holding claims");
+        signal(a.pid(), "-STOP");
+        let held: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM timers WHERE state = 'pending' AND claimed_by LIKE $1",
+        )
+        .bind(&mine)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        if !held.is_empty() {
+            break held;
+        }
+        signal(a.pid(), "-CONT");
+    };
 
     // B takes over once the lease runs out (and once PostgreSQL has ended A's session if A
     // froze inside a transaction).
