@@ -5,6 +5,9 @@
 //!
 //! Each test has a schema of its own (dropped afterwards) and skips, saying why, when no
 //! PostgreSQL answers (`FRONTDESK_TEST_PG`, else 127.0.0.1:5432).
+//!
+//! There is no outbox delivery worker yet, so nothing here delivers; the outbox's lease and
+//! fencing are checked at the store level (`tests/store.rs::outbox_claim_finish_fencing`).
 
 mod common;
 

@@ -115,7 +115,7 @@ pub fn document() -> Value {
                 json!([]),
             ),
             "/v1/admin/config" => op(
-                "The active rules and their hash",
+                "The active rules and their hash (equal on replicas running the same pack)",
                 config.clone(),
                 &["401"],
                 None,

@@ -2,7 +2,7 @@
 //! pack without errors replaces the active one, atomically. Requests in flight finish on the
 //! snapshot they started with.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,12 +13,42 @@ use tokio::sync::watch;
 use super::{AppState, Loaded};
 use crate::config::{Config, Diagnostics};
 
-fn hash_files(config: &Config) -> String {
+/// SHA-256 over every file in the pack directory (its path relative to the directory, then its
+/// content, in path order; hidden files skipped): the rule files and the scripts they name
+/// alike, and the same for the same pack wherever it is installed, so replicas can be compared.
+fn hash_pack(dir: &Path) -> String {
+    fn collect(dir: &Path, rel: &str, depth: usize, out: &mut Vec<(String, PathBuf)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if path.is_dir() {
+                if depth < 16 {
+                    collect(&path, &rel, depth + 1, out);
+                }
+            } else if path.is_file() {
+                out.push((rel, path));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    collect(dir, "", 0, &mut files);
+    files.sort();
     let mut h = Sha256::new();
-    for f in &config.files {
-        h.update(f.to_string_lossy().as_bytes());
+    for (rel, path) in files {
+        h.update(rel.as_bytes());
         h.update([0]);
-        h.update(std::fs::read(f).unwrap_or_default());
+        h.update(std::fs::read(&path).unwrap_or_default());
         h.update([0]);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -29,7 +59,7 @@ pub async fn load(dir: &Path, now: DateTime<Utc>) -> Result<Loaded, Diagnostics>
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let config = Config::load(&dir)?;
-        let hash = hash_files(&config);
+        let hash = hash_pack(&dir);
         Ok(Loaded {
             config,
             hash,
@@ -100,4 +130,36 @@ pub fn watch(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             let _ = reload(&state).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack(dir: &Path, script: &str) {
+        std::fs::create_dir_all(dir.join("scripts")).unwrap();
+        std::fs::write(
+            dir.join("r.yaml"),
+            "rules:\n  - { name: a, on: ticket.created, then: [ { script: scripts/s.rhai } ] }\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("scripts/s.rhai"), script).unwrap();
+    }
+
+    #[test]
+    fn the_pack_hash_compares_replicas() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (one, two) = (tmp.path().join("one"), tmp.path().join("elsewhere/two"));
+        pack(&one, "[#{ add_tags: [\"x\"] }]");
+        pack(&two, "[#{ add_tags: [\"x\"] }]");
+        std::fs::write(two.join(".r.yaml.swp"), "editor noise").unwrap();
+        assert_eq!(
+            hash_pack(&one),
+            hash_pack(&two),
+            "the same pack in another directory"
+        );
+        std::fs::write(two.join("scripts/s.rhai"), "[#{ add_tags: [\"y\"] }]").unwrap();
+        assert_ne!(hash_pack(&one), hash_pack(&two), "a script differs");
+        Config::load(&two).expect("the test pack compiles");
+    }
 }

@@ -369,7 +369,8 @@ async fn post_redeliver(
 /// Facts about the active rule pack.
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConfigInfo {
-    /// SHA-256 over the pack's files; equal on replicas running the same rules.
+    /// SHA-256 over every file of the pack directory (relative paths and contents, scripts
+    /// included): equal on replicas running the same rules, wherever the pack is installed.
     pub hash: String,
     /// When it was loaded.
     pub loaded_at: chrono::DateTime<chrono::Utc>,
