@@ -87,6 +87,14 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(_) => {
                 AppError::new(StatusCode::CONFLICT, "event_id_reused", e.to_string()).field("id")
             }
+            StoreError::Decide(_) => {
+                tracing::error!(error = %e, "decide failed");
+                AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "decide_failed",
+                    e.to_string(),
+                )
+            }
             _ => {
                 tracing::error!(error = %e, "store failed");
                 AppError::new(

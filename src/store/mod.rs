@@ -30,6 +30,9 @@ pub enum StoreError {
     /// Stored data could not be read back.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// Deciding the event failed (the engine panicked); nothing of it was written.
+    #[error("{0}")]
+    Decide(String),
     /// The store URL is not understood.
     #[error("{0}")]
     Config(String),

@@ -261,7 +261,7 @@ async fn write(
             state,
         ),
         _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior)))
-            .map_err(|_| StoreError::Corrupt(format!("deciding event `{}` panicked", event.id)))?,
+            .map_err(|_| StoreError::Decide(format!("deciding event `{}` panicked", event.id)))?,
     };
     let now = received_at;
 

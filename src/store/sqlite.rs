@@ -168,7 +168,7 @@ async fn apply_one(
             state,
         ),
         _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior)))
-            .map_err(|_| StoreError::Corrupt(format!("deciding event `{}` panicked", event.id)))?,
+            .map_err(|_| StoreError::Decide(format!("deciding event `{}` panicked", event.id)))?,
     };
     let now = ts(received_at);
 
@@ -345,8 +345,9 @@ async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
             .await
             {
                 Ok(applied) => done.push((job.reply, Ok(applied))),
-                Err(StoreError::Conflict(id)) => {
-                    done.push((job.reply, Err(StoreError::Conflict(id))))
+                // Both fail before this event wrote anything: the rest of the batch goes on.
+                Err(e @ (StoreError::Conflict(_) | StoreError::Decide(_))) => {
+                    done.push((job.reply, Err(e)))
                 }
                 Err(e) => {
                     failed = Some(e.to_string());
