@@ -18,7 +18,7 @@ use crate::rules::condition::Failure;
 use crate::rules::field::TextSlot;
 use crate::rules::template::TextDef;
 use crate::rules::text::{fold_into, BitSet};
-use crate::rules::{script, RuleError, Scope, Texts};
+use crate::rules::{script, Asked, RuleError, Scope, Texts};
 use crate::time::{expected_response, Expected, Lang};
 
 /// What frontdesk decided for one event.
@@ -116,6 +116,7 @@ struct Work<'c> {
     timers: Vec<TimerSpec>,
     errors: RefCell<Vec<RuleError>>,
     script_scope: RefCell<Option<rhai::Scope<'static>>>,
+    asked: Asked,
 }
 
 fn fold_texts(config: &Config, ticket: &Ticket, event: &Event) -> Texts {
@@ -163,6 +164,7 @@ fn run(
         timers: Vec::new(),
         errors: RefCell::new(Vec::new()),
         script_scope: RefCell::new(None),
+        asked: Asked::default(),
     };
     let mut trace = Trace::default();
 
@@ -255,6 +257,8 @@ fn run(
                     script_scope: &work.script_scope,
                     errors: &work.errors,
                     rule: &rule.name,
+                    bots: &config.bots,
+                    asked: &work.asked,
                 };
                 cond.eval(&scope, explain.then_some(&mut failures))
             }
@@ -589,6 +593,10 @@ impl Work<'_> {
                 self.run_script(*id, rule, path);
                 return;
             }
+            ActionDef::AnswerFaq { bot, min_score } => {
+                self.answer_faq(bot, *min_score);
+                return;
+            }
         };
         if matches!(
             def,
@@ -603,6 +611,53 @@ impl Work<'_> {
             self.changed();
         }
         self.actions.push(action);
+    }
+
+    /// Replies with the bot's answer and tags `faq:<entry>` when the bot is confident enough;
+    /// otherwise does nothing, so that later rules can route the ticket to a person.
+    fn answer_faq(&mut self, bot_name: &str, min_score: Option<f64>) {
+        let config = self.config;
+        let Some(bot) = config.bots.get(bot_name) else {
+            return;
+        };
+        let Some(answer) = self
+            .asked
+            .ask(&config.bots, bot_name, &self.ticket, self.event)
+        else {
+            return;
+        };
+        let Some((id, _)) = answer.candidates.first() else {
+            return;
+        };
+        if answer.score < min_score.unwrap_or(bot.threshold()) {
+            return;
+        }
+        let Some(entry) = bot.entry(id) else {
+            return;
+        };
+        let default = bot.default_language();
+        let Some(text) = entry.answer(&answer.language, default) else {
+            return;
+        };
+        let mut text = text.to_string();
+        for link in &entry.links {
+            text.push_str(&format!(
+                "\n{}: {}",
+                link.title(&answer.language, default),
+                link.url
+            ));
+        }
+        let tag = format!("faq:{id}");
+        self.actions.push(Action::Reply {
+            text,
+            language: Some(answer.language.clone()),
+            template: None,
+        });
+        if !self.ticket.has_tag(&tag) {
+            self.ticket.tags.push(tag.clone());
+            self.actions.push(Action::AddTags { tags: vec![tag] });
+            self.changed();
+        }
     }
 
     fn run_script(&mut self, id: usize, rule: &str, path: &str) {
@@ -715,9 +770,12 @@ impl<'d> ActionEnv<'d> for ScriptActions<'d> {
         found
     }
 
-    fn faq_bot(&mut self, _bot: &str, node: &Node, path: &str) -> bool {
-        self.cx
-            .error(node.pos, path, "`answer_faq` is not available");
-        false
+    fn faq_bot(&mut self, bot: &str, node: &Node, path: &str) -> bool {
+        let known = self.config.bots.get(bot).is_some();
+        if !known {
+            self.cx
+                .error(node.pos, path, format!("unknown bot `{bot}`"));
+        }
+        known
     }
 }

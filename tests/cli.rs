@@ -22,6 +22,19 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// Every file under `dir`, as `prefix/relative/path`.
+fn list_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let rel = format!("{prefix}/{}", entry.file_name().to_string_lossy());
+        if entry.file_type().unwrap().is_dir() {
+            list_files(&entry.path(), &rel, out);
+        } else {
+            out.push(rel);
+        }
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -55,6 +68,7 @@ fn a_broken_copy_reports_every_error_with_its_place() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     copy_dir(&root().join("rules"), &rules);
+    copy_dir(&root().join("bots"), &dir.path().join("bots"));
     let edit = |file: &str, from: &str, to: &str| {
         let path = rules.join(file);
         let s = std::fs::read_to_string(&path).unwrap();
@@ -197,8 +211,10 @@ fn init_writes_a_pack_that_checks_and_passes() {
     let dir = tempfile::tempdir().unwrap();
     let o = frontdesk(&["init", "mydesk"], dir.path());
     assert!(o.status.success(), "{:?}", text(&o));
-    assert!(frontdesk(&["check", "mydesk"], dir.path()).status.success());
-    let o = frontdesk(&["test", "mydesk"], dir.path());
+    let desk = dir.path().join("mydesk");
+    let o = frontdesk(&["check"], &desk);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = frontdesk(&["test", "mydesk/rules"], dir.path());
     assert!(o.status.success(), "{:?}", text(&o));
     let again = frontdesk(&["init", "mydesk"], dir.path());
     assert_eq!(
@@ -207,16 +223,16 @@ fn init_writes_a_pack_that_checks_and_passes() {
         "refuses a non-empty directory"
     );
     // The embedded pack is the repository's pack.
-    for f in [
-        "calendars.yaml",
-        "support.yaml",
-        "triage.yaml",
-        "templates.yaml",
-        "scripts/vip.rhai",
-    ] {
+    let mut files = Vec::new();
+    for top in ["rules", "bots"] {
+        list_files(&root().join(top), top, &mut files);
+    }
+    assert!(files.len() >= 7, "{files:?}");
+    for f in files {
         assert_eq!(
-            std::fs::read_to_string(dir.path().join("mydesk").join(f)).unwrap(),
-            std::fs::read_to_string(root().join("rules").join(f)).unwrap()
+            std::fs::read_to_string(desk.join(&f)).unwrap(),
+            std::fs::read_to_string(root().join(&f)).unwrap(),
+            "{f}"
         );
     }
 }

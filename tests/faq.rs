@@ -505,3 +505,248 @@ fn a_bot_prints_as_a_summary() {
     let n = support().entries().len();
     assert!(shown.contains(&format!("Matcher {{ entries: {n}, questions: ")));
 }
+
+// ---- The bots in rules: `answer_faq` and `intent` ----
+
+const SHOP_BOT: &str = r#"
+bot: shop
+languages: [en, nb]
+threshold: 0.5
+faq:
+  - id: opening_hours
+    questions:
+      en: ["When are you open?", "What are your opening hours?", "Are you open on Saturday?"]
+      nb: ["Når har dere åpent?", "Hva er åpningstidene?", "Har dere åpent på lørdag?"]
+    answers: { en: "Weekdays 9-17.", nb: "Hverdager 9-17." }
+    links: [{ title: { en: Opening hours, nb: Åpningstider }, url: "https://shop.example.com/hours" }]
+  - id: password
+    questions: ["I forgot my password", "How do I reset my password?", "I cannot log in"]
+    answer: "Use 'Forgot password' on the sign-in page."
+  - id: refund
+    questions: ["Where is my refund?", "When do I get my money back?", "I want a refund"]
+    answer: "Refunds reach your account within 5 days."
+"#;
+
+fn shop_pack(rules: &str) -> Result<frontdesk::config::Config, frontdesk::config::Diagnostics> {
+    let bot = Bot::from_yaml("shop.yaml", SHOP_BOT).unwrap_or_else(|d| panic!("{d}"));
+    frontdesk::config::Config::compile_with_bots(
+        vec![frontdesk::config::Source {
+            path: PathBuf::from("r.yaml"),
+            text: rules.to_string(),
+        }],
+        std::sync::Arc::new(BotSet::from_bots([bot])),
+    )
+}
+
+fn chat(text: &str, lang: &str, author: &str) -> frontdesk::model::Event {
+    frontdesk::model::Event::from_json(&format!(
+        r#"{{"id":"e1","type":"message.created","ticket":{{"id":"T1","channel":"chat","customer":{{"language":"{lang}"}}}},"message":{{"text":{text:?},"author":"{author}"}}}}"#
+    ))
+    .unwrap()
+}
+
+fn decide_both(
+    config: &frontdesk::config::Config,
+    e: &frontdesk::model::Event,
+) -> frontdesk::engine::Decision {
+    let now = "2026-11-23T10:00:00Z".parse().unwrap();
+    let d = frontdesk::engine::decide(config, &e.ticket, e, now);
+    let x = frontdesk::engine::explain(config, &e.ticket, e, now);
+    assert_eq!(d.actions, x.actions, "decide and explain agree");
+    d
+}
+
+const ANSWERING: &str = r#"
+rules:
+  - name: faq
+    on: message.created
+    then: [ { answer_faq: { bot: shop } } ]
+  - name: to a person when the bot had nothing
+    on: message.created
+    when: { not: { field: ticket.tags, contains_any: ["faq:opening_hours", "faq:password", "faq:refund"] } }
+    then: [ { assign: { group: humans } } ]
+"#;
+
+#[test]
+fn answer_faq_replies_in_the_customers_language_and_tags_the_entry() {
+    use frontdesk::model::Action;
+    let config = shop_pack(ANSWERING).unwrap_or_else(|d| panic!("{d}"));
+    let d = decide_both(
+        &config,
+        &chat("hva er åpningstidene deres?", "nb", "customer"),
+    );
+    assert_eq!(
+        d.actions[0],
+        Action::Reply {
+            text: "Hverdager 9-17.\nÅpningstider: https://shop.example.com/hours".into(),
+            language: Some("nb".into()),
+            template: None,
+        }
+    );
+    assert_eq!(
+        d.actions[1],
+        Action::AddTags {
+            tags: vec!["faq:opening_hours".into()]
+        }
+    );
+    assert_eq!(
+        d.actions.len(),
+        2,
+        "answered, so not routed: {:?}",
+        d.actions
+    );
+    assert!(d.ticket.tags.contains(&"faq:opening_hours".to_string()));
+    // A typo still finds the entry; the answer comes in English for an English customer.
+    let d = decide_both(&config, &chat("I forgot my pasword", "en", "customer"));
+    assert!(
+        matches!(&d.actions[0], Action::Reply { text, .. } if text.contains("Forgot password")),
+        "{:?}",
+        d.actions
+    );
+}
+
+#[test]
+fn answer_faq_does_nothing_when_unsure_so_later_rules_route() {
+    use frontdesk::model::{Action, AssignTarget};
+    let config = shop_pack(ANSWERING).unwrap_or_else(|d| panic!("{d}"));
+    for (text, author) in [
+        ("The parrot ate my keyboard cable", "customer"),
+        ("", "customer"),
+        ("I forgot my password", "agent"),
+    ] {
+        let d = decide_both(&config, &chat(text, "en", author));
+        assert_eq!(
+            d.actions,
+            [Action::Assign {
+                to: AssignTarget::Group("humans".into())
+            }],
+            "{text:?} by {author}"
+        );
+    }
+    // A stricter `min_score` than the bot's threshold also keeps it quiet.
+    let strict = shop_pack(&ANSWERING.replace("bot: shop }", "bot: shop, min_score: 1.0 }"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    let d = decide_both(&strict, &chat("I forgot my password", "en", "customer"));
+    assert!(
+        !d.actions.iter().any(|a| matches!(a, Action::Reply { .. })),
+        "{:?}",
+        d.actions
+    );
+}
+
+#[test]
+fn intent_conditions_read_the_bots_model() {
+    let rules = r#"
+rules:
+  - name: money
+    on: message.created
+    when: { intent: { bot: shop, in: [refund], min_score: 0.4 } }
+    then: [ { set_category: billing } ]
+  - name: anything the bot knows
+    on: message.created
+    when: { intent: { bot: shop } }
+    then: [ { add_tags: [known] } ]
+"#;
+    let config = shop_pack(rules).unwrap_or_else(|d| panic!("{d}"));
+    let d = decide_both(
+        &config,
+        &chat("når får jeg pengene tilbake? refund", "nb", "customer"),
+    );
+    assert_eq!(d.ticket.category.as_deref(), Some("billing"));
+    let d = decide_both(
+        &config,
+        &chat("What are your opening hours?", "en", "customer"),
+    );
+    assert_eq!(d.ticket.category, None);
+    assert_eq!(d.ticket.tags, ["known"]);
+    let d = decide_both(
+        &config,
+        &chat("The parrot ate my keyboard cable", "en", "customer"),
+    );
+    assert!(d.ticket.tags.is_empty() && d.ticket.category.is_none());
+    // The trace shows what the bot read.
+    let e = chat("What are your opening hours?", "en", "customer");
+    let x = frontdesk::engine::explain(
+        &config,
+        &e.ticket,
+        &e,
+        "2026-11-23T10:00:00Z".parse().unwrap(),
+    );
+    let money = x.trace.rules.iter().find(|r| r.rule == "money").unwrap();
+    assert_eq!(
+        money.failed[0].actual["intent"], "opening_hours",
+        "{money:?}"
+    );
+}
+
+#[test]
+fn rules_naming_bots_get_located_errors() {
+    let err = shop_pack(
+        r#"
+rules:
+  - name: a
+    on: message.created
+    when: { intent: { bot: shpo, in: [refund] } }
+    then: [ { answer_faq: { bot: shop, min_score: 2 } } ]
+  - name: b
+    on: message.created
+    when: { intent: { bot: shop, in: [refnd, password], min_score: high } }
+    then: [ { answer_faq: { bot: shop, score: 1 } } ]
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "r.yaml:5:28: rules[0].when.intent.bot: unknown bot `shpo`; did you mean `shop`?",
+        "r.yaml:6:51: rules[0].then[0].answer_faq.min_score: must be between 0 and 1, not 2",
+        "r.yaml:9:39: rules[1].when.intent.in[0]: bot `shop` has no entry `refnd`; did you mean `refund`?",
+        "r.yaml:9:68: rules[1].when.intent.min_score: expected a number between 0 and 1",
+        "rules[1].then[0].answer_faq.score: unknown",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    // Without bots, the error says where bots come from.
+    let none = frontdesk::config::Config::from_yaml(
+        "r.yaml",
+        "rules:\n  - { name: a, on: message.created, then: [ { answer_faq: { bot: support } } ] }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        none.contains("unknown bot `support` (no bots are loaded"),
+        "{none}"
+    );
+}
+
+#[test]
+fn a_pack_loads_its_bots_directory_and_reports_both_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rules, bots) = (dir.path().join("rules"), dir.path().join("bots"));
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::create_dir_all(&bots).unwrap();
+    std::fs::write(bots.join("shop.yaml"), SHOP_BOT).unwrap();
+    std::fs::write(rules.join("r.yaml"), ANSWERING).unwrap();
+    assert_eq!(
+        frontdesk::config::default_bots_dir(&rules).as_deref(),
+        Some(bots.as_path())
+    );
+    let config = frontdesk::config::Config::load_with_bots(&rules, Some(&bots))
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(config.bots().len(), 1);
+    // A broken bot file and a broken rule are reported in one list.
+    std::fs::write(
+        bots.join("shop.yaml"),
+        SHOP_BOT.replace("threshold: 0.5", "threshold: 5"),
+    )
+    .unwrap();
+    std::fs::write(rules.join("r.yaml"), ANSWERING.replace("assign:", "asign:")).unwrap();
+    let err = frontdesk::config::Config::load_with_bots(&rules, Some(&bots))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("shop.yaml:4:12: threshold"), "{err}");
+    assert!(err.contains("r.yaml:9:15: rules[1].then[0].asign"), "{err}");
+    assert!(
+        !err.contains("unknown bot"),
+        "a bot that failed to load is not reported again as unknown: {err}"
+    );
+}

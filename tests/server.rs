@@ -27,6 +27,7 @@ async fn start_with(rules: &Path, db: &Path, tokens: Tokens) -> Daemon {
     let clock = Arc::new(ManualClock::new(t0()));
     let opts = Options {
         rules: rules.to_path_buf(),
+        bots: frontdesk::config::default_bots_dir(rules),
         listen: "127.0.0.1:0".parse().unwrap(),
         store: format!("sqlite://{}", db.display()),
         tokens,
@@ -555,6 +556,7 @@ async fn start_with_secrets(
     let clock = Arc::new(ManualClock::new(t0()));
     let mut opts = Options {
         rules: root().join("rules"),
+        bots: Some(root().join("bots")),
         listen: "127.0.0.1:0".parse().unwrap(),
         store: format!("sqlite://{}", dir.path().join("fd.db").display()),
         tokens,

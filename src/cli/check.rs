@@ -11,10 +11,14 @@ pub struct Args {
     /// Rules directory.
     #[arg(default_value_os_t = default_rules())]
     dir: PathBuf,
+    /// FAQ bots directory for `answer_faq` and `intent` (default: `bots/` beside the rules
+    /// directory, when there is one).
+    #[arg(long, env = "FRONTDESK_BOTS")]
+    bots: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match load(&args.dir) {
+    match load(&args.dir, args.bots.as_deref()) {
         Ok(config) => {
             println!(
                 "{}: ok — {} in {}, {}, {}, {} ({} keywords in one automaton)",

@@ -1,4 +1,5 @@
-//! `frontdesk init`: writes the example pack (the same files as the repository's `rules/`).
+//! `frontdesk init`: writes the example pack (the same files as the repository's `rules/` and
+//! `bots/`) into `DIR/rules` and `DIR/bots`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,20 +8,32 @@ use anyhow::{bail, Context};
 
 /// The starter pack, relative path → contents.
 pub const STARTER: &[(&str, &str)] = &[
-    ("calendars.yaml", include_str!("../../rules/calendars.yaml")),
-    ("support.yaml", include_str!("../../rules/support.yaml")),
-    ("triage.yaml", include_str!("../../rules/triage.yaml")),
-    ("templates.yaml", include_str!("../../rules/templates.yaml")),
     (
-        "scripts/vip.rhai",
+        "rules/calendars.yaml",
+        include_str!("../../rules/calendars.yaml"),
+    ),
+    ("rules/faq.yaml", include_str!("../../rules/faq.yaml")),
+    (
+        "rules/support.yaml",
+        include_str!("../../rules/support.yaml"),
+    ),
+    ("rules/triage.yaml", include_str!("../../rules/triage.yaml")),
+    (
+        "rules/templates.yaml",
+        include_str!("../../rules/templates.yaml"),
+    ),
+    (
+        "rules/scripts/vip.rhai",
         include_str!("../../rules/scripts/vip.rhai"),
     ),
+    ("bots/support.yaml", include_str!("../../bots/support.yaml")),
 ];
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Directory to create (must not exist or be empty).
+    /// Directory to create (must not exist or be empty); the rules go to `DIR/rules`, the FAQ
+    /// bot to `DIR/bots`.
     dir: PathBuf,
 }
 
@@ -47,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     println!("wrote {} files to {}", STARTER.len(), args.dir.display());
     println!(
-        "next: frontdesk check {0} && frontdesk test {0}",
+        "next: cd {} && frontdesk check && frontdesk test && frontdesk serve",
         args.dir.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -85,9 +85,18 @@ fn default_rules() -> PathBuf {
     PathBuf::from("rules")
 }
 
-/// Loads a pack, printing its diagnostics (errors and warnings) to stderr.
-fn load(dir: &std::path::Path) -> Result<Config, Diagnostics> {
-    match Config::load(dir) {
+/// The bots directory to load with a rules directory: the one named, else `bots/` beside the
+/// rules directory when there is one.
+fn bots_dir(rules: &std::path::Path, named: Option<&std::path::Path>) -> Option<PathBuf> {
+    match named {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => crate::config::default_bots_dir(rules),
+    }
+}
+
+/// Loads a pack and its FAQ bots, printing the diagnostics (errors and warnings) to stderr.
+fn load(dir: &std::path::Path, bots: Option<&std::path::Path>) -> Result<Config, Diagnostics> {
+    match Config::load_with_bots(dir, bots_dir(dir, bots).as_deref()) {
         Ok(config) => {
             for w in &config.warnings {
                 eprintln!("{w}");

@@ -20,6 +20,10 @@ pub struct Args {
     /// Rules directory.
     #[arg(long, default_value_os_t = default_rules())]
     rules: PathBuf,
+    /// FAQ bots directory for `answer_faq` and `intent` (default: `bots/` beside the rules
+    /// directory, when there is one).
+    #[arg(long, env = "FRONTDESK_BOTS")]
+    bots: Option<PathBuf>,
     /// Decision time (RFC 3339); default: the event's `occurred_at`, else now.
     #[arg(long)]
     now: Option<DateTime<chrono::FixedOffset>>,
@@ -74,7 +78,7 @@ pub fn read_event(path: &Path) -> anyhow::Result<Event> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = event_files(&args.events)?;
-    let Ok(config) = load(&args.rules) else {
+    let Ok(config) = load(&args.rules, args.bots.as_deref()) else {
         return Ok(ExitCode::FAILURE);
     };
     let mut ok = true;

@@ -23,6 +23,9 @@ pub struct Args {
     /// Rules directory.
     #[arg(long = "config", default_value = "rules", env = "FRONTDESK_RULES")]
     rules: PathBuf,
+    /// FAQ bots directory (default: `bots/` beside the rules directory, when there is one).
+    #[arg(long, env = "FRONTDESK_BOTS")]
+    bots: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "FRONTDESK_LISTEN")]
     listen: SocketAddr,
@@ -185,6 +188,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = Options {
         secrets,
         connectors,
+        bots: super::bots_dir(&args.rules, args.bots.as_deref()),
         rules: args.rules,
         listen: args.listen,
         store: args.store,

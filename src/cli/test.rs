@@ -11,6 +11,10 @@ pub struct Args {
     /// Rules directory.
     #[arg(default_value_os_t = default_rules())]
     dir: PathBuf,
+    /// FAQ bots directory for `answer_faq` and `intent` (default: `bots/` beside the rules
+    /// directory, when there is one).
+    #[arg(long, env = "FRONTDESK_BOTS")]
+    bots: Option<PathBuf>,
     /// Only tests whose name contains this text.
     #[arg(long)]
     filter: Option<String>,
@@ -20,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Ok(config) = load(&args.dir) else {
+    let Ok(config) = load(&args.dir, args.bots.as_deref()) else {
         return Ok(ExitCode::FAILURE);
     };
     let (mut passed, mut failed) = (0, 0);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::decode::{index, join, Cx};
 use super::diag::did_you_mean;
 use super::yaml::{Kind, Node, Pos};
+use crate::faq::BotSet;
 use crate::model::{EventType, Named, Priority};
 use crate::rules::action::{self, ActionEnv, TimerDef};
 use crate::rules::condition;
@@ -54,6 +55,10 @@ pub(crate) struct Pack {
     pub response: Option<ResponseTargets>,
     /// `settings` names response targets (even ones with errors).
     response_written: bool,
+    /// The FAQ bots that `answer_faq` and `intent` may name.
+    pub bots: std::sync::Arc<BotSet>,
+    /// The bots directory had errors (already reported): references to bots are not checked.
+    pub bots_failed: bool,
 }
 
 /// Compiles the parts of one file.
@@ -199,6 +204,28 @@ impl Compiler<'_> {
     }
 
     /// A reference to a calendar by name: its index, or an error with the nearest name.
+    /// Checks that a bot named by `answer_faq` or `intent` is loaded.
+    pub fn bot_ref(&mut self, bot: &str, node: &Node, path: &str) -> bool {
+        if self.pack.bots.get(bot).is_some() {
+            return true;
+        }
+        if self.pack.bots_failed {
+            return false;
+        }
+        let hint = did_you_mean(bot, self.pack.bots.iter().map(|b| b.name()));
+        let hint = if !hint.is_empty() {
+            hint
+        } else if self.pack.bots.is_empty() {
+            " (no bots are loaded: put bot files in the bots directory, `--bots DIR`)".to_string()
+        } else {
+            let names: Vec<&str> = self.pack.bots.iter().map(|b| b.name()).collect();
+            format!(" (bots: {})", names.join(", "))
+        };
+        self.cx
+            .error(node.pos, path, format!("unknown bot `{bot}`{hint}"));
+        false
+    }
+
     pub fn calendar_ref(&mut self, node: &Node, path: &str) -> Option<usize> {
         let name = self.cx.nonempty_text(node, path)?;
         if let Some(i) = self.pack.calendars.index_of(&name) {
@@ -630,12 +657,7 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
         self.calendar_ref(node, path)
     }
 
-    fn faq_bot(&mut self, _bot: &str, node: &Node, path: &str) -> bool {
-        self.cx.error(
-            node.pos,
-            path,
-            "`answer_faq` needs FAQ bots, which this version of frontdesk does not have yet",
-        );
-        false
+    fn faq_bot(&mut self, bot: &str, node: &Node, path: &str) -> bool {
+        self.bot_ref(bot, node, path)
     }
 }

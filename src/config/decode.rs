@@ -184,6 +184,27 @@ impl Cx<'_> {
         }
     }
 
+    /// Reads a number between 0 and 1 (a score or a share).
+    pub fn fraction(&mut self, node: &Node, path: &str) -> Option<f64> {
+        let value = match node.kind {
+            Kind::Float(f) => f,
+            Kind::Int(i) => i as f64,
+            _ => {
+                self.expected(node, path, "a number between 0 and 1");
+                return None;
+            }
+        };
+        if !(0.0..=1.0).contains(&value) {
+            self.error(
+                node.pos,
+                path,
+                format!("must be between 0 and 1, not {value}"),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
     /// Reads a list; a single value counts as a list of one.
     pub fn list<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
         match &node.kind {

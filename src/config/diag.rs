@@ -64,6 +64,11 @@ impl Diagnostics {
         self.items.push(d);
     }
 
+    /// Records every problem of `other`.
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.items.extend(other.items);
+    }
+
     /// Every diagnostic, sorted by file and position.
     pub fn items(&self) -> &[Diagnostic] {
         &self.items

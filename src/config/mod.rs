@@ -12,9 +12,11 @@ pub mod yaml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 
+use crate::faq::BotSet;
 use crate::model::{EventType, Named};
 use crate::rules::action::TimerDef;
 use crate::rules::field::TextSlot;
@@ -58,6 +60,7 @@ pub struct Config {
     pub(crate) timers: HashMap<String, TimerDef>,
     pub(crate) calendars: Calendars,
     pub(crate) response: Option<ResponseTargets>,
+    pub(crate) bots: Arc<BotSet>,
     /// The `tests:` of every file.
     pub tests: Vec<TestCase>,
     /// The files the pack was compiled from.
@@ -66,10 +69,46 @@ pub struct Config {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// The bots directory a rules directory goes with when none is named: `bots/` beside it
+/// (`rules/` → `bots/`), if there is one.
+pub fn default_bots_dir(rules: &Path) -> Option<PathBuf> {
+    let parent = match rules.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = parent.join("bots");
+    (dir.is_dir() && dir != rules).then_some(dir)
+}
+
 impl Config {
-    /// Loads every `*.yaml` / `*.yml` under `dir` (recursively, in path order).
+    /// Loads every `*.yaml` / `*.yml` under `dir` (recursively, in path order), with the FAQ
+    /// bots of `bots/` beside it when there is one ([`default_bots_dir`]).
     pub fn load(dir: &Path) -> Result<Config, Diagnostics> {
+        Config::load_with_bots(dir, default_bots_dir(dir).as_deref())
+    }
+
+    /// Loads the rules under `dir` and the FAQ bots in `bots` (every `*.yaml` there), so that
+    /// rules can answer with them (`answer_faq`) and read their intents (`intent`). Problems of
+    /// both are reported together.
+    pub fn load_with_bots(dir: &Path, bots: Option<&Path>) -> Result<Config, Diagnostics> {
         let mut diags = Diagnostics::default();
+        // Bot problems are reported with the rules' own, in one list.
+        let mut bot_diags = Diagnostics::default();
+        let bots = match bots.map(BotSet::load) {
+            None => Arc::new(BotSet::default()),
+            Some(Ok(set)) => {
+                for bot in set.iter() {
+                    for w in bot.warnings() {
+                        bot_diags.push(w.clone());
+                    }
+                }
+                Arc::new(set)
+            }
+            Some(Err(d)) => {
+                bot_diags.extend(d);
+                Arc::new(BotSet::default())
+            }
+        };
         let whole = |message: String| Diagnostic {
             severity: Severity::Error,
             file: dir.to_path_buf(),
@@ -80,11 +119,8 @@ impl Config {
         let mut paths = Vec::new();
         if let Err(e) = collect_yaml(dir, &mut paths) {
             diags.push(whole(format!("cannot read the rules directory: {e}")));
-            return Err(diags);
-        }
-        if paths.is_empty() {
+        } else if paths.is_empty() {
             diags.push(whole("no rule files (*.yaml) in this directory".into()));
-            return Err(diags);
         }
         paths.sort();
         let mut sources = Vec::new();
@@ -101,9 +137,29 @@ impl Config {
             }
         }
         if diags.has_errors() {
+            diags.extend(bot_diags);
+            diags.sort();
             return Err(diags);
         }
-        Config::compile(sources)
+        match Config::compile_pack(sources, bots, bot_diags.has_errors()) {
+            Ok(mut config) if !bot_diags.has_errors() => {
+                config.warnings.extend(bot_diags.warnings().cloned());
+                Ok(config)
+            }
+            Ok(config) => {
+                let mut all = bot_diags;
+                for w in config.warnings {
+                    all.push(w);
+                }
+                all.sort();
+                Err(all)
+            }
+            Err(mut d) => {
+                d.extend(bot_diags);
+                d.sort();
+                Err(d)
+            }
+        }
     }
 
     /// Compiles one YAML text (tests, benchmarks, `frontdesk init`).
@@ -116,8 +172,26 @@ impl Config {
 
     /// Compiles a pack from its files' texts. On any error, every diagnostic is returned.
     pub fn compile(sources: Vec<Source>) -> Result<Config, Diagnostics> {
+        Config::compile_with_bots(sources, Arc::new(BotSet::default()))
+    }
+
+    /// Compiles a pack whose rules may use these FAQ bots.
+    pub fn compile_with_bots(
+        sources: Vec<Source>,
+        bots: Arc<BotSet>,
+    ) -> Result<Config, Diagnostics> {
+        Config::compile_pack(sources, bots, false)
+    }
+
+    fn compile_pack(
+        sources: Vec<Source>,
+        bots: Arc<BotSet>,
+        bots_failed: bool,
+    ) -> Result<Config, Diagnostics> {
         let mut diags = Diagnostics::default();
         let mut pack = Pack::default();
+        pack.bots = bots;
+        pack.bots_failed = bots_failed;
         let mut docs = Vec::new();
         for src in &sources {
             match yaml::parse(&src.text) {
@@ -234,6 +308,7 @@ impl Config {
             timers: pack.timers,
             calendars: pack.calendars,
             response: pack.response,
+            bots: pack.bots,
             tests,
             files,
             warnings,
@@ -275,6 +350,16 @@ impl Config {
         self.response
             .as_ref()
             .map(|r| (self.calendars.at(r.calendar), r))
+    }
+
+    /// The FAQ bots loaded with the pack.
+    pub fn bots(&self) -> &BotSet {
+        &self.bots
+    }
+
+    /// The FAQ bots, shared.
+    pub fn bots_shared(&self) -> Arc<BotSet> {
+        self.bots.clone()
     }
 
     pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {

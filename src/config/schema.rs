@@ -71,7 +71,7 @@ fn action_value(name: &str) -> Value {
                 "group": { "type": "string" }, "reason": { "type": "string" } }, "additionalProperties": false } ] }),
         "script" => json!({ "type": "string", "pattern": "\\.rhai$" }),
         "answer_faq" => {
-            json!({ "type": "object", "properties": { "bot": { "type": "string" }, "min_score": { "type": "number" } },
+            json!({ "type": "object", "properties": { "bot": { "type": "string" }, "min_score": { "type": "number", "minimum": 0, "maximum": 1 } },
                                 "required": ["bot"], "additionalProperties": false })
         }
         _ => json!({}),
@@ -128,6 +128,9 @@ pub fn rule_file() -> Value {
         object([("not".to_string(), json!({ "$ref": "#/$defs/condition" }))].into_iter().collect(), &["not"]),
         object([("script".to_string(), json!({ "type": "string", "description": "Rhai expression" }))].into_iter().collect(), &["script"]),
         object([("within_hours".to_string(), json!({ "type": "string", "description": "calendar name: holds when now is inside its opening hours" }))].into_iter().collect(), &["within_hours"]),
+        object([("intent".to_string(), json!({ "type": "object", "description": "an FAQ bot reads the customer's message as one of these entries",
+            "properties": { "bot": { "type": "string" }, "in": { "type": "array", "items": { "type": "string" } }, "min_score": { "type": "number", "minimum": 0, "maximum": 1 } },
+            "required": ["bot"], "additionalProperties": false }))].into_iter().collect(), &["intent"]),
     ]});
     let actions: Vec<Value> = ACTIONS
         .iter()

@@ -507,6 +507,13 @@ impl BotSet {
         Ok(set)
     }
 
+    /// A set of bots already loaded; of two with one name, the later stays.
+    pub fn from_bots(bots: impl IntoIterator<Item = Bot>) -> BotSet {
+        BotSet {
+            bots: bots.into_iter().map(|b| (b.name.clone(), b)).collect(),
+        }
+    }
+
     /// The bot named `name`.
     pub fn get(&self, name: &str) -> Option<&Bot> {
         self.bots.get(name)

@@ -86,6 +86,13 @@ pub enum ActionDef {
     },
     /// Run a script that returns actions.
     Script(usize),
+    /// Answer from an FAQ bot when it is confident enough.
+    AnswerFaq {
+        /// The bot's name.
+        bot: String,
+        /// Least confidence to answer; the bot's threshold when `None`.
+        min_score: Option<f64>,
+    },
 }
 
 /// When a timer fires: a delay from the decision, or a fixed time.
@@ -367,8 +374,14 @@ fn compile_one<'d>(
                 return None;
             };
             let bot = env.cx().nonempty_text(b, &join(p, "bot"))?;
-            env.faq_bot(&bot, b, &join(p, "bot"));
-            return None;
+            let min_score = match f.get("min_score") {
+                Some(m) => Some(env.cx().fraction(m, &join(p, "min_score"))?),
+                None => None,
+            };
+            if !env.faq_bot(&bot, b, &join(p, "bot")) {
+                return None;
+            }
+            ActionDef::AnswerFaq { bot, min_score }
         }
         _ => unreachable!("action names are checked"),
     })

@@ -37,7 +37,15 @@ pub const OPERATORS: &[&str] = &[
 ];
 
 /// The keys that start a condition.
-pub const CONDITION_KEYS: &[&str] = &["all", "any", "not", "field", "script", "within_hours"];
+pub const CONDITION_KEYS: &[&str] = &[
+    "all",
+    "any",
+    "not",
+    "field",
+    "script",
+    "within_hours",
+    "intent",
+];
 
 /// Compiled regexes may use at most this much memory.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -179,6 +187,15 @@ pub enum TestKind {
     Script(usize),
     /// `now` is inside the opening hours of a calendar (by index in the pack).
     WithinHours(usize),
+    /// An FAQ bot reads the customer's message as one of these entries.
+    Intent {
+        /// The bot's name.
+        bot: String,
+        /// Entry ids; any entry when empty.
+        ids: Vec<String>,
+        /// Least confidence; the bot's threshold when `None`.
+        min_score: Option<f64>,
+    },
 }
 
 /// Why a condition did not hold.
@@ -234,6 +251,16 @@ impl Cond {
                                 let tz = scope.calendars.at(*cal).timezone();
                                 let local = scope.now.with_timezone(&tz);
                                 Value::String(local.format("%a %Y-%m-%dT%H:%M:%S%:z").to_string())
+                            }
+                            (_, TestKind::Intent { bot, .. }) => {
+                                // What the bot made of the message: its best entry and score.
+                                match scope.asked.ask(scope.bots, bot, scope.ticket, scope.event) {
+                                    Some(a) => serde_json::json!({
+                                        "intent": a.candidates.first().map(|c| c.0.clone()),
+                                        "score": (a.score * 1000.0).round() / 1000.0,
+                                    }),
+                                    None => Value::Null,
+                                }
                             }
                             (None, _) => Value::Null,
                             (Some(f), _) => f
@@ -437,6 +464,11 @@ impl Test {
             }
             TestKind::Script(id) => scope.script_condition(*id, &self.path),
             TestKind::WithinHours(cal) => scope.calendars.at(*cal).is_open(scope.now),
+            TestKind::Intent {
+                bot,
+                ids,
+                min_score,
+            } => scope.intent(bot, ids, *min_score),
         }
     }
 }
@@ -450,7 +482,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
         c.cx.expected(
             node,
             path,
-            "a condition (a mapping with `field`, `all`, `any`, `not`, `script` or `within_hours`)",
+            "a condition (a mapping with `field`, `all`, `any`, `not`, `script`, `within_hours` or `intent`)",
         );
         return None;
     };
@@ -468,7 +500,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
             c.cx.error(
                 node.pos,
                 path,
-                "empty condition: write `field`, `all`, `any`, `not`, `script` or `within_hours`",
+                "empty condition: write `field`, `all`, `any`, `not`, `script`, `within_hours` or `intent`",
             );
         } else {
             let keys: Vec<_> = fields.keys().collect();
@@ -476,7 +508,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
                 node.pos,
                 path,
                 format!(
-                    "a condition has one of `all`, `any`, `not`, `script`, `within_hours` (found {}); nest them to combine",
+                    "a condition has one of `all`, `any`, `not`, `script`, `within_hours`, `intent` (found {}); nest them to combine",
                     keys.join(", ")
                 ),
             );
@@ -514,6 +546,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
                 kind: TestKind::WithinHours(cal),
             })))
         }
+        "intent" => compile_intent(c, value, &p),
         "script" => {
             let source = c.cx.nonempty_text(value, &p)?;
             let id = c.compile_script_expression(&source, value, &p)?;
@@ -526,6 +559,73 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
         }
         _ => unreachable!("keys are checked"),
     }
+}
+
+/// `intent: { bot: support, in: [password_reset], min_score: 0.6 }`.
+fn compile_intent(c: &mut Compiler<'_>, node: &Node, p: &str) -> Option<Cond> {
+    let f = c.cx.map(node, p, &["bot", "in", "min_score"])?;
+    let Some(b) = f.get("bot") else {
+        c.cx.missing(&f, p, "bot");
+        return None;
+    };
+    let bpath = join(p, "bot");
+    let bot = c.cx.nonempty_text(b, &bpath)?;
+    if !c.bot_ref(&bot, b, &bpath) {
+        return None;
+    }
+    let mut ok = true;
+    let min_score = match f.get("min_score") {
+        Some(m) => {
+            let v = c.cx.fraction(m, &join(p, "min_score"));
+            ok &= v.is_some();
+            v
+        }
+        None => None,
+    };
+    let mut ids = Vec::new();
+    if let Some(list) = f.get("in") {
+        let ipath = join(p, "in");
+        let loaded = c.pack.bots.clone();
+        let known = loaded.get(&bot).expect("checked above");
+        for (i, item) in c.cx.list(list).into_iter().enumerate() {
+            let ip = index(&ipath, i);
+            let Some(id) = c.cx.nonempty_text(item, &ip) else {
+                ok = false;
+                continue;
+            };
+            if known.entry(&id).is_none() {
+                let hint = did_you_mean(&id, known.entries().iter().map(|e| e.id.as_str()));
+                c.cx.error(
+                    item.pos,
+                    &ip,
+                    format!("bot `{bot}` has no entry `{id}`{hint}"),
+                );
+                ok = false;
+            }
+            ids.push(id);
+        }
+    }
+    let desc = match (ids.is_empty(), min_score) {
+        (true, None) => format!("intent of bot {bot}"),
+        (true, Some(m)) => format!("intent of bot {bot} with score ≥ {m}"),
+        (false, None) => format!("intent of bot {bot} in [{}]", ids.join(", ")),
+        (false, Some(m)) => format!(
+            "intent of bot {bot} in [{}] with score ≥ {m}",
+            ids.join(", ")
+        ),
+    };
+    ok.then(|| {
+        Cond::Test(Box::new(Test {
+            path: p.to_string(),
+            desc,
+            field: None,
+            kind: TestKind::Intent {
+                bot,
+                ids,
+                min_score,
+            },
+        }))
+    })
 }
 
 fn compile_list(c: &mut Compiler<'_>, items: &[Node], path: &str) -> Option<Vec<Cond>> {

@@ -16,7 +16,8 @@ use std::cell::RefCell;
 use chrono::{DateTime, Utc};
 
 use crate::config::yaml::Pos;
-use crate::model::{Event, Ticket};
+use crate::faq::{Answer, BotSet};
+use crate::model::{Author, Event, Ticket};
 use action::ActionDef;
 use condition::Cond;
 use field::TextSlot;
@@ -88,6 +89,46 @@ pub struct Scope<'a> {
     pub errors: &'a RefCell<Vec<RuleError>>,
     /// The rule being evaluated.
     pub rule: &'a str,
+    /// The pack's FAQ bots.
+    pub bots: &'a BotSet,
+    /// What the bots answered so far in this decision.
+    pub asked: &'a Asked,
+}
+
+/// The FAQ bots' answers to an event, each bot asked at most once per decision (an `intent`
+/// condition and an `answer_faq` action of the same bot share one answer).
+#[derive(Debug, Default)]
+pub struct Asked(RefCell<Vec<(String, Option<Answer>)>>);
+
+impl Asked {
+    /// What `bot` makes of the customer's message in `event`; `None` when the event carries no
+    /// customer text (an agent's or a bot's message, a timer) or the bot is not loaded.
+    pub fn ask(&self, bots: &BotSet, bot: &str, ticket: &Ticket, event: &Event) -> Option<Answer> {
+        if let Some((_, a)) = self.0.borrow().iter().find(|(b, _)| b == bot) {
+            return a.clone();
+        }
+        let answer = faq_question(ticket, event).and_then(|q| {
+            let lang = ticket
+                .customer
+                .language
+                .as_deref()
+                .or_else(|| event.message.as_ref()?.language.as_deref());
+            Some(bots.get(bot)?.ask(q, lang))
+        });
+        self.0.borrow_mut().push((bot.to_string(), answer.clone()));
+        answer
+    }
+}
+
+/// The text an FAQ bot is asked: the customer's message, or the subject of a new ticket
+/// without one. Messages by agents and bots are not questions.
+fn faq_question<'a>(ticket: &'a Ticket, event: &'a Event) -> Option<&'a str> {
+    match &event.message {
+        Some(m) if m.author != Author::Customer => None,
+        Some(m) if !m.text.trim().is_empty() => Some(&m.text),
+        _ if !ticket.subject.trim().is_empty() => Some(&ticket.subject),
+        _ => None,
+    }
 }
 
 impl Scope<'_> {
@@ -99,6 +140,19 @@ impl Scope<'_> {
     /// Keyword hits in a text.
     pub fn hits(&self, slot: TextSlot) -> &BitSet {
         &self.texts.hits[slot as usize]
+    }
+
+    /// Whether `bot` reads the event as one of `ids` (any entry when empty) with at least
+    /// `min_score` confidence (the bot's threshold when `None`).
+    pub fn intent(&self, bot: &str, ids: &[String], min_score: Option<f64>) -> bool {
+        let Some(answer) = self.asked.ask(self.bots, bot, self.ticket, self.event) else {
+            return false;
+        };
+        let Some((top, _)) = answer.candidates.first() else {
+            return false;
+        };
+        let min = min_score.unwrap_or_else(|| self.bots.get(bot).map_or(1.0, |b| b.threshold()));
+        answer.score >= min && (ids.is_empty() || ids.contains(top))
     }
 
     /// Runs a script condition; a failure counts as "does not hold" and is recorded.

@@ -77,6 +77,8 @@ impl Clock for ManualClock {
 pub struct Options {
     /// Rules directory.
     pub rules: PathBuf,
+    /// FAQ bots directory, loaded and reloaded with the rules.
+    pub bots: Option<PathBuf>,
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: SocketAddr,
     /// Store URL (`sqlite://frontdesk.db`).
@@ -107,6 +109,7 @@ impl Options {
     pub fn new() -> Options {
         Options {
             rules: PathBuf::from("rules"),
+            bots: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             store: "sqlite://frontdesk.db".into(),
             tokens: Tokens::default(),
@@ -150,6 +153,8 @@ pub struct AppState {
     pub tokens: Tokens,
     /// Rules directory.
     pub rules: PathBuf,
+    /// FAQ bots directory, part of the pack.
+    pub bots: Option<PathBuf>,
     /// Serialises reloads.
     reload_lock: tokio::sync::Mutex<()>,
     /// Identifies this process when it claims timers.
@@ -272,7 +277,7 @@ impl Running {
 
 /// Loads the rules, opens the store and starts serving.
 pub async fn start(opts: Options) -> anyhow::Result<Running> {
-    let loaded = reload::load(&opts.rules, opts.clock.now())
+    let loaded = reload::load(&opts.rules, opts.bots.as_deref(), opts.clock.now())
         .await
         .map_err(|d| anyhow::anyhow!("{}:\n{d}", opts.rules.display()))?;
     if !opts.tokens.enabled() && !opts.listen.ip().is_loopback() {
@@ -292,6 +297,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         clock: opts.clock.clone(),
         tokens: opts.tokens.clone(),
         rules: opts.rules.clone(),
+        bots: opts.bots.clone(),
         reload_lock: tokio::sync::Mutex::new(()),
         instance: format!("{}-{}", hostname(), std::process::id()),
         timer_lease: opts.timer_lease,
@@ -319,7 +325,8 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         })
         .await
     });
-    tracing::info!(%addr, rules = %opts.rules.display(), store = %opts.store, "frontdesk listening");
+    let bots = state.config.load().config.bots().len();
+    tracing::info!(%addr, rules = %opts.rules.display(), bots, store = %opts.store, "frontdesk listening");
     Ok(Running {
         addr,
         state,

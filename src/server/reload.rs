@@ -54,12 +54,31 @@ fn hash_pack(dir: &Path) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compiles the pack in `dir` off the async threads.
-pub async fn load(dir: &Path, now: DateTime<Utc>) -> Result<Loaded, Diagnostics> {
+/// The pack's hash: its rules directory and, when it has one, its bots directory.
+fn hash_dirs(rules: &Path, bots: Option<&Path>) -> String {
+    match bots {
+        None => hash_pack(rules),
+        Some(bots) => {
+            let mut h = Sha256::new();
+            h.update(hash_pack(rules).as_bytes());
+            h.update(b"\0bots\0");
+            h.update(hash_pack(bots).as_bytes());
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        }
+    }
+}
+
+/// Compiles the pack in `dir` (and the bots in `bots`) off the async threads.
+pub async fn load(
+    dir: &Path,
+    bots: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<Loaded, Diagnostics> {
     let dir = dir.to_path_buf();
+    let bots = bots.map(Path::to_path_buf);
     tokio::task::spawn_blocking(move || {
-        let config = Config::load(&dir)?;
-        let hash = hash_pack(&dir);
+        let config = Config::load_with_bots(&dir, bots.as_deref())?;
+        let hash = hash_dirs(&dir, bots.as_deref());
         Ok(Loaded {
             config,
             hash,
@@ -73,7 +92,7 @@ pub async fn load(dir: &Path, now: DateTime<Utc>) -> Result<Loaded, Diagnostics>
 /// Reloads the pack; on any error the active pack stays and the errors are returned.
 pub async fn reload(state: &AppState) -> Result<Arc<Loaded>, Diagnostics> {
     let _guard = state.reload_lock.lock().await;
-    match load(&state.rules, state.clock.now()).await {
+    match load(&state.rules, state.bots.as_deref(), state.clock.now()).await {
         Ok(loaded) => {
             let loaded = Arc::new(loaded);
             let old = state.config.swap(loaded.clone());
@@ -116,6 +135,11 @@ pub fn watch(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     if let Err(e) = watcher.watch(&state.rules, RecursiveMode::Recursive) {
         tracing::warn!(error = %e, dir = %state.rules.display(), "cannot watch the rules directory");
         return;
+    }
+    if let Some(bots) = &state.bots {
+        if let Err(e) = watcher.watch(bots, RecursiveMode::NonRecursive) {
+            tracing::warn!(error = %e, dir = %bots.display(), "cannot watch the bots directory");
+        }
     }
     tokio::spawn(async move {
         let _watcher = watcher;

@@ -378,6 +378,9 @@ pub struct ConfigInfo {
     pub rules: Vec<String>,
     /// Files.
     pub files: Vec<String>,
+    /// FAQ bots loaded with the rules (their hash is part of `hash`).
+    #[serde(default)]
+    pub bots: Vec<String>,
 }
 
 fn config_info(state: &AppState) -> ConfigInfo {
@@ -391,6 +394,12 @@ fn config_info(state: &AppState) -> ConfigInfo {
             .files
             .iter()
             .map(|f| f.display().to_string())
+            .collect(),
+        bots: loaded
+            .config
+            .bots()
+            .iter()
+            .map(|b| b.name().to_string())
             .collect(),
     }
 }
