@@ -6,8 +6,11 @@
 //! Each test has a schema of its own (dropped afterwards) and skips, saying why, when no
 //! PostgreSQL answers (`FRONTDESK_TEST_PG`, else 127.0.0.1:5432).
 //!
-//! There is no outbox delivery worker yet, so nothing here delivers; the outbox's lease and
-//! fencing are checked at the store level (`tests/store.rs::outbox_claim_finish_fencing`).
+//! In the SIGKILL test each follow-up also sends a webhook to a local server that records
+//! every request: each delivery arrives, and a `webhook-id` arrives twice only when the replica
+//! that sent it was killed before it could record the delivery (delivery is at least once; the
+//! stable `webhook-id` lets a receiver drop the repeat). The outbox's fencing is also checked at
+//! the store level (`tests/store.rs::outbox_claim_finish_fencing`).
 
 mod common;
 
@@ -53,6 +56,19 @@ fn write_pack(dir: &Path) {
     std::fs::write(dir.join("tag.rhai"), "[#{ add_tags: [message.text] }]").unwrap();
 }
 
+/// The pack, with a webhook to `hook` when a follow-up fires.
+fn write_pack_with_hook(dir: &Path, hook: &str) {
+    let pack = PACK.replace(
+        "            - add_tags: [followed-up]\n",
+        &format!(
+            "            - add_tags: [followed-up]\n            - webhook: {{ url: \"{hook}\", body: {{ ticket: \"{{{{ ticket.id }}}}\" }} }}\n"
+        ),
+    );
+    assert_ne!(pack, PACK, "the webhook is in the pack");
+    std::fs::write(dir.join("pack.yaml"), pack).unwrap();
+    std::fs::write(dir.join("tag.rhai"), "[#{ add_tags: [message.text] }]").unwrap();
+}
+
 /// Starts a replica without blocking the test's runtime (the proxy lives there).
 async fn start(store: &str, rules: &Path) -> Proc {
     let store = store.to_string();
@@ -65,6 +81,43 @@ async fn start(store: &str, rules: &Path) -> Proc {
     })
     .await
     .unwrap()
+}
+
+/// One request the recording server got.
+struct Hook {
+    id: String,
+    body: Value,
+    at: Instant,
+}
+
+/// A local HTTP server that records every webhook it gets (and answers 200).
+async fn start_hook_recorder() -> (String, Arc<Mutex<Vec<Hook>>>) {
+    let hits: Arc<Mutex<Vec<Hook>>> = Arc::default();
+    let record = {
+        let hits = hits.clone();
+        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let hits = hits.clone();
+            async move {
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                hits.lock().unwrap().push(Hook {
+                    id,
+                    body,
+                    at: Instant::now(),
+                });
+                "ok"
+            }
+        }
+    };
+    let app = axum::Router::new().route("/hook", axum::routing::post(record));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, hits)
 }
 
 /// A small deterministic random source (xorshift).
@@ -185,6 +238,73 @@ async fn wait_timers_done(pool: &sqlx::PgPool, within: Duration) {
     }
 }
 
+/// Waits (bounded) until no delivery is pending.
+async fn wait_deliveries_done(pool: &sqlx::PgPool, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let pending = count(pool, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'").await;
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pending} deliveries still pending after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Every outbox row was delivered and reached the recording server with its own `webhook-id`
+/// and body. A `webhook-id` that arrived twice was first sent by a replica killed right after
+/// (before it could record the delivery): no delivery is repeated otherwise.
+async fn check_deliveries(pool: &sqlx::PgPool, hooks: &[Hook], killed_at: &[Instant]) {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query("SELECT id, ticket_id, state FROM outbox ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    assert!(!rows.is_empty(), "the follow-ups made deliveries");
+    let mut got: BTreeMap<&str, Vec<&Hook>> = BTreeMap::new();
+    for h in hooks {
+        got.entry(h.id.as_str()).or_default().push(h);
+    }
+    for (id, ticket, state) in &rows {
+        assert_eq!(state, "delivered", "{id}");
+        let arrived = got
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("{id} never arrived"));
+        for h in arrived {
+            assert_eq!(h.body["ticket"], json!(ticket), "{id}: its own body");
+        }
+    }
+    assert_eq!(
+        got.len(),
+        rows.len(),
+        "nothing arrived that is not in the outbox"
+    );
+    let mut repeated = 0;
+    for (id, arrivals) in &got {
+        if arrivals.len() > 1 {
+            repeated += 1;
+            let first = arrivals[0].at;
+            assert!(
+                killed_at
+                    .iter()
+                    .any(|k| *k >= first && k.duration_since(first) < Duration::from_secs(1)),
+                "{id} arrived {} times, but no replica was killed right after its first delivery",
+                arrivals.len()
+            );
+        }
+    }
+    eprintln!(
+        "{} deliveries, each arrived; {repeated} sent again after their replica was killed",
+        rows.len()
+    );
+}
+
 /// Every accepted event is stored once, with the decision every replica answered; every
 /// ticket's version counts its events; every timer ended fired or cancelled, and each fired
 /// timer acted exactly once while a cancelled one never did.
@@ -284,7 +404,8 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
         return;
     };
     let rules = tempfile::tempdir().unwrap();
-    write_pack(rules.path());
+    let (hook, hooks) = start_hook_recorder().await;
+    write_pack_with_hook(rules.path(), &hook);
     let mut procs = Vec::new();
     for _ in 0..3 {
         procs.push(start(&schema.url, rules.path()).await);
@@ -298,8 +419,10 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     // The killer: every 2 s one replica, at random, is killed and started again.
     let stop = Arc::new(AtomicBool::new(false));
     let kills = Arc::new(AtomicUsize::new(0));
+    let killed_at: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let killer = {
         let (urls, stop, kills) = (urls.clone(), stop.clone(), kills.clone());
+        let killed_at = killed_at.clone();
         let store = schema.url.clone();
         let rules = rules.path().to_path_buf();
         tokio::spawn(async move {
@@ -308,6 +431,7 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
                 tokio::time::sleep(Duration::from_millis(2000)).await;
                 let i = rng.below(procs.len());
                 procs[i].kill();
+                killed_at.lock().unwrap().push(Instant::now());
                 kills.fetch_add(1, Ordering::SeqCst);
                 procs[i] = start(&store, &rules).await;
                 urls.lock().unwrap()[i] = procs[i].url.clone();
@@ -357,6 +481,8 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     stop.store(true, Ordering::SeqCst);
     let procs = killer.await.unwrap();
     wait_timers_done(&pool, Duration::from_secs(40)).await;
+    wait_deliveries_done(&pool, Duration::from_secs(40)).await;
+    check_deliveries(&pool, &hooks.lock().unwrap(), &killed_at.lock().unwrap()).await;
 
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     check_store(&pool, &seen).await;

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use tokio::sync::watch;
 
 use super::AppState;
 use crate::model::{Event, EventType, Ticket, TimerRef};
-use crate::store::{DeliveryOutcome, DueTimer};
+use crate::store::{DeliveryOutcome, DueTimer, OutboxRow};
 
 /// Timers claimed per round.
 const BATCH: u32 = 200;
@@ -51,14 +51,20 @@ pub async fn fire_due(state: &AppState) -> usize {
 }
 
 /// Delivers every outbox row due now (a few at a time); returns how many were attempted.
+///
+/// Each row's outcome is recorded as soon as its own attempt ends, not after the whole batch,
+/// so a replica that dies leaves as few sent-but-unrecorded rows (which another replica sends
+/// again, with the same `webhook-id`) as it can. A row whose lease ran out before its turn (the
+/// process was paused) is not sent: another replica may have it by now.
 pub async fn deliver_due(state: &AppState) -> usize {
     let mut attempted = 0;
     let lease = TimeDelta::from_std(state.timer_lease).unwrap_or(TimeDelta::seconds(60));
     loop {
         let now = state.clock.now();
+        let until = now + lease;
         let rows = match state
             .store
-            .claim_deliveries(now, &state.instance, now + lease, 32)
+            .claim_deliveries(now, &state.instance, until, 32)
             .await
         {
             Ok(r) => r,
@@ -70,43 +76,55 @@ pub async fn deliver_due(state: &AppState) -> usize {
         if rows.is_empty() {
             return attempted;
         }
-        let attempts = rows.iter().map(|row| state.connectors.attempt(row, now));
-        let results = futures_util::future::join_all(attempts).await;
-        for (row, attempt) in rows.iter().zip(results) {
-            attempted += 1;
-            let outcome = state.connectors.outcome(row, attempt, state.clock.now());
-            let label = match &outcome {
-                DeliveryOutcome::Delivered => "delivered",
-                DeliveryOutcome::Retry { .. } => "retry",
-                DeliveryOutcome::Dead { .. } => "dead",
-            };
-            ::metrics::counter!("frontdesk_deliveries_total", "kind" => row.action.kind(), "outcome" => label).increment(1);
-            match &outcome {
-                DeliveryOutcome::Delivered => {
-                    tracing::info!(delivery = %row.id, kind = row.action.kind(), "delivered")
-                }
-                DeliveryOutcome::Retry { at, error } => {
-                    tracing::warn!(delivery = %row.id, attempt = row.attempts, next = %at, "{error}")
-                }
-                DeliveryOutcome::Dead { error } => {
-                    tracing::error!(delivery = %row.id, attempt = row.attempts, "dead letter: {error}")
-                }
-            }
-            match state
-                .store
-                .finish_delivery(&row.id, row.attempts, &outcome, state.clock.now())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(delivery = %row.id, "outcome not recorded: the row was claimed again meanwhile")
-                }
-                Err(e) => {
-                    tracing::warn!(delivery = %row.id, error = %e, "outcome not recorded; the row will be retried after its lease")
-                }
-            }
+        let each = rows.iter().map(|row| deliver_one(state, row, until));
+        attempted += futures_util::future::join_all(each)
+            .await
+            .into_iter()
+            .filter(|sent| *sent)
+            .count();
+    }
+}
+
+/// Attempts one claimed row and records the outcome under the claim's fencing token (its
+/// attempt number); false when the lease had run out and nothing was sent.
+async fn deliver_one(state: &AppState, row: &OutboxRow, lease_until: DateTime<Utc>) -> bool {
+    if state.clock.now() >= lease_until {
+        tracing::warn!(delivery = %row.id, "claim expired before delivery; left to whoever holds it now");
+        return false;
+    }
+    let attempt = state.connectors.attempt(row, state.clock.now()).await;
+    let outcome = state.connectors.outcome(row, attempt, state.clock.now());
+    let label = match &outcome {
+        DeliveryOutcome::Delivered => "delivered",
+        DeliveryOutcome::Retry { .. } => "retry",
+        DeliveryOutcome::Dead { .. } => "dead",
+    };
+    ::metrics::counter!("frontdesk_deliveries_total", "kind" => row.action.kind(), "outcome" => label).increment(1);
+    match &outcome {
+        DeliveryOutcome::Delivered => {
+            tracing::info!(delivery = %row.id, kind = row.action.kind(), "delivered")
+        }
+        DeliveryOutcome::Retry { at, error } => {
+            tracing::warn!(delivery = %row.id, attempt = row.attempts, next = %at, "{error}")
+        }
+        DeliveryOutcome::Dead { error } => {
+            tracing::error!(delivery = %row.id, attempt = row.attempts, "dead letter: {error}")
         }
     }
+    match state
+        .store
+        .finish_delivery(&row.id, row.attempts, &outcome, state.clock.now())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(delivery = %row.id, "outcome not recorded: the row was claimed again meanwhile")
+        }
+        Err(e) => {
+            tracing::warn!(delivery = %row.id, error = %e, "outcome not recorded; the row will be retried after its lease")
+        }
+    }
+    true
 }
 
 /// The `timer.fired` event of a claimed timer, and the ticket patch to decide it with.
