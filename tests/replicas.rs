@@ -482,7 +482,9 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     let procs = killer.await.unwrap();
     wait_timers_done(&pool, Duration::from_secs(40)).await;
     wait_deliveries_done(&pool, Duration::from_secs(40)).await;
-    check_deliveries(&pool, &hooks.lock().unwrap(), &killed_at.lock().unwrap()).await;
+    let hooks = std::mem::take(&mut *hooks.lock().unwrap());
+    let killed_at = killed_at.lock().unwrap().clone();
+    check_deliveries(&pool, &hooks, &killed_at).await;
 
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     check_store(&pool, &seen).await;
