@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::any;
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use frontdesk::adapters::signature::{Scheme, Verifier};
@@ -17,6 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[derive(Debug, Clone)]
 struct Hit {
+    method: String,
     path: String,
     headers: HeaderMap,
     body: Vec<u8>,
@@ -30,11 +31,13 @@ struct Recorder {
 
 async fn record(
     State(rec): State<Arc<Recorder>>,
+    method: axum::http::Method,
     Path(path): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> (StatusCode, HeaderMap, String) {
     rec.hits.lock().unwrap().push(Hit {
+        method: method.to_string(),
         path: path.clone(),
         headers,
         body: body.to_vec(),
@@ -61,7 +64,7 @@ async fn start_recorder(failures: u32) -> (String, Arc<Recorder>) {
         flaky_failures_left: Mutex::new(failures),
     });
     let app = Router::new()
-        .route("/{path}", post(record))
+        .route("/{*path}", any(record))
         .with_state(rec.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -169,6 +172,7 @@ rules:
                 from: "frontdesk@example.org".into(),
             }),
             timeout: None,
+            ..ConnectorConfig::default()
         },
         ..Options::new()
     };
@@ -331,4 +335,167 @@ async fn a_dead_peer_is_retried_until_the_limit() {
         dead[0].last_error
     );
     d.stop().await.unwrap();
+}
+
+/// Tickets that came from Chatwoot or Zammad get their actions through the helpdesk's API when
+/// the daemon has its credentials: each action becomes that API's request, with its token.
+#[tokio::test]
+async fn helpdesk_tickets_get_their_actions_through_the_helpdesks_api() {
+    let (api, rec) = start_recorder(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yaml"),
+        r#"
+rules:
+  - name: answer and hand over
+    on: [message.created, ticket.created, ticket.updated]
+    then:
+      - reply: { text: "Thanks, a person will take it from here." }
+      - internal_note: { text: "Handed over by frontdesk." }
+      - add_tags: [seen]
+      - set_priority: high
+      - handoff:
+"#,
+    )
+    .unwrap();
+    let mut helpdesks = std::collections::HashMap::new();
+    for (name, token) in [("chatwoot", "cw-token"), ("zammad", "zm-token")] {
+        helpdesks.insert(
+            name.to_string(),
+            frontdesk::delivery::HelpdeskApi {
+                url: format!("{api}/{name}"),
+                token: token.into(),
+            },
+        );
+    }
+    let opts = Options {
+        rules,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
+        watch: false,
+        scheduler: false,
+        clock: Arc::new(ManualClock::new(t0())),
+        connectors: ConnectorConfig {
+            helpdesks,
+            ..ConnectorConfig::default()
+        },
+        ..Options::new()
+    };
+    let d = server::start(opts).await.unwrap();
+    let base = format!("http://{}", d.addr);
+    let http = reqwest::Client::new();
+    let payloads = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/payloads");
+    let mut chatwoot: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{payloads}/chatwoot/message_created.reconstructed.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    chatwoot["content"] = json!("My order never arrived");
+    chatwoot["account"]["id"] = json!(3);
+    chatwoot["conversation"]["id"] = json!(17);
+    let zammad: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{payloads}/zammad/trigger_webhook.json")).unwrap(),
+    )
+    .unwrap();
+    for (adapter, body) in [("chatwoot", &chatwoot), ("zammad", &zammad)] {
+        let r = http
+            .post(format!("{base}/v1/inbound/{adapter}"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "{adapter}: {}",
+            r.text().await.unwrap()
+        );
+    }
+    let outbox: Value = http
+        .get(format!("{base}/v1/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = outbox.as_array().unwrap();
+    // Chatwoot: reply, note, labels, priority, handoff. Zammad: reply, note, tag, priority
+    // (a handoff means nothing there).
+    assert_eq!(rows.len(), 9, "{outbox:#}");
+    assert!(
+        rows.iter().all(|r| r["target"]["helpdesk"].is_string()),
+        "{outbox:#}"
+    );
+    assert_eq!(server::deliver_due(&d.state).await, 9);
+
+    let hits = rec.hits.lock().unwrap();
+    let find = |method: &str, path: &str| -> (Value, HeaderMap) {
+        let h = hits
+            .iter()
+            .find(|h| h.method == method && h.path == path)
+            .unwrap_or_else(|| {
+                let seen: Vec<String> = hits
+                    .iter()
+                    .map(|h| format!("{} {}", h.method, h.path))
+                    .collect();
+                panic!("no {method} {path} in {seen:#?}")
+            });
+        (serde_json::from_slice(&h.body).unwrap(), h.headers.clone())
+    };
+    let conv = "chatwoot/api/v1/accounts/3/conversations/17";
+    let (reply, headers) = find("POST", &format!("{conv}/messages"));
+    assert_eq!(headers["api_access_token"], "cw-token");
+    assert_eq!(reply["content"], "Thanks, a person will take it from here.");
+    assert_eq!(
+        (&reply["message_type"], &reply["private"]),
+        (&json!("outgoing"), &json!(false))
+    );
+    let notes: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.path == format!("{conv}/messages"))
+        .collect();
+    assert_eq!(notes.len(), 2, "the reply and the private note");
+    let (labels, _) = find("POST", &format!("{conv}/labels"));
+    assert!(
+        labels["labels"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("seen")),
+        "{labels}"
+    );
+    assert_eq!(
+        find("POST", &format!("{conv}/toggle_priority")).0,
+        json!({"priority": "high"})
+    );
+    assert_eq!(
+        find("POST", &format!("{conv}/toggle_status")).0,
+        json!({"status": "open"})
+    );
+
+    let ticket = zammad["ticket"]["id"].as_u64().unwrap();
+    let articles: Vec<Value> = hits
+        .iter()
+        .filter(|h| h.path == "zammad/api/v1/ticket_articles")
+        .map(|h| serde_json::from_slice(&h.body).unwrap())
+        .collect();
+    assert_eq!(articles.len(), 2, "{articles:?}");
+    let reply = articles.iter().find(|a| a["internal"] == false).unwrap();
+    assert_eq!(reply["ticket_id"], ticket);
+    assert_eq!(reply["body"], "Thanks, a person will take it from here.");
+    let (_, headers) = find("POST", "zammad/api/v1/ticket_articles");
+    assert_eq!(headers["authorization"], "Token token=zm-token");
+    assert_eq!(
+        find("PUT", &format!("zammad/api/v1/tickets/{ticket}")).0,
+        json!({"priority": "3 high"})
+    );
+    assert_eq!(
+        find("POST", "zammad/api/v1/tags/add").0,
+        json!({"object": "Ticket", "o_id": ticket, "item": "seen"})
+    );
+    assert_eq!(hits.len(), 9, "one request per row, nothing else");
 }

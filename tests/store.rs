@@ -578,6 +578,42 @@ fn notify() -> Action {
     }
 }
 
+/// A ticket whose helpdesk takes actions through its API gets outbox rows for them, with the
+/// target kept as written; the same ticket without `api` gets none.
+async fn outbox_helpdesk_targets(s: Arc<dyn Store>) {
+    let reply = Action::Reply {
+        text: "hi".into(),
+        language: None,
+        template: None,
+    };
+    for (id, api) in [("h1", true), ("h2", false)] {
+        let mut e = msg(id, id);
+        e.ticket.source = Some(frontdesk::model::Source {
+            helpdesk: "chatwoot".into(),
+            account: Some("3".into()),
+            api,
+        });
+        let plan = Plan {
+            actions: vec![reply.clone()],
+            ..Plan::default()
+        };
+        apply(&s, &e, plan).await.unwrap();
+    }
+    let rows = s.outbox(None, 10).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].id, "h1/0");
+    assert_eq!(rows[0].action, reply);
+    assert_eq!(
+        rows[0].target,
+        Some(serde_json::json!({"helpdesk": "chatwoot", "account": "3"}))
+    );
+    let claimed = s
+        .claim_deliveries(t0(), "A", t0() + secs(60), 5)
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].target, rows[0].target, "claims carry the target");
+}
+
 /// Outbox rows: written with the decision, claimed under a lease, finished only by the
 /// current claim (the attempt is the fencing token), retried, dead, redelivered, listed.
 async fn outbox_claim_finish_fencing(s: Arc<dyn Store>) {
@@ -873,6 +909,7 @@ suite! {
         timer_cancel_timers_action,
         timer_reschedule_replaces,
         outbox_claim_finish_fencing,
+        outbox_helpdesk_targets,
         audit_and_ticket_reads,
     ],
     two: [

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::adapters::AdapterKind;
+use crate::delivery::helpdesk::{HelpdeskApi, HELPDESKS};
 use crate::server::{Options, Tokens};
 
 /// Log output format.
@@ -143,6 +144,36 @@ fn init_logs(format: LogFormat) {
     };
 }
 
+/// Helpdesk APIs from `FRONTDESK_{CHATWOOT,ZAMMAD,ZENDESK}_API_URL` and `..._API_TOKEN`.
+fn helpdesk_apis() -> anyhow::Result<std::collections::HashMap<String, HelpdeskApi>> {
+    let mut apis = std::collections::HashMap::new();
+    for name in HELPDESKS {
+        let upper = name.to_uppercase();
+        let var = |k: &str| {
+            std::env::var(format!("FRONTDESK_{upper}_API_{k}"))
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        };
+        match (var("URL"), var("TOKEN")) {
+            (Some(url), Some(token)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    anyhow::bail!("FRONTDESK_{upper}_API_URL `{url}` is not an http(s) URL");
+                }
+                tracing::info!(helpdesk = name, %url, "actions of this helpdesk's tickets go through its API");
+                apis.insert(name.to_string(), HelpdeskApi { url, token });
+            }
+            (None, None) => {}
+            (Some(_), None) => anyhow::bail!(
+                "FRONTDESK_{upper}_API_URL is set without FRONTDESK_{upper}_API_TOKEN"
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "FRONTDESK_{upper}_API_TOKEN is set without FRONTDESK_{upper}_API_URL"
+            ),
+        }
+    }
+    Ok(apis)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(token) = &args.hash_token {
         println!("{}", Tokens::hash_hex(token));
@@ -184,6 +215,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             from: args.smtp_from,
         }),
         timeout: None,
+        helpdesks: helpdesk_apis()?,
     };
     let opts = Options {
         secrets,

@@ -6,6 +6,7 @@
 //! retried; after `max_attempts` a row is dead and waits for `POST /v1/outbox/{id}/redeliver`.
 
 mod email;
+pub mod helpdesk;
 mod webhook;
 
 use std::collections::HashMap;
@@ -17,6 +18,22 @@ use crate::adapters::signature::{Scheme, Verifier};
 use crate::model::{Action, NotifyChannel};
 use crate::store::{DeliveryOutcome, OutboxRow};
 pub use email::SmtpConfig;
+pub use helpdesk::HelpdeskApi;
+
+/// The actions of a decision that go to the outbox, by index, each with its helpdesk target
+/// (`None` for webhooks, Slack and e-mail). Called by the stores inside the decision's
+/// transaction.
+pub fn outbound(decision: &crate::engine::Decision) -> Vec<(usize, Option<serde_json::Value>)> {
+    decision
+        .actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, action)| match action {
+            Action::Webhook { .. } | Action::Notify { .. } => Some((i, None)),
+            other => helpdesk::target(&decision.ticket, other).map(|t| (i, Some(t))),
+        })
+        .collect()
+}
 
 /// What one attempt came to, before backoff is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +60,7 @@ pub struct Connectors {
     webhook_signer: Option<Verifier>,
     slack: HashMap<String, String>,
     smtp: Option<email::Smtp>,
+    helpdesks: HashMap<String, HelpdeskApi>,
     /// Attempts before a row is dead.
     pub max_attempts: i64,
     /// First retry delay; doubles per attempt.
@@ -57,6 +75,7 @@ impl std::fmt::Debug for Connectors {
             .field("signed_webhooks", &self.webhook_signer.is_some())
             .field("slack_channels", &self.slack.keys().collect::<Vec<_>>())
             .field("smtp", &self.smtp.is_some())
+            .field("helpdesk_apis", &self.helpdesks.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -72,9 +91,17 @@ pub struct ConnectorConfig {
     pub smtp: Option<SmtpConfig>,
     /// Timeout of one attempt.
     pub timeout: Option<Duration>,
+    /// Helpdesk APIs (`chatwoot`, `zammad`, `zendesk`) that tickets of that helpdesk get their
+    /// actions through.
+    pub helpdesks: HashMap<String, HelpdeskApi>,
 }
 
 impl Connectors {
+    /// Whether tickets of `helpdesk` get their actions through its API.
+    pub fn calls_back(&self, helpdesk: &str) -> bool {
+        self.helpdesks.contains_key(helpdesk)
+    }
+
     /// Builds the connectors; errors name the bad setting.
     pub fn new(cfg: ConnectorConfig) -> Result<Connectors, String> {
         let http = reqwest::Client::builder()
@@ -95,6 +122,7 @@ impl Connectors {
             webhook_signer,
             slack: cfg.slack,
             smtp,
+            helpdesks: cfg.helpdesks,
             max_attempts: 10,
             base_delay: Duration::from_secs(5),
             max_delay: Duration::from_secs(3600),
@@ -103,6 +131,18 @@ impl Connectors {
 
     /// Delivers one outbox row once.
     pub async fn attempt(&self, row: &OutboxRow, now: DateTime<Utc>) -> Attempt {
+        if let Some(target) = &row.target {
+            return helpdesk::deliver(
+                &self.http,
+                &self.helpdesks,
+                &row.id,
+                &row.ticket_id,
+                target,
+                &row.action,
+                now,
+            )
+            .await;
+        }
         match &row.action {
             Action::Webhook { url, method, body } => {
                 webhook::post(

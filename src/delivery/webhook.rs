@@ -56,7 +56,13 @@ pub async fn post(
                 .header("webhook-signature", sig);
         }
     }
-    match req.body(bytes).send().await {
+    send(req.body(bytes), url, now).await
+}
+
+/// Sends a prepared request and reads the answer as an attempt: 2xx delivered; 5xx, 408, 429
+/// and network errors retried (with `Retry-After`); any other status failed for good.
+pub async fn send(req: reqwest::RequestBuilder, url: &str, now: DateTime<Utc>) -> Attempt {
+    match req.send().await {
         Ok(resp) => {
             let status = resp.status();
             if status.is_success() {

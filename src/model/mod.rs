@@ -10,7 +10,7 @@ mod ticket;
 
 pub use action::{Action, AssignTarget, HttpMethod, NotifyChannel, TimerSpec};
 pub use event::{Change, Event, EventType, TimerRef};
-pub use ticket::{Author, Channel, Customer, Message, Priority, Status, Ticket};
+pub use ticket::{Author, Channel, Customer, Message, Priority, Source, Status, Ticket};
 
 /// A closed set of names that rules may mention (priorities, statuses, channels, ...).
 ///

@@ -130,6 +130,24 @@ pub struct Ticket {
     /// When an agent first answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response_at: Option<DateTime<Utc>>,
+    /// The helpdesk the ticket lives in, when it came through one of its adapters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// Where a ticket lives: what a connector needs to apply actions through the helpdesk's API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// `chatwoot`, `zammad` or `zendesk`.
+    pub helpdesk: String,
+    /// The helpdesk account (Chatwoot's account id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// frontdesk applies the ticket's actions through the helpdesk's API (the daemon has its
+    /// API credentials); otherwise the helpdesk applies the actions it gets in the answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api: bool,
 }
 
 impl Ticket {

@@ -239,6 +239,29 @@ async fn post_event(
     )))
 }
 
+/// Records which helpdesk the ticket lives in (and its account), and whether its actions go
+/// through that helpdesk's API: the stored ticket keeps it, so timers' actions go there too.
+fn mark_source(state: &AppState, kind: AdapterKind, event: &mut crate::model::Event) {
+    let helpdesk = kind.to_string();
+    if !crate::delivery::helpdesk::HELPDESKS.contains(&helpdesk.as_str()) {
+        return;
+    }
+    let account = event
+        .data
+        .get(&helpdesk)
+        .and_then(|d| d.get("account_id"))
+        .and_then(|a| match a {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    event.ticket.source = Some(crate::model::Source {
+        api: state.connectors.calls_back(&helpdesk),
+        helpdesk,
+        account,
+    });
+}
+
 /// Query of `POST /v1/inbound/{adapter}`.
 #[derive(Debug, Default, Deserialize)]
 pub struct InboundQuery {
@@ -280,7 +303,10 @@ async fn post_inbound(
         received_at: now,
     };
     let event = match adapters::translate(kind, &inbound) {
-        Ok(Translated::Event(e)) => e,
+        Ok(Translated::Event(mut e)) => {
+            mark_source(&state, kind, &mut e);
+            e
+        }
         Ok(Translated::Ignored { reason }) => {
             tracing::debug!(adapter = %kind, %reason, "delivery ignored");
             return Ok(

@@ -119,6 +119,10 @@ pub struct OutboxRow {
     pub ticket_id: String,
     /// What to deliver.
     pub action: crate::model::Action,
+    /// For an action applied through a helpdesk's API: where (`{"helpdesk", "account", ...}`);
+    /// `None` for webhooks, Slack and e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<serde_json::Value>,
     /// `pending`, `delivered` or `dead`.
     pub state: String,
     /// Attempts so far (also the fencing token of the current claim).

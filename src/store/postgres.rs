@@ -187,6 +187,10 @@ fn outbox_row(r: &PgRow) -> Result<OutboxRow, StoreError> {
         event_id: r.try_get("event_id")?,
         ticket_id: r.try_get("ticket_id")?,
         action: serde_json::from_str(r.try_get::<&str, _>("action")?)?,
+        target: r
+            .try_get::<Option<&str>, _>("target")?
+            .map(serde_json::from_str)
+            .transpose()?,
         state: r.try_get("state")?,
         attempts: r.try_get("attempts")?,
         next_at: r.try_get("next_at")?,
@@ -366,20 +370,19 @@ async fn write(
         .execute(&mut *tx)
         .await?;
     }
-    for (i, action) in decision.actions.iter().enumerate() {
-        if matches!(action, Action::Webhook { .. } | Action::Notify { .. }) {
-            sqlx::query(
-                "INSERT INTO outbox (id, event_id, ticket_id, action, state, next_at)
-                 VALUES ($1, $2, $3, $4, 'pending', $5)",
-            )
-            .bind(format!("{}/{i}", event.id))
-            .bind(&event.id)
-            .bind(ticket_id)
-            .bind(serde_json::to_string(action)?)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+    for (i, target) in crate::delivery::outbound(&decision) {
+        sqlx::query(
+            "INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+        )
+        .bind(format!("{}/{i}", event.id))
+        .bind(&event.id)
+        .bind(ticket_id)
+        .bind(serde_json::to_string(&decision.actions[i])?)
+        .bind(target.map(|t| t.to_string()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(Some(Applied {
         decision,
@@ -570,7 +573,7 @@ impl Store for PgStore {
              )
              UPDATE outbox o SET claimed_by = $1, lease_until = $2, attempts = o.attempts + 1
              FROM due WHERE o.id = due.id
-             RETURNING o.id, o.event_id, o.ticket_id, o.action, o.state, o.attempts, o.next_at, o.last_error",
+             RETURNING o.id, o.event_id, o.ticket_id, o.action, o.target, o.state, o.attempts, o.next_at, o.last_error",
         )
         .bind(owner)
         .bind(lease_until)
@@ -612,7 +615,7 @@ impl Store for PgStore {
 
     async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event_id, ticket_id, action, state, attempts, next_at, last_error FROM outbox
+            "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
              WHERE ($1::text IS NULL OR state = $1) ORDER BY seq DESC LIMIT $2",
         )
         .bind(state)

@@ -112,6 +112,10 @@ fn outbox_row(r: &sqlx::sqlite::SqliteRow) -> Result<OutboxRow, StoreError> {
         event_id: r.try_get("event_id")?,
         ticket_id: r.try_get("ticket_id")?,
         action: serde_json::from_str(r.try_get::<&str, _>("action")?)?,
+        target: r
+            .try_get::<Option<&str>, _>("target")?
+            .map(serde_json::from_str)
+            .transpose()?,
         state: r.try_get("state")?,
         attempts: r.try_get("attempts")?,
         next_at: parse_ts(r.try_get::<&str, _>("next_at")?)?,
@@ -277,17 +281,16 @@ async fn apply_one(
             .execute(&mut *tx)
             .await?;
     }
-    for (i, action) in decision.actions.iter().enumerate() {
-        if matches!(action, Action::Webhook { .. } | Action::Notify { .. }) {
-            sqlx::query("INSERT INTO outbox (id, event_id, ticket_id, action, state, next_at) VALUES (?, ?, ?, ?, 'pending', ?)")
-                    .bind(format!("{}/{i}", event.id))
-                    .bind(&event.id)
-                    .bind(ticket_id)
-                    .bind(serde_json::to_string(action)?)
-                    .bind(&now)
-                    .execute(&mut *tx)
-                    .await?;
-        }
+    for (i, target) in crate::delivery::outbound(&decision) {
+        sqlx::query("INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)")
+                .bind(format!("{}/{i}", event.id))
+                .bind(&event.id)
+                .bind(ticket_id)
+                .bind(serde_json::to_string(&decision.actions[i])?)
+                .bind(target.map(|t| t.to_string()))
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
     }
     Ok(Applied {
         decision,
@@ -511,7 +514,7 @@ impl Store for SqliteStore {
             "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, attempts = attempts + 1
              WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= ?3
                           AND (lease_until IS NULL OR lease_until < ?3) ORDER BY next_at LIMIT ?4)
-             RETURNING id, event_id, ticket_id, action, state, attempts, next_at, last_error",
+             RETURNING id, event_id, ticket_id, action, target, state, attempts, next_at, last_error",
         )
         .bind(owner)
         .bind(ts(lease_until))
@@ -552,7 +555,7 @@ impl Store for SqliteStore {
 
     async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event_id, ticket_id, action, state, attempts, next_at, last_error FROM outbox
+            "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
              WHERE (?1 IS NULL OR state = ?1) ORDER BY rowid DESC LIMIT ?2",
         )
         .bind(state)
