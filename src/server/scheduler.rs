@@ -38,16 +38,38 @@ pub async fn fire_due(state: &AppState) -> usize {
         if due.is_empty() {
             return fired;
         }
+        // Tickets fire side by side (so the store can commit them together); the timers of
+        // one ticket fire one after another, in the order they were due.
+        let mut by_ticket: Vec<Vec<DueTimer>> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
         for t in due {
-            let (event, patch) = timer_event(&t);
-            match state.process(event, Some(patch), false).await {
-                Ok(_) => fired += 1,
-                Err(e) => {
-                    tracing::warn!(timer = %t.row.id, error = %e.message, "timer not fired; it will be retried after its lease")
-                }
+            let i = *index.entry(t.row.ticket_id.clone()).or_insert_with(|| {
+                by_ticket.push(Vec::new());
+                by_ticket.len() - 1
+            });
+            by_ticket[i].push(t);
+        }
+        let each = by_ticket.iter().map(|timers| fire_in_order(state, timers));
+        fired += futures_util::future::join_all(each)
+            .await
+            .into_iter()
+            .sum::<usize>();
+    }
+}
+
+/// Fires one ticket's due timers in order; returns how many fired.
+async fn fire_in_order(state: &AppState, timers: &[DueTimer]) -> usize {
+    let mut fired = 0;
+    for t in timers {
+        let (event, patch) = timer_event(t);
+        match state.process(event, Some(patch), false).await {
+            Ok(_) => fired += 1,
+            Err(e) => {
+                tracing::warn!(timer = %t.row.id, error = %e.message, "timer not fired; it will be retried after its lease")
             }
         }
     }
+    fired
 }
 
 /// Delivers every outbox row due now (a few at a time); returns how many were attempted.
