@@ -49,6 +49,7 @@ pub mod delivery;
 pub mod engine;
 pub mod faq;
 pub mod model;
+pub mod routing;
 pub mod rules;
 pub mod server;
 pub mod store;

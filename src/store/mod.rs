@@ -268,6 +268,7 @@ pub(crate) fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -
         ticket,
         timers: Vec::new(),
         trace: Default::default(),
+        routing: Default::default(),
     };
     d.trace.errors.push(crate::rules::RuleError {
         rule: event
