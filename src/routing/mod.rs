@@ -644,17 +644,30 @@ mod tests {
         };
         let now = "2026-01-05T09:00:00Z".parse().unwrap();
         let none = BTreeMap::new();
-        let env = |state| RouteEnv {
-            roster: &r,
-            calendars: &cals,
-            state,
-            cursors: &none,
-            message_language: None,
-            now,
-        };
+        fn env<'a>(
+            r: &'a Roster,
+            cals: &'a Calendars,
+            state: &'a RoutingState,
+            none: &'a BTreeMap<String, String>,
+            now: DateTime<Utc>,
+        ) -> RouteEnv<'a> {
+            RouteEnv {
+                roster: r,
+                calendars: cals,
+                state,
+                cursors: none,
+                message_language: None,
+                now,
+            }
+        }
         let mut order = Vec::new();
         for _ in 0..4 {
-            let got = route(&env(&state), &spec, &Ticket::default(), "r");
+            let got = route(
+                &env(&r, &cals, &state, &none, now),
+                &spec,
+                &Ticket::default(),
+                "r",
+            );
             let (a, _) = got.chosen.unwrap();
             let id = r.agents[a].id.clone();
             state.last_assigned.insert("s".into(), id.clone());
@@ -669,7 +682,12 @@ mod tests {
             .unwrap()
             .open
             .add(Channel::Other, 2);
-        let got = route(&env(&state), &spec, &Ticket::default(), "r");
+        let got = route(
+            &env(&r, &cals, &state, &none, now),
+            &spec,
+            &Ticket::default(),
+            "r",
+        );
         assert_eq!(got.chosen.map(|c| c.0), Some(2));
         assert_eq!(got.traces[0].candidates[1].skipped, Some(Skip::AtCapacity));
         assert_eq!(
