@@ -192,7 +192,7 @@ impl Roster {
 }
 
 /// Open tickets of one agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Load {
     /// All open tickets.
     pub total: u32,

@@ -1,0 +1,36 @@
+-- Routing: the columns that agents' loads are counted from, agents' statuses, round-robin
+-- cursors and team queues. Loads are derived from the tickets (assignee + open), written in
+-- the same transaction as each decision, so they are right after any restart.
+ALTER TABLE tickets ADD COLUMN assignee TEXT;
+ALTER TABLE tickets ADD COLUMN channel TEXT NOT NULL DEFAULT 'other';
+ALTER TABLE tickets ADD COLUMN is_open BOOLEAN NOT NULL DEFAULT true;
+UPDATE tickets SET
+    assignee = state::jsonb ->> 'assignee',
+    channel = COALESCE(state::jsonb ->> 'channel', 'other'),
+    is_open = COALESCE(state::jsonb ->> 'status', 'new') NOT IN ('solved', 'closed');
+CREATE INDEX tickets_open_assignee ON tickets (assignee) WHERE is_open AND assignee IS NOT NULL;
+
+-- What each agent last said: online | away | offline.
+CREATE TABLE agent_status (
+    agent_id    TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Per team, the agent assigned last (round robin goes on after them).
+CREATE TABLE routing_cursors (
+    team        TEXT PRIMARY KEY,
+    last_agent  TEXT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Tickets waiting in a team's queue, and the assign action to try again.
+CREATE TABLE queue (
+    ticket_id   TEXT PRIMARY KEY,
+    team        TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    queued_at   TIMESTAMPTZ NOT NULL,
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX queue_team ON queue (team, queued_at, seq);
