@@ -47,7 +47,12 @@ async fn start(db: &Path, now: DateTime<Utc>) -> Daemon {
 }
 
 impl Daemon {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(b) = body {
             req = req.json(b);
@@ -75,7 +80,9 @@ impl Daemon {
             "ticket": { "id": id, "channel": channel, "customer": { "language": language } },
             "message": { "text": "Where is my parcel?" }
         });
-        let (code, body) = self.send(reqwest::Method::POST, "/v1/events", Some(&e)).await;
+        let (code, body) = self
+            .send(reqwest::Method::POST, "/v1/events", Some(&e))
+            .await;
         assert_eq!(code, 200, "{body}");
         body
     }
@@ -113,22 +120,40 @@ async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
     assert_eq!(agent(&list, "kari")["status"], "offline");
     assert_eq!(agent(&list, "kari")["available"], false);
     assert_eq!(agent(&list, "kari")["on_shift"], true);
-    assert_eq!(agent(&list, "kari")["capacity"], json!({"total": 20, "by_channel": {"email": 20, "chat": 3}}));
+    assert_eq!(
+        agent(&list, "kari")["capacity"],
+        json!({"total": 20, "by_channel": {"email": 20, "chat": 3}})
+    );
 
     let kari = d.status("kari", "online").await;
-    assert_eq!((kari["status"].as_str(), kari["available"].as_bool()), (Some("online"), Some(true)));
+    assert_eq!(
+        (kari["status"].as_str(), kari["available"].as_bool()),
+        (Some("online"), Some(true))
+    );
     assert_eq!(agent(&d.agents().await, "kari")["status"], "online");
 
     let (code, body) = d
-        .send(reqwest::Method::PUT, "/v1/agents/karri/status", Some(&json!({"status": "online"})))
+        .send(
+            reqwest::Method::PUT,
+            "/v1/agents/karri/status",
+            Some(&json!({"status": "online"})),
+        )
         .await;
     assert_eq!(code, 404, "{body}");
     assert_eq!(body["error"]["code"], "not_found");
     assert_eq!(body["error"]["field"], "id");
     let msg = body["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("no agent `karri`") && msg.contains("did you mean `kari`?"), "{msg}");
+    assert!(
+        msg.contains("no agent `karri`") && msg.contains("did you mean `kari`?"),
+        "{msg}"
+    );
 
-    for bad in [json!({"status": "busy"}), json!({}), json!({"status": 1}), json!("online")] {
+    for bad in [
+        json!({"status": "busy"}),
+        json!({}),
+        json!({"status": 1}),
+        json!("online"),
+    ] {
         let (code, body) = d
             .send(reqwest::Method::PUT, "/v1/agents/kari/status", Some(&bad))
             .await;
@@ -141,7 +166,10 @@ async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
     // Outside the shift the agent is online but not available.
     d.clock.set("2026-11-23T21:00:00Z".parse().unwrap());
     let kari = agent(&d.agents().await, "kari").clone();
-    assert_eq!((kari["on_shift"].as_bool(), kari["available"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        (kari["on_shift"].as_bool(), kari["available"].as_bool()),
+        (Some(false), Some(false))
+    );
     d.stop().await;
 }
 
@@ -182,28 +210,51 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
     for id in ["C1", "C2", "C3"] {
         let body = d.created(id, "chat", "nb").await;
         assert_eq!(body["ticket"]["assignee"], "kari", "{body}");
-        let assign = body["actions"].as_array().unwrap().iter().find(|a| a["type"] == "assign").unwrap();
+        let assign = body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["type"] == "assign")
+            .unwrap();
         assert_eq!(assign["helpdesk_ids"], json!({"chatwoot": 12, "zammad": 7}));
         assert_eq!(assign["team"], "support");
     }
     let body = d.created("C4", "chat", "nb").await;
     assert_eq!(body["ticket"]["assignee"], Value::Null, "{body}");
     assert_eq!(body["ticket"]["group"], "support");
-    assert_eq!(body["actions"].as_array().unwrap().iter().filter(|a| a["type"] == "reply").count(), 1);
-    assert_eq!(agent(&d.agents().await, "kari")["open"], json!({"total": 3, "by_channel": {"chat": 3}}));
+    assert_eq!(
+        body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["type"] == "reply")
+            .count(),
+        1
+    );
+    assert_eq!(
+        agent(&d.agents().await, "kari")["open"],
+        json!({"total": 3, "by_channel": {"chat": 3}})
+    );
 
     // The trace says why each agent was passed over.
     let e = json!({"id": "e-C5", "type": "ticket.created", "ticket": {"id": "C5", "channel": "chat"},
                    "message": {"text": "hei"}});
-    let (_, body) = d.send(reqwest::Method::POST, "/v1/events?explain=true", Some(&e)).await;
+    let (_, body) = d
+        .send(reqwest::Method::POST, "/v1/events?explain=true", Some(&e))
+        .await;
     let candidates = &body["trace"]["routing"][0]["candidates"];
-    assert_eq!(candidates[0], json!({"agent": "kari", "open": 3, "skipped": "at_capacity", "detail": "chat 3/3"}));
+    assert_eq!(
+        candidates[0],
+        json!({"agent": "kari", "open": 3, "skipped": "at_capacity", "detail": "chat 3/3"})
+    );
     assert_eq!(candidates[1]["skipped"], "offline");
 
     // Closing one of kari's chats gives the slot to the ticket that waited longest, C4.
     let close = json!({"id": "close-C2", "type": "ticket.status_changed",
                        "ticket": {"id": "C2", "status": "closed"}});
-    let (code, body) = d.send(reqwest::Method::POST, "/v1/events", Some(&close)).await;
+    let (code, body) = d
+        .send(reqwest::Method::POST, "/v1/events", Some(&close))
+        .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(d.ticket("C4").await["assignee"], "kari");
     assert_eq!(d.ticket("C5").await["assignee"], Value::Null);
@@ -215,12 +266,27 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
 async fn queued_tickets_go_to_an_agent_coming_online_or_starting_a_shift() {
     let dir = tempfile::tempdir().unwrap();
     // Monday 22:00 in Oslo: after the shift.
-    let d = start(&dir.path().join("fd.db"), "2026-11-23T21:00:00Z".parse().unwrap()).await;
+    let d = start(
+        &dir.path().join("fd.db"),
+        "2026-11-23T21:00:00Z".parse().unwrap(),
+    )
+    .await;
     d.status("kari", "online").await;
     let body = d.created("N1", "email", "en").await;
     assert_eq!(body["ticket"]["assignee"], Value::Null);
-    let reply = body["actions"].as_array().unwrap().iter().find(|a| a["type"] == "reply").unwrap();
-    assert!(reply["text"].as_str().unwrap().contains("by 12:00 tomorrow"), "{reply}");
+    let reply = body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "reply")
+        .unwrap();
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap()
+            .contains("by 12:00 tomorrow"),
+        "{reply}"
+    );
     // Nobody can take it: the scheduler's round offers nothing and writes nothing.
     assert_eq!(server::route_queued(&d.running.state).await, 0);
     assert_eq!(d.ticket("N1").await["assignee"], Value::Null);

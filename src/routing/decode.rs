@@ -311,7 +311,7 @@ impl Compiler<'_> {
                 None => cap.total = Some(n),
             }
         }
-        if f.len() == 0 {
+        if matches!(&node.kind, Kind::Map(p) if p.is_empty()) {
             self.cx.error(
                 node.pos,
                 path,
