@@ -328,8 +328,8 @@ impl Compiler<'_> {
         if let Some(i) = self.pack.roster.team_index(&id.to_lowercase()) {
             return Some(i);
         }
-        if self.pack.team_sites.contains_key(&id) {
-            return None;
+        if self.pack.team_sites.contains_key(&id.to_lowercase()) {
+            return None; // defined, but with errors already reported
         }
         let names: Vec<&str> = self
             .pack
