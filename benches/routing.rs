@@ -23,7 +23,11 @@ fn pack(strategy: &str) -> String {
     y.push_str("agents:\n");
     for a in 0..AGENTS {
         let (t1, t2) = (a % TEAMS, (a * 7 + 3) % TEAMS);
-        let teams = if t1 == t2 { format!("t{t1}") } else { format!("t{t1}, t{t2}") };
+        let teams = if t1 == t2 {
+            format!("t{t1}")
+        } else {
+            format!("t{t1}, t{t2}")
+        };
         let _ = writeln!(
             y,
             "  a{a}: {{ teams: [{teams}], skills: [s{}, s{}], languages: [en, {}], capacity: {{ chat: 3, email: 20, total: 20 }} }}",
@@ -47,13 +51,19 @@ fn context() -> Context {
         ctx.routing.agents.insert(
             format!("a{a}"),
             AgentState {
-                status: if a % 10 == 0 { AgentStatus::Away } else { AgentStatus::Online },
+                status: if a % 10 == 0 {
+                    AgentStatus::Away
+                } else {
+                    AgentStatus::Online
+                },
                 open,
             },
         );
     }
     for t in 0..TEAMS {
-        ctx.routing.last_assigned.insert(format!("t{t}"), format!("a{t}"));
+        ctx.routing
+            .last_assigned
+            .insert(format!("t{t}"), format!("a{t}"));
     }
     ctx
 }
@@ -67,11 +77,24 @@ fn benches(c: &mut Criterion) {
     let ctx = context();
     let mut g = c.benchmark_group("assign");
     for strategy in ["round_robin", "least_loaded", "skills"] {
-        let config = Config::from_yaml("bench.yaml", &pack(strategy)).unwrap_or_else(|d| panic!("{d}"));
+        let config =
+            Config::from_yaml("bench.yaml", &pack(strategy)).unwrap_or_else(|d| panic!("{d}"));
         let d = engine::decide_with(&config, &ctx, &event.ticket, &event, now);
-        assert!(d.ticket.assignee.is_some(), "{strategy}: {:?}", d.trace.routing);
+        assert!(
+            d.ticket.assignee.is_some(),
+            "{strategy}: {:?}",
+            d.trace.routing
+        );
         g.bench_function(format!("{strategy}/1000-agents-50-teams"), |b| {
-            b.iter(|| black_box(engine::decide_with(&config, &ctx, &event.ticket, &event, now)))
+            b.iter(|| {
+                black_box(engine::decide_with(
+                    &config,
+                    &ctx,
+                    &event.ticket,
+                    &event,
+                    now,
+                ))
+            })
         });
     }
     g.finish();

@@ -10,7 +10,6 @@ use crate::config::decode::{index, join};
 use crate::config::diag::did_you_mean;
 use crate::config::yaml::{Kind, Node};
 use crate::model::{Channel, Named};
-use crate::rules::action::ActionEnv;
 
 /// Keys of a team.
 pub const TEAM_KEYS: &[&str] = &["name", "description", "strategy"];
@@ -458,7 +457,6 @@ impl Compiler<'_> {
                 }
             }
         }
-        let _ = self.rule_name();
         ok.then(|| TeamAssign {
             team: team.expect("checked"),
             strategy,

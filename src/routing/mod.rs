@@ -57,9 +57,7 @@ impl Capacity {
     /// Whether no ticket can ever be assigned.
     pub fn is_zero(&self) -> bool {
         self.total == Some(0)
-            || (self.total.is_none()
-                && self.channels.iter().all(|c| *c == Some(0))
-                && !self.channels.is_empty())
+            || (self.total.is_none() && self.channels.iter().all(|c| *c == Some(0)))
     }
 }
 
