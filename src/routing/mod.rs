@@ -483,18 +483,15 @@ pub fn route(env: &RouteEnv<'_>, spec: &TeamAssign, ticket: &Ticket, rule: &str)
                     }
                 }
             }
-            match &skip {
-                None => {
-                    let empty = Load::default();
-                    let load = st.map_or(&empty, |s| &s.open);
-                    let score = if strategy == Strategy::Skills {
-                        skill_score(agent, ticket, language)
-                    } else {
-                        0
-                    };
-                    eligible.push((pos, a, relative_load(agent, load, ticket.channel), score));
-                }
-                Some(_) => {}
+            if skip.is_none() {
+                let empty = Load::default();
+                let load = st.map_or(&empty, |s| &s.open);
+                let score = if strategy == Strategy::Skills {
+                    skill_score(agent, ticket, language)
+                } else {
+                    0
+                };
+                eligible.push((pos, a, relative_load(agent, load, ticket.channel), score));
             }
             let (skipped, detail) = match skip {
                 Some((s, d)) => (Some(s), d),
