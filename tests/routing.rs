@@ -29,6 +29,7 @@ async fn start(db: &Path, now: DateTime<Utc>) -> Daemon {
     let clock = Arc::new(ManualClock::new(now));
     let opts = Options {
         rules: root().join("rules"),
+        bots: Some(root().join("bots")),
         listen: "127.0.0.1:0".parse().unwrap(),
         store: format!("sqlite://{}", db.display()),
         watch: false,
