@@ -200,6 +200,26 @@ async fn round_robin_goes_on_where_it_stopped_after_a_restart() {
         order.push(body["ticket"]["assignee"].as_str().unwrap().to_string());
     }
     assert_eq!(order, ["kari", "ola", "layla", "kari"]);
+    let metrics = d
+        .http
+        .get(format!("{}/metrics", d.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("frontdesk_assignments_total")
+                && l.contains(r#"team="support""#)
+                && l.contains(r#"outcome="assigned""#)),
+        "{metrics}"
+    );
+    let (_, doc) = d.send(reqwest::Method::GET, "/openapi.json", None).await;
+    assert!(doc["paths"]["/v1/agents/{id}/status"]["put"]["requestBody"].is_object());
+    assert!(doc["paths"]["/v1/agents"]["get"]["responses"]["200"].is_object());
     d.stop().await;
 }
 

@@ -275,6 +275,9 @@ impl AppState {
                     actions = applied.decision.actions.len(),
                     "decided"
                 );
+                if !applied.replayed {
+                    metrics::routed(&applied.decision);
+                }
                 let freed = if applied.replayed {
                     Vec::new()
                 } else {
