@@ -1018,6 +1018,54 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
         .open
         .by_channel
         .contains_key(&Channel::Chat));
+    // Loads follow the tickets: a reassignment moves one, closing drops one, reopening adds
+    // it back, and a repeated event changes nothing.
+    use frontdesk::model::Status;
+    type Step = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Status,
+        (u32, u32),
+    );
+    let steps: [Step; 4] = [
+        ("r1", "P2", Some("solo"), Status::Open, (2, 1)),
+        ("r2", "P3", None, Status::Closed, (1, 1)),
+        ("r3", "P3", None, Status::Open, (2, 1)),
+        ("r3", "P3", None, Status::Open, (2, 1)),
+    ];
+    for (id, ticket, assignee, status, want) in steps {
+        let e = msg(id, ticket);
+        let e2 = e.clone();
+        s.apply(
+            e.clone(),
+            store::fingerprint(&e),
+            t0(),
+            Box::new(move |prior| {
+                let mut ticket = prior.unwrap();
+                if let Some(a) = assignee {
+                    ticket.assignee = Some(a.into());
+                }
+                ticket.status = status;
+                Decision {
+                    event_id: e2.id.clone(),
+                    actions: Vec::new(),
+                    ticket,
+                    timers: Vec::new(),
+                    trace: Default::default(),
+                    routing: Default::default(),
+                }
+            }),
+        )
+        .await
+        .unwrap();
+        let state = s.routing_state().await.unwrap();
+        let load = |a: &str| state.agents.get(a).map_or(0, |s| s.open.total);
+        assert_eq!((load("pat"), load("solo")), want, "after {id}");
+    }
+    let state = s.routing_state().await.unwrap();
+    assert_eq!(state.agents["solo"].open.by_channel[&Channel::Email], 1);
+    assert_eq!(state.agents["pat"].open.by_channel[&Channel::Email], 1);
     // An unrouted apply is given an empty state.
     let seen3 = Arc::new(std::sync::Mutex::new(None));
     let e = msg("m-p2", "P2");

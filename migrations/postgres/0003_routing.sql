@@ -1,6 +1,6 @@
--- Routing: the columns that agents' loads are counted from, agents' statuses, round-robin
--- cursors and team queues. Loads are derived from the tickets (assignee + open), written in
--- the same transaction as each decision, so they are right after any restart.
+-- Routing: each ticket's assignee, channel and whether it is open; agents' loads, statuses,
+-- round-robin cursors and team queues. A load changes in the same transaction as the ticket
+-- that changes it (assigned, reassigned, closed), so it is right after any restart.
 ALTER TABLE tickets ADD COLUMN assignee TEXT;
 ALTER TABLE tickets ADD COLUMN channel TEXT NOT NULL DEFAULT 'other';
 ALTER TABLE tickets ADD COLUMN is_open BOOLEAN NOT NULL DEFAULT true;
@@ -8,7 +8,17 @@ UPDATE tickets SET
     assignee = state::jsonb ->> 'assignee',
     channel = COALESCE(state::jsonb ->> 'channel', 'other'),
     is_open = COALESCE(state::jsonb ->> 'status', 'new') NOT IN ('solved', 'closed');
-CREATE INDEX tickets_open_assignee ON tickets (assignee) WHERE is_open AND assignee IS NOT NULL;
+
+-- Open tickets per agent and channel: the sum over the tickets above, kept with them.
+CREATE TABLE agent_load (
+    agent_id    TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    open        BIGINT NOT NULL,
+    PRIMARY KEY (agent_id, channel)
+);
+INSERT INTO agent_load (agent_id, channel, open)
+    SELECT assignee, channel, COUNT(*) FROM tickets
+    WHERE is_open AND assignee IS NOT NULL GROUP BY assignee, channel;
 
 -- What each agent last said: online | away | offline.
 CREATE TABLE agent_status (

@@ -89,6 +89,36 @@ pub(crate) fn is_open(t: &Ticket) -> bool {
     !matches!(t.status, Status::Solved | Status::Closed)
 }
 
+/// The load slot a ticket takes: its assignee and channel while it is open.
+pub(crate) fn load_slot(t: &Ticket) -> Option<(String, &'static str)> {
+    match &t.assignee {
+        Some(a) if is_open(t) => Some((a.clone(), t.channel.name())),
+        _ => None,
+    }
+}
+
+/// Takes the ticket's own slot out of a state read from the store, so the engine sees the
+/// loads of everything but the ticket it decides.
+pub(crate) fn without_slot(
+    mut state: RoutingState,
+    slot: Option<&(String, &'static str)>,
+) -> RoutingState {
+    if let Some((agent, channel)) = slot {
+        if let Some(s) = state.agents.get_mut(agent) {
+            s.open.total = s.open.total.saturating_sub(1);
+            if let Some(ch) = Channel::parse(channel) {
+                if let Some(n) = s.open.by_channel.get_mut(&ch) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        s.open.by_channel.remove(&ch);
+                    }
+                }
+            }
+        }
+    }
+    state
+}
+
 /// Adds rows of (assignee, channel, count) and (agent, status) and (team, agent) to a state.
 pub(crate) fn routing_state(
     loads: Vec<(String, String, i64)>,
@@ -100,7 +130,7 @@ pub(crate) fn routing_state(
         state.agents.entry(agent).or_default().status =
             AgentStatus::parse(&status).unwrap_or_default();
     }
-    for (agent, channel, n) in loads {
+    for (agent, channel, n) in loads.into_iter().filter(|l| l.2 > 0) {
         let channel = Channel::parse(&channel).unwrap_or_default();
         state
             .agents

@@ -25,8 +25,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Row};
 
 use super::{
-    is_open, routing_state, stale_timer_decision, Applied, AuditQuery, AuditRow, DeliveryOutcome,
-    DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store, StoreError, TicketRecord, TimerRow,
+    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
+    AuditRow, DeliveryOutcome, DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store,
+    StoreError, TicketRecord, TimerRow,
 };
 use crate::model::{Action, Event, EventType, Named, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
@@ -255,6 +256,9 @@ async fn write(
         .try_get::<Option<&str>, _>("ticket")?
         .map(ticket_from)
         .transpose()?;
+    // The load slot the ticket holds now, to leave out of the state the engine sees and to
+    // move if the decision moves it.
+    let slot_before = prior.as_ref().and_then(load_slot);
     // A timer fires only while it is pending.
     let firing = match timer_id {
         Some(id) => Some((id.to_string(), seen.try_get::<Option<String>, _>("timer")?)),
@@ -268,7 +272,7 @@ async fn write(
         ),
         _ => {
             let state = if routed {
-                read_routing(tx, Some(ticket_id)).await?
+                without_slot(read_routing(tx).await?, slot_before.as_ref())
             } else {
                 RoutingState::default()
             };
@@ -323,6 +327,26 @@ async fn write(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    }
+    let slot_after = load_slot(t);
+    if slot_after != slot_before {
+        // Two rows at most, in key order, so two reassignments in opposite directions cannot
+        // deadlock on PostgreSQL's row locks.
+        let mut moves: Vec<(&(String, &str), i64)> = Vec::with_capacity(2);
+        moves.extend(slot_before.as_ref().map(|s| (s, -1)));
+        moves.extend(slot_after.as_ref().map(|s| (s, 1)));
+        moves.sort_by(|a, b| a.0.cmp(b.0));
+        for ((agent, channel), delta) in moves {
+            sqlx::query(
+                "INSERT INTO agent_load (agent_id, channel, open) VALUES ($1, $2, $3)
+                 ON CONFLICT (agent_id, channel) DO UPDATE SET open = agent_load.open + EXCLUDED.open",
+            )
+            .bind(agent)
+            .bind(*channel)
+            .bind(delta)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     let waiting = is_open(t) && t.assignee.is_none();
     if let Some(q) = decision
@@ -446,19 +470,12 @@ async fn write(
     }))
 }
 
-/// Statuses, loads (without `except`'s ticket) and cursors, read on `conn`.
-async fn read_routing(
-    conn: &mut PgConnection,
-    except: Option<&str>,
-) -> Result<RoutingState, StoreError> {
-    let loads: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT assignee, channel, COUNT(*) FROM tickets
-         WHERE is_open AND assignee IS NOT NULL AND ($1::text IS NULL OR id <> $1)
-         GROUP BY assignee, channel",
-    )
-    .bind(except)
-    .fetch_all(&mut *conn)
-    .await?;
+/// Statuses, loads and cursors, read on `conn`.
+async fn read_routing(conn: &mut PgConnection) -> Result<RoutingState, StoreError> {
+    let loads: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT agent_id, channel, open FROM agent_load WHERE open > 0")
+            .fetch_all(&mut *conn)
+            .await?;
     let statuses: Vec<(String, String)> =
         sqlx::query_as("SELECT agent_id, status FROM agent_status")
             .fetch_all(&mut *conn)
@@ -761,7 +778,7 @@ impl Store for PgStore {
 
     async fn routing_state(&self) -> Result<RoutingState, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        read_routing(&mut conn, None).await
+        read_routing(&mut conn).await
     }
 
     async fn queued(

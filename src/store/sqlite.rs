@@ -12,8 +12,9 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    is_open, routing_state, stale_timer_decision, Applied, AuditQuery, AuditRow, DeliveryOutcome,
-    DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store, StoreError, TicketRecord, TimerRow,
+    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
+    AuditRow, DeliveryOutcome, DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store,
+    StoreError, TicketRecord, TimerRow,
 };
 use crate::engine::Decision;
 use crate::model::{Action, Event, EventType, Named, Ticket};
@@ -156,6 +157,9 @@ async fn apply_one(
         .map(|r| ticket_from(r.get::<&str, _>("state")))
         .transpose()?;
 
+    // The load slot the ticket holds now, to leave out of the state the engine sees and to
+    // move if the decision moves it.
+    let slot_before = prior.as_ref().and_then(load_slot);
     // A timer fires only while it is pending.
     let firing = match (&event.kind, &event.timer) {
         (EventType::TimerFired, Some(t)) => {
@@ -175,7 +179,7 @@ async fn apply_one(
         ),
         _ => {
             let state = if routed {
-                read_routing(tx, Some(ticket_id)).await?
+                without_slot(read_routing(tx).await?, slot_before.as_ref())
             } else {
                 RoutingState::default()
             };
@@ -211,6 +215,26 @@ async fn apply_one(
         .bind(&now)
         .execute(&mut *tx)
         .await?;
+    }
+    let slot_after = load_slot(t);
+    if slot_after != slot_before {
+        // Two rows at most, in key order, so two reassignments in opposite directions cannot
+        // deadlock on PostgreSQL's row locks.
+        let mut moves: Vec<(&(String, &str), i64)> = Vec::with_capacity(2);
+        moves.extend(slot_before.as_ref().map(|s| (s, -1)));
+        moves.extend(slot_after.as_ref().map(|s| (s, 1)));
+        moves.sort_by(|a, b| a.0.cmp(b.0));
+        for ((agent, channel), delta) in moves {
+            sqlx::query(
+                "INSERT INTO agent_load (agent_id, channel, open) VALUES (?, ?, ?)
+                 ON CONFLICT (agent_id, channel) DO UPDATE SET open = agent_load.open + excluded.open",
+            )
+            .bind(agent)
+            .bind(*channel)
+            .bind(delta)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     let waiting = is_open(t) && t.assignee.is_none();
     if let Some(q) = decision
@@ -355,19 +379,12 @@ async fn apply_one(
     })
 }
 
-/// Statuses, loads (without `except`'s ticket) and cursors, read on `conn`.
-async fn read_routing(
-    conn: &mut SqliteConnection,
-    except: Option<&str>,
-) -> Result<RoutingState, StoreError> {
-    let loads: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT assignee, channel, COUNT(*) FROM tickets
-         WHERE is_open = 1 AND assignee IS NOT NULL AND (?1 IS NULL OR id != ?1)
-         GROUP BY assignee, channel",
-    )
-    .bind(except)
-    .fetch_all(&mut *conn)
-    .await?;
+/// Statuses, loads and cursors, read on `conn`.
+async fn read_routing(conn: &mut SqliteConnection) -> Result<RoutingState, StoreError> {
+    let loads: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT agent_id, channel, open FROM agent_load WHERE open > 0")
+            .fetch_all(&mut *conn)
+            .await?;
     let statuses: Vec<(String, String)> =
         sqlx::query_as("SELECT agent_id, status FROM agent_status")
             .fetch_all(&mut *conn)
@@ -687,7 +704,7 @@ impl Store for SqliteStore {
 
     async fn routing_state(&self) -> Result<RoutingState, StoreError> {
         let mut conn = self.reader.acquire().await?;
-        read_routing(&mut conn, None).await
+        read_routing(&mut conn).await
     }
 
     async fn queued(
