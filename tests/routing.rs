@@ -1,6 +1,9 @@
 //! Routing through the daemon over real HTTP on 127.0.0.1, with a real SQLite file: the agents
 //! API, round robin across a restart, queued tickets taken when an agent frees up, comes
-//! online or starts a shift.
+//! online or starts a shift; and the last free slot taken once by concurrent events, on SQLite
+//! and on two daemons sharing one PostgreSQL database.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,12 +29,22 @@ struct Daemon {
 }
 
 async fn start(db: &Path, now: DateTime<Utc>) -> Daemon {
+    start_on(
+        &root().join("rules"),
+        Some(root().join("bots")),
+        &format!("sqlite://{}", db.display()),
+        now,
+    )
+    .await
+}
+
+async fn start_on(rules: &Path, bots: Option<PathBuf>, store: &str, now: DateTime<Utc>) -> Daemon {
     let clock = Arc::new(ManualClock::new(now));
     let opts = Options {
-        rules: root().join("rules"),
-        bots: Some(root().join("bots")),
+        rules: rules.to_path_buf(),
+        bots,
         listen: "127.0.0.1:0".parse().unwrap(),
-        store: format!("sqlite://{}", db.display()),
+        store: store.to_string(),
         watch: false,
         scheduler: false,
         clock: clock.clone(),
@@ -324,4 +337,86 @@ async fn queued_tickets_go_to_an_agent_coming_online_or_starting_a_shift() {
     d.status("layla", "online").await;
     assert_eq!(d.ticket("A1").await["assignee"], "layla");
     d.stop().await;
+}
+
+const ONE_SLOT: &str = r#"
+teams: { desk: {} }
+agents:
+  solo: { teams: [desk], languages: [en], capacity: 1 }
+rules:
+  - name: route
+    on: [ticket.created]
+    then: [ { assign: { team: desk } } ]
+"#;
+
+/// 30 events for different tickets posted at once (spread over the daemons) against one agent
+/// with room for one ticket: exactly one gets the agent, the others wait in the queue.
+async fn last_slot_taken_once(daemons: &[Daemon]) {
+    daemons[0].status("solo", "online").await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let d = &daemons[i % daemons.len()];
+        let (http, url) = (d.http.clone(), d.url.clone());
+        tasks.push(tokio::spawn(async move {
+            let e = json!({"id": format!("c{i}"), "type": "ticket.created",
+                           "ticket": {"id": format!("R{i}"), "channel": "email"}});
+            let r = http
+                .post(format!("{url}/v1/events"))
+                .json(&e)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut assigned = 0;
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body["ticket"]["assignee"] == "solo" {
+            assigned += 1;
+        } else {
+            assert_eq!(body["ticket"]["group"], "desk", "{body}");
+        }
+    }
+    assert_eq!(assigned, 1);
+    for d in daemons {
+        assert_eq!(agent(&d.agents().await, "solo")["open"]["total"], 1);
+    }
+}
+
+fn one_slot_pack() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pack.yaml"), ONE_SLOT).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_slot_is_taken_once_on_sqlite() {
+    let pack = one_slot_pack();
+    let db = pack.path().join("fd.db");
+    let d = start_on(
+        pack.path(),
+        None,
+        &format!("sqlite://{}", db.display()),
+        t0(),
+    )
+    .await;
+    last_slot_taken_once(std::slice::from_ref(&d)).await;
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_slot_is_taken_once_by_two_daemons_on_postgres() {
+    let Some(schema) = common::PgSchema::create("routing").await else {
+        return;
+    };
+    let pack = one_slot_pack();
+    let a = start_on(pack.path(), None, &schema.url, t0()).await;
+    let b = start_on(pack.path(), None, &schema.url, t0()).await;
+    let both = [a, b];
+    last_slot_taken_once(&both).await;
+    for d in both {
+        d.stop().await;
+    }
 }
