@@ -368,6 +368,11 @@ fn routing_mistakes_are_named_with_their_place() {
             "r.yaml:7:72: agents.kari.skils: unknown field `skils`; did you mean `skills`?",
         ),
         (
+            "unknown team field",
+            "teams:\n  support: { strategy: least_loaded, lead: kari }\n".into(),
+            "r.yaml:2:38: teams.support.lead: unknown field `lead` (expected one of: name, description, strategy)",
+        ),
+        (
             "unknown agent in a test",
             format!("{TEAMS}{AGENT}tests:\n  - name: t\n    event: {{ type: ticket.created }}\n    agents: {{ karl: {{ status: online }} }}\n    expect: {{}}\n"),
             "r.yaml:11:15: tests[0].agents: unknown agent `karl`; did you mean `kari`?",
@@ -404,4 +409,27 @@ fn agents_without_capacity_or_shift_are_warned_about() {
         );
     }
     assert_eq!(warnings.len(), 2, "{warnings:?}");
+}
+
+#[test]
+fn a_team_or_agent_defined_in_two_files_is_an_error() {
+    let src = |name: &str, text: String| Source {
+        path: name.into(),
+        text,
+    };
+    let err = Config::compile(vec![
+        src("a.yaml", format!("{TEAMS}{AGENT}")),
+        src(
+            "b.yaml",
+            "teams:\n  support: {}\nagents:\n  kari: { teams: [support], languages: [nb], capacity: 3 }\n".into(),
+        ),
+    ])
+    .unwrap_err();
+    let got: Vec<String> = err.items().iter().map(|d| d.to_string()).collect();
+    for want in [
+        "b.yaml:2:3: teams.support: team `support` is already defined at a.yaml:4:3",
+        "b.yaml:4:3: agents.kari: agent `kari` is already defined at a.yaml:7:3",
+    ] {
+        assert!(got.iter().any(|g| g == want), "missing {want} in {got:?}");
+    }
 }

@@ -174,6 +174,14 @@ async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
         assert_eq!(code, 422, "{bad}: {body}");
         assert_eq!(body["error"]["field"], "status", "{bad}: {body}");
     }
+    let r = d
+        .http
+        .put(format!("{}/v1/agents/kari/status", d.url))
+        .body(r#"{"status":"away"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
     // Nothing of the refused updates was stored.
     assert_eq!(agent(&d.agents().await, "kari")["status"], "online");
 

@@ -194,8 +194,10 @@ fn parse_status(bytes: &[u8]) -> Result<AgentStatus, AppError> {
 pub(super) async fn put_status(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AgentView>, AppError> {
+    super::routes::require_json(&headers)?;
     let bytes = super::routes::body(bytes, "the body limit")?;
     let known = state.config.load().config.roster().agent(&id).is_some();
     if !known {

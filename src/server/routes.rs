@@ -143,7 +143,7 @@ pub(super) fn body(
     })
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
