@@ -301,6 +301,25 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
     assert_eq!(d.ticket("C4").await["assignee"], "kari");
     assert_eq!(d.ticket("C5").await["assignee"], Value::Null);
     assert_eq!(d.ticket("C5").await["group"], "support");
+    // kari has no chat slot left, so C5 was not even offered (no `agent.available` for it),
+    // however often the queues are looked at.
+    assert_eq!(server::route_queued(&d.running.state).await, 0);
+    let (_, rec) = d.send(reqwest::Method::GET, "/v1/tickets/C5", None).await;
+    let offers = rec["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["rule"] == "agent.available")
+        .count();
+    assert_eq!(offers, 0, "{rec}");
+    let (_, rec) = d.send(reqwest::Method::GET, "/v1/tickets/C4", None).await;
+    let offers = rec["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["rule"] == "agent.available")
+        .count();
+    assert_eq!(offers, 1, "{rec}");
     d.stop().await;
 }
 

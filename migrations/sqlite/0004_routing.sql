@@ -38,6 +38,7 @@ CREATE TABLE routing_cursors (
 CREATE TABLE queue (
     ticket_id   TEXT PRIMARY KEY,
     team        TEXT NOT NULL,
+    channel     TEXT NOT NULL,            -- the ticket's, to offer it only to who has room
     rule        TEXT NOT NULL,
     action      TEXT NOT NULL,
     queued_at   TEXT NOT NULL,

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use super::{AppError, AppState};
 use crate::config::Config;
 use crate::model::{Channel, Event, EventType, Named, Ticket};
-use crate::routing::{Agent, AgentState, AgentStatus, Load, RoutingState};
+use crate::routing::{self, Agent, AgentState, AgentStatus, Load, RoutingState};
 
 /// Queued tickets offered per team and round.
 const OFFERS_PER_TEAM: u32 = 100;
@@ -261,10 +261,13 @@ pub(super) async fn route_all_queued(state: &AppState) -> usize {
     offer(state, teams).await
 }
 
-/// Who can take more in a team, with their loads: an offer is made again only when this changed.
+/// Who in a team could take a ticket of `channel` now (online, on shift, below the channel's
+/// and the overall capacity), with their loads; `None` when nobody. An offer is made again
+/// only when this changed.
 fn availability(
     config: &Config,
     team: &str,
+    channel: Channel,
     routing: &RoutingState,
     now: DateTime<Utc>,
 ) -> Option<u64> {
@@ -275,7 +278,7 @@ fn availability(
     for &m in &team.members {
         let agent = &roster.agents[m];
         let st = routing.agents.get(&agent.id);
-        if can_take_more(config, agent, st, now) {
+        if routing::unavailable(agent, st, config.calendars(), channel, now).is_none() {
             any = true;
             agent.id.hash(&mut hasher);
             st.map(|s| &s.open).hash(&mut hasher);
@@ -294,18 +297,23 @@ async fn offer(state: &AppState, teams: BTreeSet<String>) -> usize {
                 continue;
             }
         };
+        if queued.is_empty() {
+            continue;
+        }
+        // Read again only after an offer: nothing else here changes it.
+        let mut routing = match state.store.routing_state().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the routing state");
+                return assigned;
+            }
+        };
         for q in queued {
-            let routing = match state.store.routing_state().await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the routing state");
-                    return assigned;
-                }
-            };
             let now = state.clock.now();
-            let Some(signature) = availability(&state.config.load().config, &team, &routing, now)
+            let Some(signature) =
+                availability(&state.config.load().config, &team, q.channel, &routing, now)
             else {
-                break; // nobody in the team can take anything now
+                continue; // nobody in the team has room for this channel now
             };
             {
                 let mut offered = state.offered.lock().expect("offered lock");
@@ -345,6 +353,13 @@ async fn offer(state: &AppState, teams: BTreeSet<String>) -> usize {
                         .lock()
                         .expect("offered lock")
                         .remove(&q.ticket_id);
+                    match state.store.routing_state().await {
+                        Ok(r) => routing = r,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the routing state");
+                            return assigned;
+                        }
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {

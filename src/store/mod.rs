@@ -76,6 +76,8 @@ pub struct QueuedTicket {
     pub ticket_id: String,
     /// Team.
     pub team: String,
+    /// The ticket's channel.
+    pub channel: Channel,
     /// The rule whose `assign` queued it.
     pub rule: String,
     /// The action's place in the rule (`then[0]`).

@@ -29,7 +29,7 @@ use super::{
     AuditRow, DeliveryOutcome, DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store,
     StoreError, TicketRecord, TimerRow,
 };
-use crate::model::{Action, Event, EventType, Named, Ticket};
+use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
 
 /// Connections per replica unless the URL says `max_connections=N`.
@@ -356,8 +356,10 @@ async fn write(
         .filter(|q| waiting && t.group.as_deref() == Some(&q.team))
     {
         sqlx::query(
-            "INSERT INTO queue (ticket_id, team, rule, action, queued_at) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (ticket_id) DO UPDATE SET rule = EXCLUDED.rule, action = EXCLUDED.action,
+                 channel = EXCLUDED.channel,
                  queued_at = CASE WHEN queue.team = EXCLUDED.team THEN queue.queued_at ELSE EXCLUDED.queued_at END,
                  team = EXCLUDED.team",
         )
@@ -366,6 +368,7 @@ async fn write(
         .bind(&q.rule)
         .bind(&q.action)
         .bind(now)
+        .bind(t.channel.name())
         .execute(&mut *tx)
         .await?;
     }
@@ -787,7 +790,7 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<QueuedTicket>, StoreError> {
         let rows = sqlx::query(
-            "SELECT ticket_id, team, rule, action, queued_at FROM queue
+            "SELECT ticket_id, team, channel, rule, action, queued_at FROM queue
              WHERE ($1::text IS NULL OR team = $1) ORDER BY queued_at, seq LIMIT $2",
         )
         .bind(team)
@@ -799,6 +802,7 @@ impl Store for PgStore {
                 Ok(QueuedTicket {
                     ticket_id: r.try_get("ticket_id")?,
                     team: r.try_get("team")?,
+                    channel: Channel::parse(r.try_get("channel")?).unwrap_or_default(),
                     rule: r.try_get("rule")?,
                     action: r.try_get("action")?,
                     queued_at: r.try_get("queued_at")?,

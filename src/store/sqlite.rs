@@ -17,7 +17,7 @@ use super::{
     StoreError, TicketRecord, TimerRow,
 };
 use crate::engine::Decision;
-use crate::model::{Action, Event, EventType, Named, Ticket};
+use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
 
 /// Sortable text form of a time (microseconds, UTC, `Z`).
@@ -244,9 +244,10 @@ async fn apply_one(
         .filter(|q| waiting && t.group.as_deref() == Some(&q.team))
     {
         sqlx::query(
-            "INSERT INTO queue (ticket_id, team, rule, action, queued_at, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM queue))
+            "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM queue))
              ON CONFLICT (ticket_id) DO UPDATE SET rule = excluded.rule, action = excluded.action,
+                 channel = excluded.channel,
                  queued_at = CASE WHEN queue.team = excluded.team THEN queue.queued_at ELSE excluded.queued_at END,
                  seq = CASE WHEN queue.team = excluded.team THEN queue.seq ELSE excluded.seq END,
                  team = excluded.team",
@@ -256,6 +257,7 @@ async fn apply_one(
         .bind(&q.rule)
         .bind(&q.action)
         .bind(&now)
+        .bind(t.channel.name())
         .execute(&mut *tx)
         .await?;
     }
@@ -713,7 +715,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<QueuedTicket>, StoreError> {
         let rows = sqlx::query(
-            "SELECT ticket_id, team, rule, action, queued_at FROM queue
+            "SELECT ticket_id, team, channel, rule, action, queued_at FROM queue
              WHERE (?1 IS NULL OR team = ?1) ORDER BY queued_at, seq LIMIT ?2",
         )
         .bind(team)
@@ -725,6 +727,7 @@ impl Store for SqliteStore {
                 Ok(QueuedTicket {
                     ticket_id: r.try_get("ticket_id")?,
                     team: r.try_get("team")?,
+                    channel: Channel::parse(r.try_get("channel")?).unwrap_or_default(),
                     rule: r.try_get("rule")?,
                     action: r.try_get("action")?,
                     queued_at: parse_ts(r.try_get::<&str, _>("queued_at")?)?,
