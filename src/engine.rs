@@ -13,6 +13,9 @@ use crate::config::decode::Cx;
 use crate::config::yaml::{Node, Pos};
 use crate::config::{Config, Diagnostics};
 use crate::model::{Action, AssignTarget, Event, EventType, Ticket, TimerSpec};
+use crate::routing::{
+    self, Otherwise, Queued, RouteEnv, RoutingEffects, RoutingState, RoutingTrace,
+};
 use crate::rules::action::{self, ActionDef, ActionEnv, TimerDef, When};
 use crate::rules::condition::Failure;
 use crate::rules::field::TextSlot;
@@ -35,6 +38,18 @@ pub struct Decision {
     pub timers: Vec<TimerSpec>,
     /// Which rules fired (and, when explained, why the others did not).
     pub trace: Trace,
+    /// Round-robin cursors moved and the team queue the ticket waits in; the store commits
+    /// them with the decision.
+    #[serde(default, skip_serializing_if = "RoutingEffects::is_empty")]
+    pub routing: RoutingEffects,
+}
+
+/// What a decision may read besides the config, the ticket and the event: state the shell
+/// loads inside the store's transaction. [`decide`] uses an empty one.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Agents' statuses and loads, and the round-robin cursors.
+    pub routing: RoutingState,
 }
 
 /// How the rules went.
@@ -48,6 +63,9 @@ pub struct Trace {
     /// Problems met (failing scripts or templates); the other rules still ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<RuleError>,
+    /// Every team assignment: the agents considered and why each was passed over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<RoutingTrace>,
 }
 
 /// One rule's outcome.
@@ -97,18 +115,45 @@ pub enum Outcome {
 /// `ticket` is the ticket as it is now (the shell merges the event's view into its stored
 /// state); rules see it changed by earlier rules as they go.
 pub fn decide(config: &Config, ticket: &Ticket, event: &Event, now: DateTime<Utc>) -> Decision {
-    run(config, ticket, event, now, false)
+    run(config, &EMPTY, ticket, event, now, false)
 }
 
 /// Like [`decide`], with every rule in the trace and, for those that did not match, the
 /// conditions that failed and the values they saw.
 pub fn explain(config: &Config, ticket: &Ticket, event: &Event, now: DateTime<Utc>) -> Decision {
-    run(config, ticket, event, now, true)
+    run(config, &EMPTY, ticket, event, now, true)
 }
+
+/// [`decide`] with the routing state: who is online, their loads, the round-robin cursors.
+pub fn decide_with(
+    config: &Config,
+    ctx: &Context,
+    ticket: &Ticket,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Decision {
+    run(config, ctx, ticket, event, now, false)
+}
+
+/// [`explain`] with the routing state.
+pub fn explain_with(
+    config: &Config,
+    ctx: &Context,
+    ticket: &Ticket,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Decision {
+    run(config, ctx, ticket, event, now, true)
+}
+
+static EMPTY: std::sync::LazyLock<Context> = std::sync::LazyLock::new(Context::default);
 
 /// Working state of one decision.
 struct Work<'c> {
     config: &'c Config,
+    ctx: &'c Context,
+    routing: RoutingEffects,
+    routing_trace: Vec<RoutingTrace>,
     event: &'c Event,
     now: DateTime<Utc>,
     ticket: Ticket,
@@ -149,6 +194,7 @@ fn fold_texts(config: &Config, ticket: &Ticket, event: &Event) -> Texts {
 
 fn run(
     config: &Config,
+    ctx: &Context,
     ticket: &Ticket,
     event: &Event,
     now: DateTime<Utc>,
@@ -157,6 +203,9 @@ fn run(
     let texts = fold_texts(config, ticket, event);
     let mut work = Work {
         config,
+        ctx,
+        routing: RoutingEffects::default(),
+        routing_trace: Vec::new(),
         event,
         now,
         ticket: ticket.clone(),
@@ -200,6 +249,10 @@ fn run(
                 }),
             }
         }
+    }
+
+    if event.kind == EventType::AgentAvailable {
+        work.assign_queued(&mut trace, explain);
     }
 
     // Candidate rules: those listening to this event whose keywords (if they need any) occur.
@@ -305,16 +358,162 @@ fn run(
         }
     }
     trace.errors = work.errors.into_inner();
+    trace.routing = work.routing_trace;
     Decision {
         event_id: event.id.clone(),
         actions: work.actions,
         ticket: work.ticket,
         timers: work.timers,
         trace,
+        routing: work.routing,
     }
 }
 
 impl Work<'_> {
+    /// `agent.available`: tries again the `assign` action that queued the ticket (named by
+    /// `event.data` `team`, `rule` and `action`), or the team's default when that rule is gone.
+    fn assign_queued(&mut self, trace: &mut Trace, explain: bool) {
+        let data = &self.event.data;
+        let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_string);
+        let label = "agent.available".to_string();
+        let Some(team_id) = text("team") else {
+            self.error(
+                &label,
+                "event.data.team",
+                "`agent.available` names no team; nothing to assign".into(),
+            );
+            return;
+        };
+        let Some(team) = self.config.roster.team_index(&team_id) else {
+            self.error(
+                &label,
+                "event.data.team",
+                format!("no team `{team_id}` in the current rules"),
+            );
+            return;
+        };
+        if self.ticket.assignee.is_some()
+            || matches!(
+                self.ticket.status,
+                crate::model::Status::Solved | crate::model::Status::Closed
+            )
+        {
+            return;
+        }
+        let rule = text("rule").unwrap_or_default();
+        let wanted = text("action");
+        let found = self
+            .config
+            .rules
+            .iter()
+            .find(|r| r.name == rule)
+            .and_then(|r| {
+                r.then.iter().enumerate().find_map(|(i, a)| match a {
+                    ActionDef::AssignTeam(spec)
+                        if wanted.as_deref().is_none_or(|w| w == format!("then[{i}]")) =>
+                    {
+                        Some(((**spec).clone(), format!("then[{i}]")))
+                    }
+                    _ => None,
+                })
+            });
+        let (spec, path) = found.unwrap_or_else(|| {
+            (
+                crate::routing::TeamAssign {
+                    team,
+                    strategy: None,
+                    skills: Vec::new(),
+                    language: None,
+                    fallback: None,
+                    otherwise: crate::routing::Otherwise::Queue,
+                },
+                wanted.unwrap_or_else(|| "then[0]".into()),
+            )
+        });
+        let rule = if rule.is_empty() { label.clone() } else { rule };
+        let before = self.actions.len();
+        if let Some(action) = self.assign_team(&spec, (rule, path)) {
+            self.changed();
+            self.actions.push(action);
+        }
+        trace.fired.push(label.clone());
+        if explain {
+            trace.rules.push(RuleTrace {
+                rule: label,
+                outcome: Outcome::Matched,
+                failed: Vec::new(),
+                actions: self.actions[before..]
+                    .iter()
+                    .map(|a| a.kind().to_string())
+                    .collect(),
+            });
+        }
+    }
+
+    /// Picks an agent of the team (or queues the ticket) and records the cursor and queue.
+    fn assign_team(
+        &mut self,
+        spec: &crate::routing::TeamAssign,
+        (rule, path): (String, String),
+    ) -> Option<Action> {
+        let message_language = self
+            .event
+            .message
+            .as_ref()
+            .and_then(|m| m.language.as_deref());
+        let roster = &self.config.roster;
+        let env = RouteEnv {
+            roster,
+            calendars: &self.config.calendars,
+            state: &self.ctx.routing,
+            cursors: &self.routing.cursors,
+            message_language,
+            now: self.now,
+        };
+        let routed = routing::route(&env, spec, &self.ticket, &rule);
+        self.routing_trace.extend(routed.traces);
+        let t = &mut self.ticket;
+        match routed.chosen {
+            Some((a, team)) => {
+                let (agent, team) = (&roster.agents[a], &roster.teams[team]);
+                self.routing.queued = None;
+                if t.assignee.as_deref() == Some(&agent.id) && t.group.as_deref() == Some(&team.id)
+                {
+                    return None;
+                }
+                self.routing
+                    .cursors
+                    .insert(team.id.clone(), agent.id.clone());
+                t.assignee = Some(agent.id.clone());
+                t.group = Some(team.id.clone());
+                Some(Action::Assign {
+                    to: AssignTarget::Agent(agent.id.clone()),
+                    team: Some(team.id.clone()),
+                    helpdesk_ids: agent.helpdesk_ids.clone(),
+                })
+            }
+            None if spec.otherwise == Otherwise::Keep => None,
+            None => {
+                let team = &roster.teams[spec.team].id;
+                self.routing.queued = Some(Queued {
+                    team: team.clone(),
+                    rule,
+                    action: path,
+                });
+                if t.group.as_deref() == Some(team) && t.assignee.is_none() {
+                    return None;
+                }
+                t.group = Some(team.clone());
+                t.assignee = None;
+                Some(Action::Assign {
+                    to: AssignTarget::Group(team.clone()),
+                    team: Some(team.clone()),
+                    helpdesk_ids: Default::default(),
+                })
+            }
+        }
+    }
+
     fn error(&self, rule: &str, path: &str, message: String) {
         self.errors.borrow_mut().push(RuleError {
             rule: rule.to_string(),
@@ -504,7 +703,18 @@ impl Work<'_> {
                         t.assignee = None;
                     }
                 }
-                Action::Assign { to: target.clone() }
+                Action::Assign {
+                    to: target.clone(),
+                    team: None,
+                    helpdesk_ids: Default::default(),
+                }
+            }
+            ActionDef::AssignTeam(spec) => {
+                let key = (rule.to_string(), path.to_string());
+                match self.assign_team(spec, key) {
+                    Some(a) => a,
+                    None => return,
+                }
             }
             ActionDef::SetField { name, value } => {
                 let value = self.render_json(value, rule, path);
@@ -606,6 +816,7 @@ impl Work<'_> {
                 | ActionDef::AddTags(_)
                 | ActionDef::RemoveTags(_)
                 | ActionDef::Assign(_)
+                | ActionDef::AssignTeam(_)
                 | ActionDef::SetField { .. }
         ) {
             self.changed();
@@ -777,5 +988,18 @@ impl<'d> ActionEnv<'d> for ScriptActions<'d> {
                 .error(node.pos, path, format!("unknown bot `{bot}`"));
         }
         known
+    }
+
+    fn team_assign(
+        &mut self,
+        fields: &crate::config::decode::Fields<'_>,
+        path: &str,
+    ) -> Option<crate::routing::TeamAssign> {
+        self.cx.error(
+            fields.pos,
+            path,
+            "scripts cannot assign to a team; put `assign: {team: ...}` in the rule",
+        );
+        None
     }
 }

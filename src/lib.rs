@@ -15,7 +15,9 @@
 //! - [`rules`]: the compiled rule language: conditions, actions, keyword automaton, Rhai
 //!   sandbox, templates.
 //! - [`time`]: business calendars, business-time arithmetic and the expected response.
-//! - [`engine`]: [`engine::decide`], the pure decision function.
+//! - [`engine`]: [`engine::decide`], the pure decision function, and [`engine::decide_with`],
+//!   which also reads the routing state the shell loaded ([`engine::Context`]).
+//! - [`routing`]: agents, teams, availability and automatic assignment ([`routing::route`]).
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.
@@ -49,6 +51,7 @@ pub mod delivery;
 pub mod engine;
 pub mod faq;
 pub mod model;
+pub mod routing;
 pub mod rules;
 pub mod server;
 pub mod store;

@@ -11,11 +11,14 @@ use crate::config::decode::{index, join, Cx};
 use crate::config::diag::did_you_mean;
 use crate::config::yaml::{Kind, Node, Pos};
 use crate::config::Config;
-use crate::engine::{self, Decision};
-use crate::model::{Action, Event, Named, Priority, Status};
+use crate::engine::{self, Context, Decision};
+use crate::model::{Action, Channel, Event, Named, Priority, Status};
+use crate::routing::{AgentState, AgentStatus, Roster, RoutingState};
 
 /// Keys of a test.
-pub const TEST_KEYS: &[&str] = &["name", "now", "event", "expect"];
+pub const TEST_KEYS: &[&str] = &["name", "now", "event", "agents", "cursors", "expect"];
+/// Keys of an agent's state in a test (`agents: {kari: {status: online, open: 3}}`).
+pub const TEST_AGENT_KEYS: &[&str] = &["status", "open"];
 /// Keys of `expect:`.
 pub const EXPECT_KEYS: &[&str] = &[
     "priority",
@@ -33,6 +36,7 @@ pub const EXPECT_KEYS: &[&str] = &[
     "timers",
     "fields",
     "errors",
+    "queued",
 ];
 /// The time a test runs at when it gives none: Monday 5 January 2026, 09:00 UTC.
 pub const DEFAULT_NOW: &str = "2026-01-05T09:00:00Z";
@@ -50,6 +54,8 @@ pub struct TestCase {
     pub now: DateTime<Utc>,
     /// The event (its ticket is the ticket decided on).
     pub event: Event,
+    /// Agents' statuses and loads, and the round-robin cursors, at `now`.
+    pub context: Context,
     /// What must hold.
     pub expect: Expect,
 }
@@ -72,6 +78,7 @@ pub struct Expect {
     timers: Option<Vec<String>>,
     fields: BTreeMap<String, Value>,
     errors: Option<usize>,
+    queued: Option<String>,
 }
 
 /// A difference between what a test expected and what was decided.
@@ -116,7 +123,12 @@ fn node_at<'n>(root: &'n Node, path: &str) -> &'n Node {
 }
 
 /// Compiles `tests:` of one file.
-pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, rule_names: &[String]) -> Vec<TestCase> {
+pub(crate) fn compile(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    rule_names: &[String],
+    roster: &Roster,
+) -> Vec<TestCase> {
     let Some(items) = cx.seq(node, "tests") else {
         return Vec::new();
     };
@@ -124,7 +136,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, rule_names: &[String]) -> Ve
     let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
         let path = index("tests", i);
-        if let Some(t) = compile_one(cx, item, &path, rule_names) {
+        if let Some(t) = compile_one(cx, item, &path, rule_names, roster) {
             if let Some(first) = seen.get(&t.name) {
                 cx.error(
                     t.pos,
@@ -148,8 +160,17 @@ fn compile_one(
     node: &Node,
     path: &str,
     rule_names: &[String],
+    roster: &Roster,
 ) -> Option<TestCase> {
     let f = cx.map(node, path, TEST_KEYS)?;
+    let mut context = Context::default();
+    let mut ok = true;
+    if let Some(a) = f.get("agents") {
+        ok &= agents(cx, a, &join(path, "agents"), roster, &mut context.routing);
+    }
+    if let Some(c) = f.get("cursors") {
+        ok &= cursors(cx, c, &join(path, "cursors"), roster, &mut context.routing);
+    }
     let name = match f.get("name") {
         Some(n) => cx.nonempty_text(n, &join(path, "name")),
         None => {
@@ -212,14 +233,131 @@ fn compile_one(
             return None;
         }
     };
+    if !ok {
+        return None;
+    }
     Some(TestCase {
         name: name?,
         file: cx.file.to_path_buf(),
         pos: node.pos,
         now,
         event,
+        context,
         expect,
     })
+}
+
+/// An agent id of the pack, or an error with the nearest one.
+fn agent_ref(cx: &mut Cx<'_>, node: &Node, path: &str, roster: &Roster) -> Option<String> {
+    let id = cx.nonempty_text(node, path)?;
+    if roster.agent(&id).is_some() {
+        return Some(id);
+    }
+    let hint = did_you_mean(&id, roster.agents.iter().map(|a| a.id.as_str()));
+    cx.error(node.pos, path, format!("unknown agent `{id}`{hint}"));
+    None
+}
+
+/// `agents: {kari: {status: online, open: 3}}` (or `open: {chat: 2, email: 1}`).
+fn agents(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    roster: &Roster,
+    out: &mut RoutingState,
+) -> bool {
+    let Kind::Map(pairs) = &node.kind else {
+        cx.expected(node, path, "a mapping of agent ids to `{status, open}`");
+        return false;
+    };
+    let mut ok = true;
+    for (k, v) in pairs {
+        let Some(id) = agent_ref(cx, k, path, roster) else {
+            ok = false;
+            continue;
+        };
+        let p = join(path, &id);
+        let Some(f) = cx.map(v, &p, TEST_AGENT_KEYS) else {
+            ok = false;
+            continue;
+        };
+        let mut state = AgentState::default();
+        if let Some(s) = f.get("status") {
+            match cx.named::<AgentStatus>(s, &join(&p, "status"), "agent status") {
+                Some(s) => state.status = s,
+                None => ok = false,
+            }
+        }
+        if let Some(o) = f.get("open") {
+            let op = join(&p, "open");
+            let count = |cx: &mut Cx<'_>, n: &Node, p: &str| {
+                cx.int(n, p).and_then(|v| {
+                    let c = u32::try_from(v).ok();
+                    if c.is_none() {
+                        cx.error(n.pos, p, format!("`{v}` is not a number of tickets"));
+                    }
+                    c
+                })
+            };
+            match &o.kind {
+                Kind::Int(_) => match count(cx, o, &op) {
+                    Some(n) => state.open.add_total(n),
+                    None => ok = false,
+                },
+                _ => match cx.map_with(o, &op, &Channel::names(), "channel") {
+                    Some(of) => {
+                        for (ch, _, n) in of.iter() {
+                            match count(cx, n, &join(&op, ch)) {
+                                Some(n) => state.open.add(Channel::parse(ch).expect("checked"), n),
+                                None => ok = false,
+                            }
+                        }
+                    }
+                    None => ok = false,
+                },
+            }
+        }
+        out.agents.insert(id, state);
+    }
+    ok
+}
+
+/// `cursors: {support: kari}`: the agent each team assigned to last.
+fn cursors(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    path: &str,
+    roster: &Roster,
+    out: &mut RoutingState,
+) -> bool {
+    let Kind::Map(pairs) = &node.kind else {
+        cx.expected(
+            node,
+            path,
+            "a mapping of team ids to the agent assigned last",
+        );
+        return false;
+    };
+    let mut ok = true;
+    for (k, v) in pairs {
+        let Some(team) = cx.nonempty_text(k, path) else {
+            ok = false;
+            continue;
+        };
+        if roster.team(&team).is_none() {
+            let hint = did_you_mean(&team, roster.teams.iter().map(|t| t.id.as_str()));
+            cx.error(k.pos, path, format!("unknown team `{team}`{hint}"));
+            ok = false;
+            continue;
+        }
+        match agent_ref(cx, v, &join(path, &team), roster) {
+            Some(a) => {
+                out.last_assigned.insert(team, a);
+            }
+            None => ok = false,
+        }
+    }
+    ok
 }
 
 fn compile_expect(
@@ -244,6 +382,7 @@ fn compile_expect(
                 .is_some(),
             "category" => cx.text(v, &p).map(|x| e.category = Some(x)).is_some(),
             "assignee" => cx.text(v, &p).map(|x| e.assignee = Some(x)).is_some(),
+            "queued" => cx.text(v, &p).map(|x| e.queued = Some(x)).is_some(),
             "group" => cx.text(v, &p).map(|x| e.group = Some(x)).is_some(),
             "tags" => cx.text_list(v, &p).map(|x| e.tags = x).is_some(),
             "no_tags" => cx.text_list(v, &p).map(|x| e.no_tags = x).is_some(),
@@ -311,7 +450,13 @@ fn list(items: &[String]) -> String {
 impl TestCase {
     /// Runs the test: the decision and what differs from the expectations.
     pub fn run(&self, config: &Config) -> (Decision, Vec<Mismatch>) {
-        let d = engine::explain(config, &self.event.ticket, &self.event, self.now);
+        let d = engine::explain_with(
+            config,
+            &self.context,
+            &self.event.ticket,
+            &self.event,
+            self.now,
+        );
         let mismatches = self.expect.check(&d);
         (d, mismatches)
     }
@@ -352,6 +497,17 @@ impl Expect {
         if let Some(g) = &self.group {
             if t.group.as_deref() != Some(g) {
                 diff("group", g.clone(), opt(&t.group));
+            }
+        }
+        if let Some(q) = &self.queued {
+            let got = d.routing.queued.as_ref().map(|x| x.team.clone());
+            if got.as_deref() != Some(q) || t.assignee.is_some() {
+                let actual = match (&t.assignee, got) {
+                    (Some(a), _) => format!("assigned to {a}"),
+                    (None, Some(team)) => format!("queued in {team}"),
+                    (None, None) => "not queued".to_string(),
+                };
+                diff("queued", format!("waiting in the queue of {q}"), actual);
             }
         }
         let missing: Vec<String> = self

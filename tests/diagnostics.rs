@@ -289,3 +289,147 @@ fn nothing_panics_on_odd_yaml() {
         let _ = Config::from_yaml("odd.yaml", text);
     }
 }
+
+const TEAMS: &str = "calendars:\n  oslo: { timezone: Europe/Oslo, hours: { mon-fri: [\"08:00-16:00\"] } }\nteams:\n  support: {}\n  billing: {}\n";
+const AGENT: &str = "agents:\n  kari: { teams: [support], skills: [billing], languages: [nb], capacity: 3, shift: oslo }\n";
+
+#[test]
+fn routing_mistakes_are_named_with_their_place() {
+    let route = |then: &str| format!("{TEAMS}{AGENT}{RULE}    then: [ {{ assign: {then} }} ]\n");
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "unknown team in a rule",
+            route("{ team: suport }"),
+            "r.yaml:11:31: rules[0].then[0].assign.team: unknown team `suport`; did you mean `support`?",
+        ),
+        (
+            "unknown skill in a rule",
+            route("{ team: support, require: { skills: [biling] } }"),
+            "r.yaml:11:60: rules[0].then[0].assign.require.skills[0]: unknown skill `biling`: no agent has it; did you mean `billing`?",
+        ),
+        (
+            "unknown strategy",
+            route("{ team: support, strategy: round_robbin }"),
+            "r.yaml:11:50: rules[0].then[0].assign.strategy: unknown strategy `round_robbin`; did you mean `round_robin`?",
+        ),
+        (
+            "unknown language field",
+            route("{ team: support, require: { language: ticket.customer.lang } }"),
+            "r.yaml:11:61: rules[0].then[0].assign.require.language: unknown language field `ticket.customer.lang`; did you mean `ticket.customer.language`?",
+        ),
+        (
+            "unknown fallback",
+            route("{ team: support, fallback: { team: biling, or: queu } }"),
+            "r.yaml:11:58: rules[0].then[0].assign.fallback.team: unknown team `biling`; did you mean `billing`?",
+        ),
+        (
+            "unknown fallback action",
+            route("{ team: support, fallback: { or: queu } }"),
+            "r.yaml:11:56: rules[0].then[0].assign.fallback.or: unknown fallback `queu`; did you mean `queue`?",
+        ),
+        (
+            "strategy without a team",
+            route("{ agent: kari, strategy: skills }"),
+            "r.yaml:11:23: rules[0].then[0].assign.strategy: `strategy` goes with `team: NAME` (automatic assignment)",
+        ),
+        (
+            "agent in an unknown team",
+            format!("{TEAMS}agents:\n  kari: {{ teams: [suport], languages: [nb], capacity: 3, shift: oslo }}\n"),
+            "r.yaml:7:19: agents.kari.teams[0]: unknown team `suport`; did you mean `support`?",
+        ),
+        (
+            "agent with an unknown calendar",
+            format!("{TEAMS}agents:\n  kari: {{ teams: [support], languages: [nb], capacity: 3, shift: olso }}\n"),
+            "r.yaml:7:66: agents.kari.shift: unknown calendar `olso`; did you mean `oslo`?",
+        ),
+        (
+            "agent with a bad language tag",
+            format!("{TEAMS}agents:\n  kari: {{ teams: [support], languages: [Norsk], capacity: 3, shift: oslo }}\n"),
+            "r.yaml:7:41: agents.kari.languages[0]: `Norsk` is not a language tag",
+        ),
+        (
+            "agent with an unknown capacity channel",
+            format!("{TEAMS}agents:\n  kari: {{ teams: [support], languages: [nb], capacity: {{ chats: 3 }}, shift: oslo }}\n"),
+            "r.yaml:7:58: agents.kari.capacity.chats: unknown channel `chats`; did you mean `chat`?",
+        ),
+        (
+            "agent with an unknown helpdesk",
+            format!("{TEAMS}agents:\n  kari: {{ teams: [support], languages: [nb], capacity: 3, shift: oslo, helpdesk_ids: {{ chatwot: 12 }} }}\n"),
+            "r.yaml:7:88: agents.kari.helpdesk_ids.chatwot: unknown helpdesk `chatwot`; did you mean `chatwoot`?",
+        ),
+        (
+            "agent without capacity",
+            format!("{TEAMS}agents:\n  kari: {{ teams: [support], languages: [nb], shift: oslo }}\n"),
+            "r.yaml:7:9: agents.kari: missing required field `capacity`",
+        ),
+        (
+            "unknown agent field",
+            format!("{TEAMS}agents:\n  kari: {{ teams: [support], languages: [nb], capacity: 3, shift: oslo, skils: [x] }}\n"),
+            "r.yaml:7:72: agents.kari.skils: unknown field `skils`; did you mean `skills`?",
+        ),
+        (
+            "unknown team field",
+            "teams:\n  support: { strategy: least_loaded, lead: kari }\n".into(),
+            "r.yaml:2:38: teams.support.lead: unknown field `lead` (expected one of: name, description, strategy)",
+        ),
+        (
+            "unknown agent in a test",
+            format!("{TEAMS}{AGENT}tests:\n  - name: t\n    event: {{ type: ticket.created }}\n    agents: {{ karl: {{ status: online }} }}\n    expect: {{}}\n"),
+            "r.yaml:11:15: tests[0].agents: unknown agent `karl`; did you mean `kari`?",
+        ),
+        (
+            "bad agent status in a test",
+            format!("{TEAMS}{AGENT}tests:\n  - name: t\n    event: {{ type: ticket.created }}\n    agents: {{ kari: {{ status: onlien }} }}\n    expect: {{}}\n"),
+            "r.yaml:11:31: tests[0].agents.kari.status: unknown agent status `onlien`; did you mean `online`?",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, yaml, want) in cases {
+        let got = diagnostics(yaml);
+        if !got.iter().any(|g| g.starts_with(want)) {
+            failures.push(format!("{what}:\n  want {want}\n  got  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn agents_without_capacity_or_shift_are_warned_about() {
+    let yaml = format!("{TEAMS}agents:\n  kari: {{ teams: [support], languages: [nb], capacity: 0, shift: oslo }}\n  ola: {{ teams: [support, billing], languages: [nb], capacity: {{ chat: 2 }} }}\n");
+    let config = Config::from_yaml("r.yaml", &yaml).expect("warnings only");
+    let warnings: Vec<String> = config.warnings.iter().map(|d| d.to_string()).collect();
+    let want = [
+        "r.yaml:7:56: warning: agents.kari.capacity: agent `kari` has no capacity",
+        "r.yaml:8:3: warning: agents.ola: agent `ola` has no `shift` calendar",
+    ];
+    for w in want {
+        assert!(
+            warnings.iter().any(|g| g.starts_with(w)),
+            "missing {w} in {warnings:?}"
+        );
+    }
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+}
+
+#[test]
+fn a_team_or_agent_defined_in_two_files_is_an_error() {
+    let src = |name: &str, text: String| Source {
+        path: name.into(),
+        text,
+    };
+    let err = Config::compile(vec![
+        src("a.yaml", format!("{TEAMS}{AGENT}")),
+        src(
+            "b.yaml",
+            "teams:\n  support: {}\nagents:\n  kari: { teams: [support], languages: [nb], capacity: 3 }\n".into(),
+        ),
+    ])
+    .unwrap_err();
+    let got: Vec<String> = err.items().iter().map(|d| d.to_string()).collect();
+    for want in [
+        "b.yaml:2:3: teams.support: team `support` is already defined at a.yaml:4:3",
+        "b.yaml:4:3: agents.kari: agent `kari` is already defined at a.yaml:7:3",
+    ] {
+        assert!(got.iter().any(|g| g == want), "missing {want} in {got:?}");
+    }
+}

@@ -382,3 +382,159 @@ fn decisions_are_deterministic() {
         );
     }
 }
+
+const ROUTING: &str = r#"
+calendars:
+  day: { timezone: UTC, hours: { mon-fri: ["08:00-16:00"] } }
+teams:
+  desk: { strategy: least_loaded }
+  senior: {}
+agents:
+  ana: { teams: [desk], skills: [billing], languages: [en, nb], capacity: { chat: 1, total: 4 }, shift: day, helpdesk_ids: { zendesk: "z-1" } }
+  bo:  { teams: [desk, senior], languages: [ar, en], capacity: 4, shift: day }
+  cy:  { teams: [desk], skills: [billing], languages: [en], capacity: 4 }
+rules:
+  - name: route
+    on: [ticket.created]
+    then:
+      - assign: { team: desk, require: { skills: [billing], language: ticket.customer.language }, fallback: { team: senior } }
+"#;
+
+fn routing_ctx(states: &[(&str, &str, u32)]) -> engine::Context {
+    use frontdesk::routing::{AgentState, AgentStatus, Load};
+    let mut ctx = engine::Context::default();
+    for (id, status, open) in states {
+        let mut load = Load::default();
+        load.add_total(*open);
+        ctx.routing.agents.insert(
+            id.to_string(),
+            AgentState {
+                status: frontdesk::model::Named::parse(status).map_or(AgentStatus::Offline, |s| s),
+                open: load,
+            },
+        );
+    }
+    ctx
+}
+
+#[test]
+fn team_assignment_explains_every_candidate() {
+    use frontdesk::routing::Skip;
+    let c = config(ROUTING);
+    let e = event(
+        r#"{"id":"e1","type":"ticket.created","ticket":{"id":"T1","channel":"chat","customer":{"language":"nb"}}}"#,
+    );
+    // ana speaks nb and has the skill, but her one chat slot is taken; bo lacks the skill;
+    // cy does not speak nb. The fallback team has bo, who does not speak nb either.
+    let mut ctx = routing_ctx(&[
+        ("ana", "online", 0),
+        ("bo", "online", 0),
+        ("cy", "online", 0),
+    ]);
+    ctx.routing
+        .agents
+        .get_mut("ana")
+        .unwrap()
+        .open
+        .add(frontdesk::model::Channel::Chat, 1);
+    let d = engine::decide_with(&c, &ctx, &e.ticket, &e, now());
+    assert_eq!(d.ticket.assignee, None);
+    assert_eq!(d.ticket.group.as_deref(), Some("desk"));
+    assert_eq!(
+        d.routing
+            .queued
+            .as_ref()
+            .map(|q| (q.team.as_str(), q.rule.as_str(), q.action.as_str())),
+        Some(("desk", "route", "then[0]"))
+    );
+    let desk = &d.trace.routing[0];
+    let why: Vec<(Option<Skip>, Option<&str>)> = desk
+        .candidates
+        .iter()
+        .map(|c| (c.skipped, c.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        why,
+        [
+            (Some(Skip::AtCapacity), Some("chat 1/1")),
+            (Some(Skip::MissingSkill), Some("billing")),
+            (Some(Skip::Language), Some("nb")),
+        ]
+    );
+    assert_eq!(d.trace.routing[1].team, "senior");
+    assert_eq!(
+        d.trace.routing[1].candidates[0].skipped,
+        Some(Skip::MissingSkill)
+    );
+    assert_eq!(
+        d.actions,
+        [Action::Assign {
+            to: frontdesk::model::AssignTarget::Group("desk".into()),
+            team: Some("desk".into()),
+            helpdesk_ids: Default::default()
+        }]
+    );
+
+    // Outside ana's shift, even with the slot free, she is skipped; in it she is picked and
+    // her helpdesk ids go with the action.
+    let ctx = routing_ctx(&[("ana", "online", 0), ("cy", "away", 0)]);
+    let night = "2026-11-23T20:00:00Z".parse().unwrap();
+    let d = engine::decide_with(&c, &ctx, &e.ticket, &e, night);
+    assert_eq!(
+        d.trace.routing[0].candidates[0].skipped,
+        Some(Skip::OutsideShift)
+    );
+    assert_eq!(
+        d.trace.routing[0].candidates[1].skipped,
+        Some(Skip::Offline)
+    );
+    assert_eq!(d.trace.routing[0].candidates[2].skipped, Some(Skip::Away));
+    let d = engine::decide_with(&c, &ctx, &e.ticket, &e, now());
+    assert_eq!(d.ticket.assignee.as_deref(), Some("ana"));
+    assert_eq!(
+        d.routing.cursors.get("desk").map(String::as_str),
+        Some("ana")
+    );
+    let Action::Assign {
+        helpdesk_ids, team, ..
+    } = &d.actions[0]
+    else {
+        panic!("{:?}", d.actions)
+    };
+    assert_eq!(
+        (team.as_deref(), helpdesk_ids.get("zendesk")),
+        (Some("desk"), Some(&serde_json::json!("z-1")))
+    );
+
+    // Without a context (plain `decide`) everyone is offline: the ticket is queued.
+    let d = engine::decide(&c, &e.ticket, &e, now());
+    assert_eq!(d.ticket.group.as_deref(), Some("desk"));
+    assert_eq!(d.ticket.assignee, None);
+}
+
+#[test]
+fn least_loaded_counts_load_relative_to_capacity() {
+    let c = config(&ROUTING.replace("language: ticket.customer.language", "language: en"));
+    let e = event(r#"{"id":"e1","type":"ticket.created","ticket":{"id":"T1","channel":"email"}}"#);
+    // ana 2 of 4, cy 1 of 4: cy; then ana 1 of 4, cy 3 of 4: ana.
+    for (ana, cy, want) in [(2, 1, "cy"), (1, 3, "ana"), (1, 1, "ana")] {
+        let ctx = routing_ctx(&[("ana", "online", ana), ("cy", "online", cy)]);
+        let d = engine::decide_with(&c, &ctx, &e.ticket, &e, now());
+        assert_eq!(
+            d.ticket.assignee.as_deref(),
+            Some(want),
+            "ana {ana}, cy {cy}"
+        );
+        let x = engine::explain_with(&c, &ctx, &e.ticket, &e, now());
+        assert_eq!(
+            (x.actions, x.routing),
+            (d.actions.clone(), d.routing.clone()),
+            "decide and explain agree"
+        );
+        assert_eq!(
+            d,
+            engine::decide_with(&c, &ctx, &e.ticket, &e, now()),
+            "deterministic"
+        );
+    }
+}

@@ -618,7 +618,9 @@ fn answer_faq_does_nothing_when_unsure_so_later_rules_route() {
         assert_eq!(
             d.actions,
             [Action::Assign {
-                to: AssignTarget::Group("humans".into())
+                to: AssignTarget::Group("humans".into()),
+                team: None,
+                helpdesk_ids: Default::default(),
             }],
             "{text:?} by {author}"
         );

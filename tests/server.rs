@@ -114,7 +114,11 @@ async fn decides_the_example_events() {
     assert_eq!(body["ticket"]["priority"], "urgent");
     assert_eq!(
         body["rules"],
-        json!(["outage is urgent", "acknowledge new tickets"])
+        json!([
+            "outage is urgent",
+            "acknowledge new tickets",
+            "route new tickets"
+        ])
     );
     let kinds: Vec<&str> = body["actions"]
         .as_array()
@@ -129,14 +133,17 @@ async fn decides_the_example_events() {
             "add_tags",
             "internal_note",
             "reply",
-            "set_status"
+            "set_status",
+            "assign"
         ]
     );
+    // Nobody is online: the ticket waits in the support queue.
+    assert_eq!(body["ticket"]["group"], "support");
 
     let (status, rec) = d.get("/v1/tickets/1001").await;
     assert_eq!(status, 200);
     assert_eq!(rec["version"], 1);
-    assert_eq!(rec["history"].as_array().unwrap().len(), 2);
+    assert_eq!(rec["history"].as_array().unwrap().len(), 3);
 
     let (_, log) = d.get("/v1/decisions?rule=outage%20is%20urgent").await;
     assert_eq!(log.as_array().unwrap().len(), 1);
@@ -164,7 +171,7 @@ async fn a_repeated_event_is_answered_again_and_applied_once() {
     assert_eq!(first["actions"], again["actions"]);
     let (_, rec) = d.get("/v1/tickets/1001").await;
     assert_eq!(rec["version"], 1, "applied once");
-    assert_eq!(rec["history"].as_array().unwrap().len(), 2);
+    assert_eq!(rec["history"].as_array().unwrap().len(), 3);
 
     let mut changed = e.clone();
     changed["message"]["text"] = json!("something else");

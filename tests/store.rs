@@ -92,6 +92,7 @@ fn decide(e: &Event, plan: Plan, calls: Arc<AtomicUsize>) -> store::DecideFn {
             ticket,
             timers: plan.timers,
             trace: Default::default(),
+            routing: Default::default(),
         };
         d.trace.fired = plan.rules;
         d
@@ -824,6 +825,273 @@ async fn audit_and_ticket_reads(s: Arc<dyn Store>) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Routing
+// ---------------------------------------------------------------------------------------------
+
+const ROUTING_PACK: &str = r#"
+teams: { desk: {}, other: {} }
+agents:
+  solo: { teams: [desk], languages: [en], capacity: 1 }
+  pat: { teams: [other], languages: [en], capacity: { chat: 1, total: 5 } }
+rules:
+  - name: route
+    on: [ticket.created]
+    then: [ { assign: { team: desk } } ]
+  - name: close
+    on: [ticket.status_changed]
+    when: { field: ticket.status, eq: closed }
+    then: [ { add_tags: [done] } ]
+"#;
+
+fn routing_pack() -> Arc<frontdesk::config::Config> {
+    Arc::new(frontdesk::config::Config::from_yaml("routing.yaml", ROUTING_PACK).unwrap())
+}
+
+/// Decides `e` with the real engine against the routing state the store read.
+async fn apply_routed(
+    s: &Arc<dyn Store>,
+    config: &Arc<frontdesk::config::Config>,
+    e: &Event,
+) -> Applied {
+    let (config2, e2) = (config.clone(), e.clone());
+    let locks = config.routing_locks(e.kind).to_vec();
+    s.apply_routed(
+        e.clone(),
+        store::fingerprint(e),
+        t0(),
+        locks,
+        Box::new(move |prior, routing| {
+            let ticket = prior.map_or_else(
+                || e2.ticket.clone(),
+                |p| {
+                    let mut t = p;
+                    t.status = e2.ticket.status;
+                    t
+                },
+            );
+            let ctx = frontdesk::engine::Context { routing };
+            frontdesk::engine::decide_with(&config2, &ctx, &ticket, &e2, t0())
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+/// Many events for different tickets at once, through both handles, against one agent with
+/// room for one ticket: exactly one decision gets the agent, every other ticket waits in the
+/// team queue, oldest first; the load and the cursor are what the tickets say.
+async fn routing_last_slot_taken_once(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    let config = routing_pack();
+    one.set_agent_status("solo", frontdesk::routing::AgentStatus::Online, t0())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let s = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let config = config.clone();
+        tasks.push(tokio::spawn(async move {
+            let e = event(&format!("c{i}"), EventType::TicketCreated, &format!("R{i}"));
+            apply_routed(&s, &config, &e).await
+        }));
+    }
+    let mut assigned = Vec::new();
+    for t in tasks {
+        let a = t.await.unwrap();
+        match a.decision.ticket.assignee.as_deref() {
+            Some("solo") => assigned.push(a.decision.ticket.id.clone()),
+            Some(other) => panic!("assigned to {other}"),
+            None => {
+                assert_eq!(a.decision.ticket.group.as_deref(), Some("desk"));
+                assert_eq!(
+                    a.decision.routing.queued.as_ref().map(|q| q.team.as_str()),
+                    Some("desk")
+                );
+                let c = &a.decision.trace.routing[0].candidates[0];
+                assert_eq!(c.skipped, Some(frontdesk::routing::Skip::AtCapacity));
+            }
+        }
+    }
+    assert_eq!(
+        assigned.len(),
+        1,
+        "exactly one ticket took the last slot: {assigned:?}"
+    );
+    let state = two.routing_state().await.unwrap();
+    assert_eq!(state.agents["solo"].open.total, 1);
+    assert_eq!(
+        state.agents["solo"].status,
+        frontdesk::routing::AgentStatus::Online
+    );
+    assert_eq!(state.last_assigned["desk"], "solo");
+    let queued = one.queued(Some("desk"), 100).await.unwrap();
+    assert_eq!(queued.len(), 23);
+    assert!(queued
+        .iter()
+        .all(|q| q.rule == "route" && q.action == "then[0]"));
+    assert!(!queued.iter().any(|q| q.ticket_id == assigned[0]));
+    assert!(one.queued(Some("other"), 100).await.unwrap().is_empty());
+
+    // Closing the assigned ticket frees the slot; the load is counted from the tickets.
+    let mut close = event("close", EventType::TicketStatusChanged, &assigned[0]);
+    close.ticket.status = frontdesk::model::Status::Closed;
+    let a = apply_routed(&one, &config, &close).await;
+    assert_eq!(a.decision.trace.fired, ["close"]);
+    assert_eq!(
+        two.routing_state().await.unwrap().agents["solo"].open.total,
+        0
+    );
+
+    // The oldest queued ticket, offered now, takes the slot and leaves the queue.
+    let first = queued[0].ticket_id.clone();
+    let mut offer = event("offer", EventType::AgentAvailable, &first);
+    offer.data = json!({"team": "desk", "rule": "route", "action": "then[0]"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let a = apply_routed(&two, &config, &offer).await;
+    assert_eq!(a.decision.ticket.assignee.as_deref(), Some("solo"));
+    let left = one.queued(Some("desk"), 100).await.unwrap();
+    assert_eq!(left.len(), 22);
+    assert_eq!(left[0].ticket_id, queued[1].ticket_id);
+}
+
+/// Loads per channel leave out the ticket being decided; statuses overwrite; the routing
+/// state read inside `apply_routed` is the committed one plus nothing else.
+async fn routing_state_reads(s: Arc<dyn Store>) {
+    use frontdesk::model::Channel;
+    use frontdesk::routing::AgentStatus;
+    assert_eq!(s.routing_state().await.unwrap(), Default::default());
+    s.set_agent_status("pat", AgentStatus::Away, t0())
+        .await
+        .unwrap();
+    s.set_agent_status("pat", AgentStatus::Online, t0())
+        .await
+        .unwrap();
+    let assign = |id: &str, ticket: &str, channel: Channel| {
+        let mut e = event(id, EventType::TicketCreated, ticket);
+        e.ticket.channel = channel;
+        e.ticket.assignee = Some("pat".into());
+        e
+    };
+    for (id, t, ch) in [
+        ("a1", "P1", Channel::Chat),
+        ("a2", "P2", Channel::Email),
+        ("a3", "P3", Channel::Email),
+    ] {
+        apply(&s, &assign(id, t, ch), Plan::default())
+            .await
+            .unwrap();
+    }
+    let state = s.routing_state().await.unwrap();
+    let pat = &state.agents["pat"];
+    assert_eq!(pat.status, AgentStatus::Online);
+    assert_eq!(pat.open.total, 3);
+    assert_eq!(pat.open.by_channel[&Channel::Chat], 1);
+    assert_eq!(pat.open.by_channel[&Channel::Email], 2);
+    // Inside a routed apply the ticket itself is not counted.
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let e = msg("m-p1", "P1");
+    let (seen2, e2) = (seen.clone(), e.clone());
+    s.apply_routed(
+        e.clone(),
+        store::fingerprint(&e),
+        t0(),
+        vec!["desk".into()],
+        Box::new(move |prior, routing| {
+            *seen2.lock().unwrap() = Some(routing);
+            let ticket = prior.unwrap();
+            Decision {
+                event_id: e2.id.clone(),
+                actions: Vec::new(),
+                ticket,
+                timers: Vec::new(),
+                trace: Default::default(),
+                routing: Default::default(),
+            }
+        }),
+    )
+    .await
+    .unwrap();
+    let inside = seen.lock().unwrap().clone().unwrap();
+    assert_eq!(inside.agents["pat"].open.total, 2);
+    assert!(!inside.agents["pat"]
+        .open
+        .by_channel
+        .contains_key(&Channel::Chat));
+    // Loads follow the tickets: a reassignment moves one, closing drops one, reopening adds
+    // it back, and a repeated event changes nothing.
+    use frontdesk::model::Status;
+    type Step = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Status,
+        (u32, u32),
+    );
+    let steps: [Step; 4] = [
+        ("r1", "P2", Some("solo"), Status::Open, (2, 1)),
+        ("r2", "P3", None, Status::Closed, (1, 1)),
+        ("r3", "P3", None, Status::Open, (2, 1)),
+        ("r3", "P3", None, Status::Open, (2, 1)),
+    ];
+    for (id, ticket, assignee, status, want) in steps {
+        let e = msg(id, ticket);
+        let e2 = e.clone();
+        s.apply(
+            e.clone(),
+            store::fingerprint(&e),
+            t0(),
+            Box::new(move |prior| {
+                let mut ticket = prior.unwrap();
+                if let Some(a) = assignee {
+                    ticket.assignee = Some(a.into());
+                }
+                ticket.status = status;
+                Decision {
+                    event_id: e2.id.clone(),
+                    actions: Vec::new(),
+                    ticket,
+                    timers: Vec::new(),
+                    trace: Default::default(),
+                    routing: Default::default(),
+                }
+            }),
+        )
+        .await
+        .unwrap();
+        let state = s.routing_state().await.unwrap();
+        let load = |a: &str| state.agents.get(a).map_or(0, |s| s.open.total);
+        assert_eq!((load("pat"), load("solo")), want, "after {id}");
+    }
+    let state = s.routing_state().await.unwrap();
+    assert_eq!(state.agents["solo"].open.by_channel[&Channel::Email], 1);
+    assert_eq!(state.agents["pat"].open.by_channel[&Channel::Email], 1);
+    // An unrouted apply is given an empty state.
+    let seen3 = Arc::new(std::sync::Mutex::new(None));
+    let e = msg("m-p2", "P2");
+    let (seen4, e4) = (seen3.clone(), e.clone());
+    s.apply(
+        e.clone(),
+        store::fingerprint(&e),
+        t0(),
+        Box::new(move |prior| {
+            *seen4.lock().unwrap() = Some(prior.clone());
+            Decision {
+                event_id: e4.id.clone(),
+                actions: Vec::new(),
+                ticket: prior.unwrap(),
+                timers: Vec::new(),
+                trace: Default::default(),
+                routing: Default::default(),
+            }
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(seen3.lock().unwrap().is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Backends
 // ---------------------------------------------------------------------------------------------
 
@@ -911,12 +1179,14 @@ suite! {
         outbox_claim_finish_fencing,
         outbox_helpdesk_targets,
         audit_and_ticket_reads,
+        routing_state_reads,
     ],
     two: [
         per_ticket_ordering,
         same_event_through_two_replicas,
         timer_claims_split_between_replicas,
         outbox_rows_are_written_once,
+        routing_last_slot_taken_once,
     ]
 }
 

@@ -8,11 +8,16 @@ use anyhow::{bail, Context};
 
 /// The starter pack, relative path → contents.
 pub const STARTER: &[(&str, &str)] = &[
+    ("rules/agents.yaml", include_str!("../../rules/agents.yaml")),
     (
         "rules/calendars.yaml",
         include_str!("../../rules/calendars.yaml"),
     ),
     ("rules/faq.yaml", include_str!("../../rules/faq.yaml")),
+    (
+        "rules/routing.yaml",
+        include_str!("../../rules/routing.yaml"),
+    ),
     (
         "rules/support.yaml",
         include_str!("../../rules/support.yaml"),

@@ -145,6 +145,22 @@ pub fn render_trace(d: &Decision, indent: &str) -> String {
             );
         }
     }
+    for r in &d.trace.routing {
+        let chosen = r.chosen.as_deref().unwrap_or("nobody: the ticket waits");
+        let _ = writeln!(
+            s,
+            "{indent}⇢ {} → team {} ({}): {chosen}",
+            r.rule, r.team, r.strategy
+        );
+        for c in &r.candidates {
+            let why = match (&c.skipped, &c.detail) {
+                (Some(skip), Some(d)) => format!("skipped: {skip} ({d})"),
+                (Some(skip), None) => format!("skipped: {skip}"),
+                (None, _) => "could take it".to_string(),
+            };
+            let _ = writeln!(s, "{indent}      {} [{} open]: {why}", c.agent, c.open);
+        }
+    }
     for e in &d.trace.errors {
         let _ = writeln!(s, "{indent}! error in {} {}: {}", e.rule, e.path, e.message);
     }

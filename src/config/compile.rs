@@ -53,6 +53,11 @@ pub(crate) struct Pack {
     pub calendars: Calendars,
     calendar_sites: HashMap<String, (PathBuf, Pos)>,
     pub response: Option<ResponseTargets>,
+    pub roster: crate::routing::Roster,
+    pub team_sites: HashMap<String, (PathBuf, Pos)>,
+    pub agent_sites: HashMap<String, (PathBuf, Pos)>,
+    /// Every agent's skills.
+    pub skills: std::collections::BTreeSet<String>,
     /// `settings` names response targets (even ones with errors).
     response_written: bool,
     /// The FAQ bots that `answer_faq` and `intent` may name.
@@ -369,7 +374,7 @@ impl Compiler<'_> {
         self.response_targets(&f, path);
     }
 
-    fn language(&mut self, node: &Node, path: &str) -> Option<String> {
+    pub(crate) fn language(&mut self, node: &Node, path: &str) -> Option<String> {
         let tag = self.cx.text(node, path)?;
         if valid_language(&tag) {
             Some(tag)
@@ -659,5 +664,13 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
 
     fn faq_bot(&mut self, bot: &str, node: &Node, path: &str) -> bool {
         self.bot_ref(bot, node, path)
+    }
+
+    fn team_assign(
+        &mut self,
+        fields: &super::decode::Fields<'_>,
+        path: &str,
+    ) -> Option<crate::routing::TeamAssign> {
+        Compiler::team_assign(self, fields, path)
     }
 }

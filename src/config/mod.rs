@@ -18,7 +18,8 @@ pub use diag::{Diagnostic, Diagnostics, Severity};
 
 use crate::faq::BotSet;
 use crate::model::{EventType, Named};
-use crate::rules::action::TimerDef;
+use crate::routing::Roster;
+use crate::rules::action::{ActionDef, TimerDef};
 use crate::rules::field::TextSlot;
 use crate::rules::script::Scripts;
 use crate::rules::template::Templates;
@@ -32,7 +33,15 @@ use decode::Cx;
 use yaml::Pos;
 
 /// Top-level keys of a rule file.
-pub const FILE_KEYS: &[&str] = &["calendars", "settings", "rules", "templates", "tests"];
+pub const FILE_KEYS: &[&str] = &[
+    "calendars",
+    "settings",
+    "teams",
+    "agents",
+    "rules",
+    "templates",
+    "tests",
+];
 
 /// One rule file's text.
 #[derive(Debug, Clone)]
@@ -61,6 +70,9 @@ pub struct Config {
     pub(crate) calendars: Calendars,
     pub(crate) response: Option<ResponseTargets>,
     pub(crate) bots: Arc<BotSet>,
+    pub(crate) roster: Roster,
+    /// Per event type: the routing lock names of the teams its decisions may assign to.
+    pub(crate) routing_locks: Vec<Vec<String>>,
     /// The `tests:` of every file.
     pub tests: Vec<TestCase>,
     /// The files the pack was compiled from.
@@ -219,8 +231,16 @@ impl Config {
                 }),
             }
         }
-        // Calendars, settings and templates first: rules refer to them from any file.
-        for phase in ["calendars", "settings", "templates", "rules"] {
+        // Calendars, teams, agents, settings and templates first: rules refer to them from
+        // any file (agents to teams and calendars).
+        for phase in [
+            "calendars",
+            "teams",
+            "agents",
+            "settings",
+            "templates",
+            "rules",
+        ] {
             for (file, top) in &docs {
                 for (key, value) in top.iter().filter(|(k, _)| k == phase) {
                     let mut c = Compiler {
@@ -233,6 +253,8 @@ impl Config {
                     };
                     match key.as_str() {
                         "calendars" => c.calendars(value),
+                        "teams" => c.teams(value),
+                        "agents" => c.agents(value),
                         "settings" => c.settings(value),
                         "templates" => c.templates(value),
                         _ => c.rules(value),
@@ -240,6 +262,8 @@ impl Config {
                 }
             }
         }
+        pack.roster.assign_locks();
+        warn_empty_teams(&pack, &docs, &mut diags);
         pack.keywords.build();
         pack.rules.sort_by_key(|r| r.order);
         let rule_names: Vec<String> = pack.rules.iter().map(|r| r.name.clone()).collect();
@@ -250,7 +274,12 @@ impl Config {
                     file,
                     diags: &mut diags,
                 };
-                tests.extend(crate::testing::compile(&mut cx, value, &rule_names));
+                tests.extend(crate::testing::compile(
+                    &mut cx,
+                    value,
+                    &rule_names,
+                    &pack.roster,
+                ));
             }
         }
         warn_unused_templates(&pack, &docs, &mut diags);
@@ -296,7 +325,36 @@ impl Config {
                 }
             }
         }
+        let mut routing_locks = vec![Vec::new(); EventType::ALL.len()];
+        for t in EventType::ALL {
+            let mut teams = Vec::new();
+            for rule in pack
+                .rules
+                .iter()
+                .filter(|r| r.enabled && r.on & t.bit() != 0)
+            {
+                team_targets(&rule.then, &mut teams);
+            }
+            match t {
+                EventType::TimerFired => {
+                    for def in pack.timers.values() {
+                        team_targets(&def.then, &mut teams);
+                    }
+                }
+                EventType::AgentAvailable => teams.extend(0..pack.roster.teams.len()),
+                _ => {}
+            }
+            let mut locks: Vec<String> = teams
+                .into_iter()
+                .map(|i| pack.roster.teams[i].lock.clone())
+                .collect();
+            locks.sort();
+            locks.dedup();
+            routing_locks[*t as usize] = locks;
+        }
         Config {
+            roster: pack.roster,
+            routing_locks,
             rules: pack.rules,
             keywords: pack.keywords,
             slots_used: pack.slots_used,
@@ -362,8 +420,66 @@ impl Config {
         self.bots.clone()
     }
 
+    /// The agents and teams.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The pack's calendars.
+    pub fn calendars(&self) -> &Calendars {
+        &self.calendars
+    }
+
+    /// The routing locks a decision of `kind` must hold before it reads the routing state
+    /// (sorted); empty when no rule for it assigns to a team.
+    pub fn routing_locks(&self, kind: EventType) -> &[String] {
+        &self.routing_locks[kind as usize]
+    }
+
     pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {
         self.slots_used[slot as usize]
+    }
+}
+
+/// Teams an action list may assign to (`assign: {team}` and its fallback).
+fn team_targets(actions: &[ActionDef], out: &mut Vec<usize>) {
+    for a in actions {
+        if let ActionDef::AssignTeam(spec) = a {
+            out.push(spec.team);
+            out.extend(spec.fallback);
+        }
+    }
+}
+
+fn warn_empty_teams(
+    pack: &Pack,
+    docs: &[(PathBuf, Vec<(String, yaml::Node)>)],
+    diags: &mut Diagnostics,
+) {
+    for (file, top) in docs {
+        for (_, value) in top.iter().filter(|(k, _)| k == "teams") {
+            if let yaml::Kind::Map(pairs) = &value.kind {
+                for (k, _) in pairs {
+                    let Some(name) = k.scalar_text() else {
+                        continue;
+                    };
+                    let Some(team) = pack.roster.team(&name.to_lowercase()) else {
+                        continue;
+                    };
+                    if team.members.is_empty() {
+                        let mut cx = Cx {
+                            file,
+                            diags: &mut *diags,
+                        };
+                        cx.warn(
+                            k.pos,
+                            &format!("teams.{name}"),
+                            format!("team `{name}` has no agents: tickets assigned to it wait in its queue"),
+                        );
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -5,7 +5,10 @@ use serde_json::{json, Map, Value};
 
 use super::compile::{RULE_KEYS, SETTINGS_KEYS};
 use super::FILE_KEYS;
+use crate::adapters::AdapterKind;
 use crate::model::{Channel, EventType, Named, NotifyChannel, Priority, Status};
+use crate::routing::decode::OTHERWISE;
+use crate::routing::{AgentStatus, Strategy};
 use crate::rules::action::ACTIONS;
 use crate::rules::condition::OPERATORS;
 use crate::rules::field::{known_paths, FIELDS};
@@ -43,8 +46,21 @@ fn action_value(name: &str) -> Value {
             one_of_list(json!({ "type": "string", "pattern": "^[^\\s,]+$" }))
         }
         "assign" => {
-            json!({ "type": "object", "properties": { "agent": { "type": "string" }, "group": { "type": "string" } },
-                            "minProperties": 1, "maxProperties": 1, "additionalProperties": false })
+            let strategy = json!({ "enum": strings(Strategy::names()) });
+            json!({ "anyOf": [
+                { "type": "object", "properties": { "agent": { "type": "string" }, "group": { "type": "string" } },
+                  "minProperties": 1, "maxProperties": 1, "additionalProperties": false },
+                { "type": "object", "properties": {
+                    "team": { "type": "string", "description": "a team under `teams:`" },
+                    "strategy": strategy,
+                    "require": { "type": "object", "properties": {
+                        "skills": one_of_list(json!({ "type": "string" })),
+                        "language": { "type": "string", "description": "a language tag, or ticket.customer.language / message.language" } },
+                      "additionalProperties": false },
+                    "fallback": { "anyOf": [ { "type": "string" }, { "type": "object", "properties": {
+                        "team": { "type": "string" }, "or": { "enum": OTHERWISE } }, "additionalProperties": false } ] } },
+                  "required": ["team"], "additionalProperties": false }
+            ]})
         }
         "set_field" => {
             json!({ "type": "object", "properties": { "name": { "type": "string" }, "value": {} },
@@ -201,6 +217,16 @@ pub fn rule_file() -> Value {
                                    "status": { "enum": strings(Status::names()) } } } } })
             }
             "expect" => object(expect.clone(), &[]),
+            "agents" => json!({ "type": "object", "description": "agents' state at `now`",
+                "additionalProperties": { "type": "object", "properties": {
+                    "status": { "enum": strings(AgentStatus::names()) },
+                    "open": { "anyOf": [ { "type": "integer", "minimum": 0 }, { "type": "object",
+                        "additionalProperties": { "type": "integer", "minimum": 0 } } ] } },
+                  "additionalProperties": false } }),
+            "cursors" => {
+                json!({ "type": "object", "description": "per team, the agent it assigned to last",
+                "additionalProperties": { "type": "string" } })
+            }
             _ => json!({ "type": "string" }),
         };
         test.insert((*key).into(), v);
@@ -218,6 +244,31 @@ pub fn rule_file() -> Value {
                 json!({ "type": "array", "items": object(test.clone(), &["name", "event", "expect"]) })
             }
             "calendars" => json!({ "type": "object", "additionalProperties": calendar_schema() }),
+            "teams" => {
+                json!({ "type": "object", "additionalProperties": { "anyOf": [ { "type": "null" }, {
+                "type": "object", "properties": { "name": { "type": "string" }, "description": { "type": "string" },
+                    "strategy": { "enum": strings(Strategy::names()) } }, "additionalProperties": false } ] } })
+            }
+            "agents" => {
+                let mut cap = Map::new();
+                for c in Channel::names() {
+                    cap.insert(c.into(), json!({ "type": "integer", "minimum": 0 }));
+                }
+                cap.insert("total".into(), json!({ "type": "integer", "minimum": 0 }));
+                let mut ids = Map::new();
+                for a in AdapterKind::names() {
+                    ids.insert(a.into(), json!({ "type": ["integer", "string"] }));
+                }
+                json!({ "type": "object", "additionalProperties": { "type": "object", "properties": {
+                    "name": { "type": "string" }, "email": { "type": "string" },
+                    "teams": one_of_list(json!({ "type": "string" })),
+                    "skills": one_of_list(json!({ "type": "string" })),
+                    "languages": one_of_list(json!({ "type": "string" })),
+                    "capacity": { "anyOf": [ { "type": "integer", "minimum": 0 }, object(cap, &[]) ] },
+                    "shift": { "type": "string", "description": "a calendar under `calendars:`" },
+                    "helpdesk_ids": object(ids, &[]) },
+                  "required": ["teams", "languages", "capacity"], "additionalProperties": false } })
+            }
             _ => json!({}),
         };
         file.insert((*key).into(), v);

@@ -123,6 +123,12 @@ impl Target {
 pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> {
     use reqwest::Method;
     let numeric = |s: &str| s.parse::<u64>().ok();
+    // An agent's id in this helpdesk: from the pack's `helpdesk_ids`, else the id itself.
+    let agent_id = |a: &str, ids: &std::collections::BTreeMap<String, Value>| {
+        ids.get(t.helpdesk.as_str())
+            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(numeric)))
+            .or_else(|| numeric(a))
+    };
     match t.helpdesk.as_str() {
         "chatwoot" => {
             let Some(account) = &t.account else {
@@ -169,7 +175,9 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
                 )],
                 Action::Assign {
                     to: AssignTarget::Agent(a),
-                } => numeric(a).map_or_else(Vec::new, |n| {
+                    helpdesk_ids,
+                    ..
+                } => agent_id(a, helpdesk_ids).map_or_else(Vec::new, |n| {
                     vec![call(
                         Method::POST,
                         format!("{base}/assignments"),
@@ -178,6 +186,7 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
                 }),
                 Action::Assign {
                     to: AssignTarget::Group(g),
+                    ..
                 } => numeric(g).map_or_else(Vec::new, |n| {
                     vec![call(
                         Method::POST,
@@ -237,10 +246,14 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
                 }
                 Action::Assign {
                     to: AssignTarget::Group(g),
+                    ..
                 } => vec![update(json!({ "group": g }))],
                 Action::Assign {
                     to: AssignTarget::Agent(a),
-                } => numeric(a).map_or_else(Vec::new, |n| vec![update(json!({ "owner_id": n }))]),
+                    helpdesk_ids,
+                    ..
+                } => agent_id(a, helpdesk_ids)
+                    .map_or_else(Vec::new, |n| vec![update(json!({ "owner_id": n }))]),
                 Action::AddTags { tags: added } => tags(Method::POST, "/api/v1/tags/add", added),
                 Action::RemoveTags { tags: removed } => {
                     tags(Method::DELETE, "/api/v1/tags/remove", removed)
@@ -273,11 +286,13 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
                 }
                 Action::Assign {
                     to: AssignTarget::Agent(a),
-                } => {
-                    numeric(a).map_or_else(Vec::new, |n| vec![update(json!({ "assignee_id": n }))])
-                }
+                    helpdesk_ids,
+                    ..
+                } => agent_id(a, helpdesk_ids)
+                    .map_or_else(Vec::new, |n| vec![update(json!({ "assignee_id": n }))]),
                 Action::Assign {
                     to: AssignTarget::Group(g),
+                    ..
                 } => numeric(g).map_or_else(Vec::new, |n| vec![update(json!({ "group_id": n }))]),
                 Action::AddTags { tags } => vec![call(
                     Method::PUT,
@@ -395,8 +410,35 @@ mod tests {
         // Nothing to do in the helpdesk: no target, so no outbox row.
         let assign = Action::Assign {
             to: AssignTarget::Agent("kari".into()),
+            team: None,
+            helpdesk_ids: Default::default(),
         };
         assert_eq!(target(&ticket("chatwoot", true), &assign), None);
+        // With the agent's id in that helpdesk (from `agents:`), the assignment goes through.
+        let routed = Action::Assign {
+            to: AssignTarget::Agent("kari".into()),
+            team: Some("support".into()),
+            helpdesk_ids: [
+                ("chatwoot".to_string(), json!(12)),
+                ("zammad".to_string(), json!("7")),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let t = |h: &str| Target::from_json(&target(&ticket(h, true), &routed).unwrap()).unwrap();
+        assert_eq!(
+            plan(&t("chatwoot"), "42", &routed, "e/0")[0].body,
+            json!({"assignee_id": 12})
+        );
+        assert_eq!(
+            plan(&t("zammad"), "42", &routed, "e/0")[0].body["owner_id"],
+            json!(7)
+        );
+        assert_eq!(
+            target(&ticket("zendesk", true), &routed),
+            None,
+            "no zendesk id for kari"
+        );
         assert_eq!(
             target(
                 &ticket("zammad", true),

@@ -92,6 +92,13 @@ pub enum Action {
     Assign {
         /// Agent or group.
         to: AssignTarget,
+        /// The team the agent was picked from, or whose queue the ticket waits in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+        /// The agent's id in each helpdesk (`{"chatwoot": 12, "zammad": 7}`), so a connector
+        /// or the helpdesk itself can apply the assignment.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        helpdesk_ids: std::collections::BTreeMap<String, Value>,
     },
     /// Set a custom ticket field.
     SetField {

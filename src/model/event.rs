@@ -22,6 +22,7 @@ named_enum! {
         SlaWarning = "sla.warning",
         SlaBreached = "sla.breached",
         ScheduleTick = "schedule.tick",
+        AgentAvailable = "agent.available",
     }
 }
 

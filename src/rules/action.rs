@@ -4,9 +4,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::template::TextDef;
+use crate::config::decode::Fields;
 use crate::config::decode::{index, join, Cx};
 use crate::config::yaml::{Kind, Node, Pos};
 use crate::model::{AssignTarget, EventType, HttpMethod, NotifyChannel, Priority, Status};
+use crate::routing::TeamAssign;
 use crate::time::{parse_business, BusinessSpan};
 
 /// Every action name.
@@ -46,8 +48,10 @@ pub enum ActionDef {
     AddTags(Vec<String>),
     /// Tags to remove.
     RemoveTags(Vec<String>),
-    /// Assignment.
+    /// Assignment to a named agent or group.
     Assign(AssignTarget),
+    /// Automatic assignment to an agent of a team.
+    AssignTeam(Box<TeamAssign>),
     /// Custom field value.
     SetField {
         /// Field name.
@@ -143,7 +147,12 @@ pub(crate) trait ActionEnv<'d> {
     fn calendar(&mut self, node: &Node, path: &str) -> Option<usize>;
     /// Checks an `answer_faq` bot reference.
     fn faq_bot(&mut self, bot: &str, node: &Node, path: &str) -> bool;
+    /// Compiles `assign: {team: ...}` against the pack's teams and skills.
+    fn team_assign(&mut self, fields: &Fields<'_>, path: &str) -> Option<TeamAssign>;
 }
+
+/// Keys of an `assign:` action.
+pub const ASSIGN_KEYS: &[&str] = &["agent", "group", "team", "strategy", "require", "fallback"];
 
 /// Compiles a list of actions (`then:`).
 pub(crate) fn compile_list<'d>(
@@ -269,7 +278,33 @@ fn compile_one<'d>(
         "add_tags" => ActionDef::AddTags(tags(env, value, p)?),
         "remove_tags" => ActionDef::RemoveTags(tags(env, value, p)?),
         "assign" => {
-            let f = env.cx().map(value, p, &["agent", "group"])?;
+            let f = env.cx().map(value, p, ASSIGN_KEYS)?;
+            if f.get("team").is_some() {
+                if let Some(other) = ["agent", "group"].into_iter().find(|k| f.get(k).is_some()) {
+                    env.cx().error(
+                        value.pos,
+                        p,
+                        format!(
+                            "write one of `team`, `agent` or `group`, not `team` and `{other}`"
+                        ),
+                    );
+                    return None;
+                }
+                return env
+                    .team_assign(&f, p)
+                    .map(|t| ActionDef::AssignTeam(Box::new(t)));
+            }
+            if let Some(k) = ["strategy", "require", "fallback"]
+                .into_iter()
+                .find(|k| f.get(k).is_some())
+            {
+                env.cx().error(
+                    value.pos,
+                    &join(p, k),
+                    format!("`{k}` goes with `team: NAME` (automatic assignment)"),
+                );
+                return None;
+            }
             match (f.get("agent"), f.get("group")) {
                 (Some(a), None) => ActionDef::Assign(AssignTarget::Agent(
                     env.cx().nonempty_text(a, &join(p, "agent"))?,
@@ -278,8 +313,11 @@ fn compile_one<'d>(
                     env.cx().nonempty_text(g, &join(p, "group"))?,
                 )),
                 _ => {
-                    env.cx()
-                        .error(value.pos, p, "write one of `agent: ID` or `group: NAME`");
+                    env.cx().error(
+                        value.pos,
+                        p,
+                        "write one of `team: NAME`, `agent: ID` or `group: NAME`",
+                    );
                     return None;
                 }
             }

@@ -1,5 +1,5 @@
-//! Prometheus metrics: events by type and outcome, rule matches, decide latency, HTTP and store
-//! latency. One recorder per process, rendered at `/metrics`.
+//! Prometheus metrics: events by type and outcome, rule matches, team assignments, decide
+//! latency, HTTP and store latency. One recorder per process, rendered at `/metrics`.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -37,6 +37,17 @@ pub fn decided(d: &Decision, took: Duration) {
     }
     if !d.trace.errors.is_empty() {
         ::metrics::counter!("frontdesk_rule_errors_total").increment(d.trace.errors.len() as u64);
+    }
+}
+
+/// Team assignments of a committed decision: `assigned` per team picked from, `queued` per
+/// team whose queue the ticket waits in.
+pub fn routed(d: &Decision) {
+    for r in d.trace.routing.iter().filter(|r| r.chosen.is_some()) {
+        ::metrics::counter!("frontdesk_assignments_total", "team" => r.team.clone(), "outcome" => "assigned").increment(1);
+    }
+    if let Some(q) = &d.routing.queued {
+        ::metrics::counter!("frontdesk_assignments_total", "team" => q.team.clone(), "outcome" => "queued").increment(1);
     }
 }
 

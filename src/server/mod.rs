@@ -4,6 +4,7 @@
 //! ticket inside the store's transaction, commit, answer. The timer scheduler and the inbound
 //! adapters feed the same path.
 
+mod agents;
 pub mod auth;
 pub mod error;
 mod metrics;
@@ -165,6 +166,8 @@ pub struct AppState {
     pub verifiers: HashMap<AdapterKind, Verifier>,
     /// Outbound delivery.
     pub connectors: Connectors,
+    /// Per queued ticket, the availability it was last offered to (see `agents::route_queued`).
+    offered: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 impl AppState {
@@ -174,11 +177,29 @@ impl AppState {
     /// keep their stored values; without it the event's whole ticket is used.
     pub async fn process(
         &self,
-        mut event: Event,
+        event: Event,
         patch: Option<serde_json::Value>,
         explain: bool,
     ) -> Result<Applied, AppError> {
+        let (applied, freed) = self.decide_and_store(event, patch, explain).await?;
+        if !freed.is_empty() {
+            // A slot opened: offer it to the tickets waiting in the agent's teams.
+            agents::route_queued_for(self, &freed).await;
+        }
+        Ok(applied)
+    }
+
+    /// [`AppState::process`] without offering freed slots; also returns the agents whose
+    /// open tickets went down by this decision.
+    async fn decide_and_store(
+        &self,
+        mut event: Event,
+        patch: Option<serde_json::Value>,
+        explain: bool,
+    ) -> Result<(Applied, Vec<String>), AppError> {
         let loaded = self.config.load_full();
+        let locks = loaded.config.routing_locks(event.kind).to_vec();
+        let freed = Arc::new(std::sync::Mutex::new(Vec::new()));
         let now = self.clock.now();
         let fingerprint = store::fingerprint(&event);
         if event.occurred_at.is_none() {
@@ -187,9 +208,10 @@ impl AppState {
         let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
         let started = std::time::Instant::now();
         let kind = event.kind;
-        let decide: store::DecideFn = {
+        let decide: store::RoutedDecideFn = {
             let event = event.clone();
-            Box::new(move |prior: Option<Ticket>| -> Decision {
+            let freed = freed.clone();
+            Box::new(move |prior: Option<Ticket>, routing| -> Decision {
                 let mut ev = event.clone();
                 let ticket = match &prior {
                     Some(p) => {
@@ -207,18 +229,26 @@ impl AppState {
                 }
                 ev.ticket = ticket.clone();
                 let t = std::time::Instant::now();
+                let ctx = engine::Context { routing };
                 let d = if explain {
-                    engine::explain(&loaded.config, &ticket, &ev, now)
+                    engine::explain_with(&loaded.config, &ctx, &ticket, &ev, now)
                 } else {
-                    engine::decide(&loaded.config, &ticket, &ev, now)
+                    engine::decide_with(&loaded.config, &ctx, &ticket, &ev, now)
                 };
                 metrics::decided(&d, t.elapsed());
+                if let Some(p) = prior.as_ref().filter(|p| store::is_open(p)) {
+                    if let Some(a) = &p.assignee {
+                        if d.ticket.assignee.as_ref() != Some(a) || !store::is_open(&d.ticket) {
+                            freed.lock().expect("freed lock").push(a.clone());
+                        }
+                    }
+                }
                 d
             })
         };
         let result = self
             .store
-            .apply(event, fingerprint, now, decide)
+            .apply_routed(event, fingerprint, now, locks, decide)
             .instrument(span.clone())
             .await;
         let _enter = span.enter();
@@ -245,7 +275,15 @@ impl AppState {
                     actions = applied.decision.actions.len(),
                     "decided"
                 );
-                Ok(applied)
+                if !applied.replayed {
+                    metrics::routed(&applied.decision);
+                }
+                let freed = if applied.replayed {
+                    Vec::new()
+                } else {
+                    std::mem::take(&mut *freed.lock().expect("freed lock"))
+                };
+                Ok((applied, freed))
             }
             Err(e) => {
                 metrics::event(kind, "failed");
@@ -303,6 +341,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         timer_lease: opts.timer_lease,
         verifiers,
         connectors,
+        offered: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
@@ -344,6 +383,13 @@ pub fn openapi_document() -> serde_json::Value {
 /// loop calls this; tests call it after moving a manual clock.
 pub async fn fire_due_timers(state: &AppState) -> usize {
     scheduler::fire_due(state).await
+}
+
+/// Offers every team's queued tickets to the agents who can take them now (a shift began, an
+/// agent came online or finished a ticket); returns how many were assigned. The scheduler loop
+/// calls this; tests call it after moving a manual clock.
+pub async fn route_queued(state: &AppState) -> usize {
+    agents::route_all_queued(state).await
 }
 
 /// Delivers every outbox row that is due by the state's clock; returns how many were attempted.

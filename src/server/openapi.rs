@@ -50,6 +50,8 @@ pub fn document() -> Value {
     let audit = schema::<Vec<AuditRow>>(&mut defs);
     let config = schema::<ConfigInfo>(&mut defs);
     let outbox = schema::<Vec<OutboxRow>>(&mut defs);
+    let agents = schema::<Vec<super::agents::AgentView>>(&mut defs);
+    let agent = schema::<super::agents::AgentView>(&mut defs);
     defs.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],
@@ -105,6 +107,23 @@ pub fn document() -> Value {
                 json!({ "type": "object" }),
                 &["401", "404", "503"],
                 None,
+                json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
+            ),
+            "/v1/agents" => op(
+                "Agents with their status, shift and open tickets",
+                agents.clone(),
+                &["401", "503"],
+                None,
+                json!([]),
+            ),
+            "/v1/agents/{id}/status" => op(
+                "Set an agent's status; coming online offers them the queued tickets",
+                agent.clone(),
+                &["400", "401", "404", "422", "503"],
+                Some(
+                    json!({ "type": "object", "required": ["status"], "additionalProperties": false,
+                    "properties": { "status": { "enum": ["online", "away", "offline"] } } }),
+                ),
                 json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
             ),
             "/v1/admin/reload" => op(

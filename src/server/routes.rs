@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower::ServiceBuilder;
@@ -31,6 +31,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/decisions"),
     ("get", "/v1/outbox"),
     ("post", "/v1/outbox/{id}/redeliver"),
+    ("get", "/v1/agents"),
+    ("put", "/v1/agents/{id}/status"),
     ("post", "/v1/admin/reload"),
     ("get", "/v1/admin/config"),
     ("get", "/healthz"),
@@ -48,6 +50,8 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/v1/decisions", get(get_decisions))
         .route("/v1/outbox", get(get_outbox))
         .route("/v1/outbox/{id}/redeliver", post(post_redeliver))
+        .route("/v1/agents", get(super::agents::get_agents))
+        .route("/v1/agents/{id}/status", put(super::agents::put_status))
         .route("/v1/admin/reload", post(post_reload))
         .route("/v1/admin/config", get(get_config))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -122,7 +126,10 @@ async fn require_token(State(state): State<Arc<AppState>>, req: Request, next: N
 }
 
 /// The body, or the right error when it is too big or unreadable.
-fn body(body: Result<Bytes, BytesRejection>, limit_hint: &str) -> Result<Bytes, AppError> {
+pub(super) fn body(
+    body: Result<Bytes, BytesRejection>,
+    limit_hint: &str,
+) -> Result<Bytes, AppError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::new(
@@ -136,7 +143,7 @@ fn body(body: Result<Bytes, BytesRejection>, limit_hint: &str) -> Result<Bytes, 
     })
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

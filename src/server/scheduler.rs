@@ -181,6 +181,7 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     loop {
         fire_due(&state).await;
         deliver_due(&state).await;
+        super::agents::route_all_queued(&state).await;
         let wait = match state.store.next_timer_due().await {
             Ok(Some(due)) => (due - state.clock.now())
                 .to_std()

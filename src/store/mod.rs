@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Decision;
-use crate::model::{Event, Ticket};
+use crate::model::{Channel, Event, Named, Status, Ticket};
+use crate::routing::{AgentStatus, RoutingState};
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,87 @@ pub struct Applied {
 /// Decides an event given the ticket the store holds (if any). Runs inside the store's
 /// transaction, so it must be quick and must not block.
 pub type DecideFn = Box<dyn FnOnce(Option<Ticket>) -> Decision + Send + 'static>;
+
+/// Like [`DecideFn`], also given the routing state the store read inside the transaction
+/// (agents' statuses, their loads without this ticket, the round-robin cursors).
+pub type RoutedDecideFn =
+    Box<dyn FnOnce(Option<Ticket>, RoutingState) -> Decision + Send + 'static>;
+
+/// A ticket waiting in a team's queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct QueuedTicket {
+    /// Ticket.
+    pub ticket_id: String,
+    /// Team.
+    pub team: String,
+    /// The ticket's channel.
+    pub channel: Channel,
+    /// The rule whose `assign` queued it.
+    pub rule: String,
+    /// The action's place in the rule (`then[0]`).
+    pub action: String,
+    /// Since when it waits.
+    pub queued_at: DateTime<Utc>,
+}
+
+/// Whether a ticket counts towards its assignee's load.
+pub(crate) fn is_open(t: &Ticket) -> bool {
+    !matches!(t.status, Status::Solved | Status::Closed)
+}
+
+/// The load slot a ticket takes: its assignee and channel while it is open.
+pub(crate) fn load_slot(t: &Ticket) -> Option<(String, &'static str)> {
+    match &t.assignee {
+        Some(a) if is_open(t) => Some((a.clone(), t.channel.name())),
+        _ => None,
+    }
+}
+
+/// Takes the ticket's own slot out of a state read from the store, so the engine sees the
+/// loads of everything but the ticket it decides.
+pub(crate) fn without_slot(
+    mut state: RoutingState,
+    slot: Option<&(String, &'static str)>,
+) -> RoutingState {
+    if let Some((agent, channel)) = slot {
+        if let Some(s) = state.agents.get_mut(agent) {
+            s.open.total = s.open.total.saturating_sub(1);
+            if let Some(ch) = Channel::parse(channel) {
+                if let Some(n) = s.open.by_channel.get_mut(&ch) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        s.open.by_channel.remove(&ch);
+                    }
+                }
+            }
+        }
+    }
+    state
+}
+
+/// Adds rows of (assignee, channel, count) and (agent, status) and (team, agent) to a state.
+pub(crate) fn routing_state(
+    loads: Vec<(String, String, i64)>,
+    statuses: Vec<(String, String)>,
+    cursors: Vec<(String, String)>,
+) -> RoutingState {
+    let mut state = RoutingState::default();
+    for (agent, status) in statuses {
+        state.agents.entry(agent).or_default().status =
+            AgentStatus::parse(&status).unwrap_or_default();
+    }
+    for (agent, channel, n) in loads.into_iter().filter(|l| l.2 > 0) {
+        let channel = Channel::parse(&channel).unwrap_or_default();
+        state
+            .agents
+            .entry(agent)
+            .or_default()
+            .open
+            .add(channel, u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    state.last_assigned = cursors.into_iter().collect();
+    state
+}
 
 /// A pending or finished timer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -185,7 +267,46 @@ pub trait Store: Send + Sync {
         fingerprint: String,
         received_at: DateTime<Utc>,
         decide: DecideFn,
+    ) -> Result<Applied, StoreError> {
+        self.apply_routed(
+            event,
+            fingerprint,
+            received_at,
+            Vec::new(),
+            Box::new(move |ticket, _| decide(ticket)),
+        )
+        .await
+    }
+
+    /// [`Store::apply`] for a decision that may assign agents. With `locks` (the routing lock
+    /// names of the teams it may assign to, sorted) the store serialises it with every other
+    /// decision holding one of them (PostgreSQL: transaction-scoped advisory locks taken after
+    /// the ticket's; SQLite: the single writer already does) and then reads the routing state
+    /// for `decide`. Without locks the state is empty. Cursors moved and the queue entry in
+    /// the decision commit with it.
+    async fn apply_routed(
+        &self,
+        event: Event,
+        fingerprint: String,
+        received_at: DateTime<Utc>,
+        locks: Vec<String>,
+        decide: RoutedDecideFn,
     ) -> Result<Applied, StoreError>;
+
+    /// Records what an agent said about their availability.
+    async fn set_agent_status(
+        &self,
+        agent: &str,
+        status: AgentStatus,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The routing state as committed: statuses, loads (all open tickets), cursors.
+    async fn routing_state(&self) -> Result<RoutingState, StoreError>;
+
+    /// Tickets waiting in `team`'s queue (every team's when `None`), longest waiting first.
+    async fn queued(&self, team: Option<&str>, limit: u32)
+        -> Result<Vec<QueuedTicket>, StoreError>;
 
     /// A ticket with its timers and history.
     async fn ticket(&self, id: &str) -> Result<Option<TicketRecord>, StoreError>;
@@ -268,6 +389,7 @@ pub(crate) fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -
         ticket,
         timers: Vec::new(),
         trace: Default::default(),
+        routing: Default::default(),
     };
     d.trace.errors.push(crate::rules::RuleError {
         rule: event

@@ -25,10 +25,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Row};
 
 use super::{
-    stale_timer_decision, Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer,
-    OutboxRow, Store, StoreError, TicketRecord, TimerRow,
+    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
+    AuditRow, DeliveryOutcome, DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store,
+    StoreError, TicketRecord, TimerRow,
 };
-use crate::model::{Action, Event, EventType, Ticket};
+use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
+use crate::routing::{AgentStatus, RoutingState};
 
 /// Connections per replica unless the URL says `max_connections=N`.
 const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -225,7 +227,8 @@ async fn write(
     event: &Event,
     fingerprint: &str,
     received_at: DateTime<Utc>,
-    decide: DecideFn,
+    routed: bool,
+    decide: RoutedDecideFn,
 ) -> Result<Option<Applied>, StoreError> {
     let ticket_id = &event.ticket.id;
     let timer_id = match (&event.kind, &event.timer) {
@@ -253,6 +256,9 @@ async fn write(
         .try_get::<Option<&str>, _>("ticket")?
         .map(ticket_from)
         .transpose()?;
+    // The load slot the ticket holds now, to leave out of the state the engine sees and to
+    // move if the decision moves it.
+    let slot_before = prior.as_ref().and_then(load_slot);
     // A timer fires only while it is pending.
     let firing = match timer_id {
         Some(id) => Some((id.to_string(), seen.try_get::<Option<String>, _>("timer")?)),
@@ -264,8 +270,17 @@ async fn write(
             prior.clone().unwrap_or_else(|| event.ticket.clone()),
             state,
         ),
-        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior)))
-            .map_err(|_| StoreError::Decide(format!("deciding event `{}` panicked", event.id)))?,
+        _ => {
+            let state = if routed {
+                without_slot(read_routing(tx).await?, slot_before.as_ref())
+            } else {
+                RoutingState::default()
+            };
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior, state)))
+                .map_err(|_| {
+                    StoreError::Decide(format!("deciding event `{}` panicked", event.id))
+                })?
+        }
     };
     let now = received_at;
 
@@ -286,16 +301,84 @@ async fn write(
         return Ok(None);
     }
 
+    let t = &decision.ticket;
     sqlx::query(
-        "INSERT INTO tickets (id, state, version, updated_at) VALUES ($1, $2, 1, $3)
+        "INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open)
+         VALUES ($1, $2, 1, $3, $4, $5, $6)
          ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, version = tickets.version + 1,
-                                        updated_at = EXCLUDED.updated_at",
+                                        updated_at = EXCLUDED.updated_at, assignee = EXCLUDED.assignee,
+                                        channel = EXCLUDED.channel, is_open = EXCLUDED.is_open",
     )
     .bind(ticket_id)
-    .bind(serde_json::to_string(&decision.ticket)?)
+    .bind(serde_json::to_string(t)?)
     .bind(now)
+    .bind(&t.assignee)
+    .bind(t.channel.name())
+    .bind(is_open(t))
     .execute(&mut *tx)
     .await?;
+    for (team, agent) in &decision.routing.cursors {
+        sqlx::query(
+            "INSERT INTO routing_cursors (team, last_agent, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (team) DO UPDATE SET last_agent = EXCLUDED.last_agent, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(team)
+        .bind(agent)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let slot_after = load_slot(t);
+    if slot_after != slot_before {
+        // Two rows at most, in key order, so two reassignments in opposite directions cannot
+        // deadlock on PostgreSQL's row locks.
+        let mut moves: Vec<(&(String, &str), i64)> = Vec::with_capacity(2);
+        moves.extend(slot_before.as_ref().map(|s| (s, -1)));
+        moves.extend(slot_after.as_ref().map(|s| (s, 1)));
+        moves.sort_by(|a, b| a.0.cmp(b.0));
+        for ((agent, channel), delta) in moves {
+            sqlx::query(
+                "INSERT INTO agent_load (agent_id, channel, open) VALUES ($1, $2, $3)
+                 ON CONFLICT (agent_id, channel) DO UPDATE SET open = agent_load.open + EXCLUDED.open",
+            )
+            .bind(agent)
+            .bind(*channel)
+            .bind(delta)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let waiting = is_open(t) && t.assignee.is_none();
+    if let Some(q) = decision
+        .routing
+        .queued
+        .as_ref()
+        .filter(|q| waiting && t.group.as_deref() == Some(&q.team))
+    {
+        sqlx::query(
+            "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (ticket_id) DO UPDATE SET rule = EXCLUDED.rule, action = EXCLUDED.action,
+                 channel = EXCLUDED.channel,
+                 queued_at = CASE WHEN queue.team = EXCLUDED.team THEN queue.queued_at ELSE EXCLUDED.queued_at END,
+                 team = EXCLUDED.team",
+        )
+        .bind(ticket_id)
+        .bind(&q.team)
+        .bind(&q.rule)
+        .bind(&q.action)
+        .bind(now)
+        .bind(t.channel.name())
+        .execute(&mut *tx)
+        .await?;
+    }
+    // A ticket stays queued only while it is open, unassigned and in that team's group.
+    sqlx::query("DELETE FROM queue WHERE ticket_id = $1 AND NOT ($2 AND team = $3)")
+        .bind(ticket_id)
+        .bind(waiting)
+        .bind(t.group.as_deref().unwrap_or(""))
+        .execute(&mut *tx)
+        .await?;
 
     if !decision.trace.fired.is_empty() {
         sqlx::query(
@@ -390,21 +473,59 @@ async fn write(
     }))
 }
 
+/// Statuses, loads and cursors, read on `conn`.
+async fn read_routing(conn: &mut PgConnection) -> Result<RoutingState, StoreError> {
+    let loads: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT agent_id, channel, open FROM agent_load WHERE open > 0")
+            .fetch_all(&mut *conn)
+            .await?;
+    let statuses: Vec<(String, String)> =
+        sqlx::query_as("SELECT agent_id, status FROM agent_status")
+            .fetch_all(&mut *conn)
+            .await?;
+    let cursors: Vec<(String, String)> =
+        sqlx::query_as("SELECT team, last_agent FROM routing_cursors")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(routing_state(loads, statuses, cursors))
+}
+
+/// The advisory lock key of a routing lock (a group of teams that share agents).
+fn routing_lock_key(name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("frontdesk routing {name}").as_bytes());
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(key)
+}
+
 #[async_trait]
 impl Store for PgStore {
-    async fn apply(
+    async fn apply_routed(
         &self,
         event: Event,
         fingerprint: String,
         received_at: DateTime<Utc>,
-        decide: DecideFn,
+        locks: Vec<String>,
+        decide: RoutedDecideFn,
     ) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(ticket_lock_key(&event.ticket.id))
             .execute(&mut *tx)
             .await?;
-        match write(&mut tx, &event, &fingerprint, received_at, decide).await? {
+        // Then the routing locks, in name order (every replica takes them in the same order):
+        // two decisions that could take the last slot of one agent queue here, and the
+        // second reads the loads after the first committed. Nobody holding a routing lock
+        // waits for a ticket's, so the two kinds cannot deadlock.
+        for name in &locks {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(routing_lock_key(name))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let routed = !locks.is_empty();
+        match write(&mut tx, &event, &fingerprint, received_at, routed, decide).await? {
             Some(applied) if applied.replayed => {
                 tx.rollback().await?;
                 Ok(applied)
@@ -638,6 +759,56 @@ impl Store for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(found.is_some())
+    }
+
+    async fn set_agent_status(
+        &self,
+        agent: &str,
+        status: AgentStatus,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agent_status (agent_id, status, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (agent_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(agent)
+        .bind(status.name())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn routing_state(&self) -> Result<RoutingState, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        read_routing(&mut conn).await
+    }
+
+    async fn queued(
+        &self,
+        team: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<QueuedTicket>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, team, channel, rule, action, queued_at FROM queue
+             WHERE ($1::text IS NULL OR team = $1) ORDER BY queued_at, seq LIMIT $2",
+        )
+        .bind(team)
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QueuedTicket {
+                    ticket_id: r.try_get("ticket_id")?,
+                    team: r.try_get("team")?,
+                    channel: Channel::parse(r.try_get("channel")?).unwrap_or_default(),
+                    rule: r.try_get("rule")?,
+                    action: r.try_get("action")?,
+                    queued_at: r.try_get("queued_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn close(&self) {

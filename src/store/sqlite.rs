@@ -12,11 +12,13 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    stale_timer_decision, Applied, AuditQuery, AuditRow, DecideFn, DeliveryOutcome, DueTimer,
-    OutboxRow, Store, StoreError, TicketRecord, TimerRow,
+    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
+    AuditRow, DeliveryOutcome, DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store,
+    StoreError, TicketRecord, TimerRow,
 };
 use crate::engine::Decision;
-use crate::model::{Action, Event, EventType, Ticket};
+use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
+use crate::routing::{AgentStatus, RoutingState};
 
 /// Sortable text form of a time (microseconds, UTC, `Z`).
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -129,7 +131,8 @@ async fn apply_one(
     event: &Event,
     fingerprint: &str,
     received_at: DateTime<Utc>,
-    decide: DecideFn,
+    routed: bool,
+    decide: RoutedDecideFn,
 ) -> Result<Applied, StoreError> {
     if let Some(row) = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = ?")
         .bind(&event.id)
@@ -154,6 +157,9 @@ async fn apply_one(
         .map(|r| ticket_from(r.get::<&str, _>("state")))
         .transpose()?;
 
+    // The load slot the ticket holds now, to leave out of the state the engine sees and to
+    // move if the decision moves it.
+    let slot_before = prior.as_ref().and_then(load_slot);
     // A timer fires only while it is pending.
     let firing = match (&event.kind, &event.timer) {
         (EventType::TimerFired, Some(t)) => {
@@ -171,18 +177,95 @@ async fn apply_one(
             prior.clone().unwrap_or_else(|| event.ticket.clone()),
             state,
         ),
-        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior)))
-            .map_err(|_| StoreError::Decide(format!("deciding event `{}` panicked", event.id)))?,
+        _ => {
+            let state = if routed {
+                without_slot(read_routing(tx).await?, slot_before.as_ref())
+            } else {
+                RoutingState::default()
+            };
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior, state)))
+                .map_err(|_| {
+                    StoreError::Decide(format!("deciding event `{}` panicked", event.id))
+                })?
+        }
     };
     let now = ts(received_at);
 
+    let t = &decision.ticket;
     sqlx::query(
-            "INSERT INTO tickets (id, state, version, updated_at) VALUES (?, ?, 1, ?)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = tickets.version + 1, updated_at = excluded.updated_at",
+            "INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open) VALUES (?, ?, 1, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = tickets.version + 1, updated_at = excluded.updated_at,
+                 assignee = excluded.assignee, channel = excluded.channel, is_open = excluded.is_open",
         )
         .bind(ticket_id)
-        .bind(serde_json::to_string(&decision.ticket)?)
+        .bind(serde_json::to_string(t)?)
         .bind(&now)
+        .bind(&t.assignee)
+        .bind(t.channel.name())
+        .bind(is_open(t))
+        .execute(&mut *tx)
+        .await?;
+    for (team, agent) in &decision.routing.cursors {
+        sqlx::query(
+            "INSERT INTO routing_cursors (team, last_agent, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (team) DO UPDATE SET last_agent = excluded.last_agent, updated_at = excluded.updated_at",
+        )
+        .bind(team)
+        .bind(agent)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let slot_after = load_slot(t);
+    if slot_after != slot_before {
+        // Two rows at most, in key order, so two reassignments in opposite directions cannot
+        // deadlock on PostgreSQL's row locks.
+        let mut moves: Vec<(&(String, &str), i64)> = Vec::with_capacity(2);
+        moves.extend(slot_before.as_ref().map(|s| (s, -1)));
+        moves.extend(slot_after.as_ref().map(|s| (s, 1)));
+        moves.sort_by(|a, b| a.0.cmp(b.0));
+        for ((agent, channel), delta) in moves {
+            sqlx::query(
+                "INSERT INTO agent_load (agent_id, channel, open) VALUES (?, ?, ?)
+                 ON CONFLICT (agent_id, channel) DO UPDATE SET open = agent_load.open + excluded.open",
+            )
+            .bind(agent)
+            .bind(*channel)
+            .bind(delta)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let waiting = is_open(t) && t.assignee.is_none();
+    if let Some(q) = decision
+        .routing
+        .queued
+        .as_ref()
+        .filter(|q| waiting && t.group.as_deref() == Some(&q.team))
+    {
+        sqlx::query(
+            "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM queue))
+             ON CONFLICT (ticket_id) DO UPDATE SET rule = excluded.rule, action = excluded.action,
+                 channel = excluded.channel,
+                 queued_at = CASE WHEN queue.team = excluded.team THEN queue.queued_at ELSE excluded.queued_at END,
+                 seq = CASE WHEN queue.team = excluded.team THEN queue.seq ELSE excluded.seq END,
+                 team = excluded.team",
+        )
+        .bind(ticket_id)
+        .bind(&q.team)
+        .bind(&q.rule)
+        .bind(&q.action)
+        .bind(&now)
+        .bind(t.channel.name())
+        .execute(&mut *tx)
+        .await?;
+    }
+    // A ticket stays queued only while it is open, unassigned and in that team's group.
+    sqlx::query("DELETE FROM queue WHERE ticket_id = ?1 AND NOT (?2 AND team = ?3)")
+        .bind(ticket_id)
+        .bind(waiting)
+        .bind(t.group.as_deref().unwrap_or(""))
         .execute(&mut *tx)
         .await?;
 
@@ -298,12 +381,30 @@ async fn apply_one(
     })
 }
 
+/// Statuses, loads and cursors, read on `conn`.
+async fn read_routing(conn: &mut SqliteConnection) -> Result<RoutingState, StoreError> {
+    let loads: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT agent_id, channel, open FROM agent_load WHERE open > 0")
+            .fetch_all(&mut *conn)
+            .await?;
+    let statuses: Vec<(String, String)> =
+        sqlx::query_as("SELECT agent_id, status FROM agent_status")
+            .fetch_all(&mut *conn)
+            .await?;
+    let cursors: Vec<(String, String)> =
+        sqlx::query_as("SELECT team, last_agent FROM routing_cursors")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(routing_state(loads, statuses, cursors))
+}
+
 /// One event waiting for the writer.
 struct Job {
     event: Event,
     fingerprint: String,
     received_at: DateTime<Utc>,
-    decide: DecideFn,
+    routed: bool,
+    decide: RoutedDecideFn,
     reply: oneshot::Sender<Result<Applied, StoreError>>,
 }
 
@@ -343,6 +444,7 @@ async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
                 &job.event,
                 &job.fingerprint,
                 job.received_at,
+                job.routed,
                 job.decide,
             )
             .await
@@ -377,12 +479,13 @@ async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn apply(
+    async fn apply_routed(
         &self,
         event: Event,
         fingerprint: String,
         received_at: DateTime<Utc>,
-        decide: DecideFn,
+        locks: Vec<String>,
+        decide: RoutedDecideFn,
     ) -> Result<Applied, StoreError> {
         let (reply, answer) = oneshot::channel();
         let sender = self.jobs.lock().expect("jobs lock").clone();
@@ -394,6 +497,8 @@ impl Store for SqliteStore {
                 event,
                 fingerprint,
                 received_at,
+                // One writer decides every event in turn: no lock is needed, only the state.
+                routed: !locks.is_empty(),
                 decide,
                 reply,
             })
@@ -579,6 +684,56 @@ impl Store for SqliteStore {
             .fetch_optional(&self.reader)
             .await?;
         Ok(exists.is_some())
+    }
+
+    async fn set_agent_status(
+        &self,
+        agent: &str,
+        status: AgentStatus,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agent_status (agent_id, status, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+        )
+        .bind(agent)
+        .bind(status.name())
+        .bind(ts(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn routing_state(&self) -> Result<RoutingState, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        read_routing(&mut conn).await
+    }
+
+    async fn queued(
+        &self,
+        team: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<QueuedTicket>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, team, channel, rule, action, queued_at FROM queue
+             WHERE (?1 IS NULL OR team = ?1) ORDER BY queued_at, seq LIMIT ?2",
+        )
+        .bind(team)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QueuedTicket {
+                    ticket_id: r.try_get("ticket_id")?,
+                    team: r.try_get("team")?,
+                    channel: Channel::parse(r.try_get("channel")?).unwrap_or_default(),
+                    rule: r.try_get("rule")?,
+                    action: r.try_get("action")?,
+                    queued_at: parse_ts(r.try_get::<&str, _>("queued_at")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn close(&self) {

@@ -1,0 +1,449 @@
+//! Routing through the daemon over real HTTP on 127.0.0.1, with a real SQLite file: the agents
+//! API, round robin across a restart, queued tickets taken when an agent frees up, comes
+//! online or starts a shift; and the last free slot taken once by concurrent events, on SQLite
+//! and on two daemons sharing one PostgreSQL database.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use frontdesk::server::{self, ManualClock, Options, Running};
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Monday 23 November 2026, 11:00 in Oslo: inside the example pack's shifts.
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+struct Daemon {
+    running: Running,
+    url: String,
+    http: reqwest::Client,
+    clock: Arc<ManualClock>,
+}
+
+async fn start(db: &Path, now: DateTime<Utc>) -> Daemon {
+    start_on(
+        &root().join("rules"),
+        Some(root().join("bots")),
+        &format!("sqlite://{}", db.display()),
+        now,
+    )
+    .await
+}
+
+async fn start_on(rules: &Path, bots: Option<PathBuf>, store: &str, now: DateTime<Utc>) -> Daemon {
+    let clock = Arc::new(ManualClock::new(now));
+    let opts = Options {
+        rules: rules.to_path_buf(),
+        bots,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: store.to_string(),
+        watch: false,
+        scheduler: false,
+        clock: clock.clone(),
+        ..Options::new()
+    };
+    let running = server::start(opts).await.expect("server starts");
+    let url = format!("http://{}", running.addr);
+    Daemon {
+        running,
+        url,
+        http: reqwest::Client::new(),
+        clock,
+    }
+}
+
+impl Daemon {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn status(&self, agent: &str, status: &str) -> Value {
+        let (code, body) = self
+            .send(
+                reqwest::Method::PUT,
+                &format!("/v1/agents/{agent}/status"),
+                Some(&json!({ "status": status })),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    async fn created(&self, id: &str, channel: &str, language: &str) -> Value {
+        let e = json!({
+            "id": format!("e-{id}"), "type": "ticket.created",
+            "ticket": { "id": id, "channel": channel, "customer": { "language": language } },
+            "message": { "text": "Where is my parcel?" }
+        });
+        let (code, body) = self
+            .send(reqwest::Method::POST, "/v1/events", Some(&e))
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    async fn ticket(&self, id: &str) -> Value {
+        let (code, body) = self
+            .send(reqwest::Method::GET, &format!("/v1/tickets/{id}"), None)
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body["ticket"].clone()
+    }
+
+    async fn agents(&self) -> Vec<Value> {
+        let (code, body) = self.send(reqwest::Method::GET, "/v1/agents", None).await;
+        assert_eq!(code, 200, "{body}");
+        body.as_array().unwrap().clone()
+    }
+
+    async fn stop(self) {
+        self.running.stop().await.unwrap();
+    }
+}
+
+fn agent<'a>(list: &'a [Value], id: &str) -> &'a Value {
+    list.iter().find(|a| a["id"] == id).unwrap()
+}
+
+#[tokio::test]
+async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(&dir.path().join("fd.db"), t0()).await;
+    let list = d.agents().await;
+    let ids: Vec<&str> = list.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["kari", "ola", "layla", "mette"]);
+    assert_eq!(agent(&list, "kari")["status"], "offline");
+    assert_eq!(agent(&list, "kari")["available"], false);
+    assert_eq!(agent(&list, "kari")["on_shift"], true);
+    assert_eq!(
+        agent(&list, "kari")["capacity"],
+        json!({"total": 20, "by_channel": {"email": 20, "chat": 3}})
+    );
+
+    let kari = d.status("kari", "online").await;
+    assert_eq!(
+        (kari["status"].as_str(), kari["available"].as_bool()),
+        (Some("online"), Some(true))
+    );
+    assert_eq!(agent(&d.agents().await, "kari")["status"], "online");
+
+    let (code, body) = d
+        .send(
+            reqwest::Method::PUT,
+            "/v1/agents/karri/status",
+            Some(&json!({"status": "online"})),
+        )
+        .await;
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["field"], "id");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("no agent `karri`") && msg.contains("did you mean `kari`?"),
+        "{msg}"
+    );
+
+    for bad in [
+        json!({"status": "busy"}),
+        json!({}),
+        json!({"status": 1}),
+        json!("online"),
+    ] {
+        let (code, body) = d
+            .send(reqwest::Method::PUT, "/v1/agents/kari/status", Some(&bad))
+            .await;
+        assert_eq!(code, 422, "{bad}: {body}");
+        assert_eq!(body["error"]["field"], "status", "{bad}: {body}");
+    }
+    let r = d
+        .http
+        .put(format!("{}/v1/agents/kari/status", d.url))
+        .body(r#"{"status":"away"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // Nothing of the refused updates was stored.
+    assert_eq!(agent(&d.agents().await, "kari")["status"], "online");
+
+    // Outside the shift the agent is online but not available.
+    d.clock.set("2026-11-23T21:00:00Z".parse().unwrap());
+    let kari = agent(&d.agents().await, "kari").clone();
+    assert_eq!(
+        (kari["on_shift"].as_bool(), kari["available"].as_bool()),
+        (Some(false), Some(false))
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn round_robin_goes_on_where_it_stopped_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fd.db");
+    let d = start(&db, t0()).await;
+    for a in ["kari", "ola", "layla"] {
+        d.status(a, "online").await;
+    }
+    let mut order = Vec::new();
+    for id in ["T1", "T2"] {
+        let body = d.created(id, "email", "en").await;
+        order.push(body["ticket"]["assignee"].as_str().unwrap().to_string());
+    }
+    assert_eq!(order, ["kari", "ola"]);
+    d.stop().await;
+
+    // A new process on the same file: statuses, loads and the cursor are where they were.
+    let d = start(&db, t0()).await;
+    let list = d.agents().await;
+    assert_eq!(agent(&list, "kari")["open"]["total"], 1);
+    assert_eq!(agent(&list, "layla")["status"], "online");
+    for id in ["T3", "T4"] {
+        let body = d.created(id, "email", "en").await;
+        order.push(body["ticket"]["assignee"].as_str().unwrap().to_string());
+    }
+    assert_eq!(order, ["kari", "ola", "layla", "kari"]);
+    let metrics = d
+        .http
+        .get(format!("{}/metrics", d.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("frontdesk_assignments_total")
+                && l.contains(r#"team="support""#)
+                && l.contains(r#"outcome="assigned""#)),
+        "{metrics}"
+    );
+    let (_, doc) = d.send(reqwest::Method::GET, "/openapi.json", None).await;
+    assert!(doc["paths"]["/v1/agents/{id}/status"]["put"]["requestBody"].is_object());
+    assert!(doc["paths"]["/v1/agents"]["get"]["responses"]["200"].is_object());
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(&dir.path().join("fd.db"), t0()).await;
+    d.status("kari", "online").await; // 3 chats at most
+    for id in ["C1", "C2", "C3"] {
+        let body = d.created(id, "chat", "nb").await;
+        assert_eq!(body["ticket"]["assignee"], "kari", "{body}");
+        let assign = body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["type"] == "assign")
+            .unwrap();
+        assert_eq!(assign["helpdesk_ids"], json!({"chatwoot": 12, "zammad": 7}));
+        assert_eq!(assign["team"], "support");
+    }
+    let body = d.created("C4", "chat", "nb").await;
+    assert_eq!(body["ticket"]["assignee"], Value::Null, "{body}");
+    assert_eq!(body["ticket"]["group"], "support");
+    assert_eq!(
+        body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["type"] == "reply")
+            .count(),
+        1
+    );
+    assert_eq!(
+        agent(&d.agents().await, "kari")["open"],
+        json!({"total": 3, "by_channel": {"chat": 3}})
+    );
+
+    // The trace says why each agent was passed over.
+    let e = json!({"id": "e-C5", "type": "ticket.created", "ticket": {"id": "C5", "channel": "chat"},
+                   "message": {"text": "hei"}});
+    let (_, body) = d
+        .send(reqwest::Method::POST, "/v1/events?explain=true", Some(&e))
+        .await;
+    let candidates = &body["trace"]["routing"][0]["candidates"];
+    assert_eq!(
+        candidates[0],
+        json!({"agent": "kari", "open": 3, "skipped": "at_capacity", "detail": "chat 3/3"})
+    );
+    assert_eq!(candidates[1]["skipped"], "offline");
+
+    // Closing one of kari's chats gives the slot to the ticket that waited longest, C4.
+    let close = json!({"id": "close-C2", "type": "ticket.status_changed",
+                       "ticket": {"id": "C2", "status": "closed"}});
+    let (code, body) = d
+        .send(reqwest::Method::POST, "/v1/events", Some(&close))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(d.ticket("C4").await["assignee"], "kari");
+    assert_eq!(d.ticket("C5").await["assignee"], Value::Null);
+    assert_eq!(d.ticket("C5").await["group"], "support");
+    // kari has no chat slot left, so C5 was not even offered (no `agent.available` for it),
+    // however often the queues are looked at.
+    assert_eq!(server::route_queued(&d.running.state).await, 0);
+    let (_, rec) = d.send(reqwest::Method::GET, "/v1/tickets/C5", None).await;
+    let offers = rec["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["rule"] == "agent.available")
+        .count();
+    assert_eq!(offers, 0, "{rec}");
+    let (_, rec) = d.send(reqwest::Method::GET, "/v1/tickets/C4", None).await;
+    let offers = rec["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["rule"] == "agent.available")
+        .count();
+    assert_eq!(offers, 1, "{rec}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn queued_tickets_go_to_an_agent_coming_online_or_starting_a_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    // Monday 22:00 in Oslo: after the shift.
+    let d = start(
+        &dir.path().join("fd.db"),
+        "2026-11-23T21:00:00Z".parse().unwrap(),
+    )
+    .await;
+    d.status("kari", "online").await;
+    let body = d.created("N1", "email", "en").await;
+    assert_eq!(body["ticket"]["assignee"], Value::Null);
+    let reply = body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "reply")
+        .unwrap();
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap()
+            .contains("by 12:00 tomorrow"),
+        "{reply}"
+    );
+    // Nobody can take it: the scheduler's round offers nothing and writes nothing.
+    assert_eq!(server::route_queued(&d.running.state).await, 0);
+    assert_eq!(d.ticket("N1").await["assignee"], Value::Null);
+
+    // Tuesday 08:00 in Oslo: the shift opens and the next round assigns it.
+    d.clock.set("2026-11-24T07:00:00Z".parse().unwrap());
+    assert_eq!(server::route_queued(&d.running.state).await, 1);
+    assert_eq!(d.ticket("N1").await["assignee"], "kari");
+
+    // An Arabic ticket waits for an Arabic speaker; layla coming online takes it at once.
+    let body = d.created("A1", "email", "ar").await;
+    assert_eq!(body["ticket"]["assignee"], Value::Null);
+    assert_eq!(server::route_queued(&d.running.state).await, 0);
+    d.status("layla", "online").await;
+    assert_eq!(d.ticket("A1").await["assignee"], "layla");
+    d.stop().await;
+}
+
+const ONE_SLOT: &str = r#"
+teams: { desk: {} }
+agents:
+  solo: { teams: [desk], languages: [en], capacity: 1 }
+rules:
+  - name: route
+    on: [ticket.created]
+    then: [ { assign: { team: desk } } ]
+"#;
+
+/// 30 events for different tickets posted at once (spread over the daemons) against one agent
+/// with room for one ticket: exactly one gets the agent, the others wait in the queue.
+async fn last_slot_taken_once(daemons: &[Daemon]) {
+    daemons[0].status("solo", "online").await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let d = &daemons[i % daemons.len()];
+        let (http, url) = (d.http.clone(), d.url.clone());
+        tasks.push(tokio::spawn(async move {
+            let e = json!({"id": format!("c{i}"), "type": "ticket.created",
+                           "ticket": {"id": format!("R{i}"), "channel": "email"}});
+            let r = http
+                .post(format!("{url}/v1/events"))
+                .json(&e)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut assigned = 0;
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body["ticket"]["assignee"] == "solo" {
+            assigned += 1;
+        } else {
+            assert_eq!(body["ticket"]["group"], "desk", "{body}");
+        }
+    }
+    assert_eq!(assigned, 1);
+    for d in daemons {
+        assert_eq!(agent(&d.agents().await, "solo")["open"]["total"], 1);
+    }
+}
+
+fn one_slot_pack() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pack.yaml"), ONE_SLOT).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_slot_is_taken_once_on_sqlite() {
+    let pack = one_slot_pack();
+    let db = pack.path().join("fd.db");
+    let d = start_on(
+        pack.path(),
+        None,
+        &format!("sqlite://{}", db.display()),
+        t0(),
+    )
+    .await;
+    last_slot_taken_once(std::slice::from_ref(&d)).await;
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_slot_is_taken_once_by_two_daemons_on_postgres() {
+    let Some(schema) = common::PgSchema::create("routing").await else {
+        return;
+    };
+    let pack = one_slot_pack();
+    let a = start_on(pack.path(), None, &schema.url, t0()).await;
+    let b = start_on(pack.path(), None, &schema.url, t0()).await;
+    let both = [a, b];
+    last_slot_taken_once(&both).await;
+    for d in both {
+        d.stop().await;
+    }
+}
