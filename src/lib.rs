@@ -51,6 +51,7 @@ pub mod faq;
 pub mod model;
 pub mod rules;
 pub mod server;
+pub mod sla;
 pub mod store;
 pub mod testing;
 pub mod time;

@@ -54,6 +54,7 @@ struct Plan {
     rules: Vec<String>,
     actions: Vec<Action>,
     timers: Vec<TimerSpec>,
+    cancelled: Vec<String>,
 }
 
 impl Plan {
@@ -91,6 +92,7 @@ fn decide(e: &Event, plan: Plan, calls: Arc<AtomicUsize>) -> store::DecideFn {
             actions,
             ticket,
             timers: plan.timers,
+            cancelled_timers: plan.cancelled,
             trace: Default::default(),
         };
         d.trace.fired = plan.rules;

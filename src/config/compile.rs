@@ -59,6 +59,11 @@ pub(crate) struct Pack {
     pub bots: std::sync::Arc<BotSet>,
     /// The bots directory had errors (already reported): references to bots are not checked.
     pub bots_failed: bool,
+    /// SLA policies.
+    pub sla: crate::sla::Policies,
+    pub(crate) sla_sites: HashMap<String, (PathBuf, Pos)>,
+    /// Some SLA policy has first-response targets (for `expected_response`).
+    pub(crate) sla_first_response: bool,
 }
 
 /// Compiles the parts of one file.
@@ -137,14 +142,14 @@ impl Compiler<'_> {
         path: &str,
     ) -> bool {
         let mut ok = true;
-        if !self.pack.response_written {
+        if !self.pack.response_written && !self.pack.sla_first_response {
             for name in used.iter().filter(|n| RESPONSE_NAMES.contains(&n.as_str())) {
                 let pos = position_in(node, source, name);
                 self.cx.error(
                     pos,
                     path,
                     format!(
-                        "template uses `{name}`, which needs `response_calendar` and `first_response` (business time per priority) in `settings:`"
+                        "template uses `{name}`, which needs `response_calendar` and `first_response` (business time per priority) in `settings:`, or an `sla:` policy with `first_response`"
                     ),
                 );
                 ok = false;

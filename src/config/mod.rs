@@ -32,7 +32,14 @@ use decode::Cx;
 use yaml::Pos;
 
 /// Top-level keys of a rule file.
-pub const FILE_KEYS: &[&str] = &["calendars", "settings", "rules", "templates", "tests"];
+pub const FILE_KEYS: &[&str] = &[
+    "calendars",
+    "settings",
+    "sla",
+    "rules",
+    "templates",
+    "tests",
+];
 
 /// One rule file's text.
 #[derive(Debug, Clone)]
@@ -61,6 +68,7 @@ pub struct Config {
     pub(crate) calendars: Calendars,
     pub(crate) response: Option<ResponseTargets>,
     pub(crate) bots: Arc<BotSet>,
+    pub(crate) sla: crate::sla::Policies,
     /// The `tests:` of every file.
     pub tests: Vec<TestCase>,
     /// The files the pack was compiled from.
@@ -219,8 +227,9 @@ impl Config {
                 }),
             }
         }
-        // Calendars, settings and templates first: rules refer to them from any file.
-        for phase in ["calendars", "settings", "templates", "rules"] {
+        // Calendars, settings, SLA policies and templates first: rules refer to them from any
+        // file (and templates may promise an SLA policy's first response).
+        for phase in ["calendars", "settings", "sla", "templates", "rules"] {
             for (file, top) in &docs {
                 for (key, value) in top.iter().filter(|(k, _)| k == phase) {
                     let mut c = Compiler {
@@ -234,6 +243,7 @@ impl Config {
                     match key.as_str() {
                         "calendars" => c.calendars(value),
                         "settings" => c.settings(value),
+                        "sla" => crate::sla::compile(&mut c, value),
                         "templates" => c.templates(value),
                         _ => c.rules(value),
                     }
@@ -309,6 +319,7 @@ impl Config {
             calendars: pack.calendars,
             response: pack.response,
             bots: pack.bots,
+            sla: pack.sla,
             tests,
             files,
             warnings,
@@ -360,6 +371,11 @@ impl Config {
     /// The FAQ bots, shared.
     pub fn bots_shared(&self) -> Arc<BotSet> {
         self.bots.clone()
+    }
+
+    /// The pack's SLA policies, in the order they are matched.
+    pub fn sla_policies(&self) -> &crate::sla::Policies {
+        &self.sla
     }
 
     pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {

@@ -174,6 +174,25 @@ pub fn rule_file() -> Value {
         };
         settings.insert((*key).into(), v);
     }
+    let mut policy = Map::new();
+    let sla_targets = json!({ "type": "object", "additionalProperties": false,
+        "properties": targets.iter().map(|(k, _)| (k.clone(), json!({ "type": "string",
+            "description": "with a calendar: business time (30m, 4h, 2d); without: calendar time" })))
+            .collect::<Map<_, _>>() });
+    for key in crate::sla::POLICY_KEYS {
+        let v = match *key {
+            "name" | "description" => json!({ "type": "string" }),
+            "calendar" => {
+                json!({ "type": "string", "description": "business calendar; `none` (or leaving it out) counts calendar time" })
+            }
+            "when" | "pause_when" => json!({ "$ref": "#/$defs/condition" }),
+            "warn_at" => one_of_list(
+                json!({ "type": "string", "pattern": "^\\s*[0-9]{1,2}\\s*%$" }),
+            ),
+            _ => sla_targets.clone(),
+        };
+        policy.insert((*key).into(), v);
+    }
     let mut expect = Map::new();
     for key in EXPECT_KEYS {
         let v = match *key {
@@ -218,6 +237,7 @@ pub fn rule_file() -> Value {
                 json!({ "type": "array", "items": object(test.clone(), &["name", "event", "expect"]) })
             }
             "calendars" => json!({ "type": "object", "additionalProperties": calendar_schema() }),
+            "sla" => json!({ "type": "array", "items": object(policy.clone(), &["name"]) }),
             _ => json!({}),
         };
         file.insert((*key).into(), v);

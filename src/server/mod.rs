@@ -187,6 +187,14 @@ impl AppState {
         let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
         let started = std::time::Instant::now();
         let kind = event.kind;
+        // frontdesk keeps `ticket.sla` itself: what a caller sends there is not taken over.
+        let patch = patch.map(|mut p| {
+            if let Some(obj) = p.as_object_mut() {
+                obj.remove("sla");
+            }
+            p
+        });
+        event.ticket.sla = None;
         let decide: store::DecideFn = {
             let event = event.clone();
             Box::new(move |prior: Option<Ticket>| -> Decision {

@@ -267,6 +267,7 @@ pub(crate) fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -
         actions: Vec::new(),
         ticket,
         timers: Vec::new(),
+        cancelled_timers: Vec::new(),
         trace: Default::default(),
     };
     d.trace.errors.push(crate::rules::RuleError {

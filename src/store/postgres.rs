@@ -337,7 +337,8 @@ async fn write(
         if let Action::CancelTimers { names } = action {
             sqlx::query(
                 "UPDATE timers SET state = 'cancelled', finished_at = $1
-                 WHERE ticket_id = $2 AND state = 'pending' AND ($3::text[] IS NULL OR name = ANY($3))",
+                 WHERE ticket_id = $2 AND state = 'pending'
+                   AND (($3::text[] IS NULL AND name NOT LIKE 'sla:%') OR name = ANY($3))",
             )
             .bind(now)
             .bind(ticket_id)
@@ -345,6 +346,18 @@ async fn write(
             .execute(&mut *tx)
             .await?;
         }
+    }
+    // SLA clocks that need no timer any more.
+    if !decision.cancelled_timers.is_empty() {
+        sqlx::query(
+            "UPDATE timers SET state = 'cancelled', finished_at = $1
+             WHERE ticket_id = $2 AND state = 'pending' AND name = ANY($3)",
+        )
+        .bind(now)
+        .bind(ticket_id)
+        .bind(&decision.cancelled_timers)
+        .execute(&mut *tx)
+        .await?;
     }
     for timer in &decision.timers {
         sqlx::query(

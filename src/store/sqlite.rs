@@ -241,8 +241,9 @@ async fn apply_one(
     for action in &decision.actions {
         if let Action::CancelTimers { names } = action {
             match names {
+                // `all` is the rules' timers; SLA clocks keep theirs.
                 None => {
-                    sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending'")
+                    sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending' AND name NOT LIKE 'sla:%'")
                             .bind(&now)
                             .bind(ticket_id)
                             .execute(&mut *tx)
@@ -260,6 +261,14 @@ async fn apply_one(
                 }
             }
         }
+    }
+    for name in &decision.cancelled_timers {
+        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
+            .bind(&now)
+            .bind(ticket_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
     }
     for timer in &decision.timers {
         sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
