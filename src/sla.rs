@@ -154,11 +154,7 @@ impl Policies {
     ) -> Option<(&'a Calendar, BusinessSpan, bool)> {
         let policy = self.get(&ticket.sla.as_ref()?.policy)?;
         let span = policy.target(Metric::FirstResponse, ticket.priority)?;
-        Some((
-            self.calendar(policy, cals),
-            span,
-            policy.calendar.is_none(),
-        ))
+        Some((self.calendar(policy, cals), span, policy.calendar.is_none()))
     }
 }
 
@@ -297,7 +293,10 @@ pub fn sync(
         if f.customer_message
             && policy.has(Metric::NextResponse)
             && state.agent_replied_at.is_some()
-            && state.next_response.as_ref().is_none_or(SlaClock::is_achieved)
+            && state
+                .next_response
+                .as_ref()
+                .is_none_or(SlaClock::is_achieved)
         {
             state.next_response = Some(new_clock(now));
         }
@@ -420,7 +419,9 @@ pub fn fire(
     if used >= target {
         c.breached = true;
         c.breached_at = c.due_at;
-        c.warned_pct = c.warned_pct.max(policy.warn_at.last().copied().unwrap_or(0));
+        c.warned_pct = c
+            .warned_pct
+            .max(policy.warn_at.last().copied().unwrap_or(0));
         return Ok(Some(Fired {
             kind: EventType::SlaBreached,
             metric,
@@ -475,10 +476,7 @@ pub fn timers(
     out: &mut Vec<TimerSpec>,
     cancel: &mut Vec<String>,
 ) {
-    let policy = ticket
-        .sla
-        .as_ref()
-        .and_then(|s| policies.get(&s.policy));
+    let policy = ticket.sla.as_ref().and_then(|s| policies.get(&s.policy));
     for m in Metric::ALL.iter().copied() {
         let clock = ticket.sla.as_mut().and_then(|s| s.clock_mut(m).as_mut());
         let (next, had) = match (clock, policy) {
@@ -488,7 +486,10 @@ pub fn timers(
                 c.timer_at = next;
                 (next, had)
             }
-            _ => (None, before.and_then(|s| s.clock(m)).and_then(|c| c.timer_at)),
+            _ => (
+                None,
+                before.and_then(|s| s.clock(m)).and_then(|c| c.timer_at),
+            ),
         };
         if next == had {
             continue;
@@ -678,7 +679,9 @@ fn percentages(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Vec<u32>
                 c.cx.error(
                     item.pos,
                     &p,
-                    format!("warning at {n}% is out of range: write 1% to 99% (100% is the breach)"),
+                    format!(
+                        "warning at {n}% is out of range: write 1% to 99% (100% is the breach)"
+                    ),
                 );
                 ok = false;
             }
@@ -688,7 +691,8 @@ fn percentages(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Vec<u32>
                     &p,
                     format!(
                         "expected a percentage of the target such as `80%`, found `{}`",
-                        item.scalar_text().unwrap_or_else(|| item.type_name().to_string())
+                        item.scalar_text()
+                            .unwrap_or_else(|| item.type_name().to_string())
                     ),
                 );
                 ok = false;

@@ -186,9 +186,9 @@ pub fn rule_file() -> Value {
                 json!({ "type": "string", "description": "business calendar; `none` (or leaving it out) counts calendar time" })
             }
             "when" | "pause_when" => json!({ "$ref": "#/$defs/condition" }),
-            "warn_at" => one_of_list(
-                json!({ "type": "string", "pattern": "^\\s*[0-9]{1,2}\\s*%$" }),
-            ),
+            "warn_at" => {
+                one_of_list(json!({ "type": "string", "pattern": "^\\s*[0-9]{1,2}\\s*%$" }))
+            }
             _ => sla_targets.clone(),
         };
         policy.insert((*key).into(), v);

@@ -32,10 +32,7 @@ impl Metric {
     /// The metric whose timer is called `name`.
     pub fn from_timer_name(name: &str) -> Option<Metric> {
         use super::Named;
-        Metric::ALL
-            .iter()
-            .copied()
-            .find(|m| m.timer_name() == name)
+        Metric::ALL.iter().copied().find(|m| m.timer_name() == name)
     }
 }
 

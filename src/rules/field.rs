@@ -182,27 +182,90 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("message.at", Field::MessageAt),
     ("text", Field::Text),
     ("ticket.sla.policy", Field::SlaPolicy),
-    ("ticket.sla.first_response.started_at", Field::Sla(Metric::FirstResponse, SlaPart::StartedAt)),
-    ("ticket.sla.first_response.due_at", Field::Sla(Metric::FirstResponse, SlaPart::DueAt)),
-    ("ticket.sla.first_response.achieved_at", Field::Sla(Metric::FirstResponse, SlaPart::AchievedAt)),
-    ("ticket.sla.first_response.breached_at", Field::Sla(Metric::FirstResponse, SlaPart::BreachedAt)),
-    ("ticket.sla.first_response.breached", Field::Sla(Metric::FirstResponse, SlaPart::Breached)),
-    ("ticket.sla.first_response.paused", Field::Sla(Metric::FirstResponse, SlaPart::Paused)),
-    ("ticket.sla.first_response.running", Field::Sla(Metric::FirstResponse, SlaPart::Running)),
-    ("ticket.sla.next_response.started_at", Field::Sla(Metric::NextResponse, SlaPart::StartedAt)),
-    ("ticket.sla.next_response.due_at", Field::Sla(Metric::NextResponse, SlaPart::DueAt)),
-    ("ticket.sla.next_response.achieved_at", Field::Sla(Metric::NextResponse, SlaPart::AchievedAt)),
-    ("ticket.sla.next_response.breached_at", Field::Sla(Metric::NextResponse, SlaPart::BreachedAt)),
-    ("ticket.sla.next_response.breached", Field::Sla(Metric::NextResponse, SlaPart::Breached)),
-    ("ticket.sla.next_response.paused", Field::Sla(Metric::NextResponse, SlaPart::Paused)),
-    ("ticket.sla.next_response.running", Field::Sla(Metric::NextResponse, SlaPart::Running)),
-    ("ticket.sla.resolution.started_at", Field::Sla(Metric::Resolution, SlaPart::StartedAt)),
-    ("ticket.sla.resolution.due_at", Field::Sla(Metric::Resolution, SlaPart::DueAt)),
-    ("ticket.sla.resolution.achieved_at", Field::Sla(Metric::Resolution, SlaPart::AchievedAt)),
-    ("ticket.sla.resolution.breached_at", Field::Sla(Metric::Resolution, SlaPart::BreachedAt)),
-    ("ticket.sla.resolution.breached", Field::Sla(Metric::Resolution, SlaPart::Breached)),
-    ("ticket.sla.resolution.paused", Field::Sla(Metric::Resolution, SlaPart::Paused)),
-    ("ticket.sla.resolution.running", Field::Sla(Metric::Resolution, SlaPart::Running)),
+    (
+        "ticket.sla.first_response.started_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::StartedAt),
+    ),
+    (
+        "ticket.sla.first_response.due_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::DueAt),
+    ),
+    (
+        "ticket.sla.first_response.achieved_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::AchievedAt),
+    ),
+    (
+        "ticket.sla.first_response.breached_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::BreachedAt),
+    ),
+    (
+        "ticket.sla.first_response.breached",
+        Field::Sla(Metric::FirstResponse, SlaPart::Breached),
+    ),
+    (
+        "ticket.sla.first_response.paused",
+        Field::Sla(Metric::FirstResponse, SlaPart::Paused),
+    ),
+    (
+        "ticket.sla.first_response.running",
+        Field::Sla(Metric::FirstResponse, SlaPart::Running),
+    ),
+    (
+        "ticket.sla.next_response.started_at",
+        Field::Sla(Metric::NextResponse, SlaPart::StartedAt),
+    ),
+    (
+        "ticket.sla.next_response.due_at",
+        Field::Sla(Metric::NextResponse, SlaPart::DueAt),
+    ),
+    (
+        "ticket.sla.next_response.achieved_at",
+        Field::Sla(Metric::NextResponse, SlaPart::AchievedAt),
+    ),
+    (
+        "ticket.sla.next_response.breached_at",
+        Field::Sla(Metric::NextResponse, SlaPart::BreachedAt),
+    ),
+    (
+        "ticket.sla.next_response.breached",
+        Field::Sla(Metric::NextResponse, SlaPart::Breached),
+    ),
+    (
+        "ticket.sla.next_response.paused",
+        Field::Sla(Metric::NextResponse, SlaPart::Paused),
+    ),
+    (
+        "ticket.sla.next_response.running",
+        Field::Sla(Metric::NextResponse, SlaPart::Running),
+    ),
+    (
+        "ticket.sla.resolution.started_at",
+        Field::Sla(Metric::Resolution, SlaPart::StartedAt),
+    ),
+    (
+        "ticket.sla.resolution.due_at",
+        Field::Sla(Metric::Resolution, SlaPart::DueAt),
+    ),
+    (
+        "ticket.sla.resolution.achieved_at",
+        Field::Sla(Metric::Resolution, SlaPart::AchievedAt),
+    ),
+    (
+        "ticket.sla.resolution.breached_at",
+        Field::Sla(Metric::Resolution, SlaPart::BreachedAt),
+    ),
+    (
+        "ticket.sla.resolution.breached",
+        Field::Sla(Metric::Resolution, SlaPart::Breached),
+    ),
+    (
+        "ticket.sla.resolution.paused",
+        Field::Sla(Metric::Resolution, SlaPart::Paused),
+    ),
+    (
+        "ticket.sla.resolution.running",
+        Field::Sla(Metric::Resolution, SlaPart::Running),
+    ),
 ];
 
 /// Prefixes of open-ended paths (`ticket.fields.region`).
@@ -330,7 +393,10 @@ impl Field {
             MessageLanguage => msg.map_or(Val::Null, |m| opt(&m.language)),
             MessageAt => msg.and_then(|m| m.at).map_or(Val::Null, Val::Time),
             Text => Val::Str(text),
-            SlaPolicy => ticket.sla.as_ref().map_or(Val::Null, |s| Val::Str(&s.policy)),
+            SlaPolicy => ticket
+                .sla
+                .as_ref()
+                .map_or(Val::Null, |s| Val::Str(&s.policy)),
             Sla(m, part) => ticket
                 .sla
                 .as_ref()
