@@ -18,6 +18,7 @@ pub const STARTER: &[(&str, &str)] = &[
         include_str!("../../rules/support.yaml"),
     ),
     ("rules/triage.yaml", include_str!("../../rules/triage.yaml")),
+    ("rules/sla.yaml", include_str!("../../rules/sla.yaml")),
     (
         "rules/templates.yaml",
         include_str!("../../rules/templates.yaml"),
