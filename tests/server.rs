@@ -493,6 +493,140 @@ async fn timers_fire_once_and_customer_replies_cancel_them() {
 }
 
 #[tokio::test]
+async fn an_sla_breach_fires_once_and_a_met_clock_does_nothing() {
+    let d = start().await;
+    // Monday 11:00 in Oslo; the standard policy promises a first answer in 4 open hours
+    // (15:00 Oslo, 14:00 UTC) and warns at 80% (14:12 Oslo).
+    let created = |id: &str| {
+        json!({"id": format!("c-{id}"), "type": "ticket.created",
+            "ticket": {"id": id, "channel": "email", "subject": "Where is my parcel?", "customer": {"language": "en"}},
+            "message": {"text": "Where is my parcel?"}})
+    };
+    let (status, body) = d.post("/v1/events", &created("S1")).await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sla:first_response", "sla:resolution"]);
+    assert_eq!(body["timers"][0]["due_at"], "2026-11-23T13:12:00Z");
+    assert_eq!(
+        body["ticket"]["sla"]["first_response"]["due_at"],
+        "2026-11-23T14:00:00Z"
+    );
+    assert_eq!(d.post("/v1/events", &created("S2")).await.0, 200);
+    // S2 gets an agent's answer after an hour: its first-response timer is cancelled.
+    let answer = json!({"id": "a-S2", "type": "message.agent", "ticket": {"id": "S2"},
+        "message": {"text": "It is on its way", "author": "agent"}});
+    d.clock.set(t0() + Duration::hours(1));
+    let (_, body) = d.post("/v1/events", &answer).await;
+    assert_eq!(body["cancelled_timers"], json!(["sla:first_response"]));
+
+    d.clock.set(t0() + Duration::hours(3));
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        0,
+        "not due yet"
+    );
+    d.clock.set("2026-11-23T13:12:00Z".parse().unwrap());
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        1,
+        "the warning"
+    );
+    d.clock.set("2026-11-23T14:00:00Z".parse().unwrap());
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        1,
+        "the breach"
+    );
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        0,
+        "fires once"
+    );
+
+    let (_, rec) = d.get("/v1/tickets/S1").await;
+    let t = &rec["ticket"];
+    assert_eq!(t["priority"], "high", "escalated by the rule");
+    assert_eq!(t["tags"], json!(["sla_breached"]));
+    assert_eq!(t["sla"]["policy"], "standard");
+    assert_eq!(t["sla"]["first_response"]["breached"], true);
+    assert_eq!(
+        t["sla"]["first_response"]["breached_at"],
+        "2026-11-23T14:00:00Z"
+    );
+    let (_, log) = d.get("/v1/decisions?ticket=S1").await;
+    let rules: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    for want in [
+        "sla first_response warning 80%",
+        "sla warning to the team",
+        "sla first_response breached",
+        "a missed answer raises the priority",
+    ] {
+        assert_eq!(
+            rules.iter().filter(|r| **r == want).count(),
+            1,
+            "{want} once in {rules:?}"
+        );
+    }
+    let (_, outbox) = d.get("/v1/outbox").await;
+    let texts: Vec<&str> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ticket_id"] == "S1")
+        .map(|r| r["action"]["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("80% of the first_response target")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("missed its first_response target (standard)")),
+        "{texts:?}"
+    );
+
+    // S2 was answered in time: nothing fired for it, and its clock says so.
+    let (_, rec) = d.get("/v1/tickets/S2").await;
+    let fr = &rec["ticket"]["sla"]["first_response"];
+    assert_eq!(fr["achieved_at"], "2026-11-23T11:00:00Z");
+    assert_eq!(fr["breached"], false);
+    assert_eq!(rec["ticket"]["priority"], "normal");
+    let states: Vec<(&str, &str)> = rec["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["state"].as_str().unwrap()))
+        .collect();
+    assert!(
+        states.contains(&("sla:first_response", "cancelled")),
+        "{states:?}"
+    );
+    assert!(
+        !states.contains(&("sla:first_response", "fired")),
+        "{states:?}"
+    );
+    // What a caller sends as `ticket.sla` does not overwrite the clocks.
+    let forged = json!({"id": "f-S2", "type": "ticket.updated",
+        "ticket": {"id": "S2", "sla": {"policy": "gold"}}});
+    let (_, body) = d.post("/v1/events", &forged).await;
+    assert_eq!(body["ticket"]["sla"]["policy"], "standard");
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn openapi_metrics_and_readiness() {
     let d = start().await;
     let (_, doc) = d.get("/openapi.json").await;
