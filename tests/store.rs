@@ -527,6 +527,63 @@ async fn timer_cancel_timers_action(s: Arc<dyn Store>) {
     assert_eq!(s.next_timer_due().await.unwrap(), None);
 }
 
+/// A decision's `cancelled_timers` cancel the pending timers of those names; `cancel_timers:
+/// all` leaves the SLA clocks' timers alone.
+async fn timer_cancelled_by_name_and_sla_timers_kept(s: Arc<dyn Store>) {
+    let due = t0() + TimeDelta::hours(1);
+    let plan = Plan {
+        timers: vec![
+            timer("nudge", due, &[]),
+            timer("sla:first_response", due, &[]),
+            timer("sla:resolution", due, &[]),
+        ],
+        ..Plan::default()
+    };
+    apply(&s, &event("c1", EventType::TicketCreated, "T"), plan)
+        .await
+        .unwrap();
+    let all = Plan {
+        actions: vec![Action::CancelTimers { names: None }],
+        ..Plan::default()
+    };
+    apply(&s, &event("u1", EventType::TicketUpdated, "T"), all)
+        .await
+        .unwrap();
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[
+            ("c1/nudge", "cancelled"),
+            ("c1/sla:first_response", "pending"),
+            ("c1/sla:resolution", "pending")
+        ])
+    );
+    let met = Plan {
+        cancelled: vec!["sla:first_response".into(), "nothing:pending".into()],
+        ..Plan::default()
+    };
+    let applied = apply(&s, &event("m1", EventType::MessageAgent, "T"), met)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied.decision.cancelled_timers,
+        ["sla:first_response", "nothing:pending"]
+    );
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[
+            ("c1/nudge", "cancelled"),
+            ("c1/sla:first_response", "cancelled"),
+            ("c1/sla:resolution", "pending")
+        ])
+    );
+    let claimed = s
+        .claim_due_timers(due, "me", due + TimeDelta::minutes(1), 10)
+        .await
+        .unwrap();
+    let names: Vec<&str> = claimed.iter().map(|t| t.row.name.as_str()).collect();
+    assert_eq!(names, ["sla:resolution"]);
+}
+
 /// A new timer replaces the pending one of the same name on the ticket.
 async fn timer_reschedule_replaces(s: Arc<dyn Store>) {
     let plan = |due| Plan {
@@ -909,6 +966,7 @@ suite! {
         timer_claim_lease_and_fire_once,
         timer_cancel_on,
         timer_cancel_timers_action,
+        timer_cancelled_by_name_and_sla_timers_kept,
         timer_reschedule_replaces,
         outbox_claim_finish_fencing,
         outbox_helpdesk_targets,
