@@ -734,6 +734,11 @@ fn each_sla_mistake_is_named_with_its_place() {
             "rules:\n  - name: r\n    on: [sla.breached]\n    when: { field: ticket.sla.resolution.paused, eq: yes }\n    then: [ { add_tags: [x] } ]\n".into(),
             "r.yaml:4:54: rules[0].when.eq: expected `true` or `false`, found text",
         ),
+        (
+            "a schedule named like an SLA timer",
+            "rules:\n  - name: r\n    on: [ticket.created]\n    then:\n      - schedule: { name: \"sla:mine\", after: 1h, then: [ { add_tags: [x] } ] }\n".into(),
+            "r.yaml:5:19: rules[0].then[0].schedule: timer name `sla:mine`: names starting with `sla:` belong to the SLA clocks; choose another `name`",
+        ),
     ];
     for (what, yaml, want) in cases {
         let got = diagnostics(yaml);

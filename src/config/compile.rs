@@ -584,6 +584,17 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
     }
 
     fn timer(&mut self, def: TimerDef, pos: Pos, path: &str) -> Option<String> {
+        if def.name.starts_with("sla:") {
+            self.cx.error(
+                pos,
+                path,
+                format!(
+                    "timer name `{}`: names starting with `sla:` belong to the SLA clocks; choose another `name`",
+                    def.name
+                ),
+            );
+            return None;
+        }
         if let Some((file, first)) = self.pack.timer_sites.get(&def.name) {
             let msg = format!(
                 "timer name `{}` is already used at {}:{}:{}; give each `schedule` its own `name`",
