@@ -15,6 +15,8 @@
 //! - [`rules`]: the compiled rule language: conditions, actions, keyword automaton, Rhai
 //!   sandbox, templates.
 //! - [`time`]: business calendars, business-time arithmetic and the expected response.
+//! - [`sla`]: SLA policies and the clocks they run on a ticket (first response, next response,
+//!   resolution), with their warning and breach timers.
 //! - [`engine`]: [`engine::decide`], the pure decision function.
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`testing`]: rule-file `tests:`.
