@@ -252,6 +252,40 @@ fn run(
         }
     }
 
+    // A cron schedule's occurrence: its actions, then the rules listening to `schedule.tick`.
+    if event.kind == EventType::ScheduleTick {
+        if let Some(name) = event.data.get("schedule").and_then(Value::as_str) {
+            let label = format!("schedule {name}");
+            match config.schedule(name) {
+                Some(def) => {
+                    let before = work.actions.len();
+                    for (i, a) in def.then.iter().enumerate() {
+                        work.apply(a, &label, &format!("then[{i}]"));
+                    }
+                    trace.fired.push(label.clone());
+                    if explain {
+                        trace.rules.push(RuleTrace {
+                            rule: label,
+                            outcome: Outcome::Matched,
+                            failed: Vec::new(),
+                            actions: work.actions[before..]
+                                .iter()
+                                .map(|a| a.kind().to_string())
+                                .collect(),
+                        });
+                    }
+                }
+                None => work.errors.borrow_mut().push(RuleError {
+                    rule: label,
+                    path: String::new(),
+                    message: format!(
+                        "no schedule named `{name}` in the current rules; the occurrence did nothing"
+                    ),
+                }),
+            }
+        }
+    }
+
     // Candidate rules: those listening to this event whose keywords (if they need any) occur.
     let listening = &config.listening[event.kind as usize];
     let mut candidates = listening.clone();

@@ -17,6 +17,7 @@
 //! - [`time`]: business calendars, business-time arithmetic and the expected response.
 //! - [`sla`]: SLA policies and the clocks they run on a ticket (first response, next response,
 //!   resolution), with their warning and breach timers.
+//! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
 //! - [`engine`]: [`engine::decide`], the pure decision function.
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`testing`]: rule-file `tests:`.
@@ -52,6 +53,7 @@ pub mod engine;
 pub mod faq;
 pub mod model;
 pub mod rules;
+pub mod schedule;
 pub mod server;
 pub mod sla;
 pub mod store;

@@ -64,6 +64,9 @@ pub(crate) struct Pack {
     pub(crate) sla_sites: HashMap<String, (PathBuf, Pos)>,
     /// Some SLA policy has first-response targets (for `expected_response`).
     pub(crate) sla_first_response: bool,
+    /// Cron schedules.
+    pub schedules: Vec<crate::schedule::CronSchedule>,
+    pub(crate) schedule_sites: HashMap<String, (PathBuf, Pos)>,
 }
 
 /// Compiles the parts of one file.

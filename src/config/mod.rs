@@ -37,6 +37,7 @@ pub const FILE_KEYS: &[&str] = &[
     "settings",
     "sla",
     "rules",
+    "schedules",
     "templates",
     "tests",
 ];
@@ -69,6 +70,7 @@ pub struct Config {
     pub(crate) response: Option<ResponseTargets>,
     pub(crate) bots: Arc<BotSet>,
     pub(crate) sla: crate::sla::Policies,
+    pub(crate) schedules: Vec<crate::schedule::CronSchedule>,
     /// The `tests:` of every file.
     pub tests: Vec<TestCase>,
     /// The files the pack was compiled from.
@@ -229,7 +231,14 @@ impl Config {
         }
         // Calendars, settings, SLA policies and templates first: rules refer to them from any
         // file (and templates may promise an SLA policy's first response).
-        for phase in ["calendars", "settings", "sla", "templates", "rules"] {
+        for phase in [
+            "calendars",
+            "settings",
+            "sla",
+            "templates",
+            "rules",
+            "schedules",
+        ] {
             for (file, top) in &docs {
                 for (key, value) in top.iter().filter(|(k, _)| k == phase) {
                     let mut c = Compiler {
@@ -244,6 +253,7 @@ impl Config {
                         "calendars" => c.calendars(value),
                         "settings" => c.settings(value),
                         "sla" => crate::sla::compile(&mut c, value),
+                        "schedules" => crate::schedule::compile(&mut c, value),
                         "templates" => c.templates(value),
                         _ => c.rules(value),
                     }
@@ -320,6 +330,7 @@ impl Config {
             response: pack.response,
             bots: pack.bots,
             sla: pack.sla,
+            schedules: pack.schedules,
             tests,
             files,
             warnings,
@@ -376,6 +387,16 @@ impl Config {
     /// The pack's SLA policies, in the order they are matched.
     pub fn sla_policies(&self) -> &crate::sla::Policies {
         &self.sla
+    }
+
+    /// The pack's cron schedules.
+    pub fn schedules(&self) -> &[crate::schedule::CronSchedule] {
+        &self.schedules
+    }
+
+    /// A cron schedule by name.
+    pub fn schedule(&self, name: &str) -> Option<&crate::schedule::CronSchedule> {
+        self.schedules.iter().find(|s| s.name == name)
     }
 
     pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {
