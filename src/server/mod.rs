@@ -354,6 +354,12 @@ pub async fn fire_due_timers(state: &AppState) -> usize {
     scheduler::fire_due(state).await
 }
 
+/// Runs the cron schedule occurrences due by the state's clock (once each); returns how many
+/// ran. The scheduler loop calls this; tests call it after moving a manual clock.
+pub async fn run_schedules(state: &AppState) -> usize {
+    scheduler::run_schedules(state).await
+}
+
 /// Delivers every outbox row that is due by the state's clock; returns how many were attempted.
 pub async fn deliver_due(state: &AppState) -> usize {
     scheduler::deliver_due(state).await
