@@ -627,6 +627,83 @@ async fn an_sla_breach_fires_once_and_a_met_clock_does_nothing() {
 }
 
 #[tokio::test]
+async fn cron_schedules_run_each_occurrence_once() {
+    let d = start().await;
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let put = |id: &str, status: &str| {
+        json!({"id": format!("u-{id}"), "type": "ticket.updated",
+            "ticket": {"id": id, "channel": "email", "status": status, "customer": {"language": "en"}}})
+    };
+    // P1 has waited three weeks, P2 one day; P3 is open.
+    d.clock.set(t0() - Duration::days(21));
+    assert_eq!(d.post("/v1/events", &put("P1", "pending")).await.0, 200);
+    assert_eq!(d.post("/v1/events", &put("P3", "open")).await.0, 200);
+    d.clock.set(t0() - Duration::days(1));
+    assert_eq!(d.post("/v1/events", &put("P2", "pending")).await.0, 200);
+
+    // Loaded on Monday 23 November at 11:00 Oslo time: earlier occurrences do not run.
+    d.clock.set(t0());
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    // 02:00 Oslo time on the 24th is 01:00 UTC.
+    d.clock.set(at("2026-11-24T00:59:59Z"));
+    assert_eq!(server::run_schedules(&d.running.state).await, 0, "not yet");
+    d.clock.set(at("2026-11-24T01:00:05Z"));
+    assert_eq!(server::run_schedules(&d.running.state).await, 1);
+    assert_eq!(server::run_schedules(&d.running.state).await, 0, "once");
+    let status = |id: &'static str| {
+        let d = &d;
+        async move { d.get(&format!("/v1/tickets/{id}")).await.1["ticket"]["status"].clone() }
+    };
+    assert_eq!(status("P1").await, "closed");
+    assert_eq!(status("P2").await, "pending", "not idle long enough");
+    assert_eq!(status("P3").await, "open");
+    let (_, log) = d.get("/v1/decisions?ticket=P1").await;
+    assert_eq!(
+        log[0]["rule"],
+        "schedule nightly close of forgotten pending tickets"
+    );
+    assert_eq!(
+        log[0]["event_id"],
+        "schedule:nightly close of forgotten pending tickets@2026-11-24T01:00:00Z/P1"
+    );
+    assert!(log[0]["actions"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("we have closed case P1"));
+
+    // Down from Tuesday until Monday 30 November, 13:00 Oslo time: the nightly run missed six
+    // occurrences and runs once; the Monday 08:00 reminder is skipped (`missed: skip`).
+    d.clock.set(at("2026-11-30T12:00:00Z"));
+    assert_eq!(server::run_schedules(&d.running.state).await, 1);
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    let (_, outbox) = d.get("/v1/outbox").await;
+    let reminders = |outbox: &Value| {
+        outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["ticket_id"] == "schedule:monday queue reminder")
+            .count()
+    };
+    assert_eq!(reminders(&outbox), 0);
+    let (_, p1) = d.get("/v1/decisions?ticket=P1").await;
+    assert_eq!(p1.as_array().unwrap().len(), 1, "P1 was closed once: {p1}");
+
+    // The next Monday, on time: the reminder runs, once, as its own ticket.
+    d.clock.set(at("2026-12-07T07:00:02Z"));
+    assert_eq!(
+        server::run_schedules(&d.running.state).await,
+        2,
+        "the reminder and the nightly run"
+    );
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    let (_, outbox) = d.get("/v1/outbox").await;
+    assert_eq!(reminders(&outbox), 1);
+    assert_eq!(status("P2").await, "closed", "idle for two weeks by now");
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn openapi_metrics_and_readiness() {
     let d = start().await;
     let (_, doc) = d.get("/openapi.json").await;

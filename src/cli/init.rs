@@ -20,6 +20,10 @@ pub const STARTER: &[(&str, &str)] = &[
     ("rules/triage.yaml", include_str!("../../rules/triage.yaml")),
     ("rules/sla.yaml", include_str!("../../rules/sla.yaml")),
     (
+        "rules/schedules.yaml",
+        include_str!("../../rules/schedules.yaml"),
+    ),
+    (
         "rules/templates.yaml",
         include_str!("../../rules/templates.yaml"),
     ),
