@@ -700,6 +700,25 @@ async fn cron_schedules_run_each_occurrence_once() {
     let (_, outbox) = d.get("/v1/outbox").await;
     assert_eq!(reminders(&outbox), 1);
     assert_eq!(status("P2").await, "closed", "idle for two weeks by now");
+
+    // A run whose runner died half-way is finished by the next round, once.
+    let store = &d.running.state.store;
+    let name = "nightly close of forgotten pending tickets";
+    let fire_at = at("2026-12-08T01:00:00Z");
+    d.clock.set(t0() - Duration::days(30));
+    assert_eq!(d.post("/v1/events", &put("P4", "pending")).await.0, 200);
+    d.clock.set(at("2026-12-08T01:00:01Z"));
+    assert!(store
+        .claim_schedule_run(name, fire_at, "a dead replica", fire_at, fire_at)
+        .await
+        .unwrap());
+    assert_eq!(server::run_schedules(&d.running.state).await, 1);
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    assert_eq!(status("P4").await, "closed");
+    assert_eq!(
+        store.last_schedule_run(name).await.unwrap(),
+        Some((fire_at, "done".to_string()))
+    );
     d.running.stop().await.unwrap();
 }
 
