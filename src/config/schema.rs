@@ -193,6 +193,24 @@ pub fn rule_file() -> Value {
         };
         policy.insert((*key).into(), v);
     }
+    let mut schedule = Map::new();
+    for key in crate::schedule::SCHEDULE_KEYS {
+        let v = match *key {
+            "name" | "description" => json!({ "type": "string" }),
+            "cron" => {
+                json!({ "type": "string", "description": "5 fields (`0 2 * * *`), or 6-7 with seconds first" })
+            }
+            "timezone" => json!({ "type": "string", "description": "IANA time zone; default UTC" }),
+            "for_each" => json!({ "type": "object", "additionalProperties": false, "properties": {
+                "status": one_of_list(json!({ "enum": strings(Status::names()) })),
+                "idle_for": { "type": "string", "description": "no event for this long: 7d, 12h" } } }),
+            "then" => json!({ "$ref": "#/$defs/actions" }),
+            "missed" => json!({ "enum": crate::schedule::MISSED }),
+            "enabled" => json!({ "type": "boolean" }),
+            _ => json!({}),
+        };
+        schedule.insert((*key).into(), v);
+    }
     let mut expect = Map::new();
     for key in EXPECT_KEYS {
         let v = match *key {
@@ -238,6 +256,9 @@ pub fn rule_file() -> Value {
             }
             "calendars" => json!({ "type": "object", "additionalProperties": calendar_schema() }),
             "sla" => json!({ "type": "array", "items": object(policy.clone(), &["name"]) }),
+            "schedules" => {
+                json!({ "type": "array", "items": object(schedule.clone(), &["name", "cron", "then"]) })
+            }
             _ => json!({}),
         };
         file.insert((*key).into(), v);
