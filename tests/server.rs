@@ -483,12 +483,27 @@ async fn timers_fire_once_and_customer_replies_cancel_them() {
     let reply = json!({"id": "m1", "type": "message.created", "ticket": {"id": "77"}, "message": {"text": "Her er svaret"}});
     assert_eq!(d.post("/v1/events", &reply).await.0, 200);
     d.clock.set(t0() + Duration::days(30));
-    assert_eq!(server::fire_due_timers(&d.running.state).await, 0);
+    // The reopened ticket's SLA clocks run again and their timers come due; the auto-close
+    // does not fire.
+    server::fire_due_timers(&d.running.state).await;
     let (_, rec) = d.get("/v1/tickets/77").await;
     assert_eq!(
         rec["ticket"]["status"], "open",
         "reopened by the reply, not closed by the timer"
     );
+    let fired: Vec<&str> = rec["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["state"] == "fired" && !t["name"].as_str().unwrap().starts_with("sla:"))
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fired, ["nudge pending customer"]);
+    assert!(rec["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "close stale pending" && t["state"] == "cancelled"));
     d.running.stop().await.unwrap();
 }
 
