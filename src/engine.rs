@@ -161,7 +161,9 @@ fn run(
     explain: bool,
 ) -> Decision {
     let texts = fold_texts(config, ticket, event);
-    let sla_on = !config.sla.is_empty() || ticket.sla.is_some();
+    // A schedule's own ticket (`schedule:NAME`) is no customer's: it runs no SLA clocks.
+    let sla_on = (!config.sla.is_empty() || ticket.sla.is_some())
+        && !crate::schedule::is_schedule_ticket(&ticket.id);
     let mut working = ticket.clone();
     let mut early_errors = Vec::new();
     // An SLA timer: check it against the clock it was set for; if it still applies, the

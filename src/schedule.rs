@@ -20,6 +20,15 @@ use crate::model::{Named, Status};
 use crate::rules::action::{self, parse_duration, ActionDef};
 use crate::time::calendar::local_to_utc;
 
+/// Ticket ids of schedules without `for_each` start with this: `schedule:NAME`. Such a ticket
+/// stands for the schedule itself: `for_each` never selects it and it has no SLA clocks.
+pub const TICKET_PREFIX: &str = "schedule:";
+
+/// Whether a ticket id is a schedule's own (see [`TICKET_PREFIX`]).
+pub fn is_schedule_ticket(id: &str) -> bool {
+    id.starts_with(TICKET_PREFIX)
+}
+
 /// Keys of one schedule.
 pub const SCHEDULE_KEYS: &[&str] = &[
     "name",

@@ -126,3 +126,40 @@ rules:
         .message
         .contains("no schedule named `gone`"));
 }
+
+#[test]
+fn a_schedules_own_ticket_runs_no_sla_clocks() {
+    let c = Config::from_yaml(
+        "r.yaml",
+        r##"
+sla:
+  - name: all
+    first_response: { normal: 1h }
+schedules:
+  - name: reminder
+    cron: "0 8 * * 1"
+    then: [ { notify: { channel: slack, to: "#support", text: "Monday" } } ]
+"##,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let tick = |ticket: &str| {
+        Event::from_value(
+            json!({"id": "s", "type": "schedule.tick", "ticket": {"id": ticket},
+            "data": {"schedule": "reminder", "fire_at": "2026-11-23T08:00:00Z"}}),
+        )
+        .unwrap()
+    };
+    let e = tick("schedule:reminder");
+    let d = engine::decide(&c, &e.ticket, &e, now());
+    assert_eq!(d.actions.len(), 1);
+    assert!(d.ticket.sla.is_none());
+    assert!(d.timers.is_empty());
+    // A customer's ticket under the same pack does get its clock.
+    let e = tick("T1");
+    let d = engine::decide(&c, &e.ticket, &e, now());
+    assert_eq!(
+        d.ticket.sla.as_ref().map(|s| s.policy.as_str()),
+        Some("all")
+    );
+    assert_eq!(d.timers.len(), 1);
+}

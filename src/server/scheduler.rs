@@ -267,7 +267,7 @@ async fn run_occurrence(
             .map_err(|e| StoreError::Unavailable(e.message))
     };
     match &s.for_each {
-        None => decide(format!("schedule:{}", s.name)).await?,
+        None => decide(format!("{}{}", crate::schedule::TICKET_PREFIX, s.name)).await?,
         Some(f) => {
             let statuses = status_names(&f.statuses);
             let idle_before = f.idle_for.map(|d| fire_at - d);
