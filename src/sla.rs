@@ -165,6 +165,8 @@ pub struct Facts {
     pub agent_reply: bool,
     /// The customer wrote.
     pub customer_message: bool,
+    /// The event is the ticket's creation (`ticket.created`).
+    pub created: bool,
 }
 
 impl Facts {
@@ -181,6 +183,7 @@ impl Facts {
             agent_reply: message_event && author == Some(Author::Agent),
             customer_message: event.kind == EventType::MessageCreated
                 && author == Some(Author::Customer),
+            created: event.kind == EventType::TicketCreated,
         }
     }
 }
@@ -263,7 +266,13 @@ pub fn sync(
     };
     let policy = &policies.list[i];
     let cal = policies.calendar(policy, cals);
-    let start = ticket.created_at.filter(|t| *t <= now).unwrap_or(now);
+    // Clocks started on `ticket.created` count from the ticket's creation; a ticket first seen
+    // on a later event (one older than the policies) starts its clocks then, rather than
+    // breaching at once for time before frontdesk knew it.
+    let start = match facts {
+        Some(f) if f.created => ticket.created_at.filter(|t| *t <= now).unwrap_or(now),
+        _ => now,
+    };
     let solved = matches!(ticket.status, Status::Solved | Status::Closed);
     let priority = ticket.priority;
     let state = ticket.sla.get_or_insert_with(|| SlaState {

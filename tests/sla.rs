@@ -324,6 +324,49 @@ sla:
 }
 
 #[test]
+fn clocks_count_from_creation_or_from_first_sight() {
+    let yaml = "
+sla:
+  - name: around the clock
+    first_response: { normal: 4h }
+";
+    // Created at 08:00, delivered at 09:00: the clock counts from 08:00.
+    let mut s = Sim::new(yaml);
+    s.ticket = Some(Ticket {
+        id: "T1".into(),
+        created_at: Some(at("2026-11-23T08:00:00Z")),
+        ..Ticket::default()
+    });
+    s.post("ticket.created", json!({}), None, "2026-11-23T09:00:00Z");
+    assert_eq!(
+        s.clock("first_response").due_at,
+        Some(at("2026-11-23T12:00:00Z"))
+    );
+    // A ticket from before the policies, first seen on an update: from then, not from its
+    // creation a week ago (which would breach at once).
+    let mut s = Sim::new(yaml);
+    s.ticket = Some(Ticket {
+        id: "T1".into(),
+        created_at: Some(at("2026-11-16T08:00:00Z")),
+        ..Ticket::default()
+    });
+    s.post(
+        "ticket.updated",
+        json!({"subject": "x"}),
+        None,
+        "2026-11-23T09:00:00Z",
+    );
+    assert_eq!(
+        s.clock("first_response").started_at,
+        at("2026-11-23T09:00:00Z")
+    );
+    assert_eq!(
+        s.clock("first_response").due_at,
+        Some(at("2026-11-23T13:00:00Z"))
+    );
+}
+
+#[test]
 fn pauses_do_not_count() {
     let mut s = Sim::new(
         "
