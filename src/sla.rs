@@ -218,6 +218,7 @@ fn new_clock(start: DateTime<Utc>) -> SlaClock {
     SlaClock {
         started_at: start,
         target_secs: None,
+        target_priority: None,
         elapsed_secs: 0,
         running_since: Some(start),
         due_at: None,
@@ -279,7 +280,8 @@ pub fn sync(
         policy: policy.name.clone(),
         ..SlaState::default()
     });
-    if state.policy != policy.name {
+    let moved = state.policy != policy.name;
+    if moved {
         state.policy = policy.name.clone();
     }
     for m in Metric::ALL.iter().copied() {
@@ -314,12 +316,16 @@ pub fn sync(
         let Some(c) = state.clock_mut(m).as_mut() else {
             continue;
         };
-        // Targets follow the priority; a target in business days becomes, from the clock's
-        // start, the open time until the same local time on that open day.
-        c.target_secs = policy.target(m, priority).and_then(|span| {
-            let end = cal.add_span(c.started_at, span)?;
-            Some(secs(cal.business_duration(c.started_at, end)))
-        });
+        let counted = (c.running_since, c.elapsed_secs, c.target_secs);
+        // Targets follow the priority (and the policy); a target in business days becomes,
+        // from the clock's start, the open time until the same local time on that open day.
+        if moved || c.target_priority != Some(priority) {
+            c.target_secs = policy.target(m, priority).and_then(|span| {
+                let end = cal.add_span(c.started_at, span)?;
+                Some(secs(cal.business_duration(c.started_at, end)))
+            });
+            c.target_priority = Some(priority);
+        }
         if m == Metric::Resolution {
             if solved && !c.is_achieved() {
                 achieve(cal, c, now);
@@ -340,10 +346,13 @@ pub fn sync(
             c.paused_at = None;
             c.running_since = Some(now);
         }
-        c.due_at = match (c.running_since, c.target_secs) {
-            (Some(since), Some(t)) => after(cal, since, t - c.elapsed_secs),
-            _ => None,
-        };
+        // The due time moves only when what it is counted from does.
+        if (c.running_since, c.elapsed_secs, c.target_secs) != counted || c.due_at.is_none() {
+            c.due_at = match (c.running_since, c.target_secs) {
+                (Some(since), Some(t)) => after(cal, since, t - c.elapsed_secs),
+                _ => None,
+            };
+        }
     }
 }
 
@@ -489,6 +498,8 @@ pub fn timers(
     for m in Metric::ALL.iter().copied() {
         let clock = ticket.sla.as_mut().and_then(|s| s.clock_mut(m).as_mut());
         let (next, had) = match (clock, policy) {
+            // Unchanged since the decision started: its timer (if any) is still the right one.
+            (Some(c), Some(_)) if before.and_then(|s| s.clock(m)) == Some(&*c) => continue,
             (Some(c), Some(p)) => {
                 let next = next_moment(p, policies.calendar(p, cals), c);
                 let had = c.timer_at;

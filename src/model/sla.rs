@@ -90,6 +90,10 @@ pub struct SlaClock {
     /// the policy has no target for the ticket's priority (the clock counts, nothing is due).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_secs: Option<i64>,
+    /// The priority `target_secs` is for: the target is set when the clock starts and again
+    /// when the priority (or the policy) changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_priority: Option<super::Priority>,
     /// Active time counted before `running_since` (or until the pause or stop).
     pub elapsed_secs: i64,
     /// Counting since this moment; absent while paused or stopped.
