@@ -181,6 +181,8 @@ fn timer_event(t: &DueTimer) -> (Event, serde_json::Value) {
 const WALK: usize = 100_000;
 /// Tickets fetched per page of a `for_each`.
 const PAGE: u32 = 500;
+/// Tickets of an occurrence decided at the same time.
+const SIDE_BY_SIDE: usize = 64;
 
 /// Runs every cron schedule occurrence due now; returns how many occurrences ran.
 pub async fn run_schedules(state: &AppState) -> usize {
@@ -280,8 +282,13 @@ async fn run_occurrence(
                 let Some(last) = ids.last().cloned() else {
                     break;
                 };
-                for id in ids {
-                    decide(id).await?;
+                // Tickets are decided side by side (the store commits them together), a
+                // slice at a time.
+                for slice in ids.chunks(SIDE_BY_SIDE) {
+                    let each = slice.iter().cloned().map(decide);
+                    for r in futures_util::future::join_all(each).await {
+                        r?;
+                    }
                 }
                 after = last;
             }
