@@ -349,6 +349,12 @@ pub fn sync(
         // The due time moves only when what it is counted from does.
         if (c.running_since, c.elapsed_secs, c.target_secs) != counted || c.due_at.is_none() {
             c.due_at = match (c.running_since, c.target_secs) {
+                // Never paused: the moment a timer of that business time would fire (for
+                // business days, the same local time on that day, not the closing time
+                // before it that has the same open time).
+                (Some(since), Some(_)) if since == c.started_at && c.elapsed_secs == 0 => policy
+                    .target(m, priority)
+                    .and_then(|span| cal.add_span(since, span)),
                 (Some(since), Some(t)) => after(cal, since, t - c.elapsed_secs),
                 _ => None,
             };

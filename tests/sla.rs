@@ -249,6 +249,100 @@ sla:
 }
 
 #[test]
+fn due_times_table() {
+    // (calendar, created at, priority, first-response due, resolution due)
+    let rows = [
+        // Business time, Oslo 08:00-16:00 on weekdays.
+        (
+            "oslo",
+            "2026-11-23T09:00:00Z",
+            "normal",
+            "2026-11-23T13:00:00Z",
+            "2026-11-26T09:00:00Z",
+        ),
+        (
+            "oslo",
+            "2026-11-23T14:30:00Z",
+            "normal",
+            "2026-11-24T10:30:00Z",
+            "2026-11-26T14:30:00Z",
+        ),
+        (
+            "oslo",
+            "2026-11-27T14:00:00Z",
+            "urgent",
+            "2026-11-27T14:30:00Z",
+            "2026-11-30T10:00:00Z",
+        ),
+        (
+            "oslo",
+            "2026-11-28T12:00:00Z",
+            "high",
+            "2026-11-30T09:00:00Z",
+            "2026-12-02T07:00:00Z",
+        ),
+        // Saturday 28 March 2026; clocks go forward on Sunday: Monday opens at 06:00 UTC.
+        (
+            "oslo",
+            "2026-03-28T10:00:00Z",
+            "urgent",
+            "2026-03-30T06:30:00Z",
+            "2026-03-30T10:00:00Z",
+        ),
+        // Calendar time: the same rows around the clock.
+        (
+            "none",
+            "2026-11-23T09:00:00Z",
+            "normal",
+            "2026-11-23T13:00:00Z",
+            "2026-11-26T09:00:00Z",
+        ),
+        (
+            "none",
+            "2026-11-27T14:00:00Z",
+            "urgent",
+            "2026-11-27T14:30:00Z",
+            "2026-11-27T18:00:00Z",
+        ),
+        (
+            "none",
+            "2026-03-28T10:00:00Z",
+            "high",
+            "2026-03-28T12:00:00Z",
+            "2026-03-30T10:00:00Z",
+        ),
+    ];
+    for (cal, created, priority, first, resolution) in rows {
+        let mut s = Sim::new(&format!(
+            "{OSLO}
+sla:
+  - name: p
+    calendar: {cal}
+    first_response: {{ urgent: 30m, high: 2h, normal: 4h }}
+    resolution: {{ urgent: 4h, high: 2d, normal: 3d }}
+"
+        ));
+        s.post(
+            "ticket.created",
+            json!({"priority": priority}),
+            None,
+            created,
+        );
+        let row = format!("{cal} {created} {priority}");
+        assert_eq!(
+            s.clock("first_response").due_at,
+            Some(at(first)),
+            "{row}: first response"
+        );
+        assert_eq!(
+            s.clock("resolution").due_at,
+            Some(at(resolution)),
+            "{row}: resolution"
+        );
+    }
+}
+
+#[test]
 fn a_met_clock_cancels_its_timer_and_a_late_firing_does_nothing() {
     let mut s = Sim::new(&format!(
         "{OSLO}{ESCALATE}
