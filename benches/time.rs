@@ -63,5 +63,52 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The example pack's files, without `sla.yaml` when `sla` is false.
+fn example_pack(sla: bool) -> Config {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut sources = Vec::new();
+    for name in [
+        "calendars.yaml",
+        "support.yaml",
+        "triage.yaml",
+        "templates.yaml",
+        "schedules.yaml",
+        "sla.yaml",
+    ] {
+        if name == "sla.yaml" && !sla {
+            continue;
+        }
+        let path = root.join(name);
+        let text = std::fs::read_to_string(&path).expect("example pack file");
+        sources.push(Source { path, text });
+    }
+    Config::compile(sources).expect("the example pack compiles")
+}
+
+/// What SLA policies cost a decision: the example pack with and without `sla.yaml`, on a new
+/// ticket (clocks start, timers set) and on an update of a ticket whose clocks run.
+fn sla(c: &mut Criterion) {
+    use frontdesk::engine;
+    use frontdesk::model::Event;
+    let now: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
+    let created = Event::from_json(r#"{"id":"e1","type":"ticket.created","ticket":{"id":"T1","channel":"email","customer":{"language":"en"}},"message":{"text":"Where is my parcel?"}}"#).unwrap();
+    for (label, sla) in [("with-sla", true), ("without-sla", false)] {
+        let config = example_pack(sla);
+        let first = engine::decide(&config, &created.ticket, &created, now);
+        let mut update =
+            Event::from_json(r#"{"id":"e2","type":"ticket.updated","ticket":{"id":"T1"}}"#)
+                .unwrap();
+        update.ticket = first.ticket.clone();
+        update.ticket.subject = "Parcel".into();
+        let later = now + Duration::hours(2);
+        c.bench_function(&format!("sla/{label}/ticket.created"), |b| {
+            b.iter(|| black_box(engine::decide(&config, &created.ticket, &created, now)))
+        });
+        c.bench_function(&format!("sla/{label}/ticket.updated"), |b| {
+            b.iter(|| black_box(engine::decide(&config, &update.ticket, &update, later)))
+        });
+    }
+}
+
+criterion_group!(benches, bench, sla);
 criterion_main!(benches);

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::config::decode::Cx;
 use crate::config::yaml::{Node, Pos};
 use crate::config::{Config, Diagnostics};
-use crate::model::{Action, AssignTarget, Event, EventType, Ticket, TimerSpec};
+use crate::model::{Action, AssignTarget, Event, EventType, Metric, Ticket, TimerSpec};
 use crate::routing::{
     self, Otherwise, Queued, RouteEnv, RoutingEffects, RoutingState, RoutingTrace,
 };
@@ -22,6 +22,7 @@ use crate::rules::field::TextSlot;
 use crate::rules::template::TextDef;
 use crate::rules::text::{fold_into, BitSet};
 use crate::rules::{script, Asked, RuleError, Scope, Texts};
+use crate::sla::{self, Facts};
 use crate::time::{expected_response, Expected, Lang};
 
 /// What frontdesk decided for one event.
@@ -36,6 +37,10 @@ pub struct Decision {
     /// Timers started.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timers: Vec<TimerSpec>,
+    /// Names of the ticket's pending timers to cancel: SLA clocks that were met, paused or
+    /// stopped and need no warning or breach any more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled_timers: Vec<String>,
     /// Which rules fired (and, when explained, why the others did not).
     pub trace: Trace,
     /// Round-robin cursors moved and the team queue the ticket waits in; the store commits
@@ -159,6 +164,7 @@ struct Work<'c> {
     ticket: Ticket,
     actions: Vec<Action>,
     timers: Vec<TimerSpec>,
+    cancelled: Vec<String>,
     errors: RefCell<Vec<RuleError>>,
     script_scope: RefCell<Option<rhai::Scope<'static>>>,
     asked: Asked,
@@ -201,23 +207,69 @@ fn run(
     explain: bool,
 ) -> Decision {
     let texts = fold_texts(config, ticket, event);
+    // A schedule's own ticket (`schedule:NAME`) is no customer's: it runs no SLA clocks.
+    let sla_on = (!config.sla.is_empty() || ticket.sla.is_some())
+        && !crate::schedule::is_schedule_ticket(&ticket.id);
+    let mut working = ticket.clone();
+    let mut early_errors = Vec::new();
+    // An SLA timer: check it against the clock it was set for; if it still applies, the
+    // rules see the `sla.warning` / `sla.breached` event it stands for.
+    let sla_timer = match (&event.kind, &event.timer) {
+        (EventType::TimerFired, Some(t)) => Metric::from_timer_name(&t.name).map(|m| (m, t)),
+        _ => None,
+    };
+    let mut sla_fired = None;
+    if let Some((metric, timer)) = sla_timer {
+        match sla::fire(
+            &config.sla,
+            &config.calendars,
+            &mut working,
+            metric,
+            timer,
+            now,
+        ) {
+            Ok(fired) => sla_fired = fired,
+            Err(message) => early_errors.push(RuleError {
+                rule: format!("timer {}", timer.name),
+                path: String::new(),
+                message,
+            }),
+        }
+    }
+    let sla_event = sla_fired.as_ref().map(|f| f.event(event));
     let mut work = Work {
         config,
         ctx,
         routing: RoutingEffects::default(),
         routing_trace: Vec::new(),
-        event,
+        event: sla_event.as_ref().unwrap_or(event),
         now,
-        ticket: ticket.clone(),
+        ticket: working,
         actions: Vec::new(),
         timers: Vec::new(),
-        errors: RefCell::new(Vec::new()),
+        cancelled: Vec::new(),
+        errors: RefCell::new(early_errors),
         script_scope: RefCell::new(None),
         asked: Asked::default(),
     };
     let mut trace = Trace::default();
+    if let Some(f) = &sla_fired {
+        trace.fired.push(f.label());
+        if explain {
+            trace.rules.push(RuleTrace {
+                rule: f.label(),
+                outcome: Outcome::Matched,
+                failed: Vec::new(),
+                actions: Vec::new(),
+            });
+        }
+    }
+    if sla_on {
+        work.sla_sync(&texts, Some(Facts::of(event)));
+    }
+    let event = work.event;
 
-    if event.kind == EventType::TimerFired {
+    if event.kind == EventType::TimerFired && sla_timer.is_none() {
         if let Some(timer) = &event.timer {
             let label = format!("timer {}", timer.name);
             match config.timers.get(&timer.name) {
@@ -253,6 +305,40 @@ fn run(
 
     if event.kind == EventType::AgentAvailable {
         work.assign_queued(&mut trace, explain);
+    }
+
+    // A cron schedule's occurrence: its actions, then the rules listening to `schedule.tick`.
+    if event.kind == EventType::ScheduleTick {
+        if let Some(name) = event.data.get("schedule").and_then(Value::as_str) {
+            let label = format!("schedule {name}");
+            match config.schedule(name) {
+                Some(def) => {
+                    let before = work.actions.len();
+                    for (i, a) in def.then.iter().enumerate() {
+                        work.apply(a, &label, &format!("then[{i}]"));
+                    }
+                    trace.fired.push(label.clone());
+                    if explain {
+                        trace.rules.push(RuleTrace {
+                            rule: label,
+                            outcome: Outcome::Matched,
+                            failed: Vec::new(),
+                            actions: work.actions[before..]
+                                .iter()
+                                .map(|a| a.kind().to_string())
+                                .collect(),
+                        });
+                    }
+                }
+                None => work.errors.borrow_mut().push(RuleError {
+                    rule: label,
+                    path: String::new(),
+                    message: format!(
+                        "no schedule named `{name}` in the current rules; the occurrence did nothing"
+                    ),
+                }),
+            }
+        }
     }
 
     // Candidate rules: those listening to this event whose keywords (if they need any) occur.
@@ -357,6 +443,17 @@ fn run(
             }
         }
     }
+    if sla_on {
+        work.sla_sync(&texts, None);
+        sla::timers(
+            &config.sla,
+            &config.calendars,
+            &mut work.ticket,
+            ticket.sla.as_ref(),
+            &mut work.timers,
+            &mut work.cancelled,
+        );
+    }
     trace.errors = work.errors.into_inner();
     trace.routing = work.routing_trace;
     Decision {
@@ -364,6 +461,7 @@ fn run(
         actions: work.actions,
         ticket: work.ticket,
         timers: work.timers,
+        cancelled_timers: work.cancelled,
         trace,
         routing: work.routing,
     }
@@ -526,6 +624,59 @@ impl Work<'_> {
         *self.script_scope.get_mut() = None;
     }
 
+    /// Matches the SLA policy and its pause condition against the working ticket, then
+    /// advances the clocks (with the event's facts once, before the rules).
+    fn sla_sync(&mut self, texts: &Texts, facts: Option<Facts>) {
+        let (matched, paused) = {
+            let mut scope = Scope {
+                ticket: &self.ticket,
+                event: self.event,
+                now: self.now,
+                texts,
+                scripts: &self.config.scripts,
+                calendars: &self.config.calendars,
+                script_scope: &self.script_scope,
+                errors: &self.errors,
+                rule: "",
+                bots: &self.config.bots,
+                asked: &self.asked,
+            };
+            let labels: Vec<String> = self
+                .config
+                .sla
+                .iter()
+                .map(|p| format!("sla {}", p.name))
+                .collect();
+            let mut matched = None;
+            for (i, p) in self.config.sla.iter().enumerate() {
+                scope.rule = &labels[i];
+                if p.when.as_ref().is_none_or(|c| c.eval(&scope, None)) {
+                    matched = Some(i);
+                    break;
+                }
+            }
+            let paused = matched.is_some_and(|i| {
+                scope.rule = &labels[i];
+                let p = self.config.sla.at(i);
+                p.pause_when.as_ref().is_some_and(|c| c.eval(&scope, None))
+            });
+            (matched, paused)
+        };
+        let before = self.ticket.sla.clone();
+        sla::sync(
+            &self.config.sla,
+            &self.config.calendars,
+            &mut self.ticket,
+            matched,
+            paused,
+            facts,
+            self.now,
+        );
+        if self.ticket.sla != before {
+            self.changed();
+        }
+    }
+
     fn language(&self) -> Option<String> {
         self.ticket
             .customer
@@ -537,7 +688,22 @@ impl Work<'_> {
     /// The expected first response for the ticket's priority, phrased in the first language
     /// of `language`'s fallback chain that has phrases.
     fn expected_response(&self, language: Option<&str>) -> Option<Expected> {
-        let (cal, targets) = self.config.response_targets()?;
+        // The SLA policy's first-response target when it has one for this priority, else
+        // the targets in `settings`.
+        let settings = self.config.response_targets();
+        let (cal, target, zone) = match self
+            .config
+            .sla
+            .first_response(&self.ticket, &self.config.calendars)
+        {
+            // Calendar time is promised in the response calendar's zone when there is one.
+            Some((cal, span, true)) => (cal, span, settings.map(|(c, _)| c.timezone())),
+            Some((cal, span, false)) => (cal, span, None),
+            None => {
+                let (cal, targets) = settings?;
+                (cal, targets.target(self.ticket.priority), None)
+            }
+        };
         let chain = self.config.templates.language_chain(language);
         let lang = Lang::pick(chain.iter().map(String::as_str));
         let tz = self
@@ -545,14 +711,9 @@ impl Work<'_> {
             .customer
             .timezone
             .as_deref()
-            .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
-        expected_response(
-            cal,
-            targets.target(self.ticket.priority),
-            self.now,
-            lang,
-            tz,
-        )
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .or(zone);
+        expected_response(cal, target, self.now, lang, tz)
     }
 
     /// The template context, for a text written in `language`.

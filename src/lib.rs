@@ -18,6 +18,9 @@
 //! - [`engine`]: [`engine::decide`], the pure decision function, and [`engine::decide_with`],
 //!   which also reads the routing state the shell loaded ([`engine::Context`]).
 //! - [`routing`]: agents, teams, availability and automatic assignment ([`routing::route`]).
+//! - [`sla`]: SLA policies and the clocks they run on a ticket (first response, next response,
+//!   resolution), with their warning and breach timers.
+//! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.
@@ -53,7 +56,9 @@ pub mod faq;
 pub mod model;
 pub mod routing;
 pub mod rules;
+pub mod schedule;
 pub mod server;
+pub mod sla;
 pub mod store;
 pub mod testing;
 pub mod time;

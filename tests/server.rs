@@ -490,11 +490,256 @@ async fn timers_fire_once_and_customer_replies_cancel_them() {
     let reply = json!({"id": "m1", "type": "message.created", "ticket": {"id": "77"}, "message": {"text": "Her er svaret"}});
     assert_eq!(d.post("/v1/events", &reply).await.0, 200);
     d.clock.set(t0() + Duration::days(30));
-    assert_eq!(server::fire_due_timers(&d.running.state).await, 0);
+    // The reopened ticket's SLA clocks run again and their timers come due; the auto-close
+    // does not fire.
+    server::fire_due_timers(&d.running.state).await;
     let (_, rec) = d.get("/v1/tickets/77").await;
     assert_eq!(
         rec["ticket"]["status"], "open",
         "reopened by the reply, not closed by the timer"
+    );
+    let fired: Vec<&str> = rec["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["state"] == "fired" && !t["name"].as_str().unwrap().starts_with("sla:"))
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fired, ["nudge pending customer"]);
+    assert!(rec["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "close stale pending" && t["state"] == "cancelled"));
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_sla_breach_fires_once_and_a_met_clock_does_nothing() {
+    let d = start().await;
+    // Monday 11:00 in Oslo; the standard policy promises a first answer in 4 open hours
+    // (15:00 Oslo, 14:00 UTC) and warns at 80% (14:12 Oslo).
+    let created = |id: &str| {
+        json!({"id": format!("c-{id}"), "type": "ticket.created",
+            "ticket": {"id": id, "channel": "email", "subject": "Where is my parcel?", "customer": {"language": "en"}},
+            "message": {"text": "Where is my parcel?"}})
+    };
+    let (status, body) = d.post("/v1/events", &created("S1")).await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sla:first_response", "sla:resolution"]);
+    assert_eq!(body["timers"][0]["due_at"], "2026-11-23T13:12:00Z");
+    assert_eq!(
+        body["ticket"]["sla"]["first_response"]["due_at"],
+        "2026-11-23T14:00:00Z"
+    );
+    assert_eq!(d.post("/v1/events", &created("S2")).await.0, 200);
+    // S2 gets an agent's answer after an hour: its first-response timer is cancelled.
+    let answer = json!({"id": "a-S2", "type": "message.agent", "ticket": {"id": "S2"},
+        "message": {"text": "It is on its way", "author": "agent"}});
+    d.clock.set(t0() + Duration::hours(1));
+    let (_, body) = d.post("/v1/events", &answer).await;
+    assert_eq!(body["cancelled_timers"], json!(["sla:first_response"]));
+
+    d.clock.set(t0() + Duration::hours(3));
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        0,
+        "not due yet"
+    );
+    d.clock.set("2026-11-23T13:12:00Z".parse().unwrap());
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        1,
+        "the warning"
+    );
+    d.clock.set("2026-11-23T14:00:00Z".parse().unwrap());
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        1,
+        "the breach"
+    );
+    assert_eq!(
+        server::fire_due_timers(&d.running.state).await,
+        0,
+        "fires once"
+    );
+
+    let (_, rec) = d.get("/v1/tickets/S1").await;
+    let t = &rec["ticket"];
+    assert_eq!(t["priority"], "high", "escalated by the rule");
+    assert_eq!(t["tags"], json!(["sla_breached"]));
+    assert_eq!(t["sla"]["policy"], "standard");
+    assert_eq!(t["sla"]["first_response"]["breached"], true);
+    assert_eq!(
+        t["sla"]["first_response"]["breached_at"],
+        "2026-11-23T14:00:00Z"
+    );
+    let (_, log) = d.get("/v1/decisions?ticket=S1").await;
+    let rules: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    for want in [
+        "sla first_response warning 80%",
+        "sla warning to the team",
+        "sla first_response breached",
+        "a missed answer raises the priority",
+    ] {
+        assert_eq!(
+            rules.iter().filter(|r| **r == want).count(),
+            1,
+            "{want} once in {rules:?}"
+        );
+    }
+    let (_, outbox) = d.get("/v1/outbox").await;
+    let texts: Vec<&str> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ticket_id"] == "S1")
+        .map(|r| r["action"]["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("80% of the first_response target")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("missed its first_response target (standard)")),
+        "{texts:?}"
+    );
+
+    // S2 was answered in time: nothing fired for it, and its clock says so.
+    let (_, rec) = d.get("/v1/tickets/S2").await;
+    let fr = &rec["ticket"]["sla"]["first_response"];
+    assert_eq!(fr["achieved_at"], "2026-11-23T11:00:00Z");
+    assert_eq!(fr["breached"], false);
+    assert_eq!(rec["ticket"]["priority"], "normal");
+    let states: Vec<(&str, &str)> = rec["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["state"].as_str().unwrap()))
+        .collect();
+    assert!(
+        states.contains(&("sla:first_response", "cancelled")),
+        "{states:?}"
+    );
+    assert!(
+        !states.contains(&("sla:first_response", "fired")),
+        "{states:?}"
+    );
+    // What a caller sends as `ticket.sla` does not overwrite the clocks.
+    let forged = json!({"id": "f-S2", "type": "ticket.updated",
+        "ticket": {"id": "S2", "sla": {"policy": "gold"}}});
+    let (_, body) = d.post("/v1/events", &forged).await;
+    assert_eq!(body["ticket"]["sla"]["policy"], "standard");
+    d.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn cron_schedules_run_each_occurrence_once() {
+    let d = start().await;
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let put = |id: &str, status: &str| {
+        json!({"id": format!("u-{id}"), "type": "ticket.updated",
+            "ticket": {"id": id, "channel": "email", "status": status, "customer": {"language": "en"}}})
+    };
+    // P1 has waited three weeks, P2 one day; P3 is open.
+    d.clock.set(t0() - Duration::days(21));
+    assert_eq!(d.post("/v1/events", &put("P1", "pending")).await.0, 200);
+    assert_eq!(d.post("/v1/events", &put("P3", "open")).await.0, 200);
+    d.clock.set(t0() - Duration::days(1));
+    assert_eq!(d.post("/v1/events", &put("P2", "pending")).await.0, 200);
+
+    // Loaded on Monday 23 November at 11:00 Oslo time: earlier occurrences do not run.
+    d.clock.set(t0());
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    // 02:00 Oslo time on the 24th is 01:00 UTC.
+    d.clock.set(at("2026-11-24T00:59:59Z"));
+    assert_eq!(server::run_schedules(&d.running.state).await, 0, "not yet");
+    d.clock.set(at("2026-11-24T01:00:05Z"));
+    assert_eq!(server::run_schedules(&d.running.state).await, 1);
+    assert_eq!(server::run_schedules(&d.running.state).await, 0, "once");
+    let status = |id: &'static str| {
+        let d = &d;
+        async move { d.get(&format!("/v1/tickets/{id}")).await.1["ticket"]["status"].clone() }
+    };
+    assert_eq!(status("P1").await, "closed");
+    assert_eq!(status("P2").await, "pending", "not idle long enough");
+    assert_eq!(status("P3").await, "open");
+    let (_, log) = d.get("/v1/decisions?ticket=P1").await;
+    assert_eq!(
+        log[0]["rule"],
+        "schedule nightly close of forgotten pending tickets"
+    );
+    assert_eq!(
+        log[0]["event_id"],
+        "schedule:nightly close of forgotten pending tickets@2026-11-24T01:00:00Z/P1"
+    );
+    assert!(log[0]["actions"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("we have closed case P1"));
+
+    // Down from Tuesday until Monday 30 November, 13:00 Oslo time: the nightly run missed six
+    // occurrences and runs once; the Monday 08:00 reminder is skipped (`missed: skip`).
+    d.clock.set(at("2026-11-30T12:00:00Z"));
+    assert_eq!(server::run_schedules(&d.running.state).await, 1);
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    let (_, outbox) = d.get("/v1/outbox").await;
+    let reminders = |outbox: &Value| {
+        outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["ticket_id"] == "schedule:monday queue reminder")
+            .count()
+    };
+    assert_eq!(reminders(&outbox), 0);
+    let (_, p1) = d.get("/v1/decisions?ticket=P1").await;
+    assert_eq!(p1.as_array().unwrap().len(), 1, "P1 was closed once: {p1}");
+
+    // The next Monday, on time: the reminder runs, once, as its own ticket.
+    d.clock.set(at("2026-12-07T07:00:02Z"));
+    assert_eq!(
+        server::run_schedules(&d.running.state).await,
+        2,
+        "the reminder and the nightly run"
+    );
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    let (_, outbox) = d.get("/v1/outbox").await;
+    assert_eq!(reminders(&outbox), 1);
+    assert_eq!(status("P2").await, "closed", "idle for two weeks by now");
+
+    // A run whose runner died half-way is finished by the next round, once.
+    let store = &d.running.state.store;
+    let name = "nightly close of forgotten pending tickets";
+    let fire_at = at("2026-12-08T01:00:00Z");
+    d.clock.set(t0() - Duration::days(30));
+    assert_eq!(d.post("/v1/events", &put("P4", "pending")).await.0, 200);
+    d.clock.set(at("2026-12-08T01:00:01Z"));
+    assert!(store
+        .claim_schedule_run(name, fire_at, "a dead replica", fire_at, fire_at)
+        .await
+        .unwrap());
+    assert_eq!(server::run_schedules(&d.running.state).await, 1);
+    assert_eq!(server::run_schedules(&d.running.state).await, 0);
+    assert_eq!(status("P4").await, "closed");
+    assert_eq!(
+        store.last_schedule_run(name).await.unwrap(),
+        Some((fire_at, "done".to_string()))
     );
     d.running.stop().await.unwrap();
 }

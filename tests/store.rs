@@ -54,6 +54,7 @@ struct Plan {
     rules: Vec<String>,
     actions: Vec<Action>,
     timers: Vec<TimerSpec>,
+    cancelled: Vec<String>,
 }
 
 impl Plan {
@@ -91,6 +92,7 @@ fn decide(e: &Event, plan: Plan, calls: Arc<AtomicUsize>) -> store::DecideFn {
             actions,
             ticket,
             timers: plan.timers,
+            cancelled_timers: plan.cancelled,
             trace: Default::default(),
             routing: Default::default(),
         };
@@ -524,6 +526,184 @@ async fn timer_cancel_timers_action(s: Arc<dyn Store>) {
         ])
     );
     assert_eq!(s.next_timer_due().await.unwrap(), None);
+}
+
+/// A decision's `cancelled_timers` cancel the pending timers of those names; `cancel_timers:
+/// all` leaves the SLA clocks' timers alone.
+async fn timer_cancelled_by_name_and_sla_timers_kept(s: Arc<dyn Store>) {
+    let due = t0() + TimeDelta::hours(1);
+    let plan = Plan {
+        timers: vec![
+            timer("nudge", due, &[]),
+            timer("sla:first_response", due, &[]),
+            timer("sla:resolution", due, &[]),
+        ],
+        ..Plan::default()
+    };
+    apply(&s, &event("c1", EventType::TicketCreated, "T"), plan)
+        .await
+        .unwrap();
+    let all = Plan {
+        actions: vec![Action::CancelTimers { names: None }],
+        ..Plan::default()
+    };
+    apply(&s, &event("u1", EventType::TicketUpdated, "T"), all)
+        .await
+        .unwrap();
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[
+            ("c1/nudge", "cancelled"),
+            ("c1/sla:first_response", "pending"),
+            ("c1/sla:resolution", "pending")
+        ])
+    );
+    let met = Plan {
+        cancelled: vec!["sla:first_response".into(), "nothing:pending".into()],
+        ..Plan::default()
+    };
+    let applied = apply(&s, &event("m1", EventType::MessageAgent, "T"), met)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied.decision.cancelled_timers,
+        ["sla:first_response", "nothing:pending"]
+    );
+    assert_eq!(
+        timer_states(&s, "T").await,
+        pairs(&[
+            ("c1/nudge", "cancelled"),
+            ("c1/sla:first_response", "cancelled"),
+            ("c1/sla:resolution", "pending")
+        ])
+    );
+    let claimed = s
+        .claim_due_timers(due, "me", due + TimeDelta::minutes(1), 10)
+        .await
+        .unwrap();
+    let names: Vec<&str> = claimed.iter().map(|t| t.row.name.as_str()).collect();
+    assert_eq!(names, ["sla:resolution"]);
+}
+
+/// A cron occurrence is claimed once; a claim whose lease ran out may be taken over until the
+/// run is done; skipped and baseline occurrences are only recorded; the latest recorded one is
+/// what the scheduler counts from.
+async fn schedule_runs_once(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    let at = t0() + TimeDelta::hours(16);
+    let lease = at + secs(60);
+    assert_eq!(one.last_schedule_run("nightly").await.unwrap(), None);
+    one.record_schedule_run("nightly", t0(), "baseline", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        one.last_schedule_run("nightly").await.unwrap(),
+        Some((t0(), "baseline".to_string()))
+    );
+    assert!(one
+        .claim_schedule_run("nightly", at, "a", lease, at)
+        .await
+        .unwrap());
+    assert!(
+        !two.claim_schedule_run("nightly", at, "b", lease, at + secs(10))
+            .await
+            .unwrap(),
+        "claimed under a lease"
+    );
+    assert_eq!(
+        two.last_schedule_run("nightly").await.unwrap(),
+        Some((at, "running".to_string()))
+    );
+    assert!(
+        two.claim_schedule_run("nightly", at, "b", at + secs(200), at + secs(61))
+            .await
+            .unwrap(),
+        "the lease ran out: taken over"
+    );
+    two.finish_schedule_run("nightly", at, at + secs(62))
+        .await
+        .unwrap();
+    assert!(
+        !one.claim_schedule_run("nightly", at, "a", at + secs(999), at + secs(900))
+            .await
+            .unwrap(),
+        "done is done"
+    );
+    assert_eq!(
+        one.last_schedule_run("nightly").await.unwrap(),
+        Some((at, "done".to_string()))
+    );
+    // Recording never overwrites.
+    one.record_schedule_run("nightly", at, "skipped", at + secs(1000))
+        .await
+        .unwrap();
+    assert_eq!(
+        one.last_schedule_run("nightly").await.unwrap(),
+        Some((at, "done".to_string()))
+    );
+    let later = at + TimeDelta::days(1);
+    two.record_schedule_run("nightly", later, "skipped", later)
+        .await
+        .unwrap();
+    assert_eq!(
+        one.last_schedule_run("nightly").await.unwrap(),
+        Some((later, "skipped".to_string()))
+    );
+    assert!(!one
+        .claim_schedule_run("nightly", later, "a", later + secs(60), later)
+        .await
+        .unwrap());
+    assert_eq!(one.last_schedule_run("other").await.unwrap(), None);
+}
+
+/// `for_each` selection: by status (any when none given), idle since a time, in id order
+/// after a key, never the tickets of schedules without `for_each`.
+async fn schedule_ticket_selection(s: Arc<dyn Store>) {
+    let put = |id: &str, status: &str, at: DateTime<Utc>| {
+        let e = Event::from_value(json!({"id": format!("e-{id}"), "type": "ticket.created",
+            "ticket": {"id": id, "status": status}}))
+        .unwrap();
+        let s = s.clone();
+        async move {
+            s.apply(
+                e.clone(),
+                store::fingerprint(&e),
+                at,
+                decide(&e, Plan::default(), Arc::default()),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    let old = t0() - TimeDelta::days(10);
+    put("a", "pending", old).await;
+    put("b", "pending", t0()).await;
+    put("c", "open", old).await;
+    put("d", "pending", old).await;
+    put("schedule:nightly", "pending", old).await;
+    let pending = vec!["pending".to_string()];
+    let cutoff = Some(t0() - TimeDelta::days(7));
+    assert_eq!(
+        s.schedule_tickets(&pending, cutoff, "", 100).await.unwrap(),
+        ["a", "d"]
+    );
+    assert_eq!(
+        s.schedule_tickets(&pending, None, "", 100).await.unwrap(),
+        ["a", "b", "d"]
+    );
+    assert_eq!(
+        s.schedule_tickets(&pending, None, "a", 1).await.unwrap(),
+        ["b"],
+        "pages by id"
+    );
+    assert_eq!(
+        s.schedule_tickets(&[], cutoff, "", 100).await.unwrap(),
+        ["a", "c", "d"]
+    );
+    let both = vec!["open".to_string(), "pending".to_string()];
+    assert_eq!(
+        s.schedule_tickets(&both, cutoff, "a", 100).await.unwrap(),
+        ["c", "d"]
+    );
 }
 
 /// A new timer replaces the pending one of the same name on the ticket.
@@ -1175,7 +1355,9 @@ suite! {
         timer_claim_lease_and_fire_once,
         timer_cancel_on,
         timer_cancel_timers_action,
+        timer_cancelled_by_name_and_sla_timers_kept,
         timer_reschedule_replaces,
+        schedule_ticket_selection,
         outbox_claim_finish_fencing,
         outbox_helpdesk_targets,
         audit_and_ticket_reads,
@@ -1187,6 +1369,7 @@ suite! {
         timer_claims_split_between_replicas,
         outbox_rows_are_written_once,
         routing_last_slot_taken_once,
+        schedule_runs_once,
     ]
 }
 

@@ -21,10 +21,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match load(&args.dir, args.bots.as_deref()) {
         Ok(config) => {
             println!(
-                "{}: ok — {} in {}, {}, {}, {} ({} keywords in one automaton)",
+                "{}: ok — {} in {}, {}, {}, {}, {}, {} ({} keywords in one automaton)",
                 args.dir.display(),
                 plural(config.rule_count(), "rule"),
                 plural(config.files.len(), "file"),
+                match config.sla_policies().len() {
+                    1 => "1 SLA policy".to_string(),
+                    n => format!("{n} SLA policies"),
+                },
+                plural(config.schedules().len(), "schedule"),
                 plural(config.template_count(), "template"),
                 plural(config.tests.len(), "test"),
                 plural(config.warnings.len(), "warning"),

@@ -23,6 +23,11 @@ pub const STARTER: &[(&str, &str)] = &[
         include_str!("../../rules/support.yaml"),
     ),
     ("rules/triage.yaml", include_str!("../../rules/triage.yaml")),
+    ("rules/sla.yaml", include_str!("../../rules/sla.yaml")),
+    (
+        "rules/schedules.yaml",
+        include_str!("../../rules/schedules.yaml"),
+    ),
     (
         "rules/templates.yaml",
         include_str!("../../rules/templates.yaml"),

@@ -64,6 +64,14 @@ pub(crate) struct Pack {
     pub bots: std::sync::Arc<BotSet>,
     /// The bots directory had errors (already reported): references to bots are not checked.
     pub bots_failed: bool,
+    /// SLA policies.
+    pub sla: crate::sla::Policies,
+    pub(crate) sla_sites: HashMap<String, (PathBuf, Pos)>,
+    /// Some SLA policy has first-response targets (for `expected_response`).
+    pub(crate) sla_first_response: bool,
+    /// Cron schedules.
+    pub schedules: Vec<crate::schedule::CronSchedule>,
+    pub(crate) schedule_sites: HashMap<String, (PathBuf, Pos)>,
 }
 
 /// Compiles the parts of one file.
@@ -142,14 +150,14 @@ impl Compiler<'_> {
         path: &str,
     ) -> bool {
         let mut ok = true;
-        if !self.pack.response_written {
+        if !self.pack.response_written && !self.pack.sla_first_response {
             for name in used.iter().filter(|n| RESPONSE_NAMES.contains(&n.as_str())) {
                 let pos = position_in(node, source, name);
                 self.cx.error(
                     pos,
                     path,
                     format!(
-                        "template uses `{name}`, which needs `response_calendar` and `first_response` (business time per priority) in `settings:`"
+                        "template uses `{name}`, which needs `response_calendar` and `first_response` (business time per priority) in `settings:`, or an `sla:` policy with `first_response`"
                     ),
                 );
                 ok = false;
@@ -584,6 +592,17 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
     }
 
     fn timer(&mut self, def: TimerDef, pos: Pos, path: &str) -> Option<String> {
+        if def.name.starts_with("sla:") {
+            self.cx.error(
+                pos,
+                path,
+                format!(
+                    "timer name `{}`: names starting with `sla:` belong to the SLA clocks; choose another `name`",
+                    def.name
+                ),
+            );
+            return None;
+        }
         if let Some((file, first)) = self.pack.timer_sites.get(&def.name) {
             let msg = format!(
                 "timer name `{}` is already used at {}:{}:{}; give each `schedule` its own `name`",

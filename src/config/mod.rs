@@ -38,7 +38,9 @@ pub const FILE_KEYS: &[&str] = &[
     "settings",
     "teams",
     "agents",
+    "sla",
     "rules",
+    "schedules",
     "templates",
     "tests",
 ];
@@ -73,6 +75,8 @@ pub struct Config {
     pub(crate) roster: Roster,
     /// Per event type: the routing lock names of the teams its decisions may assign to.
     pub(crate) routing_locks: Vec<Vec<String>>,
+    pub(crate) sla: crate::sla::Policies,
+    pub(crate) schedules: Vec<crate::schedule::CronSchedule>,
     /// The `tests:` of every file.
     pub tests: Vec<TestCase>,
     /// The files the pack was compiled from.
@@ -231,15 +235,18 @@ impl Config {
                 }),
             }
         }
-        // Calendars, teams, agents, settings and templates first: rules refer to them from
-        // any file (agents to teams and calendars).
+        // Calendars, teams, agents, settings, SLA policies and templates first: rules refer to
+        // them from any file (agents to teams and calendars; templates may promise an SLA
+        // policy's first response).
         for phase in [
             "calendars",
             "teams",
             "agents",
             "settings",
+            "sla",
             "templates",
             "rules",
+            "schedules",
         ] {
             for (file, top) in &docs {
                 for (key, value) in top.iter().filter(|(k, _)| k == phase) {
@@ -256,6 +263,8 @@ impl Config {
                         "teams" => c.teams(value),
                         "agents" => c.agents(value),
                         "settings" => c.settings(value),
+                        "sla" => crate::sla::compile(&mut c, value),
+                        "schedules" => crate::schedule::compile(&mut c, value),
                         "templates" => c.templates(value),
                         _ => c.rules(value),
                     }
@@ -367,6 +376,8 @@ impl Config {
             calendars: pack.calendars,
             response: pack.response,
             bots: pack.bots,
+            sla: pack.sla,
+            schedules: pack.schedules,
             tests,
             files,
             warnings,
@@ -434,6 +445,21 @@ impl Config {
     /// (sorted); empty when no rule for it assigns to a team.
     pub fn routing_locks(&self, kind: EventType) -> &[String] {
         &self.routing_locks[kind as usize]
+    }
+
+    /// The pack's SLA policies, in the order they are matched.
+    pub fn sla_policies(&self) -> &crate::sla::Policies {
+        &self.sla
+    }
+
+    /// The pack's cron schedules.
+    pub fn schedules(&self) -> &[crate::schedule::CronSchedule] {
+        &self.schedules
+    }
+
+    /// A cron schedule by name.
+    pub fn schedule(&self, name: &str) -> Option<&crate::schedule::CronSchedule> {
+        self.schedules.iter().find(|s| s.name == name)
     }
 
     pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {

@@ -190,6 +190,43 @@ pub fn rule_file() -> Value {
         };
         settings.insert((*key).into(), v);
     }
+    let mut policy = Map::new();
+    let sla_targets = json!({ "type": "object", "additionalProperties": false,
+        "properties": targets.iter().map(|(k, _)| (k.clone(), json!({ "type": "string",
+            "description": "with a calendar: business time (30m, 4h, 2d); without: calendar time" })))
+            .collect::<Map<_, _>>() });
+    for key in crate::sla::POLICY_KEYS {
+        let v = match *key {
+            "name" | "description" => json!({ "type": "string" }),
+            "calendar" => {
+                json!({ "type": "string", "description": "business calendar; `none` (or leaving it out) counts calendar time" })
+            }
+            "when" | "pause_when" => json!({ "$ref": "#/$defs/condition" }),
+            "warn_at" => {
+                one_of_list(json!({ "type": "string", "pattern": "^\\s*[0-9]{1,2}\\s*%$" }))
+            }
+            _ => sla_targets.clone(),
+        };
+        policy.insert((*key).into(), v);
+    }
+    let mut schedule = Map::new();
+    for key in crate::schedule::SCHEDULE_KEYS {
+        let v = match *key {
+            "name" | "description" => json!({ "type": "string" }),
+            "cron" => {
+                json!({ "type": "string", "description": "5 fields (`0 2 * * *`), or 6-7 with seconds first" })
+            }
+            "timezone" => json!({ "type": "string", "description": "IANA time zone; default UTC" }),
+            "for_each" => json!({ "type": "object", "additionalProperties": false, "properties": {
+                "status": one_of_list(json!({ "enum": strings(Status::names()) })),
+                "idle_for": { "type": "string", "description": "no event for this long: 7d, 12h" } } }),
+            "then" => json!({ "$ref": "#/$defs/actions" }),
+            "missed" => json!({ "enum": crate::schedule::MISSED }),
+            "enabled" => json!({ "type": "boolean" }),
+            _ => json!({}),
+        };
+        schedule.insert((*key).into(), v);
+    }
     let mut expect = Map::new();
     for key in EXPECT_KEYS {
         let v = match *key {
@@ -268,6 +305,10 @@ pub fn rule_file() -> Value {
                     "shift": { "type": "string", "description": "a calendar under `calendars:`" },
                     "helpdesk_ids": object(ids, &[]) },
                   "required": ["teams", "languages", "capacity"], "additionalProperties": false } })
+            }
+            "sla" => json!({ "type": "array", "items": object(policy.clone(), &["name"]) }),
+            "schedules" => {
+                json!({ "type": "array", "items": object(schedule.clone(), &["name", "cron", "then"]) })
             }
             _ => json!({}),
         };

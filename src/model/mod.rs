@@ -6,10 +6,12 @@
 
 mod action;
 mod event;
+mod sla;
 mod ticket;
 
 pub use action::{Action, AssignTarget, HttpMethod, NotifyChannel, TimerSpec};
 pub use event::{Change, Event, EventType, TimerRef};
+pub use sla::{Metric, SlaClock, SlaState};
 pub use ticket::{Author, Channel, Customer, Message, Priority, Source, Status, Ticket};
 
 /// A closed set of names that rules may mention (priorities, statuses, channels, ...).

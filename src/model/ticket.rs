@@ -133,6 +133,9 @@ pub struct Ticket {
     /// The helpdesk the ticket lives in, when it came through one of its adapters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// SLA clocks, kept by frontdesk when the pack has `sla:` policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<super::SlaState>,
 }
 
 /// Where a ticket lives: what a connector needs to apply actions through the helpdesk's API.

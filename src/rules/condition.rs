@@ -168,6 +168,13 @@ pub enum TestKind {
         /// Operand.
         value: DateTime<Utc>,
     },
+    /// A flag is (not) this value.
+    BoolIs {
+        /// The value.
+        value: bool,
+        /// `ne`.
+        negate: bool,
+    },
     /// Set and non-empty (or the opposite).
     Exists(bool),
     /// Begins with (lower-cased prefix).
@@ -440,6 +447,9 @@ impl Test {
                     _ => None,
                 };
                 t.is_some_and(|t| op.holds(t.cmp(value)))
+            }
+            TestKind::BoolIs { value, negate } => {
+                matches!(get(), Val::Bool(b) if b == *value) != *negate
             }
             TestKind::Exists(want) => get().exists() == *want,
             TestKind::StartsWith(prefix) => match get() {
@@ -914,6 +924,16 @@ fn compile_test(
                 "; text compares with eq, in, contains, starts_with or matches",
             ),
         },
+        FieldType::Bool => match op {
+            "eq" | "ne" => {
+                let value = c.cx.boolean(operand, path)?;
+                Some(TestKind::BoolIs {
+                    value,
+                    negate: op == "ne",
+                })
+            }
+            _ => unsupported(c, "; flags compare with `eq: true` or `eq: false`"),
+        },
         FieldType::List => unsupported(
             c,
             "; lists use `contains`, `contains_any`, `contains_all` or `exists`",
@@ -971,6 +991,7 @@ fn type_noun(ty: FieldType) -> String {
         FieldType::Enum(k) => format!("a {}", k.noun()),
         FieldType::List => "a list".into(),
         FieldType::Time => "a time".into(),
+        FieldType::Bool => "a flag".into(),
         FieldType::Any => "a custom field".into(),
     }
 }
@@ -1013,6 +1034,7 @@ fn operand_value(c: &mut Compiler<'_>, ty: FieldType, node: &Node, path: &str) -
             Some(Value::String(kind.names()[i as usize].to_string()))
         }
         FieldType::Time => Some(Value::String(time_operand(c, node, path)?.to_rfc3339())),
+        FieldType::Bool => Some(Value::Bool(c.cx.boolean(node, path)?)),
         _ => Some(node.to_json()),
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::model::{Event, Message, Ticket};
+use crate::model::{Event, Message, Metric, SlaClock, Ticket};
 
 /// What kind of value a field holds; decides which operators and operands are valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum FieldType {
     List,
     /// A point in time.
     Time,
+    /// `true` or `false`.
+    Bool,
     /// Whatever the JSON holds (custom fields, event data).
     Any,
 }
@@ -114,6 +116,42 @@ pub enum Field {
     MessageLanguage,
     MessageAt,
     Text,
+    SlaPolicy,
+    Sla(Metric, SlaPart),
+}
+
+/// What a condition reads of an SLA clock (`ticket.sla.first_response.breached`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaPart {
+    /// `started_at`: when the clock started.
+    StartedAt,
+    /// `due_at`: when the target is reached if the clock keeps running.
+    DueAt,
+    /// `achieved_at`: when it was met.
+    AchievedAt,
+    /// `breached_at`: when the target was missed.
+    BreachedAt,
+    /// `breached`: whether the target was missed.
+    Breached,
+    /// `paused`: whether the clock is paused.
+    Paused,
+    /// `running`: whether the clock is counting.
+    Running,
+}
+
+impl SlaPart {
+    fn read(self, c: &SlaClock) -> Val<'static> {
+        let time = |t: Option<DateTime<Utc>>| t.map_or(Val::Null, Val::Time);
+        match self {
+            SlaPart::StartedAt => Val::Time(c.started_at),
+            SlaPart::DueAt => time(c.due_at),
+            SlaPart::AchievedAt => time(c.achieved_at),
+            SlaPart::BreachedAt => time(c.breached_at),
+            SlaPart::Breached => Val::Bool(c.breached),
+            SlaPart::Paused => Val::Bool(c.is_paused()),
+            SlaPart::Running => Val::Bool(c.is_running()),
+        }
+    }
 }
 
 /// Fixed field paths, for lookup and "did you mean".
@@ -143,6 +181,91 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("message.language", Field::MessageLanguage),
     ("message.at", Field::MessageAt),
     ("text", Field::Text),
+    ("ticket.sla.policy", Field::SlaPolicy),
+    (
+        "ticket.sla.first_response.started_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::StartedAt),
+    ),
+    (
+        "ticket.sla.first_response.due_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::DueAt),
+    ),
+    (
+        "ticket.sla.first_response.achieved_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::AchievedAt),
+    ),
+    (
+        "ticket.sla.first_response.breached_at",
+        Field::Sla(Metric::FirstResponse, SlaPart::BreachedAt),
+    ),
+    (
+        "ticket.sla.first_response.breached",
+        Field::Sla(Metric::FirstResponse, SlaPart::Breached),
+    ),
+    (
+        "ticket.sla.first_response.paused",
+        Field::Sla(Metric::FirstResponse, SlaPart::Paused),
+    ),
+    (
+        "ticket.sla.first_response.running",
+        Field::Sla(Metric::FirstResponse, SlaPart::Running),
+    ),
+    (
+        "ticket.sla.next_response.started_at",
+        Field::Sla(Metric::NextResponse, SlaPart::StartedAt),
+    ),
+    (
+        "ticket.sla.next_response.due_at",
+        Field::Sla(Metric::NextResponse, SlaPart::DueAt),
+    ),
+    (
+        "ticket.sla.next_response.achieved_at",
+        Field::Sla(Metric::NextResponse, SlaPart::AchievedAt),
+    ),
+    (
+        "ticket.sla.next_response.breached_at",
+        Field::Sla(Metric::NextResponse, SlaPart::BreachedAt),
+    ),
+    (
+        "ticket.sla.next_response.breached",
+        Field::Sla(Metric::NextResponse, SlaPart::Breached),
+    ),
+    (
+        "ticket.sla.next_response.paused",
+        Field::Sla(Metric::NextResponse, SlaPart::Paused),
+    ),
+    (
+        "ticket.sla.next_response.running",
+        Field::Sla(Metric::NextResponse, SlaPart::Running),
+    ),
+    (
+        "ticket.sla.resolution.started_at",
+        Field::Sla(Metric::Resolution, SlaPart::StartedAt),
+    ),
+    (
+        "ticket.sla.resolution.due_at",
+        Field::Sla(Metric::Resolution, SlaPart::DueAt),
+    ),
+    (
+        "ticket.sla.resolution.achieved_at",
+        Field::Sla(Metric::Resolution, SlaPart::AchievedAt),
+    ),
+    (
+        "ticket.sla.resolution.breached_at",
+        Field::Sla(Metric::Resolution, SlaPart::BreachedAt),
+    ),
+    (
+        "ticket.sla.resolution.breached",
+        Field::Sla(Metric::Resolution, SlaPart::Breached),
+    ),
+    (
+        "ticket.sla.resolution.paused",
+        Field::Sla(Metric::Resolution, SlaPart::Paused),
+    ),
+    (
+        "ticket.sla.resolution.running",
+        Field::Sla(Metric::Resolution, SlaPart::Running),
+    ),
 ];
 
 /// Prefixes of open-ended paths (`ticket.fields.region`).
@@ -217,10 +340,12 @@ impl Field {
             Subject | MessageText | Text => FieldType::Text,
             Tags => FieldType::List,
             CreatedAt | UpdatedAt | FirstResponseAt | MessageAt => FieldType::Time,
+            Sla(_, SlaPart::Breached | SlaPart::Paused | SlaPart::Running) => FieldType::Bool,
+            Sla(..) => FieldType::Time,
             EventData(_) | TicketField(_) | CustomerField(_) => FieldType::Any,
             TicketId | Category | Assignee | Group | CustomerId | CustomerName
             | CustomerFirstName | CustomerEmail | CustomerLanguage | CustomerTier | MessageId
-            | MessageLanguage => FieldType::Str,
+            | MessageLanguage | SlaPolicy => FieldType::Str,
         }
     }
 
@@ -268,6 +393,15 @@ impl Field {
             MessageLanguage => msg.map_or(Val::Null, |m| opt(&m.language)),
             MessageAt => msg.and_then(|m| m.at).map_or(Val::Null, Val::Time),
             Text => Val::Str(text),
+            SlaPolicy => ticket
+                .sla
+                .as_ref()
+                .map_or(Val::Null, |s| Val::Str(&s.policy)),
+            Sla(m, part) => ticket
+                .sla
+                .as_ref()
+                .and_then(|s| s.clock(*m))
+                .map_or(Val::Null, |c| part.read(c)),
         }
     }
 }
@@ -299,6 +433,8 @@ pub enum Val<'a> {
     List(&'a [String]),
     /// A time.
     Time(DateTime<Utc>),
+    /// A flag.
+    Bool(bool),
     /// JSON from a custom field or event data.
     Json(&'a Value),
 }
@@ -315,6 +451,7 @@ impl Val<'_> {
             },
             Val::List(items) => Value::from(items.to_vec()),
             Val::Time(t) => Value::String(t.to_rfc3339()),
+            Val::Bool(b) => Value::Bool(b),
             Val::Json(v) => v.clone(),
         }
     }
@@ -332,7 +469,7 @@ impl Val<'_> {
                 Value::Object(o) => !o.is_empty(),
                 _ => true,
             },
-            Val::Enum(_) | Val::Time(_) => true,
+            Val::Enum(_) | Val::Time(_) | Val::Bool(_) => true,
         }
     }
 }

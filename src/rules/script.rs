@@ -197,6 +197,7 @@ pub fn scope_for(ticket: &Ticket, event: &Event) -> Scope<'static> {
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "first_response_at": ticket.first_response_at,
+        "sla": ticket.sla,
     });
     let message = match &event.message {
         Some(m) => json!({

@@ -208,6 +208,14 @@ impl AppState {
         let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
         let started = std::time::Instant::now();
         let kind = event.kind;
+        // frontdesk keeps `ticket.sla` itself: what a caller sends there is not taken over.
+        let patch = patch.map(|mut p| {
+            if let Some(obj) = p.as_object_mut() {
+                obj.remove("sla");
+            }
+            p
+        });
+        event.ticket.sla = None;
         let decide: store::RoutedDecideFn = {
             let event = event.clone();
             let freed = freed.clone();
@@ -390,6 +398,12 @@ pub async fn fire_due_timers(state: &AppState) -> usize {
 /// calls this; tests call it after moving a manual clock.
 pub async fn route_queued(state: &AppState) -> usize {
     agents::route_all_queued(state).await
+}
+
+/// Runs the cron schedule occurrences due by the state's clock (once each); returns how many
+/// ran. The scheduler loop calls this; tests call it after moving a manual clock.
+pub async fn run_schedules(state: &AppState) -> usize {
+    scheduler::run_schedules(state).await
 }
 
 /// Delivers every outbox row that is due by the state's clock; returns how many were attempted.

@@ -196,6 +196,9 @@ pub struct EventResponse {
     pub actions: Vec<Action>,
     /// Timers started.
     pub timers: Vec<TimerSpec>,
+    /// Pending timers cancelled by name (SLA clocks met, paused or stopped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled_timers: Vec<String>,
     /// Rules that fired.
     pub rules: Vec<String>,
     /// Problems met while deciding (a failing script or template).
@@ -214,6 +217,7 @@ impl EventResponse {
             ticket: d.ticket,
             actions: d.actions,
             timers: d.timers,
+            cancelled_timers: d.cancelled_timers,
             rules: d.trace.fired.clone(),
             errors: d.trace.errors.clone(),
             trace: explain.then_some(d.trace),

@@ -11,7 +11,8 @@ use tokio::sync::watch;
 
 use super::AppState;
 use crate::model::{Event, EventType, Ticket, TimerRef};
-use crate::store::{DeliveryOutcome, DueTimer, OutboxRow};
+use crate::schedule::{status_names, CronSchedule, Missed, LATE};
+use crate::store::{DeliveryOutcome, DueTimer, OutboxRow, StoreError};
 
 /// Timers claimed per round.
 const BATCH: u32 = 200;
@@ -176,10 +177,160 @@ fn timer_event(t: &DueTimer) -> (Event, serde_json::Value) {
     (event, json!({ "id": t.row.ticket_id }))
 }
 
+/// Occurrences of one cron schedule walked at most in one round.
+const WALK: usize = 100_000;
+/// Tickets fetched per page of a `for_each`.
+const PAGE: u32 = 500;
+/// Tickets of an occurrence decided at the same time.
+const SIDE_BY_SIDE: usize = 64;
+
+/// Runs every cron schedule occurrence due now; returns how many occurrences ran.
+pub async fn run_schedules(state: &AppState) -> usize {
+    let loaded = state.config.load_full();
+    let lease = TimeDelta::from_std(state.timer_lease).unwrap_or(TimeDelta::seconds(60));
+    let mut ran = 0;
+    for s in loaded.config.schedules().iter().filter(|s| s.enabled) {
+        match run_schedule(state, s, lease).await {
+            Ok(n) => ran += n,
+            Err(e) => {
+                tracing::warn!(schedule = %s.name, error = %e, "schedule not run; it is tried again")
+            }
+        }
+    }
+    ran
+}
+
+async fn run_schedule(
+    state: &AppState,
+    s: &CronSchedule,
+    lease: TimeDelta,
+) -> Result<usize, StoreError> {
+    let store = &state.store;
+    let now = state.clock.now();
+    let from = match store.last_schedule_run(&s.name).await? {
+        None => {
+            // A new schedule counts from now: occurrences before it was loaded do not run.
+            store
+                .record_schedule_run(&s.name, now, "baseline", now)
+                .await?;
+            return Ok(0);
+        }
+        Some((at, st)) if st == "running" => {
+            // Unfinished (its runner died, or this process restarted): finish it, once.
+            if store
+                .claim_schedule_run(&s.name, at, &state.instance, now + lease, now)
+                .await?
+            {
+                tracing::info!(schedule = %s.name, fire_at = %at, "finishing an interrupted run");
+                run_occurrence(state, s, at).await?;
+                return Ok(1);
+            }
+            return Ok(0);
+        }
+        Some((at, _)) => at,
+    };
+    let Some((latest, count)) = s.latest(from, now, WALK) else {
+        return Ok(0);
+    };
+    if now - latest > LATE && s.missed == Missed::Skip {
+        tracing::info!(schedule = %s.name, missed = count, "missed occurrences skipped (`missed: skip`)");
+        store
+            .record_schedule_run(&s.name, latest, "skipped", now)
+            .await?;
+        return Ok(0);
+    }
+    if count > 1 {
+        tracing::info!(schedule = %s.name, missed = count - 1, fire_at = %latest, "occurrences were missed; running the latest once");
+    }
+    if !store
+        .claim_schedule_run(&s.name, latest, &state.instance, now + lease, now)
+        .await?
+    {
+        return Ok(0);
+    }
+    run_occurrence(state, s, latest).await?;
+    Ok(1)
+}
+
+/// Decides the occurrence for each ticket it selects (or once), then marks it done. Each
+/// event id is derived from the schedule, the occurrence and the ticket, so running an
+/// interrupted occurrence again decides nothing twice.
+async fn run_occurrence(
+    state: &AppState,
+    s: &CronSchedule,
+    fire_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let decide = |ticket: String| async move {
+        let (event, patch) = schedule_event(&s.name, fire_at, &ticket);
+        state
+            .process(event, Some(patch), false)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Unavailable(e.message))
+    };
+    match &s.for_each {
+        None => decide(format!("{}{}", crate::schedule::TICKET_PREFIX, s.name)).await?,
+        Some(f) => {
+            let statuses = status_names(&f.statuses);
+            let idle_before = f.idle_for.map(|d| fire_at - d);
+            let mut after = String::new();
+            loop {
+                let ids = state
+                    .store
+                    .schedule_tickets(&statuses, idle_before, &after, PAGE)
+                    .await?;
+                let Some(last) = ids.last().cloned() else {
+                    break;
+                };
+                // Tickets are decided side by side (the store commits them together), a
+                // slice at a time.
+                for slice in ids.chunks(SIDE_BY_SIDE) {
+                    let each = slice.iter().cloned().map(decide);
+                    for r in futures_util::future::join_all(each).await {
+                        r?;
+                    }
+                }
+                after = last;
+            }
+        }
+    }
+    state
+        .store
+        .finish_schedule_run(&s.name, fire_at, state.clock.now())
+        .await
+}
+
+/// The `schedule.tick` event of one occurrence for one ticket, named by id only (like a timer's).
+fn schedule_event(
+    name: &str,
+    fire_at: chrono::DateTime<chrono::Utc>,
+    ticket: &str,
+) -> (Event, serde_json::Value) {
+    let at = fire_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut data = serde_json::Map::new();
+    data.insert("schedule".into(), json!(name));
+    data.insert("fire_at".into(), json!(at));
+    let event = Event {
+        id: format!("schedule:{name}@{at}/{ticket}"),
+        kind: EventType::ScheduleTick,
+        occurred_at: Some(fire_at),
+        ticket: Ticket {
+            id: ticket.to_string(),
+            ..Ticket::default()
+        },
+        message: None,
+        changes: Default::default(),
+        timer: None,
+        data,
+    };
+    (event, json!({ "id": ticket }))
+}
+
 /// The scheduler loop: timers and deliveries.
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     loop {
         fire_due(&state).await;
+        run_schedules(&state).await;
         deliver_due(&state).await;
         super::agents::route_all_queued(&state).await;
         let wait = match state.store.next_timer_due().await {

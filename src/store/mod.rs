@@ -357,6 +357,53 @@ pub trait Store: Send + Sync {
     /// Puts a dead (or delivered) row back to pending, due now. `false` when there is no such row.
     async fn redeliver(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
 
+    /// The latest recorded occurrence of a cron schedule and its state (`running`, `done`,
+    /// `skipped` or `baseline`).
+    async fn last_schedule_run(
+        &self,
+        schedule: &str,
+    ) -> Result<Option<(DateTime<Utc>, String)>, StoreError>;
+
+    /// Records an occurrence that does not run (`skipped`, or the `baseline` a new schedule
+    /// counts from). Does nothing when the occurrence is recorded already.
+    async fn record_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Claims an occurrence to run it, leased to `owner` until `lease_until`: `true` when it
+    /// was not recorded yet, or is still running under a lease that ran out (its runner died).
+    async fn claim_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks a claimed occurrence done.
+    async fn finish_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Ticket ids a schedule's `for_each` selects, in id order after `after`: status among
+    /// `statuses` (any when empty), no event decided since `idle_before` (when given). Tickets
+    /// named `schedule:…` (those of schedules without `for_each`) are never selected.
+    async fn schedule_tickets(
+        &self,
+        statuses: &[String],
+        idle_before: Option<DateTime<Utc>>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// Flushes and closes.
     async fn close(&self);
 }
@@ -388,6 +435,7 @@ pub(crate) fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -
         actions: Vec::new(),
         ticket,
         timers: Vec::new(),
+        cancelled_timers: Vec::new(),
         trace: Default::default(),
         routing: Default::default(),
     };

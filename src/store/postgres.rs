@@ -420,7 +420,8 @@ async fn write(
         if let Action::CancelTimers { names } = action {
             sqlx::query(
                 "UPDATE timers SET state = 'cancelled', finished_at = $1
-                 WHERE ticket_id = $2 AND state = 'pending' AND ($3::text[] IS NULL OR name = ANY($3))",
+                 WHERE ticket_id = $2 AND state = 'pending'
+                   AND (($3::text[] IS NULL AND name NOT LIKE 'sla:%') OR name = ANY($3))",
             )
             .bind(now)
             .bind(ticket_id)
@@ -428,6 +429,18 @@ async fn write(
             .execute(&mut *tx)
             .await?;
         }
+    }
+    // SLA clocks that need no timer any more.
+    if !decision.cancelled_timers.is_empty() {
+        sqlx::query(
+            "UPDATE timers SET state = 'cancelled', finished_at = $1
+             WHERE ticket_id = $2 AND state = 'pending' AND name = ANY($3)",
+        )
+        .bind(now)
+        .bind(ticket_id)
+        .bind(&decision.cancelled_timers)
+        .execute(&mut *tx)
+        .await?;
     }
     for timer in &decision.timers {
         sqlx::query(
@@ -656,6 +669,103 @@ impl Store for PgStore {
             .collect();
         out.sort_by_key(|t| t.row.due_at);
         Ok(out)
+    }
+
+    async fn last_schedule_run(
+        &self,
+        schedule: &str,
+    ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
+        let row: Option<(DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT fire_at, state FROM schedule_runs WHERE schedule = $1 ORDER BY fire_at DESC LIMIT 1",
+        )
+        .bind(schedule)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    async fn record_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO schedule_runs (schedule, fire_at, state, recorded_at, finished_at) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (schedule, fire_at) DO NOTHING",
+        )
+        .bind(schedule)
+        .bind(fire_at)
+        .bind(state)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO schedule_runs (schedule, fire_at, state, claimed_by, lease_until, recorded_at)
+             VALUES ($1, $2, 'running', $3, $4, $5)
+             ON CONFLICT (schedule, fire_at) DO UPDATE SET claimed_by = excluded.claimed_by, lease_until = excluded.lease_until
+             WHERE schedule_runs.state = 'running' AND (schedule_runs.lease_until IS NULL OR schedule_runs.lease_until < $5)",
+        )
+        .bind(schedule)
+        .bind(fire_at)
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE schedule_runs SET state = 'done', lease_until = NULL, finished_at = $1 WHERE schedule = $2 AND fire_at = $3",
+        )
+        .bind(now)
+        .bind(schedule)
+        .bind(fire_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn schedule_tickets(
+        &self,
+        statuses: &[String],
+        idle_before: Option<DateTime<Utc>>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query_scalar(
+            "SELECT id FROM tickets
+             WHERE id > $1 AND id NOT LIKE 'schedule:%'
+               AND (cardinality($2::text[]) = 0 OR (state::jsonb ->> 'status') = ANY($2))
+               AND ($3::timestamptz IS NULL OR updated_at <= $3)
+             ORDER BY id LIMIT $4",
+        )
+        .bind(after)
+        .bind(statuses)
+        .bind(idle_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
     }
 
     async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

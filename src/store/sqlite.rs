@@ -72,6 +72,9 @@ impl SqliteStore {
         sqlx::query("UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL")
             .execute(&writer)
             .await?;
+        sqlx::query("UPDATE schedule_runs SET lease_until = NULL WHERE state = 'running'")
+            .execute(&writer)
+            .await?;
         let (tx, rx) = mpsc::channel(4096);
         let task = tokio::spawn(writer_loop(writer.clone(), rx));
         Ok(SqliteStore {
@@ -324,8 +327,9 @@ async fn apply_one(
     for action in &decision.actions {
         if let Action::CancelTimers { names } = action {
             match names {
+                // `all` is the rules' timers; SLA clocks keep theirs.
                 None => {
-                    sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending'")
+                    sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending' AND name NOT LIKE 'sla:%'")
                             .bind(&now)
                             .bind(ticket_id)
                             .execute(&mut *tx)
@@ -343,6 +347,14 @@ async fn apply_one(
                 }
             }
         }
+    }
+    for name in &decision.cancelled_timers {
+        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
+            .bind(&now)
+            .bind(ticket_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
     }
     for timer in &decision.timers {
         sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
@@ -593,6 +605,110 @@ impl Store for SqliteStore {
         }
         out.sort_by_key(|t| t.row.due_at);
         Ok(out)
+    }
+
+    async fn last_schedule_run(
+        &self,
+        schedule: &str,
+    ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT fire_at, state FROM schedule_runs WHERE schedule = ? ORDER BY fire_at DESC LIMIT 1",
+        )
+        .bind(schedule)
+        .fetch_optional(&self.writer)
+        .await?;
+        match row {
+            Some(r) => Ok(Some((
+                parse_ts(r.try_get::<&str, _>("fire_at")?)?,
+                r.try_get("state")?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO schedule_runs (schedule, fire_at, state, recorded_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (schedule, fire_at) DO NOTHING",
+        )
+        .bind(schedule)
+        .bind(ts(fire_at))
+        .bind(state)
+        .bind(ts(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO schedule_runs (schedule, fire_at, state, claimed_by, lease_until, recorded_at)
+             VALUES (?1, ?2, 'running', ?3, ?4, ?5)
+             ON CONFLICT (schedule, fire_at) DO UPDATE SET claimed_by = excluded.claimed_by, lease_until = excluded.lease_until
+             WHERE schedule_runs.state = 'running' AND (schedule_runs.lease_until IS NULL OR schedule_runs.lease_until < ?5)",
+        )
+        .bind(schedule)
+        .bind(ts(fire_at))
+        .bind(owner)
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE schedule_runs SET state = 'done', lease_until = NULL, finished_at = ? WHERE schedule = ? AND fire_at = ?",
+        )
+        .bind(ts(now))
+        .bind(schedule)
+        .bind(ts(fire_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn schedule_tickets(
+        &self,
+        statuses: &[String],
+        idle_before: Option<DateTime<Utc>>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let statuses = serde_json::to_string(statuses)?;
+        let rows = sqlx::query_scalar(
+            "SELECT id FROM tickets
+             WHERE id > ?1 AND id NOT LIKE 'schedule:%'
+               AND (json_array_length(?2) = 0 OR json_extract(state, '$.status') IN (SELECT value FROM json_each(?2)))
+               AND (?3 IS NULL OR updated_at <= ?3)
+             ORDER BY id LIMIT ?4",
+        )
+        .bind(after)
+        .bind(statuses)
+        .bind(idle_before.map(ts))
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(rows)
     }
 
     async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
