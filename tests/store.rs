@@ -1185,6 +1185,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                 actions: Vec::new(),
                 ticket,
                 timers: Vec::new(),
+                cancelled_timers: Vec::new(),
                 trace: Default::default(),
                 routing: Default::default(),
             }
@@ -1232,6 +1233,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                     actions: Vec::new(),
                     ticket,
                     timers: Vec::new(),
+                    cancelled_timers: Vec::new(),
                     trace: Default::default(),
                     routing: Default::default(),
                 }
@@ -1261,6 +1263,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                 actions: Vec::new(),
                 ticket: prior.unwrap(),
                 timers: Vec::new(),
+                cancelled_timers: Vec::new(),
                 trace: Default::default(),
                 routing: Default::default(),
             }
