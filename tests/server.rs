@@ -573,7 +573,11 @@ async fn an_sla_breach_fires_once_and_a_met_clock_does_nothing() {
     let (_, rec) = d.get("/v1/tickets/S1").await;
     let t = &rec["ticket"];
     assert_eq!(t["priority"], "high", "escalated by the rule");
-    assert_eq!(t["tags"], json!(["sla_breached"]));
+    assert_eq!(
+        t["tags"],
+        json!(["escalated", "sla_breached"]),
+        "the routing rule and the SLA rule both act on the breach"
+    );
     assert_eq!(t["sla"]["policy"], "standard");
     assert_eq!(t["sla"]["first_response"]["breached"], true);
     assert_eq!(

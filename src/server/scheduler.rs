@@ -50,7 +50,10 @@ pub async fn fire_due(state: &AppState) -> usize {
             });
             by_ticket[i].push(t);
         }
-        let each = by_ticket.iter().map(|timers| fire_in_order(state, timers));
+        let until = now + lease;
+        let each = by_ticket
+            .iter()
+            .map(|timers| fire_in_order(state, timers, until));
         fired += futures_util::future::join_all(each)
             .await
             .into_iter()
@@ -58,10 +61,17 @@ pub async fn fire_due(state: &AppState) -> usize {
     }
 }
 
-/// Fires one ticket's due timers in order; returns how many fired.
-async fn fire_in_order(state: &AppState, timers: &[DueTimer]) -> usize {
+/// Fires one ticket's due timers in order; returns how many fired. A claim whose lease ran
+/// out before its turn (the process was paused) is left alone: another replica may have it,
+/// and firing it would only be answered from the store.
+async fn fire_in_order(state: &AppState, timers: &[DueTimer], lease_until: DateTime<Utc>) -> usize {
     let mut fired = 0;
     for t in timers {
+        if state.clock.now() >= lease_until {
+            ::metrics::counter!("frontdesk_timer_claims_expired_total").increment(1);
+            tracing::warn!(timer = %t.row.id, "claim expired before the timer fired; left to whoever holds it now");
+            continue;
+        }
         let (event, patch) = timer_event(t);
         match state.process(event, Some(patch), false).await {
             Ok(_) => fired += 1,
