@@ -250,7 +250,10 @@ impl ChatTexts {
                     .map(|&l| {
                         let text = over
                             .and_then(|t| t.by_lang.iter().find(|(x, _)| *x == l))
-                            .map_or_else(|| default_chat_text(which, l).to_string(), |(_, t)| t.clone());
+                            .map_or_else(
+                                || default_chat_text(which, l).to_string(),
+                                |(_, t)| t.clone(),
+                            );
                         (l, text)
                     })
                     .collect();
@@ -565,7 +568,9 @@ impl BotCompiler<'_> {
             };
             for (i, &a) in replies.iter().enumerate() {
                 for &b in &replies[i + 1..] {
-                    if crate::faq::normalise::normalise(&text(a)) == crate::faq::normalise::normalise(&text(b)) {
+                    if crate::faq::normalise::normalise(&text(a))
+                        == crate::faq::normalise::normalise(&text(b))
+                    {
                         self.cx.error(
                             f.pos,
                             "feedback",
@@ -595,7 +600,9 @@ impl BotCompiler<'_> {
         };
         let mut ok = true;
         for (v, p) in values {
-            let Some(text) = v.scalar_text() else { continue };
+            let Some(text) = v.scalar_text() else {
+                continue;
+            };
             for name in placeholders(&text) {
                 if !allowed.contains(&name.as_str()) {
                     ok = false;
@@ -604,13 +611,18 @@ impl BotCompiler<'_> {
                     } else {
                         let hint = did_you_mean(&name, allowed.iter().copied());
                         if hint.is_empty() {
-                            let list: Vec<String> = allowed.iter().map(|a| format!("{{{a}}}")).collect();
+                            let list: Vec<String> =
+                                allowed.iter().map(|a| format!("{{{a}}}")).collect();
                             format!(" (known: {})", list.join(", "))
                         } else {
                             hint
                         }
                     };
-                    self.cx.error(v.pos, &p, format!("unknown placeholder `{{{name}}}`{known}"));
+                    self.cx.error(
+                        v.pos,
+                        &p,
+                        format!("unknown placeholder `{{{name}}}`{known}"),
+                    );
                 }
             }
         }

@@ -259,8 +259,16 @@ pub fn opening(lang: Lang, date: NaiveDate, time: NaiveTime, today: NaiveDate) -
             format!("{next}{}{h:02}:{m:02}", dayname(&ZH_DAYS))
         }
         (Lang::Zh, Day::Date(year)) => {
-            let year = if year { format!("{y}年") } else { String::new() };
-            format!("{year}{}月{d}日（{}）{h:02}:{m:02}", mo + 1, dayname(&ZH_DAYS))
+            let year = if year {
+                format!("{y}年")
+            } else {
+                String::new()
+            };
+            format!(
+                "{year}{}月{d}日（{}）{h:02}:{m:02}",
+                mo + 1,
+                dayname(&ZH_DAYS)
+            )
         }
     }
 }
@@ -398,13 +406,44 @@ mod tests {
         let t = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
         let today: NaiveDate = "2026-11-27".parse().unwrap(); // a Friday
         let cases: &[(&str, [&str; 5])] = &[
-            ("2026-11-28", ["at 08:00 tomorrow", "i morgen kl. 08.00", "i morgen kl. 8.00", "غدًا الساعة 08:00", "明天08:00"]),
-            ("2026-11-30", ["on Monday at 08:00", "mandag kl. 08.00", "mandag kl. 8.00", "يوم الاثنين الساعة 08:00", "下周一08:00"]),
-            ("2026-12-28", ["on Monday 28 December at 08:00", "mandag 28. desember kl. 08.00", "mandag den 28. december kl. 8.00", "يوم الاثنين 28 ديسمبر الساعة 08:00", "12月28日（周一）08:00"]),
+            (
+                "2026-11-28",
+                [
+                    "at 08:00 tomorrow",
+                    "i morgen kl. 08.00",
+                    "i morgen kl. 8.00",
+                    "غدًا الساعة 08:00",
+                    "明天08:00",
+                ],
+            ),
+            (
+                "2026-11-30",
+                [
+                    "on Monday at 08:00",
+                    "mandag kl. 08.00",
+                    "mandag kl. 8.00",
+                    "يوم الاثنين الساعة 08:00",
+                    "下周一08:00",
+                ],
+            ),
+            (
+                "2026-12-28",
+                [
+                    "on Monday 28 December at 08:00",
+                    "mandag 28. desember kl. 08.00",
+                    "mandag den 28. december kl. 8.00",
+                    "يوم الاثنين 28 ديسمبر الساعة 08:00",
+                    "12月28日（周一）08:00",
+                ],
+            ),
         ];
         for (date, want) in cases {
             for (lang, want) in Lang::ALL.iter().zip(want) {
-                assert_eq!(opening(*lang, date.parse().unwrap(), t, today), *want, "{lang:?} {date}");
+                assert_eq!(
+                    opening(*lang, date.parse().unwrap(), t, today),
+                    *want,
+                    "{lang:?} {date}"
+                );
             }
         }
         assert_eq!(opening(Lang::En, today, t, today), "at 08:00 today");
