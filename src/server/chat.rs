@@ -317,8 +317,9 @@ pub(super) async fn post_message(
         )),
     };
     let session = load_session(&state, &id).await?;
-    let bots = state.bots();
-    let bot = find_bot(&bots, &session.bot, "bot")?;
+    // One pack snapshot for the whole message: the bot and the response targets agree.
+    let loaded = state.config.load_full();
+    let bot = find_bot(loaded.config.bots(), &session.bot, "bot")?;
     let now = state.clock.now();
     let mut turn = bot::reply(bot, &session, &input, now).map_err(|e| match e {
         ChatError::HandedOff => {
@@ -337,7 +338,6 @@ pub(super) async fn post_message(
         let ev = handoff_event(&turn.session, reason, &transcript, &turn.messages, now);
         let applied = state.process(ev, None, false).await?;
         let d = applied.decision;
-        let loaded = state.config.load();
         let tz = turn
             .session
             .customer

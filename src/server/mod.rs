@@ -169,14 +169,12 @@ pub struct AppState {
     pub connectors: Connectors,
     /// Per queued ticket, the availability it was last offered to (see `agents::route_queued`).
     offered: std::sync::Mutex<HashMap<String, u64>>,
-    /// FAQ bots for the chat API.
-    pub chat_bots: Arc<crate::faq::BotSet>,
 }
 
 impl AppState {
-    /// The FAQ bots the chat API serves.
+    /// The FAQ bots the chat API serves: the active pack's (swapped with it on reload).
     pub fn bots(&self) -> Arc<crate::faq::BotSet> {
-        self.chat_bots.clone()
+        self.config.load().config.bots_shared()
     }
 
     /// Decides and stores one event: the single path of every event into frontdesk.
@@ -358,13 +356,6 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         verifiers,
         connectors,
         offered: Default::default(),
-        chat_bots: Arc::new(
-            opts.rules
-                .parent()
-                .map(|p| p.join("bots"))
-                .and_then(|d| crate::faq::BotSet::load(&d).ok())
-                .unwrap_or_default(),
-        ),
     });
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
