@@ -77,7 +77,8 @@ impl Daemon {
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.get(format!("{}{path}", self.url))).await
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
     }
 
     /// Opens a session; panics unless it is a 201.
@@ -178,10 +179,7 @@ async fn feedback_yes_and_no() {
     d.say(&s, "How do I reset my password?").await;
     let yes = d.say(&s, "Yes").await;
     assert_eq!(yes["feedback"], "yes");
-    assert_eq!(
-        yes["reply"]["text"],
-        ChatText::Thanks.default_text("en")
-    );
+    assert_eq!(yes["reply"]["text"], ChatText::Thanks.default_text("en"));
     assert_eq!(yes["handoff"], false);
     // Feedback as a value on an answer already rated: nothing to rate.
     let (status, e) = d.message(&s, json!({ "feedback": "yes" })).await;
@@ -209,7 +207,10 @@ async fn feedback_yes_and_no() {
     assert_eq!(status, 200);
     assert_eq!(t["ticket"]["channel"], "chat");
     assert_eq!(t["ticket"]["subject"], "Hva koster frakt?");
-    assert!(t["ticket"]["tags"].as_array().unwrap().contains(&json!("bot_handoff")));
+    assert!(t["ticket"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("bot_handoff")));
     // After the handoff the bot answers no more.
     let (status, e) = d.message(&s, json!({ "text": "Hallo?" })).await;
     assert_eq!(status, 409);
@@ -219,7 +220,10 @@ async fn feedback_yes_and_no() {
     assert_eq!(status, 200);
     assert_eq!(tr["session"]["state"], "handed_off");
     let lines = tr["messages"].as_array().unwrap();
-    let authors: Vec<&str> = lines.iter().map(|m| m["author"].as_str().unwrap()).collect();
+    let authors: Vec<&str> = lines
+        .iter()
+        .map(|m| m["author"].as_str().unwrap())
+        .collect();
     assert_eq!(authors, ["bot", "customer", "bot", "customer", "bot"]);
     assert_eq!(lines[1]["text"], "Hva koster frakt?");
     assert_eq!(lines[2]["answer_id"], "delivery_cost");
@@ -234,8 +238,16 @@ async fn feedback_yes_and_no() {
 async fn asking_for_a_person_in_norwegian_and_arabic() {
     let (d, _dir) = start().await;
     for (lang, text, expected) in [
-        ("nb", "Kan jeg snakke med et menneske?", "Noen svarer deg innen 4 timer."),
-        ("ar", "أريد التحدث مع موظف", "سيرد عليك أحد الموظفين خلال 4 ساعات."),
+        (
+            "nb",
+            "Kan jeg snakke med et menneske?",
+            "Noen svarer deg innen 4 timer.",
+        ),
+        (
+            "ar",
+            "أريد التحدث مع موظف",
+            "سيرد عليك أحد الموظفين خلال 4 ساعات.",
+        ),
     ] {
         let s = d.open(json!({ "bot": "support", "language": lang })).await;
         let r = d.say(&s, text).await;
@@ -243,7 +255,11 @@ async fn asking_for_a_person_in_norwegian_and_arabic() {
         assert_eq!(r["handoff_reason"], "asked");
         assert_eq!(r["feedback"], Value::Null, "nothing was answered to rate");
         let message = support().handoff_message(lang).unwrap();
-        assert_eq!(r["reply"]["text"], format!("{message} {expected}"), "{lang}");
+        assert_eq!(
+            r["reply"]["text"],
+            format!("{message} {expected}"),
+            "{lang}"
+        );
         assert_eq!(r["expected"]["open"], true);
         assert_eq!(r["reply"]["quick_replies"], json!([]));
         // The triage rule for people asking for a human ran on the handoff event too.
@@ -289,7 +305,10 @@ async fn repeated_abstention_hands_over_with_the_expected_response() {
     // The handoff event was decided through the ordinary path and is in the audit log.
     let ticket = second["event"]["ticket_id"].as_str().unwrap();
     let event_id = second["event"]["event_id"].as_str().unwrap();
-    assert_eq!(event_id, format!("chat:{}:handoff", s["id"].as_str().unwrap()));
+    assert_eq!(
+        event_id,
+        format!("chat:{}:handoff", s["id"].as_str().unwrap())
+    );
     let (_, log) = d.get(&format!("/v1/decisions?ticket={ticket}")).await;
     let rules: Vec<&str> = log
         .as_array()
@@ -298,7 +317,11 @@ async fn repeated_abstention_hands_over_with_the_expected_response() {
         .map(|r| r["rule"].as_str().unwrap())
         .collect();
     assert!(rules.contains(&"chats the bot hands over"), "{rules:?}");
-    assert!(log.as_array().unwrap().iter().all(|r| r["event_id"] == event_id));
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["event_id"] == event_id));
 
     // After hours the bot says when people are back.
     d.clock.set(friday_night());
@@ -382,28 +405,49 @@ async fn errors() {
     };
     // Unknown bot: 404 naming the field, with the nearest name.
     let e = check(
-        d.post("/v1/chat/sessions", &json!({ "bot": "suport" })).await,
+        d.post("/v1/chat/sessions", &json!({ "bot": "suport" }))
+            .await,
         404,
         "not_found",
         Some("bot"),
     );
-    assert!(e["error"]["message"].as_str().unwrap().contains("did you mean `support`"));
-    check(d.get("/v1/bots/nope/stats").await, 404, "not_found", Some("bot"));
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `support`"));
+    check(
+        d.get("/v1/bots/nope/stats").await,
+        404,
+        "not_found",
+        Some("bot"),
+    );
     // Bad session bodies.
     check(
-        d.post("/v1/chat/sessions", &json!({ "bot": "support", "colour": "red" })).await,
+        d.post(
+            "/v1/chat/sessions",
+            &json!({ "bot": "support", "colour": "red" }),
+        )
+        .await,
         422,
         "invalid_request",
         None,
     );
     check(
-        d.post("/v1/chat/sessions", &json!({ "bot": "support", "language": "english" })).await,
+        d.post(
+            "/v1/chat/sessions",
+            &json!({ "bot": "support", "language": "english" }),
+        )
+        .await,
         422,
         "invalid_request",
         Some("language"),
     );
     check(
-        d.post("/v1/chat/sessions", &json!({ "bot": "support", "customer": { "timezone": "Mars/Olympus" } })).await,
+        d.post(
+            "/v1/chat/sessions",
+            &json!({ "bot": "support", "customer": { "timezone": "Mars/Olympus" } }),
+        )
+        .await,
         422,
         "invalid_request",
         Some("customer.timezone"),
@@ -415,17 +459,33 @@ async fn errors() {
         Some("bot"),
     );
     // Unknown session.
-    check(d.get("/v1/chat/sessions/nope").await, 404, "not_found", Some("id"));
     check(
-        d.post("/v1/chat/sessions/nope/messages", &json!({ "text": "hi" })).await,
+        d.get("/v1/chat/sessions/nope").await,
+        404,
+        "not_found",
+        Some("id"),
+    );
+    check(
+        d.post("/v1/chat/sessions/nope/messages", &json!({ "text": "hi" }))
+            .await,
         404,
         "not_found",
         Some("id"),
     );
     // Bad messages.
     let s = d.open(json!({ "bot": "support" })).await;
-    check(d.message(&s, json!({ "text": "" })).await, 422, "invalid_request", Some("text"));
-    check(d.message(&s, json!({ "text": " \n\t" })).await, 422, "invalid_request", Some("text"));
+    check(
+        d.message(&s, json!({ "text": "" })).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
+    check(
+        d.message(&s, json!({ "text": " \n\t" })).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
     check(
         d.message(&s, json!({ "text": "x".repeat(4097) })).await,
         422,
@@ -434,9 +494,15 @@ async fn errors() {
     );
     let ok = d.message(&s, json!({ "text": "å".repeat(2048) })).await;
     assert_eq!(ok.0, 200, "4,096 bytes are taken");
-    check(d.message(&s, json!({})).await, 422, "invalid_request", Some("text"));
     check(
-        d.message(&s, json!({ "text": "hi", "feedback": "yes" })).await,
+        d.message(&s, json!({})).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
+    check(
+        d.message(&s, json!({ "text": "hi", "feedback": "yes" }))
+            .await,
         422,
         "invalid_request",
         Some("feedback"),
@@ -464,8 +530,18 @@ async fn errors() {
     check(r, 400, "invalid_json", None);
     // A handed-off session: 409.
     d.say(&s, "agent").await;
-    check(d.message(&s, json!({ "text": "hello?" })).await, 409, "session_handed_off", None);
-    check(d.message(&s, json!({ "feedback": "person" })).await, 409, "session_handed_off", None);
+    check(
+        d.message(&s, json!({ "text": "hello?" })).await,
+        409,
+        "session_handed_off",
+        None,
+    );
+    check(
+        d.message(&s, json!({ "feedback": "person" })).await,
+        409,
+        "session_handed_off",
+        None,
+    );
     d.stop().await;
 }
 
@@ -498,7 +574,9 @@ async fn the_chat_routes_are_documented_and_need_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = Tokens::new(&["s3cret".into()], &[]).unwrap();
     let mut d = start_on(&dir.path().join("fd.db"), tokens, monday()).await;
-    let (status, _) = d.post("/v1/chat/sessions", &json!({ "bot": "support" })).await;
+    let (status, _) = d
+        .post("/v1/chat/sessions", &json!({ "bot": "support" }))
+        .await;
     assert_eq!(status, 401);
     d.token = Some("s3cret".into());
     d.open(json!({ "bot": "support" })).await;
@@ -513,13 +591,26 @@ async fn the_chat_routes_are_documented_and_need_the_token() {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
     assert!(doc["paths"]["/v1/chat/sessions"]["post"]["responses"]["201"].is_object());
-    for name in ["NewChat", "ChatOpened", "ChatInput", "ChatAnswer", "Transcript", "ChatStats"] {
-        assert!(doc["components"]["schemas"][name].is_object(), "{name} schema");
+    for name in [
+        "NewChat",
+        "ChatOpened",
+        "ChatInput",
+        "ChatAnswer",
+        "Transcript",
+        "ChatStats",
+    ] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{name} schema"
+        );
     }
     // The widget itself needs no token (the page takes it from `?token=`).
     let page = reqwest::get(format!("{}/chat", d.url)).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("/v1/chat/sessions") && !html.contains("https://"));
     d.stop().await;
@@ -530,7 +621,12 @@ async fn the_chat_routes_are_documented_and_need_the_token() {
 // ---------------------------------------------------------------------------------------------
 
 fn chromium() -> Option<PathBuf> {
-    let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
@@ -556,7 +652,11 @@ async fn dump_dom(browser: &Path, url: String, profile: &Path) -> String {
             .arg(&url)
             .output()
             .expect("run chromium");
-        assert!(out.status.success(), "chromium: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "chromium: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     })
     .await
@@ -592,12 +692,22 @@ async fn the_widget_in_headless_chromium() {
         query("Hvor er pakken min?")
     );
     let dom = dump_dom(&browser, url, &profile).await;
-    assert!(dom.contains(support().greeting("nb").unwrap()), "greeting in:\n{dom}");
-    let answer = support().entry("order_status").unwrap().answer("nb", "en").unwrap();
+    assert!(
+        dom.contains(support().greeting("nb").unwrap()),
+        "greeting in:\n{dom}"
+    );
+    let answer = support()
+        .entry("order_status")
+        .unwrap()
+        .answer("nb", "en")
+        .unwrap();
     assert!(dom.contains(answer), "answer in:\n{dom}");
     assert!(dom.contains(r#"data-answer="order_status""#));
     assert!(dom.contains("Mine bestillinger"), "the link's title");
-    assert!(dom.contains("Fikk du svar på spørsmålet ditt?"), "the feedback prompt");
+    assert!(
+        dom.contains("Fikk du svar på spørsmålet ditt?"),
+        "the feedback prompt"
+    );
     assert!(dom.contains(">Ja</button>") && dom.contains(">Nei</button>"));
     assert!(dom.contains(r#"dir="ltr""#));
     // The page really talked to this daemon: its session is stored with the question.
@@ -618,10 +728,19 @@ async fn the_widget_in_headless_chromium() {
         query("أريد التحدث مع موظف")
     );
     let dom = dump_dom(&browser, url, &profile).await;
-    assert!(dom.contains(r#"<html lang="ar" dir="rtl">"#), "rtl in:\n{dom}");
+    assert!(
+        dom.contains(r#"<html lang="ar" dir="rtl">"#),
+        "rtl in:\n{dom}"
+    );
     assert!(dom.contains(support().greeting("ar").unwrap()));
-    assert!(dom.contains(support().handoff_message("ar").unwrap()), "handoff in:\n{dom}");
-    assert!(dom.contains("جارٍ تحويلك إلى أحد الموظفين."), "the connecting notice");
+    assert!(
+        dom.contains(support().handoff_message("ar").unwrap()),
+        "handoff in:\n{dom}"
+    );
+    assert!(
+        dom.contains("جارٍ تحويلك إلى أحد الموظفين."),
+        "the connecting notice"
+    );
     assert!(dom.contains(r#"id="handoff""#));
     d.stop().await;
 }

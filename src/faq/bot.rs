@@ -558,31 +558,39 @@ impl BotCompiler<'_> {
             }
         }
         // The three quick replies are told apart by their text, so they must differ.
-        let replies = [ChatText::Yes, ChatText::No, ChatText::Person];
+        let replies = [
+            ("yes", ChatText::Yes),
+            ("no", ChatText::No),
+            ("person", ChatText::Person),
+        ];
+        let text = |w: ChatText, l: Lang| {
+            chat.iter()
+                .find(|(x, _)| *x == w)
+                .and_then(|(_, t)| t.by_lang.iter().find(|(x, _)| *x == l))
+                .map_or_else(|| default_chat_text(w, l).to_string(), |(_, t)| t.clone())
+        };
+        let norm = crate::faq::normalise::normalise;
         for &l in &self.languages.clone() {
-            let text = |w: ChatText| {
-                chat.iter()
-                    .find(|(x, _)| *x == w)
-                    .and_then(|(_, t)| t.by_lang.iter().find(|(x, _)| *x == l))
-                    .map_or_else(|| default_chat_text(w, l).to_string(), |(_, t)| t.clone())
-            };
-            for (i, &a) in replies.iter().enumerate() {
-                for &b in &replies[i + 1..] {
-                    if crate::faq::normalise::normalise(&text(a))
-                        == crate::faq::normalise::normalise(&text(b))
-                    {
-                        self.cx.error(
-                            f.pos,
-                            "feedback",
-                            format!(
-                                "`{}` and `{}` read the same in `{}` ({:?}); the quick replies must differ",
-                                a.key(),
-                                b.key(),
-                                l.code(),
-                                text(a)
-                            ),
-                        );
+            for (i, &(ka, a)) in replies.iter().enumerate() {
+                for &(kb, b) in &replies[i + 1..] {
+                    let (ta, tb) = (text(a, l), text(b, l));
+                    if norm(&ta) != norm(&tb) {
+                        continue;
                     }
+                    // Point at the one the file wrote (the later, when it wrote both).
+                    let (key, node) = match (f.get(ka), f.get(kb)) {
+                        (_, Some(n)) => (kb, n),
+                        (Some(n), None) => (ka, n),
+                        (None, None) => continue,
+                    };
+                    self.cx.error(
+                        node.pos,
+                        &format!("feedback.{key}"),
+                        format!(
+                            "`feedback.{ka}` and `feedback.{kb}` both read \"{tb}\" in `{}`; the quick replies must differ",
+                            l.code()
+                        ),
+                    );
                 }
             }
         }
