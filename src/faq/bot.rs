@@ -120,7 +120,7 @@ pub struct Entry {
 /// How the bot hands a conversation to a person.
 #[derive(Debug, Clone, Default)]
 pub struct Handoff {
-    /// After how many questions in a row the bot could not answer it offers a person.
+    /// After how many questions in a row the bot could not answer a chat goes to a person.
     pub after: u32,
     pub(crate) offer: Texts,
     pub(crate) message: Texts,

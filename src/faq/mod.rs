@@ -361,7 +361,7 @@ impl Bot {
         self.text_in(&self.fallback, lang)
     }
 
-    /// After how many unanswered questions in a row a person should be offered.
+    /// After how many unanswered questions in a row the chat goes to a person.
     pub fn handoff_after(&self) -> u32 {
         self.handoff.after
     }
