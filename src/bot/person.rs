@@ -191,14 +191,14 @@ pub fn asks_for_person(text: &str) -> bool {
     // Where each kind of word is, leaving out "in person" and words after a negation.
     let mut staff = Vec::new();
     let mut someone = Vec::new();
-    for i in 0..words.len() {
+    for (i, w) in words.iter().enumerate() {
         if (i > 0 && pair(i - 1, NOT_PAIRS)) || negated(i) {
             continue;
         }
-        if is(words[i], STAFF) || pair(i, STAFF_PAIRS) {
+        if is(w, STAFF) || pair(i, STAFF_PAIRS) {
             staff.push(i);
         }
-        if is(words[i], SOMEONE) {
+        if is(w, SOMEONE) {
             someone.push(i);
         }
     }
@@ -225,15 +225,15 @@ fn forms(word: &str) -> impl Iterator<Item = &str> {
         .chars()
         .next()
         .is_some_and(|c| ('\u{0600}'..='\u{06FF}').contains(&c));
-    let stripped = arabic
-        .then(|| {
-            AR_PREFIXES
-                .iter()
-                .filter_map(|p| word.strip_prefix(p))
-                .filter(|rest| rest.chars().count() >= 3)
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
+    let stripped = if arabic {
+        AR_PREFIXES
+            .iter()
+            .filter_map(|p| word.strip_prefix(p))
+            .filter(|rest| rest.chars().count() >= 3)
+            .collect::<Vec<_>>()
+    } else {
+        Vec::new()
+    };
     std::iter::once(word).chain(stripped)
 }
 
