@@ -542,6 +542,30 @@ async fn errors() {
         "session_handed_off",
         None,
     );
+    // A closed session: 409, and closing it again too.
+    let c = d.open(json!({ "bot": "support" })).await;
+    let close = format!("/v1/chat/sessions/{}/close", c["id"].as_str().unwrap());
+    let (status, closed) = d.post(&close, &json!({})).await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["state"], "closed");
+    check(
+        d.message(&c, json!({ "text": "hello?" })).await,
+        409,
+        "session_closed",
+        None,
+    );
+    check(
+        d.post(&close, &json!({})).await,
+        409,
+        "session_closed",
+        None,
+    );
+    check(
+        d.post("/v1/chat/sessions/nope/close", &json!({})).await,
+        404,
+        "not_found",
+        Some("id"),
+    );
     d.stop().await;
 }
 
@@ -585,6 +609,7 @@ async fn the_chat_routes_are_documented_and_need_the_token() {
         "/v1/chat/sessions",
         "/v1/chat/sessions/{id}",
         "/v1/chat/sessions/{id}/messages",
+        "/v1/chat/sessions/{id}/close",
         "/v1/bots/{bot}/stats",
         "/chat",
     ] {

@@ -16,6 +16,39 @@
 //!   the chat over, as does any message asking for a person ([`person::asks_for_person`]) and the
 //!   bot failing to answer `handoff.after` questions in a row;
 //! - once handed over (or closed) the bot answers no more.
+//!
+//! # Example
+//!
+//! ```
+//! use frontdesk::bot::{self, Feedback, Input, Session, SessionState};
+//! use frontdesk::faq::Bot;
+//!
+//! let bot = Bot::from_yaml("shop.yaml", r#"
+//! bot: shop
+//! languages: [en, nb]
+//! greeting: { en: "Hi!", nb: "Hei!" }
+//! faq:
+//!   - id: opening_hours
+//!     questions: { en: ["When are you open?"], nb: ["Når har dere åpent?"] }
+//!     answers: { en: "Weekdays 9-17.", nb: "Hverdager 9-17." }
+//!   - id: password
+//!     questions: { en: ["I forgot my password"] }
+//!     answer: "Use 'Forgot password'."
+//! "#).unwrap();
+//! let now = "2026-11-23T10:00:00Z".parse().unwrap();
+//! let session = Session::open("s1".into(), &bot, Some("nb"), Default::default(), None, now);
+//! assert_eq!(session.greeting(&bot).as_deref(), Some("Hei!"));
+//!
+//! let turn = bot::reply(&bot, &session, &Input::Text("når har dere åpent?".into()), now).unwrap();
+//! assert_eq!(turn.reply.text, "Hverdager 9-17.");
+//! assert_eq!(turn.reply.quick_replies, ["Ja", "Nei", "Snakk med en person"]);
+//!
+//! // "Nei" rates the answer and hands the chat to a person.
+//! let turn = bot::reply(&bot, &turn.session, &Input::Text("Nei".into()), now).unwrap();
+//! assert_eq!(turn.feedback, Some((Some("opening_hours".into()), Feedback::No)));
+//! assert_eq!(turn.session.state, SessionState::HandedOff);
+//! assert_eq!(turn.reply.text, "Jeg setter deg over til en person nå.");
+//! ```
 
 pub mod person;
 
@@ -453,6 +486,58 @@ pub fn reply(
     Ok(turn)
 }
 
+/// Ends `session` at `now` (the customer closed the chat, or a person finished it): no message
+/// is answered in it after. A session already closed is refused.
+pub fn close(session: &Session, now: DateTime<Utc>) -> Result<Turn, ChatError> {
+    if session.state == SessionState::Closed {
+        return Err(ChatError::Closed);
+    }
+    let mut next = session.clone();
+    next.state = SessionState::Closed;
+    next.awaiting_feedback = None;
+    next.updated_at = now;
+    Ok(Turn {
+        session: next,
+        reply: Reply {
+            text: String::new(),
+            answer_id: None,
+            score: None,
+            abstained: false,
+            links: Vec::new(),
+            prompt: None,
+            quick_replies: Vec::new(),
+            language: session.language.clone(),
+        },
+        messages: Vec::new(),
+        feedback: None,
+        unanswered: None,
+        handoff: None,
+    })
+}
+
+/// What the bot says on a handoff when its file has no `handoff.message`.
+fn default_handoff_message(lang: &str) -> &'static str {
+    match lang {
+        "nb" => "Jeg setter deg over til en person nå.",
+        "da" => "Jeg sender dig videre til en medarbejder nu.",
+        "ar" => "سأحوّلك الآن إلى أحد الموظفين.",
+        "zh" => "正在为您转接人工客服。",
+        _ => "I'm passing you to a person now.",
+    }
+}
+
+/// What the bot says to a question it cannot answer when its file has neither `fallback` nor
+/// `handoff.offer`.
+fn default_fallback(lang: &str) -> &'static str {
+    match lang {
+        "nb" => "Beklager, det har jeg ikke noe svar på.",
+        "da" => "Beklager, det har jeg ikke et svar på.",
+        "ar" => "عذرًا، ليست لدي إجابة على ذلك.",
+        "zh" => "抱歉，我暂时无法回答这个问题。",
+        _ => "Sorry, I don't have an answer to that.",
+    }
+}
+
 /// The feedback a text means when it is one of the quick replies on offer.
 fn quick_reply(bot: &Bot, session: &Session, text: &str) -> Option<Feedback> {
     let norm = crate::faq::normalise::normalise(text);
@@ -526,7 +611,7 @@ fn ask(bot: &Bot, turn: &mut Turn, question: &str, customer: &mut Message) {
                 .text
                 .clone()
                 .or_else(|| offer.clone())
-                .unwrap_or_default();
+                .unwrap_or_else(|| default_fallback(&lang).to_string());
             turn.reply.prompt = offer.filter(|o| *o != turn.reply.text);
             turn.reply.quick_replies = vec![bot.chat_text(ChatText::Person, &lang).to_string()];
         }
@@ -539,7 +624,10 @@ fn hand_off(bot: &Bot, turn: &mut Turn, reason: HandoffReason) {
     turn.session.handoff_reason = Some(reason);
     turn.session.awaiting_feedback = None;
     turn.handoff = Some(reason);
-    turn.reply.text = bot.handoff_message(&lang).unwrap_or_default().to_string();
+    turn.reply.text = bot
+        .handoff_message(&lang)
+        .unwrap_or_else(|| default_handoff_message(&lang))
+        .to_string();
     turn.reply.quick_replies.clear();
     turn.reply.prompt = None;
     turn.reply.links.clear();

@@ -321,3 +321,42 @@ fn turns_are_deterministic() {
         say(&bot, &s, "I forgot my pasword")
     );
 }
+
+#[test]
+fn closing_ends_the_chat() {
+    let bot = bot();
+    let s = say(&bot, &session(&bot, Some("en")), "when are you open").session;
+    let closed = close(&s, t("2026-11-23T10:05:00Z")).unwrap();
+    assert_eq!(closed.session.state, SessionState::Closed);
+    assert_eq!(closed.session.awaiting_feedback, None);
+    assert!(closed.messages.is_empty() && closed.feedback.is_none());
+    assert_eq!(
+        close(&closed.session, t("2026-11-23T10:06:00Z")),
+        Err(ChatError::Closed)
+    );
+    // A handed-off chat can be closed too (the person is done).
+    let handed = say(&bot, &s, "agent please").session;
+    assert_eq!(
+        close(&handed, t("2026-11-23T10:06:00Z"))
+            .unwrap()
+            .session
+            .state,
+        SessionState::Closed
+    );
+}
+
+#[test]
+fn a_bot_without_texts_still_says_something() {
+    let bot = Bot::from_yaml(
+        "bare.yaml",
+        "bot: bare\nlanguages: [da]\nhandoff: { after: 1 }\nfaq:\n  - id: a\n    questions: [Hvor er min ordre?]\n    answer: Under Mine ordrer.\n",
+    )
+    .unwrap();
+    let s = session(&bot, None);
+    assert_eq!(s.greeting(&bot), None);
+    let turn = say(&bot, &s, "jeg vil gerne tale med en medarbejder");
+    assert_eq!(
+        turn.reply.text,
+        "Jeg sender dig videre til en medarbejder nu."
+    );
+}

@@ -391,6 +391,29 @@ pub(super) async fn post_message(
     }))
 }
 
+/// The answer to `POST /v1/chat/sessions/{id}/close`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChatClosed {
+    /// The session.
+    pub session: String,
+    /// `closed`.
+    pub state: SessionState,
+}
+
+pub(super) async fn post_close(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<ChatClosed>, AppError> {
+    let session = load_session(&state, &id).await?;
+    let turn = bot::close(&session, state.clock.now())
+        .map_err(|e| AppError::new(StatusCode::CONFLICT, "session_closed", e.to_string()))?;
+    state.store.save_chat_turn(&turn).await?;
+    Ok(Json(ChatClosed {
+        session: id,
+        state: turn.session.state,
+    }))
+}
+
 /// The `ticket.created` event of a handoff: the ticket `chat-<session>` on the session's
 /// channel, with the customer's messages as its message and the transcript in
 /// `event.data.chat`.

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::chat::{ChatAnswer, ChatInput, ChatOpened, NewChat, Transcript};
+use super::chat::{ChatAnswer, ChatClosed, ChatInput, ChatOpened, NewChat, Transcript};
 use super::routes::{ConfigInfo, EventResponse, ROUTES};
 use crate::model::Event;
 use crate::store::{AuditRow, ChatStats, OutboxRow, TicketRecord};
@@ -59,6 +59,7 @@ pub fn document() -> Value {
     let chat_answer = schema::<ChatAnswer>(&mut defs);
     let transcript = schema::<Transcript>(&mut defs);
     let stats = schema::<ChatStats>(&mut defs);
+    let chat_closed = schema::<ChatClosed>(&mut defs);
     defs.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],
@@ -160,6 +161,13 @@ pub fn document() -> Value {
                 chat_answer.clone(),
                 &["400", "401", "404", "409", "413", "415", "422", "503"],
                 Some(chat_input.clone()),
+                json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
+            ),
+            "/v1/chat/sessions/{id}/close" => op(
+                "End a chat; the bot answers nothing more in it",
+                chat_closed.clone(),
+                &["401", "404", "409", "503"],
+                None,
                 json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
             ),
             "/v1/bots/{bot}/stats" => op(

@@ -36,6 +36,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/chat/sessions"),
     ("get", "/v1/chat/sessions/{id}"),
     ("post", "/v1/chat/sessions/{id}/messages"),
+    ("post", "/v1/chat/sessions/{id}/close"),
     ("get", "/v1/bots/{bot}/stats"),
     ("post", "/v1/admin/reload"),
     ("get", "/v1/admin/config"),
@@ -60,6 +61,7 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/v1/chat/sessions", post(chat::post_session))
         .route("/v1/chat/sessions/{id}", get(chat::get_session))
         .route("/v1/chat/sessions/{id}/messages", post(chat::post_message))
+        .route("/v1/chat/sessions/{id}/close", post(chat::post_close))
         .route("/v1/bots/{bot}/stats", get(chat::get_stats))
         .route("/v1/admin/reload", post(post_reload))
         .route("/v1/admin/config", get(get_config))
