@@ -389,6 +389,19 @@ async fn stats_count_deflection_answers_feedback_and_unanswered_questions() {
     );
     assert_eq!(st["top_unanswered"][0]["count"], 2);
     assert_eq!(st["top_unanswered"].as_array().unwrap().len(), 1);
+    // The chat counters are exported.
+    let metrics = reqwest::get(format!("{}/metrics", d.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for outcome in ["answered", "abstained", "feedback", "handoff"] {
+        let series =
+            format!(r#"frontdesk_chat_messages_total{{bot="support",outcome="{outcome}"}}"#);
+        assert!(metrics.contains(&series), "{series} in:\n{metrics}");
+    }
+    assert!(metrics.contains(r#"frontdesk_chat_sessions_total{bot="support"}"#));
     d.stop().await;
 }
 

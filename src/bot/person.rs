@@ -93,6 +93,8 @@ const STAFF: &[&str] = &[
     "advisor",
     "adviser",
     "supporter",
+    "manager",
+    "supervisor",
     "menneske",
     "mennesker",
     "ansatt",
@@ -147,6 +149,8 @@ const ZH_ASK: &[&str] = &[
     "转客服",
     "联系客服",
     "找客服",
+    "和客服",
+    "跟客服",
     "客服人员",
     "接线员",
 ];
@@ -264,6 +268,8 @@ mod tests {
             "转人工",
             "我要人工客服",
             "能找真人吗",
+            "我想跟客服说话",
+            "Let me speak to a manager",
         ] {
             assert!(asks_for_person(text), "{text}");
         }

@@ -17,7 +17,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AppError, AppState};
+use super::{metrics, AppError, AppState};
 use crate::bot::{
     self, ChatError, Feedback, HandoffReason, Input, Message, Notice, Reply, Session, SessionState,
     Speaker,
@@ -244,7 +244,7 @@ pub(super) async fn post_session(
     }
     session.messages = lines.len() as u32;
     state.store.create_chat_session(&session, &lines).await?;
-    ::metrics::counter!("frontdesk_chat_sessions_total", "bot" => session.bot.clone()).increment(1);
+    metrics::chat_session(&session.bot);
     let opened = ChatOpened {
         quick_replies: session.opening_quick_replies(bot),
         id: session.id,
@@ -378,7 +378,7 @@ pub(super) async fn post_message(
         (None, true, None) => "abstained",
         (None, false, None) => "answered",
     };
-    ::metrics::counter!("frontdesk_chat_messages_total", "bot" => turn.session.bot.clone(), "outcome" => outcome).increment(1);
+    metrics::chat_message(&turn.session.bot, outcome);
     Ok(Json(ChatAnswer {
         session: turn.session.id.clone(),
         state: turn.session.state,
