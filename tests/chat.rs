@@ -466,6 +466,13 @@ async fn errors() {
         Some("customer.timezone"),
     );
     check(
+        d.post("/v1/chat/sessions", &json!({ "language": "nb" }))
+            .await,
+        422,
+        "invalid_request",
+        Some("bot"),
+    );
+    check(
         d.post("/v1/chat/sessions", &json!({ "bot": 7 })).await,
         422,
         "invalid_request",

@@ -154,12 +154,23 @@ fn json_body<T: serde::de::DeserializeOwned>(
     let value = super::routes::parse_json(&bytes)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        let err = unprocessable(
-            "invalid_request",
-            format!("{field}: {}", e.into_inner()),
-            &field,
-        );
+        let inner = e.into_inner().to_string();
+        // "missing field `bot`" names the field itself; the path is its parent.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(m)) => m.to_string(),
+            (p, Some(m)) => format!("{p}.{m}"),
+            (".", None) => String::new(),
+            (p, None) => p.to_string(),
+        };
+        let message = if field.is_empty() {
+            inner
+        } else {
+            format!("{field}: {inner}")
+        };
+        let err = unprocessable("invalid_request", message, &field);
         if field.is_empty() {
             AppError { field: None, ..err }
         } else {
