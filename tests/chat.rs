@@ -678,50 +678,267 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Loads `url` in headless Chromium and returns the DOM once the page's requests are done.
-async fn dump_dom(browser: &Path, url: String, profile: &Path) -> String {
-    let browser = browser.to_path_buf();
-    let profile = profile.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(browser)
+/// Headless Chromium driven over the Chrome DevTools protocol: a WebSocket to its first page,
+/// spoken with a few lines of framing over a `TcpStream` (blocking; run it off the runtime).
+/// Every read has a timeout, so a page that never gets there fails the test instead of
+/// hanging it.
+struct Browser {
+    child: std::process::Child,
+    ws: std::net::TcpStream,
+    buf: Vec<u8>,
+    next: u64,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Browser {
+    fn launch(binary: &Path, profile: &Path) -> Browser {
+        use std::io::{BufRead, Read, Write};
+        let mut child = std::process::Command::new(binary)
             .args([
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
                 "--no-first-run",
                 "--disable-extensions",
-                "--virtual-time-budget=10000",
-                "--dump-dom",
+                "--remote-debugging-port=0",
+                "--window-size=440,640",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(&url)
-            .output()
-            .expect("run chromium");
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start chromium");
+        // It says where it listens: "DevTools listening on ws://127.0.0.1:PORT/devtools/...".
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("chromium exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("ws://127.0.0.1:").nth(1) {
+                break rest.split('/').next().unwrap().to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        let addr = format!("127.0.0.1:{port}");
+        let timeout = Some(std::time::Duration::from_secs(20));
+        // The first page's WebSocket path, from /json/list.
+        let mut http = std::net::TcpStream::connect(&addr).unwrap();
+        http.set_read_timeout(timeout).unwrap();
+        write!(
+            http,
+            "GET /json/list HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        // It keeps the connection open: read the headers, then Content-Length bytes.
+        let mut raw = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let targets: Value = loop {
+            let n = http.read(&mut chunk).unwrap();
+            assert!(n > 0, "chromium's /json/list was cut off");
+            raw.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&raw);
+            let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .expect("a Content-Length");
+            if body.len() >= length {
+                break serde_json::from_str(&body[..length]).unwrap();
+            }
+        };
+        let page = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page")
+            .expect("a page target");
+        let url = page["webSocketDebuggerUrl"].as_str().unwrap();
+        let path = url.split_once(port.as_str()).unwrap().1.to_string();
+        let mut ws = std::net::TcpStream::connect(&addr).unwrap();
+        ws.set_read_timeout(timeout).unwrap();
+        write!(
+            ws,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: ZnJvbnRkZXNrIHRlc3Qga2V5\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let end = loop {
+            let n = ws.read(&mut chunk).unwrap();
+            assert!(n > 0, "the WebSocket handshake was cut off");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
         assert!(
-            out.status.success(),
-            "chromium: {}",
-            String::from_utf8_lossy(&out.stderr)
+            buf.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&buf)
         );
-        String::from_utf8(out.stdout).unwrap()
-    })
-    .await
-    .unwrap()
+        buf.drain(..end);
+        let mut b = Browser {
+            child,
+            ws,
+            buf,
+            next: 0,
+        };
+        b.call("Page.enable", json!({}));
+        b
+    }
+
+    fn send(&mut self, text: &str) {
+        use std::io::Write;
+        let data = text.as_bytes();
+        let mask = [0x5a, 0x17, 0xc3, 0x88];
+        let mut frame = vec![0x81u8];
+        match data.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n if n < 65536 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.ws.write_all(&frame).unwrap();
+    }
+
+    fn fill(&mut self, n: usize) {
+        use std::io::Read;
+        let mut chunk = [0u8; 65536];
+        while self.buf.len() < n {
+            let got = self.ws.read(&mut chunk).expect("chromium answered in time");
+            assert!(got > 0, "chromium closed the connection");
+            self.buf.extend_from_slice(&chunk[..got]);
+        }
+    }
+
+    /// The next message from the browser (server frames are never masked).
+    fn recv(&mut self) -> Value {
+        loop {
+            self.fill(2);
+            let (mut len, mut head) = (u64::from(self.buf[1] & 0x7f), 2usize);
+            if len == 126 {
+                self.fill(4);
+                len = u64::from(u16::from_be_bytes([self.buf[2], self.buf[3]]));
+                head = 4;
+            } else if len == 127 {
+                self.fill(10);
+                len = u64::from_be_bytes(self.buf[2..10].try_into().unwrap());
+                head = 10;
+            }
+            let total = head + len as usize;
+            self.fill(total);
+            let opcode = self.buf[0] & 0x0f;
+            let payload: Vec<u8> = self.buf.drain(..total).skip(head).collect();
+            if opcode == 1 {
+                return serde_json::from_slice(&payload).unwrap();
+            }
+        }
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        self.send(&json!({ "id": id, "method": method, "params": params }).to_string());
+        loop {
+            let m = self.recv();
+            if m["id"] == id {
+                assert!(m["error"].is_null(), "{method}: {m}");
+                return m["result"].clone();
+            }
+        }
+    }
+
+    /// Loads `url` (or reloads) and returns when the page's load event has fired.
+    fn navigate(&mut self, url: Option<&str>) {
+        match url {
+            Some(u) => self.call("Page.navigate", json!({ "url": u })),
+            None => self.call("Page.reload", json!({})),
+        };
+        while self.recv()["method"] != "Page.loadEventFired" {}
+    }
+
+    /// Evaluates `expr` in the page (promises awaited) and returns its value.
+    fn eval(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({ "expression": expr, "awaitPromise": true, "returnByValue": true }),
+        );
+        assert!(r["exceptionDetails"].is_null(), "{expr}: {r}");
+        r["result"]["value"].clone()
+    }
+
+    /// Waits, inside the page, until `cond` (a JavaScript expression) is truthy, and returns
+    /// its value; fails after ten seconds.
+    fn until(&mut self, cond: &str) -> Value {
+        let v = self.eval(&format!(
+            "new Promise(resolve => {{ const t0 = Date.now(); (function check() {{ \
+               let v; try {{ v = ({cond}); }} catch (e) {{ v = null; }} \
+               if (v) resolve(v); else if (Date.now() - t0 > 10000) resolve(null); \
+               else setTimeout(check, 20); }})(); }})"
+        ));
+        assert!(!v.is_null(), "the page never got to: {cond}");
+        v
+    }
+
+    /// Types `text` into the message box and presses Send.
+    fn type_and_send(&mut self, text: &str) {
+        self.eval(&format!(
+            "document.getElementById('text').value = {}; document.getElementById('send').click()",
+            json!(text)
+        ));
+    }
+
+    /// Clicks the quick reply reading `text`.
+    fn click_reply(&mut self, text: &str) {
+        let clicked = self.eval(&format!(
+            "(() => {{ const b = Array.from(document.querySelectorAll('.replies button')).find(b => b.textContent === {}); if (b) b.click(); return !!b; }})()",
+            json!(text)
+        ));
+        assert_eq!(clicked, true, "a quick reply `{text}`");
+    }
+
+    fn lines(&mut self) -> Vec<String> {
+        let v = self.eval(
+            "Array.from(document.querySelectorAll('#log .msg')).map(m => m.className + ': ' + m.textContent)",
+        );
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_string())
+            .collect()
+    }
 }
 
-fn query(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The page opens a session, shows the greeting, asks the question given in `?ask=` and shows
-/// the answer; Arabic is laid out right to left; a request for a person shows the handoff.
+/// The page in a real browser, driven like a customer would: it opens a session and shows the
+/// greeting, a typed question gets its answer with the link and the quick replies, "Ja" is
+/// recorded, a reload carries on the same chat, asking for a person shows the handoff; Arabic
+/// is laid out right to left. Each step is checked against the daemon's own record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_in_headless_chromium() {
-    let Some(browser) = chromium() else {
+    let Some(binary) = chromium() else {
         eprintln!("skipped: no chromium binary on PATH (apt-get install chromium)");
         return;
     };
@@ -729,63 +946,95 @@ async fn the_widget_in_headless_chromium() {
     let tokens = Tokens::new(&["w1dget".into()], &[]).unwrap();
     let mut d = start_on(&dir.path().join("fd.db"), tokens, monday()).await;
     d.token = Some("w1dget".into());
+    let base = d.url.clone();
     let profile = dir.path().join("profile");
 
-    let url = format!(
-        "{}/chat?bot=support&lang=nb&token=w1dget&ask={}",
-        d.url,
-        query("Hvor er pakken min?")
-    );
-    let dom = dump_dom(&browser, url, &profile).await;
-    assert!(
-        dom.contains(support().greeting("nb").unwrap()),
-        "greeting in:\n{dom}"
-    );
-    let answer = support()
+    let greeting_nb = support().greeting("nb").unwrap().to_string();
+    let answer_nb = support()
         .entry("order_status")
         .unwrap()
         .answer("nb", "en")
-        .unwrap();
-    assert!(dom.contains(answer), "answer in:\n{dom}");
-    assert!(dom.contains(r#"data-answer="order_status""#));
-    assert!(dom.contains("Mine bestillinger"), "the link's title");
-    assert!(
-        dom.contains("Fikk du svar på spørsmålet ditt?"),
-        "the feedback prompt"
-    );
-    assert!(dom.contains(">Ja</button>") && dom.contains(">Nei</button>"));
-    assert!(dom.contains(r#"dir="ltr""#));
-    // The page really talked to this daemon: its session is stored with the question.
-    let id = dom
-        .split("data-session=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the session id on the page");
-    let (status, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(tr["messages"][1]["text"], "Hvor er pakken min?");
-    assert_eq!(tr["messages"][2]["answer_id"], "order_status");
+        .unwrap()
+        .to_string();
+    let handoff_nb = support().handoff_message("nb").unwrap().to_string();
+    let greeting_ar = support().greeting("ar").unwrap().to_string();
+    let (session, before_reload) = tokio::task::spawn_blocking({
+        let base = base.clone();
+        move || {
+            let mut b = Browser::launch(&binary, &profile);
+            b.navigate(Some(&format!(
+                "{base}/chat?bot=support&lang=nb&token=w1dget"
+            )));
+            b.until("document.querySelector('.msg.greeting')");
+            assert_eq!(b.lines(), [format!("msg bot greeting: {greeting_nb}")]);
+            assert_eq!(b.eval("document.documentElement.dir"), "ltr");
+            let session = b
+                .until("document.body.dataset.session")
+                .as_str()
+                .unwrap()
+                .to_string();
 
-    // Arabic, right to left, and a request for a person.
-    let url = format!(
-        "{}/chat?bot=support&lang=ar&token=w1dget&ask={}",
-        d.url,
-        query("أريد التحدث مع موظف")
-    );
-    let dom = dump_dom(&browser, url, &profile).await;
-    assert!(
-        dom.contains(r#"<html lang="ar" dir="rtl">"#),
-        "rtl in:\n{dom}"
-    );
-    assert!(dom.contains(support().greeting("ar").unwrap()));
-    assert!(
-        dom.contains(support().handoff_message("ar").unwrap()),
-        "handoff in:\n{dom}"
-    );
-    assert!(
-        dom.contains("جارٍ تحويلك إلى أحد الموظفين."),
-        "the connecting notice"
-    );
-    assert!(dom.contains(r#"id="handoff""#));
+            b.type_and_send("Hvor er pakken min?");
+            let answer = b.until("document.querySelector('[data-answer]')?.dataset.answer");
+            assert_eq!(answer, "order_status");
+            let lines = b.lines();
+            assert_eq!(lines[1], "msg customer: Hvor er pakken min?");
+            assert!(
+                lines[2].contains(&answer_nb) && lines[2].contains("Mine bestillinger"),
+                "{lines:?}"
+            );
+            assert_eq!(
+                b.eval("document.querySelector('.links a').href"),
+                "https://shop.example.com/account/orders"
+            );
+            assert_eq!(
+                b.eval("document.querySelector('.prompt').textContent"),
+                "Fikk du svar på spørsmålet ditt?"
+            );
+            b.click_reply("Ja");
+            b.until("document.querySelectorAll('.msg.bot').length === 3");
+            let before = b.lines();
+
+            // A reload carries on the same chat.
+            b.navigate(None);
+            b.until("document.querySelectorAll('#log .msg').length === 5");
+            assert_eq!(b.eval("document.body.dataset.session"), session.as_str());
+
+            b.type_and_send("Kan jeg snakke med et menneske?");
+            b.until("document.getElementById('handoff')");
+            let lines = b.lines();
+            assert!(lines[lines.len() - 2].contains(&handoff_nb), "{lines:?}");
+            assert_eq!(
+                lines[lines.len() - 1],
+                "msg notice: Du blir satt over til en person."
+            );
+            assert_eq!(b.eval("document.getElementById('text').disabled"), true);
+
+            // Arabic: right to left.
+            b.navigate(Some(&format!(
+                "{base}/chat?bot=support&lang=ar&token=w1dget"
+            )));
+            b.until("document.querySelector('.msg.greeting')");
+            assert_eq!(b.eval("document.documentElement.dir"), "rtl");
+            assert_eq!(b.eval("document.documentElement.lang"), "ar");
+            assert_eq!(b.lines(), [format!("msg bot greeting: {greeting_ar}")]);
+            (session, before)
+        }
+    })
+    .await
+    .unwrap();
+
+    // The page really talked to this daemon: the session it showed is stored with every line.
+    let (status, tr) = d.get(&format!("/v1/chat/sessions/{session}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(tr["session"]["state"], "handed_off");
+    let lines = tr["messages"].as_array().unwrap();
+    assert_eq!(lines[1]["text"], "Hvor er pakken min?");
+    assert_eq!(lines[2]["answer_id"], "order_status");
+    assert_eq!(lines[3]["feedback"], "yes");
+    assert_eq!(lines[4]["text"], ChatText::Thanks.default_text("nb"));
+    assert!(before_reload[4].ends_with(ChatText::Thanks.default_text("nb")));
+    assert_eq!(lines[5]["text"], "Kan jeg snakke med et menneske?");
+    assert_eq!(lines[6]["handoff"], true);
     d.stop().await;
 }
