@@ -206,16 +206,8 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Session {
         let spoken = |tag: &str| {
-            let base = tag
-                .split(['-', '_'])
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let base = match base.as_str() {
-                "no" | "nn" => "nb".to_string(),
-                _ => base,
-            };
-            bot.languages().into_iter().find(|l| *l == base)
+            let code = crate::faq::lang::Lang::from_tag(tag)?.code();
+            bot.languages().into_iter().find(|l| *l == code)
         };
         let given = language
             .and_then(spoken)
