@@ -175,9 +175,9 @@ impl ChatText {
         }
     }
 
-    /// The built-in text in `lang` (a language code: en, nb, da, ar, zh; else English).
+    /// The built-in text in `lang` (a language tag: en, nb-NO, da, ar, zh-Hans; else English).
     pub fn default_text(self, lang: &str) -> &'static str {
-        let l = Lang::from_code(lang).unwrap_or(Lang::En);
+        let l = Lang::from_tag(lang).unwrap_or(Lang::En);
         default_chat_text(self, l)
     }
 }
