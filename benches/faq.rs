@@ -64,6 +64,28 @@ fn support(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // One chat message: `bot::reply` (the question, the person-request check, the answer with
+    // its quick replies), as the chat API runs it for every message.
+    let mut g = c.benchmark_group("chat/support");
+    let now = "2026-11-23T10:00:00Z".parse().unwrap();
+    let session =
+        frontdesk::bot::Session::open("s".into(), &bot, None, Default::default(), None, now);
+    let mut i = 0;
+    g.bench_function("reply", |b| {
+        b.iter(|| {
+            i = (i + 1) % questions.len();
+            let input = frontdesk::bot::Input::Text(questions[i].into());
+            frontdesk::bot::reply(&bot, black_box(&session), &input, now).unwrap()
+        })
+    });
+    g.bench_function("asks_for_person", |b| {
+        b.iter(|| {
+            i = (i + 1) % questions.len();
+            frontdesk::bot::person::asks_for_person(black_box(questions[i]))
+        })
+    });
+    g.finish();
 }
 
 fn banking77(c: &mut Criterion) {

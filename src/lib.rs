@@ -22,6 +22,7 @@
 //!   resolution), with their warning and breach timers.
 //! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
+//! - [`bot`]: chat sessions with a bot: replies, feedback, handoff ([`bot::reply`], pure).
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.
 //!
@@ -48,6 +49,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod delivery;

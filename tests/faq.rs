@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use frontdesk::faq::{Bot, BotSet};
+use frontdesk::faq::{Bot, BotSet, ChatText};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -276,6 +276,36 @@ fn each_mistake_in_a_bot_file_is_named_with_its_place() {
             "b.yaml:8:38: tests[0].expect: no FAQ entry has the id `hour`; did you mean `hours`?",
         ),
         (
+            "unknown feedback text",
+            format!("{HEAD}feedback: {{ yess: Sure }}\nfaq:\n{ENTRY}"),
+            "b.yaml:3:13: feedback.yess: unknown field `yess`; did you mean `yes`?",
+        ),
+        (
+            "feedback in a language the bot lacks",
+            format!("{HEAD}feedback:\n  question: {{ en: Helped?, da: Hjalp det? }}\nfaq:\n{ENTRY}"),
+            "b.yaml:4:28: feedback.question.da: language `da` is not in this bot's `languages` (en, nb)",
+        ),
+        (
+            "two quick replies that read the same",
+            format!("{HEAD}feedback:\n  no: {{ nb: JA! }}\nfaq:\n{ENTRY}"),
+            "b.yaml:4:7: feedback.no: `feedback.yes` and `feedback.no` both read \"JA!\" in `nb`; the quick replies must differ",
+        ),
+        (
+            "a misspelt placeholder",
+            format!("{HEAD}handoff:\n  expected: \"We answer {{expected_respons}}.\"\nfaq:\n{ENTRY}"),
+            "b.yaml:4:13: handoff.expected: unknown placeholder `{expected_respons}`; did you mean `expected_response`?",
+        ),
+        (
+            "a placeholder the text does not take",
+            format!("{HEAD}handoff:\n  closed: {{ nb: \"Tilbake {{back}}\" }}\nfaq:\n{ENTRY}"),
+            "b.yaml:4:17: handoff.closed.nb: unknown placeholder `{back}` (known: {opens}, {expected_response})",
+        ),
+        (
+            "a placeholder in a feedback text",
+            format!("{HEAD}feedback: {{ thanks: \"Thanks {{name}}\" }}\nfaq:\n{ENTRY}"),
+            "b.yaml:3:21: feedback.thanks: unknown placeholder `{name}` (this text takes none)",
+        ),
+        (
             "handoff after zero questions",
             format!("{HEAD}handoff: {{ after: 0 }}\nfaq:\n{ENTRY}"),
             "b.yaml:3:19: handoff.after: must be between 1 and 100, not 0",
@@ -289,6 +319,43 @@ fn each_mistake_in_a_bot_file_is_named_with_its_place() {
         }
     }
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn chat_texts_have_defaults_per_language_and_bot_files_override_them() {
+    let bot = Bot::from_yaml(
+        "b.yaml",
+        &format!("{HEAD}feedback:\n  person: {{ nb: \"Et menneske, takk\" }}\nhandoff:\n  expected: \"A person replies {{expected_response}}.\"\nfaq:\n{ENTRY}"),
+    )
+    .unwrap();
+    assert_eq!(bot.chat_text(ChatText::Person, "nb"), "Et menneske, takk");
+    assert_eq!(bot.chat_text(ChatText::Person, "en"), "Talk to a person");
+    assert_eq!(
+        bot.chat_text(ChatText::Expected, "en"),
+        "A person replies {expected_response}."
+    );
+    // Overridden in the default language only: other languages keep their built-in text.
+    assert_eq!(
+        bot.chat_text(ChatText::Expected, "nb"),
+        "Noen svarer deg {expected_response}."
+    );
+    assert_eq!(
+        bot.chat_text(ChatText::FeedbackQuestion, "nb-NO"),
+        "Fikk du svar på spørsmålet ditt?"
+    );
+    // A language the bot lacks gets the default language's text.
+    assert_eq!(bot.chat_text(ChatText::Yes, "ar"), "Yes");
+    // Every built-in text exists in every language, and the three quick replies differ.
+    for lang in ["en", "nb", "da", "ar", "zh"] {
+        for t in ChatText::ALL {
+            assert!(!t.default_text(lang).is_empty(), "{t:?} {lang}");
+        }
+        let replies: std::collections::HashSet<_> = [ChatText::Yes, ChatText::No, ChatText::Person]
+            .iter()
+            .map(|t| t.default_text(lang))
+            .collect();
+        assert_eq!(replies.len(), 3, "{lang}");
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use frontdesk::bot as chat;
 use frontdesk::engine::Decision;
 use frontdesk::model::{
     Action, Event, EventType, HttpMethod, NotifyChannel, Ticket, TimerRef, TimerSpec,
@@ -1318,6 +1319,168 @@ impl Backend {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Chat sessions
+// ---------------------------------------------------------------------------------------------
+
+fn support_bot() -> &'static frontdesk::faq::Bot {
+    static BOT: std::sync::OnceLock<frontdesk::faq::Bot> = std::sync::OnceLock::new();
+    BOT.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bots/support.yaml");
+        frontdesk::faq::Bot::load(&path).expect("the example bot loads")
+    })
+}
+
+/// Opens a session with its greeting line, as the daemon does.
+async fn open_chat(s: &Arc<dyn Store>, id: &str, lang: &str) -> chat::Session {
+    let bot = support_bot();
+    let mut session =
+        chat::Session::open(id.into(), bot, Some(lang), Default::default(), None, t0());
+    let greeting = chat::Message {
+        seq: 1,
+        author: chat::Speaker::Bot,
+        text: session.greeting(bot).unwrap(),
+        at: t0(),
+        answer_id: None,
+        score: None,
+        feedback: None,
+        handoff: false,
+    };
+    session.messages = 1;
+    s.create_chat_session(&session, &[greeting]).await.unwrap();
+    s.chat_session(id).await.unwrap().unwrap()
+}
+
+/// One message through `bot::reply` and the store.
+async fn chat_turn(
+    s: &Arc<dyn Store>,
+    session: &chat::Session,
+    input: chat::Input,
+    at: i64,
+) -> chat::Session {
+    let turn = chat::reply(support_bot(), session, &input, t0() + secs(at)).unwrap();
+    let version = s.save_chat_turn(&turn).await.unwrap();
+    assert_eq!(version, session.version + 1);
+    s.chat_session(&session.id).await.unwrap().unwrap()
+}
+
+fn text(t: &str) -> chat::Input {
+    chat::Input::Text(t.into())
+}
+
+/// Sessions, transcripts, feedback and unanswered questions are stored, and the stats count
+/// them.
+async fn chat_sessions_and_stats(s: Arc<dyn Store>) {
+    assert_eq!(s.chat_session("nope").await.unwrap(), None);
+    assert!(s.chat_messages("nope").await.unwrap().is_empty());
+    let empty = s.chat_stats("support", 10).await.unwrap();
+    assert_eq!(
+        (empty.sessions, empty.deflection_rate, empty.answer_rate),
+        (0, None, None)
+    );
+
+    // 1: answered, "yes" → deflected and confirmed.
+    let a = open_chat(&s, "a", "en").await;
+    assert_eq!((a.version, a.messages), (0, 1));
+    let a = chat_turn(&s, &a, text("I forgot my password"), 1).await;
+    assert_eq!(a.awaiting_feedback.as_deref(), Some("password_reset"));
+    let a = chat_turn(&s, &a, chat::Input::Feedback(chat::Feedback::Yes), 2).await;
+    assert_eq!(a.version, 2);
+    let lines = s.chat_messages("a").await.unwrap();
+    let seqs: Vec<u32> = lines.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    assert_eq!(lines[1].author, chat::Speaker::Customer);
+    assert_eq!(lines[1].text, "I forgot my password");
+    assert_eq!(lines[2].answer_id.as_deref(), Some("password_reset"));
+    assert!(lines[2].score.unwrap() > 0.5);
+    assert_eq!(lines[3].feedback, Some(chat::Feedback::Yes));
+    assert_eq!(lines[4].at, t0() + secs(2));
+
+    // 2: two unanswered questions in Norwegian → handed off.
+    let b = open_chat(&s, "b", "nb").await;
+    let b = chat_turn(&s, &b, text("Hva er hovedstaden i Australia?"), 3).await;
+    let b = chat_turn(&s, &b, text("hva er HOVEDSTADEN i Australia"), 4).await;
+    assert_eq!(b.state, chat::SessionState::HandedOff);
+    assert!(s.chat_messages("b").await.unwrap()[4].handoff);
+
+    // 3: answered, then "no" → handed off. 4: answered, no feedback → deflected.
+    let c = open_chat(&s, "c", "en").await;
+    let c = chat_turn(&s, &c, text("Where is my order?"), 5).await;
+    chat_turn(&s, &c, chat::Input::Feedback(chat::Feedback::No), 6).await;
+    let d = open_chat(&s, "d", "da").await;
+    chat_turn(&s, &d, text("Hvor er min ordre?"), 7).await;
+    // 5: opened, nothing asked.
+    open_chat(&s, "e", "en").await;
+
+    let st = s.chat_stats("support", 10).await.unwrap();
+    assert_eq!(st.sessions, 5);
+    assert_eq!(st.engaged, 4);
+    assert_eq!(st.handed_off, 2);
+    assert_eq!(st.deflected, 2);
+    assert_eq!(st.confirmed, 1);
+    assert_eq!(st.deflection_rate, Some(0.5));
+    assert_eq!((st.questions, st.answered), (5, 3));
+    assert_eq!(st.answer_rate, Some(0.6));
+    assert_eq!(
+        st.feedback,
+        store::FeedbackCounts {
+            yes: 1,
+            no: 1,
+            person: 0
+        }
+    );
+    assert_eq!(st.top_unanswered.len(), 1);
+    assert_eq!(
+        st.top_unanswered[0].question,
+        "hva er hovedstaden i australia"
+    );
+    assert_eq!(st.top_unanswered[0].count, 2);
+    assert_eq!(st.top_unanswered[0].last_at, t0() + secs(4));
+    // Another bot's stats are its own.
+    assert_eq!(s.chat_stats("other", 10).await.unwrap().sessions, 0);
+
+    // A taken id is refused, and the session is left alone.
+    let again = chat::Session::open(
+        "a".into(),
+        support_bot(),
+        None,
+        Default::default(),
+        None,
+        t0(),
+    );
+    assert!(matches!(
+        s.create_chat_session(&again, &[]).await,
+        Err(StoreError::Stale(_))
+    ));
+    assert_eq!(s.chat_session("a").await.unwrap().unwrap().version, 2);
+}
+
+/// Two messages of one session computed from the same state (two replicas, or two tabs): the
+/// first saved wins, the second is refused whole, nothing of it is written.
+async fn chat_turns_from_a_stale_state(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    let s = open_chat(&one, "x", "en").await;
+    let first = chat::reply(support_bot(), &s, &text("Where is my order?"), t0()).unwrap();
+    let second = chat::reply(
+        support_bot(),
+        &s,
+        &text("What is the weather like on Mars?"),
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(one.save_chat_turn(&first).await.unwrap(), 1);
+    assert!(matches!(
+        two.save_chat_turn(&second).await,
+        Err(StoreError::Stale(_))
+    ));
+    assert_eq!(two.chat_messages("x").await.unwrap().len(), 3);
+    let st = two.chat_stats("support", 10).await.unwrap();
+    assert_eq!((st.questions, st.answered), (1, 1));
+    assert!(
+        st.top_unanswered.is_empty(),
+        "the refused turn recorded nothing"
+    );
+}
+
 /// Each behaviour becomes `behaviour::sqlite` and `behaviour::postgres`.
 macro_rules! suite {
     (one: [$($one:ident),* $(,)?], two: [$($two:ident),* $(,)?]) => {
@@ -1365,6 +1528,7 @@ suite! {
         outbox_helpdesk_targets,
         audit_and_ticket_reads,
         routing_state_reads,
+        chat_sessions_and_stats,
     ],
     two: [
         per_ticket_ordering,
@@ -1373,6 +1537,7 @@ suite! {
         outbox_rows_are_written_once,
         routing_last_slot_taken_once,
         schedule_runs_once,
+        chat_turns_from_a_stale_state,
     ]
 }
 

@@ -9,6 +9,7 @@
 //! greeting: { en: "Hi! Ask me anything.", nb: "Hei! Spør meg om hva som helst." }
 //! fallback: { en: "Sorry, I don't know that one.", nb: "Beklager, det vet jeg ikke." }
 //! handoff: { after: 2, offer: { en: "Shall I find a person?" }, message: { en: "Connecting you." } }
+//! feedback: { question: { en: "Did that help?" }, person: { en: "A person, please" } }
 //! faq:
 //!   - id: password_reset
 //!     questions:
@@ -41,6 +42,7 @@ pub const BOT_KEYS: &[&str] = &[
     "handoff",
     "greeting",
     "fallback",
+    "feedback",
     "faq",
     "tests",
 ];
@@ -54,7 +56,13 @@ pub const ENTRY_KEYS: &[&str] = &[
     "quick_replies",
 ];
 /// Keys of `handoff:`.
-pub const HANDOFF_KEYS: &[&str] = &["after", "offer", "message"];
+pub const HANDOFF_KEYS: &[&str] = &["after", "offer", "message", "expected", "closed"];
+/// Keys of `feedback:`.
+pub const FEEDBACK_KEYS: &[&str] = &["question", "yes", "no", "person", "thanks"];
+/// Placeholders of `handoff.expected`.
+const EXPECTED_PLACEHOLDERS: &[&str] = &["expected_response"];
+/// Placeholders of `handoff.closed`.
+const CLOSED_PLACEHOLDERS: &[&str] = &["opens", "expected_response"];
 /// Keys of a link.
 pub const LINK_KEYS: &[&str] = &["title", "url"];
 /// Keys of a test.
@@ -112,10 +120,153 @@ pub struct Entry {
 /// How the bot hands a conversation to a person.
 #[derive(Debug, Clone, Default)]
 pub struct Handoff {
-    /// After how many questions in a row the bot could not answer it offers a person.
+    /// After how many questions in a row the bot could not answer a chat goes to a person.
     pub after: u32,
     pub(crate) offer: Texts,
     pub(crate) message: Texts,
+}
+
+/// The texts of a chat around the answers: the feedback question and its quick replies, and
+/// what the bot says about the wait for a person. Each has a built-in text in every language
+/// ([`ChatText::default_text`]); a bot file overrides them per language under `feedback:` and
+/// `handoff:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatText {
+    /// `feedback.question`: asked after an answer ("Did this answer your question?").
+    FeedbackQuestion,
+    /// `feedback.yes`: the quick reply saying the answer helped.
+    Yes,
+    /// `feedback.no`: the quick reply saying it did not (the chat goes to a person).
+    No,
+    /// `feedback.person`: the quick reply asking for a person.
+    Person,
+    /// `feedback.thanks`: said after a "yes".
+    Thanks,
+    /// `handoff.expected`: said with the handoff while the desk is open; `{expected_response}`
+    /// is the expected response ("within 2 hours").
+    Expected,
+    /// `handoff.closed`: said with the handoff when the desk is closed; `{opens}` is when it
+    /// opens ("at 08:00 tomorrow") and `{expected_response}` the expected response.
+    Closed,
+}
+
+impl ChatText {
+    /// Every chat text, in the order of their keys.
+    pub const ALL: &'static [ChatText] = &[
+        ChatText::FeedbackQuestion,
+        ChatText::Yes,
+        ChatText::No,
+        ChatText::Person,
+        ChatText::Thanks,
+        ChatText::Expected,
+        ChatText::Closed,
+    ];
+
+    /// The field path of the text in a bot file.
+    pub fn key(self) -> &'static str {
+        match self {
+            ChatText::FeedbackQuestion => "feedback.question",
+            ChatText::Yes => "feedback.yes",
+            ChatText::No => "feedback.no",
+            ChatText::Person => "feedback.person",
+            ChatText::Thanks => "feedback.thanks",
+            ChatText::Expected => "handoff.expected",
+            ChatText::Closed => "handoff.closed",
+        }
+    }
+
+    /// The built-in text in `lang` (a language tag: en, nb-NO, da, ar, zh-Hans; else English).
+    pub fn default_text(self, lang: &str) -> &'static str {
+        let l = Lang::from_tag(lang).unwrap_or(Lang::En);
+        default_chat_text(self, l)
+    }
+}
+
+fn default_chat_text(which: ChatText, lang: Lang) -> &'static str {
+    use ChatText::*;
+    match (which, lang) {
+        (FeedbackQuestion, Lang::En) => "Did this answer your question?",
+        (FeedbackQuestion, Lang::Nb) => "Fikk du svar på spørsmålet ditt?",
+        (FeedbackQuestion, Lang::Da) => "Fik du svar på dit spørgsmål?",
+        (FeedbackQuestion, Lang::Ar) => "هل أجاب هذا عن سؤالك؟",
+        (FeedbackQuestion, Lang::Zh) => "这个回答解决您的问题了吗？",
+        (Yes, Lang::En) => "Yes",
+        (Yes, Lang::Nb | Lang::Da) => "Ja",
+        (Yes, Lang::Ar) => "نعم",
+        (Yes, Lang::Zh) => "解决了",
+        (No, Lang::En) => "No",
+        (No, Lang::Nb) => "Nei",
+        (No, Lang::Da) => "Nej",
+        (No, Lang::Ar) => "لا",
+        (No, Lang::Zh) => "没有解决",
+        (Person, Lang::En) => "Talk to a person",
+        (Person, Lang::Nb) => "Snakk med en person",
+        (Person, Lang::Da) => "Tal med en medarbejder",
+        (Person, Lang::Ar) => "التحدث مع موظف",
+        (Person, Lang::Zh) => "转人工客服",
+        (Thanks, Lang::En) => "Glad I could help! Ask me anything else.",
+        (Thanks, Lang::Nb) => "Så bra at jeg kunne hjelpe! Spør gjerne om noe mer.",
+        (Thanks, Lang::Da) => "Godt, at jeg kunne hjælpe! Spørg endelig om mere.",
+        (Thanks, Lang::Ar) => "يسعدني أنني استطعت المساعدة! اسألني عن أي شيء آخر.",
+        (Thanks, Lang::Zh) => "很高兴能帮到您！还有其他问题，随时问我。",
+        (Expected, Lang::En) => "Someone will answer {expected_response}.",
+        (Expected, Lang::Nb) => "Noen svarer deg {expected_response}.",
+        (Expected, Lang::Da) => "En medarbejder svarer dig {expected_response}.",
+        (Expected, Lang::Ar) => "سيرد عليك أحد الموظفين {expected_response}.",
+        (Expected, Lang::Zh) => "客服会在{expected_response}回复您。",
+        (Closed, Lang::En) => {
+            "We are closed right now and back {opens}. Someone will answer {expected_response}."
+        }
+        (Closed, Lang::Nb) => {
+            "Vi har stengt nå og er tilbake {opens}. Noen svarer deg {expected_response}."
+        }
+        (Closed, Lang::Da) => {
+            "Vi har lukket lige nu og er tilbage {opens}. En medarbejder svarer dig {expected_response}."
+        }
+        (Closed, Lang::Ar) => {
+            "نحن خارج ساعات العمل الآن، وسنعود {opens}. سيرد عليك أحد الموظفين {expected_response}."
+        }
+        (Closed, Lang::Zh) => {
+            "我们现在不在工作时间，将于{opens}恢复服务。客服会在{expected_response}回复您。"
+        }
+    }
+}
+
+/// The chat texts of a bot, one per [`ChatText`], each in every language of the bot.
+#[derive(Debug, Clone, Default)]
+pub struct ChatTexts {
+    texts: Vec<Texts>,
+}
+
+impl ChatTexts {
+    /// The built-in texts for `languages`, with the bot file's overrides.
+    fn new(languages: &[Lang], given: &[(ChatText, Texts)]) -> ChatTexts {
+        let texts = ChatText::ALL
+            .iter()
+            .map(|&which| {
+                let over = given.iter().find(|(w, _)| *w == which).map(|(_, t)| t);
+                let by_lang = languages
+                    .iter()
+                    .map(|&l| {
+                        let text = over
+                            .and_then(|t| t.by_lang.iter().find(|(x, _)| *x == l))
+                            .map_or_else(
+                                || default_chat_text(which, l).to_string(),
+                                |(_, t)| t.clone(),
+                            );
+                        (l, text)
+                    })
+                    .collect();
+                Texts { by_lang }
+            })
+            .collect();
+        ChatTexts { texts }
+    }
+
+    pub(crate) fn get(&self, which: ChatText) -> Option<&Texts> {
+        let i = ChatText::ALL.iter().position(|w| *w == which)?;
+        self.texts.get(i)
+    }
 }
 
 /// A test from the bot file's `tests:`.
@@ -141,6 +292,7 @@ pub(crate) struct BotDef {
     pub greeting: Texts,
     pub fallback: Texts,
     pub handoff: Handoff,
+    pub chat: ChatTexts,
     pub entries: Vec<Entry>,
     pub examples: Vec<Example>,
     pub tests: Vec<BotTest>,
@@ -224,13 +376,18 @@ impl BotCompiler<'_> {
             .get("fallback")
             .and_then(|n| self.texts(n, "fallback"))
             .unwrap_or_default();
+        let mut chat = Vec::new();
         let handoff = top
             .get("handoff")
-            .map(|n| self.handoff(n))
+            .map(|n| self.handoff(n, &mut chat))
             .unwrap_or_else(|| Handoff {
                 after: 2,
                 ..Handoff::default()
             });
+        if let Some(n) = top.get("feedback") {
+            self.feedback(n, &mut chat);
+        }
+        let chat = ChatTexts::new(&self.languages, &chat);
         let mut entries = Vec::new();
         let mut examples = Vec::new();
         match top.get("faq") {
@@ -250,6 +407,7 @@ impl BotCompiler<'_> {
             greeting,
             fallback,
             handoff,
+            chat,
             entries,
             examples,
             tests,
@@ -382,7 +540,104 @@ impl BotCompiler<'_> {
         }
     }
 
-    fn handoff(&mut self, node: &Node) -> Handoff {
+    fn feedback(&mut self, node: &Node, chat: &mut Vec<(ChatText, Texts)>) {
+        let Some(f) = self.cx.map(node, "feedback", FEEDBACK_KEYS) else {
+            return;
+        };
+        for (key, which) in [
+            ("question", ChatText::FeedbackQuestion),
+            ("yes", ChatText::Yes),
+            ("no", ChatText::No),
+            ("person", ChatText::Person),
+            ("thanks", ChatText::Thanks),
+        ] {
+            if let Some(n) = f.get(key) {
+                if let Some(t) = self.chat_texts(n, which.key(), &[]) {
+                    chat.push((which, t));
+                }
+            }
+        }
+        // The three quick replies are told apart by their text, so they must differ.
+        let replies = [
+            ("yes", ChatText::Yes),
+            ("no", ChatText::No),
+            ("person", ChatText::Person),
+        ];
+        let text = |w: ChatText, l: Lang| {
+            chat.iter()
+                .find(|(x, _)| *x == w)
+                .and_then(|(_, t)| t.by_lang.iter().find(|(x, _)| *x == l))
+                .map_or_else(|| default_chat_text(w, l).to_string(), |(_, t)| t.clone())
+        };
+        let norm = crate::faq::normalise::normalise;
+        for &l in &self.languages.clone() {
+            for (i, &(ka, a)) in replies.iter().enumerate() {
+                for &(kb, b) in &replies[i + 1..] {
+                    let (ta, tb) = (text(a, l), text(b, l));
+                    if norm(&ta) != norm(&tb) {
+                        continue;
+                    }
+                    // Point at the one the file wrote (the later, when it wrote both).
+                    let (key, node) = match (f.get(ka), f.get(kb)) {
+                        (_, Some(n)) => (kb, n),
+                        (Some(n), None) => (ka, n),
+                        (None, None) => continue,
+                    };
+                    self.cx.error(
+                        node.pos,
+                        &format!("feedback.{key}"),
+                        format!(
+                            "`feedback.{ka}` and `feedback.{kb}` both read \"{tb}\" in `{}`; the quick replies must differ",
+                            l.code()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Texts per language whose `{placeholders}` must be among `allowed`.
+    fn chat_texts(&mut self, node: &Node, path: &str, allowed: &[&str]) -> Option<Texts> {
+        let texts = self.texts(node, path)?;
+        let values: Vec<(&Node, String)> = match &node.kind {
+            Kind::Map(pairs) => pairs
+                .iter()
+                .map(|(k, v)| (v, join(path, &k.scalar_text().unwrap_or_default())))
+                .collect(),
+            _ => vec![(node, path.to_string())],
+        };
+        let mut ok = true;
+        for (v, p) in values {
+            let Some(text) = v.scalar_text() else {
+                continue;
+            };
+            for name in placeholders(&text) {
+                if !allowed.contains(&name.as_str()) {
+                    ok = false;
+                    let known = if allowed.is_empty() {
+                        " (this text takes none)".to_string()
+                    } else {
+                        let hint = did_you_mean(&name, allowed.iter().copied());
+                        if hint.is_empty() {
+                            let list: Vec<String> =
+                                allowed.iter().map(|a| format!("{{{a}}}")).collect();
+                            format!(" (known: {})", list.join(", "))
+                        } else {
+                            hint
+                        }
+                    };
+                    self.cx.error(
+                        v.pos,
+                        &p,
+                        format!("unknown placeholder `{{{name}}}`{known}"),
+                    );
+                }
+            }
+        }
+        ok.then_some(texts)
+    }
+
+    fn handoff(&mut self, node: &Node, chat: &mut Vec<(ChatText, Texts)>) -> Handoff {
         let mut h = Handoff {
             after: 2,
             ..Handoff::default()
@@ -406,6 +661,16 @@ impl BotCompiler<'_> {
         }
         if let Some(n) = f.get("message") {
             h.message = self.texts(n, "handoff.message").unwrap_or_default();
+        }
+        for (key, which, allowed) in [
+            ("expected", ChatText::Expected, EXPECTED_PLACEHOLDERS),
+            ("closed", ChatText::Closed, CLOSED_PLACEHOLDERS),
+        ] {
+            if let Some(n) = f.get(key) {
+                if let Some(t) = self.chat_texts(n, which.key(), allowed) {
+                    chat.push((which, t));
+                }
+            }
         }
         h
     }
@@ -766,6 +1031,27 @@ impl BotCompiler<'_> {
         }
         out
     }
+}
+
+/// The `{name}` placeholders of a text (`{{` is a literal brace).
+fn placeholders(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        if let Some(stripped) = after.strip_prefix('{') {
+            rest = stripped;
+            continue;
+        }
+        match after.find('}') {
+            Some(j) => {
+                out.push(after[..j].trim().to_string());
+                rest = &after[j + 1..];
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 /// Trains the matcher of a compiled bot. With [`Options::ids`], each entry's id is one more

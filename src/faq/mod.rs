@@ -59,7 +59,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use bot::{BotDef, Texts};
-pub use bot::{BotTest, Entry, Link};
+pub use bot::{BotTest, ChatText, Entry, Link};
 use lang::Lang;
 pub(crate) use matcher::Options;
 use matcher::{Example, Matcher};
@@ -79,6 +79,7 @@ pub struct Bot {
     greeting: Texts,
     fallback: Texts,
     handoff: bot::Handoff,
+    chat: bot::ChatTexts,
     entries: Vec<Entry>,
     questions: usize,
     tests: Vec<BotTest>,
@@ -164,6 +165,7 @@ impl Bot {
             greeting: def.greeting,
             fallback: def.fallback,
             handoff: def.handoff,
+            chat: def.chat,
             questions: def.examples.len(),
             entries: def.entries,
             tests: def.tests,
@@ -234,6 +236,7 @@ impl Bot {
             greeting: Texts::default(),
             fallback: Texts::default(),
             handoff: bot::Handoff::default(),
+            chat: bot::ChatTexts::default(),
             entries: list,
             examples,
             tests: Vec::new(),
@@ -358,7 +361,7 @@ impl Bot {
         self.text_in(&self.fallback, lang)
     }
 
-    /// After how many unanswered questions in a row a person should be offered.
+    /// After how many unanswered questions in a row the chat goes to a person.
     pub fn handoff_after(&self) -> u32 {
         self.handoff.after
     }
@@ -371,6 +374,15 @@ impl Bot {
     /// The text said when handing over to a person, in `lang`.
     pub fn handoff_message(&self, lang: &str) -> Option<&str> {
         self.text_in(&self.handoff.message, lang)
+    }
+
+    /// A chat text ([`ChatText`]) in `lang` (a tag): the bot file's, else the built-in one.
+    pub fn chat_text(&self, which: ChatText, lang: &str) -> &str {
+        let l = Lang::from_tag(lang).unwrap_or(self.default);
+        match self.chat.get(which).and_then(|t| t.get(l, self.default)) {
+            Some((_, t)) => t,
+            None => which.default_text(l.code()),
+        }
     }
 
     fn text_in<'t>(&self, texts: &'t Texts, lang: &str) -> Option<&'t str> {

@@ -87,6 +87,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(_) => {
                 AppError::new(StatusCode::CONFLICT, "event_id_reused", e.to_string()).field("id")
             }
+            StoreError::Stale(_) => AppError::new(StatusCode::CONFLICT, "stale", e.to_string()),
             StoreError::Decide(_) => {
                 tracing::error!(error = %e, "decide failed");
                 AppError::new(

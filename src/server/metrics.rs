@@ -66,3 +66,13 @@ pub fn http(route: &str, method: &str, status: u16, took: Duration) {
     ::metrics::histogram!("frontdesk_http_request_seconds", "route" => route.to_string())
         .record(took.as_secs_f64());
 }
+
+pub fn chat_session(bot: &str) {
+    ::metrics::counter!("frontdesk_chat_sessions_total", "bot" => bot.to_string()).increment(1);
+}
+
+/// `outcome`: answered, abstained, feedback or handoff.
+pub fn chat_message(bot: &str, outcome: &'static str) {
+    ::metrics::counter!("frontdesk_chat_messages_total", "bot" => bot.to_string(), "outcome" => outcome)
+        .increment(1);
+}

@@ -6,6 +6,7 @@
 
 mod agents;
 pub mod auth;
+pub mod chat;
 pub mod error;
 mod metrics;
 mod openapi;
@@ -171,6 +172,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The FAQ bots the chat API serves: the active pack's (swapped with it on reload).
+    pub fn bots(&self) -> Arc<crate::faq::BotSet> {
+        self.config.load().config.bots_shared()
+    }
+
     /// Decides and stores one event: the single path of every event into frontdesk.
     ///
     /// `patch` is the ticket exactly as the caller sent it (JSON), so fields it leaves out

@@ -3,9 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
+use super::chat::{ChatAnswer, ChatClosed, ChatInput, ChatOpened, NewChat, Transcript};
 use super::routes::{ConfigInfo, EventResponse, ROUTES};
 use crate::model::Event;
-use crate::store::{AuditRow, OutboxRow, TicketRecord};
+use crate::store::{AuditRow, ChatStats, OutboxRow, TicketRecord};
 
 fn schema<T: schemars::JsonSchema>(defs: &mut Map<String, Value>) -> Value {
     let mut s = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
@@ -52,6 +53,13 @@ pub fn document() -> Value {
     let outbox = schema::<Vec<OutboxRow>>(&mut defs);
     let agents = schema::<Vec<super::agents::AgentView>>(&mut defs);
     let agent = schema::<super::agents::AgentView>(&mut defs);
+    let new_chat = schema::<NewChat>(&mut defs);
+    let chat_opened = schema::<ChatOpened>(&mut defs);
+    let chat_input = schema::<ChatInput>(&mut defs);
+    let chat_answer = schema::<ChatAnswer>(&mut defs);
+    let transcript = schema::<Transcript>(&mut defs);
+    let stats = schema::<ChatStats>(&mut defs);
+    let chat_closed = schema::<ChatClosed>(&mut defs);
     defs.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],
@@ -126,6 +134,57 @@ pub fn document() -> Value {
                 ),
                 json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
             ),
+            "/v1/chat/sessions" => {
+                let mut o = op(
+                    "Open a chat with a bot: its greeting and first quick replies",
+                    chat_opened.clone(),
+                    &["400", "401", "404", "413", "415", "422", "503"],
+                    Some(new_chat.clone()),
+                    json!([]),
+                );
+                if let Some(r) = o["responses"].as_object_mut() {
+                    if let Some(ok) = r.remove("200") {
+                        r.insert("201".into(), ok);
+                    }
+                }
+                o
+            }
+            "/v1/chat/sessions/{id}" => op(
+                "A chat session and its transcript",
+                transcript.clone(),
+                &["401", "404", "503"],
+                None,
+                json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
+            ),
+            "/v1/chat/sessions/{id}/messages" => op(
+                "Send a message or feedback; the bot's reply, or the handoff to a person",
+                chat_answer.clone(),
+                &["400", "401", "404", "409", "413", "415", "422", "503"],
+                Some(chat_input.clone()),
+                json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
+            ),
+            "/v1/chat/sessions/{id}/close" => op(
+                "End a chat; the bot answers nothing more in it",
+                chat_closed.clone(),
+                &["401", "404", "409", "503"],
+                None,
+                json!([{ "name": "id", "in": "path", "required": true, "schema": text }]),
+            ),
+            "/v1/bots/{bot}/stats" => op(
+                "A bot's deflection and answer rates, feedback and top unanswered questions",
+                stats.clone(),
+                &["401", "404", "503"],
+                None,
+                json!([{ "name": "bot", "in": "path", "required": true, "schema": text },
+                { "name": "top", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }]),
+            ),
+            "/chat" => {
+                json!({ "summary": "The chat widget (HTML); query: bot, lang, token", "parameters": [
+                    { "name": "bot", "in": "query", "schema": text },
+                    { "name": "lang", "in": "query", "schema": text },
+                    { "name": "token", "in": "query", "schema": text, "description": "API token the page sends as a bearer token" }],
+                    "responses": { "200": { "description": "ok", "content": { "text/html": { "schema": text } } } } })
+            }
             "/v1/admin/reload" => op(
                 "Reload the rules; on errors the old rules stay",
                 config.clone(),

@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower::ServiceBuilder;
 
-use super::{metrics, openapi, reload, AppError, AppState, Options};
+use super::{chat, metrics, openapi, reload, AppError, AppState, Options};
 use crate::adapters::{self, AdapterError, AdapterKind, Inbound, Translated};
 use crate::engine::{Decision, Trace};
 use crate::model::{Action, Event, Ticket, TimerSpec};
@@ -33,12 +33,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/outbox/{id}/redeliver"),
     ("get", "/v1/agents"),
     ("put", "/v1/agents/{id}/status"),
+    ("post", "/v1/chat/sessions"),
+    ("get", "/v1/chat/sessions/{id}"),
+    ("post", "/v1/chat/sessions/{id}/messages"),
+    ("post", "/v1/chat/sessions/{id}/close"),
+    ("get", "/v1/bots/{bot}/stats"),
     ("post", "/v1/admin/reload"),
     ("get", "/v1/admin/config"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/chat"),
 ];
 
 /// Builds the router with its middleware.
@@ -52,6 +58,11 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/v1/outbox/{id}/redeliver", post(post_redeliver))
         .route("/v1/agents", get(super::agents::get_agents))
         .route("/v1/agents/{id}/status", put(super::agents::put_status))
+        .route("/v1/chat/sessions", post(chat::post_session))
+        .route("/v1/chat/sessions/{id}", get(chat::get_session))
+        .route("/v1/chat/sessions/{id}/messages", post(chat::post_message))
+        .route("/v1/chat/sessions/{id}/close", post(chat::post_close))
+        .route("/v1/bots/{bot}/stats", get(chat::get_stats))
         .route("/v1/admin/reload", post(post_reload))
         .route("/v1/admin/config", get(get_config))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -66,6 +77,7 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { metrics::handle().render() }))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/chat", get(chat::widget))
         .fallback(|| async { AppError::not_found("no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             AppError::new(
@@ -171,7 +183,7 @@ pub(super) fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 /// Parses JSON text into a value, with line and column on error.
-fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, AppError> {
+pub(super) fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, AppError> {
     serde_json::from_slice(bytes).map_err(|e| AppError::invalid_json(format!("invalid JSON: {e}")))
 }
 

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::bot::{Message as ChatMessage, Session, Turn};
 use crate::engine::Decision;
 use crate::model::{Channel, Event, Named, Status, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
@@ -37,6 +38,10 @@ pub enum StoreError {
     /// The store URL is not understood.
     #[error("{0}")]
     Config(String),
+    /// A chat turn was computed from a session state that has changed since (another message
+    /// of the same session was saved first), or a session id is taken.
+    #[error("{0}")]
+    Stale(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -254,6 +259,68 @@ pub struct DueTimer {
     pub ticket: Ticket,
 }
 
+/// Feedback counts of a bot's chats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FeedbackCounts {
+    /// "Yes, this answered my question."
+    pub yes: i64,
+    /// "No."
+    pub no: i64,
+    /// "Talk to a person" (the quick reply, or asking in words after an answer).
+    pub person: i64,
+}
+
+/// A question bots could not answer, normalised, with how often it was asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UnansweredQuestion {
+    /// The question, normalised (lower case, no punctuation, numbers as `#N`).
+    pub question: String,
+    /// Times asked.
+    pub count: i64,
+    /// Last asked.
+    pub last_at: DateTime<Utc>,
+}
+
+/// How a bot's chats went (`GET /v1/bots/{bot}/stats`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChatStats {
+    /// The bot.
+    pub bot: String,
+    /// Sessions opened.
+    pub sessions: i64,
+    /// Sessions in which the customer asked something or was handed to a person.
+    pub engaged: i64,
+    /// Sessions handed to a person.
+    pub handed_off: i64,
+    /// Sessions the bot resolved: not handed off, and at least one question answered (a "yes"
+    /// is always an answered question).
+    pub deflected: i64,
+    /// Deflected sessions that also got a "yes".
+    pub confirmed: i64,
+    /// `deflected / engaged`; `null` before any session engaged.
+    pub deflection_rate: Option<f64>,
+    /// Questions asked (requests for a person and feedback are not questions).
+    pub questions: i64,
+    /// Questions answered.
+    pub answered: i64,
+    /// `answered / questions`; `null` before any question.
+    pub answer_rate: Option<f64>,
+    /// Feedback given.
+    pub feedback: FeedbackCounts,
+    /// The most often unanswered questions, most frequent first.
+    pub top_unanswered: Vec<UnansweredQuestion>,
+}
+
+impl ChatStats {
+    /// Fills in the two rates from the counts.
+    pub fn with_rates(mut self) -> ChatStats {
+        let rate = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
+        self.deflection_rate = rate(self.deflected, self.engaged);
+        self.answer_rate = rate(self.answered, self.questions);
+        self
+    }
+}
+
 /// Durable state behind the daemon.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -406,6 +473,29 @@ pub trait Store: Send + Sync {
 
     /// Flushes and closes.
     async fn close(&self);
+
+    /// Stores a new chat session with its first transcript lines (the greeting). A taken id is
+    /// [`StoreError::Stale`].
+    async fn create_chat_session(
+        &self,
+        session: &Session,
+        messages: &[ChatMessage],
+    ) -> Result<(), StoreError>;
+
+    /// A chat session (its `version` as stored).
+    async fn chat_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+
+    /// A session's transcript, oldest first.
+    async fn chat_messages(&self, id: &str) -> Result<Vec<ChatMessage>, StoreError>;
+
+    /// Saves one turn in one transaction: the session's new state, the transcript lines, the
+    /// feedback, the unanswered question. Refused with [`StoreError::Stale`] when the stored
+    /// session's version is no longer `turn.session.version` (the state the turn was computed
+    /// from); returns the new version.
+    async fn save_chat_turn(&self, turn: &Turn) -> Result<i64, StoreError>;
+
+    /// Counts over a bot's sessions, and its `top` most often unanswered questions.
+    async fn chat_stats(&self, bot: &str, top: u32) -> Result<ChatStats, StoreError>;
 }
 
 /// Opens a store from a URL: `sqlite://PATH` (or a plain path ending in `.db`), or

@@ -26,9 +26,10 @@ use sqlx::{Connection, PgConnection, Row};
 
 use super::{
     is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
-    AuditRow, DeliveryOutcome, DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store,
-    StoreError, TicketRecord, TimerRow,
+    AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow, QueuedTicket,
+    RoutedDecideFn, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
 };
+use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
 
@@ -198,6 +199,49 @@ fn outbox_row(r: &PgRow) -> Result<OutboxRow, StoreError> {
         next_at: r.try_get("next_at")?,
         last_error: r.try_get("last_error")?,
     })
+}
+
+fn chat_message_row(r: &PgRow) -> Result<ChatMessage, StoreError> {
+    let author = match r.try_get::<&str, _>("author")? {
+        "bot" => Speaker::Bot,
+        _ => Speaker::Customer,
+    };
+    let feedback = r
+        .try_get::<Option<String>, _>("feedback")?
+        .map(|f| serde_json::from_value::<Feedback>(serde_json::Value::String(f)))
+        .transpose()?;
+    Ok(ChatMessage {
+        seq: r.try_get::<i64, _>("seq")? as u32,
+        author,
+        text: r.try_get("text")?,
+        at: r.try_get("at")?,
+        answer_id: r.try_get("answer_id")?,
+        score: r.try_get("score")?,
+        feedback,
+        handoff: r.try_get("handoff")?,
+    })
+}
+
+async fn insert_chat_messages(
+    tx: &mut PgConnection,
+    session: &str,
+    messages: &[ChatMessage],
+) -> Result<(), StoreError> {
+    for m in messages {
+        sqlx::query("INSERT INTO chat_messages (session_id, seq, author, text, at, answer_id, score, feedback, handoff) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(session)
+            .bind(i64::from(m.seq))
+            .bind(m.author.as_str())
+            .bind(&m.text)
+            .bind(m.at)
+            .bind(&m.answer_id)
+            .bind(m.score)
+            .bind(m.feedback.map(Feedback::as_str))
+            .bind(m.handoff)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The answer for an event id seen before: its decision when the fingerprint matches, else a
@@ -923,6 +967,180 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn create_chat_session(
+        &self,
+        session: &Session,
+        messages: &[ChatMessage],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO chat_sessions (id, bot, state, questions, answered, version, session, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&session.id)
+        .bind(&session.bot)
+        .bind(session.state.as_str())
+        .bind(i64::from(session.questions))
+        .bind(i64::from(session.answered))
+        .bind(session.version)
+        .bind(serde_json::to_string(session)?)
+        .bind(session.created_at)
+        .bind(session.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Stale(format!(
+                "chat session `{}` exists already",
+                session.id
+            )));
+        }
+        insert_chat_messages(&mut tx, &session.id, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn chat_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT session, version FROM chat_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            let mut s: Session = serde_json::from_str(r.try_get::<&str, _>("session")?)?;
+            s.version = r.try_get("version")?;
+            Ok(s)
+        })
+        .transpose()
+    }
+
+    async fn chat_messages(&self, id: &str) -> Result<Vec<ChatMessage>, StoreError> {
+        sqlx::query("SELECT seq, author, text, at, answer_id, score, feedback, handoff FROM chat_messages WHERE session_id = $1 ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(chat_message_row)
+            .collect()
+    }
+
+    async fn save_chat_turn(&self, turn: &Turn) -> Result<i64, StoreError> {
+        let s = &turn.session;
+        let mut tx = self.pool.begin().await?;
+        let mut stored = s.clone();
+        stored.version = s.version + 1;
+        let updated = sqlx::query(
+            "UPDATE chat_sessions SET state = $1, questions = $2, answered = $3, version = $4, session = $5, updated_at = $6
+             WHERE id = $7 AND version = $8",
+        )
+        .bind(s.state.as_str())
+        .bind(i64::from(s.questions))
+        .bind(i64::from(s.answered))
+        .bind(stored.version)
+        .bind(serde_json::to_string(&stored)?)
+        .bind(s.updated_at)
+        .bind(&s.id)
+        .bind(s.version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Stale(format!(
+                "chat session `{}` changed while this message was answered; send it again",
+                s.id
+            )));
+        }
+        insert_chat_messages(&mut tx, &s.id, &turn.messages).await?;
+        if let Some((answer_id, value)) = &turn.feedback {
+            let first = turn.messages.first();
+            sqlx::query("INSERT INTO chat_feedback (session_id, seq, bot, answer_id, value, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&s.id)
+                .bind(first.map_or(0, |m| i64::from(m.seq)))
+                .bind(&s.bot)
+                .bind(answer_id)
+                .bind(value.as_str())
+                .bind(s.updated_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(q) = &turn.unanswered {
+            sqlx::query(
+                "INSERT INTO chat_unanswered (bot, question, count, last_at) VALUES ($1, $2, 1, $3)
+                 ON CONFLICT (bot, question) DO UPDATE SET count = chat_unanswered.count + 1,
+                     last_at = GREATEST(chat_unanswered.last_at, excluded.last_at)",
+            )
+            .bind(&s.bot)
+            .bind(q)
+            .bind(s.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(stored.version)
+    }
+
+    async fn chat_stats(&self, bot: &str, top: u32) -> Result<ChatStats, StoreError> {
+        let counts = sqlx::query(
+            "SELECT COUNT(*) AS sessions,
+                    COUNT(*) FILTER (WHERE questions > 0 OR state = 'handed_off') AS engaged,
+                    COUNT(*) FILTER (WHERE state = 'handed_off') AS handed_off,
+                    COUNT(*) FILTER (WHERE state <> 'handed_off' AND answered > 0) AS deflected,
+                    COALESCE(SUM(questions), 0)::BIGINT AS questions,
+                    COALESCE(SUM(answered), 0)::BIGINT AS answered,
+                    COUNT(*) FILTER (WHERE state <> 'handed_off' AND EXISTS (SELECT 1 FROM chat_feedback f
+                        WHERE f.session_id = chat_sessions.id AND f.value = 'yes')) AS confirmed
+             FROM chat_sessions WHERE bot = $1",
+        )
+        .bind(bot)
+        .fetch_one(&self.pool)
+        .await?;
+        let mut feedback = FeedbackCounts::default();
+        for r in sqlx::query(
+            "SELECT value, COUNT(*) AS n FROM chat_feedback WHERE bot = $1 GROUP BY value",
+        )
+        .bind(bot)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<&str, _>("value")? {
+                "yes" => feedback.yes = n,
+                "no" => feedback.no = n,
+                _ => feedback.person += n,
+            }
+        }
+        let top_unanswered = sqlx::query(
+            "SELECT question, count, last_at FROM chat_unanswered WHERE bot = $1
+             ORDER BY count DESC, last_at DESC, question LIMIT $2",
+        )
+        .bind(bot)
+        .bind(i64::from(top.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(UnansweredQuestion {
+                question: r.try_get("question")?,
+                count: r.try_get("count")?,
+                last_at: r.try_get("last_at")?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+        let n = |c: &str| counts.try_get::<i64, _>(c);
+        Ok(ChatStats {
+            bot: bot.to_string(),
+            sessions: n("sessions")?,
+            engaged: n("engaged")?,
+            handed_off: n("handed_off")?,
+            deflected: n("deflected")?,
+            confirmed: n("confirmed")?,
+            deflection_rate: None,
+            questions: n("questions")?,
+            answered: n("answered")?,
+            answer_rate: None,
+            feedback,
+            top_unanswered,
+        }
+        .with_rates())
     }
 }
 

@@ -13,9 +13,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
-    AuditRow, DeliveryOutcome, DueTimer, OutboxRow, QueuedTicket, RoutedDecideFn, Store,
-    StoreError, TicketRecord, TimerRow,
+    AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow, QueuedTicket,
+    RoutedDecideFn, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
 };
+use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::engine::Decision;
 use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
@@ -126,6 +127,49 @@ fn outbox_row(r: &sqlx::sqlite::SqliteRow) -> Result<OutboxRow, StoreError> {
         next_at: parse_ts(r.try_get::<&str, _>("next_at")?)?,
         last_error: r.try_get("last_error")?,
     })
+}
+
+fn chat_message_row(r: &sqlx::sqlite::SqliteRow) -> Result<ChatMessage, StoreError> {
+    let author = match r.try_get::<&str, _>("author")? {
+        "bot" => Speaker::Bot,
+        _ => Speaker::Customer,
+    };
+    let feedback = r
+        .try_get::<Option<String>, _>("feedback")?
+        .map(|f| serde_json::from_value::<Feedback>(serde_json::Value::String(f)))
+        .transpose()?;
+    Ok(ChatMessage {
+        seq: r.try_get::<i64, _>("seq")? as u32,
+        author,
+        text: r.try_get("text")?,
+        at: parse_ts(r.try_get::<&str, _>("at")?)?,
+        answer_id: r.try_get("answer_id")?,
+        score: r.try_get("score")?,
+        feedback,
+        handoff: r.try_get::<i64, _>("handoff")? != 0,
+    })
+}
+
+async fn insert_chat_messages(
+    tx: &mut SqliteConnection,
+    session: &str,
+    messages: &[ChatMessage],
+) -> Result<(), StoreError> {
+    for m in messages {
+        sqlx::query("INSERT INTO chat_messages (session_id, seq, author, text, at, answer_id, score, feedback, handoff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(session)
+            .bind(i64::from(m.seq))
+            .bind(m.author.as_str())
+            .bind(&m.text)
+            .bind(ts(m.at))
+            .bind(&m.answer_id)
+            .bind(m.score)
+            .bind(m.feedback.map(Feedback::as_str))
+            .bind(i64::from(m.handoff))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Decides and writes one event inside the batch's transaction.
@@ -861,5 +905,178 @@ impl Store for SqliteStore {
         }
         self.writer.close().await;
         self.reader.close().await;
+    }
+
+    async fn create_chat_session(
+        &self,
+        session: &Session,
+        messages: &[ChatMessage],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO chat_sessions (id, bot, state, questions, answered, version, session, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&session.id)
+        .bind(&session.bot)
+        .bind(session.state.as_str())
+        .bind(i64::from(session.questions))
+        .bind(i64::from(session.answered))
+        .bind(session.version)
+        .bind(serde_json::to_string(session)?)
+        .bind(ts(session.created_at))
+        .bind(ts(session.updated_at))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Stale(format!(
+                "chat session `{}` exists already",
+                session.id
+            )));
+        }
+        insert_chat_messages(&mut tx, &session.id, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn chat_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT session, version FROM chat_sessions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| {
+            let mut s: Session = serde_json::from_str(r.try_get::<&str, _>("session")?)?;
+            s.version = r.try_get("version")?;
+            Ok(s)
+        })
+        .transpose()
+    }
+
+    async fn chat_messages(&self, id: &str) -> Result<Vec<ChatMessage>, StoreError> {
+        sqlx::query("SELECT seq, author, text, at, answer_id, score, feedback, handoff FROM chat_messages WHERE session_id = ? ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(chat_message_row)
+            .collect()
+    }
+
+    async fn save_chat_turn(&self, turn: &Turn) -> Result<i64, StoreError> {
+        let s = &turn.session;
+        let mut tx = self.writer.begin().await?;
+        let mut stored = s.clone();
+        stored.version = s.version + 1;
+        let updated = sqlx::query(
+            "UPDATE chat_sessions SET state = ?, questions = ?, answered = ?, version = ?, session = ?, updated_at = ?
+             WHERE id = ? AND version = ?",
+        )
+        .bind(s.state.as_str())
+        .bind(i64::from(s.questions))
+        .bind(i64::from(s.answered))
+        .bind(stored.version)
+        .bind(serde_json::to_string(&stored)?)
+        .bind(ts(s.updated_at))
+        .bind(&s.id)
+        .bind(s.version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Stale(format!(
+                "chat session `{}` changed while this message was answered; send it again",
+                s.id
+            )));
+        }
+        insert_chat_messages(&mut tx, &s.id, &turn.messages).await?;
+        if let Some((answer_id, value)) = &turn.feedback {
+            let first = turn.messages.first();
+            sqlx::query("INSERT INTO chat_feedback (session_id, seq, bot, answer_id, value, at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&s.id)
+                .bind(first.map_or(0, |m| i64::from(m.seq)))
+                .bind(&s.bot)
+                .bind(answer_id)
+                .bind(value.as_str())
+                .bind(ts(s.updated_at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(q) = &turn.unanswered {
+            sqlx::query(
+                "INSERT INTO chat_unanswered (bot, question, count, last_at) VALUES (?, ?, 1, ?)
+                 ON CONFLICT (bot, question) DO UPDATE SET count = count + 1, last_at = MAX(last_at, excluded.last_at)",
+            )
+            .bind(&s.bot)
+            .bind(q)
+            .bind(ts(s.updated_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(stored.version)
+    }
+
+    async fn chat_stats(&self, bot: &str, top: u32) -> Result<ChatStats, StoreError> {
+        let counts = sqlx::query(
+            "SELECT COUNT(*) AS sessions,
+                    COALESCE(SUM(questions > 0 OR state = 'handed_off'), 0) AS engaged,
+                    COALESCE(SUM(state = 'handed_off'), 0) AS handed_off,
+                    COALESCE(SUM(state != 'handed_off' AND answered > 0), 0) AS deflected,
+                    COALESCE(SUM(questions), 0) AS questions,
+                    COALESCE(SUM(answered), 0) AS answered,
+                    COALESCE(SUM(state != 'handed_off' AND EXISTS (SELECT 1 FROM chat_feedback f
+                        WHERE f.session_id = chat_sessions.id AND f.value = 'yes')), 0) AS confirmed
+             FROM chat_sessions WHERE bot = ?",
+        )
+        .bind(bot)
+        .fetch_one(&self.reader)
+        .await?;
+        let mut feedback = FeedbackCounts::default();
+        for r in sqlx::query(
+            "SELECT value, COUNT(*) AS n FROM chat_feedback WHERE bot = ? GROUP BY value",
+        )
+        .bind(bot)
+        .fetch_all(&self.reader)
+        .await?
+        {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<&str, _>("value")? {
+                "yes" => feedback.yes = n,
+                "no" => feedback.no = n,
+                _ => feedback.person += n,
+            }
+        }
+        let top_unanswered = sqlx::query(
+            "SELECT question, count, last_at FROM chat_unanswered WHERE bot = ?
+             ORDER BY count DESC, last_at DESC, question LIMIT ?",
+        )
+        .bind(bot)
+        .bind(i64::from(top.clamp(1, 1000)))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(UnansweredQuestion {
+                question: r.try_get("question")?,
+                count: r.try_get("count")?,
+                last_at: parse_ts(r.try_get::<&str, _>("last_at")?)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+        let n = |c: &str| counts.try_get::<i64, _>(c);
+        Ok(ChatStats {
+            bot: bot.to_string(),
+            sessions: n("sessions")?,
+            engaged: n("engaged")?,
+            handed_off: n("handed_off")?,
+            deflected: n("deflected")?,
+            confirmed: n("confirmed")?,
+            deflection_rate: None,
+            questions: n("questions")?,
+            answered: n("answered")?,
+            answer_rate: None,
+            feedback,
+            top_unanswered,
+        }
+        .with_rates())
     }
 }

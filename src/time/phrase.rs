@@ -199,6 +199,80 @@ pub fn phrase(lang: Lang, when: When) -> String {
     }
 }
 
+/// When a closed desk opens again, as a phrase that follows "we are back": "at 08:00
+/// tomorrow", "i morgen kl. 08.00", "on Monday at 08:00". `today` is the local date of now.
+pub fn opening(lang: Lang, date: NaiveDate, time: NaiveTime, today: NaiveDate) -> String {
+    let (h, m) = (time.hour(), time.minute());
+    let (d, mo, y) = (date.day(), date.month0() as usize, date.year());
+    let dayname = |names: &[&'static str; 7]| names[wd(date.weekday())];
+    match (lang, day(date, today)) {
+        (Lang::En, Day::Today) => format!("at {h:02}:{m:02} today"),
+        (Lang::En, Day::Tomorrow) => format!("at {h:02}:{m:02} tomorrow"),
+        (Lang::En, Day::Weekday(..)) => format!("on {} at {h:02}:{m:02}", dayname(&EN_DAYS)),
+        (Lang::En, Day::Date(year)) => {
+            let year = if year { format!(" {y}") } else { String::new() };
+            format!(
+                "on {} {d} {}{year} at {h:02}:{m:02}",
+                dayname(&EN_DAYS),
+                EN_MONTHS[mo]
+            )
+        }
+        (Lang::Nb, Day::Today) => format!("i dag kl. {h:02}.{m:02}"),
+        (Lang::Nb, Day::Tomorrow) => format!("i morgen kl. {h:02}.{m:02}"),
+        (Lang::Nb, Day::Weekday(..)) => format!("{} kl. {h:02}.{m:02}", dayname(&NB_DAYS)),
+        (Lang::Nb, Day::Date(year)) => {
+            let year = if year { format!(" {y}") } else { String::new() };
+            format!(
+                "{} {d}. {}{year} kl. {h:02}.{m:02}",
+                dayname(&NB_DAYS),
+                NB_MONTHS[mo]
+            )
+        }
+        (Lang::Da, Day::Today) => format!("i dag kl. {h}.{m:02}"),
+        (Lang::Da, Day::Tomorrow) => format!("i morgen kl. {h}.{m:02}"),
+        (Lang::Da, Day::Weekday(..)) => format!("{} kl. {h}.{m:02}", dayname(&DA_DAYS)),
+        (Lang::Da, Day::Date(year)) => {
+            let year = if year { format!(" {y}") } else { String::new() };
+            format!(
+                "{} den {d}. {}{year} kl. {h}.{m:02}",
+                dayname(&DA_DAYS),
+                DA_MONTHS[mo]
+            )
+        }
+        (Lang::Ar, Day::Today) => format!("اليوم الساعة {h:02}:{m:02}"),
+        (Lang::Ar, Day::Tomorrow) => format!("غدًا الساعة {h:02}:{m:02}"),
+        (Lang::Ar, Day::Weekday(..)) => {
+            format!("يوم {} الساعة {h:02}:{m:02}", dayname(&AR_DAYS))
+        }
+        (Lang::Ar, Day::Date(year)) => {
+            let year = if year { format!(" {y}") } else { String::new() };
+            format!(
+                "يوم {} {d} {}{year} الساعة {h:02}:{m:02}",
+                dayname(&AR_DAYS),
+                AR_MONTHS[mo]
+            )
+        }
+        (Lang::Zh, Day::Today) => format!("今天{h:02}:{m:02}"),
+        (Lang::Zh, Day::Tomorrow) => format!("明天{h:02}:{m:02}"),
+        (Lang::Zh, Day::Weekday(_, next)) => {
+            let next = if next { "下" } else { "" };
+            format!("{next}{}{h:02}:{m:02}", dayname(&ZH_DAYS))
+        }
+        (Lang::Zh, Day::Date(year)) => {
+            let year = if year {
+                format!("{y}年")
+            } else {
+                String::new()
+            };
+            format!(
+                "{year}{}月{d}日（{}）{h:02}:{m:02}",
+                mo + 1,
+                dayname(&ZH_DAYS)
+            )
+        }
+    }
+}
+
 fn within(lang: Lang, minutes: u32, hours: u32) -> String {
     let plural = |n: u32, one: &str, many: &str| {
         if n == 1 {
@@ -325,6 +399,54 @@ mod tests {
             time: NaiveTime::parse_from_str(time, "%H:%M").unwrap(),
             today: today.parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn openings_in_every_language() {
+        let t = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
+        let today: NaiveDate = "2026-11-27".parse().unwrap(); // a Friday
+        let cases: &[(&str, [&str; 5])] = &[
+            (
+                "2026-11-28",
+                [
+                    "at 08:00 tomorrow",
+                    "i morgen kl. 08.00",
+                    "i morgen kl. 8.00",
+                    "غدًا الساعة 08:00",
+                    "明天08:00",
+                ],
+            ),
+            (
+                "2026-11-30",
+                [
+                    "on Monday at 08:00",
+                    "mandag kl. 08.00",
+                    "mandag kl. 8.00",
+                    "يوم الاثنين الساعة 08:00",
+                    "下周一08:00",
+                ],
+            ),
+            (
+                "2026-12-28",
+                [
+                    "on Monday 28 December at 08:00",
+                    "mandag 28. desember kl. 08.00",
+                    "mandag den 28. december kl. 8.00",
+                    "يوم الاثنين 28 ديسمبر الساعة 08:00",
+                    "12月28日（周一）08:00",
+                ],
+            ),
+        ];
+        for (date, want) in cases {
+            for (lang, want) in Lang::ALL.iter().zip(want) {
+                assert_eq!(
+                    opening(*lang, date.parse().unwrap(), t, today),
+                    *want,
+                    "{lang:?} {date}"
+                );
+            }
+        }
+        assert_eq!(opening(Lang::En, today, t, today), "at 08:00 today");
     }
 
     fn all(when: When) -> Vec<String> {

@@ -1,0 +1,523 @@
+//! The chat API: sessions with FAQ bots, feedback, handoff to a person, bot statistics, and
+//! the embeddable widget at `GET /chat`.
+//!
+//! The conversation logic is [`crate::bot::reply`] (pure); this file loads and stores sessions
+//! and, when a chat goes to a person, decides a `ticket.created` event for the ticket
+//! `chat-<session id>` through [`AppState::process`], so the rules (a `handoff` action, a
+//! connector) act on it like on any other ticket.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{metrics, AppError, AppState};
+use crate::bot::{
+    self, ChatError, Feedback, HandoffReason, Input, Message, Notice, Reply, Session, SessionState,
+    Speaker,
+};
+use crate::config::diag::did_you_mean;
+use crate::faq::Bot;
+use crate::model::{Action, Author, Channel, Customer, Event, EventType, Ticket};
+use crate::store::ChatStats;
+
+/// The widget page.
+const WIDGET: &str = include_str!("chat.html");
+
+/// Body of `POST /v1/chat/sessions`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChat {
+    /// The bot's name (`bot:` in its file).
+    pub bot: String,
+    /// The language to chat in (a BCP 47 tag); else the customer's; else the bot's default,
+    /// and then the bot follows the language the customer writes in.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Who is chatting, when the site knows.
+    #[serde(default)]
+    pub customer: Option<Customer>,
+    /// The channel (default `chat`).
+    #[serde(default)]
+    pub channel: Option<Channel>,
+}
+
+/// A new session (`201 Created`).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChatOpened {
+    /// The session id, for the next calls.
+    pub id: String,
+    /// The bot.
+    pub bot: String,
+    /// The language the bot speaks.
+    pub language: String,
+    /// `open`.
+    pub state: SessionState,
+    /// The bot's greeting, if it has one.
+    pub greeting: Option<String>,
+    /// Buttons offered with the greeting.
+    pub quick_replies: Vec<String>,
+}
+
+/// Body of `POST /v1/chat/sessions/{id}/messages`: exactly one of `text` and `feedback`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatInput {
+    /// What the customer wrote (1 to 4,096 bytes). A quick reply's text counts as that quick
+    /// reply.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// A quick reply sent as a value: `yes` / `no` on the last answer, or `person`.
+    #[serde(default)]
+    pub feedback: Option<Feedback>,
+}
+
+/// The handoff event decided for a chat that went to a person.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct HandoffEvent {
+    /// The event's id (`chat:<session>:handoff`).
+    pub event_id: String,
+    /// The ticket (`chat-<session>`).
+    pub ticket_id: String,
+    /// The rules that fired.
+    pub rules: Vec<String>,
+    /// The actions decided.
+    pub actions: Vec<Action>,
+}
+
+/// The bot's answer to a message.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChatAnswer {
+    /// The session.
+    pub session: String,
+    /// Its state after the message.
+    pub state: SessionState,
+    /// What the bot says.
+    pub reply: Reply,
+    /// The feedback the message gave.
+    pub feedback: Option<Feedback>,
+    /// The chat went to a person with this message.
+    pub handoff: bool,
+    /// Why.
+    pub handoff_reason: Option<HandoffReason>,
+    /// When a person will answer (on a handoff, when the rules set response targets).
+    pub expected: Option<Notice>,
+    /// The event decided for the handoff.
+    pub event: Option<HandoffEvent>,
+}
+
+/// A session and its transcript.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Transcript {
+    /// The session.
+    pub session: Session,
+    /// Every line, oldest first.
+    pub messages: Vec<Message>,
+}
+
+/// Query of `GET /v1/bots/{bot}/stats`.
+#[derive(Debug, Default, Deserialize)]
+pub struct StatsQuery {
+    /// How many unanswered questions to list (default 10, at most 1000).
+    pub top: Option<u32>,
+}
+
+/// The bot named `name`, or a 404 that names the field and the nearest bot.
+fn find_bot<'b>(
+    bots: &'b crate::faq::BotSet,
+    name: &str,
+    field: &str,
+) -> Result<&'b Bot, AppError> {
+    bots.get(name).ok_or_else(|| {
+        let hint = did_you_mean(name, bots.iter().map(|b| b.name()));
+        AppError::not_found(format!("no bot `{name}` is loaded{hint}")).field(field)
+    })
+}
+
+fn unprocessable(code: &'static str, message: impl Into<String>, field: &str) -> AppError {
+    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(field)
+}
+
+/// Parses a JSON body into `T`, naming the failing field.
+fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<T, AppError> {
+    super::routes::require_json(headers)?;
+    let bytes = super::routes::body(bytes, "the body limit")?;
+    let value = super::routes::parse_json(&bytes)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // "missing field `bot`" names the field itself; the path is its parent.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(m)) => m.to_string(),
+            (p, Some(m)) => format!("{p}.{m}"),
+            (".", None) => String::new(),
+            (p, None) => p.to_string(),
+        };
+        let message = if field.is_empty() {
+            inner
+        } else {
+            format!("{field}: {inner}")
+        };
+        let err = unprocessable("invalid_request", message, &field);
+        if field.is_empty() {
+            AppError { field: None, ..err }
+        } else {
+            err
+        }
+    })
+}
+
+/// 32 hex digits from the operating system's random source.
+fn session_id() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_err() {
+        // No /dev/urandom: SipHash with the process's random keys over the time and a counter.
+        use std::hash::{BuildHasher, Hasher};
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(nanos);
+            h.write_u64(n);
+            h.write_usize(i);
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) async fn post_session(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let req: NewChat = json_body(&headers, bytes)?;
+    if let Some(tag) = &req.language {
+        if !crate::rules::template::valid_language(&tag.to_ascii_lowercase()) {
+            return Err(unprocessable(
+                "invalid_request",
+                format!("`{tag}` is not a language tag (en, nb, da, ar, zh-Hans, ...)"),
+                "language",
+            ));
+        }
+    }
+    let customer = req.customer.unwrap_or_default();
+    if let Some(tz) = &customer.timezone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            return Err(unprocessable(
+                "invalid_request",
+                format!("`{tz}` is not an IANA time zone (Europe/Oslo, Asia/Shanghai, ...)"),
+                "customer.timezone",
+            ));
+        }
+    }
+    let bots = state.bots();
+    let bot = find_bot(&bots, &req.bot, "bot")?;
+    let now = state.clock.now();
+    let mut session = Session::open(
+        session_id(),
+        bot,
+        req.language.as_deref(),
+        customer,
+        req.channel,
+        now,
+    );
+    let greeting = session.greeting(bot);
+    let mut lines = Vec::new();
+    if let Some(text) = &greeting {
+        lines.push(Message {
+            seq: 1,
+            author: Speaker::Bot,
+            text: text.clone(),
+            at: now,
+            answer_id: None,
+            score: None,
+            feedback: None,
+            handoff: false,
+        });
+    }
+    session.messages = lines.len() as u32;
+    state.store.create_chat_session(&session, &lines).await?;
+    metrics::chat_session(&session.bot);
+    let opened = ChatOpened {
+        quick_replies: session.opening_quick_replies(bot),
+        id: session.id,
+        bot: session.bot,
+        language: session.language,
+        state: session.state,
+        greeting,
+    };
+    Ok((StatusCode::CREATED, Json(opened)).into_response())
+}
+
+async fn load_session(state: &AppState, id: &str) -> Result<Session, AppError> {
+    state
+        .store
+        .chat_session(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no chat session `{id}`")).field("id"))
+}
+
+pub(super) async fn get_session(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Transcript>, AppError> {
+    let session = load_session(&state, &id).await?;
+    let messages = state.store.chat_messages(&id).await?;
+    Ok(Json(Transcript { session, messages }))
+}
+
+pub(super) async fn post_message(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<ChatAnswer>, AppError> {
+    let body: ChatInput = json_body(&headers, bytes)?;
+    let input = match (body.text, body.feedback) {
+        (Some(text), None) => {
+            if text.trim().is_empty() {
+                return Err(unprocessable(
+                    "invalid_request",
+                    "text: the message is empty",
+                    "text",
+                ));
+            }
+            if text.len() > bot::MAX_MESSAGE_BYTES {
+                return Err(unprocessable(
+                    "invalid_request",
+                    format!(
+                        "text: the message is {} bytes; at most {} are taken",
+                        text.len(),
+                        bot::MAX_MESSAGE_BYTES
+                    ),
+                    "text",
+                ));
+            }
+            Input::Text(text)
+        }
+        (None, Some(f)) => Input::Feedback(f),
+        (Some(_), Some(_)) => {
+            return Err(unprocessable(
+                "invalid_request",
+                "send either `text` or `feedback`, not both",
+                "feedback",
+            ))
+        }
+        (None, None) => return Err(unprocessable(
+            "invalid_request",
+            "text: missing; send `text` (what the customer wrote) or `feedback` (yes, no, person)",
+            "text",
+        )),
+    };
+    let session = load_session(&state, &id).await?;
+    // One pack snapshot for the whole message: the bot and the response targets agree.
+    let loaded = state.config.load_full();
+    let bot = find_bot(loaded.config.bots(), &session.bot, "bot")?;
+    let now = state.clock.now();
+    let mut turn = bot::reply(bot, &session, &input, now).map_err(|e| match e {
+        ChatError::HandedOff => {
+            AppError::new(StatusCode::CONFLICT, "session_handed_off", e.to_string())
+        }
+        ChatError::Closed => AppError::new(StatusCode::CONFLICT, "session_closed", e.to_string()),
+        ChatError::NothingToRate => unprocessable("invalid_request", e.to_string(), "feedback"),
+        ChatError::Empty | ChatError::TooLong(_) => {
+            unprocessable("invalid_request", e.to_string(), "text")
+        }
+    })?;
+    let mut expected = None;
+    let mut event = None;
+    if let Some(reason) = turn.handoff {
+        let transcript = state.store.chat_messages(&id).await?;
+        let ev = handoff_event(&turn.session, reason, &transcript, &turn.messages, now);
+        let applied = state.process(ev, None, false).await?;
+        let d = applied.decision;
+        let tz = turn
+            .session
+            .customer
+            .timezone
+            .as_deref()
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
+        expected = bot::handoff_notice(
+            bot,
+            &turn.session.language,
+            tz,
+            now,
+            loaded.config.response_targets(),
+            d.ticket.priority,
+        );
+        if let Some(n) = &expected {
+            let text = [turn.reply.text.as_str(), n.text.as_str()]
+                .iter()
+                .filter(|t| !t.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+            turn.reply.text = text.clone();
+            if let Some(line) = turn.messages.last_mut() {
+                line.text = text;
+            }
+        }
+        event = Some(HandoffEvent {
+            event_id: d.event_id,
+            ticket_id: d.ticket.id,
+            rules: d.trace.fired,
+            actions: d.actions,
+        });
+    }
+    state.store.save_chat_turn(&turn).await?;
+    let outcome = match (&turn.handoff, turn.reply.abstained, &turn.feedback) {
+        (Some(_), _, _) => "handoff",
+        (None, _, Some(_)) => "feedback",
+        (None, true, None) => "abstained",
+        (None, false, None) => "answered",
+    };
+    metrics::chat_message(&turn.session.bot, outcome);
+    Ok(Json(ChatAnswer {
+        session: turn.session.id.clone(),
+        state: turn.session.state,
+        feedback: turn.feedback.as_ref().map(|(_, f)| *f),
+        handoff: turn.handoff.is_some(),
+        handoff_reason: turn.handoff,
+        reply: turn.reply,
+        expected,
+        event,
+    }))
+}
+
+/// The answer to `POST /v1/chat/sessions/{id}/close`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChatClosed {
+    /// The session.
+    pub session: String,
+    /// `closed`.
+    pub state: SessionState,
+}
+
+pub(super) async fn post_close(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<ChatClosed>, AppError> {
+    let session = load_session(&state, &id).await?;
+    let turn = bot::close(&session, state.clock.now())
+        .map_err(|e| AppError::new(StatusCode::CONFLICT, "session_closed", e.to_string()))?;
+    state.store.save_chat_turn(&turn).await?;
+    Ok(Json(ChatClosed {
+        session: id,
+        state: turn.session.state,
+    }))
+}
+
+/// The `ticket.created` event of a handoff: the ticket `chat-<session>` on the session's
+/// channel, with the customer's messages as its message and the transcript in
+/// `event.data.chat`.
+fn handoff_event(
+    session: &Session,
+    reason: HandoffReason,
+    earlier: &[Message],
+    now_lines: &[Message],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Event {
+    let lines: Vec<&Message> = earlier.iter().chain(now_lines).collect();
+    let said: Vec<&str> = lines
+        .iter()
+        .filter(|m| m.author == Speaker::Customer)
+        .map(|m| m.text.as_str())
+        .collect();
+    let subject = said
+        .iter()
+        .find(|t| t.chars().any(char::is_alphanumeric))
+        .map(|t| t.chars().take(120).collect::<String>())
+        .unwrap_or_else(|| format!("Chat with {}", session.bot));
+    let ticket = Ticket {
+        id: session.ticket_id(),
+        channel: session.channel,
+        subject,
+        customer: session.customer.clone(),
+        tags: vec!["chat".into(), "bot_handoff".into()],
+        created_at: Some(session.created_at),
+        ..Ticket::default()
+    };
+    let transcript: Vec<_> = lines
+        .iter()
+        .map(|m| json!({ "author": m.author.as_str(), "text": m.text, "at": m.at }))
+        .collect();
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "chat".into(),
+        json!({
+            "session": session.id,
+            "bot": session.bot,
+            "reason": reason.as_str(),
+            "language": session.language,
+            "transcript": transcript,
+        }),
+    );
+    Event {
+        id: format!("chat:{}:handoff", session.id),
+        kind: EventType::TicketCreated,
+        occurred_at: Some(now),
+        ticket,
+        message: Some(crate::model::Message {
+            id: Some(format!(
+                "chat:{}:{}",
+                session.id,
+                now_lines.first().map_or(0, |m| m.seq)
+            )),
+            text: said.join("\n"),
+            author: Author::Customer,
+            at: Some(now),
+            language: Some(session.language.clone()),
+        }),
+        changes: Default::default(),
+        timer: None,
+        data,
+    }
+}
+
+pub(super) async fn get_stats(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(q): Query<StatsQuery>,
+) -> Result<Json<ChatStats>, AppError> {
+    let bots = state.bots();
+    let bot = find_bot(&bots, &name, "bot")?;
+    Ok(Json(
+        state
+            .store
+            .chat_stats(bot.name(), q.top.unwrap_or(10))
+            .await?,
+    ))
+}
+
+pub(super) async fn widget() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+            ),
+        ],
+        Html(WIDGET),
+    )
+        .into_response()
+}

@@ -1,0 +1,1040 @@
+//! The chat API and the widget over real HTTP on 127.0.0.1, with the example rules and bot and
+//! a real SQLite file; the widget in headless Chromium when one is installed.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use frontdesk::faq::{Bot, ChatText};
+use frontdesk::server::{self, ManualClock, Options, Running, Tokens};
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Monday 23 November 2026, 11:00 in Oslo: the example pack's desk is open.
+fn monday() -> DateTime<Utc> {
+    "2026-11-23T10:00:00Z".parse().unwrap()
+}
+
+/// Friday 27 November 2026, 20:00 in Oslo: closed until Monday 08:00.
+fn friday_night() -> DateTime<Utc> {
+    "2026-11-27T19:00:00Z".parse().unwrap()
+}
+
+/// The example bot, to compare the API's texts with the bot file's.
+fn support() -> &'static Bot {
+    static BOT: OnceLock<Bot> = OnceLock::new();
+    BOT.get_or_init(|| Bot::load(&root().join("bots/support.yaml")).unwrap())
+}
+
+struct Daemon {
+    running: Option<Running>,
+    url: String,
+    http: reqwest::Client,
+    clock: Arc<ManualClock>,
+    token: Option<String>,
+}
+
+async fn start_on(db: &Path, tokens: Tokens, now: DateTime<Utc>) -> Daemon {
+    let clock = Arc::new(ManualClock::new(now));
+    let opts = Options {
+        rules: root().join("rules"),
+        bots: Some(root().join("bots")),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", db.display()),
+        tokens,
+        watch: false,
+        scheduler: false,
+        clock: clock.clone(),
+        ..Options::new()
+    };
+    let running = server::start(opts).await.expect("server starts");
+    Daemon {
+        url: format!("http://{}", running.addr),
+        running: Some(running),
+        http: reqwest::Client::new(),
+        clock,
+        token: None,
+    }
+}
+
+impl Daemon {
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(self.http.post(format!("{}{path}", self.url)).json(body))
+            .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
+    }
+
+    /// Opens a session; panics unless it is a 201.
+    async fn open(&self, body: Value) -> Value {
+        let (status, s) = self.post("/v1/chat/sessions", &body).await;
+        assert_eq!(status, 201, "{s}");
+        s
+    }
+
+    /// Sends `text` to a session; panics unless it is a 200.
+    async fn say(&self, session: &Value, text: &str) -> Value {
+        let (status, r) = self.message(session, json!({ "text": text })).await;
+        assert_eq!(status, 200, "{text}: {r}");
+        r
+    }
+
+    async fn message(&self, session: &Value, body: Value) -> (u16, Value) {
+        let id = session["id"].as_str().unwrap();
+        self.post(&format!("/v1/chat/sessions/{id}/messages"), &body)
+            .await
+    }
+
+    async fn stop(mut self) {
+        self.running.take().unwrap().stop().await.unwrap();
+    }
+}
+
+async fn start() -> (Daemon, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start_on(&dir.path().join("fd.db"), Tokens::default(), monday()).await;
+    (d, dir)
+}
+
+fn texts(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_session_in_each_language_answers_an_example_question() {
+    let (d, _dir) = start().await;
+    for (lang, question, id) in [
+        ("en", "Where is my order?", "order_status"),
+        ("nb", "Hvor er bestillingen min?", "order_status"),
+        ("da", "Hvor lang er leveringstiden?", "delivery_time"),
+        ("ar", "كم تكلفة الشحن؟", "delivery_cost"),
+        ("zh", "怎么取消订单？", "cancel_order"),
+    ] {
+        let s = d.open(json!({ "bot": "support", "language": lang })).await;
+        assert_eq!(s["bot"], "support");
+        assert_eq!(s["language"], lang);
+        assert_eq!(s["state"], "open");
+        assert_eq!(s["greeting"], support().greeting(lang).unwrap(), "{lang}");
+        assert_eq!(
+            texts(&s["quick_replies"]),
+            [support().chat_text(ChatText::Person, lang)]
+        );
+        let r = d.say(&s, question).await;
+        let reply = &r["reply"];
+        assert_eq!(reply["answer_id"], id, "{lang}: {r}");
+        assert_eq!(reply["abstained"], false);
+        assert!(reply["score"].as_f64().unwrap() >= support().threshold());
+        let entry = support().entry(id).unwrap();
+        assert_eq!(reply["text"], entry.answer(lang, "en").unwrap());
+        assert_eq!(reply["language"], lang);
+        assert_eq!(
+            reply["prompt"],
+            ChatText::FeedbackQuestion.default_text(lang),
+            "{lang}"
+        );
+        let qr = texts(&reply["quick_replies"]);
+        let want: Vec<&str> = [ChatText::Yes, ChatText::No, ChatText::Person]
+            .iter()
+            .map(|t| t.default_text(lang))
+            .collect();
+        assert_eq!(&qr[qr.len() - 3..], want, "{lang}");
+        assert_eq!(r["handoff"], false);
+        assert_eq!(r["state"], "open");
+    }
+    // The order entry's link comes with its title in the session's language.
+    let s = d.open(json!({ "bot": "support", "language": "nb" })).await;
+    let r = d.say(&s, "hvor er pakken min?").await;
+    assert_eq!(
+        r["reply"]["links"],
+        json!([{ "title": "Mine bestillinger", "url": "https://shop.example.com/account/orders" }])
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn feedback_yes_and_no() {
+    let (d, _dir) = start().await;
+    // "Yes" as the quick reply's text: recorded and thanked; the chat stays with the bot.
+    let s = d.open(json!({ "bot": "support", "language": "en" })).await;
+    d.say(&s, "How do I reset my password?").await;
+    let yes = d.say(&s, "Yes").await;
+    assert_eq!(yes["feedback"], "yes");
+    assert_eq!(yes["reply"]["text"], ChatText::Thanks.default_text("en"));
+    assert_eq!(yes["handoff"], false);
+    // Feedback as a value on an answer already rated: nothing to rate.
+    let (status, e) = d.message(&s, json!({ "feedback": "yes" })).await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["field"], "feedback");
+
+    // "No" as a value: recorded, and the chat goes to a person through the event path.
+    let s = d.open(json!({ "bot": "support", "language": "nb" })).await;
+    d.say(&s, "Hva koster frakt?").await;
+    let (status, no) = d.message(&s, json!({ "feedback": "no" })).await;
+    assert_eq!(status, 200, "{no}");
+    assert_eq!(no["feedback"], "no");
+    assert_eq!(no["handoff"], true);
+    assert_eq!(no["handoff_reason"], "not_helped");
+    assert_eq!(no["state"], "handed_off");
+    let id = s["id"].as_str().unwrap();
+    let ticket = format!("chat-{id}");
+    assert_eq!(no["event"]["ticket_id"], ticket);
+    // The pack's rules ran on the handoff: the triage by intent, then the handoff rule.
+    assert_eq!(
+        no["event"]["rules"],
+        json!(["delivery questions", "chats the bot hands over"])
+    );
+    let (status, t) = d.get(&format!("/v1/tickets/{ticket}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(t["ticket"]["channel"], "chat");
+    assert_eq!(t["ticket"]["subject"], "Hva koster frakt?");
+    assert!(t["ticket"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("bot_handoff")));
+    // After the handoff the bot answers no more.
+    let (status, e) = d.message(&s, json!({ "text": "Hallo?" })).await;
+    assert_eq!(status, 409);
+    assert_eq!(e["error"]["code"], "session_handed_off");
+    // The transcript has every line, feedback and the handoff marked.
+    let (status, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(tr["session"]["state"], "handed_off");
+    let lines = tr["messages"].as_array().unwrap();
+    let authors: Vec<&str> = lines
+        .iter()
+        .map(|m| m["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["bot", "customer", "bot", "customer", "bot"]);
+    assert_eq!(lines[1]["text"], "Hva koster frakt?");
+    assert_eq!(lines[2]["answer_id"], "delivery_cost");
+    assert_eq!(lines[3]["text"], "Nei");
+    assert_eq!(lines[3]["feedback"], "no");
+    assert_eq!(lines[4]["handoff"], true);
+    assert_eq!(lines[4]["text"], no["reply"]["text"]);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn asking_for_a_person_in_norwegian_and_arabic() {
+    let (d, _dir) = start().await;
+    for (lang, text, expected) in [
+        (
+            "nb",
+            "Kan jeg snakke med et menneske?",
+            "Noen svarer deg innen 4 timer.",
+        ),
+        (
+            "ar",
+            "أريد التحدث مع موظف",
+            "سيرد عليك أحد الموظفين خلال 4 ساعات.",
+        ),
+    ] {
+        let s = d.open(json!({ "bot": "support", "language": lang })).await;
+        let r = d.say(&s, text).await;
+        assert_eq!(r["handoff"], true, "{text}: {r}");
+        assert_eq!(r["handoff_reason"], "asked");
+        assert_eq!(r["feedback"], Value::Null, "nothing was answered to rate");
+        let message = support().handoff_message(lang).unwrap();
+        assert_eq!(
+            r["reply"]["text"],
+            format!("{message} {expected}"),
+            "{lang}"
+        );
+        assert_eq!(r["expected"]["open"], true);
+        assert_eq!(r["reply"]["quick_replies"], json!([]));
+        // The triage rule for people asking for a human ran on the handoff event too.
+        let ticket = r["event"]["ticket_id"].as_str().unwrap();
+        let (_, t) = d.get(&format!("/v1/tickets/{ticket}")).await;
+        assert_eq!(t["ticket"]["status"], "open");
+        let actions: Vec<&str> = r["event"]["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["type"].as_str().unwrap_or_default())
+            .collect();
+        assert!(actions.contains(&"handoff"), "{actions:?}");
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_abstention_hands_over_with_the_expected_response() {
+    let (d, _dir) = start().await;
+    let s = d.open(json!({ "bot": "support", "language": "en" })).await;
+    let first = d.say(&s, "What is the weather like on Mars?").await;
+    assert_eq!(first["reply"]["abstained"], true);
+    assert_eq!(first["reply"]["answer_id"], Value::Null);
+    assert_eq!(first["reply"]["text"], support().fallback("en").unwrap());
+    assert_eq!(first["handoff"], false);
+    let second = d.say(&s, "Who won the football match yesterday?").await;
+    assert_eq!(second["handoff"], true, "{second}");
+    assert_eq!(second["handoff_reason"], "unanswered");
+    assert_eq!(second["reply"]["abstained"], true);
+    assert_eq!(
+        second["reply"]["text"],
+        format!(
+            "{} Someone will answer within 4 hours.",
+            support().handoff_message("en").unwrap()
+        )
+    );
+    assert_eq!(second["expected"]["expected_response"], "within 4 hours");
+    assert_eq!(
+        second["expected"]["expected_response_at"],
+        "2026-11-23T15:00:00+01:00"
+    );
+    // The handoff event was decided through the ordinary path and is in the audit log.
+    let ticket = second["event"]["ticket_id"].as_str().unwrap();
+    let event_id = second["event"]["event_id"].as_str().unwrap();
+    assert_eq!(
+        event_id,
+        format!("chat:{}:handoff", s["id"].as_str().unwrap())
+    );
+    let (_, log) = d.get(&format!("/v1/decisions?ticket={ticket}")).await;
+    let rules: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"chats the bot hands over"), "{rules:?}");
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["event_id"] == event_id));
+
+    // After hours the bot says when people are back.
+    d.clock.set(friday_night());
+    let s = d.open(json!({ "bot": "support", "language": "en" })).await;
+    let r = d.say(&s, "I want to talk to a human").await;
+    assert_eq!(r["expected"]["open"], false);
+    assert_eq!(r["expected"]["opens_at"], "2026-11-30T08:00:00+01:00");
+    assert_eq!(
+        r["reply"]["text"],
+        format!(
+            "{} We are closed right now and back on Monday at 08:00. Someone will answer by 12:00 on Monday.",
+            support().handoff_message("en").unwrap()
+        )
+    );
+    // In the customer's time zone when the site gives one.
+    let s = d
+        .open(json!({ "bot": "support", "language": "zh",
+                      "customer": { "name": "Li Wei", "timezone": "Asia/Shanghai" } }))
+        .await;
+    let r = d.say(&s, "转人工").await;
+    assert_eq!(r["expected"]["opens_at"], "2026-11-30T15:00:00+08:00");
+    assert!(
+        r["reply"]["text"].as_str().unwrap().contains("下周一15:00"),
+        "{r}"
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn stats_count_deflection_answers_feedback_and_unanswered_questions() {
+    let (d, _dir) = start().await;
+    // 1: answered and "yes".
+    let a = d.open(json!({ "bot": "support", "language": "en" })).await;
+    d.say(&a, "Where is my order?").await;
+    d.say(&a, "yes").await;
+    // 2: answered, no feedback.
+    let b = d.open(json!({ "bot": "support", "language": "da" })).await;
+    d.say(&b, "Hvad koster fragt?").await;
+    // 3: unanswered twice (the same question, written differently) → handed off.
+    let c = d.open(json!({ "bot": "support", "language": "en" })).await;
+    d.say(&c, "What is the weather like on Mars?").await;
+    d.say(&c, "what is the WEATHER like on mars").await;
+    // 4: answered, then a person asked for with the quick reply.
+    let e = d.open(json!({ "bot": "support", "language": "en" })).await;
+    d.say(&e, "How do I reset my password?").await;
+    d.say(&e, "Talk to a person").await;
+    // 5: opened, nothing asked.
+    d.open(json!({ "bot": "support" })).await;
+
+    let (status, st) = d.get("/v1/bots/support/stats").await;
+    assert_eq!(status, 200, "{st}");
+    assert_eq!(st["sessions"], 5);
+    assert_eq!(st["engaged"], 4);
+    assert_eq!(st["handed_off"], 2);
+    assert_eq!(st["deflected"], 2);
+    assert_eq!(st["confirmed"], 1);
+    assert_eq!(st["deflection_rate"], 0.5);
+    assert_eq!(st["questions"], 5);
+    assert_eq!(st["answered"], 3);
+    assert_eq!(st["answer_rate"], 0.6);
+    assert_eq!(st["feedback"], json!({ "yes": 1, "no": 0, "person": 1 }));
+    assert_eq!(
+        st["top_unanswered"][0]["question"],
+        "what is the weather like on mars"
+    );
+    assert_eq!(st["top_unanswered"][0]["count"], 2);
+    assert_eq!(st["top_unanswered"].as_array().unwrap().len(), 1);
+    // The chat counters are exported.
+    let metrics = reqwest::get(format!("{}/metrics", d.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for outcome in ["answered", "abstained", "feedback", "handoff"] {
+        let series =
+            format!(r#"frontdesk_chat_messages_total{{bot="support",outcome="{outcome}"}}"#);
+        assert!(metrics.contains(&series), "{series} in:\n{metrics}");
+    }
+    assert!(metrics.contains(r#"frontdesk_chat_sessions_total{bot="support"}"#));
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn errors() {
+    let (d, _dir) = start().await;
+    let check = |(status, body): (u16, Value), want: u16, code: &str, field: Option<&str>| {
+        assert_eq!(status, want, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        if let Some(f) = field {
+            assert_eq!(body["error"]["field"], f, "{body}");
+        }
+        body
+    };
+    // Unknown bot: 404 naming the field, with the nearest name.
+    let e = check(
+        d.post("/v1/chat/sessions", &json!({ "bot": "suport" }))
+            .await,
+        404,
+        "not_found",
+        Some("bot"),
+    );
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `support`"));
+    check(
+        d.get("/v1/bots/nope/stats").await,
+        404,
+        "not_found",
+        Some("bot"),
+    );
+    // Bad session bodies.
+    check(
+        d.post(
+            "/v1/chat/sessions",
+            &json!({ "bot": "support", "colour": "red" }),
+        )
+        .await,
+        422,
+        "invalid_request",
+        None,
+    );
+    check(
+        d.post(
+            "/v1/chat/sessions",
+            &json!({ "bot": "support", "language": "english" }),
+        )
+        .await,
+        422,
+        "invalid_request",
+        Some("language"),
+    );
+    check(
+        d.post(
+            "/v1/chat/sessions",
+            &json!({ "bot": "support", "customer": { "timezone": "Mars/Olympus" } }),
+        )
+        .await,
+        422,
+        "invalid_request",
+        Some("customer.timezone"),
+    );
+    check(
+        d.post("/v1/chat/sessions", &json!({ "language": "nb" }))
+            .await,
+        422,
+        "invalid_request",
+        Some("bot"),
+    );
+    check(
+        d.post("/v1/chat/sessions", &json!({ "bot": 7 })).await,
+        422,
+        "invalid_request",
+        Some("bot"),
+    );
+    // Unknown session.
+    check(
+        d.get("/v1/chat/sessions/nope").await,
+        404,
+        "not_found",
+        Some("id"),
+    );
+    check(
+        d.post("/v1/chat/sessions/nope/messages", &json!({ "text": "hi" }))
+            .await,
+        404,
+        "not_found",
+        Some("id"),
+    );
+    // Bad messages.
+    let s = d.open(json!({ "bot": "support" })).await;
+    check(
+        d.message(&s, json!({ "text": "" })).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
+    check(
+        d.message(&s, json!({ "text": " \n\t" })).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
+    check(
+        d.message(&s, json!({ "text": "x".repeat(4097) })).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
+    let ok = d.message(&s, json!({ "text": "å".repeat(2048) })).await;
+    assert_eq!(ok.0, 200, "4,096 bytes are taken");
+    check(
+        d.message(&s, json!({})).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
+    check(
+        d.message(&s, json!({ "text": "hi", "feedback": "yes" }))
+            .await,
+        422,
+        "invalid_request",
+        Some("feedback"),
+    );
+    check(
+        d.message(&s, json!({ "feedback": "maybe" })).await,
+        422,
+        "invalid_request",
+        Some("feedback"),
+    );
+    check(
+        d.message(&s, json!({ "txt": "hi" })).await,
+        422,
+        "invalid_request",
+        None,
+    );
+    let r = d
+        .send(
+            d.http
+                .post(format!("{}/v1/chat/sessions", d.url))
+                .header("content-type", "application/json")
+                .body("{not json"),
+        )
+        .await;
+    check(r, 400, "invalid_json", None);
+    // A handed-off session: 409.
+    d.say(&s, "agent").await;
+    check(
+        d.message(&s, json!({ "text": "hello?" })).await,
+        409,
+        "session_handed_off",
+        None,
+    );
+    check(
+        d.message(&s, json!({ "feedback": "person" })).await,
+        409,
+        "session_handed_off",
+        None,
+    );
+    // A closed session: 409, and closing it again too.
+    let c = d.open(json!({ "bot": "support" })).await;
+    let close = format!("/v1/chat/sessions/{}/close", c["id"].as_str().unwrap());
+    let (status, closed) = d.post(&close, &json!({})).await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["state"], "closed");
+    check(
+        d.message(&c, json!({ "text": "hello?" })).await,
+        409,
+        "session_closed",
+        None,
+    );
+    check(
+        d.post(&close, &json!({})).await,
+        409,
+        "session_closed",
+        None,
+    );
+    check(
+        d.post("/v1/chat/sessions/nope/close", &json!({})).await,
+        404,
+        "not_found",
+        Some("id"),
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fd.db");
+    let d = start_on(&db, Tokens::default(), monday()).await;
+    let s = d.open(json!({ "bot": "support", "language": "da" })).await;
+    d.say(&s, "Hvor er min ordre?").await;
+    d.stop().await;
+
+    let d = start_on(&db, Tokens::default(), monday()).await;
+    let id = s["id"].as_str().unwrap();
+    let (status, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(tr["session"]["language"], "da");
+    assert_eq!(tr["session"]["awaiting_feedback"], "order_status");
+    assert_eq!(tr["messages"].as_array().unwrap().len(), 3);
+    // The conversation carries on where it was: the feedback rates the answer before the restart.
+    let r = d.say(&s, "Ja").await;
+    assert_eq!(r["feedback"], "yes");
+    let (_, st) = d.get("/v1/bots/support/stats").await;
+    assert_eq!(st["feedback"]["yes"], 1);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn the_chat_routes_are_documented_and_need_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = Tokens::new(&["s3cret".into()], &[]).unwrap();
+    let mut d = start_on(&dir.path().join("fd.db"), tokens, monday()).await;
+    let (status, _) = d
+        .post("/v1/chat/sessions", &json!({ "bot": "support" }))
+        .await;
+    assert_eq!(status, 401);
+    d.token = Some("s3cret".into());
+    d.open(json!({ "bot": "support" })).await;
+    let (_, doc) = d.get("/openapi.json").await;
+    for p in [
+        "/v1/chat/sessions",
+        "/v1/chat/sessions/{id}",
+        "/v1/chat/sessions/{id}/messages",
+        "/v1/chat/sessions/{id}/close",
+        "/v1/bots/{bot}/stats",
+        "/chat",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p} documented");
+    }
+    assert!(doc["paths"]["/v1/chat/sessions"]["post"]["responses"]["201"].is_object());
+    for name in [
+        "NewChat",
+        "ChatOpened",
+        "ChatInput",
+        "ChatAnswer",
+        "Transcript",
+        "ChatStats",
+    ] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{name} schema"
+        );
+    }
+    // The widget itself needs no token (the page takes it from `?token=`).
+    let page = reqwest::get(format!("{}/chat", d.url)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/v1/chat/sessions") && !html.contains("https://"));
+    d.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The widget in a real browser
+// ---------------------------------------------------------------------------------------------
+
+fn chromium() -> Option<PathBuf> {
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// Headless Chromium driven over the Chrome DevTools protocol: a WebSocket to its first page,
+/// spoken with a few lines of framing over a `TcpStream` (blocking; run it off the runtime).
+/// Every read has a timeout, so a page that never gets there fails the test instead of
+/// hanging it.
+struct Browser {
+    child: std::process::Child,
+    ws: std::net::TcpStream,
+    buf: Vec<u8>,
+    next: u64,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Browser {
+    fn launch(binary: &Path, profile: &Path) -> Browser {
+        use std::io::{BufRead, Read, Write};
+        let mut child = std::process::Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-extensions",
+                "--remote-debugging-port=0",
+                "--window-size=440,640",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start chromium");
+        // It says where it listens: "DevTools listening on ws://127.0.0.1:PORT/devtools/...".
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("chromium exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("ws://127.0.0.1:").nth(1) {
+                break rest.split('/').next().unwrap().to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        let addr = format!("127.0.0.1:{port}");
+        let timeout = Some(std::time::Duration::from_secs(20));
+        // The first page's WebSocket path, from /json/list.
+        let mut http = std::net::TcpStream::connect(&addr).unwrap();
+        http.set_read_timeout(timeout).unwrap();
+        write!(
+            http,
+            "GET /json/list HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        // It keeps the connection open: read the headers, then Content-Length bytes.
+        let mut raw = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let targets: Value = loop {
+            let n = http.read(&mut chunk).unwrap();
+            assert!(n > 0, "chromium's /json/list was cut off");
+            raw.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&raw);
+            let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .expect("a Content-Length");
+            if body.len() >= length {
+                break serde_json::from_str(&body[..length]).unwrap();
+            }
+        };
+        let page = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page")
+            .expect("a page target");
+        let url = page["webSocketDebuggerUrl"].as_str().unwrap();
+        let path = url.split_once(port.as_str()).unwrap().1.to_string();
+        let mut ws = std::net::TcpStream::connect(&addr).unwrap();
+        ws.set_read_timeout(timeout).unwrap();
+        write!(
+            ws,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: ZnJvbnRkZXNrIHRlc3Qga2V5\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let end = loop {
+            let n = ws.read(&mut chunk).unwrap();
+            assert!(n > 0, "the WebSocket handshake was cut off");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        assert!(
+            buf.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.drain(..end);
+        let mut b = Browser {
+            child,
+            ws,
+            buf,
+            next: 0,
+        };
+        b.call("Page.enable", json!({}));
+        b
+    }
+
+    fn send(&mut self, text: &str) {
+        use std::io::Write;
+        let data = text.as_bytes();
+        let mask = [0x5a, 0x17, 0xc3, 0x88];
+        let mut frame = vec![0x81u8];
+        match data.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n if n < 65536 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.ws.write_all(&frame).unwrap();
+    }
+
+    fn fill(&mut self, n: usize) {
+        use std::io::Read;
+        let mut chunk = [0u8; 65536];
+        while self.buf.len() < n {
+            let got = self.ws.read(&mut chunk).expect("chromium answered in time");
+            assert!(got > 0, "chromium closed the connection");
+            self.buf.extend_from_slice(&chunk[..got]);
+        }
+    }
+
+    /// The next message from the browser (server frames are never masked).
+    fn recv(&mut self) -> Value {
+        loop {
+            self.fill(2);
+            let (mut len, mut head) = (u64::from(self.buf[1] & 0x7f), 2usize);
+            if len == 126 {
+                self.fill(4);
+                len = u64::from(u16::from_be_bytes([self.buf[2], self.buf[3]]));
+                head = 4;
+            } else if len == 127 {
+                self.fill(10);
+                len = u64::from_be_bytes(self.buf[2..10].try_into().unwrap());
+                head = 10;
+            }
+            let total = head + len as usize;
+            self.fill(total);
+            let opcode = self.buf[0] & 0x0f;
+            let payload: Vec<u8> = self.buf.drain(..total).skip(head).collect();
+            if opcode == 1 {
+                return serde_json::from_slice(&payload).unwrap();
+            }
+        }
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        self.send(&json!({ "id": id, "method": method, "params": params }).to_string());
+        loop {
+            let m = self.recv();
+            if m["id"] == id {
+                assert!(m["error"].is_null(), "{method}: {m}");
+                return m["result"].clone();
+            }
+        }
+    }
+
+    /// Loads `url` (or reloads) and returns when the page's load event has fired.
+    fn navigate(&mut self, url: Option<&str>) {
+        match url {
+            Some(u) => self.call("Page.navigate", json!({ "url": u })),
+            None => self.call("Page.reload", json!({})),
+        };
+        while self.recv()["method"] != "Page.loadEventFired" {}
+    }
+
+    /// Evaluates `expr` in the page (promises awaited) and returns its value.
+    fn eval(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({ "expression": expr, "awaitPromise": true, "returnByValue": true }),
+        );
+        assert!(r["exceptionDetails"].is_null(), "{expr}: {r}");
+        r["result"]["value"].clone()
+    }
+
+    /// Waits, inside the page, until `cond` (a JavaScript expression) is truthy, and returns
+    /// its value; fails after ten seconds.
+    fn until(&mut self, cond: &str) -> Value {
+        let v = self.eval(&format!(
+            "new Promise(resolve => {{ const t0 = Date.now(); (function check() {{ \
+               let v; try {{ v = ({cond}); }} catch (e) {{ v = null; }} \
+               if (v) resolve(v); else if (Date.now() - t0 > 10000) resolve(null); \
+               else setTimeout(check, 20); }})(); }})"
+        ));
+        assert!(!v.is_null(), "the page never got to: {cond}");
+        v
+    }
+
+    /// Types `text` into the message box and presses Send.
+    fn type_and_send(&mut self, text: &str) {
+        self.eval(&format!(
+            "document.getElementById('text').value = {}; document.getElementById('send').click()",
+            json!(text)
+        ));
+    }
+
+    /// Clicks the quick reply reading `text`.
+    fn click_reply(&mut self, text: &str) {
+        let clicked = self.eval(&format!(
+            "(() => {{ const b = Array.from(document.querySelectorAll('.replies button')).find(b => b.textContent === {}); if (b) b.click(); return !!b; }})()",
+            json!(text)
+        ));
+        assert_eq!(clicked, true, "a quick reply `{text}`");
+    }
+
+    fn lines(&mut self) -> Vec<String> {
+        let v = self.eval(
+            "Array.from(document.querySelectorAll('#log .msg')).map(m => m.className + ': ' + m.textContent)",
+        );
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// The page in a real browser, driven like a customer would: it opens a session and shows the
+/// greeting, a typed question gets its answer with the link and the quick replies, "Ja" is
+/// recorded, a reload carries on the same chat, asking for a person shows the handoff; Arabic
+/// is laid out right to left. Each step is checked against the daemon's own record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_in_headless_chromium() {
+    let Some(binary) = chromium() else {
+        eprintln!("skipped: no chromium binary on PATH (apt-get install chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = Tokens::new(&["w1dget".into()], &[]).unwrap();
+    let mut d = start_on(&dir.path().join("fd.db"), tokens, monday()).await;
+    d.token = Some("w1dget".into());
+    let base = d.url.clone();
+    let profile = dir.path().join("profile");
+
+    let greeting_nb = support().greeting("nb").unwrap().to_string();
+    let answer_nb = support()
+        .entry("order_status")
+        .unwrap()
+        .answer("nb", "en")
+        .unwrap()
+        .to_string();
+    let handoff_nb = support().handoff_message("nb").unwrap().to_string();
+    let greeting_ar = support().greeting("ar").unwrap().to_string();
+    let (session, before_reload) = tokio::task::spawn_blocking({
+        let base = base.clone();
+        move || {
+            let mut b = Browser::launch(&binary, &profile);
+            b.navigate(Some(&format!(
+                "{base}/chat?bot=support&lang=nb&token=w1dget"
+            )));
+            b.until("document.querySelector('.msg.greeting')");
+            assert_eq!(b.lines(), [format!("msg bot greeting: {greeting_nb}")]);
+            assert_eq!(b.eval("document.documentElement.dir"), "ltr");
+            let session = b
+                .until("document.body.dataset.session")
+                .as_str()
+                .unwrap()
+                .to_string();
+
+            b.type_and_send("Hvor er pakken min?");
+            let answer = b.until("document.querySelector('[data-answer]')?.dataset.answer");
+            assert_eq!(answer, "order_status");
+            let lines = b.lines();
+            assert_eq!(lines[1], "msg customer: Hvor er pakken min?");
+            assert!(
+                lines[2].contains(&answer_nb) && lines[2].contains("Mine bestillinger"),
+                "{lines:?}"
+            );
+            assert_eq!(
+                b.eval("document.querySelector('.links a').href"),
+                "https://shop.example.com/account/orders"
+            );
+            assert_eq!(
+                b.eval("document.querySelector('.prompt').textContent"),
+                "Fikk du svar på spørsmålet ditt?"
+            );
+            b.click_reply("Ja");
+            b.until("document.querySelectorAll('.msg.bot').length === 3");
+            let before = b.lines();
+
+            // A reload carries on the same chat.
+            b.navigate(None);
+            b.until("document.querySelectorAll('#log .msg').length === 5");
+            assert_eq!(b.eval("document.body.dataset.session"), session.as_str());
+
+            b.type_and_send("Kan jeg snakke med et menneske?");
+            b.until("document.getElementById('handoff')");
+            let lines = b.lines();
+            assert!(lines[lines.len() - 2].contains(&handoff_nb), "{lines:?}");
+            assert_eq!(
+                lines[lines.len() - 1],
+                "msg notice: Du blir satt over til en person."
+            );
+            assert_eq!(b.eval("document.getElementById('text').disabled"), true);
+
+            // Arabic: right to left.
+            b.navigate(Some(&format!(
+                "{base}/chat?bot=support&lang=ar&token=w1dget"
+            )));
+            b.until("document.querySelector('.msg.greeting')");
+            assert_eq!(b.eval("document.documentElement.dir"), "rtl");
+            assert_eq!(b.eval("document.documentElement.lang"), "ar");
+            assert_eq!(b.lines(), [format!("msg bot greeting: {greeting_ar}")]);
+            (session, before)
+        }
+    })
+    .await
+    .unwrap();
+
+    // The page really talked to this daemon: the session it showed is stored with every line.
+    let (status, tr) = d.get(&format!("/v1/chat/sessions/{session}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(tr["session"]["state"], "handed_off");
+    let lines = tr["messages"].as_array().unwrap();
+    assert_eq!(lines[1]["text"], "Hvor er pakken min?");
+    assert_eq!(lines[2]["answer_id"], "order_status");
+    assert_eq!(lines[3]["feedback"], "yes");
+    assert_eq!(lines[4]["text"], ChatText::Thanks.default_text("nb"));
+    assert!(before_reload[4].ends_with(ChatText::Thanks.default_text("nb")));
+    assert_eq!(lines[5]["text"], "Kan jeg snakke med et menneske?");
+    assert_eq!(lines[6]["handoff"], true);
+    d.stop().await;
+}
