@@ -336,7 +336,7 @@ fn schedule_event(
     (event, json!({ "id": ticket }))
 }
 
-/// The scheduler loop: timers and deliveries.
+/// The scheduler loop: timers, cron schedules, deliveries and queued tickets.
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     loop {
         fire_due(&state).await;
