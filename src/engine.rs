@@ -273,24 +273,7 @@ fn run(
         if let Some(timer) = &event.timer {
             let label = format!("timer {}", timer.name);
             match config.timers.get(&timer.name) {
-                Some(def) => {
-                    let before = work.actions.len();
-                    for (i, a) in def.then.iter().enumerate() {
-                        work.apply(a, &label, &format!("then[{i}]"));
-                    }
-                    trace.fired.push(label.clone());
-                    if explain {
-                        trace.rules.push(RuleTrace {
-                            rule: label,
-                            outcome: Outcome::Matched,
-                            failed: Vec::new(),
-                            actions: work.actions[before..]
-                                .iter()
-                                .map(|a| a.kind().to_string())
-                                .collect(),
-                        });
-                    }
-                }
+                Some(def) => work.run_then(&def.then, label, &mut trace, explain),
                 None => work.errors.borrow_mut().push(RuleError {
                     rule: label,
                     path: String::new(),
@@ -312,24 +295,7 @@ fn run(
         if let Some(name) = event.data.get("schedule").and_then(Value::as_str) {
             let label = format!("schedule {name}");
             match config.schedule(name) {
-                Some(def) => {
-                    let before = work.actions.len();
-                    for (i, a) in def.then.iter().enumerate() {
-                        work.apply(a, &label, &format!("then[{i}]"));
-                    }
-                    trace.fired.push(label.clone());
-                    if explain {
-                        trace.rules.push(RuleTrace {
-                            rule: label,
-                            outcome: Outcome::Matched,
-                            failed: Vec::new(),
-                            actions: work.actions[before..]
-                                .iter()
-                                .map(|a| a.kind().to_string())
-                                .collect(),
-                        });
-                    }
-                }
+                Some(def) => work.run_then(&def.then, label, &mut trace, explain),
                 None => work.errors.borrow_mut().push(RuleError {
                     rule: label,
                     path: String::new(),
@@ -468,6 +434,27 @@ fn run(
 }
 
 impl Work<'_> {
+    /// Runs the actions of a fired timer or a schedule occurrence, as if a rule named `label`
+    /// had matched.
+    fn run_then(&mut self, then: &[ActionDef], label: String, trace: &mut Trace, explain: bool) {
+        let before = self.actions.len();
+        for (i, a) in then.iter().enumerate() {
+            self.apply(a, &label, &format!("then[{i}]"));
+        }
+        trace.fired.push(label.clone());
+        if explain {
+            trace.rules.push(RuleTrace {
+                rule: label,
+                outcome: Outcome::Matched,
+                failed: Vec::new(),
+                actions: self.actions[before..]
+                    .iter()
+                    .map(|a| a.kind().to_string())
+                    .collect(),
+            });
+        }
+    }
+
     /// `agent.available`: tries again the `assign` action that queued the ticket (named by
     /// `event.data` `team`, `rule` and `action`), or the team's default when that rule is gone.
     fn assign_queued(&mut self, trace: &mut Trace, explain: bool) {
