@@ -129,8 +129,8 @@ fn bench(c: &mut Criterion) {
         })
     };
     let locks = routed
-        .routing_locks(frontdesk::model::EventType::TicketCreated)
-        .to_vec();
+        .routing_need(frontdesk::model::EventType::TicketCreated)
+        .clone();
     let mut g = c.benchmark_group("store");
     g.sample_size(20);
     g.throughput(Throughput::Elements(1));

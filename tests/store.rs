@@ -1035,12 +1035,12 @@ async fn apply_routed(
     e: &Event,
 ) -> Applied {
     let (config2, e2) = (config.clone(), e.clone());
-    let locks = config.routing_locks(e.kind).to_vec();
+    let need = config.routing_need(e.kind).clone();
     s.apply_routed(
         e.clone(),
         store::fingerprint(e),
         t0(),
-        locks,
+        need,
         Box::new(move |prior, routing| {
             let ticket = prior.map_or_else(
                 || e2.ticket.clone(),
@@ -1177,7 +1177,10 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
         e.clone(),
         store::fingerprint(&e),
         t0(),
-        vec!["desk".into()],
+        store::RoutingNeed {
+            locks: vec!["desk".into()],
+            agents: vec!["pat".into(), "nobody".into()],
+        },
         Box::new(move |prior, routing| {
             *seen2.lock().unwrap() = Some(routing);
             let ticket = prior.unwrap();

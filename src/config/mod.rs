@@ -73,8 +73,8 @@ pub struct Config {
     pub(crate) response: Option<ResponseTargets>,
     pub(crate) bots: Arc<BotSet>,
     pub(crate) roster: Roster,
-    /// Per event type: the routing lock names of the teams its decisions may assign to.
-    pub(crate) routing_locks: Vec<Vec<String>>,
+    /// Per event type: the routing locks and agents of the teams its decisions may assign to.
+    pub(crate) routing: Vec<crate::store::RoutingNeed>,
     pub(crate) sla: crate::sla::Policies,
     pub(crate) schedules: Vec<crate::schedule::CronSchedule>,
     /// The `tests:` of every file.
@@ -334,7 +334,7 @@ impl Config {
                 }
             }
         }
-        let mut routing_locks = vec![Vec::new(); EventType::ALL.len()];
+        let mut routing = vec![crate::store::RoutingNeed::default(); EventType::ALL.len()];
         for t in EventType::ALL {
             let mut teams = Vec::new();
             for rule in pack
@@ -354,16 +354,23 @@ impl Config {
                 _ => {}
             }
             let mut locks: Vec<String> = teams
-                .into_iter()
-                .map(|i| pack.roster.teams[i].lock.clone())
+                .iter()
+                .map(|&i| pack.roster.teams[i].lock.clone())
                 .collect();
             locks.sort();
             locks.dedup();
-            routing_locks[*t as usize] = locks;
+            let mut agents: Vec<String> = teams
+                .iter()
+                .flat_map(|&i| &pack.roster.teams[i].members)
+                .map(|&a| pack.roster.agents[a].id.clone())
+                .collect();
+            agents.sort();
+            agents.dedup();
+            routing[*t as usize] = crate::store::RoutingNeed { locks, agents };
         }
         Config {
             roster: pack.roster,
-            routing_locks,
+            routing,
             rules: pack.rules,
             keywords: pack.keywords,
             slots_used: pack.slots_used,
@@ -444,7 +451,13 @@ impl Config {
     /// The routing locks a decision of `kind` must hold before it reads the routing state
     /// (sorted); empty when no rule for it assigns to a team.
     pub fn routing_locks(&self, kind: EventType) -> &[String] {
-        &self.routing_locks[kind as usize]
+        &self.routing[kind as usize].locks
+    }
+
+    /// What a decision of `kind` needs from the store to assign: the routing locks and the
+    /// agents of the teams its rules may assign to (every team's for `agent.available`).
+    pub fn routing_need(&self, kind: EventType) -> &crate::store::RoutingNeed {
+        &self.routing[kind as usize]
     }
 
     /// The pack's SLA policies, in the order they are matched.

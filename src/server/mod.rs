@@ -204,7 +204,7 @@ impl AppState {
         explain: bool,
     ) -> Result<(Applied, Vec<String>), AppError> {
         let loaded = self.config.load_full();
-        let locks = loaded.config.routing_locks(event.kind).to_vec();
+        let need = loaded.config.routing_need(event.kind).clone();
         let freed = Arc::new(std::sync::Mutex::new(Vec::new()));
         let now = self.clock.now();
         let fingerprint = store::fingerprint(&event);
@@ -262,7 +262,7 @@ impl AppState {
         };
         let result = self
             .store
-            .apply_routed(event, fingerprint, now, locks, decide)
+            .apply_routed(event, fingerprint, now, need, decide)
             .instrument(span.clone())
             .await;
         let _enter = span.enter();

@@ -74,6 +74,22 @@ pub type DecideFn = Box<dyn FnOnce(Option<Ticket>) -> Decision + Send + 'static>
 pub type RoutedDecideFn =
     Box<dyn FnOnce(Option<Ticket>, RoutingState) -> Decision + Send + 'static>;
 
+/// What a decision that may assign agents needs from the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingNeed {
+    /// Routing lock names (groups of teams sharing agents) to hold, sorted.
+    pub locks: Vec<String>,
+    /// The agents whose statuses and loads to read (members of the teams it may assign to).
+    pub agents: Vec<String>,
+}
+
+impl RoutingNeed {
+    /// Whether the decision assigns nobody (no locks, no state).
+    pub fn is_empty(&self) -> bool {
+        self.locks.is_empty()
+    }
+}
+
 /// A ticket waiting in a team's queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueuedTicket {
@@ -339,24 +355,24 @@ pub trait Store: Send + Sync {
             event,
             fingerprint,
             received_at,
-            Vec::new(),
+            RoutingNeed::default(),
             Box::new(move |ticket, _| decide(ticket)),
         )
         .await
     }
 
-    /// [`Store::apply`] for a decision that may assign agents. With `locks` (the routing lock
-    /// names of the teams it may assign to, sorted) the store serialises it with every other
-    /// decision holding one of them (PostgreSQL: transaction-scoped advisory locks taken after
-    /// the ticket's; SQLite: the single writer already does) and then reads the routing state
-    /// for `decide`. Without locks the state is empty. Cursors moved and the queue entry in
-    /// the decision commit with it.
+    /// [`Store::apply`] for a decision that may assign agents. With `need.locks` (the routing
+    /// lock names of the teams it may assign to, sorted) the store serialises it with every
+    /// other decision holding one of them (PostgreSQL: transaction-scoped advisory locks taken
+    /// after the ticket's; SQLite: the single writer already does) and then reads the routing
+    /// state of `need.agents` for `decide`. Without locks the state is empty. Cursors moved
+    /// and the queue entry in the decision commit with it.
     async fn apply_routed(
         &self,
         event: Event,
         fingerprint: String,
         received_at: DateTime<Utc>,
-        locks: Vec<String>,
+        need: RoutingNeed,
         decide: RoutedDecideFn,
     ) -> Result<Applied, StoreError>;
 

@@ -27,7 +27,7 @@ use sqlx::{Connection, PgConnection, Row};
 use super::{
     is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
     AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow, QueuedTicket,
-    RoutedDecideFn, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
+    RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
@@ -271,7 +271,7 @@ async fn write(
     event: &Event,
     fingerprint: &str,
     received_at: DateTime<Utc>,
-    routed: bool,
+    routed: Option<&[String]>,
     decide: RoutedDecideFn,
 ) -> Result<Option<Applied>, StoreError> {
     let ticket_id = &event.ticket.id;
@@ -315,8 +315,8 @@ async fn write(
             state,
         ),
         _ => {
-            let state = if routed {
-                without_slot(read_routing(tx).await?, slot_before.as_ref())
+            let state = if let Some(agents) = routed {
+                without_slot(read_routing(tx, Some(agents)).await?, slot_before.as_ref())
             } else {
                 RoutingState::default()
             };
@@ -530,16 +530,24 @@ async fn write(
     }))
 }
 
-/// Statuses, loads and cursors, read on `conn`.
-async fn read_routing(conn: &mut PgConnection) -> Result<RoutingState, StoreError> {
-    let loads: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT agent_id, channel, open FROM agent_load WHERE open > 0")
-            .fetch_all(&mut *conn)
-            .await?;
-    let statuses: Vec<(String, String)> =
-        sqlx::query_as("SELECT agent_id, status FROM agent_status")
-            .fetch_all(&mut *conn)
-            .await?;
+/// Statuses, loads (of `agents`, or everyone's) and cursors, read on `conn`.
+async fn read_routing(
+    conn: &mut PgConnection,
+    agents: Option<&[String]>,
+) -> Result<RoutingState, StoreError> {
+    let loads: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT agent_id, channel, open FROM agent_load
+         WHERE open > 0 AND ($1::text[] IS NULL OR agent_id = ANY($1))",
+    )
+    .bind(agents)
+    .fetch_all(&mut *conn)
+    .await?;
+    let statuses: Vec<(String, String)> = sqlx::query_as(
+        "SELECT agent_id, status FROM agent_status WHERE $1::text[] IS NULL OR agent_id = ANY($1)",
+    )
+    .bind(agents)
+    .fetch_all(&mut *conn)
+    .await?;
     let cursors: Vec<(String, String)> =
         sqlx::query_as("SELECT team, last_agent FROM routing_cursors")
             .fetch_all(&mut *conn)
@@ -563,7 +571,7 @@ impl Store for PgStore {
         event: Event,
         fingerprint: String,
         received_at: DateTime<Utc>,
-        locks: Vec<String>,
+        need: RoutingNeed,
         decide: RoutedDecideFn,
     ) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -575,13 +583,13 @@ impl Store for PgStore {
         // two decisions that could take the last slot of one agent queue here, and the
         // second reads the loads after the first committed. Nobody holding a routing lock
         // waits for a ticket's, so the two kinds cannot deadlock.
-        for name in &locks {
+        for name in &need.locks {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(routing_lock_key(name))
                 .execute(&mut *tx)
                 .await?;
         }
-        let routed = !locks.is_empty();
+        let routed = (!need.is_empty()).then_some(need.agents.as_slice());
         match write(&mut tx, &event, &fingerprint, received_at, routed, decide).await? {
             Some(applied) if applied.replayed => {
                 tx.rollback().await?;
@@ -935,7 +943,7 @@ impl Store for PgStore {
 
     async fn routing_state(&self) -> Result<RoutingState, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        read_routing(&mut conn).await
+        read_routing(&mut conn, None).await
     }
 
     async fn queued(

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
     AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow, QueuedTicket,
-    RoutedDecideFn, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
+    RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::engine::Decision;
@@ -178,7 +178,7 @@ async fn apply_one(
     event: &Event,
     fingerprint: &str,
     received_at: DateTime<Utc>,
-    routed: bool,
+    routed: Option<&[String]>,
     decide: RoutedDecideFn,
 ) -> Result<Applied, StoreError> {
     if let Some(row) = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = ?")
@@ -225,8 +225,8 @@ async fn apply_one(
             state,
         ),
         _ => {
-            let state = if routed {
-                without_slot(read_routing(tx).await?, slot_before.as_ref())
+            let state = if let Some(agents) = routed {
+                without_slot(read_routing(tx, Some(agents)).await?, slot_before.as_ref())
             } else {
                 RoutingState::default()
             };
@@ -437,16 +437,26 @@ async fn apply_one(
     })
 }
 
-/// Statuses, loads and cursors, read on `conn`.
-async fn read_routing(conn: &mut SqliteConnection) -> Result<RoutingState, StoreError> {
-    let loads: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT agent_id, channel, open FROM agent_load WHERE open > 0")
-            .fetch_all(&mut *conn)
-            .await?;
-    let statuses: Vec<(String, String)> =
-        sqlx::query_as("SELECT agent_id, status FROM agent_status")
-            .fetch_all(&mut *conn)
-            .await?;
+/// Statuses, loads (of `agents`, or everyone's) and cursors, read on `conn`.
+async fn read_routing(
+    conn: &mut SqliteConnection,
+    agents: Option<&[String]>,
+) -> Result<RoutingState, StoreError> {
+    let agents = agents.map(serde_json::to_string).transpose()?;
+    let loads: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT agent_id, channel, open FROM agent_load WHERE open > 0
+         AND (?1 IS NULL OR agent_id IN (SELECT value FROM json_each(?1)))",
+    )
+    .bind(&agents)
+    .fetch_all(&mut *conn)
+    .await?;
+    let statuses: Vec<(String, String)> = sqlx::query_as(
+        "SELECT agent_id, status FROM agent_status
+         WHERE ?1 IS NULL OR agent_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(&agents)
+    .fetch_all(&mut *conn)
+    .await?;
     let cursors: Vec<(String, String)> =
         sqlx::query_as("SELECT team, last_agent FROM routing_cursors")
             .fetch_all(&mut *conn)
@@ -459,7 +469,8 @@ struct Job {
     event: Event,
     fingerprint: String,
     received_at: DateTime<Utc>,
-    routed: bool,
+    /// The agents to read the routing state of, when the decision may assign.
+    routed: Option<Vec<String>>,
     decide: RoutedDecideFn,
     reply: oneshot::Sender<Result<Applied, StoreError>>,
 }
@@ -500,7 +511,7 @@ async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
                 &job.event,
                 &job.fingerprint,
                 job.received_at,
-                job.routed,
+                job.routed.as_deref(),
                 job.decide,
             )
             .await
@@ -540,7 +551,7 @@ impl Store for SqliteStore {
         event: Event,
         fingerprint: String,
         received_at: DateTime<Utc>,
-        locks: Vec<String>,
+        need: RoutingNeed,
         decide: RoutedDecideFn,
     ) -> Result<Applied, StoreError> {
         let (reply, answer) = oneshot::channel();
@@ -554,7 +565,7 @@ impl Store for SqliteStore {
                 fingerprint,
                 received_at,
                 // One writer decides every event in turn: no lock is needed, only the state.
-                routed: !locks.is_empty(),
+                routed: (!need.is_empty()).then_some(need.agents),
                 decide,
                 reply,
             })
@@ -866,7 +877,7 @@ impl Store for SqliteStore {
 
     async fn routing_state(&self) -> Result<RoutingState, StoreError> {
         let mut conn = self.reader.acquire().await?;
-        read_routing(&mut conn).await
+        read_routing(&mut conn, None).await
     }
 
     async fn queued(
