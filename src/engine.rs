@@ -434,13 +434,9 @@ fn run(
 }
 
 impl Work<'_> {
-    /// Runs the actions of a fired timer or a schedule occurrence, as if a rule named `label`
-    /// had matched.
-    fn run_then(&mut self, then: &[ActionDef], label: String, trace: &mut Trace, explain: bool) {
-        let before = self.actions.len();
-        for (i, a) in then.iter().enumerate() {
-            self.apply(a, &label, &format!("then[{i}]"));
-        }
+    /// Records that `label` fired with the actions from index `before` on (all of them in the
+    /// trace when explained).
+    fn record_fired(&self, trace: &mut Trace, label: String, before: usize, explain: bool) {
         trace.fired.push(label.clone());
         if explain {
             trace.rules.push(RuleTrace {
@@ -453,6 +449,16 @@ impl Work<'_> {
                     .collect(),
             });
         }
+    }
+
+    /// Runs the actions of a fired timer or a schedule occurrence, as if a rule named `label`
+    /// had matched.
+    fn run_then(&mut self, then: &[ActionDef], label: String, trace: &mut Trace, explain: bool) {
+        let before = self.actions.len();
+        for (i, a) in then.iter().enumerate() {
+            self.apply(a, &label, &format!("then[{i}]"));
+        }
+        self.record_fired(trace, label, before, explain);
     }
 
     /// `agent.available`: tries again the `assign` action that queued the ticket (named by
@@ -521,18 +527,7 @@ impl Work<'_> {
             self.changed();
             self.actions.push(action);
         }
-        trace.fired.push(label.clone());
-        if explain {
-            trace.rules.push(RuleTrace {
-                rule: label,
-                outcome: Outcome::Matched,
-                failed: Vec::new(),
-                actions: self.actions[before..]
-                    .iter()
-                    .map(|a| a.kind().to_string())
-                    .collect(),
-            });
-        }
+        self.record_fired(trace, label, before, explain);
     }
 
     /// Picks an agent of the team (or queues the ticket) and records the cursor and queue.
