@@ -321,8 +321,8 @@ async fn timer_claim_lease_and_fire_once(s: Arc<dyn Store>) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].row.id, "c1/nudge");
     assert_eq!(claimed[0].row.state, "pending");
-    assert_eq!(claimed[0].ticket.id, "T");
-    assert_eq!(claimed[0].ticket.tags, ["new"], "the stored ticket");
+    assert_eq!(claimed[0].row.ticket_id, "T");
+    assert_eq!(claimed[0].row.due_at, due);
     assert!(
         s.claim_due_timers(due + secs(30), "B", due + secs(90), 10)
             .await

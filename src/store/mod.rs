@@ -266,13 +266,12 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
 }
 
-/// A due timer handed to the scheduler under a lease.
+/// A due timer handed to the scheduler under a lease. It carries no ticket: the timer is
+/// decided against the ticket as stored when its turn comes.
 #[derive(Debug, Clone)]
 pub struct DueTimer {
     /// The timer.
     pub row: TimerRow,
-    /// The ticket's stored state.
-    pub ticket: Ticket,
 }
 
 /// Feedback counts of a bot's chats.

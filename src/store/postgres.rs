@@ -692,33 +692,10 @@ impl Store for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let timers: Vec<TimerRow> = rows.iter().map(timer_row).collect::<Result<_, _>>()?;
-        if timers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<&str> = timers.iter().map(|t| t.ticket_id.as_str()).collect();
-        let mut tickets = std::collections::HashMap::new();
-        for r in sqlx::query("SELECT id, state FROM tickets WHERE id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let id: String = r.try_get("id")?;
-            tickets.insert(id, ticket_from(r.try_get::<&str, _>("state")?)?);
-        }
-        let mut out: Vec<DueTimer> = timers
-            .into_iter()
-            .map(|row| {
-                let ticket = tickets
-                    .get(&row.ticket_id)
-                    .cloned()
-                    .unwrap_or_else(|| Ticket {
-                        id: row.ticket_id.clone(),
-                        ..Ticket::default()
-                    });
-                DueTimer { row, ticket }
-            })
-            .collect();
+        let mut out: Vec<DueTimer> = rows
+            .iter()
+            .map(|r| timer_row(r).map(|row| DueTimer { row }))
+            .collect::<Result<_, _>>()?;
         out.sort_by_key(|t| t.row.due_at);
         Ok(out)
     }

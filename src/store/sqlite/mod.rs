@@ -11,14 +11,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+mod writer;
+use writer::{writer_loop, Job};
+
 use super::{
-    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
+    routing_state, Applied, AuditQuery,
     AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow, QueuedTicket,
     RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
-use crate::engine::Decision;
-use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
+use crate::model::{Channel, Event, Named, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
 
 /// Sortable text form of a time (microseconds, UTC, `Z`).
@@ -31,6 +33,9 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt(format!("time `{s}`: {e}")))
 }
+
+/// Page cache of the writer connection, as SQLite's `cache_size` (negative: KiB).
+const WRITER_CACHE_KIB: &str = "-65536";
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -50,10 +55,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // The writer touches the indexes of every table a decision writes; SQLite's default
+        // page cache (2 MiB) holds little of them once there are a million rows, and every miss
+        // is a read from the OS. The cache grows only as pages are used.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB))
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {path}: {e}")))?;
         sqlx::migrate!("./migrations/sqlite")
@@ -172,271 +180,6 @@ async fn insert_chat_messages(
     Ok(())
 }
 
-/// Decides and writes one event inside the batch's transaction.
-async fn apply_one(
-    tx: &mut SqliteConnection,
-    event: &Event,
-    fingerprint: &str,
-    received_at: DateTime<Utc>,
-    routed: Option<&[String]>,
-    decide: RoutedDecideFn,
-) -> Result<Applied, StoreError> {
-    if let Some(row) = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = ?")
-        .bind(&event.id)
-        .fetch_optional(&mut *tx)
-        .await?
-    {
-        let stored: &str = row.try_get("fingerprint")?;
-        if stored != fingerprint {
-            return Err(StoreError::Conflict(event.id.clone()));
-        }
-        let decision: Decision = serde_json::from_str(row.try_get::<&str, _>("decision")?)?;
-        return Ok(Applied {
-            decision,
-            replayed: true,
-        });
-    }
-    let ticket_id = &event.ticket.id;
-    let prior = sqlx::query("SELECT state FROM tickets WHERE id = ?")
-        .bind(ticket_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| ticket_from(r.get::<&str, _>("state")))
-        .transpose()?;
-
-    // The load slot the ticket holds now, to leave out of the state the engine sees and to
-    // move if the decision moves it.
-    let slot_before = prior.as_ref().and_then(load_slot);
-    // A timer fires only while it is pending.
-    let firing = match (&event.kind, &event.timer) {
-        (EventType::TimerFired, Some(t)) => {
-            let state: Option<String> = sqlx::query_scalar("SELECT state FROM timers WHERE id = ?")
-                .bind(&t.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            Some((t.id.clone(), state))
-        }
-        _ => None,
-    };
-    let decision = match &firing {
-        Some((_, Some(state))) if state != "pending" => stale_timer_decision(
-            event,
-            prior.clone().unwrap_or_else(|| event.ticket.clone()),
-            state,
-        ),
-        _ => {
-            let state = if let Some(agents) = routed {
-                without_slot(read_routing(tx, Some(agents)).await?, slot_before.as_ref())
-            } else {
-                RoutingState::default()
-            };
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior, state)))
-                .map_err(|_| {
-                    StoreError::Decide(format!("deciding event `{}` panicked", event.id))
-                })?
-        }
-    };
-    let now = ts(received_at);
-
-    let t = &decision.ticket;
-    sqlx::query(
-            "INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open) VALUES (?, ?, 1, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = tickets.version + 1, updated_at = excluded.updated_at,
-                 assignee = excluded.assignee, channel = excluded.channel, is_open = excluded.is_open",
-        )
-        .bind(ticket_id)
-        .bind(serde_json::to_string(t)?)
-        .bind(&now)
-        .bind(&t.assignee)
-        .bind(t.channel.name())
-        .bind(is_open(t))
-        .execute(&mut *tx)
-        .await?;
-    for (team, agent) in &decision.routing.cursors {
-        sqlx::query(
-            "INSERT INTO routing_cursors (team, last_agent, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT (team) DO UPDATE SET last_agent = excluded.last_agent, updated_at = excluded.updated_at",
-        )
-        .bind(team)
-        .bind(agent)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let slot_after = load_slot(t);
-    if slot_after != slot_before {
-        // Two rows at most, in key order, so two reassignments in opposite directions cannot
-        // deadlock on PostgreSQL's row locks.
-        let mut moves: Vec<(&(String, &str), i64)> = Vec::with_capacity(2);
-        moves.extend(slot_before.as_ref().map(|s| (s, -1)));
-        moves.extend(slot_after.as_ref().map(|s| (s, 1)));
-        moves.sort_by(|a, b| a.0.cmp(b.0));
-        for ((agent, channel), delta) in moves {
-            sqlx::query(
-                "INSERT INTO agent_load (agent_id, channel, open) VALUES (?, ?, ?)
-                 ON CONFLICT (agent_id, channel) DO UPDATE SET open = agent_load.open + excluded.open",
-            )
-            .bind(agent)
-            .bind(*channel)
-            .bind(delta)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    let waiting = is_open(t) && t.assignee.is_none();
-    if let Some(q) = decision
-        .routing
-        .queued
-        .as_ref()
-        .filter(|q| waiting && t.group.as_deref() == Some(&q.team))
-    {
-        sqlx::query(
-            "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM queue))
-             ON CONFLICT (ticket_id) DO UPDATE SET rule = excluded.rule, action = excluded.action,
-                 channel = excluded.channel,
-                 queued_at = CASE WHEN queue.team = excluded.team THEN queue.queued_at ELSE excluded.queued_at END,
-                 seq = CASE WHEN queue.team = excluded.team THEN queue.seq ELSE excluded.seq END,
-                 team = excluded.team",
-        )
-        .bind(ticket_id)
-        .bind(&q.team)
-        .bind(&q.rule)
-        .bind(&q.action)
-        .bind(&now)
-        .bind(t.channel.name())
-        .execute(&mut *tx)
-        .await?;
-    }
-    // A ticket stays queued only while it is open, unassigned and in that team's group.
-    sqlx::query("DELETE FROM queue WHERE ticket_id = ?1 AND NOT (?2 AND team = ?3)")
-        .bind(ticket_id)
-        .bind(waiting)
-        .bind(t.group.as_deref().unwrap_or(""))
-        .execute(&mut *tx)
-        .await?;
-
-    sqlx::query("INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(&event.id)
-            .bind(ticket_id)
-            .bind(event.kind.to_string())
-            .bind(fingerprint)
-            .bind(&now)
-            .bind(serde_json::to_string(event)?)
-            .bind(serde_json::to_string(&decision)?)
-            .execute(&mut *tx)
-            .await?;
-
-    let actions_json = serde_json::to_string(&decision.actions)?;
-    for rule in &decision.trace.fired {
-        sqlx::query(
-            "INSERT INTO decisions (event_id, ticket_id, rule, at, actions) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&event.id)
-        .bind(ticket_id)
-        .bind(rule)
-        .bind(&now)
-        .bind(&actions_json)
-        .execute(&mut *tx)
-        .await?;
-    }
-
-    // Timers: the firing one is done; events cancel the pending timers that listen for them;
-    // cancel_timers actions cancel by name; new timers replace pending ones of the same name.
-    if let Some((id, _)) = &firing {
-        sqlx::query(
-            "UPDATE timers SET state = 'fired', finished_at = ? WHERE id = ? AND state = 'pending'",
-        )
-        .bind(&now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let pending =
-        sqlx::query("SELECT id, cancel_on FROM timers WHERE ticket_id = ? AND state = 'pending'")
-            .bind(ticket_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let kind = serde_json::to_value(event.kind)?;
-    for row in pending {
-        let cancel_on: serde_json::Value = serde_json::from_str(row.get::<&str, _>("cancel_on"))?;
-        if cancel_on.as_array().is_some_and(|a| a.contains(&kind)) {
-            sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE id = ?")
-                .bind(&now)
-                .bind(row.get::<&str, _>("id"))
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    for action in &decision.actions {
-        if let Action::CancelTimers { names } = action {
-            match names {
-                // `all` is the rules' timers; SLA clocks keep theirs.
-                None => {
-                    sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND state = 'pending' AND name NOT LIKE 'sla:%'")
-                            .bind(&now)
-                            .bind(ticket_id)
-                            .execute(&mut *tx)
-                            .await?;
-                }
-                Some(names) => {
-                    for name in names {
-                        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
-                                .bind(&now)
-                                .bind(ticket_id)
-                                .bind(name)
-                                .execute(&mut *tx)
-                                .await?;
-                    }
-                }
-            }
-        }
-    }
-    for name in &decision.cancelled_timers {
-        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
-            .bind(&now)
-            .bind(ticket_id)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for timer in &decision.timers {
-        sqlx::query("UPDATE timers SET state = 'cancelled', finished_at = ? WHERE ticket_id = ? AND name = ? AND state = 'pending'")
-                .bind(&now)
-                .bind(ticket_id)
-                .bind(&timer.name)
-                .execute(&mut *tx)
-                .await?;
-        sqlx::query(
-                "INSERT INTO timers (id, ticket_id, name, rule, due_at, cancel_on, state, created_by) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-            )
-            .bind(format!("{}/{}", event.id, timer.name))
-            .bind(ticket_id)
-            .bind(&timer.name)
-            .bind(&timer.rule)
-            .bind(ts(timer.due_at))
-            .bind(serde_json::to_string(&timer.cancel_on)?)
-            .bind(&event.id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for (i, target) in crate::delivery::outbound(&decision) {
-        sqlx::query("INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)")
-                .bind(format!("{}/{i}", event.id))
-                .bind(&event.id)
-                .bind(ticket_id)
-                .bind(serde_json::to_string(&decision.actions[i])?)
-                .bind(target.map(|t| t.to_string()))
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-    }
-    Ok(Applied {
-        decision,
-        replayed: false,
-    })
-}
-
 /// Statuses, loads (of `agents`, or everyone's) and cursors, read on `conn`.
 async fn read_routing(
     conn: &mut SqliteConnection,
@@ -462,86 +205,6 @@ async fn read_routing(
             .fetch_all(&mut *conn)
             .await?;
     Ok(routing_state(loads, statuses, cursors))
-}
-
-/// One event waiting for the writer.
-struct Job {
-    event: Event,
-    fingerprint: String,
-    received_at: DateTime<Utc>,
-    /// The agents to read the routing state of, when the decision may assign.
-    routed: Option<Vec<String>>,
-    decide: RoutedDecideFn,
-    reply: oneshot::Sender<Result<Applied, StoreError>>,
-}
-
-/// Most events committed in one transaction.
-const MAX_BATCH: usize = 256;
-
-/// The single writer: takes every event waiting, decides and writes them one after another in
-/// one transaction, and commits once (one fsync for the batch). Events of a ticket are decided
-/// in arrival order, each against the state the previous one left.
-async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut tx = match pool.begin().await {
-            Ok(tx) => tx,
-            Err(e) => {
-                for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Unavailable(e.to_string())));
-                }
-                continue;
-            }
-        };
-        let mut done = Vec::with_capacity(batch.len());
-        let mut failed: Option<String> = None;
-        for job in batch {
-            if let Some(why) = &failed {
-                let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
-                continue;
-            }
-            match apply_one(
-                &mut tx,
-                &job.event,
-                &job.fingerprint,
-                job.received_at,
-                job.routed.as_deref(),
-                job.decide,
-            )
-            .await
-            {
-                Ok(applied) => done.push((job.reply, Ok(applied))),
-                // Both fail before this event wrote anything: the rest of the batch goes on.
-                Err(e @ (StoreError::Conflict(_) | StoreError::Decide(_))) => {
-                    done.push((job.reply, Err(e)))
-                }
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    let _ = job.reply.send(Err(e));
-                }
-            }
-        }
-        let outcome = match failed {
-            Some(why) => {
-                let _ = tx.rollback().await;
-                Err(why)
-            }
-            None => tx.commit().await.map_err(|e| e.to_string()),
-        };
-        ::metrics::histogram!("frontdesk_store_batch_size").record(done.len() as f64);
-        for (reply, result) in done {
-            let _ = reply.send(match &outcome {
-                Ok(()) => result,
-                Err(why) => Err(StoreError::Unavailable(why.clone())),
-            });
-        }
-    }
 }
 
 #[async_trait]
@@ -643,21 +306,10 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.writer)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let row = timer_row(r)?;
-            let ticket = sqlx::query_scalar::<_, String>("SELECT state FROM tickets WHERE id = ?")
-                .bind(&row.ticket_id)
-                .fetch_optional(&self.writer)
-                .await?
-                .map(|s| ticket_from(&s))
-                .transpose()?
-                .unwrap_or_else(|| Ticket {
-                    id: row.ticket_id.clone(),
-                    ..Ticket::default()
-                });
-            out.push(DueTimer { row, ticket });
-        }
+        let mut out = rows
+            .iter()
+            .map(|r| timer_row(r).map(|row| DueTimer { row }))
+            .collect::<Result<Vec<_>, _>>()?;
         out.sort_by_key(|t| t.row.due_at);
         Ok(out)
     }
