@@ -118,7 +118,10 @@ fn bench(c: &mut Criterion) {
         let e = e.clone();
         Box::new(move |prior: Option<Ticket>, routing| {
             let t = prior.unwrap_or_else(|| e.ticket.clone());
-            let ctx = engine::Context { routing };
+            let ctx = engine::Context {
+                routing,
+                ..Default::default()
+            };
             engine::decide_with(
                 &config,
                 &ctx,

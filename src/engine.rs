@@ -23,7 +23,7 @@ use crate::rules::template::TextDef;
 use crate::rules::text::{fold_into, BitSet};
 use crate::rules::{script, Asked, RuleError, Scope, Texts};
 use crate::sla::{self, Facts};
-use crate::time::{expected_response, Expected, Lang};
+use crate::time::{expected_response, BusinessSpan, Calendar, Expected, Lang};
 
 /// What frontdesk decided for one event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,6 +55,8 @@ pub struct Decision {
 pub struct Context {
     /// Agents' statuses and loads, and the round-robin cursors.
     pub routing: RoutingState,
+    /// Recent measured first responses (read with `settings.measured_response`).
+    pub measured: std::sync::Arc<crate::measured::Measured>,
 }
 
 /// How the rules went.
@@ -71,6 +73,10 @@ pub struct Trace {
     /// Every team assignment: the agents considered and why each was passed over.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing: Vec<RoutingTrace>,
+    /// With `settings.measured_response`: what the recent first responses said about the
+    /// expected response promised, and whether it was promised instead of the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_response: Option<crate::measured::MeasuredTrace>,
 }
 
 /// One rule's outcome.
@@ -168,6 +174,7 @@ struct Work<'c> {
     errors: RefCell<Vec<RuleError>>,
     script_scope: RefCell<Option<rhai::Scope<'static>>>,
     asked: Asked,
+    measured_trace: RefCell<Option<crate::measured::MeasuredTrace>>,
 }
 
 fn fold_texts(config: &Config, ticket: &Ticket, event: &Event) -> Texts {
@@ -251,6 +258,7 @@ fn run(
         errors: RefCell::new(early_errors),
         script_scope: RefCell::new(None),
         asked: Asked::default(),
+        measured_trace: RefCell::new(None),
     };
     let mut trace = Trace::default();
     if let Some(f) = &sla_fired {
@@ -422,6 +430,7 @@ fn run(
     }
     trace.errors = work.errors.into_inner();
     trace.routing = work.routing_trace;
+    trace.measured_response = work.measured_trace.into_inner();
     Decision {
         event_id: event.id.clone(),
         actions: work.actions,
@@ -695,7 +704,38 @@ impl Work<'_> {
             .as_deref()
             .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
             .or(zone);
+        let target = self.measured_target(cal, target).unwrap_or(target);
         expected_response(cal, target, self.now, lang, tz)
+    }
+
+    /// With `settings.measured_response`: the recent first responses' percentile for the
+    /// ticket's queue and priority, as a span of `cal`'s open time, when enough samples exist
+    /// and it ends later than `target`. What was read goes to the trace.
+    fn measured_target(&self, cal: &Calendar, target: BusinessSpan) -> Option<BusinessSpan> {
+        let settings = self.config.measured_response()?;
+        let queue = self.ticket.group.clone().unwrap_or_default();
+        let priority = self.ticket.priority;
+        let (secs, samples) = self.ctx.measured.percentile(
+            &queue,
+            priority,
+            settings.percentile,
+            settings.min_samples,
+        );
+        let target_at = cal.add_span(self.now, target)?;
+        let measured = secs.map(|s| BusinessSpan::time(chrono::Duration::seconds(s)));
+        let used = measured
+            .and_then(|m| cal.add_span(self.now, m))
+            .is_some_and(|at| at > target_at);
+        *self.measured_trace.borrow_mut() = Some(crate::measured::MeasuredTrace {
+            queue,
+            priority,
+            samples,
+            percentile: settings.percentile,
+            measured_secs: secs,
+            target_at,
+            used,
+        });
+        measured.filter(|_| used)
     }
 
     /// The template context, for a text written in `language`.

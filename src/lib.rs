@@ -55,6 +55,7 @@ pub mod config;
 pub mod delivery;
 pub mod engine;
 pub mod faq;
+pub mod measured;
 pub mod model;
 pub mod routing;
 pub mod rules;

@@ -1050,7 +1050,10 @@ async fn apply_routed(
                     t
                 },
             );
-            let ctx = frontdesk::engine::Context { routing };
+            let ctx = frontdesk::engine::Context {
+                routing,
+                ..Default::default()
+            };
             frontdesk::engine::decide_with(&config2, &ctx, &ticket, &e2, t0())
         }),
     )
@@ -1485,6 +1488,122 @@ async fn chat_turns_from_a_stale_state(one: Arc<dyn Store>, two: Arc<dyn Store>)
 }
 
 /// Each behaviour becomes `behaviour::sqlite` and `behaviour::postgres`.
+/// A ticket whose first-response clock is met by an event leaves one sample (queue, priority,
+/// active seconds); events after that leave none. Reads keep the newest per queue and
+/// priority, from a given time on.
+async fn response_samples_recorded_once(s: Arc<dyn Store>) {
+    use frontdesk::model::{Priority, SlaClock, SlaState};
+    let clock = |met: Option<DateTime<Utc>>, elapsed: i64| SlaClock {
+        started_at: t0(),
+        target_secs: Some(7200),
+        target_priority: Some(Priority::High),
+        elapsed_secs: elapsed,
+        running_since: met.is_none().then_some(t0()),
+        due_at: None,
+        paused_at: None,
+        achieved_at: met,
+        breached: false,
+        breached_at: None,
+        warned_pct: 0,
+        timer_at: None,
+    };
+    // Decides the event with the ticket's first response in `clock`, in `group`.
+    let step = |e: &Event, c: SlaClock, group: &str| -> store::DecideFn {
+        let e = e.clone();
+        let group = group.to_string();
+        Box::new(move |prior: Option<Ticket>| {
+            let mut ticket = prior.unwrap_or_else(|| e.ticket.clone());
+            ticket.group = (!group.is_empty()).then_some(group);
+            ticket.sla = Some(SlaState {
+                policy: "p".into(),
+                first_response: Some(c),
+                ..SlaState::default()
+            });
+            Decision {
+                event_id: e.id.clone(),
+                actions: Vec::new(),
+                ticket,
+                timers: Vec::new(),
+                cancelled_timers: Vec::new(),
+                trace: Default::default(),
+                routing: Default::default(),
+            }
+        })
+    };
+    let run = |e: Event, c: SlaClock, group: &'static str| {
+        let s = s.clone();
+        async move {
+            s.apply(e.clone(), store::fingerprint(&e), t0(), step(&e, c, group))
+                .await
+                .unwrap()
+        }
+    };
+    // Three billing tickets met after 10, 20 and 30 minutes, one general one after 5.
+    for (i, mins) in [10, 20, 30].into_iter().enumerate() {
+        let ticket = format!("B{i}");
+        run(
+            event(&format!("b{i}-new"), EventType::TicketCreated, &ticket),
+            clock(None, 0),
+            "billing",
+        )
+        .await;
+        let met = t0() + secs(mins * 60);
+        run(
+            msg(&format!("b{i}-reply"), &ticket),
+            clock(Some(met), mins * 60),
+            "billing",
+        )
+        .await;
+        // Later events see it met already: no second sample.
+        run(
+            msg(&format!("b{i}-later"), &ticket),
+            clock(Some(met), mins * 60),
+            "billing",
+        )
+        .await;
+    }
+    run(
+        event("g-new", EventType::TicketCreated, "G"),
+        clock(Some(t0() + secs(300)), 300),
+        "",
+    )
+    .await;
+
+    let mut all = s.response_samples(t0(), 100).await.unwrap();
+    all.sort();
+    assert_eq!(
+        all,
+        vec![
+            (String::new(), Priority::High, 300),
+            ("billing".into(), Priority::High, 600),
+            ("billing".into(), Priority::High, 1200),
+            ("billing".into(), Priority::High, 1800),
+        ],
+        "one sample per met first response"
+    );
+    let mut newest = s.response_samples(t0(), 2).await.unwrap();
+    newest.sort();
+    assert_eq!(
+        newest,
+        vec![
+            (String::new(), Priority::High, 300),
+            ("billing".into(), Priority::High, 1200),
+            ("billing".into(), Priority::High, 1800),
+        ],
+        "the newest two of each queue and priority"
+    );
+    let mut recent = s.response_samples(t0() + secs(1000), 100).await.unwrap();
+    recent.sort();
+    assert_eq!(
+        recent,
+        vec![
+            ("billing".into(), Priority::High, 1200),
+            ("billing".into(), Priority::High, 1800),
+        ],
+        "only those met since the given time"
+    );
+}
+
 macro_rules! suite {
     (one: [$($one:ident),* $(,)?], two: [$($two:ident),* $(,)?]) => {
         $(mod $one {
@@ -1532,6 +1651,7 @@ suite! {
         audit_and_ticket_reads,
         routing_state_reads,
         chat_sessions_and_stats,
+        response_samples_recorded_once,
     ],
     two: [
         per_ticket_ordering,

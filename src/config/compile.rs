@@ -35,7 +35,11 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "languages",
     "response_calendar",
     "first_response",
+    "measured_response",
 ];
+
+/// Keys of `settings.measured_response`.
+pub const MEASURED_KEYS: &[&str] = &["percentile", "min_samples", "window"];
 
 /// State shared by every file of a pack while it compiles.
 #[derive(Default)]
@@ -53,6 +57,7 @@ pub(crate) struct Pack {
     pub calendars: Calendars,
     calendar_sites: HashMap<String, (PathBuf, Pos)>,
     pub response: Option<ResponseTargets>,
+    pub measured: Option<crate::measured::MeasuredSettings>,
     pub roster: crate::routing::Roster,
     pub team_sites: HashMap<String, (PathBuf, Pos)>,
     pub agent_sites: HashMap<String, (PathBuf, Pos)>,
@@ -380,6 +385,74 @@ impl Compiler<'_> {
         }
         self.pack.templates.set_languages(default, fallbacks);
         self.response_targets(&f, path);
+        if let Some(m) = f.get("measured_response") {
+            self.pack.measured = self.measured_response(m, &join(path, "measured_response"));
+        }
+    }
+
+    /// `settings.measured_response`: `true` (the defaults) or `{percentile, min_samples,
+    /// window}`.
+    fn measured_response(
+        &mut self,
+        node: &Node,
+        path: &str,
+    ) -> Option<crate::measured::MeasuredSettings> {
+        let mut m = crate::measured::MeasuredSettings::default();
+        match node.kind {
+            Kind::Map(_) => {}
+            Kind::Bool(on) => return on.then_some(m),
+            _ => {
+                self.cx.expected(
+                    node,
+                    path,
+                    "`true` (the defaults) or a mapping with `percentile`, `min_samples`, `window`",
+                );
+                return None;
+            }
+        }
+        let f = self.cx.map(node, path, MEASURED_KEYS)?;
+        if let Some(v) = f.get("percentile") {
+            let p = join(path, "percentile");
+            match self.cx.int(v, &p)? {
+                n @ 1..=99 => m.percentile = n as u8,
+                n => {
+                    self.cx
+                        .error(v.pos, &p, format!("percentile {n} is not between 1 and 99"));
+                    return None;
+                }
+            }
+        }
+        if let Some(v) = f.get("min_samples") {
+            let p = join(path, "min_samples");
+            match self.cx.int(v, &p)? {
+                n @ 1..=100_000 => m.min_samples = n as usize,
+                n => {
+                    self.cx.error(
+                        v.pos,
+                        &p,
+                        format!("min_samples {n} is not between 1 and 100000"),
+                    );
+                    return None;
+                }
+            }
+        }
+        if let Some(v) = f.get("window") {
+            let p = join(path, "window");
+            let text = self.cx.text(v, &p)?;
+            match action::parse_duration(&text) {
+                Ok(d) if d > chrono::Duration::zero() => m.window = d,
+                Ok(_) => {
+                    self.cx
+                        .error(v.pos, &p, "the window must be longer than zero");
+                    return None;
+                }
+                Err(e) => {
+                    self.cx.error(v.pos, &p, e);
+                    return None;
+                }
+            }
+        }
+        Some(m)
     }
 
     pub(crate) fn language(&mut self, node: &Node, path: &str) -> Option<String> {

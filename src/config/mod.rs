@@ -71,6 +71,8 @@ pub struct Config {
     pub(crate) timers: HashMap<String, TimerDef>,
     pub(crate) calendars: Calendars,
     pub(crate) response: Option<ResponseTargets>,
+    /// `settings.measured_response`: blend expected responses with measured ones.
+    pub(crate) measured: Option<crate::measured::MeasuredSettings>,
     pub(crate) bots: Arc<BotSet>,
     pub(crate) roster: Roster,
     /// Per event type: the routing locks and agents of the teams its decisions may assign to.
@@ -382,6 +384,7 @@ impl Config {
             timers: pack.timers,
             calendars: pack.calendars,
             response: pack.response,
+            measured: pack.measured,
             bots: pack.bots,
             sla: pack.sla,
             schedules: pack.schedules,
@@ -419,6 +422,11 @@ impl Config {
     /// Names of the pack's calendars.
     pub fn calendar_names(&self) -> impl Iterator<Item = &str> {
         self.calendars.names()
+    }
+
+    /// `settings.measured_response`, when expected responses are blended with measured ones.
+    pub fn measured_response(&self) -> Option<&crate::measured::MeasuredSettings> {
+        self.measured.as_ref()
     }
 
     /// The pack's first-response targets (`settings.response_calendar`, `first_response`).

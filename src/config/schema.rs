@@ -184,6 +184,17 @@ pub fn rule_file() -> Value {
                 json!({ "type": "string", "description": "calendar that first_response is counted in" })
             }
             "first_response" => object(targets.clone(), &Priority::names()),
+            "measured_response" => json!({
+                "description": "promise the recent first responses' percentile when it is later than the target",
+                "oneOf": [
+                    { "type": "boolean" },
+                    { "type": "object", "additionalProperties": false, "properties": {
+                        "percentile": { "type": "integer", "minimum": 1, "maximum": 99 },
+                        "min_samples": { "type": "integer", "minimum": 1 },
+                        "window": { "type": "string", "description": "calendar time, e.g. 14d" }
+                    } }
+                ]
+            }),
             _ => {
                 json!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
             }

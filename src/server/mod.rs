@@ -169,6 +169,10 @@ pub struct AppState {
     pub connectors: Connectors,
     /// Per queued ticket, the availability it was last offered to (see `agents::route_queued`).
     offered: std::sync::Mutex<HashMap<String, u64>>,
+    /// Recent measured first responses, for `settings.measured_response`, and when (by the
+    /// clock) they were last read from the store.
+    measured: ArcSwap<crate::measured::Measured>,
+    measured_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 impl AppState {
@@ -222,6 +226,7 @@ impl AppState {
             p
         });
         event.ticket.sla = None;
+        let measured = self.measured.load_full();
         let decide: store::RoutedDecideFn = {
             let event = event.clone();
             let freed = freed.clone();
@@ -243,7 +248,10 @@ impl AppState {
                 }
                 ev.ticket = ticket.clone();
                 let t = std::time::Instant::now();
-                let ctx = engine::Context { routing };
+                let ctx = engine::Context {
+                    routing,
+                    measured: measured.clone(),
+                };
                 let d = if explain {
                     engine::explain_with(&loaded.config, &ctx, &ticket, &ev, now)
                 } else {
@@ -356,7 +364,12 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         verifiers,
         connectors,
         offered: Default::default(),
+        measured: Default::default(),
+        measured_at: Default::default(),
     });
+    if let Err(e) = refresh_measured(&state).await {
+        tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");
+    }
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
@@ -391,6 +404,41 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 /// The OpenAPI 3.1 document of the HTTP API.
 pub fn openapi_document() -> serde_json::Value {
     openapi::document()
+}
+
+/// How often the measured first responses are read again.
+const MEASURED_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// Reads the recent measured first responses from the store, when the pack blends them into
+/// expected responses (`settings.measured_response`); returns how many samples are in use.
+/// The scheduler loop calls this once a minute; tests call it after deciding some events.
+pub async fn refresh_measured(state: &AppState) -> Result<usize, store::StoreError> {
+    let loaded = state.config.load_full();
+    let Some(settings) = loaded.config.measured_response() else {
+        state.measured.store(Default::default());
+        return Ok(0);
+    };
+    let now = state.clock.now();
+    let rows = state
+        .store
+        .response_samples(now - settings.window, crate::measured::MAX_SAMPLES)
+        .await?;
+    let measured = crate::measured::Measured::from_rows(rows);
+    let n = measured.len();
+    state.measured.store(Arc::new(measured));
+    *state.measured_at.lock().expect("measured lock") = Some(now);
+    Ok(n)
+}
+
+/// [`refresh_measured`] when the last read is a minute old (by the state's clock).
+pub(crate) async fn refresh_measured_if_due(state: &AppState) {
+    let last = *state.measured_at.lock().expect("measured lock");
+    if last.is_some_and(|t| state.clock.now() - t < MEASURED_EVERY) {
+        return;
+    }
+    if let Err(e) = refresh_measured(state).await {
+        tracing::warn!(error = %e, "cannot read the measured first responses; keeping the last ones");
+    }
 }
 
 /// Fires every timer that is due by the state's clock; returns how many fired. The scheduler

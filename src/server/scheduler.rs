@@ -343,6 +343,7 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
         run_schedules(&state).await;
         deliver_due(&state).await;
         super::agents::route_all_queued(&state).await;
+        super::refresh_measured_if_due(&state).await;
         let wait = match state.store.next_timer_due().await {
             Ok(Some(due)) => (due - state.clock.now())
                 .to_std()
@@ -378,7 +379,13 @@ mod tests {
         };
         let (event, patch) = timer_event(&claimed);
         assert_eq!(event.id, "timer:e1/nudge");
-        assert_eq!(event.ticket, Ticket { id: "T".into(), ..Ticket::default() });
+        assert_eq!(
+            event.ticket,
+            Ticket {
+                id: "T".into(),
+                ..Ticket::default()
+            }
+        );
         assert_eq!(event.occurred_at, Some(due));
         assert_eq!(patch, json!({"id": "T"}));
         // Whichever replica fires it, and whenever, the event is the same.

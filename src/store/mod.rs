@@ -396,6 +396,14 @@ pub trait Store: Send + Sync {
     /// The audit log, newest first.
     async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError>;
 
+    /// Recent measured first responses: `(queue, priority, seconds)` of the samples met at
+    /// `since` or later, the newest `per_key` of each queue and priority.
+    async fn response_samples(
+        &self,
+        since: DateTime<Utc>,
+        per_key: u32,
+    ) -> Result<Vec<(String, crate::model::Priority, i64)>, StoreError>;
+
     /// Claims up to `limit` pending timers due at `now`, leasing them to `owner` until
     /// `lease_until`. A timer whose lease ran out may be claimed again.
     async fn claim_due_timers(
@@ -566,6 +574,16 @@ pub fn fingerprint(event: &Event) -> String {
     }
     let digest = Sha256::digest(value.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `(queue, priority, seconds)` from stored text; a priority no longer known is left out.
+pub(crate) fn sample_row(
+    queue: String,
+    priority: &str,
+    secs: i64,
+) -> Option<(String, crate::model::Priority, i64)> {
+    use crate::model::Named;
+    crate::model::Priority::parse(priority).map(|p| (queue, p, secs))
 }
 
 #[cfg(test)]

@@ -303,6 +303,7 @@ async fn write(
     // The load slot the ticket holds now, to leave out of the state the engine sees and to
     // move if the decision moves it.
     let slot_before = prior.as_ref().and_then(load_slot);
+    let met_before = crate::measured::first_response_met(prior.as_ref());
     // A timer fires only while it is pending.
     let firing = match timer_id {
         Some(id) => Some((id.to_string(), seen.try_get::<Option<String>, _>("timer")?)),
@@ -343,6 +344,20 @@ async fn write(
     .await?;
     if inserted.rows_affected() == 0 {
         return Ok(None);
+    }
+    if let Some(m) = crate::measured::sample(met_before, &decision.ticket) {
+        sqlx::query(
+            "INSERT INTO response_samples (event_id, ticket_id, queue, priority, achieved_at, secs)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&event.id)
+        .bind(ticket_id)
+        .bind(&m.queue)
+        .bind(m.priority.name())
+        .bind(m.at)
+        .bind(m.secs)
+        .execute(&mut *tx)
+        .await?;
     }
 
     let t = &decision.ticket;
@@ -666,6 +681,28 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(audit_row).collect()
+    }
+
+    async fn response_samples(
+        &self,
+        since: DateTime<Utc>,
+        per_key: u32,
+    ) -> Result<Vec<(String, crate::model::Priority, i64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT queue, priority, secs FROM (
+                 SELECT queue, priority, secs,
+                        ROW_NUMBER() OVER (PARTITION BY queue, priority ORDER BY achieved_at DESC, seq DESC) AS n
+                 FROM response_samples WHERE achieved_at >= $1
+             ) recent WHERE n <= $2",
+        )
+        .bind(since)
+        .bind(i64::from(per_key))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(q, p, s)| super::sample_row(q, &p, s))
+            .collect())
     }
 
     async fn claim_due_timers(

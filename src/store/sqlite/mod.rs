@@ -15,9 +15,9 @@ mod writer;
 use writer::{writer_loop, Job};
 
 use super::{
-    routing_state, Applied, AuditQuery,
-    AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow, QueuedTicket,
-    RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
+    routing_state, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer,
+    FeedbackCounts, OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError,
+    TicketRecord, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::model::{Channel, Event, Named, Ticket};
@@ -284,6 +284,28 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(audit_row).collect()
+    }
+
+    async fn response_samples(
+        &self,
+        since: DateTime<Utc>,
+        per_key: u32,
+    ) -> Result<Vec<(String, crate::model::Priority, i64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT queue, priority, secs FROM (
+                 SELECT queue, priority, secs,
+                        ROW_NUMBER() OVER (PARTITION BY queue, priority ORDER BY achieved_at DESC, seq DESC) AS n
+                 FROM response_samples WHERE achieved_at >= ?1
+             ) WHERE n <= ?2",
+        )
+        .bind(ts(since))
+        .bind(per_key)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(q, p, s)| super::sample_row(q, &p, s))
+            .collect())
     }
 
     async fn claim_due_timers(

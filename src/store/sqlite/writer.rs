@@ -21,8 +21,8 @@ use crate::engine::Decision;
 use crate::model::{Action, Event, EventType, Named};
 use crate::routing::RoutingState;
 use crate::store::{
-    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied,
-    RoutedDecideFn, StoreError,
+    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, RoutedDecideFn,
+    StoreError,
 };
 
 impl From<rusqlite::Error> for StoreError {
@@ -78,7 +78,9 @@ pub(super) async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>)
 
 fn fail_all(batch: Vec<Job>, why: &str) {
     for job in batch {
-        let _ = job.reply.send(Err(StoreError::Unavailable(why.to_string())));
+        let _ = job
+            .reply
+            .send(Err(StoreError::Unavailable(why.to_string())));
     }
 }
 
@@ -190,6 +192,7 @@ fn apply_one(
     // The load slot the ticket holds now, to leave out of the state the engine sees and to
     // move if the decision moves it.
     let slot_before = prior.as_ref().and_then(load_slot);
+    let met_before = crate::measured::first_response_met(prior.as_ref());
     // A timer fires only while it is pending.
     let firing = match (&event.kind, &event.timer) {
         (EventType::TimerFired, Some(t)) => {
@@ -235,6 +238,20 @@ fn apply_one(
         t.channel.name(),
         is_open(t)
     ])?;
+    if let Some(m) = crate::measured::sample(met_before, t) {
+        tx.prepare_cached(
+            "INSERT INTO response_samples (event_id, ticket_id, queue, priority, achieved_at, secs)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            event.id,
+            ticket_id,
+            m.queue,
+            m.priority.name(),
+            ts(m.at),
+            m.secs
+        ])?;
+    }
     for (team, agent) in &decision.routing.cursors {
         tx.prepare_cached(
             "INSERT INTO routing_cursors (team, last_agent, updated_at) VALUES (?, ?, ?)
@@ -316,8 +333,9 @@ fn apply_one(
     }
     let kind = serde_json::to_value(event.kind)?;
     let listening: Vec<String> = {
-        let mut pending = tx
-            .prepare_cached("SELECT id, cancel_on FROM timers WHERE ticket_id = ? AND state = 'pending'")?;
+        let mut pending = tx.prepare_cached(
+            "SELECT id, cancel_on FROM timers WHERE ticket_id = ? AND state = 'pending'",
+        )?;
         let rows = pending.query_map([ticket_id], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
