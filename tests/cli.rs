@@ -93,7 +93,7 @@ fn a_broken_copy_reports_every_error_with_its_place() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     let expected = [
-        "rules/support.yaml:23:28: rules[0].then[0].reply.template: unknown template `akc`; did you mean `ack`?",
+        "rules/support.yaml:26:28: rules[0].then[0].reply.template: unknown template `akc`; did you mean `ack`?",
         "rules/templates.yaml:8:59: templates.ack.en: template uses unknown variable `tiket`; did you mean `ticket`?",
         "rules/triage.yaml:38:23: rules[1].then[0].set_priority: unknown priority `urgnt`; did you mean `urgent`?",
         "rules/triage.yaml:76:20: rules[5].when.field: unknown field `customer.teir`; did you mean `customer.tier`?",
