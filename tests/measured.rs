@@ -230,6 +230,16 @@ async fn post(http: &reqwest::Client, url: &str, e: Value) -> Value {
     body
 }
 
+/// A customer's new normal ticket `id`, decided with `?explain=true`.
+async fn new_ticket(http: &reqwest::Client, url: &str, id: &str) -> Value {
+    let e = json!({
+        "id": format!("new-{id}"), "type": "ticket.created",
+        "ticket": { "id": id, "priority": "normal" },
+        "message": { "text": format!("Where is my parcel? ({id})"), "author": "customer" }
+    });
+    post(http, url, e).await
+}
+
 async fn start(dir: &Path, clock: Arc<ManualClock>) -> server::Running {
     let opts = Options {
         rules: dir.join("rules"),
@@ -260,16 +270,7 @@ async fn answers_met_late_over_http_change_what_is_promised_and_survive_a_restar
     // Three tickets answered by an agent 3, 3 and 5 business hours after they came in.
     for (i, hours) in [3, 3, 5].into_iter().enumerate() {
         clock.set(monday_9());
-        let body = post(
-            &http,
-            &url,
-            json!({
-                "id": format!("new-{i}"), "type": "ticket.created",
-                "ticket": { "id": format!("T{i}"), "priority": "normal" },
-                "message": { "text": "Where is my parcel?", "author": "customer" }
-            }),
-        )
-        .await;
+        let body = new_ticket(&http, &url, &format!("T{i}")).await;
         assert_eq!(body["actions"][0]["text"], "We will answer within 2 hours.");
         clock.set(monday_9() + Duration::hours(hours));
         post(
@@ -287,16 +288,7 @@ async fn answers_met_late_over_http_change_what_is_promised_and_survive_a_restar
     assert_eq!(server::refresh_measured(&running.state).await.unwrap(), 3);
 
     // Tuesday 09:00: the 80th percentile of 3h, 3h, 5h is 5h, later than the 2h target.
-    let body = post(
-        &http,
-        &url,
-        json!({
-            "id": "new-late", "type": "ticket.created",
-            "ticket": { "id": "T9", "priority": "normal" },
-            "message": { "text": "Hello?", "author": "customer" }
-        }),
-    )
-    .await;
+    let body = new_ticket(&http, &url, "T9").await;
     assert_eq!(body["actions"][0]["text"], "We will answer within 5 hours.");
     let t = &body["trace"]["measured_response"];
     assert_eq!(t["used"], true, "{t}");
@@ -307,29 +299,11 @@ async fn answers_met_late_over_http_change_what_is_promised_and_survive_a_restar
     // A restart reads the samples at once; a week later they are out of the window.
     let running = start(dir.path(), clock.clone()).await;
     let url = format!("http://{}", running.addr);
-    let body = post(
-        &http,
-        &url,
-        json!({
-            "id": "new-after-restart", "type": "ticket.created",
-            "ticket": { "id": "T10", "priority": "normal" },
-            "message": { "text": "Hello again", "author": "customer" }
-        }),
-    )
-    .await;
+    let body = new_ticket(&http, &url, "T10").await;
     assert_eq!(body["actions"][0]["text"], "We will answer within 5 hours.");
     clock.set(at("2026-12-01T08:00:00Z"));
     assert_eq!(server::refresh_measured(&running.state).await.unwrap(), 0);
-    let body = post(
-        &http,
-        &url,
-        json!({
-            "id": "new-next-week", "type": "ticket.created",
-            "ticket": { "id": "T11", "priority": "normal" },
-            "message": { "text": "Hello from next week", "author": "customer" }
-        }),
-    )
-    .await;
+    let body = new_ticket(&http, &url, "T11").await;
     assert_eq!(body["actions"][0]["text"], "We will answer within 2 hours.");
     running.stop().await.unwrap();
 }
