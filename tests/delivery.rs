@@ -1,5 +1,6 @@
 //! Outbound delivery against a real local HTTP server that records what it got (and fails on
-//! purpose), and a local SMTP sink. Time is a manual clock: retries are driven by moving it.
+//! purpose), and a local SMTP sink (plain, STARTTLS or implicit TLS with a certificate made at
+//! test time, AUTH PLAIN). Time is a manual clock: retries are driven by moving it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use axum::routing::any;
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use frontdesk::adapters::signature::{Scheme, Verifier};
-use frontdesk::delivery::{ConnectorConfig, SmtpConfig};
+use frontdesk::delivery::{ConnectorConfig, SmtpConfig, SmtpTls};
 use frontdesk::server::{self, ManualClock, Options, Tokens};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -72,8 +73,158 @@ async fn start_recorder(failures: u32) -> (String, Arc<Recorder>) {
     (url, rec)
 }
 
-/// Accepts mail and keeps each message's DATA.
-async fn start_smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
+/// A mail the sink accepted.
+#[derive(Debug, Clone)]
+struct Mail {
+    /// The DATA, lines joined with `\n`.
+    data: String,
+    /// Whether the session was encrypted when the mail was sent.
+    encrypted: bool,
+    /// The AUTH PLAIN credentials given in the session (`user`, `password`).
+    auth: Option<(String, String)>,
+}
+
+/// How the sink talks.
+#[derive(Clone, Default)]
+struct SinkOptions {
+    /// Offers STARTTLS with this certificate.
+    starttls: Option<tokio_rustls::TlsAcceptor>,
+    /// TLS from the first byte (implicit TLS, like port 465).
+    implicit: Option<tokio_rustls::TlsAcceptor>,
+    /// Offers AUTH PLAIN (only once encrypted) and takes mail only after it.
+    auth: bool,
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// A certificate for 127.0.0.1 made now, as an acceptor for the sink and its PEM for the
+/// client to trust.
+fn self_signed() -> (tokio_rustls::TlsAcceptor, String) {
+    use tokio_rustls::rustls;
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = ck.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ck.cert.pem(),
+    )
+}
+
+/// One SMTP conversation: EHLO, STARTTLS (when offered), AUTH PLAIN, MAIL, RCPT, DATA, QUIT.
+async fn smtp_session(
+    sock: tokio::net::TcpStream,
+    opts: SinkOptions,
+    store: Arc<Mutex<Vec<Mail>>>,
+) -> std::io::Result<()> {
+    use base64::Engine as _;
+    let mut encrypted = false;
+    let mut conn: BufReader<Box<dyn Io>> = match &opts.implicit {
+        Some(acceptor) => {
+            encrypted = true;
+            BufReader::new(Box::new(acceptor.accept(sock).await?))
+        }
+        None => BufReader::new(Box::new(sock)),
+    };
+    conn.write_all(b"220 sink ready\r\n").await?;
+    let mut auth: Option<(String, String)> = None;
+    let mut data: Option<String> = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if conn.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if let Some(d) = data.as_mut() {
+            if line == "." {
+                store.lock().unwrap().push(Mail {
+                    data: data.take().unwrap(),
+                    encrypted,
+                    auth: auth.clone(),
+                });
+                conn.write_all(b"250 queued\r\n").await?;
+            } else {
+                d.push_str(line);
+                d.push('\n');
+            }
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or("").to_ascii_uppercase();
+        let reply: String = match verb.as_str() {
+            "EHLO" => {
+                let mut offers = vec!["sink"];
+                if opts.starttls.is_some() && !encrypted {
+                    offers.push("STARTTLS");
+                }
+                if opts.auth && encrypted {
+                    offers.push("AUTH PLAIN");
+                }
+                let n = offers.len();
+                offers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| format!("250{}{o}\r\n", if i + 1 == n { ' ' } else { '-' }))
+                    .collect()
+            }
+            "HELO" => "250 sink\r\n".into(),
+            "STARTTLS" => match (&opts.starttls, encrypted) {
+                (Some(acceptor), false) => {
+                    conn.write_all(b"220 go ahead\r\n").await?;
+                    let plain = conn.into_inner();
+                    conn = BufReader::new(Box::new(acceptor.accept(plain).await?));
+                    encrypted = true;
+                    // RFC 3207: the client starts over after the handshake.
+                    auth = None;
+                    continue;
+                }
+                _ => "502 not offered\r\n".into(),
+            },
+            "AUTH" if opts.auth && encrypted => {
+                let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
+                let decoded = words
+                    .next()
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned());
+                match (mechanism.as_str(), decoded) {
+                    ("PLAIN", Some(plain)) => {
+                        let parts: Vec<&str> = plain.split('\0').collect();
+                        if parts.len() == 3 {
+                            auth = Some((parts[1].to_string(), parts[2].to_string()));
+                            "235 authenticated\r\n".into()
+                        } else {
+                            "501 malformed\r\n".into()
+                        }
+                    }
+                    _ => "504 only PLAIN with an initial response\r\n".into(),
+                }
+            }
+            "MAIL" if opts.auth && auth.is_none() => "530 authenticate first\r\n".into(),
+            "DATA" => {
+                data = Some(String::new());
+                "354 go ahead\r\n".into()
+            }
+            "QUIT" => {
+                conn.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            }
+            _ => "250 ok\r\n".into(),
+        };
+        conn.write_all(reply.as_bytes()).await?;
+    }
+}
+
+/// Accepts mail and keeps each message with how it came.
+async fn start_smtp_sink(opts: SinkOptions) -> (std::net::SocketAddr, Arc<Mutex<Vec<Mail>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mails = Arc::new(Mutex::new(Vec::new()));
@@ -83,46 +234,11 @@ async fn start_smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
             let Ok((sock, _)) = listener.accept().await else {
                 return;
             };
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut lines = BufReader::new(r).lines();
-                w.write_all(b"220 sink ready\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(d) = data.as_mut() {
-                        if line == "." {
-                            store.lock().unwrap().push(data.take().unwrap());
-                            w.write_all(b"250 queued\r\n").await.unwrap();
-                        } else {
-                            d.push_str(&line);
-                            d.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("")
-                        .to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go ahead\r\n"
-                        }
-                        "QUIT" => {
-                            w.write_all(b"221 bye\r\n").await.unwrap();
-                            return;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    w.write_all(reply).await.unwrap();
-                }
-            });
+            // A client that gives up mid-handshake ends its session, not the sink.
+            tokio::spawn(smtp_session(sock, opts.clone(), store.clone()));
         }
     });
-    (format!("smtp://{addr}"), mails)
+    (addr, mails)
 }
 
 fn t0() -> DateTime<Utc> {
@@ -134,7 +250,7 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 #[tokio::test]
 async fn deliveries_retry_back_off_die_and_redeliver() {
     let (hook, rec) = start_recorder(2).await;
-    let (smtp, mails) = start_smtp_sink().await;
+    let (smtp, mails) = start_smtp_sink(SinkOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let rules: PathBuf = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
@@ -168,8 +284,9 @@ rules:
             webhook_secret: Some(SECRET.into()),
             slack: [("#support".to_string(), format!("{hook}/slack"))].into(),
             smtp: Some(SmtpConfig {
-                url: smtp,
+                url: format!("smtp://{smtp}"),
                 from: "frontdesk@example.org".into(),
+                ..SmtpConfig::default()
             }),
             timeout: None,
             ..ConnectorConfig::default()
@@ -219,10 +336,11 @@ rules:
     let mail = mails.lock().unwrap().clone();
     assert_eq!(mail.len(), 1);
     assert!(
-        mail[0].contains("Ticket 42 arrived") && mail[0].contains("boss@example.org"),
+        mail[0].data.contains("Ticket 42 arrived") && mail[0].data.contains("boss@example.org"),
         "{}",
-        mail[0]
+        mail[0].data
     );
+    assert!(!mail[0].encrypted && mail[0].auth.is_none());
 
     let outbox: Value = http
         .get(format!("{base}/v1/outbox?state=dead"))
@@ -498,4 +616,169 @@ rules:
         json!({"object": "Ticket", "o_id": ticket, "item": "seen"})
     );
     assert_eq!(hits.len(), 9, "one request per row, nothing else");
+}
+
+/// A daemon whose one rule e-mails on every new ticket through `smtp`; one ticket is posted and
+/// the outbox worker run once. Returns the e-mail's outbox row after that attempt.
+async fn mail_one_ticket(smtp: SmtpConfig) -> frontdesk::store::OutboxRow {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yaml"),
+        "rules:\n  - { name: mail, on: ticket.created, then: [ { notify: { channel: email, to: \"desk@example.org\", text: \"Ticket {{ ticket.id }} needs you\" } } ] }\n",
+    )
+    .unwrap();
+    let opts = Options {
+        rules,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
+        watch: false,
+        scheduler: false,
+        clock: Arc::new(ManualClock::new(t0())),
+        connectors: ConnectorConfig {
+            smtp: Some(smtp),
+            ..ConnectorConfig::default()
+        },
+        ..Options::new()
+    };
+    let d = server::start(opts).await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/v1/events", d.addr))
+        .json(&json!({"id": "m1", "type": "ticket.created", "ticket": {"id": "7"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(server::deliver_due(&d.state).await, 1);
+    let rows = d.state.store.outbox(None, 10).await.unwrap();
+    d.stop().await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    rows.into_iter().next().unwrap()
+}
+
+/// The sink's certificate written where `FRONTDESK_SMTP_CA_FILE` would point.
+fn ca_file(dir: &tempfile::TempDir, pem: &str) -> PathBuf {
+    let path = dir.path().join("relay-ca.pem");
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_with_auth_to_a_relay_with_a_private_certificate() {
+    let (acceptor, pem) = self_signed();
+    let (addr, mails) = start_smtp_sink(SinkOptions {
+        starttls: Some(acceptor),
+        auth: true,
+        ..SinkOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let row = mail_one_ticket(SmtpConfig {
+        url: format!("smtp://{addr}"),
+        from: "frontdesk@example.org".into(),
+        tls: Some(SmtpTls::Required),
+        username: Some("desk".into()),
+        password: Some("s3cret pass".into()),
+        ca_file: Some(ca_file(&dir, &pem)),
+    })
+    .await;
+    assert_eq!(row.state, "delivered", "{row:?}");
+    let mail = mails.lock().unwrap().clone();
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].encrypted, "sent after STARTTLS");
+    assert_eq!(
+        mail[0].auth,
+        Some(("desk".to_string(), "s3cret pass".to_string()))
+    );
+    assert!(
+        mail[0].data.contains("Ticket 7 needs you") && mail[0].data.contains("desk@example.org"),
+        "{}",
+        mail[0].data
+    );
+}
+
+#[tokio::test]
+async fn mail_goes_over_implicit_tls() {
+    let (acceptor, pem) = self_signed();
+    let (addr, mails) = start_smtp_sink(SinkOptions {
+        implicit: Some(acceptor),
+        auth: true,
+        ..SinkOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let row = mail_one_ticket(SmtpConfig {
+        url: format!("smtps://{addr}"),
+        from: "frontdesk@example.org".into(),
+        username: Some("desk".into()),
+        password: Some("pw".into()),
+        ca_file: Some(ca_file(&dir, &pem)),
+        ..SmtpConfig::default()
+    })
+    .await;
+    assert_eq!(row.state, "delivered", "{row:?}");
+    let mail = mails.lock().unwrap().clone();
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].encrypted);
+    assert_eq!(mail[0].auth, Some(("desk".to_string(), "pw".to_string())));
+}
+
+#[tokio::test]
+async fn a_relay_without_starttls_gets_no_mail_when_tls_is_required() {
+    let (addr, mails) = start_smtp_sink(SinkOptions::default()).await;
+    let row = mail_one_ticket(SmtpConfig {
+        url: format!("smtp://{addr}"),
+        from: "frontdesk@example.org".into(),
+        tls: Some(SmtpTls::Required),
+        ..SmtpConfig::default()
+    })
+    .await;
+    assert_eq!(row.state, "pending", "retried later: {row:?}");
+    let error = row.last_error.unwrap();
+    assert_eq!(
+        error,
+        format!("SMTP relay {addr} does not offer STARTTLS, and FRONTDESK_SMTP_TLS=required: nothing was sent. Turn STARTTLS on at the relay, or use its implicit-TLS port with smtps://")
+    );
+    assert!(mails.lock().unwrap().is_empty());
+
+    // Opportunistic TLS takes the same relay in plain text.
+    let row = mail_one_ticket(SmtpConfig {
+        url: format!("smtp://{addr}"),
+        from: "frontdesk@example.org".into(),
+        tls: Some(SmtpTls::Opportunistic),
+        ..SmtpConfig::default()
+    })
+    .await;
+    assert_eq!(row.state, "delivered", "{row:?}");
+    let mail = mails.lock().unwrap().clone();
+    assert_eq!(mail.len(), 1);
+    assert!(!mail[0].encrypted);
+}
+
+#[tokio::test]
+async fn an_untrusted_relay_certificate_is_refused_and_names_the_ca_setting() {
+    let (acceptor, _pem) = self_signed();
+    let (addr, mails) = start_smtp_sink(SinkOptions {
+        starttls: Some(acceptor),
+        auth: true,
+        ..SinkOptions::default()
+    })
+    .await;
+    let row = mail_one_ticket(SmtpConfig {
+        url: format!("smtp://{addr}"),
+        from: "frontdesk@example.org".into(),
+        tls: Some(SmtpTls::Required),
+        username: Some("desk".into()),
+        password: Some("pw".into()),
+        ..SmtpConfig::default()
+    })
+    .await;
+    assert_eq!(row.state, "pending", "{row:?}");
+    let error = row.last_error.unwrap();
+    assert!(
+        error.starts_with(&format!("SMTP {addr}: ")) && error.contains("FRONTDESK_SMTP_CA_FILE"),
+        "{error}"
+    );
+    assert!(mails.lock().unwrap().is_empty(), "no password, no mail");
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::adapters::AdapterKind;
 use crate::delivery::helpdesk::{HelpdeskApi, HELPDESKS};
+use crate::delivery::SmtpTls;
 use crate::server::{Options, Tokens};
 
 /// Log output format.
@@ -104,9 +105,24 @@ pub struct Args {
         hide_env_values = true
     )]
     slack_webhooks: Vec<String>,
-    /// SMTP relay for e-mail notifications: smtp://HOST:PORT.
+    /// SMTP relay for e-mail notifications: smtp://HOST[:PORT] (port 25; plain, or STARTTLS
+    /// with --smtp-tls) or smtps://HOST[:PORT] (implicit TLS, port 465).
     #[arg(long, env = "FRONTDESK_SMTP_URL")]
     smtp_url: Option<String>,
+    /// STARTTLS for an smtp:// relay: none (default), opportunistic, or required (no mail to a
+    /// relay that does not offer it).
+    #[arg(long, env = "FRONTDESK_SMTP_TLS", value_name = "MODE", value_parser = parse_smtp_tls)]
+    smtp_tls: Option<SmtpTls>,
+    /// SMTP AUTH user name (needs TLS unless the relay is on this machine).
+    #[arg(long, env = "FRONTDESK_SMTP_USERNAME")]
+    smtp_username: Option<String>,
+    /// SMTP AUTH password.
+    #[arg(long, env = "FRONTDESK_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
+    /// PEM certificates to trust for the SMTP relay besides the public roots (a private CA or
+    /// a self-signed relay certificate).
+    #[arg(long, env = "FRONTDESK_SMTP_CA_FILE", value_name = "PEM")]
+    smtp_ca_file: Option<PathBuf>,
     /// Sender address of e-mail notifications.
     #[arg(
         long,
@@ -125,6 +141,10 @@ pub struct Args {
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
+}
+
+fn parse_smtp_tls(s: &str) -> Result<SmtpTls, String> {
+    s.parse()
 }
 
 fn init_logs(format: LogFormat) {
@@ -213,6 +233,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         smtp: args.smtp_url.map(|url| crate::delivery::SmtpConfig {
             url,
             from: args.smtp_from,
+            tls: args.smtp_tls,
+            username: args.smtp_username,
+            password: args.smtp_password,
+            ca_file: args.smtp_ca_file,
         }),
         timeout: None,
         helpdesks: helpdesk_apis()?,

@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::adapters::signature::{Scheme, Verifier};
 use crate::model::{Action, NotifyChannel};
 use crate::store::{DeliveryOutcome, OutboxRow};
-pub use email::SmtpConfig;
+pub use email::{SmtpConfig, SmtpTls};
 pub use helpdesk::HelpdeskApi;
 
 /// The actions of a decision that go to the outbox, by index, each with its helpdesk target
