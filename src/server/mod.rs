@@ -169,6 +169,8 @@ pub struct AppState {
     pub connectors: Connectors,
     /// Per queued ticket, the availability it was last offered to (see `agents::route_queued`).
     offered: std::sync::Mutex<HashMap<String, u64>>,
+    /// Turns of one chat session run one after another (see `chat::SessionLocks`).
+    chat_locks: chat::SessionLocks,
 }
 
 impl AppState {
@@ -356,6 +358,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         verifiers,
         connectors,
         offered: Default::default(),
+        chat_locks: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
