@@ -1,6 +1,8 @@
 //! The chat API and the widget over real HTTP on 127.0.0.1, with the example rules and bot and
 //! a real SQLite file; the widget in headless Chromium when one is installed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -211,10 +213,13 @@ async fn feedback_yes_and_no() {
         .as_array()
         .unwrap()
         .contains(&json!("bot_handoff")));
-    // After the handoff the bot answers no more.
-    let (status, e) = d.message(&s, json!({ "text": "Hallo?" })).await;
-    assert_eq!(status, 409);
-    assert_eq!(e["error"]["code"], "session_handed_off");
+    // After the handoff the bot answers no more: what the customer writes is kept for the
+    // person.
+    let after = d.say(&s, "Hallo?").await;
+    assert_eq!(after["state"], "handed_off");
+    assert_eq!(after["handoff"], false);
+    assert_eq!(after["reply"]["text"], "");
+    assert_eq!(after["event"], Value::Null);
     // The transcript has every line, feedback and the handoff marked.
     let (status, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
     assert_eq!(status, 200);
@@ -224,7 +229,11 @@ async fn feedback_yes_and_no() {
         .iter()
         .map(|m| m["author"].as_str().unwrap())
         .collect();
-    assert_eq!(authors, ["bot", "customer", "bot", "customer", "bot"]);
+    assert_eq!(
+        authors,
+        ["bot", "customer", "bot", "customer", "bot", "customer"]
+    );
+    assert_eq!(lines[5]["text"], "Hallo?");
     assert_eq!(lines[1]["text"], "Hva koster frakt?");
     assert_eq!(lines[2]["answer_id"], "delivery_cost");
     assert_eq!(lines[3]["text"], "Nei");
@@ -548,19 +557,22 @@ async fn errors() {
         )
         .await;
     check(r, 400, "invalid_json", None);
-    // A handed-off session: 409.
+    // A handed-off session takes messages for the person, but has no answer to rate.
     d.say(&s, "agent").await;
+    assert_eq!(d.say(&s, "hello?").await["reply"]["text"], "");
+    assert_eq!(d.message(&s, json!({ "feedback": "person" })).await.0, 200);
     check(
-        d.message(&s, json!({ "text": "hello?" })).await,
-        409,
-        "session_handed_off",
-        None,
+        d.message(&s, json!({ "feedback": "no" })).await,
+        422,
+        "invalid_request",
+        Some("feedback"),
     );
+    // A message id that is not one.
     check(
-        d.message(&s, json!({ "feedback": "person" })).await,
-        409,
-        "session_handed_off",
-        None,
+        d.message(&s, json!({ "id": "a b", "text": "hi" })).await,
+        422,
+        "invalid_request",
+        Some("id"),
     );
     // A closed session: 409, and closing it again too.
     let c = d.open(json!({ "bot": "support" })).await;
@@ -1037,4 +1049,249 @@ async fn the_widget_in_headless_chromium() {
     assert_eq!(lines[5]["text"], "Kan jeg snakke med et menneske?");
     assert_eq!(lines[6]["handoff"], true);
     d.stop().await;
+}
+
+/// Sends every body to the session at once (each on its own task) and returns the answers in
+/// the order of `bodies`. `daemons` take turns: with two, the messages race across replicas.
+async fn all_at_once(daemons: &[&Daemon], session: &str, bodies: &[Value]) -> Vec<(u16, Value)> {
+    let mut tasks = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let d = daemons[i % daemons.len()];
+        let req = d
+            .http
+            .post(format!("{}/v1/chat/sessions/{session}/messages", d.url))
+            .json(body);
+        tasks.push(tokio::spawn(async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// The transcript after concurrent `bodies` (each with an `id` and a `text` or `feedback`)
+/// that got `answers`, one of them the handoff: lines numbered without a gap, every message
+/// in it once, each message answered by the bot line right after it until the handoff, only
+/// the customer after it, and the handoff decided once for the ticket.
+async fn assert_coherent(d: &Daemon, session: &str, bodies: &[Value], answers: &[(u16, Value)]) {
+    for ((status, answer), body) in answers.iter().zip(bodies) {
+        assert_eq!(*status, 200, "{body} got {answer}");
+    }
+    let handoffs: Vec<&Value> = answers
+        .iter()
+        .map(|(_, a)| a)
+        .filter(|a| a["handoff"] == true)
+        .collect();
+    assert_eq!(handoffs.len(), 1, "{answers:#?}");
+    assert_eq!(
+        handoffs[0]["event"]["event_id"],
+        format!("chat:{session}:handoff")
+    );
+    let (status, tr) = d.get(&format!("/v1/chat/sessions/{session}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(tr["session"]["state"], "handed_off");
+    let lines = tr["messages"].as_array().unwrap();
+    assert_eq!(tr["session"]["messages"], lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["seq"], i + 1, "{tr:#}");
+    }
+    let handoff_at = lines.iter().position(|l| l["handoff"] == true).unwrap();
+    assert_eq!(
+        lines.iter().filter(|l| l["handoff"] == true).count(),
+        1,
+        "{tr:#}"
+    );
+    assert!(
+        lines[handoff_at + 1..]
+            .iter()
+            .all(|l| l["author"] == "customer"),
+        "only the customer after the handoff: {tr:#}"
+    );
+    for ((_, answer), body) in answers.iter().zip(bodies) {
+        let said = match body["text"].as_str() {
+            Some(t) => t.to_string(),
+            None => support().chat_text(ChatText::Person, "en").to_string(),
+        };
+        let at: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l["author"] == "customer" && l["text"] == said.as_str())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(at.len(), 1, "`{said}` once in {tr:#}");
+        let i = at[0];
+        if i + 1 == handoff_at {
+            assert_eq!(answer["handoff"], true, "{answer}");
+            assert_eq!(lines[handoff_at]["text"], answer["reply"]["text"]);
+        } else if i < handoff_at {
+            assert_eq!(answer["state"], "open", "{answer}");
+            assert_eq!(lines[i + 1]["author"], "bot");
+            assert_eq!(lines[i + 1]["text"], answer["reply"]["text"], "{tr:#}");
+        } else {
+            assert_eq!(answer["state"], "handed_off", "{answer}");
+            assert_eq!(answer["reply"]["text"], "", "{answer}");
+        }
+    }
+    // The rules ran on the handoff once.
+    let (status, t) = d.get(&format!("/v1/tickets/chat-{session}")).await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["version"], 1, "{t:#}");
+    assert!(t["ticket"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("bot_handoff")));
+}
+
+/// Questions and a request for a person, each with a message id.
+fn racing_messages() -> Vec<Value> {
+    vec![
+        json!({ "id": "q1", "text": "How do I reset my password?" }),
+        json!({ "id": "q2", "text": "How much does delivery cost?" }),
+        json!({ "id": "p", "feedback": "person" }),
+        json!({ "id": "q3", "text": "How do I cancel my order?" }),
+        json!({ "id": "q4", "text": "Where is my order?" }),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_messages_with_a_handoff_are_taken_one_after_another() {
+    let (d, _dir) = start().await;
+    let bodies = racing_messages();
+    for round in 0..5 {
+        let s = d.open(json!({ "bot": "support", "language": "en" })).await;
+        let id = s["id"].as_str().unwrap();
+        let answers = all_at_once(&[&d], id, &bodies).await;
+        assert_coherent(&d, id, &bodies, &answers).await;
+
+        // Each message sent again with its id is answered as the first time, and taken once.
+        let (_, before) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+        let again = all_at_once(&[&d], id, &bodies).await;
+        assert_eq!(again, answers, "round {round}");
+        let (_, after) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+        assert_eq!(after, before, "nothing taken twice");
+    }
+    // An id used again for another message is refused.
+    let s = d.open(json!({ "bot": "support", "language": "en" })).await;
+    d.message(&s, json!({ "id": "m1", "text": "Where is my order?" }))
+        .await;
+    let (status, e) = d
+        .message(&s, json!({ "id": "m1", "text": "How do I cancel?" }))
+        .await;
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "message_id_reused");
+    assert_eq!(e["error"]["field"], "id");
+    d.stop().await;
+}
+
+/// A client that lost the answer to "talk to a person" sends it again without an id: it gets
+/// the same answer, and the handoff is neither decided nor written down twice.
+#[tokio::test]
+async fn a_resent_handoff_gets_the_same_answer() {
+    let (d, _dir) = start().await;
+    let s = d.open(json!({ "bot": "support", "language": "en" })).await;
+    let id = s["id"].as_str().unwrap();
+    d.say(&s, "Where is my order?").await;
+    let first = d.say(&s, "No").await;
+    assert_eq!(first["handoff"], true, "{first}");
+    let again = d.say(&s, "No").await;
+    assert_eq!(again, first);
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    assert_eq!(tr["messages"].as_array().unwrap().len(), 5, "{tr:#}");
+    let (_, t) = d.get(&format!("/v1/tickets/chat-{id}")).await;
+    assert_eq!(t["version"], 1);
+    // Once something else was said, "No" is a line for the person like any other.
+    d.say(&s, "Hello?").await;
+    let later = d.say(&s, "No").await;
+    assert_eq!(
+        (later["handoff"].clone(), later["reply"]["text"].clone()),
+        (json!(false), json!(""))
+    );
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    assert_eq!(tr["messages"].as_array().unwrap().len(), 7, "{tr:#}");
+    d.stop().await;
+}
+
+/// A handoff decided for a session whose turn was never saved (the daemon stopped in between)
+/// stands: the message that hands the chat over later is answered with that decision instead
+/// of an `event_id_reused`.
+#[tokio::test]
+async fn a_handoff_decided_before_its_turn_was_saved_stands() {
+    let (d, _dir) = start().await;
+    let s = d.open(json!({ "bot": "support", "language": "en" })).await;
+    let id = s["id"].as_str().unwrap();
+    let (status, decided) = d
+        .post(
+            "/v1/events",
+            &json!({
+                "id": format!("chat:{id}:handoff"),
+                "type": "ticket.created",
+                "ticket": { "id": format!("chat-{id}"), "channel": "chat", "tags": ["chat", "bot_handoff"] },
+                "message": { "text": "an earlier try", "author": "customer" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    let r = d.say(&s, "talk to a person").await;
+    assert_eq!(r["handoff"], true, "{r}");
+    assert_eq!(r["state"], "handed_off");
+    assert_eq!(r["event"]["event_id"], format!("chat:{id}:handoff"));
+    assert_eq!(
+        r["event"]["rules"], decided["rules"],
+        "{r:#} vs {decided:#}"
+    );
+    assert_eq!(r["event"]["actions"], decided["actions"]);
+    assert!(
+        !r["event"]["rules"].as_array().unwrap().is_empty(),
+        "the handoff rule fired: {decided:#}"
+    );
+    d.stop().await;
+}
+
+/// Two daemons on one PostgreSQL database take messages of one session at once: the store's
+/// version check catches the turn computed from a state the other replica had moved on from,
+/// and it is computed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_messages_across_two_replicas() {
+    let Some(pg) = common::PgSchema::create("chat_race").await else {
+        return;
+    };
+    let start_pg = || async {
+        let clock = Arc::new(ManualClock::new(monday()));
+        let opts = Options {
+            rules: root().join("rules"),
+            bots: Some(root().join("bots")),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            store: pg.url.clone(),
+            watch: false,
+            scheduler: false,
+            clock: clock.clone(),
+            ..Options::new()
+        };
+        let running = server::start(opts).await.expect("server starts");
+        Daemon {
+            url: format!("http://{}", running.addr),
+            running: Some(running),
+            http: reqwest::Client::new(),
+            clock,
+            token: None,
+        }
+    };
+    let a = start_pg().await;
+    let b = start_pg().await;
+    let bodies = racing_messages();
+    for _ in 0..5 {
+        let s = a.open(json!({ "bot": "support", "language": "en" })).await;
+        let id = s["id"].as_str().unwrap();
+        let answers = all_at_once(&[&a, &b], id, &bodies).await;
+        assert_coherent(&a, id, &bodies, &answers).await;
+        let again = all_at_once(&[&b, &a], id, &bodies).await;
+        assert_eq!(again, answers);
+    }
+    a.stop().await;
+    b.stop().await;
 }

@@ -16,7 +16,7 @@ use frontdesk::engine::Decision;
 use frontdesk::model::{
     Action, Event, EventType, HttpMethod, NotifyChannel, Ticket, TimerRef, TimerSpec,
 };
-use frontdesk::store::{self, Applied, AuditQuery, DeliveryOutcome, Store, StoreError};
+use frontdesk::store::{self, AnswerOf, Applied, AuditQuery, DeliveryOutcome, Store, StoreError};
 use serde_json::json;
 
 fn t0() -> DateTime<Utc> {
@@ -1487,6 +1487,67 @@ async fn chat_turns_from_a_stale_state(one: Arc<dyn Store>, two: Arc<dyn Store>)
     );
 }
 
+/// A turn's answer is kept with the customer's line, found by the client's message id or the
+/// line's number; a message id taken meanwhile refuses the turn as stale, recording nothing.
+async fn chat_answers_kept_by_message_id(s: Arc<dyn Store>) {
+    let session = open_chat(&s, "k", "en").await;
+    let mut turn = chat::reply(support_bot(), &session, &text("Where is my order?"), t0()).unwrap();
+    turn.message_id = Some("m-1".into());
+    turn.answer = Some(r#"{"first":true}"#.into());
+    s.save_chat_turn(&turn).await.unwrap();
+    assert_eq!(
+        s.chat_answer("k", AnswerOf::Id("m-1"))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"first":true}"#)
+    );
+    assert_eq!(
+        s.chat_answer("k", AnswerOf::Seq(2))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"first":true}"#),
+        "the customer's line is the second"
+    );
+    assert_eq!(s.chat_answer("k", AnswerOf::Seq(3)).await.unwrap(), None);
+    assert_eq!(s.chat_answer("k", AnswerOf::Id("m-2")).await.unwrap(), None);
+    assert_eq!(
+        s.chat_answer("other", AnswerOf::Id("m-1")).await.unwrap(),
+        None
+    );
+
+    // Without an id the answer is still kept by the line's number.
+    let now = s.chat_session("k").await.unwrap().unwrap();
+    let mut plain = chat::reply(support_bot(), &now, &text("Yes"), t0()).unwrap();
+    plain.answer = Some("{}".into());
+    s.save_chat_turn(&plain).await.unwrap();
+    assert_eq!(
+        s.chat_answer("k", AnswerOf::Seq(4))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{}")
+    );
+
+    let now = s.chat_session("k").await.unwrap().unwrap();
+    let mut again = chat::reply(support_bot(), &now, &text("How do I cancel?"), t0()).unwrap();
+    again.message_id = Some("m-1".into());
+    assert!(matches!(
+        s.save_chat_turn(&again).await,
+        Err(StoreError::Stale(m)) if m.contains("`m-1`")
+    ));
+    assert_eq!(
+        s.chat_messages("k").await.unwrap().len(),
+        5,
+        "nothing of it"
+    );
+    assert_eq!(
+        s.chat_session("k").await.unwrap().unwrap().version,
+        now.version
+    );
+}
+
 /// Each behaviour becomes `behaviour::sqlite` and `behaviour::postgres`.
 /// A ticket whose first-response clock is met by an event leaves one sample (queue, priority,
 /// active seconds); events after that leave none. Reads keep the newest per queue and
@@ -1652,6 +1713,7 @@ suite! {
         routing_state_reads,
         chat_sessions_and_stats,
         response_samples_recorded_once,
+        chat_answers_kept_by_message_id,
     ],
     two: [
         per_ticket_ordering,

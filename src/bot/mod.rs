@@ -15,7 +15,9 @@
 //! - "yes" is recorded as feedback and thanked; "no" and "talk to a person" are recorded and hand
 //!   the chat over, as does any message asking for a person ([`person::asks_for_person`]) and the
 //!   bot failing to answer `handoff.after` questions in a row;
-//! - once handed over (or closed) the bot answers no more.
+//! - once handed over the bot answers no more: what the customer still writes is kept in the
+//!   transcript for the person (a message sent while the handoff was being answered included);
+//!   once closed, nothing is taken.
 //!
 //! # Example
 //!
@@ -73,7 +75,7 @@ pub enum SessionState {
     /// The bot answers.
     #[default]
     Open,
-    /// A person has taken over; the bot answers no more.
+    /// A person has taken over; the bot answers no more, the customer's messages are kept.
     HandedOff,
     /// Ended by the customer or the site.
     Closed,
@@ -342,9 +344,6 @@ pub enum ChatError {
     /// The message is over [`MAX_MESSAGE_BYTES`].
     #[error("the message is {0} bytes; at most {MAX_MESSAGE_BYTES} are taken")]
     TooLong(usize),
-    /// The session is with a person now.
-    #[error("the chat has been handed to a person; the bot no longer answers in it")]
-    HandedOff,
     /// The session has ended.
     #[error("the chat is closed")]
     Closed,
@@ -370,10 +369,16 @@ pub struct Turn {
     /// The chat goes to a person, and why. The shell decides the handoff event and adds
     /// [`handoff_notice`] to the reply.
     pub handoff: Option<HandoffReason>,
+    /// The client's id of the message (set by the shell), kept with the customer's line so a
+    /// resend of the same message gets [`Turn::answer`] again.
+    pub message_id: Option<String>,
+    /// The answer as sent (JSON, set by the shell), kept for resends.
+    pub answer: Option<String>,
 }
 
 /// What the bot says to `input` in `session` at `now`. Pure: the same arguments give the same
-/// turn.
+/// turn. In a handed-off session the bot says nothing: the message is kept for the person
+/// (`{feedback: yes|no}` has nothing to rate there).
 pub fn reply(
     bot: &Bot,
     session: &Session,
@@ -381,7 +386,7 @@ pub fn reply(
     now: DateTime<Utc>,
 ) -> Result<Turn, ChatError> {
     match session.state {
-        SessionState::HandedOff => return Err(ChatError::HandedOff),
+        SessionState::HandedOff => return for_person(bot, session, input, now),
         SessionState::Closed => return Err(ChatError::Closed),
         SessionState::Open => {}
     }
@@ -389,19 +394,7 @@ pub fn reply(
     next.updated_at = now;
     let lang = session.language.clone();
     // What the customer said, and what it means.
-    let (said, feedback) = match input {
-        Input::Feedback(f) => (bot.chat_text(f.text(), &lang).to_string(), Some(*f)),
-        Input::Text(t) => {
-            let t = t.trim();
-            if t.is_empty() {
-                return Err(ChatError::Empty);
-            }
-            if t.len() > MAX_MESSAGE_BYTES {
-                return Err(ChatError::TooLong(t.len()));
-            }
-            (t.to_string(), quick_reply(bot, session, t))
-        }
-    };
+    let (said, feedback) = what_was_said(bot, session, input)?;
     if matches!(feedback, Some(Feedback::Yes | Feedback::No)) && session.awaiting_feedback.is_none()
     {
         if let Input::Feedback(_) = input {
@@ -434,6 +427,8 @@ pub fn reply(
         feedback: None,
         unanswered: None,
         handoff: None,
+        message_id: None,
+        answer: None,
     };
     let rated = session.awaiting_feedback.clone();
     match feedback {
@@ -478,6 +473,74 @@ pub fn reply(
     Ok(turn)
 }
 
+/// The customer's text for `input`, and the feedback it gives.
+fn what_was_said(
+    bot: &Bot,
+    session: &Session,
+    input: &Input,
+) -> Result<(String, Option<Feedback>), ChatError> {
+    Ok(match input {
+        Input::Feedback(f) => (
+            bot.chat_text(f.text(), &session.language).to_string(),
+            Some(*f),
+        ),
+        Input::Text(t) => {
+            let t = t.trim();
+            if t.is_empty() {
+                return Err(ChatError::Empty);
+            }
+            if t.len() > MAX_MESSAGE_BYTES {
+                return Err(ChatError::TooLong(t.len()));
+            }
+            (t.to_string(), quick_reply(bot, session, t))
+        }
+    })
+}
+
+/// A message to a handed-off session: one transcript line for the person, no reply.
+fn for_person(
+    bot: &Bot,
+    session: &Session,
+    input: &Input,
+    now: DateTime<Utc>,
+) -> Result<Turn, ChatError> {
+    let (said, _) = what_was_said(bot, session, input)?;
+    if matches!(input, Input::Feedback(Feedback::Yes | Feedback::No)) {
+        return Err(ChatError::NothingToRate);
+    }
+    let mut next = session.clone();
+    next.updated_at = now;
+    next.messages = session.messages + 1;
+    Ok(Turn {
+        session: next,
+        reply: Reply {
+            text: String::new(),
+            answer_id: None,
+            score: None,
+            abstained: false,
+            links: Vec::new(),
+            prompt: None,
+            quick_replies: Vec::new(),
+            language: session.language.clone(),
+        },
+        messages: vec![Message {
+            seq: session.messages + 1,
+            author: Speaker::Customer,
+            text: said,
+            at: now,
+            answer_id: None,
+            score: None,
+            feedback: None,
+            handoff: false,
+        }],
+        feedback: None,
+        unanswered: None,
+        handoff: None,
+        message_id: None,
+        answer: None,
+    })
+}
+
 /// Ends `session` at `now` (the customer closed the chat, or a person finished it): no message
 /// is answered in it after. A session already closed is refused.
 pub fn close(session: &Session, now: DateTime<Utc>) -> Result<Turn, ChatError> {
@@ -504,6 +567,8 @@ pub fn close(session: &Session, now: DateTime<Utc>) -> Result<Turn, ChatError> {
         feedback: None,
         unanswered: None,
         handoff: None,
+        message_id: None,
+        answer: None,
     })
 }
 

@@ -180,14 +180,44 @@ fn repeated_abstention_hands_over() {
 fn no_answers_after_handoff_or_close() {
     let bot = bot();
     let mut s = say(&bot, &session(&bot, None), "talk to a person").session;
+    // Handed off: the message is kept for the person, the bot says nothing.
+    let later = t("2026-11-23T11:00:00Z");
+    let kept = reply(&bot, &s, &Input::Text(" hello? ".into()), later).unwrap();
+    assert_eq!(kept.reply.text, "");
+    assert!(kept.reply.quick_replies.is_empty());
+    assert_eq!(kept.session.state, SessionState::HandedOff);
+    assert_eq!(kept.session.messages, s.messages + 1);
+    assert_eq!(kept.session.questions, s.questions, "not a question");
+    assert_eq!(kept.session.updated_at, later);
+    assert_eq!(kept.messages.len(), 1);
     assert_eq!(
-        reply(
-            &bot,
-            &s,
-            &Input::Text("hello?".into()),
-            t("2026-11-23T11:00:00Z")
+        (
+            kept.messages[0].seq,
+            kept.messages[0].author,
+            kept.messages[0].text.as_str()
         ),
-        Err(ChatError::HandedOff)
+        (s.messages + 1, Speaker::Customer, "hello?")
+    );
+    assert_eq!(
+        (kept.handoff, kept.feedback, kept.unanswered),
+        (None, None, None)
+    );
+    let again = reply(
+        &bot,
+        &kept.session,
+        &Input::Feedback(Feedback::Person),
+        later,
+    )
+    .unwrap();
+    assert_eq!(again.messages[0].seq, s.messages + 2);
+    assert_eq!(again.handoff, None, "handed off once");
+    assert_eq!(
+        reply(&bot, &s, &Input::Feedback(Feedback::No), later),
+        Err(ChatError::NothingToRate)
+    );
+    assert_eq!(
+        reply(&bot, &s, &Input::Text("  ".into()), later),
+        Err(ChatError::Empty)
     );
     s.state = SessionState::Closed;
     assert_eq!(

@@ -25,7 +25,7 @@ use crate::bot::{
 use crate::config::diag::did_you_mean;
 use crate::faq::Bot;
 use crate::model::{Action, Author, Channel, Customer, Event, EventType, Ticket};
-use crate::store::ChatStats;
+use crate::store::{AnswerOf, AuditQuery, ChatStats, StoreError};
 
 /// The widget page.
 const WIDGET: &str = include_str!("chat.html");
@@ -66,15 +66,19 @@ pub struct ChatOpened {
 }
 
 /// Body of `POST /v1/chat/sessions/{id}/messages`: exactly one of `text` and `feedback`.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatInput {
+    /// The client's id of this message (1 to 128 letters, digits and `-_.:`): sent again with
+    /// the same id, the message is not taken twice but answered as the first time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// What the customer wrote (1 to 4,096 bytes). A quick reply's text counts as that quick
     /// reply.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// A quick reply sent as a value: `yes` / `no` on the last answer, or `person`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<Feedback>,
 }
 
@@ -284,6 +288,81 @@ pub(super) async fn get_session(
     Ok(Json(Transcript { session, messages }))
 }
 
+/// How often a turn is computed again when another replica saved a turn of the same session
+/// first (within one daemon the turns of a session already wait for each other). Every refusal
+/// means another turn was saved, so this only bounds a runaway.
+const TURN_ATTEMPTS: usize = 16;
+
+/// What is kept with a customer's line: the request and the answer it got, for resends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Kept {
+    request: ChatInput,
+    answer: ChatAnswer,
+}
+
+/// The turns of one chat session in this daemon run one after another: a message waits for
+/// the one before it to be answered and saved, so two messages (a handoff among them) never
+/// compute their turns from the same stored state. Across replicas the store's version check
+/// catches what this cannot, and the turn is computed again.
+#[derive(Default)]
+pub(super) struct SessionLocks {
+    held: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A session's turn in progress; dropping it lets the next one in.
+pub(super) struct SessionTurn<'a> {
+    locks: &'a SessionLocks,
+    id: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl SessionLocks {
+    /// Waits until no other turn of session `id` is in progress here.
+    pub(super) async fn lock(&self, id: &str) -> SessionTurn<'_> {
+        let mutex = self
+            .held
+            .lock()
+            .expect("chat session locks")
+            .entry(id.to_string())
+            .or_default()
+            .clone();
+        let guard = mutex.lock_owned().await;
+        SessionTurn {
+            locks: self,
+            id: id.to_string(),
+            guard: Some(guard),
+        }
+    }
+
+    /// Sessions with a turn in progress or waiting.
+    #[cfg(test)]
+    fn busy(&self) -> usize {
+        self.held.lock().expect("chat session locks").len()
+    }
+}
+
+impl Drop for SessionTurn<'_> {
+    fn drop(&mut self) {
+        let mut held = self.locks.held.lock().expect("chat session locks");
+        drop(self.guard.take());
+        // Nobody waits for it: forget the session.
+        if held
+            .get(&self.id)
+            .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
+            held.remove(&self.id);
+        }
+    }
+}
+
+/// A client's message id: 1 to 128 of `A-Za-z0-9-_.:`.
+fn valid_message_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
 pub(super) async fn post_message(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -291,7 +370,16 @@ pub(super) async fn post_message(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ChatAnswer>, AppError> {
     let body: ChatInput = json_body(&headers, bytes)?;
-    let input = match (body.text, body.feedback) {
+    if let Some(mid) = &body.id {
+        if !valid_message_id(mid) {
+            return Err(unprocessable(
+                "invalid_request",
+                format!("id: `{mid}` is not a message id (1 to 128 letters, digits, `-`, `_`, `.`, `:`)"),
+                "id",
+            ));
+        }
+    }
+    let input = match (&body.text, body.feedback) {
         (Some(text), None) => {
             if text.trim().is_empty() {
                 return Err(unprocessable(
@@ -311,7 +399,7 @@ pub(super) async fn post_message(
                     "text",
                 ));
             }
-            Input::Text(text)
+            Input::Text(text.clone())
         }
         (None, Some(f)) => Input::Feedback(f),
         (Some(_), Some(_)) => {
@@ -327,79 +415,228 @@ pub(super) async fn post_message(
             "text",
         )),
     };
-    let session = load_session(&state, &id).await?;
-    // One pack snapshot for the whole message: the bot and the response targets agree.
-    let loaded = state.config.load_full();
-    let bot = find_bot(loaded.config.bots(), &session.bot, "bot")?;
-    let now = state.clock.now();
-    let mut turn = bot::reply(bot, &session, &input, now).map_err(|e| match e {
-        ChatError::HandedOff => {
-            AppError::new(StatusCode::CONFLICT, "session_handed_off", e.to_string())
-        }
-        ChatError::Closed => AppError::new(StatusCode::CONFLICT, "session_closed", e.to_string()),
-        ChatError::NothingToRate => unprocessable("invalid_request", e.to_string(), "feedback"),
-        ChatError::Empty | ChatError::TooLong(_) => {
-            unprocessable("invalid_request", e.to_string(), "text")
-        }
-    })?;
-    let mut expected = None;
-    let mut event = None;
-    if let Some(reason) = turn.handoff {
-        let transcript = state.store.chat_messages(&id).await?;
-        let ev = handoff_event(&turn.session, reason, &transcript, &turn.messages, now);
-        let applied = state.process(ev, None, false).await?;
-        let d = applied.decision;
-        let tz = turn
-            .session
-            .customer
-            .timezone
-            .as_deref()
-            .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
-        expected = bot::handoff_notice(
-            bot,
-            &turn.session.language,
-            tz,
-            now,
-            loaded.config.response_targets(),
-            d.ticket.priority,
-        );
-        if let Some(n) = &expected {
-            let text = [turn.reply.text.as_str(), n.text.as_str()]
-                .iter()
-                .filter(|t| !t.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" ");
-            turn.reply.text = text.clone();
-            if let Some(line) = turn.messages.last_mut() {
-                line.text = text;
+    // The turn runs to its end even when the client goes away meanwhile: a handoff decided
+    // and then dropped before its turn is saved would leave the session behind its ticket.
+    let task = tokio::spawn(async move { take_message(&state, &id, body, input).await });
+    match task.await {
+        Ok(answer) => answer.map(Json),
+        Err(e) => Err(AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("answering the message failed: {e}"),
+        )),
+    }
+}
+
+/// One customer message, in the session's turn.
+async fn take_message(
+    state: &AppState,
+    id: &str,
+    request: ChatInput,
+    input: Input,
+) -> Result<ChatAnswer, AppError> {
+    let _turn = state.chat_locks.lock(id).await;
+    let mut stale = String::new();
+    for _ in 0..TURN_ATTEMPTS {
+        if let Some(mid) = &request.id {
+            if let Some(kept) = state.store.chat_answer(id, AnswerOf::Id(mid)).await? {
+                return resent(&kept, &request, mid);
             }
         }
-        event = Some(HandoffEvent {
-            event_id: d.event_id,
-            ticket_id: d.ticket.id,
-            rules: d.trace.fired,
-            actions: d.actions,
-        });
+        let session = load_session(state, id).await?;
+        if request.id.is_none() && session.state == SessionState::HandedOff {
+            if let Some(answer) = handoff_resent(state, &session, &request).await? {
+                return Ok(answer);
+            }
+        }
+        // One pack snapshot for the whole message: the bot and the response targets agree.
+        let loaded = state.config.load_full();
+        let bot = find_bot(loaded.config.bots(), &session.bot, "bot")?;
+        let now = state.clock.now();
+        let mut turn = bot::reply(bot, &session, &input, now).map_err(|e| match e {
+            ChatError::Closed => {
+                AppError::new(StatusCode::CONFLICT, "session_closed", e.to_string())
+            }
+            ChatError::NothingToRate => unprocessable("invalid_request", e.to_string(), "feedback"),
+            ChatError::Empty | ChatError::TooLong(_) => {
+                unprocessable("invalid_request", e.to_string(), "text")
+            }
+        })?;
+        let mut expected = None;
+        let mut event = None;
+        if let Some(reason) = turn.handoff {
+            let transcript = state.store.chat_messages(id).await?;
+            let ev = handoff_event(&turn.session, reason, &transcript, &turn.messages, now);
+            let (decided, priority) = decide_handoff(state, &turn.session, ev).await?;
+            let tz = turn
+                .session
+                .customer
+                .timezone
+                .as_deref()
+                .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
+            expected = bot::handoff_notice(
+                bot,
+                &turn.session.language,
+                tz,
+                now,
+                loaded.config.response_targets(),
+                priority,
+            );
+            if let Some(n) = &expected {
+                let text = [turn.reply.text.as_str(), n.text.as_str()]
+                    .iter()
+                    .filter(|t| !t.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                turn.reply.text = text.clone();
+                if let Some(line) = turn.messages.last_mut() {
+                    line.text = text;
+                }
+            }
+            event = Some(decided);
+        }
+        let answer = ChatAnswer {
+            session: turn.session.id.clone(),
+            state: turn.session.state,
+            feedback: turn.feedback.as_ref().map(|(_, f)| *f),
+            handoff: turn.handoff.is_some(),
+            handoff_reason: turn.handoff,
+            reply: turn.reply.clone(),
+            expected,
+            event,
+        };
+        turn.message_id = request.id.clone();
+        turn.answer = Some(
+            serde_json::to_string(&Kept {
+                request: request.clone(),
+                answer: answer.clone(),
+            })
+            .map_err(|e| AppError::from(StoreError::Corrupt(e.to_string())))?,
+        );
+        match state.store.save_chat_turn(&turn).await {
+            Ok(_) => {}
+            // Another replica saved a turn of this session first: answer from the new state.
+            // A handoff decided on the way is found again by its event id.
+            Err(StoreError::Stale(why)) => {
+                stale = why;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let outcome = match (&turn.handoff, turn.reply.abstained, &turn.feedback) {
+            _ if session.state == SessionState::HandedOff => "after_handoff",
+            (Some(_), _, _) => "handoff",
+            (None, _, Some(_)) => "feedback",
+            (None, true, None) => "abstained",
+            (None, false, None) => "answered",
+        };
+        metrics::chat_message(&turn.session.bot, outcome);
+        return Ok(answer);
     }
-    state.store.save_chat_turn(&turn).await?;
-    let outcome = match (&turn.handoff, turn.reply.abstained, &turn.feedback) {
-        (Some(_), _, _) => "handoff",
-        (None, _, Some(_)) => "feedback",
-        (None, true, None) => "abstained",
-        (None, false, None) => "answered",
+    Err(AppError::new(StatusCode::CONFLICT, "stale", stale))
+}
+
+/// The answer kept for message `mid`, when the request is the same; else a 409.
+fn resent(kept: &str, request: &ChatInput, mid: &str) -> Result<ChatAnswer, AppError> {
+    let kept: Kept = serde_json::from_str(kept)
+        .map_err(|e| AppError::from(StoreError::Corrupt(e.to_string())))?;
+    fn said(a: &ChatInput) -> (Option<&str>, Option<Feedback>) {
+        (a.text.as_deref().map(str::trim), a.feedback)
+    }
+    if said(&kept.request) != said(request) {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "message_id_reused",
+            format!("message id `{mid}` was already used for another message in this session"),
+        )
+        .field("id"));
+    }
+    Ok(kept.answer)
+}
+
+/// A message without an id to a handed-off session that repeats the message that handed it
+/// over, with nothing said since: the client did not get that answer and sent it again. It
+/// gets the handoff's answer again instead of a line for the person.
+async fn handoff_resent(
+    state: &AppState,
+    session: &Session,
+    request: &ChatInput,
+) -> Result<Option<ChatAnswer>, AppError> {
+    let lines = state.store.chat_messages(&session.id).await?;
+    let [.., asked, handed] = lines.as_slice() else {
+        return Ok(None);
     };
-    metrics::chat_message(&turn.session.bot, outcome);
-    Ok(Json(ChatAnswer {
-        session: turn.session.id.clone(),
-        state: turn.session.state,
-        feedback: turn.feedback.as_ref().map(|(_, f)| *f),
-        handoff: turn.handoff.is_some(),
-        handoff_reason: turn.handoff,
-        reply: turn.reply,
-        expected,
-        event,
-    }))
+    if !(handed.handoff && asked.author == Speaker::Customer) {
+        return Ok(None);
+    }
+    let Some(kept) = state
+        .store
+        .chat_answer(&session.id, AnswerOf::Seq(asked.seq))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(resent(&kept, request, "").ok())
+}
+
+/// Decides the handoff event; when its id was taken by a handoff of this session whose turn
+/// was never saved (the daemon stopped in between, or another replica lost the race to save),
+/// that decision stands and is read back. Returns what the answer shows, and the priority the
+/// rules gave the ticket.
+async fn decide_handoff(
+    state: &AppState,
+    session: &Session,
+    ev: Event,
+) -> Result<(HandoffEvent, crate::model::Priority), AppError> {
+    let event_id = ev.id.clone();
+    match state.process(ev, None, false).await {
+        Ok(applied) => {
+            let d = applied.decision;
+            let priority = d.ticket.priority;
+            Ok((
+                HandoffEvent {
+                    event_id: d.event_id,
+                    ticket_id: d.ticket.id,
+                    rules: d.trace.fired,
+                    actions: d.actions,
+                },
+                priority,
+            ))
+        }
+        Err(e) if e.code == "event_id_reused" => {
+            let ticket_id = session.ticket_id();
+            let Some(record) = state.store.ticket(&ticket_id).await? else {
+                return Err(e);
+            };
+            let mut rows = state
+                .store
+                .audit(&AuditQuery {
+                    ticket: Some(ticket_id.clone()),
+                    rule: None,
+                    limit: Some(1000),
+                })
+                .await?;
+            rows.retain(|r| r.event_id == event_id);
+            rows.reverse();
+            let actions = match rows.first() {
+                Some(r) => serde_json::from_value(r.actions.clone())
+                    .map_err(|e| AppError::from(StoreError::Corrupt(e.to_string())))?,
+                None => Vec::new(),
+            };
+            tracing::info!(%event_id, "the chat's handoff was decided before; its decision stands");
+            Ok((
+                HandoffEvent {
+                    event_id,
+                    ticket_id,
+                    rules: rows.into_iter().map(|r| r.rule).collect(),
+                    actions,
+                },
+                record.ticket.priority,
+            ))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The answer to `POST /v1/chat/sessions/{id}/close`.
@@ -415,14 +652,24 @@ pub(super) async fn post_close(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<ChatClosed>, AppError> {
-    let session = load_session(&state, &id).await?;
-    let turn = bot::close(&session, state.clock.now())
-        .map_err(|e| AppError::new(StatusCode::CONFLICT, "session_closed", e.to_string()))?;
-    state.store.save_chat_turn(&turn).await?;
-    Ok(Json(ChatClosed {
-        session: id,
-        state: turn.session.state,
-    }))
+    let _turn = state.chat_locks.lock(&id).await;
+    let mut stale = String::new();
+    for _ in 0..TURN_ATTEMPTS {
+        let session = load_session(&state, &id).await?;
+        let turn = bot::close(&session, state.clock.now())
+            .map_err(|e| AppError::new(StatusCode::CONFLICT, "session_closed", e.to_string()))?;
+        match state.store.save_chat_turn(&turn).await {
+            Ok(_) => {
+                return Ok(Json(ChatClosed {
+                    session: id,
+                    state: turn.session.state,
+                }))
+            }
+            Err(StoreError::Stale(why)) => stale = why,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::new(StatusCode::CONFLICT, "stale", stale))
 }
 
 /// The `ticket.created` event of a handoff: the ticket `chat-<session>` on the session's
@@ -520,4 +767,41 @@ pub(super) async fn widget() -> Response {
         Html(WIDGET),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+
+    #[tokio::test]
+    async fn a_sessions_turns_wait_for_each_other_and_are_forgotten_after() {
+        let locks = SessionLocks::default();
+        let first = locks.lock("a").await;
+        // Another session is not held up.
+        drop(locks.lock("b").await);
+        let mut second = std::pin::pin!(locks.lock("a"));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            second.as_mut().poll(&mut cx).is_pending(),
+            "waits for the first"
+        );
+        assert_eq!(locks.busy(), 1);
+        drop(first);
+        let std::task::Poll::Ready(second) = second.as_mut().poll(&mut cx) else {
+            panic!("the second turn goes once the first is done");
+        };
+        drop(second);
+        assert_eq!(locks.busy(), 0);
+    }
+
+    #[test]
+    fn message_ids() {
+        for ok in ["m1", "web:3f9c.7", "a-b_c", &"x".repeat(128)] {
+            assert!(valid_message_id(ok), "{ok}");
+        }
+        for bad in ["", "with space", "é", "a/b", &"x".repeat(129)] {
+            assert!(!valid_message_id(bad), "{bad}");
+        }
+    }
 }

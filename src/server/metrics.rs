@@ -71,7 +71,7 @@ pub fn chat_session(bot: &str) {
     ::metrics::counter!("frontdesk_chat_sessions_total", "bot" => bot.to_string()).increment(1);
 }
 
-/// `outcome`: answered, abstained, feedback or handoff.
+/// `outcome`: answered, abstained, feedback, handoff, or after_handoff (kept for the person).
 pub fn chat_message(bot: &str, outcome: &'static str) {
     ::metrics::counter!("frontdesk_chat_messages_total", "bot" => bot.to_string(), "outcome" => outcome)
         .increment(1);

@@ -173,6 +173,8 @@ pub struct AppState {
     /// clock) they were last read from the store.
     measured: ArcSwap<crate::measured::Measured>,
     measured_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// Turns of one chat session run one after another (see `chat::SessionLocks`).
+    chat_locks: chat::SessionLocks,
 }
 
 impl AppState {
@@ -366,6 +368,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         offered: Default::default(),
         measured: Default::default(),
         measured_at: Default::default(),
+        chat_locks: Default::default(),
     });
     if let Err(e) = refresh_measured(&state).await {
         tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");

@@ -512,13 +512,31 @@ pub trait Store: Send + Sync {
     async fn chat_messages(&self, id: &str) -> Result<Vec<ChatMessage>, StoreError>;
 
     /// Saves one turn in one transaction: the session's new state, the transcript lines, the
-    /// feedback, the unanswered question. Refused with [`StoreError::Stale`] when the stored
-    /// session's version is no longer `turn.session.version` (the state the turn was computed
-    /// from); returns the new version.
+    /// feedback, the unanswered question, and with the customer's line its
+    /// [`Turn::message_id`] and [`Turn::answer`]. Refused with [`StoreError::Stale`] when the
+    /// stored session's version is no longer `turn.session.version` (the state the turn was
+    /// computed from) or the message id was taken meanwhile; returns the new version.
     async fn save_chat_turn(&self, turn: &Turn) -> Result<i64, StoreError>;
+
+    /// The answer stored with a customer's message of `session` ([`Turn::answer`]), if that
+    /// message was taken.
+    async fn chat_answer(
+        &self,
+        session: &str,
+        message: AnswerOf<'_>,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Counts over a bot's sessions, and its `top` most often unanswered questions.
     async fn chat_stats(&self, bot: &str, top: u32) -> Result<ChatStats, StoreError>;
+}
+
+/// Which customer's message of a chat session [`Store::chat_answer`] looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerOf<'a> {
+    /// The message the client sent with this id.
+    Id(&'a str),
+    /// The message with this number in the transcript.
+    Seq(u32),
 }
 
 /// Opens a store from a URL: `sqlite://PATH` (or a plain path ending in `.db`), or

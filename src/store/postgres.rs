@@ -25,9 +25,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Row};
 
 use super::{
-    is_open, load_slot, routing_state, stale_timer_decision, without_slot, Applied, AuditQuery,
-    AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow, QueuedTicket,
-    RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
+    is_open, load_slot, routing_state, stale_timer_decision, without_slot, AnswerOf, Applied,
+    AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow,
+    QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord, TimerRow,
+    UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
@@ -1072,6 +1073,24 @@ impl Store for PgStore {
             )));
         }
         insert_chat_messages(&mut tx, &s.id, &turn.messages).await?;
+        let first = turn.messages.first();
+        if let Some(first) = first.filter(|_| turn.message_id.is_some() || turn.answer.is_some()) {
+            sqlx::query("UPDATE chat_messages SET client_id = $1, answer = $2 WHERE session_id = $3 AND seq = $4")
+                .bind(&turn.message_id)
+                .bind(&turn.answer)
+                .bind(&s.id)
+                .bind(i64::from(first.seq))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Stale(format!(
+                        "chat message `{}` of session `{}` was answered meanwhile",
+                        turn.message_id.as_deref().unwrap_or_default(),
+                        s.id
+                    )),
+                    e => e.into(),
+                })?;
+        }
         if let Some((answer_id, value)) = &turn.feedback {
             let first = turn.messages.first();
             sqlx::query("INSERT INTO chat_feedback (session_id, seq, bot, answer_id, value, at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -1098,6 +1117,32 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         Ok(stored.version)
+    }
+
+    async fn chat_answer(
+        &self,
+        session: &str,
+        message: AnswerOf<'_>,
+    ) -> Result<Option<String>, StoreError> {
+        let row = match message {
+            AnswerOf::Id(id) => {
+                sqlx::query(
+                    "SELECT answer FROM chat_messages WHERE session_id = $1 AND client_id = $2",
+                )
+                .bind(session)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            AnswerOf::Seq(seq) => {
+                sqlx::query("SELECT answer FROM chat_messages WHERE session_id = $1 AND seq = $2")
+                    .bind(session)
+                    .bind(i64::from(seq))
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        Ok(row.and_then(|r| r.try_get::<Option<String>, _>("answer").ok().flatten()))
     }
 
     async fn chat_stats(&self, bot: &str, top: u32) -> Result<ChatStats, StoreError> {

@@ -15,7 +15,7 @@ mod writer;
 use writer::{writer_loop, Job};
 
 use super::{
-    routing_state, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer,
+    routing_state, AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer,
     FeedbackCounts, OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError,
     TicketRecord, TimerRow, UnansweredQuestion,
 };
@@ -673,6 +673,24 @@ impl Store for SqliteStore {
             )));
         }
         insert_chat_messages(&mut tx, &s.id, &turn.messages).await?;
+        let first = turn.messages.first();
+        if let Some(first) = first.filter(|_| turn.message_id.is_some() || turn.answer.is_some()) {
+            sqlx::query("UPDATE chat_messages SET client_id = ?, answer = ? WHERE session_id = ? AND seq = ?")
+                .bind(&turn.message_id)
+                .bind(&turn.answer)
+                .bind(&s.id)
+                .bind(i64::from(first.seq))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Stale(format!(
+                        "chat message `{}` of session `{}` was answered meanwhile",
+                        turn.message_id.as_deref().unwrap_or_default(),
+                        s.id
+                    )),
+                    e => e.into(),
+                })?;
+        }
         if let Some((answer_id, value)) = &turn.feedback {
             let first = turn.messages.first();
             sqlx::query("INSERT INTO chat_feedback (session_id, seq, bot, answer_id, value, at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -698,6 +716,32 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(stored.version)
+    }
+
+    async fn chat_answer(
+        &self,
+        session: &str,
+        message: AnswerOf<'_>,
+    ) -> Result<Option<String>, StoreError> {
+        let row = match message {
+            AnswerOf::Id(id) => {
+                sqlx::query(
+                    "SELECT answer FROM chat_messages WHERE session_id = ? AND client_id = ?",
+                )
+                .bind(session)
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?
+            }
+            AnswerOf::Seq(seq) => {
+                sqlx::query("SELECT answer FROM chat_messages WHERE session_id = ? AND seq = ?")
+                    .bind(session)
+                    .bind(i64::from(seq))
+                    .fetch_optional(&self.reader)
+                    .await?
+            }
+        };
+        Ok(row.and_then(|r| r.try_get::<Option<String>, _>("answer").ok().flatten()))
     }
 
     async fn chat_stats(&self, bot: &str, top: u32) -> Result<ChatStats, StoreError> {
