@@ -51,6 +51,7 @@ mod features;
 pub(crate) mod lang;
 mod matcher;
 pub(crate) mod normalise;
+mod prototypes;
 mod typo;
 
 use std::collections::BTreeMap;
