@@ -20,6 +20,23 @@ pub(crate) struct Bm25 {
     docs: usize,
 }
 
+/// The same index grouped by FAQ entry, for bots too large to score every question: a term's
+/// postings list entries, each with the term's highest weight among the entry's questions. The
+/// sum over a question's terms is an entry-level similarity (at least the best question's
+/// score) that costs a fraction of the per-question postings.
+pub(crate) struct ByEntry {
+    /// Per term: (entry, highest weight of the term in the entry's questions).
+    postings: Vec<Vec<(u32, f32)>>,
+    entries: usize,
+}
+
+/// Reusable buffers of [`ByEntry::best`].
+#[derive(Default)]
+pub(crate) struct Scratch {
+    bound: Vec<f32>,
+    touched: Vec<u32>,
+}
+
 impl Bm25 {
     /// Indexes documents given as their term hashes.
     pub fn build(docs: &[Vec<u64>]) -> Bm25 {
@@ -92,9 +109,114 @@ impl Bm25 {
         perfect
     }
 
+    /// Groups the index by entry (`doc_entry[d]` is document `d`'s entry, each below
+    /// `entries`).
+    pub fn by_entry(&self, doc_entry: &[u32], entries: usize) -> ByEntry {
+        let mut postings = Vec::with_capacity(self.postings.len());
+        // Per entry, its place in the postings being built, plus one (0: not there yet).
+        let mut place = vec![0u32; entries];
+        for list in &self.postings {
+            let mut by: Vec<(u32, f32)> = Vec::new();
+            for &(d, w) in list {
+                let e = doc_entry[d as usize];
+                match place[e as usize] {
+                    0 => {
+                        by.push((e, w));
+                        place[e as usize] = by.len() as u32;
+                    }
+                    p => {
+                        let slot = &mut by[p as usize - 1].1;
+                        *slot = slot.max(w);
+                    }
+                }
+            }
+            for &(e, _) in &by {
+                place[e as usize] = 0;
+            }
+            postings.push(by);
+        }
+        ByEntry { postings, entries }
+    }
+
+    /// The ids of the query's known terms (sorted, once each) and the perfect score.
+    fn query(&self, query: &[u64]) -> (Vec<u32>, f32) {
+        let mut q = query.to_vec();
+        q.sort_unstable();
+        q.dedup();
+        let mut perfect = 0.0;
+        let mut ids = Vec::with_capacity(q.len());
+        for key in q {
+            match self.terms.get(&key) {
+                Some(&id) => {
+                    perfect += self.idf[id as usize];
+                    ids.push(id);
+                }
+                None => perfect += self.unseen_idf(),
+            }
+        }
+        ids.sort_unstable();
+        (ids, perfect)
+    }
+
     /// How many documents.
     pub fn docs(&self) -> usize {
         self.docs
+    }
+}
+
+impl ByEntry {
+    /// The `k` entries that score highest for `query` by the sum of each query term's highest
+    /// weight among the entry's questions (at least the best question's score), relative to a
+    /// perfect match, best first (ties: lower entry first). Entries sharing no term with the
+    /// query are left out.
+    pub fn best(
+        &self,
+        index: &Bm25,
+        query: &[u64],
+        k: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, f32)> {
+        let (ids, perfect) = index.query(query);
+        if ids.is_empty() || k == 0 || perfect <= 0.0 {
+            return Vec::new();
+        }
+        let Scratch { bound, touched } = scratch;
+        if bound.len() < self.entries {
+            bound.resize(self.entries, 0.0);
+        }
+        touched.clear();
+        for &t in &ids {
+            for &(e, w) in &self.postings[t as usize] {
+                let slot = &mut bound[e as usize];
+                if *slot == 0.0 {
+                    touched.push(e);
+                }
+                *slot += w;
+            }
+        }
+        let mut pool: Vec<(u32, f32)> = touched
+            .iter()
+            .map(|&e| {
+                let b = bound[e as usize];
+                bound[e as usize] = 0.0;
+                (e, b)
+            })
+            .collect();
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if pool.len() > k {
+            pool.select_nth_unstable_by(k - 1, order);
+            pool.truncate(k);
+        }
+        pool.iter_mut().for_each(|(_, s)| *s /= perfect);
+        pool.sort_unstable_by(order);
+        pool.truncate(k);
+        pool
+    }
+}
+
+impl std::fmt::Debug for ByEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ByEntry({} entries)", self.entries)
     }
 }
 

@@ -19,6 +19,11 @@ pub(crate) struct TrainConfig {
     pub rate: f32,
     /// Seed of the example order.
     pub seed: u64,
+    /// How many of the last passes are averaged into the final weights (0: none).
+    pub average: usize,
+    /// How much each example is weighted against its entry's size: 0 weighs every question
+    /// alike, 1 gives every entry the same total weight.
+    pub balance: f32,
 }
 
 impl Default for TrainConfig {
@@ -28,6 +33,8 @@ impl Default for TrainConfig {
             c: 20.0,
             rate: 1.0,
             seed: 0x5eed_f00d,
+            average: 0,
+            balance: 0.0,
         }
     }
 }
@@ -89,15 +96,21 @@ impl Classifier {
         let mut weights = vec![0f32; features * classes];
         let mut bias = vec![0f32; classes];
         let n = xs.len().max(1);
-        // Start the biases at the log class frequencies.
+        // Start the biases at the log class frequencies (scaled down by `balance`).
         let mut freq = vec![1f32; classes];
         for &y in ys {
             freq[y as usize] += 1.0;
         }
         let total: f32 = freq.iter().sum();
         for (b, f) in bias.iter_mut().zip(&freq) {
-            *b = (f / total).ln();
+            *b = (1.0 - cfg.balance) * (f / total).ln();
         }
+        // Example weights: `(mean entry size / own entry size)^balance`.
+        let mean = total / classes.max(1) as f32;
+        let weight: Vec<f32> = freq.iter().map(|f| (mean / f).powf(cfg.balance)).collect();
+        let mut avg_w: Vec<f32> = Vec::new();
+        let mut avg_b = vec![0f32; classes];
+        let mut averaged = 0usize;
         let lambda = 1.0 / (cfg.c * n as f32);
         let mut scale = 1f32;
         let mut order: Vec<usize> = (0..xs.len()).collect();
@@ -105,7 +118,7 @@ impl Classifier {
         let mut logits = vec![0f32; classes];
         let mut t = 0usize;
         let epochs = cfg.epochs.max((MIN_STEPS / n).min(60));
-        for _ in 0..epochs {
+        for epoch in 0..epochs {
             rng.shuffle(&mut order);
             for &i in &order {
                 let x = &xs[i];
@@ -123,6 +136,10 @@ impl Classifier {
                 }
                 softmax(&mut logits);
                 logits[y] -= 1.0;
+                if cfg.balance != 0.0 {
+                    let k = weight[y];
+                    logits.iter_mut().for_each(|g| *g *= k);
+                }
                 // Regularise (lazily), then step.
                 scale *= 1.0 - rate * lambda;
                 if scale < 1e-3 {
@@ -141,8 +158,25 @@ impl Classifier {
                     }
                 }
             }
+            if cfg.average > 0 && epoch + cfg.average >= epochs {
+                if avg_w.is_empty() {
+                    avg_w = vec![0f32; weights.len()];
+                }
+                avg_w
+                    .iter_mut()
+                    .zip(&weights)
+                    .for_each(|(a, w)| *a += w * scale);
+                avg_b.iter_mut().zip(&bias).for_each(|(a, b)| *a += b);
+                averaged += 1;
+            }
         }
-        if scale != 1.0 {
+        if averaged > 0 {
+            let k = 1.0 / averaged as f32;
+            weights = avg_w;
+            weights.iter_mut().for_each(|w| *w *= k);
+            bias = avg_b;
+            bias.iter_mut().for_each(|b| *b *= k);
+        } else if scale != 1.0 {
             weights.iter_mut().for_each(|w| *w *= scale);
         }
         Classifier {
@@ -152,9 +186,73 @@ impl Classifier {
         }
     }
 
-    /// How many classes.
-    pub fn classes(&self) -> usize {
-        self.classes
+    /// Trains a multiclass passive-aggressive model (hinge loss, PA-I with aggressiveness
+    /// `c`), averaged over every step; its scores are margins, not probabilities.
+    pub fn train_margin(
+        xs: &[Sparse],
+        ys: &[u32],
+        features: usize,
+        classes: usize,
+        epochs: usize,
+        c: f32,
+        seed: u64,
+    ) -> Classifier {
+        assert_eq!(xs.len(), ys.len());
+        // `weights` are the current weights, `sums` the step-weighted sum of updates, so the
+        // average is `weights - sums / t`.
+        let mut weights = vec![0f32; features * classes];
+        let mut sums = vec![0f32; features * classes];
+        let mut bias = vec![0f32; classes];
+        let mut bias_sums = vec![0f32; classes];
+        let mut order: Vec<usize> = (0..xs.len()).collect();
+        let mut rng = Rng::new(seed ^ 0x9a55_1e55_u64.wrapping_mul(31));
+        let mut scores = vec![0f32; classes];
+        let mut t = 1f32;
+        for _ in 0..epochs {
+            rng.shuffle(&mut order);
+            for &i in &order {
+                let x = &xs[i];
+                let y = ys[i] as usize;
+                scores.copy_from_slice(&bias);
+                for &(f, v) in x {
+                    let row = &weights[f as usize * classes..(f as usize + 1) * classes];
+                    for (s, w) in scores.iter_mut().zip(row) {
+                        *s += v * w;
+                    }
+                }
+                let rival = (0..classes)
+                    .filter(|&k| k != y)
+                    .max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)));
+                if let Some(r) = rival {
+                    let loss = 1.0 - (scores[y] - scores[r]);
+                    if loss > 0.0 {
+                        let norm: f32 = x.iter().map(|(_, v)| v * v).sum::<f32>() + 1.0;
+                        let tau = (loss / (2.0 * norm)).min(c);
+                        for &(f, v) in x {
+                            let base = f as usize * classes;
+                            weights[base + y] += tau * v;
+                            weights[base + r] -= tau * v;
+                            sums[base + y] += t * tau * v;
+                            sums[base + r] -= t * tau * v;
+                        }
+                        bias[y] += tau;
+                        bias[r] -= tau;
+                        bias_sums[y] += t * tau;
+                        bias_sums[r] -= t * tau;
+                    }
+                }
+                t += 1.0;
+            }
+        }
+        weights.iter_mut().zip(&sums).for_each(|(w, s)| *w -= s / t);
+        bias.iter_mut()
+            .zip(&bias_sums)
+            .for_each(|(b, s)| *b -= s / t);
+        Classifier {
+            classes,
+            weights,
+            bias,
+        }
     }
 
     /// The logits of `x` into `out` (one per class).

@@ -31,6 +31,8 @@ pub(crate) struct FeatureConfig {
     pub triples: bool,
     /// Whether words as written (before stemming) are features too.
     pub surface: bool,
+    /// Whether pairs of stems with one word between them are features too.
+    pub skip: bool,
 }
 
 impl Default for FeatureConfig {
@@ -41,6 +43,7 @@ impl Default for FeatureConfig {
             across: false,
             triples: false,
             surface: false,
+            skip: false,
         }
     }
 }
@@ -166,6 +169,11 @@ impl Analysis {
             }
             if let Some(next) = self.terms.get(i + 1) {
                 words.push(pair_key(&t.stem, &next.stem));
+                if cfg.skip {
+                    if let Some(third) = self.terms.get(i + 2) {
+                        words.push(pair_key(&t.stem, &format!("\u{1}{}", third.stem)));
+                    }
+                }
                 if cfg.triples {
                     if let Some(third) = self.terms.get(i + 2) {
                         words.push(pair_key(&t.stem, &format!("{} {}", next.stem, third.stem)));

@@ -15,11 +15,12 @@
 
 use std::collections::BTreeMap;
 
-use super::bm25::Bm25;
+use super::bm25::{self, Bm25, ByEntry};
 use super::classifier::{softmax, Classifier, TrainConfig};
 use super::features::{self, Analysis, FeatureConfig, FeatureSpace, HashedMap};
 use super::lang::{self, Lang, Stemmers};
 use super::normalise::{normalise, tokens, TokenKind};
+use super::prototypes::{PrototypeConfig, Prototypes, CANDIDATE_POOL, RIVALS};
 use super::typo::Vocabulary;
 
 /// One training question.
@@ -49,6 +50,18 @@ pub(crate) struct Options {
     pub features: FeatureConfig,
     /// Whether each entry's id is learnt as one more question.
     pub ids: bool,
+    /// Weight of the margin model's scores in the combined score (0: no margin model).
+    pub margin: f32,
+    /// Aggressiveness of the margin model.
+    pub margin_c: f32,
+    /// Passes of the margin model.
+    pub margin_epochs: usize,
+    /// The idf damping (0: chosen from the questions per entry, see [`idf_power`]).
+    pub idf: f32,
+    /// Which model: 0 chooses by size ([`dense_fits`]), 1 always prototypes, -1 never.
+    pub prototypes: i8,
+    /// Prototype training (large bots).
+    pub proto: PrototypeConfig,
 }
 
 impl Options {
@@ -73,6 +86,18 @@ impl Options {
             "c" => self.train.c = f,
             "epochs" => self.train.epochs = f as usize,
             "rate" => self.train.rate = f,
+            "avg" => self.train.average = f as usize,
+            "balance" => self.train.balance = f,
+            "skip" => self.features.skip = f != 0.0,
+            "margin" => self.margin = f,
+            "margin_c" => self.margin_c = f,
+            "margin_epochs" => self.margin_epochs = f as usize,
+            "idf" => self.idf = f,
+            "prototypes" => self.prototypes = f as i8,
+            "proto_scale" => self.proto.scale = f,
+            "proto_epochs" => self.proto.epochs = f as usize,
+            "proto_train_scale" => self.proto.train_scale = f,
+            "proto_rate" => self.proto.rate = f,
             _ => return Err(format!("unknown matcher option `{k}`")),
         }
         Ok(())
@@ -88,6 +113,12 @@ impl Default for Options {
             typos: true,
             features: FeatureConfig::default(),
             ids: true,
+            margin: 0.0,
+            margin_c: 0.1,
+            margin_epochs: 10,
+            idf: 0.0,
+            prototypes: 0,
+            proto: PrototypeConfig::default(),
         }
     }
 }
@@ -96,12 +127,13 @@ impl Default for Options {
 pub(crate) struct Matcher {
     stemmers: Stemmers,
     space: FeatureSpace,
-    classifier: Classifier,
+    model: Model,
     index: Bm25,
     vocabulary: Vocabulary,
     /// Word or pair of words (hashed, normalised) → the languages whose questions use it, as bits.
     word_langs: HashedMap<u8>,
     doc_entry: Vec<u32>,
+    entries: usize,
     languages: Vec<Lang>,
     default: Lang,
     options: Options,
@@ -113,7 +145,7 @@ impl std::fmt::Debug for Matcher {
             .field("entries", &self.entries())
             .field("questions", &self.doc_entry.len())
             .field("space", &self.space)
-            .field("classifier", &self.classifier)
+            .field("model", &self.model)
             .field("index", &self.index)
             .field("vocabulary", &self.vocabulary)
             .field("languages", &self.languages)
@@ -125,6 +157,38 @@ impl std::fmt::Debug for Stemmers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Stemmers")
     }
+}
+
+/// What scores the entries.
+#[derive(Debug)]
+enum Model {
+    /// Bots of up to a few hundred entries: logistic regression over every entry (and the
+    /// margin model, when on).
+    Dense {
+        classifier: Classifier,
+        margin: Option<Classifier>,
+    },
+    /// Larger bots: the entries BM25 proposes, scored by their prototypes.
+    Prototypes(Prototypes, ByEntry),
+}
+
+/// The most weights (features × entries) a dense model may have: 2²⁵, 128 MiB of `f32`.
+const DENSE_WEIGHTS: usize = 1 << 25;
+
+/// The most training work (passes × questions × entries) a dense model may take: 2²⁶, some
+/// two seconds on one core.
+const DENSE_WORK: usize = 1 << 26;
+
+/// Whether a bot of `features`, `questions` and `entries` is trained densely: BANKING77
+/// (120k features, 10k questions, 77 entries) and ArBanking77 (21.5k questions) are; a bot of
+/// 10,000 entries is not.
+fn dense_fits(features: usize, questions: usize, entries: usize, epochs: usize) -> bool {
+    features.saturating_mul(entries) <= DENSE_WEIGHTS
+        && epochs.saturating_mul(questions).saturating_mul(entries) <= DENSE_WORK
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<bm25::Scratch> = std::cell::RefCell::new(bm25::Scratch::default());
 }
 
 /// What the matcher makes of a question.
@@ -148,10 +212,15 @@ pub(crate) struct Ranking {
 /// each tenth of the scale holds the share of right answers it says (docs/faq.md).
 const CALIBRATION: [f32; 3] = [0.50073, 1.90404, -0.39267];
 
+/// The same for the prototypes of large bots, whose scores are flatter: fitted the same way
+/// on runs with the prototypes forced (`--set prototypes=1`); on seed 2 each tenth of the
+/// scale again holds about its share of right answers (docs/faq.md).
+const PROTOTYPE_CALIBRATION: [f32; 3] = [0.49036, 4.60138, 0.55344];
+
 /// The calibrated probability that the first candidate is right.
-fn calibrated(p1: f32, p2: f32) -> f32 {
+fn calibrated(p1: f32, p2: f32, c: &[f32; 3]) -> f32 {
     let p = p1.clamp(1e-6, 1.0 - 1e-6);
-    let z = CALIBRATION[0] * (p / (1.0 - p)).ln() + CALIBRATION[1] * (p1 - p2) + CALIBRATION[2];
+    let z = c[0] * (p / (1.0 - p)).ln() + c[1] * (p1 - p2) + c[2];
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -204,14 +273,63 @@ impl Matcher {
         let space = FeatureSpace::learn(
             &features,
             options.char_weight,
-            idf_power(examples.len(), entries),
+            if options.idf > 0.0 {
+                options.idf
+            } else {
+                idf_power(examples.len(), entries)
+            },
         );
         let xs: Vec<_> = features.iter().map(|f| space.vector(f)).collect();
         let ys: Vec<u32> = examples.iter().map(|e| e.entry).collect();
-        let classifier = Classifier::train(&xs, &ys, space.len(), entries, options.train);
-
         let docs: Vec<Vec<u64>> = analyses.iter().map(Analysis::index_terms).collect();
         let index = Bm25::build(&docs);
+        let dense = match options.prototypes {
+            1 => false,
+            -1 => true,
+            _ => dense_fits(space.len(), xs.len(), entries, options.train.epochs),
+        };
+        // Each question is trained against the entries BM25 finds for it: those it is most
+        // easily mistaken for.
+        let by_entry = || index.by_entry(&ys, entries);
+        let train_prototypes = |by_entry: &ByEntry| {
+            let mut scratch = bm25::Scratch::default();
+            let rivals: Vec<Vec<u32>> = docs
+                .iter()
+                .map(|terms| {
+                    by_entry
+                        .best(&index, terms, RIVALS + 1, &mut scratch)
+                        .iter()
+                        .map(|&(e, _)| e)
+                        .collect()
+                })
+                .collect();
+            Prototypes::train(
+                &xs,
+                &ys,
+                entries,
+                &rivals,
+                options.proto,
+                options.train.seed,
+            )
+        };
+        let model = if dense {
+            let classifier = Classifier::train(&xs, &ys, space.len(), entries, options.train);
+            let margin = (options.margin > 0.0).then(|| {
+                Classifier::train_margin(
+                    &xs,
+                    &ys,
+                    space.len(),
+                    entries,
+                    options.margin_epochs,
+                    options.margin_c,
+                    options.train.seed,
+                )
+            });
+            Model::Dense { classifier, margin }
+        } else {
+            let by_entry = by_entry();
+            Model::Prototypes(train_prototypes(&by_entry), by_entry)
+        };
         let mut word_langs: HashedMap<u8> = HashedMap::default();
         for (e, a) in examples.iter().zip(&analyses) {
             let Some(l) = e.lang else { continue };
@@ -242,8 +360,9 @@ impl Matcher {
         Matcher {
             stemmers,
             space,
-            classifier,
+            model,
             index,
+            entries,
             vocabulary: Vocabulary::new(&words),
             word_langs,
             doc_entry: ys,
@@ -255,7 +374,7 @@ impl Matcher {
 
     /// How many entries.
     pub fn entries(&self) -> usize {
-        self.classifier.classes()
+        self.entries
     }
 
     /// Ranks the entries for `question`. Its language is detected among the bot's; `hint` (the
@@ -276,19 +395,63 @@ impl Matcher {
             tries += 1;
             self.vocabulary.correct(w)
         });
-        let n = self.entries();
         let x = self
             .space
             .vector(&analysis.features(&self.options.features));
+        // (entry, combined probability, BM25 similarity), best first, at most CANDIDATES.
+        let scored = match &self.model {
+            Model::Dense { classifier, margin } => {
+                self.rank_dense(&analysis, &x, classifier, margin.as_ref())
+            }
+            Model::Prototypes(p, by_entry) => self.rank_prototypes(&analysis, &x, p, by_entry),
+        };
+        let candidates: Vec<(u32, f32)> = scored.iter().map(|&(e, p, _)| (e, p)).collect();
+        let top = candidates.first().map_or(0.0, |c| c.1);
+        let second = candidates.get(1).map_or(0.0, |c| c.1);
+        let sim_top = scored.first().map_or(0.0, |c| c.2);
+        let signals = [top, top - second, sim_top];
+        let confidence = if x.is_empty() {
+            0.0
+        } else {
+            let c = match self.model {
+                Model::Dense { .. } => &CALIBRATION,
+                Model::Prototypes(..) => &PROTOTYPE_CALIBRATION,
+            };
+            calibrated(top, second, c)
+        };
+        Ranking {
+            lang,
+            candidates,
+            confidence: confidence.clamp(0.0, 1.0),
+            signals,
+        }
+    }
+
+    /// Every entry scored by the classifier and BM25.
+    fn rank_dense(
+        &self,
+        analysis: &Analysis,
+        x: &features::Sparse,
+        classifier: &Classifier,
+        margin: Option<&Classifier>,
+    ) -> Vec<(u32, f32, f32)> {
+        let n = self.entries();
         let mut probs = vec![0f32; n];
-        self.classifier.logits(&x, &mut probs);
+        classifier.logits(x, &mut probs);
         softmax(&mut probs);
-        let sim = self.similarity(&analysis);
+        let sim = self.similarity(analysis);
         let mut combined: Vec<f32> = probs
             .iter()
             .zip(&sim)
             .map(|(p, s)| p.max(1e-30).ln() + self.options.gamma * s)
             .collect();
+        if let Some(m) = margin {
+            let mut scores = vec![0f32; n];
+            m.logits(x, &mut scores);
+            for (c, s) in combined.iter_mut().zip(&scores) {
+                *c += self.options.margin * s;
+            }
+        }
         softmax(&mut combined);
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_by(|&a, &b| {
@@ -297,23 +460,43 @@ impl Matcher {
                 .then(a.cmp(&b))
         });
         order.truncate(CANDIDATES);
-        let candidates: Vec<(u32, f32)> =
-            order.iter().map(|&e| (e, combined[e as usize])).collect();
-        let top = candidates.first().map_or(0.0, |c| c.1);
-        let second = candidates.get(1).map_or(0.0, |c| c.1);
-        let sim_top = candidates.first().map_or(0.0, |c| sim[c.0 as usize]);
-        let signals = [top, top - second, sim_top];
-        let confidence = if x.is_empty() {
-            0.0
-        } else {
-            calibrated(top, second)
-        };
-        Ranking {
-            lang,
-            candidates,
-            confidence: confidence.clamp(0.0, 1.0),
-            signals,
-        }
+        order
+            .iter()
+            .map(|&e| (e, combined[e as usize], sim[e as usize]))
+            .collect()
+    }
+
+    /// The entries BM25 proposes, scored by their prototypes and BM25; the others count as
+    /// improbable (probability 0).
+    fn rank_prototypes(
+        &self,
+        analysis: &Analysis,
+        x: &features::Sparse,
+        prototypes: &Prototypes,
+        by_entry: &ByEntry,
+    ) -> Vec<(u32, f32, f32)> {
+        let pool = SCRATCH.with(|s| {
+            by_entry.best(
+                &self.index,
+                &analysis.index_terms(),
+                CANDIDATE_POOL,
+                &mut s.borrow_mut(),
+            )
+        });
+        let mut found = Vec::with_capacity(x.len());
+        let mut combined: Vec<f32> = pool
+            .iter()
+            .map(|&(e, sim)| prototypes.score(x, e, &mut found) + self.options.gamma * sim)
+            .collect();
+        softmax(&mut combined);
+        let mut scored: Vec<(u32, f32, f32)> = pool
+            .iter()
+            .zip(&combined)
+            .map(|(&(e, sim), &p)| (e, p, sim))
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(CANDIDATES);
+        scored
     }
 
     /// The languages among `candidates` whose questions share the most words with
@@ -370,5 +553,77 @@ impl Matcher {
         }
         sim.iter_mut().for_each(|s| *s /= perfect);
         sim
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shop bot of 60 entries: (action, product) pairs with three questions each.
+    fn shop(prototypes: i8) -> (Matcher, Vec<(String, u32)>) {
+        let actions = [
+            "cancel", "renew", "return", "repair", "insure", "track", "upgrade", "sell", "lock",
+            "share",
+        ];
+        let products = ["bicycle", "laptop", "sofa", "camera", "kettle", "guitar"];
+        let mut examples = Vec::new();
+        let mut held_out = Vec::new();
+        for (a, action) in actions.iter().enumerate() {
+            for (p, product) in products.iter().enumerate() {
+                let entry = (a * products.len() + p) as u32;
+                for q in [
+                    format!("how do I {action} my {product}"),
+                    format!("I want to {action} the {product}"),
+                    format!("{action} {product} please"),
+                ] {
+                    examples.push(Example {
+                        entry,
+                        text: q,
+                        lang: Some(Lang::En),
+                    });
+                }
+                held_out.push((format!("can you {action} my {product} today"), entry));
+            }
+        }
+        let options = Options {
+            prototypes,
+            ..Options::default()
+        };
+        let n = actions.len() * products.len();
+        let matcher = Matcher::train(&examples, n, &[Lang::En], Lang::En, options);
+        (matcher, held_out)
+    }
+
+    #[test]
+    fn small_bots_are_dense_and_large_ones_use_prototypes() {
+        assert!(dense_fits(120_000, 10_003, 77, 12));
+        assert!(dense_fits(250_000, 21_559, 77, 12));
+        assert!(!dense_fits(60_000, 100_000, 10_000, 12));
+        assert!(!dense_fits(5_000, 40_000, 4_000, 12));
+        let (auto, _) = shop(0);
+        assert!(matches!(auto.model, Model::Dense { .. }));
+        let (forced, _) = shop(1);
+        assert!(matches!(forced.model, Model::Prototypes(..)));
+    }
+
+    #[test]
+    fn prototypes_answer_like_the_dense_model() {
+        for prototypes in [-1, 1] {
+            let (matcher, held_out) = shop(prototypes);
+            let right = held_out
+                .iter()
+                .filter(|(q, e)| matcher.rank(q, None).candidates.first().map(|c| c.0) == Some(*e))
+                .count();
+            assert!(
+                right * 10 >= held_out.len() * 9,
+                "prototypes={prototypes}: {right} of {} right",
+                held_out.len()
+            );
+            let r = matcher.rank("how do I cancel my bicycle", None);
+            assert_eq!(r.candidates[0].0, 0);
+            assert!(r.confidence > 0.5, "{r:?}");
+            assert!(matcher.rank("zzzz qqqq", None).candidates.is_empty() || prototypes < 0);
+        }
     }
 }

@@ -15,6 +15,8 @@
 //! - `features`: word and character n-gram features, TF-IDF weighting.
 //! - `bm25`: lexical retrieval over the training questions.
 //! - `classifier`: multinomial logistic regression trained at load.
+//! - `prototypes`: sparse per-entry prototypes for bots too large for the classifier, scored
+//!   on the entries BM25 proposes.
 //! - `typo`: the vocabulary as an `fst` map, searched with a Levenshtein automaton.
 //! - `matcher`: combines the above into ranked candidates and a confidence.
 //! - [`bot`]: bot files → [`Bot`]; [`BotSet`] for a directory of them.
@@ -51,6 +53,7 @@ mod features;
 pub(crate) mod lang;
 mod matcher;
 pub(crate) mod normalise;
+mod prototypes;
 mod typo;
 
 use std::collections::BTreeMap;
