@@ -1020,7 +1020,17 @@ async fn the_widget_in_headless_chromium() {
                 lines[lines.len() - 1],
                 "msg notice: Du blir satt over til en person."
             );
-            assert_eq!(b.eval("document.getElementById('text').disabled"), true);
+            // The customer can still write; it is kept for the person, and the bot says no more.
+            assert_eq!(b.eval("document.getElementById('text').disabled"), false);
+            assert_eq!(
+                b.eval("document.getElementById('text').placeholder"),
+                "Noe mer? Personen leser det…"
+            );
+            let bot_lines = b.eval("document.querySelectorAll('.msg.bot').length");
+            b.type_and_send("Ordrenummeret er 1234");
+            b.until("document.querySelectorAll('.msg.customer').length === 4 && !document.getElementById('send').disabled");
+            assert_eq!(b.eval("document.querySelectorAll('.msg.bot').length"), bot_lines);
+            assert!(!b.lines().iter().any(|l| l.starts_with("msg error")), "{:?}", b.lines());
 
             // Arabic: right to left.
             b.navigate(Some(&format!(
@@ -1048,6 +1058,9 @@ async fn the_widget_in_headless_chromium() {
     assert!(before_reload[4].ends_with(ChatText::Thanks.default_text("nb")));
     assert_eq!(lines[5]["text"], "Kan jeg snakke med et menneske?");
     assert_eq!(lines[6]["handoff"], true);
+    let last = lines.last().unwrap();
+    assert_eq!(last["text"], "Ordrenummeret er 1234", "{lines:#?}");
+    assert_eq!(last["author"], "customer");
     d.stop().await;
 }
 

@@ -262,6 +262,8 @@ pub(crate) type Sparse = Vec<(u32, f32)>;
 pub(crate) struct FeatureSpace {
     ids: HashedMap<u32>,
     idf: Vec<f32>,
+    /// In how many training questions each feature is.
+    df: Vec<u32>,
     char_weight: f32,
 }
 
@@ -292,8 +294,14 @@ impl FeatureSpace {
         FeatureSpace {
             ids,
             idf,
+            df,
             char_weight,
         }
+    }
+
+    /// In how many training questions each feature is, by id.
+    pub fn df(&self) -> &[u32] {
+        &self.df
     }
 
     /// How many features.

@@ -52,6 +52,7 @@ mod classifier;
 mod features;
 pub(crate) mod lang;
 mod matcher;
+mod mlp;
 pub(crate) mod normalise;
 mod prototypes;
 mod typo;
