@@ -511,8 +511,24 @@ fn for_person(
     let mut next = session.clone();
     next.updated_at = now;
     next.messages = session.messages + 1;
-    Ok(Turn {
-        session: next,
+    let line = Message {
+        seq: session.messages + 1,
+        author: Speaker::Customer,
+        text: said,
+        at: now,
+        answer_id: None,
+        score: None,
+        feedback: None,
+        handoff: false,
+    };
+    Ok(silent(next, vec![line]))
+}
+
+/// A turn in which the bot says nothing: `session` after it, and the transcript lines it adds.
+fn silent(session: Session, messages: Vec<Message>) -> Turn {
+    let language = session.language.clone();
+    Turn {
+        session,
         reply: Reply {
             text: String::new(),
             answer_id: None,
@@ -521,24 +537,15 @@ fn for_person(
             links: Vec::new(),
             prompt: None,
             quick_replies: Vec::new(),
-            language: session.language.clone(),
+            language,
         },
-        messages: vec![Message {
-            seq: session.messages + 1,
-            author: Speaker::Customer,
-            text: said,
-            at: now,
-            answer_id: None,
-            score: None,
-            feedback: None,
-            handoff: false,
-        }],
+        messages,
         feedback: None,
         unanswered: None,
         handoff: None,
         message_id: None,
         answer: None,
-    })
+    }
 }
 
 /// Ends `session` at `now` (the customer closed the chat, or a person finished it): no message
@@ -551,25 +558,7 @@ pub fn close(session: &Session, now: DateTime<Utc>) -> Result<Turn, ChatError> {
     next.state = SessionState::Closed;
     next.awaiting_feedback = None;
     next.updated_at = now;
-    Ok(Turn {
-        session: next,
-        reply: Reply {
-            text: String::new(),
-            answer_id: None,
-            score: None,
-            abstained: false,
-            links: Vec::new(),
-            prompt: None,
-            quick_replies: Vec::new(),
-            language: session.language.clone(),
-        },
-        messages: Vec::new(),
-        feedback: None,
-        unanswered: None,
-        handoff: None,
-        message_id: None,
-        answer: None,
-    })
+    Ok(silent(next, Vec::new()))
 }
 
 /// What the bot says on a handoff when its file has no `handoff.message`.
