@@ -4,13 +4,15 @@
 //!
 //! 1. every question is analysed in its language ([`Analysis`]);
 //! 2. a [`FeatureSpace`] numbers and weights the word and character features, and a
-//!    multinomial logistic regression ([`Classifier`]) learns them;
+//!    multinomial logistic regression ([`Classifier`]) and three small networks ([`Mlp`]) learn
+//!    them, side by side on threads of their own;
 //! 3. a BM25 index ([`Bm25`]) holds the questions' content words;
 //! 4. the vocabulary goes into an `fst` map for typo correction ([`Vocabulary`]).
 //!
-//! Asked a question, it corrects unknown words, computes the classifier's probabilities and
-//! the BM25 similarity of each entry (its best question, relative to a perfect match), and
-//! combines them: `score(e) ∝ p(e) · exp(γ · sim(e))`. The confidence is a calibrated function
+//! Asked a question, it corrects unknown words, computes the classifier's probabilities `p`,
+//! the networks' `q` (the geometric mean of theirs) and the BM25 similarity of each entry (its
+//! best question, relative to a perfect match), and combines them: `score(e) ∝ p(e) · q(e)^β ·
+//! exp(γ · sim(e))`. The confidence is a calibrated function
 //! of the first two combined scores ([`CALIBRATION`]). Everything is deterministic.
 
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 //! different mistakes, and their product is better than either (measured in docs/faq.md).
 //!
 //! Only features seen in at least [`MlpConfig::min_df`] training questions get a row of hidden
-//! weights: the others are mostly one-off character n-grams, and leaving them out halves the
+//! weights: the others are mostly one-off character n-grams, and leaving them out saves their
 //! memory. Training is deterministic like the regression's: a fixed-seed order and
 //! initialisation, one thread, the same operations in the same order.
 
