@@ -589,6 +589,9 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
             continue;
         }
         signal(a.pid(), "-STOP");
+        // A commit A sent just before it froze still lands: give it time to, so that what
+        // is read below is what A really holds.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let held: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM timers WHERE state = 'pending' AND claimed_by LIKE $1",
         )
@@ -620,7 +623,7 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
         .collect();
     post_all(&http, &to_b, messages, 8, &seen).await;
     wait_timers_done(&pool, Duration::from_secs(45)).await;
-    // (A may have had one commit on the wire when it froze.)
+    // (One of A's commits may still have been on its way when it froze.)
     let by_b: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM timers WHERE id = ANY($1) AND state = 'fired' AND claimed_by LIKE $2",
     )
