@@ -4,7 +4,10 @@
 //! Only words the vocabulary lacks are corrected, and only when they are long enough for a
 //! correction to be safe: 5 to 8 characters may be one edit away, 9 or more two. An edit is
 //! an inserted, deleted or replaced character, or two neighbouring characters swapped
-//! (`refnud` → `refund`); the first character is taken as written. Among candidates the fewest edits win, then the word found in more
+//! (`refnud` → `refund`); the first character is taken as written. An Arabic word that starts
+//! with the article (ال, or وال / بال / فال / كال / لل) is measured without it, and the article
+//! and the letter after it are taken as written: a five-letter الكون (the universe) is a
+//! three-letter word to which الكود (the code) is not a typo. Among candidates the fewest edits win, then the word found in more
 //! questions, then the first in byte order, so a correction depends on nothing but the
 //! vocabulary.
 //!
@@ -60,7 +63,8 @@ impl Vocabulary {
     /// The nearest known word to an unknown `word`, if one is close enough.
     pub fn correct(&self, word: &str) -> Option<String> {
         let query: Vec<char> = word.chars().collect();
-        let edits = max_edits(query.len());
+        let article = arabic_article(&query);
+        let edits = max_edits(query.len() - article);
         if edits == 0 || self.contains(word) {
             return None;
         }
@@ -68,7 +72,7 @@ impl Vocabulary {
             query: &query,
             max: edits,
             transpositions: true,
-            first_fixed: true,
+            fixed: article + 1,
         };
         let mut best: Option<(usize, u64, Vec<u8>)> = None;
         let mut stream = self.words.search(&automaton).into_stream();
@@ -89,6 +93,23 @@ impl Vocabulary {
     }
 }
 
+/// How many characters of `word` are an Arabic definite article, with a conjunction or
+/// preposition joined to it (0 when there is none, or nothing is left after it).
+fn arabic_article(word: &[char]) -> usize {
+    const ARTICLES: [&[char]; 6] = [
+        &['و', 'ا', 'ل'],
+        &['ب', 'ا', 'ل'],
+        &['ف', 'ا', 'ل'],
+        &['ك', 'ا', 'ل'],
+        &['ا', 'ل'],
+        &['ل', 'ل'],
+    ];
+    ARTICLES
+        .iter()
+        .find(|a| word.len() > a.len() + 1 && word.starts_with(a))
+        .map_or(0, |a| a.len())
+}
+
 /// Words within `max` edits of `query`, as an `fst` automaton over UTF-8 bytes that counts
 /// edits in characters.
 pub(crate) struct Edits<'q> {
@@ -98,9 +119,9 @@ pub(crate) struct Edits<'q> {
     pub max: u8,
     /// Whether swapping two neighbours counts as one edit (else two).
     pub transpositions: bool,
-    /// Whether the first character must be right (few typos are there, and it makes the
-    /// search much smaller).
-    pub first_fixed: bool,
+    /// How many leading characters must be as written: the first (few typos are there, and
+    /// it makes the search much smaller), and an Arabic article before it.
+    pub fixed: usize,
 }
 
 const ROW: usize = MAX_LEN + 1;
@@ -123,7 +144,8 @@ impl Edits<'_> {
     fn step(&self, s: &EditState, c: char) -> EditState {
         let q = self.query;
         let m = q.len();
-        if self.first_fixed && s.row[0] == 0 && q.first() != Some(&c) {
+        let at = usize::from(s.row[0]);
+        if at < self.fixed && q.get(at) != Some(&c) {
             return EditState {
                 dead: true,
                 ..s.clone()
@@ -255,6 +277,24 @@ mod tests {
     /// Without swaps, the lazy automaton finds exactly what `fst`'s Levenshtein DFA finds for
     /// Latin script. (For Arabic and Chinese that DFA finds nothing: fst issues #38 and #160.)
     #[test]
+    fn an_arabic_article_does_not_count_towards_the_length() {
+        let v = vocab(&[("الكود", 3), ("الاسترداد", 2), ("بالبطاقة", 1)]);
+        let cases = [
+            // The universe is not a typo of the code: three letters after the article.
+            ("الكون", None),
+            // Six letters after the article may be one edit away...
+            ("الاستردد", Some("الاسترداد")),
+            ("بالبطاقه", Some("بالبطاقة")),
+            // ...but the article and the letter after it are as written.
+            ("والاسترداد", None),
+            ("الإسترداد", None),
+        ];
+        for (word, want) in cases {
+            assert_eq!(v.correct(word).as_deref(), want, "{word}");
+        }
+    }
+
+    #[test]
     fn agrees_with_the_fst_levenshtein_automaton() {
         let words = [
             "card",
@@ -299,7 +339,7 @@ mod tests {
                     query: &chars,
                     max: d as u8,
                     transpositions: false,
-                    first_fixed: false,
+                    fixed: 0,
                 };
                 let theirs = fst::automaton::Levenshtein::new(q, d).unwrap();
                 let a = map.search(&ours).into_stream().into_str_keys().unwrap();
@@ -318,7 +358,7 @@ mod tests {
                 query: &chars,
                 max: d,
                 transpositions: true,
-                first_fixed: false,
+                fixed: 0,
             };
             map.search(&a).into_stream().into_str_keys().unwrap()
         };
