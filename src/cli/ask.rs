@@ -64,7 +64,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Loads a bot, printing its diagnostics (errors and warnings) to stderr.
 pub(super) fn load_bot(path: &Path) -> Option<Bot> {
-    match Bot::load(path) {
+    load_bot_with(path, crate::faq::Options::default())
+}
+
+/// The same with other matcher settings.
+pub(super) fn load_bot_with(path: &Path, options: crate::faq::Options) -> Option<Bot> {
+    match Bot::load_with(path, options) {
         Ok(bot) => {
             for w in bot.warnings() {
                 eprintln!("{w}");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::ask::load_bot;
+use super::ask::load_bot_with;
 use super::plural;
 use crate::faq::Bot;
 
@@ -51,7 +51,7 @@ pub struct Args {
     /// How many of the worst entries to show.
     #[arg(long, default_value_t = 5)]
     worst: usize,
-    /// Train CSV data with another matcher setting, NAME=VALUE (repeatable; for measuring).
+    /// Train the bot or the CSV data with another matcher setting, NAME=VALUE (repeatable; for measuring).
     #[arg(long = "set", hide = true)]
     set: Vec<String>,
     /// Append, per test question, the matcher's calibration inputs and whether its first
@@ -61,8 +61,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut options = crate::faq::Options::default();
+    for spec in &args.set {
+        options.set(spec).map_err(anyhow::Error::msg)?;
+    }
     if let Some(path) = &args.bot {
-        let Some(bot) = load_bot(path) else {
+        let Some(bot) = load_bot_with(path, options) else {
             return Ok(ExitCode::FAILURE);
         };
         return match (&args.queries, &args.gold) {

@@ -265,6 +265,10 @@ pub(crate) struct FeatureSpace {
     /// In how many training questions each feature is.
     df: Vec<u32>,
     char_weight: f32,
+    /// The weight of the idf of a feature never seen in training.
+    unseen_idf: f32,
+    /// How much of an unknown feature's weight counts in a question's length (0: none).
+    pub unknown: f32,
 }
 
 impl FeatureSpace {
@@ -287,6 +291,7 @@ impl FeatureSpace {
             }
         }
         let n = docs.len() as f32;
+        let unseen_idf = ((1.0 + n).ln() + 1.0).powf(idf_power);
         let idf = df
             .iter()
             .map(|&d| (((1.0 + n) / (1.0 + d as f32)).ln() + 1.0).powf(idf_power))
@@ -296,6 +301,8 @@ impl FeatureSpace {
             idf,
             df,
             char_weight,
+            unseen_idf,
+            unknown: 0.0,
         }
     }
 
@@ -309,17 +316,26 @@ impl FeatureSpace {
         self.idf.len()
     }
 
-    /// The weighted vector of one question's features; unknown features are dropped.
+    /// The weighted vector of one question's features, each block scaled to unit length.
+    /// Unknown features are dropped, but `unknown` of their weight (as features never seen,
+    /// the highest idf) still counts in the length: a question the bot knows one word of is
+    /// not read as that word alone. "Who won the football match yesterday?" is not "match"
+    /// (the support bot's price_match, 0.74 before); measured in docs/faq.md.
     pub fn vector(&self, features: &[Vec<(u64, u32)>; 2]) -> Sparse {
         let mut out: Sparse = Vec::with_capacity(features[0].len() + features[1].len());
         for (b, block) in features.iter().enumerate() {
             let start = out.len();
+            let mut unknown = 0.0;
             for &(key, n) in block {
-                if let Some(&id) = self.ids.get(&key) {
-                    out.push((id, (1.0 + (n as f32).ln()) * self.idf[id as usize]));
+                let tf = 1.0 + (n as f32).ln();
+                match self.ids.get(&key) {
+                    Some(&id) => out.push((id, tf * self.idf[id as usize])),
+                    None => unknown += (tf * self.unseen_idf).powi(2),
                 }
             }
-            let norm = out[start..].iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+            let norm = (out[start..].iter().map(|(_, v)| v * v).sum::<f32>()
+                + self.unknown * unknown)
+                .sqrt();
             if norm > 0.0 {
                 let scale = if b == 1 { self.char_weight } else { 1.0 } / norm;
                 out[start..].iter_mut().for_each(|(_, v)| *v *= scale);
@@ -379,5 +395,27 @@ mod tests {
         assert!(space
             .vector(&analyse("zzzz", Lang::En).features(&FeatureConfig::default()))
             .is_empty());
+    }
+
+    #[test]
+    fn unknown_features_can_count_in_the_length() {
+        let stemmers = Stemmers::new();
+        let cfg = FeatureConfig::default();
+        let train: Vec<_> = ["where is my order", "reset my password"]
+            .iter()
+            .map(|q| Analysis::new(q, Lang::En, &stemmers, |_| None).features(&cfg))
+            .collect();
+        let mut space = FeatureSpace::learn(&train, 1.0, 1.0);
+        space.unknown = 0.25;
+        let length = |q: &str| -> f32 {
+            let v = space.vector(&analyse(q, Lang::En).features(&cfg));
+            v.iter().map(|(_, x)| x * x).sum()
+        };
+        // A question of known words keeps unit blocks; one mostly of unknown words is shorter,
+        // and the more unknown words, the shorter.
+        assert!((length("where is my order") - 2.0).abs() < 1e-3);
+        let one = length("where is my order yesterday");
+        let three = length("where is my order yesterday football weather");
+        assert!(one < 2.0 && three < one, "{one} {three}");
     }
 }

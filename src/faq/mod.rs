@@ -123,8 +123,13 @@ pub struct TestOutcome {
 impl Bot {
     /// Loads, compiles and trains a bot file.
     pub fn load(path: &Path) -> Result<Bot, Diagnostics> {
+        Bot::load_with(path, Options::default())
+    }
+
+    /// The same with other matcher settings (for measuring them with `frontdesk eval`).
+    pub(crate) fn load_with(path: &Path, options: Options) -> Result<Bot, Diagnostics> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Bot::compile(path, &text),
+            Ok(text) => Bot::compile(path, &text, options),
             Err(e) => {
                 let mut diags = Diagnostics::default();
                 diags.push(Diagnostic {
@@ -141,17 +146,17 @@ impl Bot {
 
     /// Compiles and trains a bot from YAML text; `name` is the file name in diagnostics.
     pub fn from_yaml(name: &str, text: &str) -> Result<Bot, Diagnostics> {
-        Bot::compile(Path::new(name), text)
+        Bot::compile(Path::new(name), text, Options::default())
     }
 
-    fn compile(file: &Path, text: &str) -> Result<Bot, Diagnostics> {
+    fn compile(file: &Path, text: &str, options: Options) -> Result<Bot, Diagnostics> {
         let mut diags = Diagnostics::default();
         let def = bot::compile(file, text, &mut diags);
         diags.sort();
         match def {
             Some(def) if !diags.has_errors() => {
                 let warnings = diags.warnings().cloned().collect();
-                Ok(Bot::assemble(def, file, warnings, Options::default()))
+                Ok(Bot::assemble(def, file, warnings, options))
             }
             _ => Err(diags),
         }
