@@ -300,3 +300,40 @@ fn the_openapi_document_validates() {
     let (out, err) = text(&v);
     assert!(v.status.success() && out.contains("valid"), "{out}{err}");
 }
+
+/// `frontdesk ask --json < questions | head -1`: when the reader of its output goes away, a
+/// command-line tool stops quietly, without an error message or a panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_stops_a_command_quietly() {
+    use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["ask", "--bot", "bots/support.yaml", "--json"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run frontdesk");
+    // The reader goes away before the first answer: the first write finds the pipe closed.
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    for _ in 0..50 {
+        if writeln!(stdin, "Where is my order?").is_err() {
+            break; // it has stopped already
+        }
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.is_empty(), "nothing is said on a closed pipe: {err}");
+    assert_eq!(
+        o.status.signal(),
+        Some(13),
+        "stopped by SIGPIPE: {:?}",
+        o.status
+    );
+}

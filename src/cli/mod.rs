@@ -52,6 +52,9 @@ enum Command {
 /// Runs the command line; the exit code says whether it succeeded.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        stop_quietly_on_a_closed_pipe();
+    }
     let result = match cli.command {
         Command::Serve(a) => serve::run(*a),
         Command::Check(a) => check::run(a),
@@ -77,6 +80,18 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The command-line tools stop quietly when whoever reads their output goes away
+/// (`frontdesk schema | head`), as `cat` and `grep` do. Rust starts programs with SIGPIPE
+/// ignored, which turns that into an error or a panic at the next print. The daemon keeps it
+/// ignored: a client hanging up concerns that connection only.
+fn stop_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
