@@ -500,16 +500,21 @@ fn read_csv(path: &Path) -> Option<Vec<(String, String)>> {
     )
 }
 
-#[test]
-fn ask_json_prints_one_object_per_question() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+/// `frontdesk ask --bot bots/support.yaml --json`, reading questions from a pipe.
+fn spawn_ask_json() -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .args(["ask", "--bot", "bots/support.yaml", "--json"])
         .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("run frontdesk")
+}
+
+#[test]
+fn ask_json_prints_one_object_per_question() {
+    let mut child = spawn_ask_json();
     let mut input = child.stdin.take().unwrap();
     input
         .write_all("I forgot my pasword\n\nwhat is the weather on Mars\r\n\u{1F642}\n".as_bytes())
@@ -548,6 +553,34 @@ fn ask_json_prints_one_object_per_question() {
     assert_eq!(lines[1]["abstained"], true);
     assert_eq!(lines[2]["question"], "what is the weather on Mars");
     assert_eq!(lines[2]["abstained"], true);
+}
+
+/// `frontdesk ask --json < questions | head -1`: when the reader of its output goes away, a
+/// command-line tool stops quietly, without an error message or a panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_stops_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let mut child = spawn_ask_json();
+    // The reader goes away before the first answer: the first write finds the pipe closed.
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    for _ in 0..50 {
+        if writeln!(stdin, "Where is my order?").is_err() {
+            break; // it has stopped already
+        }
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.is_empty(), "nothing is said on a closed pipe: {err}");
+    assert_eq!(
+        o.status.signal(),
+        Some(13),
+        "stopped by SIGPIPE: {:?}",
+        o.status
+    );
 }
 
 #[test]
