@@ -320,7 +320,7 @@ impl FeatureSpace {
     /// Unknown features are dropped, but `unknown` of their weight (as features never seen,
     /// the highest idf) still counts in the length: a question the bot knows one word of is
     /// not read as that word alone. "Who won the football match yesterday?" is not "match"
-    /// (the support bot's price_match, 0.74 before); measured in docs/faq.md.
+    /// (the support bot's price_match); measured in docs/faq.md.
     pub fn vector(&self, features: &[Vec<(u64, u32)>; 2]) -> Sparse {
         let mut out: Sparse = Vec::with_capacity(features[0].len() + features[1].len());
         for (b, block) in features.iter().enumerate() {
