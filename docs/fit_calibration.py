@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Fits the FAQ matcher's confidence calibration (CALIBRATION in src/faq/matcher.rs).
 
-Input: CSV rows `p1,margin,sim,right` as written by the hidden `--signals FILE` flag of
-`frontdesk eval` (p1: top combined score, margin: p1 - p2, sim: BM25 similarity of the top
-entry, right: 1 when the first candidate was the expected entry). Fits
-    P(right) = sigmoid(a * logit(p1) + b * margin + c)
+Input: CSV rows `p1,margin,sim,bm25_agrees,nets_agree,right` as written by the hidden
+`--signals FILE` flag of `frontdesk eval` (p1: top combined score, margin: p1 - p2, sim: BM25
+similarity of the top entry, bm25_agrees: 1 when BM25 alone has one best entry and it is the
+top one, nets_agree: the share of the networks whose first choice is the top entry, right: 1
+when the first candidate was the expected entry). Fits
+
+    P(right) = sigmoid(a * logit(p1) + b * margin + c * bm25_agrees + d * nets_agree + e)
+
 by gradient descent on the log-loss of the first file and reports, on the second file, the area
-under the ROC curve and how many were right in each tenth of the scale. Plain Python, no
-packages. See docs/faq.md ("How a question is matched", step 6) for the runs used.
+under the ROC curve and how many were right in each tenth of the scale. `--two` fits the first
+two inputs only (the prototypes' calibration, whose signals carry no agreement). Plain Python,
+no packages. See docs/faq.md ("How a question is matched", step 6) for the runs used.
 
     python3 docs/fit_calibration.py seed1.csv seed2.csv
 """
@@ -15,26 +20,31 @@ import math
 import sys
 
 
-def load(path):
+def load(path, inputs):
     rows = []
     with open(path) as f:
         for line in f:
-            p1, margin, _sim, right = (float(x) for x in line.split(","))
+            p1, margin, _sim, bm25, nets, right = (float(x) for x in line.split(","))
             p = min(max(p1, 1e-6), 1 - 1e-6)
-            rows.append(([math.log(p / (1 - p)), margin], int(right)))
+            x = [math.log(p / (1 - p)), margin, bm25, nets][:inputs]
+            rows.append((x, int(right)))
     return rows
 
 
-def fit(rows, iterations=2000, rate=0.5, l2=1e-4):
-    w, b, n = [0.0, 0.0], 0.0, len(rows)
+def predict(w, b, x):
+    z = max(min(b + sum(wi * xi for wi, xi in zip(w, x)), 30), -30)
+    return 1 / (1 + math.exp(-z))
+
+
+def fit(rows, inputs, iterations=2000, rate=0.5, l2=1e-4):
+    w, b, n = [0.0] * inputs, 0.0, len(rows)
     for _ in range(iterations):
-        gw, gb = [0.0, 0.0], 0.0
+        gw, gb = [0.0] * inputs, 0.0
         for x, y in rows:
-            z = max(min(b + w[0] * x[0] + w[1] * x[1], 30), -30)
-            g = 1 / (1 + math.exp(-z)) - y
+            g = predict(w, b, x) - y
             gb += g
-            gw[0] += g * x[0]
-            gw[1] += g * x[1]
+            for i in range(inputs):
+                gw[i] += g * x[i]
         w = [wi - rate * (gi / n + l2 * wi) for wi, gi in zip(w, gw)]
         b -= rate * gb / n
     return w, b
@@ -48,11 +58,14 @@ def auc(scores, labels):
     return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
 
 
-def main(train_path, check_path):
-    w, b = fit(load(train_path))
-    print(f"CALIBRATION = [{w[0]:.5f}, {w[1]:.5f}, {b:.5f}]")
-    check = load(check_path)
-    scores = [1 / (1 + math.exp(-(b + w[0] * x[0] + w[1] * x[1]))) for x, _ in check]
+def main(args):
+    inputs = 2 if "--two" in args else 4
+    train_path, check_path = [a for a in args if not a.startswith("--")]
+    w, b = fit(load(train_path, inputs), inputs)
+    full = w[:2] + (w[2:] if inputs == 4 else [0.0, 0.0]) + [b]
+    print("CALIBRATION = [" + ", ".join(f"{c:.5f}" for c in full) + "]")
+    check = load(check_path, inputs)
+    scores = [predict(w, b, x) for x, _ in check]
     labels = [y for _, y in check]
     print(f"AUC on {check_path}: {auc(scores, labels):.4f}")
     bins = [[0, 0] for _ in range(10)]
@@ -66,4 +79,4 @@ def main(train_path, check_path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1:])

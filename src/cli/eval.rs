@@ -60,6 +60,23 @@ pub struct Args {
     signals: Option<PathBuf>,
 }
 
+/// Appends, per question, the matcher's calibration inputs and whether its first candidate was
+/// the expected entry (`docs/fit_calibration.py` reads them).
+fn write_signals(bot: &Bot, cases: &[(String, Option<String>)], path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    for (q, expect) in cases {
+        let (top, sig) = bot.signals(q);
+        let ok = expect.is_some() && top == *expect;
+        writeln!(f, "{},{}", sig.to_csv(), u8::from(ok))?;
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = crate::faq::Options::default();
     for spec in &args.set {
@@ -91,6 +108,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         (q, expect)
                     })
                     .collect::<Vec<_>>();
+                if let Some(path) = &args.signals {
+                    write_signals(&bot, &cases, path)?;
+                }
                 let threshold = args.threshold.unwrap_or(bot.threshold());
                 let report = measure(&bot, &cases, threshold);
                 print!("{}", report.render(threshold, args.worst));
@@ -174,16 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         test.display()
     );
     if let Some(path) = &args.signals {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        for (q, expect) in &cases {
-            let (top, sig) = bot.signals(q);
-            let ok = expect.is_some() && top == *expect;
-            writeln!(f, "{},{},{},{}", sig[0], sig[1], sig[2], u8::from(ok))?;
-        }
+        write_signals(&bot, &cases, path)?;
     }
     let threshold = args.threshold.unwrap_or(bot.threshold());
     let report = measure(&bot, &cases, threshold);

@@ -12,8 +12,9 @@
 //! Asked a question, it corrects unknown words, computes the classifier's probabilities `p`,
 //! the networks' `q` (the geometric mean of theirs) and the BM25 similarity of each entry (its
 //! best question, relative to a perfect match), and combines them: `score(e) ∝ p(e) · q(e)^β ·
-//! exp(γ · sim(e))`. The confidence is a calibrated function
-//! of the first two combined scores ([`CALIBRATION`]). Everything is deterministic.
+//! exp(γ · sim(e))`. The confidence is a calibrated function of the first two combined
+//! scores and of whether the models agree on the first entry ([`CALIBRATION`]). Everything is
+//! deterministic.
 
 use std::collections::BTreeMap;
 
@@ -72,6 +73,8 @@ pub(crate) struct Options {
     /// How much of the weight of a question's unknown features counts in its length (see
     /// [`FeatureSpace::vector`]; dense model only).
     pub unknown: f32,
+    /// Whether the confidence also reads whether the models agree ([`AGREEMENT_CALIBRATION`]).
+    pub agree: bool,
 }
 
 impl Options {
@@ -119,6 +122,7 @@ impl Options {
             "mlp_nets" => self.net.nets = f as usize,
             "mlp_adagrad" => self.net.adagrad = f,
             "unknown" => self.unknown = f,
+            "agree" => self.agree = f > 0.0,
             _ => return Err(format!("unknown matcher option `{k}`")),
         }
         Ok(())
@@ -143,6 +147,7 @@ impl Default for Options {
             mlp: 0.7,
             net: MlpConfig::default(),
             unknown: 0.25,
+            agree: false,
         }
     }
 }
@@ -263,28 +268,86 @@ pub(crate) struct Ranking {
     pub candidates: Vec<(u32, f32)>,
     /// How sure the matcher is of the first candidate, in `[0, 1]`.
     pub confidence: f32,
-    /// What the confidence is computed from: top probability, its margin over the second,
-    /// and the top entry's BM25 similarity.
-    pub signals: [f32; 3],
+    /// What the confidence is computed from ([`Signals`]).
+    pub signals: Signals,
 }
 
-/// Calibration of the confidence: `σ(A·logit(p₁) + B·(p₁ − p₂) + C)`, where `p₁` and `p₂` are
-/// the combined probabilities of the first two candidates. Fitted by logistic regression on
-/// whether the first candidate was right, over BANKING77 leave-10-intents-out runs (all, 30 and
-/// 10 questions per intent; left-out questions count as wrong), seed 1; checked on seed 2, where
-/// each tenth of the scale holds the share of right answers it says (docs/faq.md).
-const CALIBRATION: [f32; 3] = [0.47885, 0.86338, -0.88771];
+/// What the confidence of a ranking is computed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Signals {
+    /// The first candidate's combined probability, `p₁`.
+    pub top: f32,
+    /// Its margin over the second, `p₁ − p₂`.
+    pub margin: f32,
+    /// The first candidate's BM25 similarity.
+    pub sim: f32,
+    /// 1 when BM25 alone has one best entry and it is the first candidate, else 0.
+    pub bm25_agrees: f32,
+    /// The share of the networks whose own first choice is the first candidate (1 without
+    /// networks).
+    pub nets_agree: f32,
+}
+
+impl Signals {
+    /// As written by `frontdesk eval --signals`, for `docs/fit_calibration.py`.
+    pub fn to_csv(self) -> String {
+        format!(
+            "{},{},{},{},{}",
+            self.top, self.margin, self.sim, self.bm25_agrees, self.nets_agree
+        )
+    }
+}
+
+/// Calibration of the confidence over the [`Signals`], as `[a, b, c, d, e]`:
+/// `σ(a·logit(p₁) + b·(p₁ − p₂) + c·bm25_agrees + d·nets_agree + e)`. Fitted by logistic regression on whether
+/// the first candidate was right, over BANKING77 leave-10-intents-out runs (all, 30 and 10
+/// questions per intent; left-out questions count as wrong), seed 1; checked on seed 2, where
+/// each tenth of the scale holds the share of right answers it says (docs/faq.md). The
+/// default reads the first two signals only.
+const CALIBRATION: [f32; 5] = [0.47885, 0.86338, 0.0, 0.0, -0.88771];
+
+/// The same fitted on all four signals (`--set agree=1`): when the regression, the networks
+/// and BM25 disagree on the first entry it is less often right, and a question of an intent
+/// the bot lacks is refused more often; but a question of which the bot knows one word, which
+/// all models then agree on, is answered more often (docs/faq.md, "Measurements").
+const AGREEMENT_CALIBRATION: [f32; 5] = [0.43388, 0.21665, 0.98406, 0.79432, -1.58511];
 
 /// The same for the prototypes of large bots, whose scores are flatter: fitted the same way
-/// on runs with the prototypes forced (`--set prototypes=1`); on seed 2 each tenth of the
-/// scale again holds about its share of right answers (docs/faq.md).
-const PROTOTYPE_CALIBRATION: [f32; 3] = [0.49036, 4.60138, 0.55344];
+/// on runs with the prototypes forced (`--set prototypes=1`), on the first two signals only;
+/// on seed 2 each tenth of the scale again holds about its share of right answers
+/// (docs/faq.md).
+const PROTOTYPE_CALIBRATION: [f32; 5] = [0.49036, 4.60138, 0.0, 0.0, 0.55344];
 
 /// The calibrated probability that the first candidate is right.
-fn calibrated(p1: f32, p2: f32, c: &[f32; 3]) -> f32 {
-    let p = p1.clamp(1e-6, 1.0 - 1e-6);
-    let z = c[0] * (p / (1.0 - p)).ln() + c[1] * (p1 - p2) + c[2];
+fn calibrated(s: Signals, c: &[f32; 5]) -> f32 {
+    let p = s.top.clamp(1e-6, 1.0 - 1e-6);
+    let z = c[0] * (p / (1.0 - p)).ln()
+        + c[1] * s.margin
+        + c[2] * s.bm25_agrees
+        + c[3] * s.nets_agree
+        + c[4];
     1.0 / (1.0 + (-z).exp())
+}
+
+/// 1 when `sim` has a single highest value, above 0, at `entry`; else 0.
+fn single_best(sim: &[f32], entry: u32) -> f32 {
+    let mine = sim.get(entry as usize).copied().unwrap_or(0.0);
+    let beaten = sim
+        .iter()
+        .enumerate()
+        .any(|(e, &s)| e != entry as usize && s >= mine);
+    f32::from(u8::from(mine > 0.0 && !beaten))
+}
+
+/// The index of the highest value (the first of equals).
+fn first(v: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best as u32
 }
 
 /// What tells languages apart: words, and pairs of neighbouring words (Norwegian "pakken min",
@@ -481,8 +544,9 @@ impl Matcher {
         let x = self
             .space
             .vector(&analysis.features(&self.options.features));
-        // (entry, combined probability, BM25 similarity), best first, at most CANDIDATES.
-        let scored = match &self.model {
+        // (entry, combined probability, BM25 similarity), best first, at most CANDIDATES; and
+        // the agreement signals.
+        let (scored, mut signals) = match &self.model {
             Model::Dense {
                 classifier,
                 margin,
@@ -493,16 +557,18 @@ impl Matcher {
         let candidates: Vec<(u32, f32)> = scored.iter().map(|&(e, p, _)| (e, p)).collect();
         let top = candidates.first().map_or(0.0, |c| c.1);
         let second = candidates.get(1).map_or(0.0, |c| c.1);
-        let sim_top = scored.first().map_or(0.0, |c| c.2);
-        let signals = [top, top - second, sim_top];
+        signals.top = top;
+        signals.margin = top - second;
+        signals.sim = scored.first().map_or(0.0, |c| c.2);
         let confidence = if x.is_empty() {
             0.0
         } else {
             let c = match self.model {
+                Model::Dense { .. } if self.options.agree => &AGREEMENT_CALIBRATION,
                 Model::Dense { .. } => &CALIBRATION,
                 Model::Prototypes(..) => &PROTOTYPE_CALIBRATION,
             };
-            calibrated(top, second, c)
+            calibrated(signals, c)
         };
         Ranking {
             lang,
@@ -512,7 +578,8 @@ impl Matcher {
         }
     }
 
-    /// Every entry scored by the classifier and BM25.
+    /// Every entry scored by the classifier, the networks and BM25; with whether BM25 and the
+    /// networks agree on the first.
     fn rank_dense(
         &self,
         analysis: &Analysis,
@@ -520,7 +587,7 @@ impl Matcher {
         classifier: &Classifier,
         margin: Option<&Classifier>,
         nets: &[Mlp],
-    ) -> Vec<(u32, f32, f32)> {
+    ) -> (Vec<(u32, f32, f32)>, Signals) {
         let n = self.entries();
         let mut probs = vec![0f32; n];
         classifier.logits(x, &mut probs);
@@ -540,9 +607,11 @@ impl Matcher {
         }
         let share = self.options.mlp / nets.len().max(1) as f32;
         let mut q = vec![0f32; n];
+        let mut firsts = Vec::with_capacity(nets.len());
         for net in nets {
             net.logits(x, &mut q);
             softmax(&mut q);
+            firsts.push(first(&q));
             for (c, q) in combined.iter_mut().zip(&q) {
                 *c += share * q.max(1e-30).ln();
             }
@@ -555,10 +624,21 @@ impl Matcher {
                 .then(a.cmp(&b))
         });
         order.truncate(CANDIDATES);
-        order
+        let best = order.first().copied().unwrap_or(0);
+        let signals = Signals {
+            bm25_agrees: single_best(&sim, best),
+            nets_agree: if firsts.is_empty() {
+                1.0
+            } else {
+                firsts.iter().filter(|&&f| f == best).count() as f32 / firsts.len() as f32
+            },
+            ..Signals::default()
+        };
+        let scored = order
             .iter()
             .map(|&e| (e, combined[e as usize], sim[e as usize]))
-            .collect()
+            .collect();
+        (scored, signals)
     }
 
     /// The entries BM25 proposes, scored by their prototypes and BM25; the others count as
@@ -569,7 +649,7 @@ impl Matcher {
         x: &features::Sparse,
         prototypes: &Prototypes,
         by_entry: &ByEntry,
-    ) -> Vec<(u32, f32, f32)> {
+    ) -> (Vec<(u32, f32, f32)>, Signals) {
         let pool = SCRATCH.with(|s| {
             by_entry.best(
                 &self.index,
@@ -591,7 +671,8 @@ impl Matcher {
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(CANDIDATES);
-        scored
+        // The agreement signals are not used by the prototypes' calibration.
+        (scored, Signals::default())
     }
 
     /// The languages among `candidates` whose questions share the most words with
@@ -657,6 +738,14 @@ mod tests {
 
     /// A shop bot of 60 entries: (action, product) pairs with three questions each.
     fn shop(prototypes: i8) -> (Matcher, Vec<(String, u32)>) {
+        shop_with(Options {
+            prototypes,
+            ..Options::default()
+        })
+    }
+
+    /// The same with other settings.
+    fn shop_with(options: Options) -> (Matcher, Vec<(String, u32)>) {
         let actions = [
             "cancel", "renew", "return", "repair", "insure", "track", "upgrade", "sell", "lock",
             "share",
@@ -681,10 +770,6 @@ mod tests {
                 held_out.push((format!("can you {action} my {product} today"), entry));
             }
         }
-        let options = Options {
-            prototypes,
-            ..Options::default()
-        };
         let n = actions.len() * products.len();
         let matcher = Matcher::train(&examples, n, &[Lang::En], Lang::En, options);
         (matcher, held_out)
@@ -720,5 +805,46 @@ mod tests {
             assert!(r.confidence > 0.5, "{r:?}");
             assert!(matcher.rank("zzzz qqqq", None).candidates.is_empty() || prototypes < 0);
         }
+    }
+
+    #[test]
+    fn bm25_agrees_only_with_a_single_best_entry() {
+        assert_eq!(single_best(&[0.1, 0.9, 0.3], 1), 1.0);
+        assert_eq!(single_best(&[0.1, 0.9, 0.3], 2), 0.0);
+        assert_eq!(
+            single_best(&[0.9, 0.9, 0.3], 0),
+            0.0,
+            "a tie is no agreement"
+        );
+        assert_eq!(
+            single_best(&[0.0, 0.0], 0),
+            0.0,
+            "no similarity is no agreement"
+        );
+        assert_eq!(single_best(&[0.5], 3), 0.0);
+        assert_eq!(first(&[0.2, 0.7, 0.7]), 1);
+    }
+
+    #[test]
+    fn agreement_changes_the_confidence_not_the_ranking() {
+        let (plain, held_out) = shop(-1);
+        let mut options = Options {
+            prototypes: -1,
+            ..Options::default()
+        };
+        options.set("agree=1").unwrap();
+        let (agree, _) = shop_with(options);
+        let mut changed = 0;
+        for (q, _) in &held_out {
+            let (a, b) = (plain.rank(q, None), agree.rank(q, None));
+            assert_eq!(a.candidates, b.candidates, "{q}");
+            assert_eq!(a.signals, b.signals, "{q}");
+            assert!((0.0..=1.0).contains(&b.confidence));
+            changed += usize::from(a.confidence != b.confidence);
+            let s = b.signals;
+            assert!(s.bm25_agrees == 0.0 || s.bm25_agrees == 1.0, "{s:?}");
+            assert!((0.0..=1.0).contains(&s.nets_agree), "{s:?}");
+        }
+        assert_eq!(changed, held_out.len());
     }
 }

@@ -305,7 +305,7 @@ impl Bot {
     }
 
     /// The matcher's signals for a question (for fitting the calibration).
-    pub(crate) fn signals(&self, question: &str) -> (Option<String>, [f32; 3]) {
+    pub(crate) fn signals(&self, question: &str) -> (Option<String>, matcher::Signals) {
         let r = self.matcher.rank(question, None);
         (
             r.candidates
