@@ -13,8 +13,8 @@
 //! the networks' `q` (the geometric mean of theirs) and the BM25 similarity of each entry (its
 //! best question, relative to a perfect match), and combines them: `score(e) ∝ p(e) · q(e)^β ·
 //! exp(γ · sim(e))`. The confidence is a calibrated function of the first two combined
-//! scores and of whether the models agree on the first entry ([`CALIBRATION`]). Everything is
-//! deterministic.
+//! scores ([`CALIBRATION`]; measured with whether the models agree on the first entry as well:
+//! [`AGREEMENT_CALIBRATION`]). Everything is deterministic.
 
 use std::collections::BTreeMap;
 
@@ -299,11 +299,11 @@ impl Signals {
 }
 
 /// Calibration of the confidence over the [`Signals`], as `[a, b, c, d, e]`:
-/// `σ(a·logit(p₁) + b·(p₁ − p₂) + c·bm25_agrees + d·nets_agree + e)`. Fitted by logistic regression on whether
-/// the first candidate was right, over BANKING77 leave-10-intents-out runs (all, 30 and 10
-/// questions per intent; left-out questions count as wrong), seed 1; checked on seed 2, where
-/// each tenth of the scale holds the share of right answers it says (docs/faq.md). The
-/// default reads the first two signals only.
+/// `σ(a·logit(p₁) + b·(p₁ − p₂) + c·bm25_agrees + d·nets_agree + e)`. Fitted by logistic
+/// regression on whether the first candidate was right, over BANKING77 leave-10-intents-out
+/// runs (all, 30 and 10 questions per intent; left-out questions count as wrong), seed 1;
+/// checked on seed 2, where each tenth of the scale holds the share of right answers it says
+/// (docs/faq.md). The default reads the first two signals only.
 const CALIBRATION: [f32; 5] = [0.47885, 0.86338, 0.0, 0.0, -0.88771];
 
 /// The same fitted on all four signals (`--set agree=1`): when the regression, the networks
