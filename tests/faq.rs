@@ -896,3 +896,59 @@ fn a_pack_loads_its_bots_directory_and_reports_both_together() {
         "a bot that failed to load is not reported again as unknown: {err}"
     );
 }
+
+/// Pieces customers' messages are made of, in every script the bot knows and some it does not,
+/// with the characters that normalisation expands or drops.
+fn message_piece() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just("where is my order".to_string()),
+        Just("pasword".to_string()),
+        Just("kortet mitt er stjålet".to_string()),
+        Just("hvor er min pakke".to_string()),
+        Just("أين طلبي".to_string()),
+        Just("我的包裹在哪里".to_string()),
+        Just("ﷺ ﷽ ﬃ ℌ ①".to_string()),             // NFKC expands these
+        Just("\u{640}\u{64b}\u{670}".to_string()), // tatweel and diacritics alone
+        Just("١٢٣ ４５ 1,000.50 kr".to_string()),
+        Just("\u{200f}\u{202e}\u{feff}".to_string()),
+        "\\PC{0,24}",
+        ".{0,12}",
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Whatever a customer writes, in whatever language they say they speak, the bot answers
+    /// or abstains consistently: a confidence in [0, 1], at most three candidates best first, an
+    /// answer exactly when it does not abstain, and the same again when asked twice.
+    #[test]
+    fn any_message_gets_a_consistent_answer(
+        pieces in proptest::collection::vec(message_piece(), 1..5),
+        lang in proptest::prop_oneof![
+            proptest::strategy::Just(None),
+            proptest::strategy::Just(Some("nb")),
+            proptest::strategy::Just(Some("ar-EG")),
+            proptest::strategy::Just(Some("fr")),
+            proptest::strategy::Just(Some("")),
+        ],
+    ) {
+        let question = pieces.join(" ");
+        let bot = support();
+        let a = bot.ask(&question, lang);
+        proptest::prop_assert!((0.0..=1.0).contains(&a.score), "{a:?}");
+        proptest::prop_assert!(a.candidates.len() <= 3);
+        proptest::prop_assert!(a.candidates.windows(2).all(|w| w[0].1 >= w[1].1), "{a:?}");
+        proptest::prop_assert!(a.candidates.iter().all(|c| (0.0..=1.0).contains(&c.1)));
+        proptest::prop_assert_eq!(a.answer_id.is_some(), !a.abstained);
+        if let Some(id) = &a.answer_id {
+            proptest::prop_assert_eq!(Some(id), a.candidates.first().map(|c| &c.0));
+            proptest::prop_assert!(a.score >= bot.threshold());
+        }
+        proptest::prop_assert!(["en", "nb", "da", "ar", "zh"].contains(&a.language.as_str()));
+        let again = bot.ask(&question, lang);
+        proptest::prop_assert_eq!(again.answer_id, a.answer_id);
+        proptest::prop_assert_eq!(again.score, a.score);
+    }
+}
