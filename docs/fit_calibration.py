@@ -24,9 +24,10 @@ def load(path, inputs):
     rows = []
     with open(path) as f:
         for line in f:
-            p1, margin, _sim, bm25, nets, right = (float(x) for x in line.split(","))
+            p1, margin, _sim, bm25, nets, shared, right = (float(x) for x in line.split(","))
             p = min(max(p1, 1e-6), 1 - 1e-6)
-            x = [math.log(p / (1 - p)), margin, bm25, nets][:inputs]
+            evidence = 1.0 if shared >= 2 else 0.0
+            x = [math.log(p / (1 - p)), margin, bm25 * evidence, nets * evidence][:inputs]
             rows.append((x, int(right)))
     return rows
 

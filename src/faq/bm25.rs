@@ -109,6 +109,21 @@ impl Bm25 {
         perfect
     }
 
+    /// How many distinct terms of `query` are in at least one document for which `wanted`
+    /// holds.
+    pub fn terms_in(&self, query: &[u64], wanted: impl Fn(u32) -> bool) -> usize {
+        let mut q = query.to_vec();
+        q.sort_unstable();
+        q.dedup();
+        q.iter()
+            .filter(|key| {
+                self.terms
+                    .get(key)
+                    .is_some_and(|&id| self.postings[id as usize].iter().any(|&(d, _)| wanted(d)))
+            })
+            .count()
+    }
+
     /// Groups the index by entry (`doc_entry[d]` is document `d`'s entry, each below
     /// `entries`).
     pub fn by_entry(&self, doc_entry: &[u32], entries: usize) -> ByEntry {
