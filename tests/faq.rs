@@ -141,7 +141,7 @@ fn answers_are_deterministic() {
 fn the_example_bot_on_questions_written_apart_from_it() {
     // examples/faq/support-heldout.*: 320 questions in five languages for the bot's entries and
     // 40 it should refuse, written without its questions. Measured: top-1 297, answered right
-    // 267, wrong 6, off-topic answered 0 (docs/faq.md); the bounds leave room for small changes.
+    // 269, wrong 8, off-topic answered 0 (docs/faq.md); the bounds leave room for small changes.
     let read = |name: &str| -> Vec<String> {
         std::fs::read_to_string(root().join("examples/faq").join(name))
             .unwrap()
@@ -786,7 +786,7 @@ fn intent_conditions_read_the_bots_model() {
 rules:
   - name: money
     on: message.created
-    when: { intent: { bot: shop, in: [refund], min_score: 0.2 } }
+    when: { intent: { bot: shop, in: [refund], min_score: 0.4 } }
     then: [ { set_category: billing } ]
   - name: anything the bot knows
     on: message.created
@@ -795,8 +795,8 @@ rules:
 "#;
     let config = shop_pack(rules).unwrap_or_else(|d| panic!("{d}"));
     // Triage may take less certainty than an answer: this Norwegian question shares one word
-    // with the English-only refund entry, and the bot is about 0.25 sure of it, too little to
-    // answer (threshold 0.5) but enough to categorise by (min_score 0.2).
+    // with the English-only refund entry, and the bot is about 0.4 sure of it, too little to
+    // answer (threshold 0.5) but enough to categorise by (min_score 0.4).
     let d = decide_both(
         &config,
         &chat("når får jeg pengene tilbake? refund", "nb", "customer"),

@@ -73,8 +73,8 @@ pub(crate) struct Options {
     /// How much of the weight of a question's unknown features counts in its length (see
     /// [`FeatureSpace::vector`]; dense model only).
     pub unknown: f32,
-    /// Whether the confidence reads whether the models agree ([`CALIBRATION`]), or only the
-    /// first two scores ([`PLAIN_CALIBRATION`]).
+    /// Whether the confidence reads whether the models agree ([`CALIBRATION`]), or always only
+    /// the first two scores ([`PLAIN_CALIBRATION`]).
     pub agree: bool,
 }
 
@@ -288,7 +288,7 @@ pub(crate) struct Signals {
     /// networks).
     pub nets_agree: f32,
     /// How many of the question's content words (BM25 terms) are in the first candidate's
-    /// questions. The agreement signals count only when the answer rests on two or more:
+    /// questions. The agreement signals are read only when the answer rests on two or more:
     /// with one word, every model reads the question as that word and agrees.
     pub shared_terms: f32,
 }
@@ -304,17 +304,18 @@ impl Signals {
 }
 
 /// Calibration of the confidence over the [`Signals`], as `[a, b, c, d, e]`:
-/// `σ(a·logit(p₁) + b·(p₁ − p₂) + (c·bm25_agrees + d·nets_agree)·[shared_terms ≥ 2] + e)`.
-/// Fitted by logistic regression on whether the first candidate was right, over BANKING77
+/// `σ(a·logit(p₁) + b·(p₁ − p₂) + c·bm25_agrees + d·nets_agree + e)`, for a first candidate
+/// that shares two or more words with the question ([`PLAIN_CALIBRATION`] otherwise). Fitted by
+/// logistic regression on whether the first candidate was right, over BANKING77
 /// leave-10-intents-out runs (all, 30 and 10 questions per intent; left-out questions count as
-/// wrong), seed 1; checked on seed 2, where each tenth of the scale holds the share of right
-/// answers it says (docs/faq.md). When the regression, the networks and BM25 disagree on the
-/// first entry, it is less often right, and a question of an intent the bot lacks is refused
-/// more often.
-const CALIBRATION: [f32; 5] = [0.43271, 0.30098, 0.94666, 0.62472, -1.45302];
+/// wrong; the 98 % of questions with two shared words), seed 1; checked on seed 2, where each
+/// tenth of the scale holds the share of right answers it says (docs/faq.md). When the
+/// regression, the networks and BM25 disagree on the first entry, it is less often right, and
+/// a question of an intent the bot lacks is refused more often.
+const CALIBRATION: [f32; 5] = [0.42994, 0.24112, 0.97776, 0.75832, -1.54669];
 
-/// The same fitted on the first two signals only (`--set agree=0`; the calibration before the
-/// agreement signals, kept for measuring).
+/// The same on the first two signals only, fitted on all the questions: for answers that rest
+/// on one shared word, and for `--set agree=0`.
 const PLAIN_CALIBRATION: [f32; 5] = [0.47885, 0.86338, 0.0, 0.0, -0.88771];
 
 /// The same for the prototypes of large bots, whose scores are flatter: fitted the same way
@@ -326,11 +327,10 @@ const PROTOTYPE_CALIBRATION: [f32; 5] = [0.49036, 4.60138, 0.0, 0.0, 0.55344];
 /// The calibrated probability that the first candidate is right.
 fn calibrated(s: Signals, c: &[f32; 5]) -> f32 {
     let p = s.top.clamp(1e-6, 1.0 - 1e-6);
-    let evidence = f32::from(u8::from(s.shared_terms >= 2.0));
     let z = c[0] * (p / (1.0 - p)).ln()
         + c[1] * s.margin
-        + c[2] * s.bm25_agrees * evidence
-        + c[3] * s.nets_agree * evidence
+        + c[2] * s.bm25_agrees
+        + c[3] * s.nets_agree
         + c[4];
     1.0 / (1.0 + (-z).exp())
 }
@@ -570,7 +570,9 @@ impl Matcher {
             0.0
         } else {
             let c = match self.model {
-                Model::Dense { .. } if self.options.agree => &CALIBRATION,
+                Model::Dense { .. } if self.options.agree && signals.shared_terms >= 2.0 => {
+                    &CALIBRATION
+                }
                 Model::Dense { .. } => &PLAIN_CALIBRATION,
                 Model::Prototypes(..) => &PROTOTYPE_CALIBRATION,
             };
@@ -865,18 +867,13 @@ mod tests {
     fn one_shared_word_earns_no_agreement() {
         let (m, _) = shop(-1);
         // Only "guitar" is known: every model picks a guitar entry and they agree, which says
-        // nothing about whether it is right.
+        // nothing about whether it is right, so the two scores alone decide.
         let one = m.rank("who tuned the guitar at the concert yesterday", None);
         assert_eq!(one.signals.shared_terms, 1.0, "{:?}", one.signals);
-        let plain = calibrated(one.signals, &PLAIN_CALIBRATION);
-        let agree = calibrated(one.signals, &CALIBRATION);
-        let gated = Signals {
-            shared_terms: 2.0,
-            ..one.signals
-        };
-        assert!(
-            calibrated(gated, &CALIBRATION) > agree,
-            "with two shared words the same agreement would raise it: {agree} {plain}"
-        );
+        assert!(one.signals.nets_agree > 0.0, "{:?}", one.signals);
+        assert_eq!(one.confidence, calibrated(one.signals, &PLAIN_CALIBRATION));
+        let two = m.rank("who tuned my guitar, can you repair it", None);
+        assert!(two.signals.shared_terms >= 2.0, "{:?}", two.signals);
+        assert_eq!(two.confidence, calibrated(two.signals, &CALIBRATION));
     }
 }
