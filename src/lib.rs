@@ -61,6 +61,7 @@ pub mod routing;
 pub mod rules;
 pub mod schedule;
 pub mod server;
+pub mod service;
 pub mod sla;
 pub mod store;
 pub mod testing;

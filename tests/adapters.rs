@@ -1990,8 +1990,8 @@ fn zendesk_signing_vectors() {
 
 #[test]
 fn each_adapter_names_its_scheme() {
-    assert_eq!(Generic.scheme(), Scheme::StandardWebhooks);
-    assert_eq!(Chatwoot.scheme(), Scheme::Chatwoot);
-    assert_eq!(Zammad.scheme(), Scheme::Zammad);
-    assert_eq!(Zendesk.scheme(), Scheme::Zendesk);
+    assert_eq!(Scheme::of(Generic), Scheme::StandardWebhooks);
+    assert_eq!(Scheme::of(Chatwoot), Scheme::Chatwoot);
+    assert_eq!(Scheme::of(Zammad), Scheme::Zammad);
+    assert_eq!(Scheme::of(Zendesk), Scheme::Zendesk);
 }

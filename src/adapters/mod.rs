@@ -17,9 +17,9 @@
 //! [`translate`].
 //!
 //! ```
-//! use frontdesk::adapters::{translate, AdapterKind, Inbound, Translated};
+//! use frontdesk::adapters::{translate, Inbound, Translated};
 //!
-//! let kind: AdapterKind = "chatwoot".parse().unwrap();
+//! let kind = frontdesk::adapters::kind("chatwoot").unwrap();
 //! let body = br#"{"event": "message_created", "id": 7, "message_type": "incoming",
 //!     "content": "Hello?", "private": false,
 //!     "conversation": {"id": 12, "channel": "Channel::WebWidget", "status": "open"},
@@ -41,58 +41,35 @@ mod zammad;
 mod zendesk;
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::diag::did_you_mean;
-use crate::model::{named_enum, Event, Named};
+use crate::model::{Event, Named};
 
-named_enum! {
-    /// Which adapter reads a delivery; parsed from the inbound URL's last segment.
-    pub enum AdapterKind {
-        Generic = "generic",
-        Chatwoot = "chatwoot",
-        Zammad = "zammad",
-        Zendesk = "zendesk",
-    }
-}
+/// Which adapter reads a delivery: the helpdesk it comes from, named by the inbound URL's last
+/// segment.
+pub use crate::model::Helpdesk as AdapterKind;
 
-impl AdapterKind {
-    /// The signature scheme this helpdesk signs its deliveries with (Standard Webhooks for
-    /// `generic`).
-    pub fn scheme(self) -> signature::Scheme {
-        match self {
-            AdapterKind::Generic => signature::Scheme::StandardWebhooks,
-            AdapterKind::Chatwoot => signature::Scheme::Chatwoot,
-            AdapterKind::Zammad => signature::Scheme::Zammad,
-            AdapterKind::Zendesk => signature::Scheme::Zendesk,
+/// The adapter named `s` (case-insensitive); an unknown name gets the nearest known one as a
+/// suggestion.
+pub fn kind(s: &str) -> Result<AdapterKind, AdapterError> {
+    AdapterKind::parse(s).ok_or_else(|| {
+        let names = AdapterKind::names();
+        let hint = did_you_mean(s, names.iter().copied());
+        let hint = if hint.is_empty() {
+            format!(" (expected one of: {})", names.join(", "))
+        } else {
+            hint
+        };
+        AdapterError {
+            code: AdapterError::UNKNOWN_ADAPTER,
+            message: format!("unknown adapter `{s}`{hint}"),
+            field: None,
         }
-    }
-}
-
-impl FromStr for AdapterKind {
-    type Err = AdapterError;
-
-    /// Case-insensitive; an unknown name gets the nearest known one as a suggestion.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AdapterKind::parse(s).ok_or_else(|| {
-            let names = AdapterKind::names();
-            let hint = did_you_mean(s, names.iter().copied());
-            let hint = if hint.is_empty() {
-                format!(" (expected one of: {})", names.join(", "))
-            } else {
-                hint
-            };
-            AdapterError {
-                code: AdapterError::UNKNOWN_ADAPTER,
-                message: format!("unknown adapter `{s}`{hint}"),
-                field: None,
-            }
-        })
-    }
+    })
 }
 
 /// One delivery as it arrived: the raw body (also what signatures are computed over), the
@@ -236,17 +213,14 @@ mod tests {
 
     #[test]
     fn adapter_names_parse_with_suggestions() {
-        assert_eq!(
-            "Zammad".parse::<AdapterKind>().unwrap(),
-            AdapterKind::Zammad
-        );
-        let e = "chatwot".parse::<AdapterKind>().unwrap_err();
+        assert_eq!(kind("Zammad").unwrap(), AdapterKind::Zammad);
+        let e = kind("chatwot").unwrap_err();
         assert_eq!(e.code, "unknown_adapter");
         assert_eq!(
             e.message,
             "unknown adapter `chatwot`; did you mean `chatwoot`?"
         );
-        let e = "freshdesk".parse::<AdapterKind>().unwrap_err();
+        let e = kind("freshdesk").unwrap_err();
         assert_eq!(
             e.to_string(),
             "unknown adapter `freshdesk` (expected one of: generic, chatwoot, zammad, zendesk)"

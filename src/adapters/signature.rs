@@ -69,6 +69,19 @@ pub enum Scheme {
     Zammad,
 }
 
+impl Scheme {
+    /// The scheme `helpdesk` signs its deliveries with (Standard Webhooks for `generic`).
+    pub fn of(helpdesk: crate::model::Helpdesk) -> Scheme {
+        use crate::model::Helpdesk;
+        match helpdesk {
+            Helpdesk::Generic => Scheme::StandardWebhooks,
+            Helpdesk::Chatwoot => Scheme::Chatwoot,
+            Helpdesk::Zammad => Scheme::Zammad,
+            Helpdesk::Zendesk => Scheme::Zendesk,
+        }
+    }
+}
+
 /// Why a delivery's signature was not accepted (or a secret could not be used).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::adapters::AdapterKind;
-use crate::delivery::helpdesk::{HelpdeskApi, HELPDESKS};
+use crate::delivery::helpdesk::HelpdeskApi;
 use crate::delivery::SmtpTls;
+use crate::model::{Helpdesk, Named};
 use crate::server::{Options, Tokens};
 
 /// Log output format.
@@ -167,7 +167,7 @@ fn init_logs(format: LogFormat) {
 /// Helpdesk APIs from `FRONTDESK_{CHATWOOT,ZAMMAD,ZENDESK}_API_URL` and `..._API_TOKEN`.
 fn helpdesk_apis() -> anyhow::Result<std::collections::HashMap<String, HelpdeskApi>> {
     let mut apis = std::collections::HashMap::new();
-    for name in HELPDESKS {
+    for name in Helpdesk::WITH_API.iter().map(|h| h.name()) {
         let upper = name.to_uppercase();
         let var = |k: &str| {
             std::env::var(format!("FRONTDESK_{upper}_API_{k}"))
@@ -210,10 +210,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut secrets = std::collections::HashMap::new();
     for (kind, list) in [
-        (AdapterKind::Generic, args.secret_generic),
-        (AdapterKind::Chatwoot, args.secret_chatwoot),
-        (AdapterKind::Zammad, args.secret_zammad),
-        (AdapterKind::Zendesk, args.secret_zendesk),
+        (Helpdesk::Generic, args.secret_generic),
+        (Helpdesk::Chatwoot, args.secret_chatwoot),
+        (Helpdesk::Zammad, args.secret_zammad),
+        (Helpdesk::Zendesk, args.secret_zendesk),
     ] {
         let list: Vec<String> = list.into_iter().filter(|s| !s.trim().is_empty()).collect();
         if !list.is_empty() {

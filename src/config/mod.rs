@@ -76,7 +76,7 @@ pub struct Config {
     pub(crate) bots: Arc<BotSet>,
     pub(crate) roster: Roster,
     /// Per event type: the routing locks and agents of the teams its decisions may assign to.
-    pub(crate) routing: Vec<crate::store::RoutingNeed>,
+    pub(crate) routing: Vec<crate::routing::RoutingNeed>,
     pub(crate) sla: crate::sla::Policies,
     pub(crate) schedules: Vec<crate::schedule::CronSchedule>,
     /// The `tests:` of every file.
@@ -336,7 +336,7 @@ impl Config {
                 }
             }
         }
-        let mut routing = vec![crate::store::RoutingNeed::default(); EventType::ALL.len()];
+        let mut routing = vec![crate::routing::RoutingNeed::default(); EventType::ALL.len()];
         for t in EventType::ALL {
             let mut teams = Vec::new();
             for rule in pack
@@ -368,7 +368,7 @@ impl Config {
                 .collect();
             agents.sort();
             agents.dedup();
-            routing[*t as usize] = crate::store::RoutingNeed { locks, agents };
+            routing[*t as usize] = crate::routing::RoutingNeed { locks, agents };
         }
         Config {
             roster: pack.roster,
@@ -464,7 +464,7 @@ impl Config {
 
     /// What a decision of `kind` needs from the store to assign: the routing locks and the
     /// agents of the teams its rules may assign to (every team's for `agent.available`).
-    pub fn routing_need(&self, kind: EventType) -> &crate::store::RoutingNeed {
+    pub fn routing_need(&self, kind: EventType) -> &crate::routing::RoutingNeed {
         &self.routing[kind as usize]
     }
 

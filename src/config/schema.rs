@@ -5,8 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::compile::{RULE_KEYS, SETTINGS_KEYS};
 use super::FILE_KEYS;
-use crate::adapters::AdapterKind;
-use crate::model::{Channel, EventType, Named, NotifyChannel, Priority, Status};
+use crate::model::{Channel, EventType, Helpdesk, Named, NotifyChannel, Priority, Status};
 use crate::routing::decode::OTHERWISE;
 use crate::routing::{AgentStatus, Strategy};
 use crate::rules::action::ACTIONS;
@@ -304,7 +303,7 @@ pub fn rule_file() -> Value {
                 }
                 cap.insert("total".into(), json!({ "type": "integer", "minimum": 0 }));
                 let mut ids = Map::new();
-                for a in AdapterKind::names() {
+                for a in Helpdesk::names() {
                     ids.insert(a.into(), json!({ "type": ["integer", "string"] }));
                 }
                 json!({ "type": "object", "additionalProperties": { "type": "object", "properties": {

@@ -27,9 +27,6 @@ pub struct HelpdeskApi {
     pub token: String,
 }
 
-/// The helpdesks frontdesk can call back.
-pub const HELPDESKS: &[&str] = &["chatwoot", "zammad", "zendesk"];
-
 /// One HTTP request of a call-back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {

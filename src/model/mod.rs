@@ -6,11 +6,13 @@
 
 mod action;
 mod event;
+mod helpdesk;
 mod sla;
 mod ticket;
 
 pub use action::{Action, AssignTarget, HttpMethod, NotifyChannel, TimerSpec};
 pub use event::{Change, Event, EventType, TimerRef};
+pub use helpdesk::Helpdesk;
 pub use sla::{Metric, SlaClock, SlaState};
 pub use ticket::{Author, Channel, Customer, Message, Priority, Source, Status, Ticket};
 

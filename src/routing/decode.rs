@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::{Agent, Capacity, LanguageReq, Otherwise, Strategy, Team, TeamAssign, LANGUAGE_FIELDS};
-use crate::adapters::AdapterKind;
 use crate::config::compile::Compiler;
 use crate::config::decode::{index, join};
 use crate::config::diag::did_you_mean;
 use crate::config::yaml::{Kind, Node};
-use crate::model::{Channel, Named};
+use crate::model::{Channel, Helpdesk, Named};
 
 /// Keys of a team.
 pub const TEAM_KEYS: &[&str] = &["name", "description", "strategy"];
@@ -240,7 +239,7 @@ impl Compiler<'_> {
         let mut helpdesk_ids = BTreeMap::new();
         if let Some(h) = f.get("helpdesk_ids") {
             let hp = join(p, "helpdesk_ids");
-            let names = AdapterKind::names();
+            let names = Helpdesk::names();
             match self.cx.map_with(h, &hp, &names, "helpdesk") {
                 Some(hf) => {
                     for (k, _, v) in hf.iter() {

@@ -39,6 +39,22 @@ named_enum! {
     }
 }
 
+/// What a decision that may assign agents needs from the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingNeed {
+    /// Routing lock names (groups of teams sharing agents) to hold, sorted.
+    pub locks: Vec<String>,
+    /// The agents whose statuses and loads to read (members of the teams it may assign to).
+    pub agents: Vec<String>,
+}
+
+impl RoutingNeed {
+    /// Whether the decision assigns nobody (no locks, no state).
+    pub fn is_empty(&self) -> bool {
+        self.locks.is_empty()
+    }
+}
+
 /// How many open tickets an agent may hold: overall and per channel. `None` is no limit.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Capacity {

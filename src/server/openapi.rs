@@ -3,10 +3,35 @@
 
 use serde_json::{json, Map, Value};
 
-use super::chat::{ChatAnswer, ChatClosed, ChatInput, ChatOpened, NewChat, Transcript};
-use super::routes::{ConfigInfo, EventResponse, ROUTES};
 use crate::model::Event;
+use crate::service::agents::AgentView;
+use crate::service::chat::{ChatAnswer, ChatClosed, ChatInput, ChatOpened, NewChat, Transcript};
+use crate::service::{ConfigInfo, EventResponse};
 use crate::store::{AuditRow, ChatStats, OutboxRow, TicketRecord};
+
+/// Every route, for the router and the OpenAPI document alike.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/events"),
+    ("post", "/v1/inbound/{adapter}"),
+    ("get", "/v1/tickets/{id}"),
+    ("get", "/v1/decisions"),
+    ("get", "/v1/outbox"),
+    ("post", "/v1/outbox/{id}/redeliver"),
+    ("get", "/v1/agents"),
+    ("put", "/v1/agents/{id}/status"),
+    ("post", "/v1/chat/sessions"),
+    ("get", "/v1/chat/sessions/{id}"),
+    ("post", "/v1/chat/sessions/{id}/messages"),
+    ("post", "/v1/chat/sessions/{id}/close"),
+    ("get", "/v1/bots/{bot}/stats"),
+    ("post", "/v1/admin/reload"),
+    ("get", "/v1/admin/config"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("get", "/chat"),
+];
 
 fn schema<T: schemars::JsonSchema>(defs: &mut Map<String, Value>) -> Value {
     let mut s = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
@@ -51,8 +76,8 @@ pub fn document() -> Value {
     let audit = schema::<Vec<AuditRow>>(&mut defs);
     let config = schema::<ConfigInfo>(&mut defs);
     let outbox = schema::<Vec<OutboxRow>>(&mut defs);
-    let agents = schema::<Vec<super::agents::AgentView>>(&mut defs);
-    let agent = schema::<super::agents::AgentView>(&mut defs);
+    let agents = schema::<Vec<AgentView>>(&mut defs);
+    let agent = schema::<AgentView>(&mut defs);
     let new_chat = schema::<NewChat>(&mut defs);
     let chat_opened = schema::<ChatOpened>(&mut defs);
     let chat_input = schema::<ChatInput>(&mut defs);

@@ -74,21 +74,7 @@ pub type DecideFn = Box<dyn FnOnce(Option<Ticket>) -> Decision + Send + 'static>
 pub type RoutedDecideFn =
     Box<dyn FnOnce(Option<Ticket>, RoutingState) -> Decision + Send + 'static>;
 
-/// What a decision that may assign agents needs from the store.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RoutingNeed {
-    /// Routing lock names (groups of teams sharing agents) to hold, sorted.
-    pub locks: Vec<String>,
-    /// The agents whose statuses and loads to read (members of the teams it may assign to).
-    pub agents: Vec<String>,
-}
-
-impl RoutingNeed {
-    /// Whether the decision assigns nobody (no locks, no state).
-    pub fn is_empty(&self) -> bool {
-        self.locks.is_empty()
-    }
-}
+pub use crate::routing::RoutingNeed;
 
 /// A ticket waiting in a team's queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

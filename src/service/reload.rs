@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use super::{AppState, Loaded};
+use super::{Desk, Loaded};
 use crate::config::{Config, Diagnostics};
 
 /// SHA-256 over every file in the pack directory (its path relative to the directory, then its
@@ -90,7 +90,7 @@ pub async fn load(
 }
 
 /// Reloads the pack; on any error the active pack stays and the errors are returned.
-pub async fn reload(state: &AppState) -> Result<Arc<Loaded>, Diagnostics> {
+pub async fn reload(state: &Desk) -> Result<Arc<Loaded>, Diagnostics> {
     let _guard = state.reload_lock.lock().await;
     match load(&state.rules, state.bots.as_deref(), state.clock.now()).await {
         Ok(loaded) => {
@@ -115,7 +115,7 @@ pub async fn reload(state: &AppState) -> Result<Arc<Loaded>, Diagnostics> {
 }
 
 /// Watches the rules directory and reloads after changes settle.
-pub fn watch(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+pub fn watch(state: Arc<Desk>, mut stop: watch::Receiver<bool>) {
     use notify::{RecursiveMode, Watcher};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {

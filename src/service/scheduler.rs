@@ -9,10 +9,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::AppState;
+use super::{Desk, Error};
 use crate::model::{Event, EventType, Ticket, TimerRef};
 use crate::schedule::{status_names, CronSchedule, Missed, LATE};
-use crate::store::{DeliveryOutcome, DueTimer, OutboxRow, StoreError};
+use crate::store::{DeliveryOutcome, DueTimer, OutboxRow};
 
 /// Timers claimed per round.
 const BATCH: u32 = 512;
@@ -20,7 +20,7 @@ const BATCH: u32 = 512;
 const IDLE: Duration = Duration::from_secs(1);
 
 /// Fires every timer due now; returns how many fired.
-pub async fn fire_due(state: &AppState) -> usize {
+pub async fn fire_due(state: &Desk) -> usize {
     let mut fired = 0;
     let lease = TimeDelta::from_std(state.timer_lease).unwrap_or(TimeDelta::seconds(60));
     loop {
@@ -64,7 +64,7 @@ pub async fn fire_due(state: &AppState) -> usize {
 /// Fires one ticket's due timers in order; returns how many fired. A claim whose lease ran
 /// out before its turn (the process was paused) is left alone: another replica may have it,
 /// and firing it would only be answered from the store.
-async fn fire_in_order(state: &AppState, timers: &[DueTimer], lease_until: DateTime<Utc>) -> usize {
+async fn fire_in_order(state: &Desk, timers: &[DueTimer], lease_until: DateTime<Utc>) -> usize {
     let mut fired = 0;
     for t in timers {
         if state.clock.now() >= lease_until {
@@ -76,7 +76,7 @@ async fn fire_in_order(state: &AppState, timers: &[DueTimer], lease_until: DateT
         match state.process(event, Some(patch), false).await {
             Ok(_) => fired += 1,
             Err(e) => {
-                tracing::warn!(timer = %t.row.id, error = %e.message, "timer not fired; it will be retried after its lease")
+                tracing::warn!(timer = %t.row.id, error = %e, "timer not fired; it will be retried after its lease")
             }
         }
     }
@@ -89,7 +89,7 @@ async fn fire_in_order(state: &AppState, timers: &[DueTimer], lease_until: DateT
 /// so a replica that dies leaves as few sent-but-unrecorded rows (which another replica sends
 /// again, with the same `webhook-id`) as it can. A row whose lease ran out before its turn (the
 /// process was paused) is not sent: another replica may have it by now.
-pub async fn deliver_due(state: &AppState) -> usize {
+pub async fn deliver_due(state: &Desk) -> usize {
     let mut attempted = 0;
     let lease = TimeDelta::from_std(state.timer_lease).unwrap_or(TimeDelta::seconds(60));
     loop {
@@ -120,7 +120,7 @@ pub async fn deliver_due(state: &AppState) -> usize {
 
 /// Attempts one claimed row and records the outcome under the claim's fencing token (its
 /// attempt number); false when the lease had run out and nothing was sent.
-async fn deliver_one(state: &AppState, row: &OutboxRow, lease_until: DateTime<Utc>) -> bool {
+async fn deliver_one(state: &Desk, row: &OutboxRow, lease_until: DateTime<Utc>) -> bool {
     if state.clock.now() >= lease_until {
         tracing::warn!(delivery = %row.id, "claim expired before delivery; left to whoever holds it now");
         return false;
@@ -195,7 +195,7 @@ const PAGE: u32 = 500;
 const SIDE_BY_SIDE: usize = 64;
 
 /// Runs every cron schedule occurrence due now; returns how many occurrences ran.
-pub async fn run_schedules(state: &AppState) -> usize {
+pub async fn run_schedules(state: &Desk) -> usize {
     let loaded = state.config.load_full();
     let lease = TimeDelta::from_std(state.timer_lease).unwrap_or(TimeDelta::seconds(60));
     let mut ran = 0;
@@ -210,11 +210,7 @@ pub async fn run_schedules(state: &AppState) -> usize {
     ran
 }
 
-async fn run_schedule(
-    state: &AppState,
-    s: &CronSchedule,
-    lease: TimeDelta,
-) -> Result<usize, StoreError> {
+async fn run_schedule(state: &Desk, s: &CronSchedule, lease: TimeDelta) -> Result<usize, Error> {
     let store = &state.store;
     let now = state.clock.now();
     let from = match store.last_schedule_run(&s.name).await? {
@@ -266,17 +262,13 @@ async fn run_schedule(
 /// event id is derived from the schedule, the occurrence and the ticket, so running an
 /// interrupted occurrence again decides nothing twice.
 async fn run_occurrence(
-    state: &AppState,
+    state: &Desk,
     s: &CronSchedule,
     fire_at: chrono::DateTime<chrono::Utc>,
-) -> Result<(), StoreError> {
+) -> Result<(), Error> {
     let decide = |ticket: String| async move {
         let (event, patch) = schedule_event(&s.name, fire_at, &ticket);
-        state
-            .process(event, Some(patch), false)
-            .await
-            .map(|_| ())
-            .map_err(|e| StoreError::Unavailable(e.message))
+        state.process(event, Some(patch), false).await.map(|_| ())
     };
     match &s.for_each {
         None => decide(format!("{}{}", crate::schedule::TICKET_PREFIX, s.name)).await?,
@@ -304,10 +296,10 @@ async fn run_occurrence(
             }
         }
     }
-    state
+    Ok(state
         .store
         .finish_schedule_run(&s.name, fire_at, state.clock.now())
-        .await
+        .await?)
 }
 
 /// The `schedule.tick` event of one occurrence for one ticket, named by id only (like a timer's).
@@ -337,13 +329,13 @@ fn schedule_event(
 }
 
 /// The scheduler loop: timers, cron schedules, deliveries and queued tickets.
-pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: Arc<Desk>, mut stop: watch::Receiver<bool>) {
     loop {
         fire_due(&state).await;
         run_schedules(&state).await;
         deliver_due(&state).await;
         super::agents::route_all_queued(&state).await;
-        super::refresh_measured_if_due(&state).await;
+        state.refresh_measured_if_due().await;
         let wait = match state.store.next_timer_due().await {
             Ok(Some(due)) => (due - state.clock.now())
                 .to_std()

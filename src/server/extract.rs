@@ -1,0 +1,80 @@
+//! Reading request bodies: the size limit, the content type, JSON with positions, and typed
+//! bodies whose errors name the failing field.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{header, HeaderMap, StatusCode};
+
+use crate::service::{Code, Error};
+
+/// The body, or the right error when it is too big or unreadable.
+pub(super) fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Error> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(Code::BodyTooLarge, "the body is larger than the body limit")
+        } else {
+            Error::new(Code::UnreadableBody, e.body_text())
+        }
+    })
+}
+
+/// Refuses a body not sent as JSON (`application/json` or `application/*+json`).
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), Error> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Ok(())
+    } else {
+        let shown = if ct.is_empty() {
+            "none".to_string()
+        } else {
+            format!("`{ct}`")
+        };
+        Err(Error::new(
+            Code::UnsupportedMediaType,
+            format!("send `Content-Type: application/json` (got {shown})"),
+        ))
+    }
+}
+
+/// Parses JSON text into a value, with line and column on error.
+pub(super) fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, Error> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::new(Code::InvalidJson, format!("invalid JSON: {e}")))
+}
+
+/// A JSON body: content type, size, syntax, then `T`, naming the failing field.
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<T, Error> {
+    require_json(headers)?;
+    let value = parse_json(&body(bytes)?)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // "missing field `bot`" names the field itself; the path is its parent.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(m)) => m.to_string(),
+            (p, Some(m)) => format!("{p}.{m}"),
+            (".", None) => String::new(),
+            (p, None) => p.to_string(),
+        };
+        if field.is_empty() {
+            Error::new(Code::InvalidRequest, inner)
+        } else {
+            Error::invalid_request(format!("{field}: {inner}"), &field)
+        }
+    })
+}

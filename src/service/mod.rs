@@ -1,0 +1,464 @@
+//! The service layer: everything the daemon does, without HTTP.
+//!
+//! [`Desk`] owns the loaded rule pack, the store, the clock and the connectors, and is the only
+//! place that sequences store calls: processing an event ([`Desk::process`], the one path of
+//! every event into frontdesk), a chat turn ([`chat`]), firing timers, running cron
+//! occurrences and delivering the outbox ([`scheduler`]), offering queued tickets to agents
+//! ([`agents`]), and reloading the pack ([`reload`]). Every call returns [`Error`], whose
+//! [`Code`] the HTTP layer turns into a status; nothing here knows a request or a response.
+//!
+//! ```text
+//! server (axum handlers: parse → call → respond)
+//!    │            scheduler loop ──┐
+//!    ▼                             ▼
+//! service::Desk ──► engine::decide (pure, inside the store's transaction) ──► store
+//! ```
+
+pub mod agents;
+pub mod chat;
+mod clock;
+mod error;
+pub(crate) mod metrics;
+pub mod reload;
+pub mod scheduler;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::delivery::{ConnectorConfig, Connectors};
+use crate::engine::{self, Decision, Trace};
+use crate::model::{Action, Event, Helpdesk, Named, Ticket, TimerSpec};
+use crate::rules::RuleError;
+use crate::store::{self, Applied, AuditQuery, AuditRow, OutboxRow, Store, TicketRecord};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Code, Error};
+
+/// The loaded rule pack and facts about it.
+pub struct Loaded {
+    /// The compiled pack.
+    pub config: Config,
+    /// SHA-256 over the pack's files, to compare replicas.
+    pub hash: String,
+    /// When it was loaded.
+    pub loaded_at: DateTime<Utc>,
+}
+
+/// What a [`Desk`] is made of.
+pub struct Settings {
+    /// Rules directory.
+    pub rules: PathBuf,
+    /// FAQ bots directory, loaded and reloaded with the rules.
+    pub bots: Option<PathBuf>,
+    /// Store URL (`sqlite://frontdesk.db`).
+    pub store: String,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// How long claimed timers and deliveries stay with this process.
+    pub timer_lease: Duration,
+    /// Outbound connectors.
+    pub connectors: ConnectorConfig,
+}
+
+/// The desk: the rule pack, the store and the connectors, and every operation on them.
+pub struct Desk {
+    /// The active rule pack; swapped whole on reload.
+    pub config: ArcSwap<Loaded>,
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Rules directory.
+    pub rules: PathBuf,
+    /// FAQ bots directory, part of the pack.
+    pub bots: Option<PathBuf>,
+    /// Identifies this process when it claims timers.
+    pub instance: String,
+    /// Lease on claimed timers.
+    pub timer_lease: Duration,
+    /// Outbound delivery.
+    pub connectors: Connectors,
+    /// Serialises reloads.
+    reload_lock: tokio::sync::Mutex<()>,
+    /// Per queued ticket, the availability it was last offered to (see `agents::offer`).
+    offered: std::sync::Mutex<HashMap<String, u64>>,
+    /// Recent measured first responses, for `settings.measured_response`, and when (by the
+    /// clock) they were last read from the store.
+    measured: ArcSwap<crate::measured::Measured>,
+    measured_at: std::sync::Mutex<Option<DateTime<Utc>>>,
+    /// Turns of one chat session run one after another (see `chat::SessionLocks`).
+    chat_locks: chat::SessionLocks,
+}
+
+/// How often the measured first responses are read again.
+const MEASURED_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+impl Desk {
+    /// Loads the pack, opens the store and the connectors.
+    pub async fn open(settings: Settings) -> anyhow::Result<Arc<Desk>> {
+        let now = settings.clock.now();
+        let loaded = reload::load(&settings.rules, settings.bots.as_deref(), now)
+            .await
+            .map_err(|d| anyhow::anyhow!("{}:\n{d}", settings.rules.display()))?;
+        let connectors = Connectors::new(settings.connectors).map_err(anyhow::Error::msg)?;
+        let store = store::open(&settings.store).await?;
+        let desk = Arc::new(Desk {
+            config: ArcSwap::from_pointee(loaded),
+            store,
+            clock: settings.clock,
+            rules: settings.rules,
+            bots: settings.bots,
+            instance: format!("{}-{}", hostname(), std::process::id()),
+            timer_lease: settings.timer_lease,
+            connectors,
+            reload_lock: tokio::sync::Mutex::new(()),
+            offered: Default::default(),
+            measured: Default::default(),
+            measured_at: Default::default(),
+            chat_locks: Default::default(),
+        });
+        if let Err(e) = desk.refresh_measured().await {
+            tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");
+        }
+        Ok(desk)
+    }
+
+    /// The FAQ bots the chat API serves: the active pack's (swapped with it on reload).
+    pub fn bots(&self) -> Arc<crate::faq::BotSet> {
+        self.config.load().config.bots_shared()
+    }
+
+    /// Decides and stores one event: the single path of every event into frontdesk. A slot
+    /// freed by the decision is offered to the tickets waiting in the agent's teams.
+    ///
+    /// `patch` is the ticket exactly as the caller sent it (JSON), so fields it leaves out
+    /// keep their stored values; without it the event's whole ticket is used.
+    pub async fn process(
+        &self,
+        event: Event,
+        patch: Option<serde_json::Value>,
+        explain: bool,
+    ) -> Result<Applied, Error> {
+        let (applied, freed) = self.decide_and_store(event, patch, explain).await?;
+        if !freed.is_empty() {
+            agents::route_queued_for(self, &freed).await;
+        }
+        Ok(applied)
+    }
+
+    /// A delivery translated by the adapter of `helpdesk`: records which helpdesk the ticket
+    /// lives in (and its account), and whether its actions go through that helpdesk's API, so
+    /// timers' actions go there too; then [`Desk::process`].
+    pub async fn process_inbound(
+        &self,
+        helpdesk: Helpdesk,
+        mut event: Event,
+        explain: bool,
+    ) -> Result<Applied, Error> {
+        if helpdesk.calls_back() {
+            let name = helpdesk.name();
+            let account = event
+                .data
+                .get(name)
+                .and_then(|d| d.get("account_id"))
+                .and_then(|a| match a {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                });
+            event.ticket.source = Some(crate::model::Source {
+                api: self.connectors.calls_back(name),
+                helpdesk: name.to_string(),
+                account,
+            });
+        }
+        self.process(event, None, explain).await
+    }
+
+    /// [`Desk::process`] without offering freed slots; also returns the agents whose open
+    /// tickets went down by this decision.
+    async fn decide_and_store(
+        &self,
+        mut event: Event,
+        patch: Option<serde_json::Value>,
+        explain: bool,
+    ) -> Result<(Applied, Vec<String>), Error> {
+        let loaded = self.config.load_full();
+        let need = loaded.config.routing_need(event.kind).clone();
+        let freed = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let now = self.clock.now();
+        let fingerprint = store::fingerprint(&event);
+        if event.occurred_at.is_none() {
+            event.occurred_at = Some(now);
+        }
+        let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
+        let started = std::time::Instant::now();
+        let kind = event.kind;
+        // frontdesk keeps `ticket.sla` itself: what a caller sends there is not taken over.
+        let patch = patch.map(|mut p| {
+            if let Some(obj) = p.as_object_mut() {
+                obj.remove("sla");
+            }
+            p
+        });
+        event.ticket.sla = None;
+        let measured = self.measured.load_full();
+        let decide: store::RoutedDecideFn = {
+            let event = event.clone();
+            let freed = freed.clone();
+            Box::new(move |prior: Option<Ticket>, routing| -> Decision {
+                let mut ev = event.clone();
+                let ticket = match &prior {
+                    Some(p) => {
+                        let patch = patch.unwrap_or_else(|| {
+                            serde_json::to_value(&event.ticket).unwrap_or_default()
+                        });
+                        p.overlay(&patch).unwrap_or_else(|_| event.ticket.clone())
+                    }
+                    None => event.ticket.clone(),
+                };
+                if ev.changes.is_empty() {
+                    if let Some(p) = &prior {
+                        ev.changes = ticket.changes_since(p);
+                    }
+                }
+                ev.ticket = ticket.clone();
+                let t = std::time::Instant::now();
+                let ctx = engine::Context {
+                    routing,
+                    measured: measured.clone(),
+                };
+                let d = if explain {
+                    engine::explain_with(&loaded.config, &ctx, &ticket, &ev, now)
+                } else {
+                    engine::decide_with(&loaded.config, &ctx, &ticket, &ev, now)
+                };
+                metrics::decided(&d, t.elapsed());
+                if let Some(p) = prior.as_ref().filter(|p| store::is_open(p)) {
+                    if let Some(a) = &p.assignee {
+                        if d.ticket.assignee.as_ref() != Some(a) || !store::is_open(&d.ticket) {
+                            freed.lock().expect("freed lock").push(a.clone());
+                        }
+                    }
+                }
+                d
+            })
+        };
+        let result = self
+            .store
+            .apply_routed(event, fingerprint, now, need, decide)
+            .instrument(span.clone())
+            .await;
+        let _enter = span.enter();
+        metrics::store_latency(started.elapsed());
+        match result {
+            Ok(applied) => {
+                span.record(
+                    "rules",
+                    tracing::field::display(applied.decision.trace.fired.join(", ")),
+                );
+                metrics::event(
+                    kind,
+                    if applied.replayed {
+                        "replayed"
+                    } else {
+                        "decided"
+                    },
+                );
+                for e in &applied.decision.trace.errors {
+                    tracing::warn!(rule = %e.rule, path = %e.path, "{}", e.message);
+                }
+                tracing::info!(
+                    replayed = applied.replayed,
+                    actions = applied.decision.actions.len(),
+                    "decided"
+                );
+                if !applied.replayed {
+                    metrics::routed(&applied.decision);
+                }
+                let freed = if applied.replayed {
+                    Vec::new()
+                } else {
+                    std::mem::take(&mut *freed.lock().expect("freed lock"))
+                };
+                Ok((applied, freed))
+            }
+            Err(e) => {
+                metrics::event(kind, "failed");
+                Err(e.into())
+            }
+        }
+    }
+
+    /// A ticket with its timers and history.
+    pub async fn ticket(&self, id: &str) -> Result<TicketRecord, Error> {
+        self.store
+            .ticket(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no ticket `{id}` has been seen")).field("id"))
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, Error> {
+        Ok(self.store.audit(q).await?)
+    }
+
+    /// Outbox rows, newest first, optionally of one state (`pending`, `delivered`, `dead`).
+    pub async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, Error> {
+        if let Some(s) = state {
+            if !["pending", "delivered", "dead"].contains(&s) {
+                return Err(Error::new(
+                    Code::InvalidQuery,
+                    format!("state `{s}` is not one of pending, delivered, dead"),
+                )
+                .field("state"));
+            }
+        }
+        Ok(self.store.outbox(state, limit).await?)
+    }
+
+    /// Puts an outbox row back to pending, due now.
+    pub async fn redeliver(&self, id: &str) -> Result<(), Error> {
+        if self.store.redeliver(id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!("no outbox row `{id}`")).field("id"))
+        }
+    }
+
+    /// Whether the store answers.
+    pub async fn ready(&self) -> Result<(), Error> {
+        self.store
+            .ping()
+            .await
+            .map_err(|e| Error::new(Code::NotReady, e.to_string()))
+    }
+
+    /// Facts about the active rule pack.
+    pub fn config_info(&self) -> ConfigInfo {
+        let loaded = self.config.load();
+        ConfigInfo {
+            hash: loaded.hash.clone(),
+            loaded_at: loaded.loaded_at,
+            rules: loaded.config.rule_names().map(str::to_string).collect(),
+            files: loaded
+                .config
+                .files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
+            bots: loaded
+                .config
+                .bots()
+                .iter()
+                .map(|b| b.name().to_string())
+                .collect(),
+        }
+    }
+
+    /// Reads the recent measured first responses from the store, when the pack blends them
+    /// into expected responses (`settings.measured_response`); returns how many samples are in
+    /// use. The scheduler loop calls this once a minute; tests call it after deciding events.
+    pub async fn refresh_measured(&self) -> Result<usize, store::StoreError> {
+        let loaded = self.config.load_full();
+        let Some(settings) = loaded.config.measured_response() else {
+            self.measured.store(Default::default());
+            return Ok(0);
+        };
+        let now = self.clock.now();
+        let rows = self
+            .store
+            .response_samples(now - settings.window, crate::measured::MAX_SAMPLES)
+            .await?;
+        let measured = crate::measured::Measured::from_rows(rows);
+        let n = measured.len();
+        self.measured.store(Arc::new(measured));
+        *self.measured_at.lock().expect("measured lock") = Some(now);
+        Ok(n)
+    }
+
+    /// [`Desk::refresh_measured`] when the last read is a minute old (by the clock).
+    pub(crate) async fn refresh_measured_if_due(&self) {
+        let last = *self.measured_at.lock().expect("measured lock");
+        if last.is_some_and(|t| self.clock.now() - t < MEASURED_EVERY) {
+            return;
+        }
+        if let Err(e) = self.refresh_measured().await {
+            tracing::warn!(error = %e, "cannot read the measured first responses; keeping the last ones");
+        }
+    }
+}
+
+/// The answer to an event.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EventResponse {
+    /// The event decided.
+    pub event_id: String,
+    /// The event had been decided before; this is the stored decision and nothing was applied again.
+    pub replayed: bool,
+    /// The ticket after the actions.
+    pub ticket: Ticket,
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+    /// Timers started.
+    pub timers: Vec<TimerSpec>,
+    /// Pending timers cancelled by name (SLA clocks met, paused or stopped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled_timers: Vec<String>,
+    /// Rules that fired.
+    pub rules: Vec<String>,
+    /// Problems met while deciding (a failing script or template).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<RuleError>,
+    /// Every rule's outcome (with `?explain=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Trace>,
+}
+
+impl EventResponse {
+    /// The answer to an applied event; the trace only when asked for.
+    pub fn new(applied: Applied, explain: bool) -> EventResponse {
+        let d = applied.decision;
+        EventResponse {
+            event_id: d.event_id,
+            replayed: applied.replayed,
+            ticket: d.ticket,
+            actions: d.actions,
+            timers: d.timers,
+            cancelled_timers: d.cancelled_timers,
+            rules: d.trace.fired.clone(),
+            errors: d.trace.errors.clone(),
+            trace: explain.then_some(d.trace),
+        }
+    }
+}
+
+/// Facts about the active rule pack.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ConfigInfo {
+    /// SHA-256 over every file of the pack directory (relative paths and contents, scripts
+    /// included): equal on replicas running the same rules, wherever the pack is installed.
+    pub hash: String,
+    /// When it was loaded.
+    pub loaded_at: DateTime<Utc>,
+    /// Rules, in evaluation order.
+    pub rules: Vec<String>,
+    /// Files.
+    pub files: Vec<String>,
+    /// FAQ bots loaded with the rules (their hash is part of `hash`).
+    #[serde(default)]
+    pub bots: Vec<String>,
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "frontdesk".into())
+}
