@@ -8,6 +8,7 @@ pub(crate) mod compile;
 pub(crate) mod decode;
 pub mod diag;
 pub mod schema;
+pub mod tests;
 pub mod yaml;
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use crate::rules::script::Scripts;
 use crate::rules::template::Templates;
 use crate::rules::text::{BitSet, KeywordSet};
 use crate::rules::Rule;
-use crate::testing::TestCase;
+use tests::TestCase;
 use crate::time::expected::ResponseTargets;
 use crate::time::{Calendar, Calendars};
 use compile::{Compiler, Pack};
@@ -285,7 +286,7 @@ impl Config {
                     file,
                     diags: &mut diags,
                 };
-                tests.extend(crate::testing::compile(
+                tests.extend(tests::compile(
                     &mut cx,
                     value,
                     &rule_names,

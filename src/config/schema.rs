@@ -11,7 +11,7 @@ use crate::routing::{AgentStatus, Strategy};
 use crate::rules::action::ACTIONS;
 use crate::rules::condition::OPERATORS;
 use crate::rules::field::{known_paths, FIELDS};
-use crate::testing::{EXPECT_KEYS, TEST_KEYS};
+use super::tests::{EXPECT_KEYS, TEST_KEYS};
 use crate::time::decode::CALENDAR_KEYS;
 
 fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Value {
