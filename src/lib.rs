@@ -6,24 +6,21 @@
 //!
 //! # Layout
 //!
-//! - [`model`]: events, tickets, messages, actions — the JSON at the edges.
-//! - [`adapters`]: helpdesk webhook bodies (Chatwoot, Zammad, Zendesk, generic) → [`model::Event`],
-//!   and webhook signature checks ([`adapters::signature`]).
-//! - [`config`]: loading a rule pack. YAML with positions ([`config::yaml`]) is compiled into an
-//!   immutable [`config::Config`]; every problem becomes a [`config::Diagnostic`] with
-//!   `file:line:col` and a field path.
-//! - [`rules`]: the compiled rule language: conditions, actions, keyword automaton, Rhai
-//!   sandbox, templates.
-//! - [`time`]: business calendars, business-time arithmetic and the expected response.
-//! - [`engine`]: [`engine::decide`], the pure decision function, and [`engine::decide_with`],
-//!   which also reads the routing state the shell loaded ([`engine::Context`]).
-//! - [`routing`]: agents, teams, availability and automatic assignment ([`routing::route`]).
-//! - [`sla`]: SLA policies and the clocks they run on a ticket (first response, next response,
-//!   resolution), with their warning and breach timers.
-//! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
-//! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
-//! - [`bot`]: chat sessions with a bot: replies, feedback, handoff ([`bot::reply`], pure).
-//! - [`testing`]: rule-file `tests:`.
+//! Two crates. `frontdesk-core` (`crates/core`) is the pure part — model, rule packs, the
+//! decision function, business time, SLA, routing, FAQ bots — with no I/O dependency at all;
+//! its modules are re-exported here under the same names ([`model`], [`config`], [`rules`],
+//! [`time`], [`engine`], [`routing`], [`sla`], [`schedule`], [`measured`], [`faq`], [`bot`],
+//! [`testing`]). This crate is the shell around it, in layers:
+//!
+//! - [`server`]: the HTTP edge (axum). Handlers parse a request, call the service, render the
+//!   answer or its error.
+//! - [`service`]: what the daemon does — process an event, a chat turn, fire timers and cron
+//!   occurrences, deliver the outbox, offer queued tickets, reload the pack — with one error
+//!   type ([`service::Error`], [`service::Code`]) and no HTTP types.
+//! - [`store`]: durable state behind one trait, on SQLite (embedded) or PostgreSQL (replicas).
+//! - [`adapters`]: helpdesk webhook bodies (Chatwoot, Zammad, Zendesk, generic) →
+//!   [`model::Event`], and webhook signature checks ([`adapters::signature`]).
+//! - [`delivery`]: the outbox's connectors (webhooks, Slack, SMTP, helpdesk APIs).
 //! - [`cli`]: the `frontdesk` command.
 //!
 //! # Example
@@ -48,21 +45,13 @@
 //! ```
 #![warn(missing_docs)]
 
+pub use frontdesk_core::{
+    bot, config, engine, faq, measured, model, routing, rules, schedule, sla, testing, time,
+};
+
 pub mod adapters;
-pub mod bot;
 pub mod cli;
-pub mod config;
 pub mod delivery;
-pub mod engine;
-pub mod faq;
-pub mod measured;
-pub mod model;
-pub mod routing;
-pub mod rules;
-pub mod schedule;
 pub mod server;
 pub mod service;
-pub mod sla;
 pub mod store;
-pub mod testing;
-pub mod time;

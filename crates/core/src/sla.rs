@@ -18,15 +18,14 @@ use chrono::{DateTime, Duration, DurationRound, Utc, Weekday};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use crate::config::compile::Compiler;
-use crate::config::decode::{index, join};
+use crate::config::decode::{index, join, Sites};
 use crate::config::yaml::{Kind, Node, Pos};
 use crate::model::{
     Author, Event, EventType, Metric, Named, Priority, SlaClock, SlaState, Status, Ticket,
     TimerRef, TimerSpec,
 };
 use crate::rules::action::parse_duration;
-use crate::rules::condition::{self, Cond};
+use crate::rules::condition::{self, Cond, CondEnv};
 use crate::time::hours::{WeekHours, Window};
 use crate::time::{parse_business, BusinessSpan, Calendar, Calendars};
 
@@ -537,48 +536,31 @@ pub fn timers(
 }
 
 /// Compiles `sla:` of one file: a list of policies.
-pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node) {
-    let Some(items) = c.cx.seq(node, "sla") else {
-        return;
+pub(crate) fn compile(c: &mut dyn CondEnv<'_>, node: &Node, names: &mut Sites) -> Vec<Policy> {
+    let Some(items) = c.cx().seq(node, "sla") else {
+        return Vec::new();
     };
-    for (i, item) in items.iter().enumerate() {
-        let path = index("sla", i);
-        if let Some(p) = policy(c, item, &path) {
-            if p.has(Metric::FirstResponse) {
-                c.pack.sla_first_response = true;
-            }
-            c.pack.sla.push(p);
-        }
-    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| policy(c, item, &index("sla", i), names))
+        .collect()
 }
 
-fn policy(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Policy> {
-    let f = c.cx.map(node, path, POLICY_KEYS)?;
+fn policy(c: &mut dyn CondEnv<'_>, node: &Node, path: &str, names: &mut Sites) -> Option<Policy> {
+    let f = c.cx().map(node, path, POLICY_KEYS)?;
     let name = match f.get("name") {
-        Some(n) => c.cx.nonempty_text(n, &join(path, "name")),
+        Some(n) => c.cx().nonempty_text(n, &join(path, "name")),
         None => {
-            c.cx.missing(&f, path, "name");
+            c.cx().missing(&f, path, "name");
             None
         }
     };
     if let (Some(name), Some(n)) = (&name, f.get("name")) {
-        if let Some((file, pos)) = c.pack.sla_sites.get(name) {
-            let msg = format!(
-                "duplicate SLA policy name `{name}` (first at {}:{}:{})",
-                file.display(),
-                pos.line,
-                pos.col
-            );
-            c.cx.error(n.pos, &join(path, "name"), msg);
-        } else {
-            c.pack
-                .sla_sites
-                .insert(name.clone(), (c.cx.file.to_path_buf(), n.pos));
-        }
+        names.claim(c.cx(), "SLA policy", name, n.pos, &join(path, "name"));
     }
-    c.rule = format!("sla {}", name.as_deref().unwrap_or(path));
     if let Some(d) = f.get("description") {
-        c.cx.text(d, &join(path, "description"));
+        c.cx().text(d, &join(path, "description"));
     }
     let when = match f.get("when") {
         Some(w) => condition::compile(c, w, &join(path, "when")).map(Some),
@@ -608,7 +590,7 @@ fn policy(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Policy> {
         }
     }
     if ok && targets.iter().all(Option::is_none) {
-        c.cx.error(
+        c.cx().error(
             f.pos,
             path,
             "an SLA policy needs at least one of `first_response`, `next_response`, `resolution`",
@@ -628,23 +610,23 @@ fn policy(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Policy> {
         targets,
         pause_when,
         warn_at,
-        file: c.cx.file.to_path_buf(),
+        file: c.cx().file.to_path_buf(),
         pos: node.pos,
     })
 }
 
 /// `{ urgent: 30m, normal: 4h }`: a target per priority; priorities left out have none.
 fn target_table(
-    c: &mut Compiler<'_>,
+    c: &mut dyn CondEnv<'_>,
     node: &Node,
     path: &str,
     business: bool,
 ) -> Option<[Option<BusinessSpan>; 4]> {
     let names = Priority::names();
-    let f = c.cx.map_with(node, path, &names, "priority")?;
+    let f = c.cx().map_with(node, path, &names, "priority")?;
     if f.len() == 0 {
         if matches!(&node.kind, Kind::Map(p) if p.is_empty()) {
-            c.cx.error(
+            c.cx().error(
                 node.pos,
                 path,
                 "needs a target for at least one priority (low, normal, high, urgent)",
@@ -656,7 +638,7 @@ fn target_table(
     let mut ok = true;
     for (key, _, v) in f.iter() {
         let p = join(path, key);
-        let Some(text) = c.cx.text(v, &p) else {
+        let Some(text) = c.cx().text(v, &p) else {
             ok = false;
             continue;
         };
@@ -668,7 +650,7 @@ fn target_table(
         match span {
             Ok(span) => out[Priority::parse(key).expect("keys are checked") as usize] = Some(span),
             Err(e) => {
-                c.cx.error(v.pos, &p, e);
+                c.cx().error(v.pos, &p, e);
                 ok = false;
             }
         }
@@ -677,11 +659,11 @@ fn target_table(
 }
 
 /// `80%` or `[50%, 80%]`: ascending, distinct, between 1% and 99%.
-fn percentages(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Vec<u32>> {
+fn percentages(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Vec<u32>> {
     let single = !matches!(node.kind, Kind::Seq(_));
     let mut out: Vec<u32> = Vec::new();
     let mut ok = true;
-    for (i, item) in c.cx.list(node).into_iter().enumerate() {
+    for (i, item) in c.cx().list(node).into_iter().enumerate() {
         let p = if single {
             path.to_string()
         } else {
@@ -695,14 +677,14 @@ fn percentages(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Vec<u32>
         match parsed {
             Some(n) if (1..=99).contains(&n) => {
                 if out.contains(&n) {
-                    c.cx.error(item.pos, &p, format!("{n}% is listed twice"));
+                    c.cx().error(item.pos, &p, format!("{n}% is listed twice"));
                     ok = false;
                 } else {
                     out.push(n);
                 }
             }
             Some(n) => {
-                c.cx.error(
+                c.cx().error(
                     item.pos,
                     &p,
                     format!(
@@ -712,7 +694,7 @@ fn percentages(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Vec<u32>
                 ok = false;
             }
             None => {
-                c.cx.error(
+                c.cx().error(
                     item.pos,
                     &p,
                     format!(

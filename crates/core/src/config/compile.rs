@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::decode::{index, join, Cx};
+use super::decode::{index, join, Cx, Sites};
 use super::diag::did_you_mean;
 use super::yaml::{Kind, Node, Pos};
 use crate::faq::BotSet;
 use crate::model::{EventType, Named, Priority};
 use crate::rules::action::{self, ActionEnv, TimerDef};
-use crate::rules::condition;
+use crate::rules::condition::{self, CondEnv};
 use crate::rules::field::TextSlot;
 use crate::rules::script::{ScriptError, Scripts};
 use crate::rules::template::{valid_language, Templates, TextDef, CONTEXT_NAMES, RESPONSE_NAMES};
@@ -71,12 +71,12 @@ pub(crate) struct Pack {
     pub bots_failed: bool,
     /// SLA policies.
     pub sla: crate::sla::Policies,
-    pub(crate) sla_sites: HashMap<String, (PathBuf, Pos)>,
+    pub(crate) sla_sites: Sites,
     /// Some SLA policy has first-response targets (for `expected_response`).
     pub(crate) sla_first_response: bool,
     /// Cron schedules.
     pub schedules: Vec<crate::schedule::CronSchedule>,
-    pub(crate) schedule_sites: HashMap<String, (PathBuf, Pos)>,
+    pub(crate) schedule_sites: Sites,
 }
 
 /// Compiles the parts of one file.
@@ -525,6 +525,25 @@ impl Compiler<'_> {
     }
 
     /// Compiles `rules:` of this file.
+    /// Compiles `sla:` of one file into the pack.
+    pub fn sla(&mut self, node: &Node) {
+        let mut names = std::mem::take(&mut self.pack.sla_sites);
+        let policies = crate::sla::compile(self, node, &mut names);
+        self.pack.sla_sites = names;
+        for p in policies {
+            self.pack.sla_first_response |= p.has(crate::model::Metric::FirstResponse);
+            self.pack.sla.push(p);
+        }
+    }
+
+    /// Compiles `schedules:` of one file into the pack.
+    pub fn schedules(&mut self, node: &Node) {
+        let mut names = std::mem::take(&mut self.pack.schedule_sites);
+        let schedules = crate::schedule::compile(self, node, &mut names);
+        self.pack.schedule_sites = names;
+        self.pack.schedules.extend(schedules);
+    }
+
     pub fn rules(&mut self, node: &Node) {
         let Some(items) = self.cx.seq(node, "rules") else {
             return;
@@ -750,6 +769,10 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
         self.rule.clone()
     }
 
+    fn set_rule_name(&mut self, name: String) {
+        self.rule = name;
+    }
+
     fn calendar(&mut self, node: &Node, path: &str) -> Option<usize> {
         self.calendar_ref(node, path)
     }
@@ -764,5 +787,31 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
         path: &str,
     ) -> Option<crate::routing::TeamAssign> {
         Compiler::team_assign(self, fields, path)
+    }
+}
+
+impl<'d> CondEnv<'d> for Compiler<'d> {
+    fn cx(&mut self) -> &mut Cx<'d> {
+        &mut self.cx
+    }
+
+    fn keyword(&mut self, folded: &str, slot: TextSlot) -> u32 {
+        Compiler::keyword(self, folded, slot)
+    }
+
+    fn script_expression(&mut self, source: &str, node: &Node, path: &str) -> Option<usize> {
+        self.compile_script_expression(source, node, path)
+    }
+
+    fn calendar_ref(&mut self, node: &Node, path: &str) -> Option<usize> {
+        Compiler::calendar_ref(self, node, path)
+    }
+
+    fn bot_ref(&mut self, bot: &str, node: &Node, path: &str) -> bool {
+        Compiler::bot_ref(self, bot, node, path)
+    }
+
+    fn bots(&self) -> std::sync::Arc<BotSet> {
+        self.pack.bots.clone()
     }
 }

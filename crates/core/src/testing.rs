@@ -30,13 +30,7 @@ impl TestCase {
             routing: self.routing.clone(),
             ..Context::default()
         };
-        let d = engine::explain_with(
-            config,
-            &context,
-            &self.event.ticket,
-            &self.event,
-            self.now,
-        );
+        let d = engine::explain_with(config, &context, &self.event.ticket, &self.event, self.now);
         let mismatches = self.expect.check(&d);
         (d, mismatches)
     }

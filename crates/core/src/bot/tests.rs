@@ -147,7 +147,11 @@ fn asking_for_a_person_hands_over_in_any_language() {
 
 #[test]
 fn repeated_abstention_hands_over() {
-    let bot = Bot::from_yaml("support.yaml", include_str!("../../bots/support.yaml")).unwrap();
+    let bot = Bot::from_yaml(
+        "support.yaml",
+        include_str!("../../../../bots/support.yaml"),
+    )
+    .unwrap();
     let s = session(&bot, Some("en"));
     let first = say(&bot, &s, "What is the weather like on Mars?");
     assert!(first.reply.abstained);

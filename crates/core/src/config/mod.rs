@@ -26,11 +26,11 @@ use crate::rules::script::Scripts;
 use crate::rules::template::Templates;
 use crate::rules::text::{BitSet, KeywordSet};
 use crate::rules::Rule;
-use tests::TestCase;
 use crate::time::expected::ResponseTargets;
 use crate::time::{Calendar, Calendars};
 use compile::{Compiler, Pack};
 use decode::Cx;
+use tests::TestCase;
 use yaml::Pos;
 
 /// Top-level keys of a rule file.
@@ -266,8 +266,8 @@ impl Config {
                         "teams" => c.teams(value),
                         "agents" => c.agents(value),
                         "settings" => c.settings(value),
-                        "sla" => crate::sla::compile(&mut c, value),
-                        "schedules" => crate::schedule::compile(&mut c, value),
+                        "sla" => c.sla(value),
+                        "schedules" => c.schedules(value),
                         "templates" => c.templates(value),
                         _ => c.rules(value),
                     }
@@ -286,12 +286,7 @@ impl Config {
                     file,
                     diags: &mut diags,
                 };
-                tests.extend(tests::compile(
-                    &mut cx,
-                    value,
-                    &rule_names,
-                    &pack.roster,
-                ));
+                tests.extend(tests::compile(&mut cx, value, &rule_names, &pack.roster));
             }
         }
         warn_unused_templates(&pack, &docs, &mut diags);

@@ -40,9 +40,9 @@ pub(crate) struct Example {
 
 /// Settings of the matcher; the defaults are the measured ones (docs/faq.md).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Options {
+pub struct Options {
     /// Classifier training.
-    pub train: TrainConfig,
+    pub(crate) train: TrainConfig,
     /// Weight of the BM25 similarity in the combined score.
     pub gamma: f32,
 
@@ -51,7 +51,7 @@ pub(crate) struct Options {
     /// Whether unknown words are corrected.
     pub typos: bool,
     /// Which features questions yield.
-    pub features: FeatureConfig,
+    pub(crate) features: FeatureConfig,
     /// Whether each entry's id is learnt as one more question.
     pub ids: bool,
     /// Weight of the margin model's scores in the combined score (0: no margin model).
@@ -65,11 +65,11 @@ pub(crate) struct Options {
     /// Which model: 0 chooses by size ([`dense_fits`]), 1 always prototypes, -1 never.
     pub prototypes: i8,
     /// Prototype training (large bots).
-    pub proto: PrototypeConfig,
+    pub(crate) proto: PrototypeConfig,
     /// Weight of the network's log-probabilities in the combined score (0: no network).
     pub mlp: f32,
     /// Network training.
-    pub net: MlpConfig,
+    pub(crate) net: MlpConfig,
     /// How much of the weight of a question's unknown features counts in its length (see
     /// [`FeatureSpace::vector`]; dense model only).
     pub unknown: f32,
@@ -275,7 +275,7 @@ pub(crate) struct Ranking {
 
 /// What the confidence of a ranking is computed from.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(crate) struct Signals {
+pub struct Signals {
     /// The first candidate's combined probability, `p₁`.
     pub top: f32,
     /// Its margin over the second, `p₁ − p₂`.

@@ -12,12 +12,11 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::config::compile::Compiler;
-use crate::config::decode::{index, join};
+use crate::config::decode::{index, join, Sites};
 use crate::config::diag::did_you_mean;
 use crate::config::yaml::{Kind, Node, Pos};
 use crate::model::{Named, Status};
-use crate::rules::action::{self, parse_duration, ActionDef};
+use crate::rules::action::{self, parse_duration, ActionDef, ActionEnv};
 use crate::time::calendar::local_to_utc;
 
 /// Ticket ids of schedules without `for_each` start with this: `schedule:NAME`. Such a ticket
@@ -194,65 +193,62 @@ fn classic_weekdays(field: &str) -> Result<String, String> {
 }
 
 /// Compiles `schedules:` of one file.
-pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node) {
-    let Some(items) = c.cx.seq(node, "schedules") else {
-        return;
+pub(crate) fn compile(
+    c: &mut dyn ActionEnv<'_>,
+    node: &Node,
+    names: &mut Sites,
+) -> Vec<CronSchedule> {
+    let Some(items) = c.cx().seq(node, "schedules") else {
+        return Vec::new();
     };
-    for (i, item) in items.iter().enumerate() {
-        let path = index("schedules", i);
-        if let Some(s) = schedule(c, item, &path) {
-            c.pack.schedules.push(s);
-        }
-    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| schedule(c, item, &index("schedules", i), names))
+        .collect()
 }
 
-fn schedule(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<CronSchedule> {
-    let f = c.cx.map(node, path, SCHEDULE_KEYS)?;
+fn schedule(
+    c: &mut dyn ActionEnv<'_>,
+    node: &Node,
+    path: &str,
+    names: &mut Sites,
+) -> Option<CronSchedule> {
+    let f = c.cx().map(node, path, SCHEDULE_KEYS)?;
     let name = match f.get("name") {
-        Some(n) => c.cx.nonempty_text(n, &join(path, "name")),
+        Some(n) => c.cx().nonempty_text(n, &join(path, "name")),
         None => {
-            c.cx.missing(&f, path, "name");
+            c.cx().missing(&f, path, "name");
             None
         }
     };
     if let (Some(name), Some(n)) = (&name, f.get("name")) {
-        if let Some((file, pos)) = c.pack.schedule_sites.get(name) {
-            let msg = format!(
-                "duplicate schedule name `{name}` (first at {}:{}:{})",
-                file.display(),
-                pos.line,
-                pos.col
-            );
-            c.cx.error(n.pos, &join(path, "name"), msg);
-        } else {
-            c.pack
-                .schedule_sites
-                .insert(name.clone(), (c.cx.file.to_path_buf(), n.pos));
-        }
+        names.claim(c.cx(), "schedule", name, n.pos, &join(path, "name"));
     }
-    c.rule = format!("schedule {}", name.as_deref().unwrap_or(path));
+    c.set_rule_name(format!("schedule {}", name.as_deref().unwrap_or(path)));
     if let Some(d) = f.get("description") {
-        c.cx.text(d, &join(path, "description"));
+        c.cx().text(d, &join(path, "description"));
     }
     let cron = match f.get("cron") {
         Some(n) => {
             let p = join(path, "cron");
-            c.cx.nonempty_text(n, &p)
+            c.cx()
+                .nonempty_text(n, &p)
                 .and_then(|text| match parse_cron(&text) {
                     Ok(s) => Some((text, s)),
                     Err(e) => {
-                        c.cx.error(n.pos, &p, e);
+                        c.cx().error(n.pos, &p, e);
                         None
                     }
                 })
         }
         None => {
-            c.cx.missing(&f, path, "cron");
+            c.cx().missing(&f, path, "cron");
             None
         }
     };
     let timezone = match f.get("timezone") {
-        Some(n) => crate::time::decode::timezone(&mut c.cx, n, &join(path, "timezone")),
+        Some(n) => crate::time::decode::timezone(c.cx(), n, &join(path, "timezone")),
         None => Some(Tz::UTC),
     };
     let for_each = match f.get("for_each") {
@@ -262,14 +258,14 @@ fn schedule(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<CronSchedul
     let then = match f.get("then") {
         Some(t) => action::compile_list(c, t, &join(path, "then")),
         None => {
-            c.cx.missing(&f, path, "then");
+            c.cx().missing(&f, path, "then");
             None
         }
     };
     let missed = match f.get("missed") {
         Some(n) => {
             let p = join(path, "missed");
-            match c.cx.text(n, &p) {
+            match c.cx().text(n, &p) {
                 Some(t) if t == "run_once" => Some(Missed::RunOnce),
                 Some(t) if t == "skip" => Some(Missed::Skip),
                 Some(t) => {
@@ -279,7 +275,8 @@ fn schedule(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<CronSchedul
                     } else {
                         hint
                     };
-                    c.cx.error(n.pos, &p, format!("unknown value `{t}`{hint}"));
+                    c.cx()
+                        .error(n.pos, &p, format!("unknown value `{t}`{hint}"));
                     None
                 }
                 None => None,
@@ -288,7 +285,7 @@ fn schedule(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<CronSchedul
         None => Some(Missed::RunOnce),
     };
     let enabled = match f.get("enabled") {
-        Some(n) => c.cx.boolean(n, &join(path, "enabled")),
+        Some(n) => c.cx().boolean(n, &join(path, "enabled")),
         None => Some(true),
     };
     let (expression, cron) = cron?;
@@ -305,11 +302,11 @@ fn schedule(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<CronSchedul
     })
 }
 
-fn for_each(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<ForEach> {
-    let f = c.cx.map(node, path, FOR_EACH_KEYS)?;
+fn for_each(c: &mut dyn ActionEnv<'_>, node: &Node, path: &str) -> Option<ForEach> {
+    let f = c.cx().map(node, path, FOR_EACH_KEYS)?;
     if f.len() == 0 {
         if matches!(&node.kind, Kind::Map(p) if p.is_empty()) {
-            c.cx.error(
+            c.cx().error(
                 node.pos,
                 path,
                 "needs `status` or `idle_for`; leave `for_each` out to run once per occurrence",
@@ -322,9 +319,9 @@ fn for_each(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<ForEach> {
     if let Some(s) = f.get("status") {
         let p = join(path, "status");
         let single = !matches!(s.kind, Kind::Seq(_));
-        for (i, item) in c.cx.list(s).into_iter().enumerate() {
+        for (i, item) in c.cx().list(s).into_iter().enumerate() {
             let ip = if single { p.clone() } else { index(&p, i) };
-            match c.cx.named::<Status>(item, &ip, "status") {
+            match c.cx().named::<Status>(item, &ip, "status") {
                 Some(st) => statuses.push(st),
                 None => ok = false,
             }
@@ -333,10 +330,10 @@ fn for_each(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<ForEach> {
     let idle_for = match f.get("idle_for") {
         Some(n) => {
             let p = join(path, "idle_for");
-            match c.cx.text(n, &p).map(|t| parse_duration(&t)) {
+            match c.cx().text(n, &p).map(|t| parse_duration(&t)) {
                 Some(Ok(d)) => Some(d),
                 Some(Err(e)) => {
-                    c.cx.error(n.pos, &p, e);
+                    c.cx().error(n.pos, &p, e);
                     ok = false;
                     None
                 }

@@ -1154,6 +1154,10 @@ impl<'d> ActionEnv<'d> for ScriptActions<'d> {
         self.rule.to_string()
     }
 
+    fn set_rule_name(&mut self, _name: String) {
+        // A script's actions always belong to the rule that ran it.
+    }
+
     fn calendar(&mut self, node: &Node, path: &str) -> Option<usize> {
         let name = self.cx.nonempty_text(node, path)?;
         let found = self.config.calendars.index_of(&name);

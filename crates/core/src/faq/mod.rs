@@ -50,7 +50,7 @@ mod bm25;
 pub mod bot;
 mod classifier;
 mod features;
-pub(crate) mod lang;
+pub mod lang;
 mod matcher;
 mod mlp;
 pub(crate) mod normalise;
@@ -65,8 +65,8 @@ use serde::Serialize;
 use bot::{BotDef, Texts};
 pub use bot::{BotTest, ChatText, Entry, Link};
 use lang::Lang;
-pub(crate) use matcher::Options;
 use matcher::{Example, Matcher};
+pub use matcher::{Options, Signals};
 
 use crate::config::diag::{Diagnostic, Diagnostics, Severity};
 use crate::config::yaml::Pos;
@@ -127,7 +127,7 @@ impl Bot {
     }
 
     /// The same with other matcher settings (for measuring them with `frontdesk eval`).
-    pub(crate) fn load_with(path: &Path, options: Options) -> Result<Bot, Diagnostics> {
+    pub fn load_with(path: &Path, options: Options) -> Result<Bot, Diagnostics> {
         match std::fs::read_to_string(path) {
             Ok(text) => Bot::compile(path, &text, options),
             Err(e) => {
@@ -193,7 +193,8 @@ impl Bot {
         Bot::from_questions_with(name, language, entries, Options::default())
     }
 
-    pub(crate) fn from_questions_with(
+    /// [`Bot::from_questions`] with other matcher settings (for measuring them).
+    pub fn from_questions_with(
         name: &str,
         language: &str,
         entries: &[(String, Vec<String>)],
@@ -305,7 +306,7 @@ impl Bot {
     }
 
     /// The matcher's signals for a question (for fitting the calibration).
-    pub(crate) fn signals(&self, question: &str) -> (Option<String>, matcher::Signals) {
+    pub fn signals(&self, question: &str) -> (Option<String>, matcher::Signals) {
         let r = self.matcher.rank(question, None);
         (
             r.candidates

@@ -10,8 +10,7 @@ use serde_json::Value;
 use super::field::{EnumKind, Field, FieldType, TextSlot, Val};
 use super::text::{contains_word, fold, fold_keyword};
 use super::Scope;
-use crate::config::compile::Compiler;
-use crate::config::decode::{index, join};
+use crate::config::decode::{index, join, Cx};
 use crate::config::diag::did_you_mean;
 use crate::config::yaml::{Kind, Node};
 
@@ -483,13 +482,31 @@ impl Test {
     }
 }
 
+/// What compiling a condition needs from the pack under construction: where diagnostics go,
+/// the keyword automaton, the scripts, the calendars and the bots. The config compiler
+/// implements it; the condition compiler never sees the pack itself.
+pub(crate) trait CondEnv<'d> {
+    /// Where diagnostics go.
+    fn cx(&mut self) -> &mut Cx<'d>;
+    /// The id of a keyword (already folded) in the pack's automaton, for a text slot.
+    fn keyword(&mut self, folded: &str, slot: TextSlot) -> u32;
+    /// Compiles a `script:` condition's expression; its id in the pack's scripts.
+    fn script_expression(&mut self, source: &str, node: &Node, path: &str) -> Option<usize>;
+    /// A reference to a calendar by name: its index in the pack.
+    fn calendar_ref(&mut self, node: &Node, path: &str) -> Option<usize>;
+    /// Checks a reference to a FAQ bot; false (and a diagnostic) when there is no such bot.
+    fn bot_ref(&mut self, bot: &str, node: &Node, path: &str) -> bool;
+    /// The FAQ bots the pack may name.
+    fn bots(&self) -> std::sync::Arc<crate::faq::BotSet>;
+}
+
 /// Compiles a condition (`when:` or one of its parts).
-pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Cond> {
+pub(crate) fn compile(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Cond> {
     if let Kind::Seq(items) = &node.kind {
         return compile_list(c, items, path).map(Cond::All);
     }
     let Kind::Map(pairs) = &node.kind else {
-        c.cx.expected(
+        c.cx().expected(
             node,
             path,
             "a condition (a mapping with `field`, `all`, `any`, `not`, `script`, `within_hours` or `intent`)",
@@ -504,17 +521,17 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
     if has("field") {
         return compile_field(c, node, path);
     }
-    let fields = c.cx.map(node, path, CONDITION_KEYS)?;
+    let fields = c.cx().map(node, path, CONDITION_KEYS)?;
     if fields.len() != 1 {
         if fields.len() == 0 {
-            c.cx.error(
+            c.cx().error(
                 node.pos,
                 path,
                 "empty condition: write `field`, `all`, `any`, `not`, `script`, `within_hours` or `intent`",
             );
         } else {
             let keys: Vec<_> = fields.keys().collect();
-            c.cx.error(
+            c.cx().error(
                 node.pos,
                 path,
                 format!(
@@ -529,9 +546,9 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
     let p = join(path, key);
     match key {
         "all" | "any" => {
-            let items = c.cx.seq(value, &p)?;
+            let items = c.cx().seq(value, &p)?;
             if items.is_empty() {
-                c.cx.error(
+                c.cx().error(
                     value.pos,
                     &p,
                     format!("`{key}` needs at least one condition"),
@@ -547,7 +564,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
         }
         "not" => Some(Cond::Not(Box::new(compile(c, value, &p)?), p)),
         "within_hours" => {
-            let name = c.cx.nonempty_text(value, &p)?;
+            let name = c.cx().nonempty_text(value, &p)?;
             let cal = c.calendar_ref(value, &p)?;
             Some(Cond::Test(Box::new(Test {
                 path: p,
@@ -558,8 +575,8 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
         }
         "intent" => compile_intent(c, value, &p),
         "script" => {
-            let source = c.cx.nonempty_text(value, &p)?;
-            let id = c.compile_script_expression(&source, value, &p)?;
+            let source = c.cx().nonempty_text(value, &p)?;
+            let id = c.script_expression(&source, value, &p)?;
             Some(Cond::Test(Box::new(Test {
                 path: p,
                 desc: format!("script `{}`", source.trim()),
@@ -572,21 +589,21 @@ pub(crate) fn compile(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<C
 }
 
 /// `intent: { bot: support, in: [password_reset], min_score: 0.6 }`.
-fn compile_intent(c: &mut Compiler<'_>, node: &Node, p: &str) -> Option<Cond> {
-    let f = c.cx.map(node, p, &["bot", "in", "min_score"])?;
+fn compile_intent(c: &mut dyn CondEnv<'_>, node: &Node, p: &str) -> Option<Cond> {
+    let f = c.cx().map(node, p, &["bot", "in", "min_score"])?;
     let Some(b) = f.get("bot") else {
-        c.cx.missing(&f, p, "bot");
+        c.cx().missing(&f, p, "bot");
         return None;
     };
     let bpath = join(p, "bot");
-    let bot = c.cx.nonempty_text(b, &bpath)?;
+    let bot = c.cx().nonempty_text(b, &bpath)?;
     if !c.bot_ref(&bot, b, &bpath) {
         return None;
     }
     let mut ok = true;
     let min_score = match f.get("min_score") {
         Some(m) => {
-            let v = c.cx.fraction(m, &join(p, "min_score"));
+            let v = c.cx().fraction(m, &join(p, "min_score"));
             ok &= v.is_some();
             v
         }
@@ -595,17 +612,17 @@ fn compile_intent(c: &mut Compiler<'_>, node: &Node, p: &str) -> Option<Cond> {
     let mut ids = Vec::new();
     if let Some(list) = f.get("in") {
         let ipath = join(p, "in");
-        let loaded = c.pack.bots.clone();
+        let loaded = c.bots();
         let known = loaded.get(&bot).expect("checked above");
-        for (i, item) in c.cx.list(list).into_iter().enumerate() {
+        for (i, item) in c.cx().list(list).into_iter().enumerate() {
             let ip = index(&ipath, i);
-            let Some(id) = c.cx.nonempty_text(item, &ip) else {
+            let Some(id) = c.cx().nonempty_text(item, &ip) else {
                 ok = false;
                 continue;
             };
             if known.entry(&id).is_none() {
                 let hint = did_you_mean(&id, known.entries().iter().map(|e| e.id.as_str()));
-                c.cx.error(
+                c.cx().error(
                     item.pos,
                     &ip,
                     format!("bot `{bot}` has no entry `{id}`{hint}"),
@@ -638,7 +655,7 @@ fn compile_intent(c: &mut Compiler<'_>, node: &Node, p: &str) -> Option<Cond> {
     })
 }
 
-fn compile_list(c: &mut Compiler<'_>, items: &[Node], path: &str) -> Option<Vec<Cond>> {
+fn compile_list(c: &mut dyn CondEnv<'_>, items: &[Node], path: &str) -> Option<Vec<Cond>> {
     let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
@@ -650,19 +667,19 @@ fn compile_list(c: &mut Compiler<'_>, items: &[Node], path: &str) -> Option<Vec<
     ok.then_some(out)
 }
 
-fn compile_field(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Cond> {
+fn compile_field(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Cond> {
     let mut allowed = vec!["field"];
     allowed.extend_from_slice(OPERATORS);
     let mut keys_for_error: Vec<&str> = allowed.clone();
     keys_for_error.extend(CONDITION_KEYS.iter().filter(|k| **k != "field"));
-    let fields = c.cx.map_with(node, path, &allowed, "operator")?;
+    let fields = c.cx().map_with(node, path, &allowed, "operator")?;
     let field_node = fields.get("field").expect("checked by caller");
     let fpath = join(path, "field");
-    let name = c.cx.nonempty_text(field_node, &fpath)?;
+    let name = c.cx().nonempty_text(field_node, &fpath)?;
     let Some(field) = Field::parse(&name) else {
         let known = super::field::known_paths();
         let hint = did_you_mean(&name, known.iter().map(String::as_str));
-        c.cx.error(
+        c.cx().error(
             field_node.pos,
             &fpath,
             format!("unknown field `{name}`{hint}"),
@@ -674,7 +691,7 @@ fn compile_field(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Cond> 
         [one] => *one,
         [] if fields.len() < node_keys(node) => return None, // an unknown key, already reported
         [] => {
-            c.cx.error(
+            c.cx().error(
                 node.pos,
                 path,
                 format!(
@@ -685,7 +702,7 @@ fn compile_field(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<Cond> 
             return None;
         }
         [_, second, ..] => {
-            c.cx.error(
+            c.cx().error(
                 second.1.pos,
                 path,
                 "one operator per condition; combine several with `all:`",
@@ -732,7 +749,7 @@ fn cmp_op(op: &str) -> Option<CmpOp> {
 }
 
 fn compile_test(
-    c: &mut Compiler<'_>,
+    c: &mut dyn CondEnv<'_>,
     field: &Field,
     op: &str,
     operand: &Node,
@@ -740,8 +757,8 @@ fn compile_test(
 ) -> Option<TestKind> {
     let ty = field.ty();
     let fname = field.path();
-    let unsupported = |c: &mut Compiler<'_>, hint: &str| {
-        c.cx.error(
+    let unsupported = |c: &mut dyn CondEnv<'_>, hint: &str| {
+        c.cx().error(
             operand.pos,
             path,
             format!(
@@ -753,18 +770,18 @@ fn compile_test(
     };
     // Operand forms shared by all types.
     match op {
-        "exists" => return c.cx.boolean(operand, path).map(TestKind::Exists),
+        "exists" => return c.cx().boolean(operand, path).map(TestKind::Exists),
         "changed" | "changed_to" | "changed_from" => {
             let keys = change_keys(&fname);
             if op == "changed" {
-                if c.cx.boolean(operand, path)? {
+                if c.cx().boolean(operand, path)? {
                     return Some(TestKind::Changed {
                         keys,
                         to: None,
                         from: None,
                     });
                 }
-                c.cx.error(
+                c.cx().error(
                     operand.pos,
                     path,
                     "write `changed: true`, or `not:` around it",
@@ -790,7 +807,7 @@ fn compile_test(
             if matches!(ty, FieldType::Enum(_) | FieldType::Time) {
                 return unsupported(c, "; use `eq` or `in`");
             }
-            let pattern = c.cx.nonempty_text(operand, path)?;
+            let pattern = c.cx().nonempty_text(operand, path)?;
             return match RegexBuilder::new(&pattern)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -798,7 +815,7 @@ fn compile_test(
             {
                 Ok(re) => Some(TestKind::Matches(re)),
                 Err(regex::Error::CompiledTooBig(limit)) => {
-                    c.cx.error(
+                    c.cx().error(
                         operand.pos,
                         path,
                         format!("regex is too big: it compiles to more than {limit} bytes; simplify it or use `contains_any`"),
@@ -808,7 +825,8 @@ fn compile_test(
                 Err(e) => {
                     let msg = e.to_string();
                     let last = msg.lines().last().unwrap_or("").trim().to_string();
-                    c.cx.error(operand.pos, path, format!("invalid regex: {last}"));
+                    c.cx()
+                        .error(operand.pos, path, format!("invalid regex: {last}"));
                     None
                 }
             };
@@ -833,7 +851,7 @@ fn compile_test(
                     })
                 }
                 "in" | "not_in" => {
-                    let items = c.cx.seq(operand, path)?;
+                    let items = c.cx().seq(operand, path)?;
                     let mut mask = 0u32;
                     let mut ok = true;
                     for (i, item) in items.iter().enumerate() {
@@ -855,11 +873,11 @@ fn compile_test(
         {
             let single = op == "contains";
             let words = if single {
-                vec![c.cx.nonempty_text(operand, path)?]
+                vec![c.cx().nonempty_text(operand, path)?]
             } else {
-                let items = c.cx.seq(operand, path)?;
+                let items = c.cx().seq(operand, path)?;
                 if items.is_empty() {
-                    c.cx.error(
+                    c.cx().error(
                         operand.pos,
                         path,
                         format!("`{op}` needs at least one value"),
@@ -868,7 +886,7 @@ fn compile_test(
                 }
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    out.push(c.cx.nonempty_text(item, &index(path, i))?);
+                    out.push(c.cx().nonempty_text(item, &index(path, i))?);
                 }
                 out
             };
@@ -887,7 +905,7 @@ fn compile_test(
                         } else {
                             index(path, i)
                         };
-                        c.cx.error(
+                        c.cx().error(
                             operand.pos,
                             &p,
                             format!("keyword `{w}` has no letters or digits to match"),
@@ -906,18 +924,18 @@ fn compile_test(
         }
         FieldType::Text | FieldType::Str => match op {
             "eq" | "ne" => Some(TestKind::StrIn {
-                values: vec![c.cx.text(operand, path)?.to_lowercase()],
+                values: vec![c.cx().text(operand, path)?.to_lowercase()],
                 negate: op == "ne",
             }),
             "in" | "not_in" => {
-                let values = c.cx.text_list(operand, path)?;
+                let values = c.cx().text_list(operand, path)?;
                 Some(TestKind::StrIn {
                     values: values.iter().map(|v| v.to_lowercase()).collect(),
                     negate: op == "not_in",
                 })
             }
             "starts_with" => Some(TestKind::StartsWith(
-                c.cx.nonempty_text(operand, path)?.to_lowercase(),
+                c.cx().nonempty_text(operand, path)?.to_lowercase(),
             )),
             _ => unsupported(
                 c,
@@ -926,7 +944,7 @@ fn compile_test(
         },
         FieldType::Bool => match op {
             "eq" | "ne" => {
-                let value = c.cx.boolean(operand, path)?;
+                let value = c.cx().boolean(operand, path)?;
                 Some(TestKind::BoolIs {
                     value,
                     negate: op == "ne",
@@ -958,7 +976,8 @@ fn compile_test(
                         value: time_operand(c, operand, path)?,
                     }),
                     _ => {
-                        c.cx.expected(operand, path, "a number or an RFC 3339 time");
+                        c.cx()
+                            .expected(operand, path, "a number or an RFC 3339 time");
                         None
                     }
                 };
@@ -969,14 +988,14 @@ fn compile_test(
                     negate: op == "ne",
                 }),
                 "in" | "not_in" => {
-                    let items = c.cx.seq(operand, path)?;
+                    let items = c.cx().seq(operand, path)?;
                     Some(TestKind::JsonIn {
                         values: items.iter().map(Node::to_json).collect(),
                         negate: op == "not_in",
                     })
                 }
                 "starts_with" => Some(TestKind::StartsWith(
-                    c.cx.nonempty_text(operand, path)?.to_lowercase(),
+                    c.cx().nonempty_text(operand, path)?.to_lowercase(),
                 )),
                 _ => unsupported(c, ""),
             }
@@ -1004,8 +1023,8 @@ fn change_keys(path: &str) -> Vec<String> {
     keys
 }
 
-fn enum_index(c: &mut Compiler<'_>, kind: EnumKind, node: &Node, path: &str) -> Option<u8> {
-    let s = c.cx.text(node, path)?;
+fn enum_index(c: &mut dyn CondEnv<'_>, kind: EnumKind, node: &Node, path: &str) -> Option<u8> {
+    let s = c.cx().text(node, path)?;
     match kind.index_of(&s) {
         Some(i) => Some(i),
         None => {
@@ -1016,7 +1035,7 @@ fn enum_index(c: &mut Compiler<'_>, kind: EnumKind, node: &Node, path: &str) -> 
             } else {
                 hint
             };
-            c.cx.error(
+            c.cx().error(
                 node.pos,
                 path,
                 format!("unknown {} `{s}`{hint}", kind.noun()),
@@ -1027,24 +1046,24 @@ fn enum_index(c: &mut Compiler<'_>, kind: EnumKind, node: &Node, path: &str) -> 
 }
 
 /// A `changed_to`/`changed_from` operand, validated by the field's type.
-fn operand_value(c: &mut Compiler<'_>, ty: FieldType, node: &Node, path: &str) -> Option<Value> {
+fn operand_value(c: &mut dyn CondEnv<'_>, ty: FieldType, node: &Node, path: &str) -> Option<Value> {
     match ty {
         FieldType::Enum(kind) => {
             let i = enum_index(c, kind, node, path)?;
             Some(Value::String(kind.names()[i as usize].to_string()))
         }
         FieldType::Time => Some(Value::String(time_operand(c, node, path)?.to_rfc3339())),
-        FieldType::Bool => Some(Value::Bool(c.cx.boolean(node, path)?)),
+        FieldType::Bool => Some(Value::Bool(c.cx().boolean(node, path)?)),
         _ => Some(node.to_json()),
     }
 }
 
-fn time_operand(c: &mut Compiler<'_>, node: &Node, path: &str) -> Option<DateTime<Utc>> {
-    let s = c.cx.text(node, path)?;
+fn time_operand(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<DateTime<Utc>> {
+    let s = c.cx().text(node, path)?;
     match DateTime::parse_from_rfc3339(&s) {
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(e) => {
-            c.cx.error(
+            c.cx().error(
                 node.pos,
                 path,
                 format!("invalid time `{s}` ({e}); write RFC 3339, e.g. 2026-11-23T08:00:00+01:00"),

@@ -143,6 +143,8 @@ pub(crate) trait ActionEnv<'d> {
     fn script_file(&mut self, node: &Node, path: &str) -> Option<usize>;
     /// The rule being compiled.
     fn rule_name(&self) -> String;
+    /// Names what is compiled next (a schedule's actions belong to `schedule NAME`).
+    fn set_rule_name(&mut self, name: String);
     /// A reference to a calendar by name: its index in the pack.
     fn calendar(&mut self, node: &Node, path: &str) -> Option<usize>;
     /// Checks an `answer_faq` bot reference.

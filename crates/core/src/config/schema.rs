@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::compile::{RULE_KEYS, SETTINGS_KEYS};
+use super::tests::{EXPECT_KEYS, TEST_KEYS};
 use super::FILE_KEYS;
 use crate::model::{Channel, EventType, Helpdesk, Named, NotifyChannel, Priority, Status};
 use crate::routing::decode::OTHERWISE;
@@ -11,7 +12,6 @@ use crate::routing::{AgentStatus, Strategy};
 use crate::rules::action::ACTIONS;
 use crate::rules::condition::OPERATORS;
 use crate::rules::field::{known_paths, FIELDS};
-use super::tests::{EXPECT_KEYS, TEST_KEYS};
 use crate::time::decode::CALENDAR_KEYS;
 
 fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Value {

@@ -262,3 +262,28 @@ impl Cx<'_> {
         }
     }
 }
+
+/// Where each name of one kind (SLA policies, schedules) was first defined in a pack, to report
+/// a name used twice.
+#[derive(Debug, Default)]
+pub(crate) struct Sites(std::collections::HashMap<String, (std::path::PathBuf, Pos)>);
+
+impl Sites {
+    /// Records `name` defined at `pos`; a name seen before gets a diagnostic that points at
+    /// the first definition, and `false`.
+    pub fn claim(&mut self, cx: &mut Cx<'_>, what: &str, name: &str, pos: Pos, path: &str) -> bool {
+        if let Some((file, first)) = self.0.get(name) {
+            let msg = format!(
+                "duplicate {what} name `{name}` (first at {}:{}:{})",
+                file.display(),
+                first.line,
+                first.col
+            );
+            cx.error(pos, path, msg);
+            return false;
+        }
+        self.0
+            .insert(name.to_string(), (cx.file.to_path_buf(), pos));
+        true
+    }
+}
