@@ -1,5 +1,5 @@
 //! `frontdesk serve` as a real process: started on a free port, its logs kept, killed when
-//! dropped.
+//! dropped; signals, and an HTTP client with a timeout for talking to it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -107,4 +107,77 @@ pub fn spawn_store(store: &str, args: &[&str]) -> Proc {
         }
     });
     Proc { child, url, logs }
+}
+
+/// Starts `frontdesk serve --store STORE` with `args` from async code, without blocking the
+/// runtime while it comes up (a proxy or a recording server may live on that runtime).
+pub async fn spawn_async(store: &str, args: &[&str]) -> Proc {
+    let store = store.to_string();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        spawn_store(&store, &args)
+    })
+    .await
+    .unwrap()
+}
+
+/// Sends `sig` (`-HUP`, `-TERM`, `-STOP`, `-CONT`) to `pid` with kill(1).
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// An HTTP client whose every request gives up after `timeout`, so a killed or frozen daemon
+/// fails a request instead of hanging the test.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder().timeout(timeout).build().unwrap()
+}
+
+/// The status of `GET url/readyz` (at most 5 s), or `None` when nothing answered.
+pub async fn ready(http: &reqwest::Client, url: &str) -> Option<u16> {
+    http.get(format!("{url}/readyz"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status().as_u16())
+}
+
+/// The sum of the `/metrics` samples whose line starts with `name` (0 when nothing answered).
+pub async fn metric(http: &reqwest::Client, url: &str, name: &str) -> f64 {
+    let Ok(r) = http.get(format!("{url}/metrics")).send().await else {
+        return 0.0;
+    };
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        + 0.0
+}
+
+/// A replica: `frontdesk serve` on `store` with the pack in `rules` and a timer lease of
+/// `timer_lease` seconds, started without blocking the runtime.
+pub async fn replica(store: &str, rules: &Path, timer_lease: &str) -> Proc {
+    let rules = rules.to_str().unwrap();
+    spawn_async(store, &["--config", rules, "--timer-lease", timer_lease]).await
+}
+
+/// The body of `GET url` as text, for a test that is not async; empty when nothing answered.
+pub fn get_text(url: &str) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            match reqwest::get(url).await {
+                Ok(r) => r.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            }
+        })
 }
