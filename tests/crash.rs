@@ -149,7 +149,7 @@ async fn timers_survive_sigkill_and_fire_exactly_once() {
         if fired == tickets || std::time::Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     proc.child.kill().unwrap();
     let _ = proc.child.wait();

@@ -3,6 +3,7 @@
 mod common;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use common::process::{get_text, signal};
 use common::{root, spawn};
@@ -62,15 +63,15 @@ fn sigterm_stops_cleanly_and_sighup_reloads() {
     )
     .unwrap();
     signal(p.child.id(), "-HUP");
-    // The reload runs in the daemon; ask until it shows (bounded).
-    let mut after = String::new();
-    for _ in 0..100 {
-        after = get_text(&format!("{}/v1/admin/config", p.url));
-        if after.contains("\"two\"") {
-            break;
+    // The reload runs in the daemon; ask until it shows, for at most 5 s.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        let after = get_text(&format!("{}/v1/admin/config", p.url));
+        if after.contains("\"two\"") || Instant::now() > deadline {
+            break after;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(after.contains("\"two\""), "{after}");
 
     signal(p.child.id(), "-TERM");

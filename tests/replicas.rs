@@ -221,7 +221,7 @@ async fn wait_timers_done(pool: &sqlx::PgPool, within: Duration) {
             Instant::now() < deadline,
             "{pending} timers still pending after {within:?}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -237,7 +237,7 @@ async fn wait_deliveries_done(pool: &sqlx::PgPool, within: Duration) {
             Instant::now() < deadline,
             "{pending} deliveries still pending after {within:?}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -443,8 +443,11 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     let pool = schema.pool().await;
     // Keep killing while the last timers come due and fire, then let them finish.
     tokio::time::sleep(Duration::from_secs(4)).await;
+    // The killer kills every 2 s: a fourth kill comes within a few of its rounds.
+    let deadline = Instant::now() + Duration::from_secs(30);
     while kills.load(Ordering::SeqCst) < 4 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(Instant::now() < deadline, "the killer stopped killing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.store(true, Ordering::SeqCst);
     let procs = killer.await.unwrap();
@@ -726,7 +729,7 @@ async fn replicas_ride_out_lost_connections_and_an_unreachable_database() {
             Instant::now() < deadline,
             "the cut replica still says ready"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(ready(&http, &direct1.url).await, Some(200));
     let refused = json!({"id": "while-cut", "type": "ticket.created", "ticket": {"id": "CUT"}});
@@ -750,7 +753,7 @@ async fn replicas_ride_out_lost_connections_and_an_unreachable_database() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while ready(&http, &cut.url).await != Some(200) {
         assert!(Instant::now() < deadline, "the replica did not come back");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let cut_only = Arc::new(Mutex::new(vec![cut.url.clone()]));
     post_until_ok(&http, &cut_only, &refused, &mut Rng(3), &seen).await;
