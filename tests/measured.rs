@@ -220,7 +220,7 @@ fn each_mistake_is_named_with_its_place() {
 // --- the daemon ------------------------------------------------------------------------------
 
 /// `e` decided with `?explain=true`; panics unless it is a 200.
-async fn post(d: &Daemon, e: Value) -> Value {
+async fn explained(d: &Daemon, e: Value) -> Value {
     let (status, body) = d.post("/v1/events?explain=true", &e).await;
     assert_eq!(status, 200, "{body}");
     body
@@ -233,7 +233,7 @@ async fn new_ticket(d: &Daemon, id: &str) -> Value {
         "ticket": { "id": id, "priority": "normal" },
         "message": { "text": format!("Where is my parcel? ({id})"), "author": "customer" }
     });
-    post(d, e).await
+    explained(d, e).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +259,7 @@ async fn answers_met_late_over_http_change_what_is_promised_and_survive_a_restar
         let body = new_ticket(&d, &format!("T{i}")).await;
         assert_eq!(body["actions"][0]["text"], "We will answer within 2 hours.");
         clock.set(monday_9() + Duration::hours(hours));
-        post(
+        explained(
             &d,
             json!({
                 "id": format!("reply-{i}"), "type": "message.created",
