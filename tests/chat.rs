@@ -4,21 +4,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
+use common::{root, Daemon};
 use frontdesk::faq::{Bot, ChatText};
-use frontdesk::server::{self, ManualClock, Options, Running, Tokens};
 use serde_json::{json, Value};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Monday 23 November 2026, 11:00 in Oslo: the example pack's desk is open.
-fn monday() -> DateTime<Utc> {
-    "2026-11-23T10:00:00Z".parse().unwrap()
-}
 
 /// Friday 27 November 2026, 20:00 in Oslo: closed until Monday 08:00.
 fn friday_night() -> DateTime<Utc> {
@@ -31,58 +22,14 @@ fn support() -> &'static Bot {
     BOT.get_or_init(|| Bot::load(&root().join("bots/support.yaml")).unwrap())
 }
 
-struct Daemon {
-    running: Option<Running>,
-    url: String,
-    http: reqwest::Client,
-    clock: Arc<ManualClock>,
-    token: Option<String>,
+/// What the chat tests ask the daemon.
+trait Chat {
+    async fn open(&self, body: Value) -> Value;
+    async fn say(&self, session: &Value, text: &str) -> Value;
+    async fn message(&self, session: &Value, body: Value) -> (u16, Value);
 }
 
-async fn start_on(db: &Path, tokens: Tokens, now: DateTime<Utc>) -> Daemon {
-    let clock = Arc::new(ManualClock::new(now));
-    let opts = Options {
-        rules: root().join("rules"),
-        bots: Some(root().join("bots")),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        store: format!("sqlite://{}", db.display()),
-        tokens,
-        watch: false,
-        scheduler: false,
-        clock: clock.clone(),
-        ..Options::new()
-    };
-    let running = server::start(opts).await.expect("server starts");
-    Daemon {
-        url: format!("http://{}", running.addr),
-        running: Some(running),
-        http: reqwest::Client::new(),
-        clock,
-        token: None,
-    }
-}
-
-impl Daemon {
-    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
-        let req = match &self.token {
-            Some(t) => req.bearer_auth(t),
-            None => req,
-        };
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.send(self.http.post(format!("{}{path}", self.url)).json(body))
-            .await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.get(format!("{}{path}", self.url)))
-            .await
-    }
-
+impl Chat for Daemon {
     /// Opens a session; panics unless it is a 201.
     async fn open(&self, body: Value) -> Value {
         let (status, s) = self.post("/v1/chat/sessions", &body).await;
@@ -102,16 +49,6 @@ impl Daemon {
         self.post(&format!("/v1/chat/sessions/{id}/messages"), &body)
             .await
     }
-
-    async fn stop(mut self) {
-        self.running.take().unwrap().stop().await.unwrap();
-    }
-}
-
-async fn start() -> (Daemon, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let d = start_on(&dir.path().join("fd.db"), Tokens::default(), monday()).await;
-    (d, dir)
 }
 
 fn texts(v: &Value) -> Vec<&str> {
@@ -124,7 +61,7 @@ fn texts(v: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_session_in_each_language_answers_an_example_question() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     for (lang, question, id) in [
         ("en", "Where is my order?", "order_status"),
         ("nb", "Hvor er bestillingen min?", "order_status"),
@@ -175,7 +112,7 @@ async fn a_session_in_each_language_answers_an_example_question() {
 
 #[tokio::test]
 async fn feedback_yes_and_no() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     // "Yes" as the quick reply's text: recorded and thanked; the chat stays with the bot.
     let s = d.open(json!({ "bot": "support", "language": "en" })).await;
     d.say(&s, "How do I reset my password?").await;
@@ -245,7 +182,7 @@ async fn feedback_yes_and_no() {
 
 #[tokio::test]
 async fn asking_for_a_person_in_norwegian_and_arabic() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     for (lang, text, expected) in [
         (
             "nb",
@@ -288,7 +225,7 @@ async fn asking_for_a_person_in_norwegian_and_arabic() {
 
 #[tokio::test]
 async fn repeated_abstention_hands_over_with_the_expected_response() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     let s = d.open(json!({ "bot": "support", "language": "en" })).await;
     let first = d.say(&s, "What is the weather like on Mars?").await;
     assert_eq!(first["reply"]["abstained"], true);
@@ -361,7 +298,7 @@ async fn repeated_abstention_hands_over_with_the_expected_response() {
 
 #[tokio::test]
 async fn stats_count_deflection_answers_feedback_and_unanswered_questions() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     // 1: answered and "yes".
     let a = d.open(json!({ "bot": "support", "language": "en" })).await;
     d.say(&a, "Where is my order?").await;
@@ -416,7 +353,7 @@ async fn stats_count_deflection_answers_feedback_and_unanswered_questions() {
 
 #[tokio::test]
 async fn errors() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     let check = |(status, body): (u16, Value), want: u16, code: &str, field: Option<&str>| {
         assert_eq!(status, want, "{body}");
         assert_eq!(body["error"]["code"], code, "{body}");
@@ -550,8 +487,7 @@ async fn errors() {
     );
     let r = d
         .send(
-            d.http
-                .post(format!("{}/v1/chat/sessions", d.url))
+            d.request(reqwest::Method::POST, "/v1/chat/sessions")
                 .header("content-type", "application/json")
                 .body("{not json"),
         )
@@ -603,14 +539,11 @@ async fn errors() {
 
 #[tokio::test]
 async fn a_restart_keeps_the_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("fd.db");
-    let d = start_on(&db, Tokens::default(), monday()).await;
+    let d = Daemon::start().await;
     let s = d.open(json!({ "bot": "support", "language": "da" })).await;
     d.say(&s, "Hvor er min ordre?").await;
-    d.stop().await;
 
-    let d = start_on(&db, Tokens::default(), monday()).await;
+    let d = d.restart().await;
     let id = s["id"].as_str().unwrap();
     let (status, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
     assert_eq!(status, 200);
@@ -627,9 +560,7 @@ async fn a_restart_keeps_the_session() {
 
 #[tokio::test]
 async fn the_chat_routes_are_documented_and_need_the_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = Tokens::new(&["s3cret".into()], &[]).unwrap();
-    let mut d = start_on(&dir.path().join("fd.db"), tokens, monday()).await;
+    let mut d = Daemon::with().tokens(&["s3cret"]).start().await;
     let (status, _) = d
         .post("/v1/chat/sessions", &json!({ "bot": "support" }))
         .await;
@@ -955,8 +886,7 @@ async fn the_widget_in_headless_chromium() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let tokens = Tokens::new(&["w1dget".into()], &[]).unwrap();
-    let mut d = start_on(&dir.path().join("fd.db"), tokens, monday()).await;
+    let mut d = Daemon::with().tokens(&["w1dget"]).start().await;
     d.token = Some("w1dget".into());
     let base = d.url.clone();
     let profile = dir.path().join("profile");
@@ -1173,7 +1103,7 @@ fn racing_messages() -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_messages_with_a_handoff_are_taken_one_after_another() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     let bodies = racing_messages();
     for round in 0..5 {
         let s = d.open(json!({ "bot": "support", "language": "en" })).await;
@@ -1205,7 +1135,7 @@ async fn concurrent_messages_with_a_handoff_are_taken_one_after_another() {
 /// the same answer, and the handoff is neither decided nor written down twice.
 #[tokio::test]
 async fn a_resent_handoff_gets_the_same_answer() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     let s = d.open(json!({ "bot": "support", "language": "en" })).await;
     let id = s["id"].as_str().unwrap();
     d.say(&s, "Where is my order?").await;
@@ -1234,7 +1164,7 @@ async fn a_resent_handoff_gets_the_same_answer() {
 /// of an `event_id_reused`.
 #[tokio::test]
 async fn a_handoff_decided_before_its_turn_was_saved_stands() {
-    let (d, _dir) = start().await;
+    let d = Daemon::start().await;
     let s = d.open(json!({ "bot": "support", "language": "en" })).await;
     let id = s["id"].as_str().unwrap();
     let (status, decided) = d
@@ -1273,27 +1203,7 @@ async fn concurrent_messages_across_two_replicas() {
     let Some(pg) = common::PgSchema::create("chat_race").await else {
         return;
     };
-    let start_pg = || async {
-        let clock = Arc::new(ManualClock::new(monday()));
-        let opts = Options {
-            rules: root().join("rules"),
-            bots: Some(root().join("bots")),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            store: pg.url.clone(),
-            watch: false,
-            scheduler: false,
-            clock: clock.clone(),
-            ..Options::new()
-        };
-        let running = server::start(opts).await.expect("server starts");
-        Daemon {
-            url: format!("http://{}", running.addr),
-            running: Some(running),
-            http: reqwest::Client::new(),
-            clock,
-            token: None,
-        }
-    };
+    let start_pg = || Daemon::with().store(&pg.url).start();
     let a = start_pg().await;
     let b = start_pg().await;
     let bodies = racing_messages();

@@ -92,20 +92,7 @@ fn a_broken_copy_reports_every_error_with_its_place() {
     let o = frontdesk(&["check", "rules"], dir.path());
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    let expected = [
-        "rules/support.yaml:26:28: rules[0].then[0].reply.template: unknown template `akc`; did you mean `ack`?",
-        "rules/templates.yaml:8:59: templates.ack.en: template uses unknown variable `tiket`; did you mean `ticket`?",
-        "rules/triage.yaml:38:23: rules[1].then[0].set_priority: unknown priority `urgnt`; did you mean `urgent`?",
-        "rules/triage.yaml:76:20: rules[5].when.field: unknown field `customer.teir`; did you mean `customer.tier`?",
-        "rules/scripts/vip.rhai:5:36: script error: Expecting ',' to separate the arguments",
-        "rules: 5 errors",
-    ];
-    for want in expected {
-        assert!(
-            err.lines().any(|l| l.starts_with(want)),
-            "missing {want:?} in:\n{err}"
-        );
-    }
+    insta::assert_snapshot!(err.replace(&dir.path().display().to_string(), "[dir]"));
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::process::client;
 use common::spawn;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -24,10 +25,7 @@ fn event(i: usize) -> Value {
 async fn sigkill_loses_no_acknowledged_event_and_applies_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let http = client(Duration::from_secs(10));
     let mut proc = spawn(&db, &[]);
     let mut acked: BTreeSet<String> = BTreeSet::new();
     let mut unanswered: Vec<usize> = Vec::new();
@@ -119,10 +117,7 @@ async fn timers_survive_sigkill_and_fire_exactly_once() {
     .unwrap();
     let db = dir.path().join("timers.db");
     let args = ["--config", rules.to_str().unwrap()];
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let http = client(Duration::from_secs(10));
     let mut proc = spawn(&db, &args);
     let tickets = 60;
     for i in 0..tickets {
@@ -154,7 +149,7 @@ async fn timers_survive_sigkill_and_fire_exactly_once() {
         if fired == tickets || std::time::Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     proc.child.kill().unwrap();
     let _ = proc.child.wait();

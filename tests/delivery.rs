@@ -2,6 +2,8 @@
 //! purpose), and a local SMTP sink (plain, STARTTLS or implicit TLS with a certificate made at
 //! test time, AUTH PLAIN). Time is a manual clock: retries are driven by moving it.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -9,10 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::any;
 use axum::Router;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
+use common::{t0, Daemon};
 use frontdesk::adapters::signature::{Scheme, Verifier};
 use frontdesk::delivery::{ConnectorConfig, SmtpConfig, SmtpTls};
-use frontdesk::server::{self, ManualClock, Options, Tokens};
+use frontdesk::server;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -241,10 +244,6 @@ async fn start_smtp_sink(opts: SinkOptions) -> (std::net::SocketAddr, Arc<Mutex<
     (addr, mails)
 }
 
-fn t0() -> DateTime<Utc> {
-    "2026-11-23T10:00:00Z".parse().unwrap()
-}
-
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 #[tokio::test]
@@ -271,16 +270,10 @@ rules:
         ),
     )
     .unwrap();
-    let clock = Arc::new(ManualClock::new(t0()));
-    let opts = Options {
-        rules: rules.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
-        tokens: Tokens::default(),
-        watch: false,
-        scheduler: false,
-        clock: clock.clone(),
-        connectors: ConnectorConfig {
+    let d = Daemon::with()
+        .rules(&rules)
+        .sqlite(&dir.path().join("fd.db"))
+        .connectors(ConnectorConfig {
             webhook_secret: Some(SECRET.into()),
             slack: [("#support".to_string(), format!("{hook}/slack"))].into(),
             smtp: Some(SmtpConfig {
@@ -290,29 +283,17 @@ rules:
             }),
             timeout: None,
             ..ConnectorConfig::default()
-        },
-        ..Options::new()
-    };
-    let d = server::start(opts).await.unwrap();
-    let base = format!("http://{}", d.addr);
-    let http = reqwest::Client::new();
+        })
+        .start()
+        .await;
+    let clock = d.clock.clone();
     let event =
         json!({"id": "e1", "type": "ticket.created", "ticket": {"id": "42", "priority": "high"}});
-    let r = http
-        .post(format!("{base}/v1/events"))
-        .json(&event)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(d.post("/v1/events", &event).await.0, 200);
     // A repeated event creates no second set of deliveries.
-    http.post(format!("{base}/v1/events"))
-        .json(&event)
-        .send()
-        .await
-        .unwrap();
+    d.post("/v1/events", &event).await;
 
-    assert_eq!(server::deliver_due(&d.state).await, 5);
+    assert_eq!(server::deliver_due(&d.running.state).await, 5);
     {
         let hits = rec.hits.lock().unwrap();
         let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
@@ -342,14 +323,7 @@ rules:
     );
     assert!(!mail[0].encrypted && mail[0].auth.is_none());
 
-    let outbox: Value = http
-        .get(format!("{base}/v1/outbox?state=dead"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, outbox) = d.get("/v1/outbox?state=dead").await;
     assert_eq!(
         outbox.as_array().unwrap().len(),
         1,
@@ -360,17 +334,25 @@ rules:
 
     // The flaky hook asked for 30 s: nothing before that.
     clock.set(t0() + Duration::seconds(29));
-    assert_eq!(server::deliver_due(&d.state).await, 0);
+    assert_eq!(server::deliver_due(&d.running.state).await, 0);
     clock.set(t0() + Duration::seconds(31));
-    assert_eq!(server::deliver_due(&d.state).await, 1, "second attempt");
+    assert_eq!(
+        server::deliver_due(&d.running.state).await,
+        1,
+        "second attempt"
+    );
     clock.set(t0() + Duration::seconds(62));
     assert_eq!(
-        server::deliver_due(&d.state).await,
+        server::deliver_due(&d.running.state).await,
         1,
         "third attempt succeeds"
     );
     clock.set(t0() + Duration::hours(2));
-    assert_eq!(server::deliver_due(&d.state).await, 0, "nothing left");
+    assert_eq!(
+        server::deliver_due(&d.running.state).await,
+        0,
+        "nothing left"
+    );
     let flaky: Vec<String> = rec
         .hits
         .lock()
@@ -386,29 +368,18 @@ rules:
     );
 
     // A dead letter goes back to pending on request.
-    let r = http
-        .post(format!("{base}/v1/outbox/e1%2F2/redeliver"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    assert_eq!(server::deliver_due(&d.state).await, 1);
-    let r = http
-        .post(format!("{base}/v1/outbox/nope/redeliver"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 404);
-    let delivered: Value = http
-        .get(format!("{base}/v1/outbox?state=delivered"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = d
+        .call(reqwest::Method::POST, "/v1/outbox/e1%2F2/redeliver", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(server::deliver_due(&d.running.state).await, 1);
+    let (status, _) = d
+        .call(reqwest::Method::POST, "/v1/outbox/nope/redeliver", None)
+        .await;
+    assert_eq!(status, 404);
+    let (_, delivered) = d.get("/v1/outbox?state=delivered").await;
     assert_eq!(delivered.as_array().unwrap().len(), 4);
-    d.stop().await.unwrap();
+    d.stop().await;
 }
 
 #[tokio::test]
@@ -418,30 +389,30 @@ async fn a_dead_peer_is_retried_until_the_limit() {
     std::fs::create_dir(&rules).unwrap();
     // Nothing listens on port 9 of 127.0.0.1 (discard; refused).
     std::fs::write(rules.join("r.yaml"), "rules:\n  - { name: r, on: ticket.created, then: [ { webhook: { url: \"http://127.0.0.1:9/x\" } } ] }\n").unwrap();
-    let clock = Arc::new(ManualClock::new(t0()));
-    let opts = Options {
-        rules,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
-        watch: false,
-        scheduler: false,
-        clock: clock.clone(),
-        ..Options::new()
-    };
-    let d = server::start(opts).await.unwrap();
-    let http = reqwest::Client::new();
-    http.post(format!("http://{}/v1/events", d.addr))
-        .json(&json!({"id": "e", "type": "ticket.created", "ticket": {"id": "1"}}))
-        .send()
-        .await
-        .unwrap();
+    let d = Daemon::with()
+        .rules(&rules)
+        .sqlite(&dir.path().join("fd.db"))
+        .start()
+        .await;
+    let clock = d.clock.clone();
+    d.post(
+        "/v1/events",
+        &json!({"id": "e", "type": "ticket.created", "ticket": {"id": "1"}}),
+    )
+    .await;
     let mut attempts = 0;
     for hour in 0..48 {
         clock.set(t0() + Duration::hours(hour));
-        attempts += server::deliver_due(&d.state).await;
+        attempts += server::deliver_due(&d.running.state).await;
     }
-    assert_eq!(attempts, d.state.connectors.max_attempts as usize);
-    let dead = d.state.store.outbox(Some("dead"), 10).await.unwrap();
+    assert_eq!(attempts, d.running.state.connectors.max_attempts as usize);
+    let dead = d
+        .running
+        .state
+        .store
+        .outbox(Some("dead"), 10)
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert!(
         dead[0]
@@ -452,7 +423,7 @@ async fn a_dead_peer_is_retried_until_the_limit() {
         "{:?}",
         dead[0].last_error
     );
-    d.stop().await.unwrap();
+    d.stop().await;
 }
 
 /// Tickets that came from Chatwoot or Zammad get their actions through the helpdesk's API when
@@ -488,22 +459,15 @@ rules:
             },
         );
     }
-    let opts = Options {
-        rules,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
-        watch: false,
-        scheduler: false,
-        clock: Arc::new(ManualClock::new(t0())),
-        connectors: ConnectorConfig {
+    let d = Daemon::with()
+        .rules(&rules)
+        .sqlite(&dir.path().join("fd.db"))
+        .connectors(ConnectorConfig {
             helpdesks,
             ..ConnectorConfig::default()
-        },
-        ..Options::new()
-    };
-    let d = server::start(opts).await.unwrap();
-    let base = format!("http://{}", d.addr);
-    let http = reqwest::Client::new();
+        })
+        .start()
+        .await;
     let payloads = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/payloads");
     let mut chatwoot: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
@@ -520,27 +484,10 @@ rules:
     )
     .unwrap();
     for (adapter, body) in [("chatwoot", &chatwoot), ("zammad", &zammad)] {
-        let r = http
-            .post(format!("{base}/v1/inbound/{adapter}"))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            r.status().as_u16(),
-            200,
-            "{adapter}: {}",
-            r.text().await.unwrap()
-        );
+        let (status, answer) = d.post(&format!("/v1/inbound/{adapter}"), body).await;
+        assert_eq!(status, 200, "{adapter}: {answer}");
     }
-    let outbox: Value = http
-        .get(format!("{base}/v1/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, outbox) = d.get("/v1/outbox").await;
     let rows = outbox.as_array().unwrap();
     // Chatwoot: reply, note, labels, priority, handoff. Zammad: reply, note, tag, priority
     // (a handoff means nothing there).
@@ -549,7 +496,7 @@ rules:
         rows.iter().all(|r| r["target"]["helpdesk"].is_string()),
         "{outbox:#}"
     );
-    assert_eq!(server::deliver_due(&d.state).await, 9);
+    assert_eq!(server::deliver_due(&d.running.state).await, 9);
 
     let hits = rec.hits.lock().unwrap();
     let find = |method: &str, path: &str| -> (Value, HeaderMap) {
@@ -629,30 +576,25 @@ async fn mail_one_ticket(smtp: SmtpConfig) -> frontdesk::store::OutboxRow {
         "rules:\n  - { name: mail, on: ticket.created, then: [ { notify: { channel: email, to: \"desk@example.org\", text: \"Ticket {{ ticket.id }} needs you\" } } ] }\n",
     )
     .unwrap();
-    let opts = Options {
-        rules,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        store: format!("sqlite://{}", dir.path().join("fd.db").display()),
-        watch: false,
-        scheduler: false,
-        clock: Arc::new(ManualClock::new(t0())),
-        connectors: ConnectorConfig {
+    let d = Daemon::with()
+        .rules(&rules)
+        .sqlite(&dir.path().join("fd.db"))
+        .connectors(ConnectorConfig {
             smtp: Some(smtp),
             ..ConnectorConfig::default()
-        },
-        ..Options::new()
-    };
-    let d = server::start(opts).await.unwrap();
-    let r = reqwest::Client::new()
-        .post(format!("http://{}/v1/events", d.addr))
-        .json(&json!({"id": "m1", "type": "ticket.created", "ticket": {"id": "7"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    assert_eq!(server::deliver_due(&d.state).await, 1);
-    let rows = d.state.store.outbox(None, 10).await.unwrap();
-    d.stop().await.unwrap();
+        })
+        .start()
+        .await;
+    let (status, _) = d
+        .post(
+            "/v1/events",
+            &json!({"id": "m1", "type": "ticket.created", "ticket": {"id": "7"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(server::deliver_due(&d.running.state).await, 1);
+    let rows = d.running.state.store.outbox(None, 10).await.unwrap();
+    d.stop().await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     rows.into_iter().next().unwrap()
 }

@@ -3,11 +3,14 @@
 //! contract. Accuracy is checked on a small fixed slice of BANKING77 with a margin; timing
 //! never is (that is `benches/faq.rs` and `frontdesk eval`).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use common::snapshot;
 use frontdesk::faq::{Bot, BotSet, ChatText};
 
 fn root() -> PathBuf {
@@ -228,141 +231,111 @@ const ENTRY: &str = "  - id: hours\n    questions: [When are you open?]\n    ans
 
 #[test]
 fn each_mistake_in_a_bot_file_is_named_with_its_place() {
-    let cases: &[(&str, String, &str)] = &[
+    let cases: &[(&str, String)] = &[
         (
             "malformed yaml",
             format!("{HEAD}faq: [\n"),
-            "b.yaml:4:1: invalid YAML: while parsing a node, did not find expected node content",
         ),
         (
             "empty file",
             String::new(),
-            "b.yaml:1:1: empty bot file; a bot needs `bot`, `languages` and `faq`",
         ),
         (
             "unknown top-level key",
             format!("{HEAD}greting: hi\nfaq:\n{ENTRY}"),
-            "b.yaml:3:1: greting: unknown field `greting`; did you mean `greeting`?",
         ),
         (
             "missing faq",
             HEAD.into(),
-            "b.yaml:1:1: missing required field `faq`",
         ),
         (
             "a bot without entries",
             format!("{HEAD}faq: []\n"),
-            "b.yaml:3:6: faq: a bot needs at least one FAQ entry; this list is empty",
         ),
         (
             "unknown language",
             "bot: demo\nlanguages: [en, nob]\nfaq:\n  - id: a\n    questions: [x]\n    answer: y\n".into(),
-            "b.yaml:2:17: languages[1]: unknown language `nob`; did you mean `nb`?",
         ),
         (
             "default language not among the languages",
             format!("{HEAD}default_language: da\nfaq:\n{ENTRY}"),
-            "b.yaml:3:19: default_language: language `da` is not in this bot's `languages` (en, nb)",
         ),
         (
             "threshold out of range",
             format!("{HEAD}threshold: 1.5\nfaq:\n{ENTRY}"),
-            "b.yaml:3:12: threshold: threshold must be between 0 and 1, not 1.5",
         ),
         (
             "unknown entry field",
             format!("{HEAD}faq:\n{ENTRY}    qestions: [x]\n"),
-            "b.yaml:7:5: faq[0].qestions: unknown field `qestions`; did you mean `questions`?",
         ),
         (
             "duplicate id",
             format!("{HEAD}faq:\n{ENTRY}{ENTRY}"),
-            "b.yaml:7:9: faq[1].id: duplicate id `hours`; it is already used at line 4:9",
         ),
         (
             "empty questions",
             format!("{HEAD}faq:\n  - id: a\n    questions: []\n    answer: y\n"),
-            "b.yaml:5:16: faq[0].questions: an entry needs at least one question; this list is empty",
         ),
         (
             "a question with nothing to match",
             format!("{HEAD}faq:\n  - id: a\n    questions: [\"?!\"]\n    answer: y\n"),
-            "b.yaml:5:17: faq[0].questions[0]: this question has no letters or digits, so nothing can match it",
         ),
         (
             "questions in a language the bot lacks",
             format!("{HEAD}faq:\n  - id: a\n    questions: {{ en: [x], da: [y] }}\n    answer: y\n"),
-            "b.yaml:5:27: faq[0].questions.da: language `da` is not in this bot's `languages` (en, nb)",
         ),
         (
             "no answer",
             format!("{HEAD}faq:\n  - id: a\n    questions: [x]\n"),
-            "b.yaml:4:5: faq[0]: missing required field `answer` (or `answers` per language)",
         ),
         (
             "both answer and answers",
             format!("{HEAD}faq:\n  - id: a\n    questions: [x]\n    answer: y\n    answers: {{ en: y }}\n"),
-            "b.yaml:7:14: faq[0].answers: write either `answer` or `answers`, not both",
         ),
         (
             "a link that is not one",
             format!("{HEAD}faq:\n{ENTRY}    links: [www.example.com]\n"),
-            "b.yaml:7:13: faq[0].links[0]: `www.example.com` is not a link: write https://..., http://..., mailto:, tel: or /path",
         ),
         (
             "reserved id",
             format!("{HEAD}faq:\n  - id: abstain\n    questions: [x]\n    answer: y\n"),
-            "b.yaml:4:9: faq[0].id: `abstain` is reserved for tests that expect no answer; choose another id",
         ),
         (
             "test expecting an unknown entry",
             format!("{HEAD}faq:\n{ENTRY}tests:\n  - {{ ask: when do you open, expect: hour }}\n"),
-            "b.yaml:8:38: tests[0].expect: no FAQ entry has the id `hour`; did you mean `hours`?",
         ),
         (
             "unknown feedback text",
             format!("{HEAD}feedback: {{ yess: Sure }}\nfaq:\n{ENTRY}"),
-            "b.yaml:3:13: feedback.yess: unknown field `yess`; did you mean `yes`?",
         ),
         (
             "feedback in a language the bot lacks",
             format!("{HEAD}feedback:\n  question: {{ en: Helped?, da: Hjalp det? }}\nfaq:\n{ENTRY}"),
-            "b.yaml:4:28: feedback.question.da: language `da` is not in this bot's `languages` (en, nb)",
         ),
         (
             "two quick replies that read the same",
             format!("{HEAD}feedback:\n  no: {{ nb: JA! }}\nfaq:\n{ENTRY}"),
-            "b.yaml:4:7: feedback.no: `feedback.yes` and `feedback.no` both read \"JA!\" in `nb`; the quick replies must differ",
         ),
         (
             "a misspelt placeholder",
             format!("{HEAD}handoff:\n  expected: \"We answer {{expected_respons}}.\"\nfaq:\n{ENTRY}"),
-            "b.yaml:4:13: handoff.expected: unknown placeholder `{expected_respons}`; did you mean `expected_response`?",
         ),
         (
             "a placeholder the text does not take",
             format!("{HEAD}handoff:\n  closed: {{ nb: \"Tilbake {{back}}\" }}\nfaq:\n{ENTRY}"),
-            "b.yaml:4:17: handoff.closed.nb: unknown placeholder `{back}` (known: {opens}, {expected_response})",
         ),
         (
             "a placeholder in a feedback text",
             format!("{HEAD}feedback: {{ thanks: \"Thanks {{name}}\" }}\nfaq:\n{ENTRY}"),
-            "b.yaml:3:21: feedback.thanks: unknown placeholder `{name}` (this text takes none)",
         ),
         (
             "handoff after zero questions",
             format!("{HEAD}handoff: {{ after: 0 }}\nfaq:\n{ENTRY}"),
-            "b.yaml:3:19: handoff.after: must be between 1 and 100, not 0",
         ),
     ];
-    let mut wrong = Vec::new();
-    for (what, yaml, want) in cases {
-        let got = diagnostics(yaml);
-        if !got.iter().any(|g| g == want) {
-            wrong.push(format!("{what}:\n  want {want}\n  got  {got:?}"));
-        }
-    }
-    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    insta::assert_snapshot!(snapshot::cases(
+        cases.iter().map(|(what, yaml)| (what, diagnostics(yaml)))
+    ));
 }
 
 #[test]

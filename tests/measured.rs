@@ -2,15 +2,17 @@
 //! the decision with given samples, its trace, the diagnostics, and the daemon end to end
 //! (tickets met late over HTTP leave samples that later acknowledgements promise).
 
-use std::path::Path;
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use common::Daemon;
 use frontdesk::config::Config;
 use frontdesk::engine::{self, Context, Decision};
 use frontdesk::measured::Measured;
 use frontdesk::model::{Action, Event, Priority};
-use frontdesk::server::{self, ManualClock, Options};
+use frontdesk::server;
 use serde_json::{json, Value};
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -217,40 +219,21 @@ fn each_mistake_is_named_with_its_place() {
 
 // --- the daemon ------------------------------------------------------------------------------
 
-async fn post(http: &reqwest::Client, url: &str, e: Value) -> Value {
-    let r = http
-        .post(format!("{url}/v1/events?explain=true"))
-        .json(&e)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let body: Value = r.json().await.unwrap();
+/// `e` decided with `?explain=true`; panics unless it is a 200.
+async fn explained(d: &Daemon, e: Value) -> Value {
+    let (status, body) = d.post("/v1/events?explain=true", &e).await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
 /// A customer's new normal ticket `id`, decided with `?explain=true`.
-async fn new_ticket(http: &reqwest::Client, url: &str, id: &str) -> Value {
+async fn new_ticket(d: &Daemon, id: &str) -> Value {
     let e = json!({
         "id": format!("new-{id}"), "type": "ticket.created",
         "ticket": { "id": id, "priority": "normal" },
         "message": { "text": format!("Where is my parcel? ({id})"), "author": "customer" }
     });
-    post(http, url, e).await
-}
-
-async fn start(dir: &Path, clock: Arc<ManualClock>) -> server::Running {
-    let opts = Options {
-        rules: dir.join("rules"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        store: format!("sqlite://{}", dir.join("fd.db").display()),
-        watch: false,
-        scheduler: false,
-        clock,
-        ..Options::new()
-    };
-    server::start(opts).await.expect("the daemon starts")
+    explained(d, e).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,20 +245,22 @@ async fn answers_met_late_over_http_change_what_is_promised_and_survive_a_restar
         pack("measured_response: { percentile: 80, min_samples: 3, window: 7d }"),
     )
     .unwrap();
-    let clock = Arc::new(ManualClock::new(monday_9()));
-    let running = start(dir.path(), clock.clone()).await;
-    let url = format!("http://{}", running.addr);
-    let http = reqwest::Client::new();
+    let d = Daemon::with()
+        .rules(dir.path().join("rules"))
+        .sqlite(&dir.path().join("fd.db"))
+        .now(monday_9())
+        .start()
+        .await;
+    let clock = d.clock.clone();
 
     // Three tickets answered by an agent 3, 3 and 5 business hours after they came in.
     for (i, hours) in [3, 3, 5].into_iter().enumerate() {
         clock.set(monday_9());
-        let body = new_ticket(&http, &url, &format!("T{i}")).await;
+        let body = new_ticket(&d, &format!("T{i}")).await;
         assert_eq!(body["actions"][0]["text"], "We will answer within 2 hours.");
         clock.set(monday_9() + Duration::hours(hours));
-        post(
-            &http,
-            &url,
+        explained(
+            &d,
             json!({
                 "id": format!("reply-{i}"), "type": "message.created",
                 "ticket": { "id": format!("T{i}") },
@@ -285,25 +270,23 @@ async fn answers_met_late_over_http_change_what_is_promised_and_survive_a_restar
         .await;
     }
     clock.set(at("2026-11-24T08:00:00Z"));
-    assert_eq!(server::refresh_measured(&running.state).await.unwrap(), 3);
+    assert_eq!(server::refresh_measured(&d.running.state).await.unwrap(), 3);
 
     // Tuesday 09:00: the 80th percentile of 3h, 3h, 5h is 5h, later than the 2h target.
-    let body = new_ticket(&http, &url, "T9").await;
+    let body = new_ticket(&d, "T9").await;
     assert_eq!(body["actions"][0]["text"], "We will answer within 5 hours.");
     let t = &body["trace"]["measured_response"];
     assert_eq!(t["used"], true, "{t}");
     assert_eq!(t["samples"], 3);
     assert_eq!(t["measured_secs"], 5 * H);
-    running.stop().await.unwrap();
 
     // A restart reads the samples at once; a week later they are out of the window.
-    let running = start(dir.path(), clock.clone()).await;
-    let url = format!("http://{}", running.addr);
-    let body = new_ticket(&http, &url, "T10").await;
+    let d = d.restart().await;
+    let body = new_ticket(&d, "T10").await;
     assert_eq!(body["actions"][0]["text"], "We will answer within 5 hours.");
     clock.set(at("2026-12-01T08:00:00Z"));
-    assert_eq!(server::refresh_measured(&running.state).await.unwrap(), 0);
-    let body = new_ticket(&http, &url, "T11").await;
+    assert_eq!(server::refresh_measured(&d.running.state).await.unwrap(), 0);
+    let body = new_ticket(&d, "T11").await;
     assert_eq!(body["actions"][0]["text"], "We will answer within 2 hours.");
-    running.stop().await.unwrap();
+    d.stop().await;
 }

@@ -2,23 +2,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
-use common::spawn;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
-}
+use common::process::{get_text, signal};
+use common::{root, spawn};
 
 #[test]
 fn the_curl_examples_work_as_written() {
@@ -66,11 +54,7 @@ fn sigterm_stops_cleanly_and_sighup_reloads() {
         &dir.path().join("fd.db"),
         &["--config", rules.to_str().unwrap()],
     );
-    let get = |url: &str| -> String {
-        let out = Command::new("curl").args(["-s", url]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let before = get(&format!("{}/v1/admin/config", p.url));
+    let before = get_text(&format!("{}/v1/admin/config", p.url));
     assert!(before.contains("\"one\""), "{before}");
 
     std::fs::write(
@@ -79,15 +63,15 @@ fn sigterm_stops_cleanly_and_sighup_reloads() {
     )
     .unwrap();
     signal(p.child.id(), "-HUP");
-    // The reload runs in the daemon; ask until it shows (bounded).
-    let mut after = String::new();
-    for _ in 0..100 {
-        after = get(&format!("{}/v1/admin/config", p.url));
-        if after.contains("\"two\"") {
-            break;
+    // The reload runs in the daemon; ask until it shows, for at most 5 s.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        let after = get_text(&format!("{}/v1/admin/config", p.url));
+        if after.contains("\"two\"") || Instant::now() > deadline {
+            break after;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(after.contains("\"two\""), "{after}");
 
     signal(p.child.id(), "-TERM");

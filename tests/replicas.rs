@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{spawn_store, PgSchema, Proc};
+use common::process::{client, metric, ready, replica, signal};
+use common::PgSchema;
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -67,20 +68,6 @@ fn write_pack_with_hook(dir: &Path, hook: &str) {
     assert_ne!(pack, PACK, "the webhook is in the pack");
     std::fs::write(dir.join("pack.yaml"), pack).unwrap();
     std::fs::write(dir.join("tag.rhai"), "[#{ add_tags: [message.text] }]").unwrap();
-}
-
-/// Starts a replica without blocking the test's runtime (the proxy lives there).
-async fn start(store: &str, rules: &Path) -> Proc {
-    let store = store.to_string();
-    let rules = rules.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        spawn_store(
-            &store,
-            &["--config", rules.to_str().unwrap(), "--timer-lease", LEASE],
-        )
-    })
-    .await
-    .unwrap()
 }
 
 /// One request the recording server got.
@@ -234,7 +221,7 @@ async fn wait_timers_done(pool: &sqlx::PgPool, within: Duration) {
             Instant::now() < deadline,
             "{pending} timers still pending after {within:?}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -250,7 +237,7 @@ async fn wait_deliveries_done(pool: &sqlx::PgPool, within: Duration) {
             Instant::now() < deadline,
             "{pending} deliveries still pending after {within:?}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -376,25 +363,6 @@ async fn check_store(pool: &sqlx::PgPool, seen: &Seen) {
     assert_eq!(stray, 0, "every timer event belongs to a timer");
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap()
-}
-
-async fn metric(http: &reqwest::Client, url: &str, name: &str) -> f64 {
-    let Ok(r) = http.get(format!("{url}/metrics")).send().await else {
-        return 0.0;
-    };
-    let text = r.text().await.unwrap_or_default();
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>()
-        + 0.0
-}
-
 /// Three replicas, a client posting events for 200 tickets to random ones (some events to two
 /// at once), timers due within seconds, and a random replica SIGKILLed and restarted every
 /// two seconds until the timers are done.
@@ -408,12 +376,12 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     write_pack_with_hook(rules.path(), &hook);
     let mut procs = Vec::new();
     for _ in 0..3 {
-        procs.push(start(&schema.url, rules.path()).await);
+        procs.push(replica(&schema.url, rules.path(), LEASE).await);
     }
     let urls = Arc::new(Mutex::new(
         procs.iter().map(|p| p.url.clone()).collect::<Vec<_>>(),
     ));
-    let http = client();
+    let http = client(Duration::from_secs(15));
     let seen = Arc::new(Mutex::new(Seen::default()));
 
     // The killer: every 2 s one replica, at random, is killed and started again.
@@ -433,7 +401,7 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
                 procs[i].kill();
                 killed_at.lock().unwrap().push(Instant::now());
                 kills.fetch_add(1, Ordering::SeqCst);
-                procs[i] = start(&store, &rules).await;
+                procs[i] = replica(&store, &rules, LEASE).await;
                 urls.lock().unwrap()[i] = procs[i].url.clone();
             }
             procs
@@ -475,8 +443,11 @@ async fn three_replicas_survive_sigkill_while_posting_and_firing_timers() {
     let pool = schema.pool().await;
     // Keep killing while the last timers come due and fire, then let them finish.
     tokio::time::sleep(Duration::from_secs(4)).await;
+    // The killer kills every 2 s: a fourth kill comes within a few of its rounds.
+    let deadline = Instant::now() + Duration::from_secs(30);
     while kills.load(Ordering::SeqCst) < 4 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(Instant::now() < deadline, "the killer stopped killing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.store(true, Ordering::SeqCst);
     let procs = killer.await.unwrap();
@@ -560,9 +531,9 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
     };
     let rules = tempfile::tempdir().unwrap();
     write_pack(rules.path());
-    let mut a = start(&schema.url, rules.path()).await;
+    let mut a = replica(&schema.url, rules.path(), LEASE).await;
     let urls = Arc::new(Mutex::new(vec![a.url.clone()]));
-    let http = client();
+    let http = client(Duration::from_secs(15));
     let seen = Arc::new(Mutex::new(Seen::default()));
     let tickets = 400;
     post_all(&http, &urls, (0..tickets).map(created).collect(), 8, &seen).await;
@@ -609,7 +580,7 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
     // froze inside a transaction).
     // Meanwhile the held tickets change: a timer must be decided against the ticket as it is
     // when it fires, and A's late firing must still be recognised as the same event.
-    let b = start(&schema.url, rules.path()).await;
+    let b = replica(&schema.url, rules.path(), LEASE).await;
     let held_tickets: Vec<String> =
         sqlx::query_scalar("SELECT ticket_id FROM timers WHERE id = ANY($1)")
             .bind(&held)
@@ -711,24 +682,6 @@ async fn a_replica_frozen_past_its_lease_fires_nothing_twice() {
     pool.close().await;
 }
 
-fn signal(pid: u32, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig} {pid}");
-}
-
-async fn ready(http: &reqwest::Client, url: &str) -> Option<u16> {
-    http.get(format!("{url}/readyz"))
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()
-        .map(|r| r.status().as_u16())
-}
-
 /// Every PostgreSQL session of the replicas is terminated mid-run, twice; then one replica is
 /// cut off from the database through a proxy. The replicas reconnect by themselves; the cut
 /// one says not-ready and refuses events (503) while cut, and serves again when restored.
@@ -741,15 +694,15 @@ async fn replicas_ride_out_lost_connections_and_an_unreachable_database() {
     write_pack(rules.path());
     let proxy = common::Proxy::start(schema.server()).await;
     let via_proxy = common::with_host_port(&schema.url, &proxy.addr.to_string());
-    let direct1 = start(&schema.url, rules.path()).await;
-    let direct2 = start(&schema.url, rules.path()).await;
-    let cut = start(&via_proxy, rules.path()).await;
+    let direct1 = replica(&schema.url, rules.path(), LEASE).await;
+    let direct2 = replica(&schema.url, rules.path(), LEASE).await;
+    let cut = replica(&via_proxy, rules.path(), LEASE).await;
     let urls = Arc::new(Mutex::new(vec![
         direct1.url.clone(),
         direct2.url.clone(),
         cut.url.clone(),
     ]));
-    let http = client();
+    let http = client(Duration::from_secs(15));
     let seen = Arc::new(Mutex::new(Seen::default()));
 
     // Terminate every session twice while 1,200 events are posted.
@@ -776,7 +729,7 @@ async fn replicas_ride_out_lost_connections_and_an_unreachable_database() {
             Instant::now() < deadline,
             "the cut replica still says ready"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(ready(&http, &direct1.url).await, Some(200));
     let refused = json!({"id": "while-cut", "type": "ticket.created", "ticket": {"id": "CUT"}});
@@ -800,7 +753,7 @@ async fn replicas_ride_out_lost_connections_and_an_unreachable_database() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while ready(&http, &cut.url).await != Some(200) {
         assert!(Instant::now() < deadline, "the replica did not come back");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let cut_only = Arc::new(Mutex::new(vec![cut.url.clone()]));
     post_until_ok(&http, &cut_only, &refused, &mut Rng(3), &seen).await;

@@ -5,80 +5,22 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use frontdesk::server::{self, ManualClock, Options, Running};
+use common::Daemon;
+use frontdesk::server;
 use serde_json::{json, Value};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// What the routing tests ask the daemon.
+trait Routing {
+    async fn status(&self, agent: &str, status: &str) -> Value;
+    async fn created(&self, id: &str, channel: &str, language: &str) -> Value;
+    async fn ticket(&self, id: &str) -> Value;
+    async fn agents(&self) -> Vec<Value>;
 }
 
-/// Monday 23 November 2026, 11:00 in Oslo: inside the example pack's shifts.
-fn t0() -> DateTime<Utc> {
-    "2026-11-23T10:00:00Z".parse().unwrap()
-}
-
-struct Daemon {
-    running: Running,
-    url: String,
-    http: reqwest::Client,
-    clock: Arc<ManualClock>,
-}
-
-async fn start(db: &Path, now: DateTime<Utc>) -> Daemon {
-    start_on(
-        &root().join("rules"),
-        Some(root().join("bots")),
-        &format!("sqlite://{}", db.display()),
-        now,
-    )
-    .await
-}
-
-async fn start_on(rules: &Path, bots: Option<PathBuf>, store: &str, now: DateTime<Utc>) -> Daemon {
-    let clock = Arc::new(ManualClock::new(now));
-    let opts = Options {
-        rules: rules.to_path_buf(),
-        bots,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        store: store.to_string(),
-        watch: false,
-        scheduler: false,
-        clock: clock.clone(),
-        ..Options::new()
-    };
-    let running = server::start(opts).await.expect("server starts");
-    let url = format!("http://{}", running.addr);
-    Daemon {
-        running,
-        url,
-        http: reqwest::Client::new(),
-        clock,
-    }
-}
-
-impl Daemon {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
+impl Routing for Daemon {
     async fn status(&self, agent: &str, status: &str) -> Value {
         let (code, body) = self
-            .send(
+            .call(
                 reqwest::Method::PUT,
                 &format!("/v1/agents/{agent}/status"),
                 Some(&json!({ "status": status })),
@@ -95,7 +37,7 @@ impl Daemon {
             "message": { "text": "Where is my parcel?" }
         });
         let (code, body) = self
-            .send(reqwest::Method::POST, "/v1/events", Some(&e))
+            .call(reqwest::Method::POST, "/v1/events", Some(&e))
             .await;
         assert_eq!(code, 200, "{body}");
         body
@@ -103,20 +45,16 @@ impl Daemon {
 
     async fn ticket(&self, id: &str) -> Value {
         let (code, body) = self
-            .send(reqwest::Method::GET, &format!("/v1/tickets/{id}"), None)
+            .call(reqwest::Method::GET, &format!("/v1/tickets/{id}"), None)
             .await;
         assert_eq!(code, 200, "{body}");
         body["ticket"].clone()
     }
 
     async fn agents(&self) -> Vec<Value> {
-        let (code, body) = self.send(reqwest::Method::GET, "/v1/agents", None).await;
+        let (code, body) = self.call(reqwest::Method::GET, "/v1/agents", None).await;
         assert_eq!(code, 200, "{body}");
         body.as_array().unwrap().clone()
-    }
-
-    async fn stop(self) {
-        self.running.stop().await.unwrap();
     }
 }
 
@@ -126,8 +64,7 @@ fn agent<'a>(list: &'a [Value], id: &str) -> &'a Value {
 
 #[tokio::test]
 async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = start(&dir.path().join("fd.db"), t0()).await;
+    let d = Daemon::start().await;
     let list = d.agents().await;
     let ids: Vec<&str> = list.iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["kari", "ola", "layla", "mette"]);
@@ -147,7 +84,7 @@ async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
     assert_eq!(agent(&d.agents().await, "kari")["status"], "online");
 
     let (code, body) = d
-        .send(
+        .call(
             reqwest::Method::PUT,
             "/v1/agents/karri/status",
             Some(&json!({"status": "online"})),
@@ -169,7 +106,7 @@ async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
         json!("online"),
     ] {
         let (code, body) = d
-            .send(reqwest::Method::PUT, "/v1/agents/kari/status", Some(&bad))
+            .call(reqwest::Method::PUT, "/v1/agents/kari/status", Some(&bad))
             .await;
         assert_eq!(code, 422, "{bad}: {body}");
         assert_eq!(body["error"]["field"], "status", "{bad}: {body}");
@@ -197,9 +134,7 @@ async fn the_agents_api_stores_statuses_and_refuses_bad_input() {
 
 #[tokio::test]
 async fn round_robin_goes_on_where_it_stopped_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("fd.db");
-    let d = start(&db, t0()).await;
+    let d = Daemon::start().await;
     for a in ["kari", "ola", "layla"] {
         d.status(a, "online").await;
     }
@@ -209,10 +144,9 @@ async fn round_robin_goes_on_where_it_stopped_after_a_restart() {
         order.push(body["ticket"]["assignee"].as_str().unwrap().to_string());
     }
     assert_eq!(order, ["kari", "ola"]);
-    d.stop().await;
 
     // A new process on the same file: statuses, loads and the cursor are where they were.
-    let d = start(&db, t0()).await;
+    let d = d.restart().await;
     let list = d.agents().await;
     assert_eq!(agent(&list, "kari")["open"]["total"], 1);
     assert_eq!(agent(&list, "layla")["status"], "online");
@@ -221,15 +155,7 @@ async fn round_robin_goes_on_where_it_stopped_after_a_restart() {
         order.push(body["ticket"]["assignee"].as_str().unwrap().to_string());
     }
     assert_eq!(order, ["kari", "ola", "layla", "kari"]);
-    let metrics = d
-        .http
-        .get(format!("{}/metrics", d.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = d.text("/metrics").await;
     assert!(
         metrics
             .lines()
@@ -238,7 +164,7 @@ async fn round_robin_goes_on_where_it_stopped_after_a_restart() {
                 && l.contains(r#"outcome="assigned""#)),
         "{metrics}"
     );
-    let (_, doc) = d.send(reqwest::Method::GET, "/openapi.json", None).await;
+    let (_, doc) = d.call(reqwest::Method::GET, "/openapi.json", None).await;
     assert!(doc["paths"]["/v1/agents/{id}/status"]["put"]["requestBody"].is_object());
     assert!(doc["paths"]["/v1/agents"]["get"]["responses"]["200"].is_object());
     d.stop().await;
@@ -246,8 +172,7 @@ async fn round_robin_goes_on_where_it_stopped_after_a_restart() {
 
 #[tokio::test]
 async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = start(&dir.path().join("fd.db"), t0()).await;
+    let d = Daemon::start().await;
     d.status("kari", "online").await; // 3 chats at most
     for id in ["C1", "C2", "C3"] {
         let body = d.created(id, "chat", "nb").await;
@@ -282,7 +207,7 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
     let e = json!({"id": "e-C5", "type": "ticket.created", "ticket": {"id": "C5", "channel": "chat"},
                    "message": {"text": "hei"}});
     let (_, body) = d
-        .send(reqwest::Method::POST, "/v1/events?explain=true", Some(&e))
+        .call(reqwest::Method::POST, "/v1/events?explain=true", Some(&e))
         .await;
     let candidates = &body["trace"]["routing"][0]["candidates"];
     assert_eq!(
@@ -295,7 +220,7 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
     let close = json!({"id": "close-C2", "type": "ticket.status_changed",
                        "ticket": {"id": "C2", "status": "closed"}});
     let (code, body) = d
-        .send(reqwest::Method::POST, "/v1/events", Some(&close))
+        .call(reqwest::Method::POST, "/v1/events", Some(&close))
         .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(d.ticket("C4").await["assignee"], "kari");
@@ -304,7 +229,7 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
     // kari has no chat slot left, so C5 was not even offered (no `agent.available` for it),
     // however often the queues are looked at.
     assert_eq!(server::route_queued(&d.running.state).await, 0);
-    let (_, rec) = d.send(reqwest::Method::GET, "/v1/tickets/C5", None).await;
+    let (_, rec) = d.call(reqwest::Method::GET, "/v1/tickets/C5", None).await;
     let offers = rec["history"]
         .as_array()
         .unwrap()
@@ -312,7 +237,7 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
         .filter(|h| h["rule"] == "agent.available")
         .count();
     assert_eq!(offers, 0, "{rec}");
-    let (_, rec) = d.send(reqwest::Method::GET, "/v1/tickets/C4", None).await;
+    let (_, rec) = d.call(reqwest::Method::GET, "/v1/tickets/C4", None).await;
     let offers = rec["history"]
         .as_array()
         .unwrap()
@@ -325,13 +250,11 @@ async fn a_full_team_queues_and_a_closed_ticket_frees_the_slot() {
 
 #[tokio::test]
 async fn queued_tickets_go_to_an_agent_coming_online_or_starting_a_shift() {
-    let dir = tempfile::tempdir().unwrap();
     // Monday 22:00 in Oslo: after the shift.
-    let d = start(
-        &dir.path().join("fd.db"),
-        "2026-11-23T21:00:00Z".parse().unwrap(),
-    )
-    .await;
+    let d = Daemon::with()
+        .now("2026-11-23T21:00:00Z".parse().unwrap())
+        .start()
+        .await;
     d.status("kari", "online").await;
     let body = d.created("N1", "email", "en").await;
     assert_eq!(body["ticket"]["assignee"], Value::Null);
@@ -421,14 +344,12 @@ fn one_slot_pack() -> tempfile::TempDir {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_slot_is_taken_once_on_sqlite() {
     let pack = one_slot_pack();
-    let db = pack.path().join("fd.db");
-    let d = start_on(
-        pack.path(),
-        None,
-        &format!("sqlite://{}", db.display()),
-        t0(),
-    )
-    .await;
+    let d = Daemon::with()
+        .rules(pack.path())
+        .bots(None)
+        .sqlite(&pack.path().join("fd.db"))
+        .start()
+        .await;
     last_slot_taken_once(std::slice::from_ref(&d)).await;
     d.stop().await;
 }
@@ -439,8 +360,15 @@ async fn the_last_slot_is_taken_once_by_two_daemons_on_postgres() {
         return;
     };
     let pack = one_slot_pack();
-    let a = start_on(pack.path(), None, &schema.url, t0()).await;
-    let b = start_on(pack.path(), None, &schema.url, t0()).await;
+    let replica = || {
+        Daemon::with()
+            .rules(pack.path())
+            .bots(None)
+            .store(&schema.url)
+            .start()
+    };
+    let a = replica().await;
+    let b = replica().await;
     let both = [a, b];
     last_slot_taken_once(&both).await;
     for d in both {

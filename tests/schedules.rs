@@ -1,7 +1,10 @@
 //! Cron schedules in rule files: what `check` says about mistakes, and what a `schedule.tick`
 //! decides.
 
+mod common;
+
 use chrono::{DateTime, Utc};
+use common::snapshot;
 use frontdesk::config::Config;
 use frontdesk::engine;
 use frontdesk::model::{Action, Event, Status};
@@ -18,65 +21,51 @@ const THEN: &str = "    then: [ { set_status: closed } ]\n";
 
 #[test]
 fn each_schedule_mistake_is_named_with_its_place() {
-    let cases: &[(&str, String, &str)] = &[
+    let cases: &[(&str, String)] = &[
         (
             "too few cron fields",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * *\"\n{THEN}"),
-            "r.yaml:3:11: schedules[0].cron: cron expression `0 2 * *` has 4 fields; write 5 (`minute hour day month weekday`, e.g. `0 2 * * *`) or 6–7 with seconds first",
         ),
         (
             "a weekday out of range",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * * 8\"\n{THEN}"),
-            "r.yaml:3:11: schedules[0].cron: weekday 8 in `8` is out of range (0–7, 0 and 7 are Sunday)",
         ),
         (
             "unknown time zone",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * * *\"\n    timezone: Europe/Olso\n{THEN}"),
-            "r.yaml:4:15: schedules[0].timezone: unknown time zone `Europe/Olso`; did you mean `Europe/Oslo`?",
         ),
         (
             "unknown status in for_each",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * * *\"\n    for_each: {{ status: pendng }}\n{THEN}"),
-            "r.yaml:4:25: schedules[0].for_each.status: unknown status `pendng`; did you mean `pending`?",
         ),
         (
             "bad idle_for",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * * *\"\n    for_each: {{ idle_for: a week }}\n{THEN}"),
-            "r.yaml:4:27: schedules[0].for_each.idle_for: invalid duration `a week`; write e.g. `30m`, `4h`, `2d` or `2 days`",
         ),
         (
             "unknown missed value",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * * *\"\n    missed: run_onse\n{THEN}"),
-            "r.yaml:4:13: schedules[0].missed: unknown value `run_onse`; did you mean `run_once`?",
         ),
         (
             "duplicate schedule names",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * * *\"\n{THEN}  - name: a\n    cron: \"0 3 * * *\"\n{THEN}"),
-            "r.yaml:5:11: schedules[1].name: duplicate schedule name `a` (first at r.yaml:2:11)",
         ),
         (
             "unknown key",
             format!("schedules:\n  - name: a\n    cron: \"0 2 * * *\"\n    timzone: UTC\n{THEN}"),
-            "r.yaml:4:5: schedules[0].timzone: unknown field `timzone`; did you mean `timezone`?",
         ),
         (
             "missing cron",
             format!("schedules:\n  - name: a\n{THEN}"),
-            "r.yaml:2:5: schedules[0]: missing required field `cron`",
         ),
         (
             "a bad action",
             "schedules:\n  - name: a\n    cron: \"0 2 * * *\"\n    then: [ { set_status: shut } ]\n".into(),
-            "r.yaml:4:27: schedules[0].then[0].set_status: unknown status `shut` (expected one of: new, open, pending, on_hold, solved, closed)",
         ),
     ];
-    for (what, yaml, want) in cases {
-        let got = diagnostics(yaml);
-        assert!(
-            got.iter().any(|g| g == want),
-            "{what}:\n want {want}\n got {got:#?}"
-        );
-    }
+    insta::assert_snapshot!(snapshot::cases(
+        cases.iter().map(|(what, yaml)| (what, diagnostics(yaml)))
+    ));
 }
 
 fn now() -> DateTime<Utc> {

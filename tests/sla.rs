@@ -5,9 +5,12 @@
 //! timers by name as the stores do (a new timer replaces the pending one of its name, a
 //! cancelled name goes), and fires due timers as `timer.fired` events.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use common::snapshot;
 use frontdesk::config::Config;
 use frontdesk::engine::{self, Decision};
 use frontdesk::model::{Action, Event, EventType, Priority, SlaClock, Ticket, TimerRef};
@@ -810,78 +813,61 @@ fn diagnostics(yaml: &str) -> Vec<String> {
 fn each_sla_mistake_is_named_with_its_place() {
     let cal =
         "calendars:\n  oslo:\n    timezone: Europe/Oslo\n    hours: { mon-fri: \"08:00-16:00\" }\n";
-    let cases: &[(&str, String, &str)] = &[
+    let cases: &[(&str, String)] = &[
         (
             "unknown calendar",
             format!("{cal}sla:\n  - name: a\n    calendar: olso\n    first_response: {{ normal: 4h }}\n"),
-            "r.yaml:7:15: sla[0].calendar: unknown calendar `olso`; did you mean `oslo`?",
         ),
         (
             "bad business duration",
             format!("{cal}sla:\n  - name: a\n    calendar: oslo\n    first_response: {{ normal: 4 fortnights }}\n"),
-            "r.yaml:8:31: sla[0].first_response.normal: unknown unit `fortnights` in `4 fortnights` (use m, h or d)",
         ),
         (
             "business time without a calendar",
             "sla:\n  - name: a\n    resolution: { normal: 2 business days }\n".into(),
-            "r.yaml:3:27: sla[0].resolution.normal: `2 business days` is business time; it needs a calendar (`calendar: NAME`)",
         ),
         (
             "unknown priority",
             "sla:\n  - name: a\n    first_response: { urgnet: 30m }\n".into(),
-            "r.yaml:3:23: sla[0].first_response.urgnet: unknown priority `urgnet`; did you mean `urgent`?",
         ),
         (
             "bad percentage",
             "sla:\n  - name: a\n    first_response: { normal: 4h }\n    warn_at: 120%\n".into(),
-            "r.yaml:4:14: sla[0].warn_at: warning at 120% is out of range: write 1% to 99% (100% is the breach)",
         ),
         (
             "percentage without a percent sign",
             "sla:\n  - name: a\n    first_response: { normal: 4h }\n    warn_at: [50%, 0.8]\n".into(),
-            "r.yaml:4:20: sla[0].warn_at[1]: expected a percentage of the target such as `80%`, found `0.8`",
         ),
         (
             "unknown status in pause_when",
             "sla:\n  - name: a\n    first_response: { normal: 4h }\n    pause_when: { field: ticket.status, in: [pending, on-hold] }\n".into(),
-            "r.yaml:4:55: sla[0].pause_when.in[1]: unknown status `on-hold`; did you mean `on_hold`?",
         ),
         (
             "duplicate policy names",
             "sla:\n  - name: a\n    first_response: { normal: 4h }\n  - name: a\n    resolution: { normal: 4h }\n".into(),
-            "r.yaml:4:11: sla[1].name: duplicate SLA policy name `a` (first at r.yaml:2:11)",
         ),
         (
             "unknown key",
             "sla:\n  - name: a\n    first_response: { normal: 4h }\n    warn_on: 80%\n".into(),
-            "r.yaml:4:5: sla[0].warn_on: unknown field `warn_on`; did you mean `warn_at`?",
         ),
         (
             "no targets",
             "sla:\n  - name: a\n    calendar: none\n".into(),
-            "r.yaml:2:5: sla[0]: an SLA policy needs at least one of `first_response`, `next_response`, `resolution`",
         ),
         (
             "unknown SLA field in a condition",
             "rules:\n  - name: r\n    on: [sla.breached]\n    when: { field: ticket.sla.first_response.breeched, eq: true }\n    then: [ { add_tags: [x] } ]\n".into(),
-            "r.yaml:4:20: rules[0].when.field: unknown field `ticket.sla.first_response.breeched`; did you mean `ticket.sla.first_response.breached`?",
         ),
         (
             "a flag compared with text",
             "rules:\n  - name: r\n    on: [sla.breached]\n    when: { field: ticket.sla.resolution.paused, eq: yes }\n    then: [ { add_tags: [x] } ]\n".into(),
-            "r.yaml:4:54: rules[0].when.eq: expected `true` or `false`, found text",
         ),
         (
             "a schedule named like an SLA timer",
             "rules:\n  - name: r\n    on: [ticket.created]\n    then:\n      - schedule: { name: \"sla:mine\", after: 1h, then: [ { add_tags: [x] } ] }\n".into(),
-            "r.yaml:5:19: rules[0].then[0].schedule: timer name `sla:mine`: names starting with `sla:` belong to the SLA clocks; choose another `name`",
         ),
     ];
-    for (what, yaml, want) in cases {
-        let got = diagnostics(yaml);
-        assert!(
-            got.iter().any(|g| g == want),
-            "{what}:\n want {want}\n got {got:#?}"
-        );
-    }
+    insta::assert_snapshot!(snapshot::cases(
+        cases.iter().map(|(what, yaml)| (what, diagnostics(yaml)))
+    ));
 }

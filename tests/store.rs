@@ -1765,7 +1765,7 @@ async fn postgres_unreachable_then_back() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while s.ping().await.is_err() {
         assert!(std::time::Instant::now() < deadline, "the store came back");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let again = apply(&s, &msg("during", "T"), Plan::tag("b"))
         .await

@@ -2,8 +2,11 @@
 //! properties of `add`/`business_duration`/`next_open` (proptest), diagnostics, and what
 //! rules see (`within_hours`, business-time schedules, `expected_response`).
 
+mod common;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
+use common::snapshot;
 use frontdesk::config::Config;
 use frontdesk::engine;
 use frontdesk::model::{Action, Event};
@@ -488,116 +491,91 @@ fn calendar_mistakes_are_reported_with_their_place() {
     .unwrap();
     let cal = |body: &str| format!("calendars:\n  oslo:\n{}", indent(body, 4));
     let ok_hours = "hours: { mon-fri: \"08:00-16:00\" }\n";
-    let cases: Vec<(&str, String, String)> = vec![
+    let cases: Vec<(&str, String)> = vec![
         (
             "time zone typo",
             cal(&format!("timezone: Europe/Olso\n{ok_hours}")),
-            "r.yaml:3:15: calendars.oslo.timezone: unknown time zone `Europe/Olso`; did you mean `Europe/Oslo`?".into(),
         ),
         (
             "a city alone",
             cal(&format!("timezone: Riyadh\n{ok_hours}")),
-            "r.yaml:3:15: calendars.oslo.timezone: unknown time zone `Riyadh`; did you mean `Asia/Riyadh`?".into(),
         ),
         (
             "hours out of range",
             cal("timezone: Europe/Oslo\nhours: { mon: \"25:00-26:00\" }\n"),
-            "r.yaml:4:19: calendars.oslo.hours.mon: `25:00` is not a time of day: hours go from 00 to 23 (24:00 closes a day), minutes from 00 to 59".into(),
         ),
         (
             "overlapping windows",
             cal("timezone: Europe/Oslo\nhours:\n  mon-fri: [\"08:00-12:00\", \"11:30-16:00\"]\n"),
-            "r.yaml:5:16: calendars.oslo.hours.mon-fri: windows `08:00-12:00` and `11:30-16:00` overlap".into(),
         ),
         (
             "overnight window into the next day",
             cal("timezone: Europe/Oslo\nhours:\n  sun: \"22:00-06:00\"\n  mon: \"05:00-12:00\"\n"),
-            "r.yaml:5:7: calendars.oslo.hours: overlapping windows: `22:00-06:00` on sun runs into `05:00-12:00` on mon".into(),
         ),
         (
             "unknown weekday",
             cal("timezone: Europe/Oslo\nhours: { mon-fry: \"08:00-16:00\" }\n"),
-            "r.yaml:4:14: calendars.oslo.hours.mon-fry: unknown weekday `fry`; did you mean `fri`?".into(),
         ),
         (
             "a day twice",
             cal("timezone: Europe/Oslo\nhours: { mon-fri: \"08:00-16:00\", tue: \"09:00-10:00\" }\n"),
-            "r.yaml:4:38: calendars.oslo.hours.tue: tue already has hours (from `mon-fri`)".into(),
         ),
         (
             "bad holiday date",
             cal(&format!("timezone: Europe/Oslo\n{ok_hours}holidays: [\"2026-02-30\"]\n")),
-            "r.yaml:5:16: calendars.oslo.holidays[0]: `2026-02-30` is not a date; write `YYYY-MM-DD`, e.g. `2026-12-24`".into(),
         ),
         (
             "reversed range",
             cal(&format!("timezone: Europe/Oslo\n{ok_hours}holidays: [{{ from: 2026-12-31, to: 2026-12-24 }}]\n")),
-            "r.yaml:5:16: calendars.oslo.holidays[0]: the range ends (2026-12-24) before it starts (2026-12-31)".into(),
         ),
         (
             "missing ics",
             cal(&format!("timezone: Europe/Oslo\n{ok_hours}holidays: [{{ ical: nowhere.ics }}]\n")),
-            "r.yaml:5:24: calendars.oslo.holidays[0].ical: cannot read iCalendar file `nowhere.ics`".into(),
         ),
         (
             "unknown holiday key",
             cal(&format!("timezone: Europe/Oslo\n{ok_hours}holidays: [{{ dat: 2026-12-24 }}]\n")),
-            "r.yaml:5:18: calendars.oslo.holidays[0].dat: unknown field `dat`; did you mean `date`?".into(),
         ),
         (
             "no hours",
             cal("timezone: Europe/Oslo\n"),
-            "r.yaml:3:5: calendars.oslo: missing required field `hours`".into(),
         ),
         (
             "unknown calendar in within_hours",
             format!("{}rules:\n  - name: a\n    on: ticket.created\n    when: {{ within_hours: olso }}\n    then: [ {{ add_tags: [x] }} ]\n", cal(&format!("timezone: Europe/Oslo\n{ok_hours}"))),
-            "r.yaml:8:27: rules[0].when.within_hours: unknown calendar `olso`; did you mean `oslo`?".into(),
         ),
         (
             "business time without a calendar",
             "rules:\n  - name: a\n    on: ticket.created\n    then:\n      - schedule: { after: 2 business days, then: [ { add_tags: [x] } ] }\n".into(),
-            "r.yaml:5:28: rules[0].then[0].schedule.after: `2 business days` is business time: add `calendar: NAME` to count it in a calendar".into(),
         ),
         (
             "unknown calendar in schedule",
             "rules:\n  - name: a\n    on: ticket.created\n    then:\n      - schedule: { after: 2d, calendar: oslo, then: [ { add_tags: [x] } ] }\n".into(),
-            "r.yaml:5:42: rules[0].then[0].schedule.calendar: unknown calendar `oslo` (define it under `calendars:`)".into(),
         ),
         (
             "business weeks",
             format!("{}rules:\n  - name: a\n    on: ticket.created\n    then:\n      - schedule: {{ after: 1w, calendar: oslo, then: [ {{ add_tags: [x] }} ] }}\n", cal(&format!("timezone: Europe/Oslo\n{ok_hours}"))),
-            "r.yaml:9:28: rules[0].then[0].schedule.after: `1w`: business weeks are ambiguous; write business days, e.g. `5 business days`".into(),
         ),
         (
             "expected_response without targets",
             "templates:\n  ack: \"We answer {{ expected_response }}.\"\nrules:\n  - name: a\n    on: ticket.created\n    then: [ { reply: { template: ack } } ]\n".into(),
-            "r.yaml:2:8: templates.ack: template uses `expected_response`, which needs `response_calendar` and `first_response` (business time per priority) in `settings:`".into(),
         ),
         (
             "a priority without a target",
             format!("{}settings:\n  response_calendar: oslo\n  first_response: {{ urgent: 30m, high: 2h, normal: 4h }}\n", cal(&format!("timezone: Europe/Oslo\n{ok_hours}"))),
-            "r.yaml:7:19: settings.first_response: needs a target for every priority; missing: low".into(),
         ),
         (
             "a target that is not a duration",
             format!("{}settings:\n  response_calendar: oslo\n  first_response: {{ urgent: soon, high: 2h, normal: 4h, low: 2d }}\n", cal(&format!("timezone: Europe/Oslo\n{ok_hours}"))),
-            "r.yaml:7:29: settings.first_response.urgent: invalid business duration `soon`".into(),
         ),
         (
             "response calendar typo",
             format!("{}settings:\n  response_calendar: olso\n  first_response: {{ urgent: 30m, high: 2h, normal: 4h, low: 2d }}\n", cal(&format!("timezone: Europe/Oslo\n{ok_hours}"))),
-            "r.yaml:6:22: settings.response_calendar: unknown calendar `olso`; did you mean `oslo`?".into(),
         ),
     ];
-    let mut wrong = Vec::new();
-    for (what, yaml, want) in &cases {
-        let got = diagnostics(yaml);
-        if !got.iter().any(|g| g.starts_with(want.as_str())) {
-            wrong.push(format!("{what}: expected {want:?}\n got {got:#?}"));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    insta::assert_snapshot!(snapshot::cases(
+        cases.iter().map(|(what, yaml)| (what, diagnostics(yaml)))
+    ));
 
     // An .ics error points into the .ics file, with its line.
     let rules = dir.path().join("r.yaml");
