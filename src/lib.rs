@@ -46,7 +46,8 @@
 #![warn(missing_docs)]
 
 pub use frontdesk_core::{
-    bot, config, engine, faq, measured, model, routing, rules, schedule, sla, testing, time,
+    bot, config, engine, faq, measured, model, outbound, routing, rules, schedule, sla, testing,
+    time,
 };
 
 pub mod adapters;

@@ -20,21 +20,6 @@ use crate::store::{DeliveryOutcome, OutboxRow};
 pub use email::{SmtpConfig, SmtpTls};
 pub use helpdesk::HelpdeskApi;
 
-/// The actions of a decision that go to the outbox, by index, each with its helpdesk target
-/// (`None` for webhooks, Slack and e-mail). Called by the stores inside the decision's
-/// transaction.
-pub fn outbound(decision: &crate::engine::Decision) -> Vec<(usize, Option<serde_json::Value>)> {
-    decision
-        .actions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, action)| match action {
-            Action::Webhook { .. } | Action::Notify { .. } => Some((i, None)),
-            other => helpdesk::target(&decision.ticket, other).map(|t| (i, Some(t))),
-        })
-        .collect()
-}
-
 /// What one attempt came to, before backoff is applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {

@@ -526,7 +526,7 @@ async fn write(
         .execute(&mut *tx)
         .await?;
     }
-    for (i, target) in crate::delivery::outbound(&decision) {
+    for (i, target) in crate::outbound::outbound(&decision) {
         sqlx::query(
             "INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at)
              VALUES ($1, $2, $3, $4, $5, 'pending', $6)",

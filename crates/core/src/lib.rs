@@ -21,6 +21,8 @@
 //!   resolution), with their warning and breach timers.
 //! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
 //! - [`measured`]: measured first responses blended into the expected response.
+//! - [`outbound`]: which actions of a decision leave frontdesk (outbox rows), and the requests
+//!   a helpdesk's API gets for them, planned without I/O.
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`bot`]: chat sessions with a bot: replies, feedback, handoff ([`bot::reply`], pure).
 //! - [`testing`]: running rule-file `tests:`.
@@ -53,6 +55,7 @@ pub mod engine;
 pub mod faq;
 pub mod measured;
 pub mod model;
+pub mod outbound;
 pub mod routing;
 pub mod rules;
 pub mod schedule;

@@ -391,7 +391,7 @@ fn apply_one(
             event.id
         ])?;
     }
-    for (i, target) in crate::delivery::outbound(&decision) {
+    for (i, target) in crate::outbound::outbound(&decision) {
         tx.prepare_cached(
             "INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
         )?
