@@ -22,8 +22,8 @@
 //! # Example
 //!
 //! ```
-//! use frontdesk::bot::{self, Feedback, Input, Session, SessionState};
-//! use frontdesk::faq::Bot;
+//! use frontdesk_core::bot::{self, Feedback, Input, Session, SessionState};
+//! use frontdesk_core::faq::Bot;
 //!
 //! let bot = Bot::from_yaml("shop.yaml", r#"
 //! bot: shop

@@ -24,7 +24,7 @@
 //! # Example
 //!
 //! ```
-//! use frontdesk::faq::Bot;
+//! use frontdesk_core::faq::Bot;
 //!
 //! let bot = Bot::from_yaml("inline.yaml", r#"
 //! bot: shop
