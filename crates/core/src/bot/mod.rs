@@ -4,7 +4,7 @@
 //! Like [`crate::engine::decide`], this part is pure: [`reply`] takes the bot, the session as
 //! stored, the customer's input and `now`, and returns the bot's [`Reply`] with the session's
 //! next state and what to record ([`Turn`]); [`handoff_notice`] phrases the wait for a person
-//! from the pack's response calendar and targets. The daemon (`server::chat`) loads and stores
+//! from the pack's response calendar and targets. The daemon (`service::chat`) loads and stores
 //! sessions, and sends a handoff through the ordinary event path so rules act on it.
 //!
 //! A conversation:
