@@ -151,7 +151,7 @@ fn session_id() -> String {
 /// Opens a session with a bot: its greeting and first quick replies.
 pub async fn open(state: &Desk, req: NewChat) -> Result<ChatOpened, Error> {
     if let Some(tag) = &req.language {
-        if !crate::rules::template::valid_language(&tag.to_ascii_lowercase()) {
+        if !crate::model::valid_language(&tag.to_ascii_lowercase()) {
             return Err(Error::invalid_request(
                 format!("`{tag}` is not a language tag (en, nb, da, ar, zh-Hans, ...)"),
                 "language",

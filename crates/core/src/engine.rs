@@ -9,8 +9,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::decode::Cx;
-use crate::config::yaml::{Node, Pos};
 use crate::config::{Config, Diagnostics};
 use crate::model::{Action, AssignTarget, Event, EventType, Metric, Ticket, TimerSpec};
 use crate::routing::{
@@ -23,6 +21,8 @@ use crate::rules::template::TextDef;
 use crate::rules::text::{fold_into, BitSet};
 use crate::rules::{script, Asked, RuleError, Scope, Texts};
 use crate::sla::{self, Facts};
+use crate::syntax::decode::Cx;
+use crate::syntax::yaml::{Node, Pos};
 use crate::time::{expected_response, BusinessSpan, Calendar, Expected, Lang};
 
 /// What frontdesk decided for one event.
@@ -1179,7 +1179,7 @@ impl<'d> ActionEnv<'d> for ScriptActions<'d> {
 
     fn team_assign(
         &mut self,
-        fields: &crate::config::decode::Fields<'_>,
+        fields: &crate::syntax::decode::Fields<'_>,
         path: &str,
     ) -> Option<crate::routing::TeamAssign> {
         self.cx.error(

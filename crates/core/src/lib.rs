@@ -26,6 +26,8 @@
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`bot`]: chat sessions with a bot: replies, feedback, handoff ([`bot::reply`], pure).
 //! - [`testing`]: running rule-file `tests:`.
+//! - [`syntax`]: YAML with positions, typed reads that collect diagnostics, the diagnostics
+//!   themselves — the layer every compiler reads from.
 //!
 //! # Example
 //!
@@ -60,5 +62,6 @@ pub mod routing;
 pub mod rules;
 pub mod schedule;
 pub mod sla;
+pub mod syntax;
 pub mod testing;
 pub mod time;

@@ -12,11 +12,11 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::config::decode::{index, join, Sites};
-use crate::config::diag::did_you_mean;
-use crate::config::yaml::{Kind, Node, Pos};
 use crate::model::{Named, Status};
 use crate::rules::action::{self, parse_duration, ActionDef, ActionEnv};
+use crate::syntax::decode::{index, join, Sites};
+use crate::syntax::diag::did_you_mean;
+use crate::syntax::yaml::{Kind, Node, Pos};
 use crate::time::calendar::local_to_utc;
 
 /// Ticket ids of schedules without `for_each` start with this: `schedule:NAME`. Such a ticket

@@ -18,14 +18,14 @@ use chrono::{DateTime, Duration, DurationRound, Utc, Weekday};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use crate::config::decode::{index, join, Sites};
-use crate::config::yaml::{Kind, Node, Pos};
 use crate::model::{
     Author, Event, EventType, Metric, Named, Priority, SlaClock, SlaState, Status, Ticket,
     TimerRef, TimerSpec,
 };
 use crate::rules::action::parse_duration;
 use crate::rules::condition::{self, Cond, CondEnv};
+use crate::syntax::decode::{index, join, Sites};
+use crate::syntax::yaml::{Kind, Node, Pos};
 use crate::time::hours::{WeekHours, Window};
 use crate::time::{parse_business, BusinessSpan, Calendar, Calendars};
 

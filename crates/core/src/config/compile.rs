@@ -3,9 +3,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::decode::{index, join, Cx, Sites};
-use super::diag::did_you_mean;
-use super::yaml::{Kind, Node, Pos};
 use crate::faq::BotSet;
 use crate::model::{EventType, Named, Priority};
 use crate::rules::action::{self, ActionEnv, TimerDef};
@@ -15,6 +12,9 @@ use crate::rules::script::{ScriptError, Scripts};
 use crate::rules::template::{valid_language, Templates, TextDef, CONTEXT_NAMES, RESPONSE_NAMES};
 use crate::rules::text::KeywordSet;
 use crate::rules::Rule;
+use crate::syntax::decode::{index, join, Cx, Sites};
+use crate::syntax::diag::did_you_mean;
+use crate::syntax::yaml::{Kind, Node, Pos};
 use crate::time::expected::ResponseTargets;
 use crate::time::{decode as time_decode, parse_business, Calendars};
 
@@ -266,7 +266,7 @@ impl Compiler<'_> {
         None
     }
 
-    fn response_targets(&mut self, f: &super::decode::Fields<'_>, path: &str) {
+    fn response_targets(&mut self, f: &crate::syntax::decode::Fields<'_>, path: &str) {
         let (cal, targets) = (f.get("response_calendar"), f.get("first_response"));
         let (cal_node, targets_node) = match (cal, targets) {
             (None, None) => return,
@@ -783,7 +783,7 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
 
     fn team_assign(
         &mut self,
-        fields: &super::decode::Fields<'_>,
+        fields: &crate::syntax::decode::Fields<'_>,
         path: &str,
     ) -> Option<crate::routing::TeamAssign> {
         Compiler::team_assign(self, fields, path)

@@ -5,11 +5,12 @@
 //! keyword automaton, compiled regexes, Rhai ASTs, MiniJinja templates).
 
 pub(crate) mod compile;
-pub(crate) mod decode;
-pub mod diag;
+pub mod routing;
 pub mod schema;
 pub mod tests;
-pub mod yaml;
+
+pub(crate) use crate::syntax::decode;
+pub use crate::syntax::{diag, yaml};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

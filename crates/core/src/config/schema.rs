@@ -4,10 +4,10 @@
 use serde_json::{json, Map, Value};
 
 use super::compile::{RULE_KEYS, SETTINGS_KEYS};
+use super::routing::OTHERWISE;
 use super::tests::{EXPECT_KEYS, TEST_KEYS};
 use super::FILE_KEYS;
 use crate::model::{Channel, EventType, Helpdesk, Named, NotifyChannel, Priority, Status};
-use crate::routing::decode::OTHERWISE;
 use crate::routing::{AgentStatus, Strategy};
 use crate::rules::action::ACTIONS;
 use crate::rules::condition::OPERATORS;

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::decode::{index, join, Cx};
-use super::diag::did_you_mean;
-use super::yaml::{Kind, Node, Pos};
 use crate::model::{Channel, Event, Named, Priority, Status};
 use crate::routing::{AgentState, AgentStatus, Roster, RoutingState};
+use crate::syntax::decode::{index, join, Cx};
+use crate::syntax::diag::did_you_mean;
+use crate::syntax::yaml::{Kind, Node, Pos};
 
 /// Keys of a test.
 pub const TEST_KEYS: &[&str] = &["name", "now", "event", "agents", "cursors", "expect"];

@@ -28,9 +28,9 @@ use std::path::Path;
 
 use super::lang::Lang;
 use super::matcher::{Example, Matcher, Options};
-use crate::config::decode::{index, join, Cx, Fields};
-use crate::config::diag::{did_you_mean, Diagnostic, Diagnostics, Severity};
-use crate::config::yaml::{self, Kind, Node, Pos};
+use crate::syntax::decode::{index, join, Cx, Fields};
+use crate::syntax::diag::{did_you_mean, Diagnostic, Diagnostics, Severity};
+use crate::syntax::yaml::{self, Kind, Node, Pos};
 
 /// Top-level keys of a bot file.
 pub const BOT_KEYS: &[&str] = &[
@@ -986,7 +986,7 @@ impl BotCompiler<'_> {
             let lang = f.get("lang").and_then(|n| {
                 let p = join(&path, "lang");
                 let tag = self.cx.nonempty_text(n, &p)?;
-                if crate::rules::template::valid_language(&tag.to_ascii_lowercase()) {
+                if crate::model::valid_language(&tag.to_ascii_lowercase()) {
                     Some(tag)
                 } else {
                     self.cx

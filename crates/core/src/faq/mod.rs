@@ -68,8 +68,8 @@ use lang::Lang;
 use matcher::{Example, Matcher};
 pub use matcher::{Options, Signals};
 
-use crate::config::diag::{Diagnostic, Diagnostics, Severity};
-use crate::config::yaml::Pos;
+use crate::syntax::diag::{Diagnostic, Diagnostics, Severity};
+use crate::syntax::yaml::Pos;
 
 /// A trained FAQ bot. Immutable once loaded; share it between threads freely.
 #[derive(Debug)]

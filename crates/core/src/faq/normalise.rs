@@ -136,7 +136,16 @@ fn is_accented_latin(c: char) -> bool {
 
 /// Whether `c` belongs to a script written without spaces between words.
 pub fn unspaced(c: char) -> bool {
-    crate::rules::text::unspaced(c)
+    matches!(c as u32,
+        0x0E00..=0x0EFF      // Thai, Lao
+        | 0x1000..=0x109F    // Myanmar
+        | 0x1780..=0x17FF    // Khmer
+        | 0x3040..=0x30FF    // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // CJK extension A
+        | 0x4E00..=0x9FFF    // CJK unified ideographs
+        | 0xF900..=0xFAFF    // CJK compatibility ideographs
+        | 0x20000..=0x3134F  // CJK extensions B-G
+    )
 }
 
 /// What a token is.

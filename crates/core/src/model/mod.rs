@@ -16,6 +16,15 @@ pub use helpdesk::Helpdesk;
 pub use sla::{Metric, SlaClock, SlaState};
 pub use ticket::{Author, Channel, Customer, Message, Priority, Source, Status, Ticket};
 
+/// Whether `tag` looks like a BCP 47 language tag (`nb`, `en-GB`, `zh-Hans`).
+pub fn valid_language(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let first = parts.next().unwrap_or("");
+    (2..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// A closed set of names that rules may mention (priorities, statuses, channels, ...).
 ///
 /// The config compiler uses it to validate values and to suggest the nearest name for a typo.

@@ -7,8 +7,6 @@
 //! transaction and passes it to [`crate::engine::decide_with`], so deciding stays pure. What a
 //! decision changes in it comes back in [`RoutingEffects`] and commits with the decision.
 
-pub(crate) mod decode;
-
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};

@@ -4,11 +4,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::template::TextDef;
-use crate::config::decode::Fields;
-use crate::config::decode::{index, join, Cx};
-use crate::config::yaml::{Kind, Node, Pos};
 use crate::model::{AssignTarget, EventType, HttpMethod, NotifyChannel, Priority, Status};
 use crate::routing::TeamAssign;
+use crate::syntax::decode::Fields;
+use crate::syntax::decode::{index, join, Cx};
+use crate::syntax::yaml::{Kind, Node, Pos};
 use crate::time::{parse_business, BusinessSpan};
 
 /// Every action name.

@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::field::{EnumKind, Field, FieldType, TextSlot, Val};
 use super::text::{contains_word, fold, fold_keyword};
 use super::Scope;
-use crate::config::decode::{index, join, Cx};
-use crate::config::diag::did_you_mean;
-use crate::config::yaml::{Kind, Node};
+use crate::syntax::decode::{index, join, Cx};
+use crate::syntax::diag::did_you_mean;
+use crate::syntax::yaml::{Kind, Node};
 
 /// Every operator a field condition may use.
 pub const OPERATORS: &[&str] = &[

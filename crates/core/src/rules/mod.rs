@@ -15,9 +15,9 @@ use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::yaml::Pos;
 use crate::faq::{Answer, BotSet};
 use crate::model::{Author, Event, Ticket};
+use crate::syntax::yaml::Pos;
 use action::ActionDef;
 use condition::Cond;
 use field::TextSlot;

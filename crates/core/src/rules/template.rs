@@ -226,14 +226,7 @@ impl Templates {
     }
 }
 
-/// Whether `tag` looks like a BCP 47 language tag (`nb`, `en-GB`, `zh-Hans`).
-pub fn valid_language(tag: &str) -> bool {
-    let mut parts = tag.split('-');
-    let first = parts.next().unwrap_or("");
-    (2..=3).contains(&first.len())
-        && first.bytes().all(|b| b.is_ascii_lowercase())
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
+pub use crate::model::valid_language;
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,8 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
+use crate::faq::normalise::unspaced;
+
 /// Folds `text` into `out` as `" word word "` (a space before, between and after the words).
 pub fn fold_into(text: &str, out: &mut String) {
     out.clear();
@@ -72,20 +74,6 @@ pub fn fold_keyword(keyword: &str) -> Option<String> {
     let f = fold(keyword);
     let t = f.trim();
     (!t.is_empty()).then(|| t.to_string())
-}
-
-/// Whether `c` belongs to a script written without spaces between words.
-pub fn unspaced(c: char) -> bool {
-    matches!(c as u32,
-        0x0E00..=0x0EFF      // Thai, Lao
-        | 0x1000..=0x109F    // Myanmar
-        | 0x1780..=0x17FF    // Khmer
-        | 0x3040..=0x30FF    // Hiragana, Katakana
-        | 0x3400..=0x4DBF    // CJK extension A
-        | 0x4E00..=0x9FFF    // CJK unified ideographs
-        | 0xF900..=0xFAFF    // CJK compatibility ideographs
-        | 0x20000..=0x3134F  // CJK extensions B-G
-    )
 }
 
 /// Whether a match of `pat` at `start..end` of a folded haystack sits on word boundaries.

@@ -19,9 +19,9 @@ use super::calendar::Calendar;
 use super::holidays::{parse_date, Holidays};
 use super::hours::{parse_days, sort_windows, weekday_names, WeekHours, Window, WEEKDAYS};
 use super::ical;
-use crate::config::decode::{index, join, Cx};
-use crate::config::diag::{did_you_mean, suggest};
-use crate::config::yaml::{Kind, Node, Pos};
+use crate::syntax::decode::{index, join, Cx};
+use crate::syntax::diag::{did_you_mean, suggest};
+use crate::syntax::yaml::{Kind, Node, Pos};
 
 /// Keys of one calendar.
 pub const CALENDAR_KEYS: &[&str] = &["timezone", "hours", "holidays", "special_days"];

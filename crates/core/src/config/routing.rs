@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{Agent, Capacity, LanguageReq, Otherwise, Strategy, Team, TeamAssign, LANGUAGE_FIELDS};
-use crate::config::compile::Compiler;
-use crate::config::decode::{index, join};
-use crate::config::diag::did_you_mean;
-use crate::config::yaml::{Kind, Node};
+use super::compile::Compiler;
 use crate::model::{Channel, Helpdesk, Named};
+use crate::routing::{
+    Agent, Capacity, LanguageReq, Otherwise, Strategy, Team, TeamAssign, LANGUAGE_FIELDS,
+};
+use crate::syntax::decode::{index, join};
+use crate::syntax::diag::did_you_mean;
+use crate::syntax::yaml::{Kind, Node};
 
 /// Keys of a team.
 pub const TEAM_KEYS: &[&str] = &["name", "description", "strategy"];
@@ -371,7 +373,7 @@ impl Compiler<'_> {
     /// Compiles `assign: {team: ..., strategy, require, fallback}`.
     pub fn team_assign(
         &mut self,
-        f: &crate::config::decode::Fields<'_>,
+        f: &crate::syntax::decode::Fields<'_>,
         p: &str,
     ) -> Option<TeamAssign> {
         let team = self.team(f.get("team")?, &join(p, "team"));
