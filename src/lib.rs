@@ -23,6 +23,8 @@
 //! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`bot`]: chat sessions with a bot: replies, feedback, handoff ([`bot::reply`], pure).
+//! - [`plan`]: what a decision means for the store: the typed writes that commit an event
+//!   (pure; the stores in [`store`] only execute them).
 //! - [`testing`]: rule-file `tests:`.
 //! - [`cli`]: the `frontdesk` command.
 //!
@@ -57,6 +59,7 @@ pub mod engine;
 pub mod faq;
 pub mod measured;
 pub mod model;
+pub mod plan;
 pub mod routing;
 pub mod rules;
 pub mod schedule;

@@ -21,17 +21,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{Connection, PgConnection, Postgres, Row};
 
+use super::shared::{apply_one, read_routing};
+use super::sql::{self, sqlx_conn, sqlx_row, Arg, Conn as _, Dialect};
 use super::{
-    is_open, load_slot, routing_state, stale_timer_decision, without_slot, AnswerOf, Applied,
-    AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts, OutboxRow,
-    QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord, TimerRow,
-    UnansweredQuestion,
+    AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts,
+    OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord,
+    TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
-use crate::model::{Action, Channel, Event, EventType, Named, Ticket};
+use crate::model::{Channel, Event, Named, Ticket};
 use crate::routing::{AgentStatus, RoutingState};
 
 /// Connections per replica unless the URL says `max_connections=N`.
@@ -245,332 +247,6 @@ async fn insert_chat_messages(
     Ok(())
 }
 
-/// The answer for an event id seen before: its decision when the fingerprint matches, else a
-/// conflict.
-fn replay(
-    id: &str,
-    fingerprint: &str,
-    stored_fingerprint: &str,
-    stored_decision: &str,
-) -> Result<Applied, StoreError> {
-    if stored_fingerprint != fingerprint {
-        return Err(StoreError::Conflict(id.to_string()));
-    }
-    Ok(Applied {
-        decision: serde_json::from_str(stored_decision)?,
-        replayed: true,
-    })
-}
-
-/// Decides the event under its ticket's lock and writes everything it produced, in the same
-/// order as the SQLite store's `apply_one`.
-///
-/// `None` when another transaction committed the same event id meanwhile (it was for another
-/// ticket, so it held another lock): the caller must roll back and answer from the store.
-async fn write(
-    tx: &mut PgConnection,
-    event: &Event,
-    fingerprint: &str,
-    received_at: DateTime<Utc>,
-    routed: Option<&[String]>,
-    decide: RoutedDecideFn,
-) -> Result<Option<Applied>, StoreError> {
-    let ticket_id = &event.ticket.id;
-    let timer_id = match (&event.kind, &event.timer) {
-        (EventType::TimerFired, Some(t)) => Some(t.id.as_str()),
-        _ => None,
-    };
-    // Everything the decision depends on, in one round trip, read after the lock: whether the
-    // id was used (perhaps by another replica while this one waited), the ticket, the timer.
-    let seen = sqlx::query(
-        "SELECT e.fingerprint, e.decision,
-                (SELECT state FROM tickets WHERE id = $2) AS ticket,
-                (SELECT state FROM timers WHERE id = $3) AS timer
-         FROM (VALUES (1)) AS one LEFT JOIN events e ON e.id = $1",
-    )
-    .bind(&event.id)
-    .bind(ticket_id)
-    .bind(timer_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if let Some(stored) = seen.try_get::<Option<&str>, _>("fingerprint")? {
-        let decision: &str = seen.try_get("decision")?;
-        return replay(&event.id, fingerprint, stored, decision).map(Some);
-    }
-    let prior = seen
-        .try_get::<Option<&str>, _>("ticket")?
-        .map(ticket_from)
-        .transpose()?;
-    // The load slot the ticket holds now, to leave out of the state the engine sees and to
-    // move if the decision moves it.
-    let slot_before = prior.as_ref().and_then(load_slot);
-    let met_before = crate::measured::first_response_met(prior.as_ref());
-    // A timer fires only while it is pending.
-    let firing = match timer_id {
-        Some(id) => Some((id.to_string(), seen.try_get::<Option<String>, _>("timer")?)),
-        None => None,
-    };
-    let decision = match &firing {
-        Some((_, Some(state))) if state != "pending" => stale_timer_decision(
-            event,
-            prior.clone().unwrap_or_else(|| event.ticket.clone()),
-            state,
-        ),
-        _ => {
-            let state = if let Some(agents) = routed {
-                without_slot(read_routing(tx, Some(agents)).await?, slot_before.as_ref())
-            } else {
-                RoutingState::default()
-            };
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(prior, state)))
-                .map_err(|_| {
-                    StoreError::Decide(format!("deciding event `{}` panicked", event.id))
-                })?
-        }
-    };
-    let now = received_at;
-
-    let inserted = sqlx::query(
-        "INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&event.id)
-    .bind(ticket_id)
-    .bind(event.kind.to_string())
-    .bind(fingerprint)
-    .bind(now)
-    .bind(serde_json::to_string(event)?)
-    .bind(serde_json::to_string(&decision)?)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Ok(None);
-    }
-    if let Some(m) = crate::measured::sample(met_before, &decision.ticket) {
-        sqlx::query(
-            "INSERT INTO response_samples (event_id, ticket_id, queue, priority, achieved_at, secs)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&event.id)
-        .bind(ticket_id)
-        .bind(&m.queue)
-        .bind(m.priority.name())
-        .bind(m.at)
-        .bind(m.secs)
-        .execute(&mut *tx)
-        .await?;
-    }
-
-    let t = &decision.ticket;
-    sqlx::query(
-        "INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open)
-         VALUES ($1, $2, 1, $3, $4, $5, $6)
-         ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, version = tickets.version + 1,
-                                        updated_at = EXCLUDED.updated_at, assignee = EXCLUDED.assignee,
-                                        channel = EXCLUDED.channel, is_open = EXCLUDED.is_open",
-    )
-    .bind(ticket_id)
-    .bind(serde_json::to_string(t)?)
-    .bind(now)
-    .bind(&t.assignee)
-    .bind(t.channel.name())
-    .bind(is_open(t))
-    .execute(&mut *tx)
-    .await?;
-    for (team, agent) in &decision.routing.cursors {
-        sqlx::query(
-            "INSERT INTO routing_cursors (team, last_agent, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (team) DO UPDATE SET last_agent = EXCLUDED.last_agent, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(team)
-        .bind(agent)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let slot_after = load_slot(t);
-    if slot_after != slot_before {
-        // Two rows at most, in key order, so two reassignments in opposite directions cannot
-        // deadlock on PostgreSQL's row locks.
-        let mut moves: Vec<(&(String, &str), i64)> = Vec::with_capacity(2);
-        moves.extend(slot_before.as_ref().map(|s| (s, -1)));
-        moves.extend(slot_after.as_ref().map(|s| (s, 1)));
-        moves.sort_by(|a, b| a.0.cmp(b.0));
-        for ((agent, channel), delta) in moves {
-            sqlx::query(
-                "INSERT INTO agent_load (agent_id, channel, open) VALUES ($1, $2, $3)
-                 ON CONFLICT (agent_id, channel) DO UPDATE SET open = agent_load.open + EXCLUDED.open",
-            )
-            .bind(agent)
-            .bind(*channel)
-            .bind(delta)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    let waiting = is_open(t) && t.assignee.is_none();
-    if let Some(q) = decision
-        .routing
-        .queued
-        .as_ref()
-        .filter(|q| waiting && t.group.as_deref() == Some(&q.team))
-    {
-        sqlx::query(
-            "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (ticket_id) DO UPDATE SET rule = EXCLUDED.rule, action = EXCLUDED.action,
-                 channel = EXCLUDED.channel,
-                 queued_at = CASE WHEN queue.team = EXCLUDED.team THEN queue.queued_at ELSE EXCLUDED.queued_at END,
-                 team = EXCLUDED.team",
-        )
-        .bind(ticket_id)
-        .bind(&q.team)
-        .bind(&q.rule)
-        .bind(&q.action)
-        .bind(now)
-        .bind(t.channel.name())
-        .execute(&mut *tx)
-        .await?;
-    }
-    // A ticket stays queued only while it is open, unassigned and in that team's group.
-    sqlx::query("DELETE FROM queue WHERE ticket_id = $1 AND NOT ($2 AND team = $3)")
-        .bind(ticket_id)
-        .bind(waiting)
-        .bind(t.group.as_deref().unwrap_or(""))
-        .execute(&mut *tx)
-        .await?;
-
-    if !decision.trace.fired.is_empty() {
-        sqlx::query(
-            "INSERT INTO decisions (event_id, ticket_id, rule, at, actions)
-             SELECT $1, $2, rule, $3, $4 FROM UNNEST($5::text[]) WITH ORDINALITY AS f(rule, n)
-             ORDER BY n",
-        )
-        .bind(&event.id)
-        .bind(ticket_id)
-        .bind(now)
-        .bind(serde_json::to_string(&decision.actions)?)
-        .bind(&decision.trace.fired)
-        .execute(&mut *tx)
-        .await?;
-    }
-
-    // Timers: the firing one is done; events cancel the pending timers that listen for them;
-    // cancel_timers actions cancel by name; new timers replace pending ones of the same name.
-    if let Some((id, _)) = &firing {
-        sqlx::query(
-            "UPDATE timers SET state = 'fired', finished_at = $1 WHERE id = $2 AND state = 'pending'",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let kind = serde_json::to_value(event.kind)?;
-    sqlx::query(
-        "UPDATE timers SET state = 'cancelled', finished_at = $1
-         WHERE ticket_id = $2 AND state = 'pending' AND cancel_on @> jsonb_build_array($3::text)",
-    )
-    .bind(now)
-    .bind(ticket_id)
-    .bind(kind.as_str().unwrap_or_default())
-    .execute(&mut *tx)
-    .await?;
-    for action in &decision.actions {
-        if let Action::CancelTimers { names } = action {
-            sqlx::query(
-                "UPDATE timers SET state = 'cancelled', finished_at = $1
-                 WHERE ticket_id = $2 AND state = 'pending'
-                   AND (($3::text[] IS NULL AND name NOT LIKE 'sla:%') OR name = ANY($3))",
-            )
-            .bind(now)
-            .bind(ticket_id)
-            .bind(names)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    // SLA clocks that need no timer any more.
-    if !decision.cancelled_timers.is_empty() {
-        sqlx::query(
-            "UPDATE timers SET state = 'cancelled', finished_at = $1
-             WHERE ticket_id = $2 AND state = 'pending' AND name = ANY($3)",
-        )
-        .bind(now)
-        .bind(ticket_id)
-        .bind(&decision.cancelled_timers)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for timer in &decision.timers {
-        sqlx::query(
-            "UPDATE timers SET state = 'cancelled', finished_at = $1
-             WHERE ticket_id = $2 AND name = $3 AND state = 'pending'",
-        )
-        .bind(now)
-        .bind(ticket_id)
-        .bind(&timer.name)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO timers (id, ticket_id, name, rule, due_at, cancel_on, state, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'pending', $7)",
-        )
-        .bind(format!("{}/{}", event.id, timer.name))
-        .bind(ticket_id)
-        .bind(&timer.name)
-        .bind(&timer.rule)
-        .bind(timer.due_at)
-        .bind(serde_json::to_string(&timer.cancel_on)?)
-        .bind(&event.id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (i, target) in crate::delivery::outbound(&decision) {
-        sqlx::query(
-            "INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
-        )
-        .bind(format!("{}/{i}", event.id))
-        .bind(&event.id)
-        .bind(ticket_id)
-        .bind(serde_json::to_string(&decision.actions[i])?)
-        .bind(target.map(|t| t.to_string()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(Some(Applied {
-        decision,
-        replayed: false,
-    }))
-}
-
-/// Statuses, loads (of `agents`, or everyone's) and cursors, read on `conn`.
-async fn read_routing(
-    conn: &mut PgConnection,
-    agents: Option<&[String]>,
-) -> Result<RoutingState, StoreError> {
-    let loads: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT agent_id, channel, open FROM agent_load
-         WHERE open > 0 AND ($1::text[] IS NULL OR agent_id = ANY($1))",
-    )
-    .bind(agents)
-    .fetch_all(&mut *conn)
-    .await?;
-    let statuses: Vec<(String, String)> = sqlx::query_as(
-        "SELECT agent_id, status FROM agent_status WHERE $1::text[] IS NULL OR agent_id = ANY($1)",
-    )
-    .bind(agents)
-    .fetch_all(&mut *conn)
-    .await?;
-    let cursors: Vec<(String, String)> =
-        sqlx::query_as("SELECT team, last_agent FROM routing_cursors")
-            .fetch_all(&mut *conn)
-            .await?;
-    Ok(routing_state(loads, statuses, cursors))
-}
-
 /// The advisory lock key of a routing lock (a group of teams that share agents).
 fn routing_lock_key(name: &str) -> i64 {
     use sha2::{Digest, Sha256};
@@ -606,7 +282,7 @@ impl Store for PgStore {
                 .await?;
         }
         let routed = (!need.is_empty()).then_some(need.agents.as_slice());
-        match write(&mut tx, &event, &fingerprint, received_at, routed, decide).await? {
+        match apply_one(&mut *tx, &event, &fingerprint, received_at, routed, decide).await? {
             Some(applied) if applied.replayed => {
                 tx.rollback().await?;
                 Ok(applied)
@@ -615,18 +291,21 @@ impl Store for PgStore {
                 tx.commit().await?;
                 Ok(applied)
             }
+            // Another transaction committed the same event id meanwhile (it was for another
+            // ticket, so it held another lock): answer with what it stored.
             None => {
                 tx.rollback().await?;
-                let row = sqlx::query("SELECT fingerprint, decision FROM events WHERE id = $1")
-                    .bind(&event.id)
-                    .fetch_one(&self.pool)
-                    .await?;
-                replay(
-                    &event.id,
-                    &fingerprint,
-                    row.try_get("fingerprint")?,
-                    row.try_get("decision")?,
-                )
+                let mut c = self.pool.acquire().await?;
+                let (stored, decision) = c
+                    .first(&sql::SEEN, &[Arg::Text(&event.id)], |r| {
+                        Ok((r.string(0)?, r.string(1)?))
+                    })
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?;
+                Ok(Applied {
+                    decision: crate::plan::replay(&event.id, &fingerprint, &stored, &decision)?,
+                    replayed: true,
+                })
             }
         }
     }
@@ -958,7 +637,7 @@ impl Store for PgStore {
 
     async fn routing_state(&self) -> Result<RoutingState, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        read_routing(&mut conn, None).await
+        read_routing(&mut *conn, None).await
     }
 
     async fn queued(
@@ -1210,6 +889,22 @@ impl Store for PgStore {
         .with_rates())
     }
 }
+
+/// Binds an [`Arg`] the PostgreSQL way: times as `timestamptz`, lists as `text[]`.
+fn bind<'q>(q: Query<'q, Postgres, PgArguments>, arg: Arg<'q>) -> Query<'q, Postgres, PgArguments> {
+    match arg {
+        Arg::Text(s) => q.bind(s),
+        Arg::OptText(s) => q.bind(s),
+        Arg::Int(n) => q.bind(n),
+        Arg::Bool(b) => q.bind(b),
+        Arg::Time(t) => q.bind(t),
+        Arg::Texts(list) => q.bind(list.items()),
+    }
+}
+
+sqlx_conn!(PgConnection, Dialect::Postgres, bind);
+
+sqlx_row!(PgRow);
 
 #[cfg(test)]
 mod tests {

@@ -7,17 +7,22 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::query::Query;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 mod writer;
 use writer::{writer_loop, Job};
 
+use super::sql::{sqlx_conn, sqlx_row, Arg, Dialect};
 use super::{
-    routing_state, AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer,
-    FeedbackCounts, OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError,
-    TicketRecord, TimerRow, UnansweredQuestion,
+    AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts,
+    OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord,
+    TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::model::{Channel, Event, Named, Ticket};
@@ -178,33 +183,6 @@ async fn insert_chat_messages(
             .await?;
     }
     Ok(())
-}
-
-/// Statuses, loads (of `agents`, or everyone's) and cursors, read on `conn`.
-async fn read_routing(
-    conn: &mut SqliteConnection,
-    agents: Option<&[String]>,
-) -> Result<RoutingState, StoreError> {
-    let agents = agents.map(serde_json::to_string).transpose()?;
-    let loads: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT agent_id, channel, open FROM agent_load WHERE open > 0
-         AND (?1 IS NULL OR agent_id IN (SELECT value FROM json_each(?1)))",
-    )
-    .bind(&agents)
-    .fetch_all(&mut *conn)
-    .await?;
-    let statuses: Vec<(String, String)> = sqlx::query_as(
-        "SELECT agent_id, status FROM agent_status
-         WHERE ?1 IS NULL OR agent_id IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(&agents)
-    .fetch_all(&mut *conn)
-    .await?;
-    let cursors: Vec<(String, String)> =
-        sqlx::query_as("SELECT team, last_agent FROM routing_cursors")
-            .fetch_all(&mut *conn)
-            .await?;
-    Ok(routing_state(loads, statuses, cursors))
 }
 
 #[async_trait]
@@ -551,7 +529,7 @@ impl Store for SqliteStore {
 
     async fn routing_state(&self) -> Result<RoutingState, StoreError> {
         let mut conn = self.reader.acquire().await?;
-        read_routing(&mut conn, None).await
+        super::shared::read_routing(&mut *conn, None).await
     }
 
     async fn queued(
@@ -809,3 +787,22 @@ impl Store for SqliteStore {
         .with_rates())
     }
 }
+
+/// Binds an [`Arg`] the SQLite way: times as [`ts`] text, lists as JSON arrays.
+fn bind<'q>(
+    q: Query<'q, sqlx::Sqlite, SqliteArguments<'q>>,
+    arg: Arg<'q>,
+) -> Query<'q, sqlx::Sqlite, SqliteArguments<'q>> {
+    match arg {
+        Arg::Text(s) => q.bind(s),
+        Arg::OptText(s) => q.bind(s),
+        Arg::Int(n) => q.bind(n),
+        Arg::Bool(b) => q.bind(b),
+        Arg::Time(t) => q.bind(ts(t)),
+        Arg::Texts(list) => q.bind(list.json()),
+    }
+}
+
+sqlx_conn!(SqliteConnection, Dialect::Sqlite, bind);
+
+sqlx_row!(SqliteRow);
