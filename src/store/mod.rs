@@ -526,16 +526,6 @@ pub fn fingerprint(event: &Event) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `(queue, priority, seconds)` from stored text; a priority no longer known is left out.
-pub(crate) fn sample_row(
-    queue: String,
-    priority: &str,
-    secs: i64,
-) -> Option<(String, crate::model::Priority, i64)> {
-    use crate::model::Named;
-    crate::model::Priority::parse(priority).map(|p| (queue, p, secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

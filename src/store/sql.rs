@@ -86,8 +86,10 @@ pub(crate) enum Arg<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
     Int(i64),
+    Real(Option<f64>),
     Bool(bool),
     Time(DateTime<Utc>),
+    OptTime(Option<DateTime<Utc>>),
     Texts(&'a Texts<'a>),
 }
 
@@ -124,6 +126,12 @@ pub(crate) trait Row {
     fn text(&self, col: usize) -> Result<&str, StoreError>;
     fn opt_text(&self, col: usize) -> Result<Option<&str>, StoreError>;
     fn int(&self, col: usize) -> Result<i64, StoreError>;
+    fn real(&self, col: usize) -> Result<Option<f64>, StoreError>;
+    /// A boolean column (an integer on SQLite).
+    fn flag(&self, col: usize) -> Result<bool, StoreError>;
+    /// A time column (RFC 3339 text on SQLite).
+    fn time(&self, col: usize) -> Result<DateTime<Utc>, StoreError>;
+    fn opt_time(&self, col: usize) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     fn string(&self, col: usize) -> Result<String, StoreError> {
         self.text(col).map(str::to_string)
@@ -148,6 +156,13 @@ pub(crate) trait Conn: Send {
         sql: &Sql,
         args: &[Arg<'_>],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Like [`Conn::execute`]; `None` when a unique key refused the row.
+    fn execute_unique(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
     /// Every row of a query.
     fn fetch<T: Send>(
@@ -182,6 +197,22 @@ macro_rules! sqlx_conn {
                     q = $bind(q, *a);
                 }
                 Ok(q.execute(&mut *self).await?.rows_affected())
+            }
+
+            async fn execute_unique(
+                &mut self,
+                sql: &$crate::store::sql::Sql,
+                args: &[$crate::store::sql::Arg<'_>],
+            ) -> Result<Option<u64>, $crate::store::StoreError> {
+                let mut q = sqlx::query(sql.text(Self::DIALECT));
+                for a in args {
+                    q = $bind(q, *a);
+                }
+                match q.execute(&mut *self).await {
+                    Ok(done) => Ok(Some(done.rows_affected())),
+                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
             }
 
             async fn fetch<T: Send>(
@@ -221,9 +252,10 @@ macro_rules! sqlx_conn {
     };
 }
 
-/// Implements [`Row`] for an sqlx row type.
+/// Implements [`Row`] for an sqlx row type; `$own` are the dialect's own `flag`, `time` and
+/// `opt_time`.
 macro_rules! sqlx_row {
-    ($row:ty) => {
+    ($row:ty, { $($own:tt)* }) => {
         impl $crate::store::sql::Row for $row {
             fn text(&self, col: usize) -> Result<&str, $crate::store::StoreError> {
                 Ok(sqlx::Row::try_get(self, col)?)
@@ -234,6 +266,10 @@ macro_rules! sqlx_row {
             fn int(&self, col: usize) -> Result<i64, $crate::store::StoreError> {
                 Ok(sqlx::Row::try_get(self, col)?)
             }
+            fn real(&self, col: usize) -> Result<Option<f64>, $crate::store::StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            $($own)*
         }
     };
 }
@@ -532,3 +568,224 @@ pub(crate) const STATUSES_OF: Sql = sql!(
 );
 
 pub(crate) const CURSORS: Sql = sql!("SELECT team, last_agent FROM routing_cursors");
+
+pub(crate) const SET_AGENT_STATUS: Sql = sql!(
+    "INSERT INTO agent_status (agent_id, status, updated_at) VALUES ($1, $2, $3)
+     ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at"
+);
+
+pub(crate) const QUEUED: Sql = sql!(
+    "SELECT ticket_id, team, channel, rule, action, queued_at FROM queue
+     WHERE (CAST($1 AS TEXT) IS NULL OR team = $1) ORDER BY queued_at, seq LIMIT $2"
+);
+
+// ---------------------------------------------------------------------------------------------
+// Tickets, audit, measured responses
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const TICKET: Sql = sql!("SELECT state, version FROM tickets WHERE id = $1");
+
+pub(crate) const TICKET_TIMERS: Sql = sql!(
+    "SELECT id, ticket_id, name, rule, due_at, state FROM timers
+     WHERE ticket_id = $1 ORDER BY due_at DESC LIMIT 100"
+);
+
+pub(crate) const TICKET_HISTORY: Sql = sql!(
+    "SELECT event_id, ticket_id, rule, at, actions FROM decisions
+     WHERE ticket_id = $1 ORDER BY seq LIMIT 1000"
+);
+
+pub(crate) const AUDIT: Sql = sql!(
+    "SELECT event_id, ticket_id, rule, at, actions FROM decisions
+     WHERE (CAST($1 AS TEXT) IS NULL OR ticket_id = $1) AND (CAST($2 AS TEXT) IS NULL OR rule = $2)
+     ORDER BY seq DESC LIMIT $3"
+);
+
+pub(crate) const RESPONSE_SAMPLES: Sql = sql!(
+    "SELECT queue, priority, secs FROM (
+         SELECT queue, priority, secs,
+                ROW_NUMBER() OVER (PARTITION BY queue, priority ORDER BY achieved_at DESC, seq DESC) AS n
+         FROM response_samples WHERE achieved_at >= $1
+     ) recent WHERE n <= $2"
+);
+
+// ---------------------------------------------------------------------------------------------
+// Timers and schedules
+// ---------------------------------------------------------------------------------------------
+
+/// `$1` owner, `$2` lease until, `$3` now, `$4` limit. PostgreSQL skips rows another replica
+/// is claiming; SQLite has one writer.
+pub(crate) const CLAIM_TIMERS: Sql = sql!(
+    postgres: "WITH due AS (
+         SELECT id FROM timers
+         WHERE state = 'pending' AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+         ORDER BY due_at LIMIT $4
+         FOR UPDATE SKIP LOCKED
+     )
+     UPDATE timers t SET claimed_by = $1, lease_until = $2, attempt = t.attempt + 1
+     FROM due WHERE t.id = due.id
+     RETURNING t.id, t.ticket_id, t.name, t.rule, t.due_at, t.state",
+    sqlite: "UPDATE timers SET claimed_by = $1, lease_until = $2, attempt = attempt + 1
+     WHERE id IN (SELECT id FROM timers WHERE state = 'pending' AND due_at <= $3
+                  AND (lease_until IS NULL OR lease_until < $3) ORDER BY due_at LIMIT $4)
+     RETURNING id, ticket_id, name, rule, due_at, state"
+);
+
+pub(crate) const NEXT_TIMER_DUE: Sql =
+    sql!("SELECT MIN(due_at) AS due FROM timers WHERE state = 'pending'");
+
+pub(crate) const LAST_SCHEDULE_RUN: Sql = sql!(
+    "SELECT fire_at, state FROM schedule_runs WHERE schedule = $1 ORDER BY fire_at DESC LIMIT 1"
+);
+
+pub(crate) const RECORD_SCHEDULE_RUN: Sql = sql!(
+    "INSERT INTO schedule_runs (schedule, fire_at, state, recorded_at, finished_at) VALUES ($1, $2, $3, $4, $4)
+     ON CONFLICT (schedule, fire_at) DO NOTHING"
+);
+
+pub(crate) const CLAIM_SCHEDULE_RUN: Sql = sql!(
+    "INSERT INTO schedule_runs (schedule, fire_at, state, claimed_by, lease_until, recorded_at)
+     VALUES ($1, $2, 'running', $3, $4, $5)
+     ON CONFLICT (schedule, fire_at) DO UPDATE SET claimed_by = excluded.claimed_by, lease_until = excluded.lease_until
+     WHERE schedule_runs.state = 'running' AND (schedule_runs.lease_until IS NULL OR schedule_runs.lease_until < $5)"
+);
+
+pub(crate) const FINISH_SCHEDULE_RUN: Sql = sql!(
+    "UPDATE schedule_runs SET state = 'done', lease_until = NULL, finished_at = $1
+     WHERE schedule = $2 AND fire_at = $3"
+);
+
+/// `$1` after this id, `$2` statuses (any when empty), `$3` idle before (optional), `$4` limit.
+pub(crate) const SCHEDULE_TICKETS: Sql = sql!(
+    postgres: "SELECT id FROM tickets
+     WHERE id > $1 AND id NOT LIKE 'schedule:%'
+       AND (cardinality($2::text[]) = 0 OR (state::jsonb ->> 'status') = ANY($2))
+       AND ($3::timestamptz IS NULL OR updated_at <= $3)
+     ORDER BY id LIMIT $4",
+    sqlite: "SELECT id FROM tickets
+     WHERE id > $1 AND id NOT LIKE 'schedule:%'
+       AND (json_array_length($2) = 0 OR json_extract(state, '$.status') IN (SELECT value FROM json_each($2)))
+       AND ($3 IS NULL OR updated_at <= $3)
+     ORDER BY id LIMIT $4"
+);
+
+pub(crate) const PING: Sql = sql!("SELECT 1");
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+// ---------------------------------------------------------------------------------------------
+
+/// `$1` owner, `$2` lease until, `$3` now, `$4` limit.
+pub(crate) const CLAIM_DELIVERIES: Sql = sql!(
+    postgres: "WITH due AS (
+         SELECT id FROM outbox
+         WHERE state = 'pending' AND next_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+         ORDER BY next_at LIMIT $4
+         FOR UPDATE SKIP LOCKED
+     )
+     UPDATE outbox o SET claimed_by = $1, lease_until = $2, attempts = o.attempts + 1
+     FROM due WHERE o.id = due.id
+     RETURNING o.id, o.event_id, o.ticket_id, o.action, o.target, o.state, o.attempts, o.next_at, o.last_error",
+    sqlite: "UPDATE outbox SET claimed_by = $1, lease_until = $2, attempts = attempts + 1
+     WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= $3
+                  AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_at LIMIT $4)
+     RETURNING id, event_id, ticket_id, action, target, state, attempts, next_at, last_error"
+);
+
+pub(crate) const FINISH_DELIVERY: Sql = sql!(
+    "UPDATE outbox SET state = $1, next_at = $2, last_error = COALESCE($3, last_error), lease_until = NULL
+     WHERE id = $4 AND attempts = $5 AND state = 'pending'"
+);
+
+/// Newest first: PostgreSQL numbers the rows, SQLite's rowid does.
+pub(crate) const OUTBOX: Sql = sql!(
+    postgres: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) ORDER BY seq DESC LIMIT $2",
+    sqlite: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) ORDER BY rowid DESC LIMIT $2"
+);
+
+pub(crate) const REDELIVER: Sql = sql!(
+    "UPDATE outbox SET state = 'pending', next_at = $1, lease_until = NULL
+     WHERE id = $2 AND state <> 'pending'"
+);
+
+pub(crate) const OUTBOX_ROW_EXISTS: Sql = sql!("SELECT id FROM outbox WHERE id = $1");
+
+// ---------------------------------------------------------------------------------------------
+// Chat
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const INSERT_CHAT_SESSION: Sql = sql!(
+    "INSERT INTO chat_sessions (id, bot, state, questions, answered, version, session, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING"
+);
+
+pub(crate) const INSERT_CHAT_MESSAGE: Sql = sql!(
+    "INSERT INTO chat_messages (session_id, seq, author, text, at, answer_id, score, feedback, handoff)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+
+pub(crate) const CHAT_SESSION: Sql =
+    sql!("SELECT session, version FROM chat_sessions WHERE id = $1");
+
+pub(crate) const CHAT_MESSAGES: Sql = sql!(
+    "SELECT seq, author, text, at, answer_id, score, feedback, handoff FROM chat_messages
+     WHERE session_id = $1 ORDER BY seq"
+);
+
+/// A turn's new session state, saved only over the version it was computed from (`$8`).
+pub(crate) const UPDATE_CHAT_SESSION: Sql = sql!(
+    "UPDATE chat_sessions SET state = $1, questions = $2, answered = $3, version = $4, session = $5, updated_at = $6
+     WHERE id = $7 AND version = $8"
+);
+
+pub(crate) const SET_CHAT_ANSWER: Sql =
+    sql!("UPDATE chat_messages SET client_id = $1, answer = $2 WHERE session_id = $3 AND seq = $4");
+
+pub(crate) const INSERT_CHAT_FEEDBACK: Sql = sql!(
+    "INSERT INTO chat_feedback (session_id, seq, bot, answer_id, value, at) VALUES ($1, $2, $3, $4, $5, $6)"
+);
+
+pub(crate) const COUNT_UNANSWERED: Sql = sql!(
+    postgres: "INSERT INTO chat_unanswered (bot, question, count, last_at) VALUES ($1, $2, 1, $3)
+     ON CONFLICT (bot, question) DO UPDATE SET count = chat_unanswered.count + 1,
+         last_at = GREATEST(chat_unanswered.last_at, excluded.last_at)",
+    sqlite: "INSERT INTO chat_unanswered (bot, question, count, last_at) VALUES ($1, $2, 1, $3)
+     ON CONFLICT (bot, question) DO UPDATE SET count = count + 1, last_at = MAX(last_at, excluded.last_at)"
+);
+
+pub(crate) const CHAT_ANSWER_BY_ID: Sql =
+    sql!("SELECT answer FROM chat_messages WHERE session_id = $1 AND client_id = $2");
+
+pub(crate) const CHAT_ANSWER_BY_SEQ: Sql =
+    sql!("SELECT answer FROM chat_messages WHERE session_id = $1 AND seq = $2");
+
+pub(crate) const CHAT_COUNTS: Sql = sql!(
+    postgres: "SELECT COUNT(*) AS sessions,
+            COUNT(*) FILTER (WHERE questions > 0 OR state = 'handed_off') AS engaged,
+            COUNT(*) FILTER (WHERE state = 'handed_off') AS handed_off,
+            COUNT(*) FILTER (WHERE state <> 'handed_off' AND answered > 0) AS deflected,
+            COALESCE(SUM(questions), 0)::BIGINT AS questions,
+            COALESCE(SUM(answered), 0)::BIGINT AS answered,
+            COUNT(*) FILTER (WHERE state <> 'handed_off' AND EXISTS (SELECT 1 FROM chat_feedback f
+                WHERE f.session_id = chat_sessions.id AND f.value = 'yes')) AS confirmed
+     FROM chat_sessions WHERE bot = $1",
+    sqlite: "SELECT COUNT(*) AS sessions,
+            COALESCE(SUM(questions > 0 OR state = 'handed_off'), 0) AS engaged,
+            COALESCE(SUM(state = 'handed_off'), 0) AS handed_off,
+            COALESCE(SUM(state != 'handed_off' AND answered > 0), 0) AS deflected,
+            COALESCE(SUM(questions), 0) AS questions,
+            COALESCE(SUM(answered), 0) AS answered,
+            COALESCE(SUM(state != 'handed_off' AND EXISTS (SELECT 1 FROM chat_feedback f
+                WHERE f.session_id = chat_sessions.id AND f.value = 'yes')), 0) AS confirmed
+     FROM chat_sessions WHERE bot = $1"
+);
+
+pub(crate) const CHAT_FEEDBACK_COUNTS: Sql =
+    sql!("SELECT value, COUNT(*) AS n FROM chat_feedback WHERE bot = $1 GROUP BY value");
+
+pub(crate) const TOP_UNANSWERED: Sql = sql!(
+    "SELECT question, count, last_at FROM chat_unanswered WHERE bot = $1
+     ORDER BY count DESC, last_at DESC, question LIMIT $2"
+);

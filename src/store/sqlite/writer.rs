@@ -22,7 +22,7 @@ use rusqlite::{CachedStatement, Connection};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ts;
+use super::{parse_ts, ts};
 use crate::model::Event;
 use crate::store::shared::apply_one;
 use crate::store::sql::{Arg, Conn, Decode, Dialect, Row, Sql};
@@ -209,6 +209,7 @@ impl Direct {
                 Arg::Text(s) => st.raw_bind_parameter(i, s)?,
                 Arg::OptText(s) => st.raw_bind_parameter(i, s)?,
                 Arg::Int(n) => st.raw_bind_parameter(i, n)?,
+                Arg::Real(x) => st.raw_bind_parameter(i, x)?,
                 Arg::Bool(b) => st.raw_bind_parameter(i, b)?,
                 Arg::Time(t) => {
                     if times[0].as_ref().is_none_or(|(at, _)| *at != t) {
@@ -219,6 +220,7 @@ impl Direct {
                     }
                     st.raw_bind_parameter(i, times[0].as_ref().map(|(_, s)| s.as_str()))?
                 }
+                Arg::OptTime(t) => st.raw_bind_parameter(i, t.map(ts))?,
                 Arg::Texts(list) => st.raw_bind_parameter(i, list.json())?,
             }
         }
@@ -231,6 +233,23 @@ impl Conn for Direct {
 
     async fn execute(&mut self, sql: &Sql, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         Ok(self.bound(sql, args)?.raw_execute()? as u64)
+    }
+
+    async fn execute_unique(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> Result<Option<u64>, StoreError> {
+        match self.bound(sql, args)?.raw_execute() {
+            Ok(n) => Ok(Some(n as u64)),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn fetch<T: Send>(
@@ -273,5 +292,17 @@ impl Row for rusqlite::Row<'_> {
     }
     fn int(&self, col: usize) -> Result<i64, StoreError> {
         Ok(self.get(col)?)
+    }
+    fn real(&self, col: usize) -> Result<Option<f64>, StoreError> {
+        Ok(self.get(col)?)
+    }
+    fn flag(&self, col: usize) -> Result<bool, StoreError> {
+        Ok(self.get(col)?)
+    }
+    fn time(&self, col: usize) -> Result<DateTime<Utc>, StoreError> {
+        parse_ts(self.text(col)?)
+    }
+    fn opt_time(&self, col: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.opt_text(col)?.map(parse_ts).transpose()
     }
 }
