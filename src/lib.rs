@@ -10,7 +10,7 @@
 //! decision function, business time, SLA, routing, FAQ bots — with no I/O dependency at all;
 //! its modules are re-exported here under the same names ([`model`], [`config`], [`rules`],
 //! [`time`], [`engine`], [`routing`], [`sla`], [`schedule`], [`measured`], [`faq`], [`bot`],
-//! [`testing`]). This crate is the shell around it, in layers:
+//! [`outbound`], [`plan`], [`syntax`], [`testing`]). This crate is the shell around it, in layers:
 //!
 //! - [`server`]: the HTTP edge (axum). Handlers parse a request, call the service, render the
 //!   answer or its error.
@@ -46,8 +46,8 @@
 #![warn(missing_docs)]
 
 pub use frontdesk_core::{
-    bot, config, engine, faq, measured, model, outbound, routing, rules, schedule, sla, testing,
-    time,
+    bot, config, engine, faq, measured, model, outbound, plan, routing, rules, schedule, sla,
+    syntax, testing, time,
 };
 
 pub mod adapters;

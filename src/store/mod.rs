@@ -7,6 +7,8 @@
 //! database. Both pass the same behavioural suite (`tests/store.rs`).
 
 pub mod postgres;
+mod shared;
+pub(crate) mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -17,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bot::{Message as ChatMessage, Session, Turn};
 use crate::engine::Decision;
-use crate::model::{Channel, Event, Named, Status, Ticket};
+use crate::model::{Channel, Event, Ticket};
+pub(crate) use crate::plan::is_open;
 use crate::routing::{AgentStatus, RoutingState};
 
 /// What went wrong in the store.
@@ -47,6 +50,16 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Unavailable(e.to_string())
+    }
+}
+
+impl From<crate::plan::Refused> for StoreError {
+    fn from(e: crate::plan::Refused) -> Self {
+        match e {
+            crate::plan::Refused::Conflict(id) => StoreError::Conflict(id),
+            crate::plan::Refused::Panicked(why) => StoreError::Decide(why),
+            crate::plan::Refused::Corrupt(why) => StoreError::Corrupt(why),
+        }
     }
 }
 
@@ -91,65 +104,6 @@ pub struct QueuedTicket {
     pub action: String,
     /// Since when it waits.
     pub queued_at: DateTime<Utc>,
-}
-
-/// Whether a ticket counts towards its assignee's load.
-pub(crate) fn is_open(t: &Ticket) -> bool {
-    !matches!(t.status, Status::Solved | Status::Closed)
-}
-
-/// The load slot a ticket takes: its assignee and channel while it is open.
-pub(crate) fn load_slot(t: &Ticket) -> Option<(String, &'static str)> {
-    match &t.assignee {
-        Some(a) if is_open(t) => Some((a.clone(), t.channel.name())),
-        _ => None,
-    }
-}
-
-/// Takes the ticket's own slot out of a state read from the store, so the engine sees the
-/// loads of everything but the ticket it decides.
-pub(crate) fn without_slot(
-    mut state: RoutingState,
-    slot: Option<&(String, &'static str)>,
-) -> RoutingState {
-    if let Some((agent, channel)) = slot {
-        if let Some(s) = state.agents.get_mut(agent) {
-            s.open.total = s.open.total.saturating_sub(1);
-            if let Some(ch) = Channel::parse(channel) {
-                if let Some(n) = s.open.by_channel.get_mut(&ch) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        s.open.by_channel.remove(&ch);
-                    }
-                }
-            }
-        }
-    }
-    state
-}
-
-/// Adds rows of (assignee, channel, count) and (agent, status) and (team, agent) to a state.
-pub(crate) fn routing_state(
-    loads: Vec<(String, String, i64)>,
-    statuses: Vec<(String, String)>,
-    cursors: Vec<(String, String)>,
-) -> RoutingState {
-    let mut state = RoutingState::default();
-    for (agent, status) in statuses {
-        state.agents.entry(agent).or_default().status =
-            AgentStatus::parse(&status).unwrap_or_default();
-    }
-    for (agent, channel, n) in loads.into_iter().filter(|l| l.2 > 0) {
-        let channel = Channel::parse(&channel).unwrap_or_default();
-        state
-            .agents
-            .entry(agent)
-            .or_default()
-            .open
-            .add(channel, u32::try_from(n).unwrap_or(u32::MAX));
-    }
-    state.last_assigned = cursors.into_iter().collect();
-    state
 }
 
 /// A pending or finished timer.
@@ -545,28 +499,6 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     )))
 }
 
-/// A decision for a timer that no longer applies (cancelled or already fired).
-pub(crate) fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decision {
-    let mut d = Decision {
-        event_id: event.id.clone(),
-        actions: Vec::new(),
-        ticket,
-        timers: Vec::new(),
-        cancelled_timers: Vec::new(),
-        trace: Default::default(),
-        routing: Default::default(),
-    };
-    d.trace.errors.push(crate::rules::RuleError {
-        rule: event
-            .timer
-            .as_ref()
-            .map_or_else(String::new, |t| format!("timer {}", t.name)),
-        path: String::new(),
-        message: format!("the timer is {state}; nothing to do"),
-    });
-    d
-}
-
 /// Stable fingerprint of an accepted event, to tell a repeat from a reused id. `occurred_at` is
 /// left out: adapters fill it from the arrival time when a payload has none, so a helpdesk's
 /// retry of the same delivery must not look like a different event.
@@ -578,16 +510,6 @@ pub fn fingerprint(event: &Event) -> String {
     }
     let digest = Sha256::digest(value.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `(queue, priority, seconds)` from stored text; a priority no longer known is left out.
-pub(crate) fn sample_row(
-    queue: String,
-    priority: &str,
-    secs: i64,
-) -> Option<(String, crate::model::Priority, i64)> {
-    use crate::model::Named;
-    crate::model::Priority::parse(priority).map(|p| (queue, p, secs))
 }
 
 #[cfg(test)]

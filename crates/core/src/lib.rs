@@ -23,6 +23,9 @@
 //! - [`measured`]: measured first responses blended into the expected response.
 //! - [`outbound`]: which actions of a decision leave frontdesk (outbox rows), and the requests
 //!   a helpdesk's API gets for them, planned without I/O.
+//! - [`plan`]: what a decision means for the store: the typed writes that commit an event
+//!   (ticket, event, audit, timers, load slots, queue, outbox, samples), planned without a
+//!   database; each store backend only executes them.
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`bot`]: chat sessions with a bot: replies, feedback, handoff ([`bot::reply`], pure).
 //! - [`testing`]: running rule-file `tests:`.
@@ -58,6 +61,7 @@ pub mod faq;
 pub mod measured;
 pub mod model;
 pub mod outbound;
+pub mod plan;
 pub mod routing;
 pub mod rules;
 pub mod schedule;

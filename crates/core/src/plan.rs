@@ -1,0 +1,1037 @@
+//! What a decision means for the store, written once: the typed writes that commit an event.
+//!
+//! Both stores take the same steps inside an event's transaction. They read what they hold for
+//! it ([`Stored`]: the id's fingerprint and decision if it was seen, the ticket, the state of
+//! the timer it fires) and hand that to [`start`], which answers a repeat from the stored
+//! decision, refuses a reused id, or gets the decision ready. A [`Deciding`] says whether the
+//! routing state is needed (a timer no longer pending decides nothing), leaves the ticket's own
+//! load slot out of that state and runs the decide closure, turning a panic into
+//! [`Refused::Panicked`]. [`Decided::plan`] then turns the decision into an ordered list of
+//! [`Write`]s. The stores only execute those writes, each in its own SQL.
+//!
+//! Everything a decision means for the tables lives here: which timers an event cancels
+//! (`cancel_on`), that `cancel_timers` without names spares the SLA clocks' timers, that a new
+//! timer replaces a pending one of the same name, which actions become outbox rows, the ids of
+//! timers (`<event>/<name>`) and outbox rows (`<event>/<action index>`), the agents' load slots
+//! and the order they move in, when a ticket is queued or leaves its queue, and the measured
+//! first response a decision leaves.
+//!
+//! Pure: no I/O, no clock; the arrival time comes in as `now`.
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::Decision;
+use crate::model::{Action, Channel, Event, EventType, Named, Status, Ticket};
+use crate::routing::RoutingState;
+
+/// The names of the SLA clocks' timers start with this (`sla:first_response`); `cancel_timers`
+/// without names leaves them alone.
+pub const SLA_TIMER_PREFIX: &str = "sla:";
+
+/// Why an event is not applied. Nothing of it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refused {
+    /// The event id was used before for a different event (the id).
+    Conflict(String),
+    /// Deciding the event panicked.
+    Panicked(String),
+    /// What the store holds for the event could not be read.
+    Corrupt(String),
+}
+
+impl From<serde_json::Error> for Refused {
+    fn from(e: serde_json::Error) -> Self {
+        Refused::Corrupt(e.to_string())
+    }
+}
+
+/// What the store holds for an event, read inside its transaction (after the ticket's lock).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stored {
+    /// The id was used: the fingerprint and the decision (JSON) stored with it.
+    pub seen: Option<(String, String)>,
+    /// The ticket as the last decision left it.
+    pub ticket: Option<Ticket>,
+    /// For a `timer.fired` event, the state of the timer (`pending`, `fired`, `cancelled`);
+    /// `None` when there is no such timer.
+    pub timer: Option<String>,
+}
+
+/// Whether a ticket counts towards its assignee's load.
+pub fn is_open(t: &Ticket) -> bool {
+    !matches!(t.status, Status::Solved | Status::Closed)
+}
+
+/// The load slot a ticket takes: its assignee and channel while it is open.
+pub fn load_slot(t: &Ticket) -> Option<(String, &'static str)> {
+    match &t.assignee {
+        Some(a) if is_open(t) => Some((a.clone(), t.channel.name())),
+        _ => None,
+    }
+}
+
+/// Takes the ticket's own slot out of a state read from the store, so the engine sees the
+/// loads of everything but the ticket it decides.
+pub fn without_slot(
+    mut state: RoutingState,
+    slot: Option<&(String, &'static str)>,
+) -> RoutingState {
+    if let Some((agent, channel)) = slot {
+        if let Some(s) = state.agents.get_mut(agent) {
+            s.open.total = s.open.total.saturating_sub(1);
+            if let Some(ch) = Channel::parse(channel) {
+                if let Some(n) = s.open.by_channel.get_mut(&ch) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        s.open.by_channel.remove(&ch);
+                    }
+                }
+            }
+        }
+    }
+    state
+}
+
+/// The answer for an event id seen before: its stored decision when the fingerprint matches,
+/// else a conflict.
+pub fn replay(
+    id: &str,
+    fingerprint: &str,
+    stored_fingerprint: &str,
+    stored_decision: &str,
+) -> Result<Decision, Refused> {
+    if stored_fingerprint != fingerprint {
+        return Err(Refused::Conflict(id.to_string()));
+    }
+    Ok(serde_json::from_str(stored_decision)?)
+}
+
+/// A decision for a timer that no longer applies (cancelled or already fired).
+pub fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decision {
+    let mut d = Decision {
+        event_id: event.id.clone(),
+        actions: Vec::new(),
+        ticket,
+        timers: Vec::new(),
+        cancelled_timers: Vec::new(),
+        trace: Default::default(),
+        routing: Default::default(),
+    };
+    d.trace.errors.push(crate::rules::RuleError {
+        rule: event
+            .timer
+            .as_ref()
+            .map_or_else(String::new, |t| format!("timer {}", t.name)),
+        path: String::new(),
+        message: format!("the timer is {state}; nothing to do"),
+    });
+    d
+}
+
+/// What an event comes to, once the store has read what it holds for it.
+// Both variants are large and one is made per event, then taken apart at once: boxing either
+// would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Start {
+    /// The id was seen with the same fingerprint: the stored decision; nothing is written.
+    Replay(Decision),
+    /// The event is new: decide it.
+    Decide(Deciding),
+}
+
+/// A new event before its decision.
+#[derive(Debug)]
+pub struct Deciding {
+    ticket: Option<Ticket>,
+    before: Before,
+    /// The state of the timer the event fires, when that is not `pending`.
+    stale: Option<String>,
+}
+
+/// What the writes depend on in the ticket as it was before the decision.
+#[derive(Debug, Clone, PartialEq)]
+struct Before {
+    /// The load slot the ticket held.
+    slot: Option<(String, &'static str)>,
+    /// Whether its first response had been met.
+    first_response_met: bool,
+}
+
+/// Answers a repeated event from `stored`, or gets a new one ready to decide.
+pub fn start(event: &Event, fingerprint: &str, stored: Stored) -> Result<Start, Refused> {
+    if let Some((stored_fingerprint, decision)) = &stored.seen {
+        return replay(&event.id, fingerprint, stored_fingerprint, decision).map(Start::Replay);
+    }
+    let before = Before {
+        slot: stored.ticket.as_ref().and_then(load_slot),
+        first_response_met: crate::measured::first_response_met(stored.ticket.as_ref()),
+    };
+    // A timer fires only while it is pending.
+    let stale = firing(event)
+        .and(stored.timer)
+        .filter(|state| state != "pending");
+    Ok(Start::Decide(Deciding {
+        ticket: stored.ticket,
+        before,
+        stale,
+    }))
+}
+
+/// The id of the timer a `timer.fired` event fires.
+pub fn firing(event: &Event) -> Option<&str> {
+    match (&event.kind, &event.timer) {
+        (EventType::TimerFired, Some(t)) => Some(&t.id),
+        _ => None,
+    }
+}
+
+impl Deciding {
+    /// Whether the decision reads the routing state: not for a timer that is no longer
+    /// pending, which decides nothing.
+    pub fn reads_routing(&self) -> bool {
+        self.stale.is_none()
+    }
+
+    /// Decides the event against the stored ticket and `routing` as read from the store (the
+    /// ticket's own load slot is taken out here). A panic in `decide` is [`Refused::Panicked`].
+    pub fn decide(
+        self,
+        event: &Event,
+        routing: RoutingState,
+        decide: impl FnOnce(Option<Ticket>, RoutingState) -> Decision,
+    ) -> Result<Decided, Refused> {
+        let decision = match &self.stale {
+            Some(state) => stale_timer_decision(
+                event,
+                self.ticket.unwrap_or_else(|| event.ticket.clone()),
+                state,
+            ),
+            None => {
+                let routing = without_slot(routing, self.before.slot.as_ref());
+                let ticket = self.ticket;
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(ticket, routing)))
+                    .map_err(|_| {
+                        Refused::Panicked(format!("deciding event `{}` panicked", event.id))
+                    })?
+            }
+        };
+        Ok(Decided {
+            decision,
+            before: self.before,
+        })
+    }
+}
+
+/// A decision, with what its writes depend on.
+#[derive(Debug)]
+pub struct Decided {
+    /// The decision.
+    pub decision: Decision,
+    before: Before,
+}
+
+/// The writes that commit one event, in the order they run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan<'a> {
+    /// The event's id.
+    pub event: &'a str,
+    /// The ticket every write is about.
+    pub ticket: &'a str,
+    /// The arrival time: rows written are dated with it (received, updated, finished, queued,
+    /// due for delivery).
+    pub now: DateTime<Utc>,
+    /// What to write.
+    pub writes: Vec<Write<'a>>,
+}
+
+/// One typed write of a [`Plan`]. The event's id, the ticket and `now` are the plan's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write<'a> {
+    /// The event and its decision under the event's id. It comes first: a store that finds the
+    /// id taken (another replica committed it meanwhile) writes nothing else.
+    InsertEvent {
+        /// The event's type.
+        kind: &'static str,
+        /// `frontdesk::store::fingerprint` of the event.
+        fingerprint: &'a str,
+        /// The event (JSON).
+        event: String,
+        /// The decision (JSON), answered again to a repeat.
+        decision: String,
+    },
+    /// The ticket's new state; its version goes up by one.
+    UpsertTicket {
+        /// The ticket (JSON).
+        state: String,
+        /// Its assignee.
+        assignee: Option<&'a str>,
+        /// Its channel.
+        channel: &'static str,
+        /// Whether it counts towards its assignee's load.
+        open: bool,
+    },
+    /// The ticket's first response was met by this decision.
+    InsertResponseSample {
+        /// The ticket's group ("" for none).
+        queue: String,
+        /// The priority its target was for.
+        priority: &'static str,
+        /// When it was met.
+        at: DateTime<Utc>,
+        /// Active time it took, in seconds.
+        secs: i64,
+    },
+    /// A team's round-robin cursor moves to the agent just assigned.
+    UpsertCursor {
+        /// The team.
+        team: &'a str,
+        /// The agent.
+        agent: &'a str,
+    },
+    /// An agent's open tickets on a channel go up or down by one. A plan moves at most two
+    /// slots, in (agent, channel) order, so two reassignments in opposite directions cannot
+    /// deadlock on row locks.
+    MoveLoad {
+        /// The agent.
+        agent: &'a str,
+        /// The channel.
+        channel: &'static str,
+        /// +1 or -1.
+        delta: i64,
+    },
+    /// The ticket waits in a team's queue. Queued in that team already, it keeps its place.
+    Enqueue {
+        /// The team.
+        team: &'a str,
+        /// The rule whose `assign` queued it.
+        rule: &'a str,
+        /// The action's place in the rule.
+        action: &'a str,
+        /// The ticket's channel.
+        channel: &'static str,
+    },
+    /// The ticket leaves any queue but `keep`'s: it stays queued only while it is open,
+    /// unassigned and in that team's group.
+    Dequeue {
+        /// The team it may stay queued in.
+        keep: Option<&'a str>,
+    },
+    /// The audit log: one row per rule that fired, in order, each with the decision's actions.
+    InsertAudit {
+        /// The rules that fired.
+        rules: &'a [String],
+        /// The decision's actions (JSON).
+        actions: String,
+    },
+    /// The timer this event fires is done, if it is still pending.
+    FireTimer {
+        /// The timer.
+        id: &'a str,
+    },
+    /// The ticket's pending timers whose `cancel_on` lists this event type are cancelled.
+    CancelTimersListening {
+        /// The event's type.
+        kind: &'static str,
+    },
+    /// `cancel_timers` without names: the ticket's pending timers are cancelled, except those
+    /// whose name starts with `spare` (the SLA clocks' own, [`SLA_TIMER_PREFIX`]).
+    CancelRuleTimers {
+        /// The prefix of the names left pending.
+        spare: &'static str,
+    },
+    /// The ticket's pending timers of these names are cancelled.
+    CancelTimersNamed {
+        /// Timer names.
+        names: &'a [String],
+    },
+    /// A new pending timer (a pending one of the same name was cancelled just before).
+    InsertTimer {
+        /// `<event id>/<name>`, stable across retries.
+        id: String,
+        /// Its name in the pack.
+        name: &'a str,
+        /// The rule that started it.
+        rule: &'a str,
+        /// When it is due.
+        due_at: DateTime<Utc>,
+        /// The event types that cancel it (JSON array).
+        cancel_on: String,
+    },
+    /// An action to deliver outside, due now.
+    InsertOutbox {
+        /// `<event id>/<action index>`, the delivery's idempotency key.
+        id: String,
+        /// The action (JSON).
+        action: String,
+        /// Where a helpdesk's API applies it (JSON); `None` for webhooks, Slack and e-mail.
+        target: Option<String>,
+    },
+}
+
+impl Decided {
+    /// The writes that commit the decision of `event`, arrived at `now`.
+    pub fn plan<'a>(
+        &'a self,
+        event: &'a Event,
+        fingerprint: &'a str,
+        now: DateTime<Utc>,
+    ) -> Result<Plan<'a>, Refused> {
+        let d = &self.decision;
+        let t = &d.ticket;
+        let outbound = crate::outbound::outbound(d);
+        let mut writes = Vec::with_capacity(
+            8 + d.routing.cursors.len() + d.actions.len() + 2 * d.timers.len() + outbound.len(),
+        );
+        writes.push(Write::InsertEvent {
+            kind: event.kind.name(),
+            fingerprint,
+            event: serde_json::to_string(event)?,
+            decision: serde_json::to_string(d)?,
+        });
+        writes.push(Write::UpsertTicket {
+            state: serde_json::to_string(t)?,
+            assignee: t.assignee.as_deref(),
+            channel: t.channel.name(),
+            open: is_open(t),
+        });
+        if let Some(m) = crate::measured::sample(self.before.first_response_met, t) {
+            writes.push(Write::InsertResponseSample {
+                queue: m.queue,
+                priority: m.priority.name(),
+                at: m.at,
+                secs: m.secs,
+            });
+        }
+        for (team, agent) in &d.routing.cursors {
+            writes.push(Write::UpsertCursor { team, agent });
+        }
+        let before = self.before.slot.as_ref().map(|(a, c)| (a.as_str(), *c));
+        let after = t
+            .assignee
+            .as_deref()
+            .filter(|_| is_open(t))
+            .map(|a| (a, t.channel.name()));
+        if after != before {
+            let mut moves = [(before, -1), (after, 1)];
+            moves.sort_by(|a, b| a.0.cmp(&b.0));
+            for (slot, delta) in moves {
+                if let Some((agent, channel)) = slot {
+                    writes.push(Write::MoveLoad {
+                        agent,
+                        channel,
+                        delta,
+                    });
+                }
+            }
+        }
+        let waiting = is_open(t) && t.assignee.is_none();
+        let group = t.group.as_deref();
+        if let Some(q) = d
+            .routing
+            .queued
+            .as_ref()
+            .filter(|q| waiting && group == Some(&q.team))
+        {
+            writes.push(Write::Enqueue {
+                team: &q.team,
+                rule: &q.rule,
+                action: &q.action,
+                channel: t.channel.name(),
+            });
+        }
+        writes.push(Write::Dequeue {
+            keep: group.filter(|_| waiting),
+        });
+        if !d.trace.fired.is_empty() {
+            writes.push(Write::InsertAudit {
+                rules: &d.trace.fired,
+                actions: serde_json::to_string(&d.actions)?,
+            });
+        }
+        // Timers: the firing one is done; the event cancels the pending timers that listen for
+        // it; cancel_timers actions cancel by name (or all but the SLA clocks'); SLA clocks
+        // that need no timer any more cancel theirs; a new timer replaces a pending one of the
+        // same name.
+        if let Some(id) = firing(event) {
+            writes.push(Write::FireTimer { id });
+        }
+        writes.push(Write::CancelTimersListening {
+            kind: event.kind.name(),
+        });
+        for action in &d.actions {
+            if let Action::CancelTimers { names } = action {
+                writes.push(match names {
+                    None => Write::CancelRuleTimers {
+                        spare: SLA_TIMER_PREFIX,
+                    },
+                    Some(names) => Write::CancelTimersNamed { names },
+                });
+            }
+        }
+        if !d.cancelled_timers.is_empty() {
+            writes.push(Write::CancelTimersNamed {
+                names: &d.cancelled_timers,
+            });
+        }
+        for timer in &d.timers {
+            writes.push(Write::CancelTimersNamed {
+                names: std::slice::from_ref(&timer.name),
+            });
+            writes.push(Write::InsertTimer {
+                id: format!("{}/{}", event.id, timer.name),
+                name: &timer.name,
+                rule: &timer.rule,
+                due_at: timer.due_at,
+                cancel_on: serde_json::to_string(&timer.cancel_on)?,
+            });
+        }
+        for (i, target) in outbound {
+            writes.push(Write::InsertOutbox {
+                id: format!("{}/{i}", event.id),
+                action: serde_json::to_string(&d.actions[i])?,
+                target: target.map(|t| t.to_string()),
+            });
+        }
+        Ok(Plan {
+            event: &event.id,
+            ticket: &event.ticket.id,
+            now,
+            writes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{HttpMethod, TimerSpec};
+    use crate::routing::{AgentState, AgentStatus, Queued};
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
+    fn event(id: &str, kind: &str) -> Event {
+        let mut v = json!({"id": id, "type": kind, "ticket": {"id": "T1", "channel": "email"}});
+        if kind == "timer.fired" {
+            v["timer"] =
+                json!({"id": "e0/nudge", "name": "nudge", "due_at": "2026-11-23T09:00:00Z"});
+        }
+        Event::from_value(v).unwrap()
+    }
+
+    fn ticket(v: serde_json::Value) -> Ticket {
+        let mut t = json!({"id": "T1", "channel": "email"});
+        t.as_object_mut()
+            .unwrap()
+            .extend(v.as_object().unwrap().clone());
+        serde_json::from_value(t).unwrap()
+    }
+
+    fn decision(e: &Event, ticket: Ticket) -> Decision {
+        Decision {
+            event_id: e.id.clone(),
+            actions: Vec::new(),
+            ticket,
+            timers: Vec::new(),
+            cancelled_timers: Vec::new(),
+            trace: Default::default(),
+            routing: Default::default(),
+        }
+    }
+
+    /// Starts `e` against `stored` and decides it with `f` (which must be called).
+    fn decided(
+        e: &Event,
+        stored: Stored,
+        f: impl FnOnce(Option<Ticket>, RoutingState) -> Decision,
+    ) -> Decided {
+        match start(e, "fp", stored).unwrap() {
+            Start::Decide(d) => d.decide(e, RoutingState::default(), f).unwrap(),
+            Start::Replay(_) => panic!("a new event was replayed"),
+        }
+    }
+
+    /// `e` decided as `d`, with the stored ticket `prior`.
+    fn decided_as(e: &Event, prior: Option<Ticket>, d: Decision) -> Decided {
+        let stored = Stored {
+            ticket: prior,
+            ..Stored::default()
+        };
+        decided(e, stored, |_, _| d)
+    }
+
+    /// The writes of a plan without the ones every plan has (the event, the ticket, leaving
+    /// the queue, the timers listening for the event).
+    fn extra<'a>(plan: Plan<'a>) -> Vec<Write<'a>> {
+        plan.writes
+            .into_iter()
+            .filter(|w| {
+                !matches!(
+                    w,
+                    Write::InsertEvent { .. }
+                        | Write::UpsertTicket { .. }
+                        | Write::Dequeue { .. }
+                        | Write::CancelTimersListening { .. }
+                )
+            })
+            .collect()
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_event_writes_itself_and_its_ticket_and_cancels_its_listeners() {
+        let e = event("e1", "message.created");
+        let t = ticket(json!({"subject": "hi"}));
+        let d = decision(&e, t.clone());
+        let decided = decided_as(&e, None, d.clone());
+        let plan = decided.plan(&e, "fp", now()).unwrap();
+        assert_eq!((plan.event, plan.ticket, plan.now), ("e1", "T1", now()));
+        assert_eq!(
+            plan.writes,
+            vec![
+                Write::InsertEvent {
+                    kind: "message.created",
+                    fingerprint: "fp",
+                    event: serde_json::to_string(&e).unwrap(),
+                    decision: serde_json::to_string(&d).unwrap(),
+                },
+                Write::UpsertTicket {
+                    state: serde_json::to_string(&t).unwrap(),
+                    assignee: None,
+                    channel: "email",
+                    open: true,
+                },
+                Write::Dequeue { keep: None },
+                Write::CancelTimersListening {
+                    kind: "message.created"
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_timer_listening_for_the_event_kind_is_cancelled_by_it() {
+        // The plan cancels by the event's kind written as a timer's cancel_on lists it.
+        let e = event("e1", "ticket.status_changed");
+        let mut d = decision(&e, ticket(json!({})));
+        d.timers.push(TimerSpec {
+            name: "nudge".into(),
+            rule: "wait".into(),
+            due_at: now(),
+            cancel_on: vec![EventType::MessageCreated, EventType::TicketStatusChanged],
+        });
+        let decided = decided_as(&e, None, d);
+        let w = decided.plan(&e, "fp", now()).unwrap().writes;
+        let Some(Write::InsertTimer { cancel_on, .. }) =
+            w.iter().find(|w| matches!(w, Write::InsertTimer { .. }))
+        else {
+            panic!("no timer in {w:?}");
+        };
+        let listens: Vec<String> = serde_json::from_str(cancel_on).unwrap();
+        assert_eq!(listens, ["message.created", "ticket.status_changed"]);
+        assert!(w.contains(&Write::CancelTimersListening {
+            kind: "ticket.status_changed"
+        }));
+    }
+
+    #[test]
+    fn cancel_timers_without_names_spares_the_sla_timers() {
+        let e = event("e1", "message.agent");
+        let mut d = decision(&e, ticket(json!({})));
+        d.actions = vec![
+            Action::CancelTimers { names: None },
+            Action::CancelTimers {
+                names: Some(names(&["nudge", "remind"])),
+            },
+        ];
+        let decided = decided_as(&e, None, d);
+        assert_eq!(
+            extra(decided.plan(&e, "fp", now()).unwrap()),
+            vec![
+                Write::CancelRuleTimers { spare: "sla:" },
+                Write::CancelTimersNamed {
+                    names: &names(&["nudge", "remind"])
+                },
+            ]
+        );
+        assert!(crate::model::Metric::ALL
+            .iter()
+            .all(|m| m.timer_name().starts_with(SLA_TIMER_PREFIX)));
+    }
+
+    #[test]
+    fn a_new_timer_replaces_a_pending_one_of_its_name_and_met_sla_clocks_cancel_theirs() {
+        let e = event("e1", "ticket.created");
+        let mut d = decision(&e, ticket(json!({})));
+        d.cancelled_timers = names(&["sla:first_response"]);
+        d.timers.push(TimerSpec {
+            name: "nudge".into(),
+            rule: "wait".into(),
+            due_at: now() + chrono::TimeDelta::hours(2),
+            cancel_on: vec![EventType::MessageCreated],
+        });
+        let decided = decided_as(&e, None, d);
+        assert_eq!(
+            extra(decided.plan(&e, "fp", now()).unwrap()),
+            vec![
+                Write::CancelTimersNamed {
+                    names: &names(&["sla:first_response"])
+                },
+                Write::CancelTimersNamed {
+                    names: &names(&["nudge"])
+                },
+                Write::InsertTimer {
+                    id: "e1/nudge".into(),
+                    name: "nudge",
+                    rule: "wait",
+                    due_at: now() + chrono::TimeDelta::hours(2),
+                    cancel_on: r#"["message.created"]"#.into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_firing_timer_is_marked_fired_before_the_listeners_are_cancelled() {
+        let e = event("timer:e0/nudge", "timer.fired");
+        let stored = Stored {
+            timer: Some("pending".into()),
+            ..Stored::default()
+        };
+        let decided = decided(&e, stored, |t, _| {
+            decision(&e, t.unwrap_or_else(|| e.ticket.clone()))
+        });
+        let w = decided.plan(&e, "fp", now()).unwrap().writes;
+        let fire = w
+            .iter()
+            .position(|w| *w == Write::FireTimer { id: "e0/nudge" });
+        let listening = w
+            .iter()
+            .position(|w| matches!(w, Write::CancelTimersListening { .. }));
+        assert!(fire.is_some() && fire < listening, "{w:?}");
+    }
+
+    #[test]
+    fn a_timer_no_longer_pending_decides_nothing() {
+        let e = event("timer:e0/nudge", "timer.fired");
+        let stored = Stored {
+            ticket: Some(ticket(json!({"tags": ["kept"]}))),
+            timer: Some("cancelled".into()),
+            ..Stored::default()
+        };
+        let Start::Decide(deciding) = start(&e, "fp", stored).unwrap() else {
+            panic!("replayed");
+        };
+        assert!(!deciding.reads_routing());
+        let decided = deciding
+            .decide(&e, RoutingState::default(), |_, _| {
+                panic!("a stale timer is not decided")
+            })
+            .unwrap();
+        let d = &decided.decision;
+        assert!(d.actions.is_empty());
+        assert_eq!(d.ticket.tags, ["kept"]);
+        assert_eq!(d.trace.errors[0].rule, "timer nudge");
+        assert_eq!(
+            d.trace.errors[0].message,
+            "the timer is cancelled; nothing to do"
+        );
+        // Without a stored ticket, the event's.
+        let stored = Stored {
+            timer: Some("fired".into()),
+            ..Stored::default()
+        };
+        let Start::Decide(deciding) = start(&e, "fp", stored).unwrap() else {
+            panic!("replayed");
+        };
+        let decided = deciding
+            .decide(&e, RoutingState::default(), |_, _| unreachable!())
+            .unwrap();
+        assert_eq!(decided.decision.ticket, e.ticket);
+    }
+
+    #[test]
+    fn a_seen_id_replays_its_decision_or_conflicts() {
+        let e = event("e1", "message.created");
+        let d = decision(&e, ticket(json!({"tags": ["a"]})));
+        let seen = |fp: &str| Stored {
+            seen: Some((fp.into(), serde_json::to_string(&d).unwrap())),
+            ..Stored::default()
+        };
+        match start(&e, "fp", seen("fp")).unwrap() {
+            Start::Replay(replayed) => assert_eq!(replayed, d),
+            Start::Decide(_) => panic!("a repeat was decided"),
+        }
+        assert_eq!(
+            start(&e, "fp", seen("other")).unwrap_err(),
+            Refused::Conflict("e1".into())
+        );
+        let broken = Stored {
+            seen: Some(("fp".into(), "{".into())),
+            ..Stored::default()
+        };
+        assert!(matches!(start(&e, "fp", broken), Err(Refused::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_panicking_decision_is_refused() {
+        let e = event("e1", "message.created");
+        let Start::Decide(deciding) = start(&e, "fp", Stored::default()).unwrap() else {
+            panic!("replayed");
+        };
+        let refused = deciding
+            .decide(&e, RoutingState::default(), |_, _| panic!("boom"))
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            Refused::Panicked("deciding event `e1` panicked".into())
+        );
+    }
+
+    #[test]
+    fn the_decision_sees_the_loads_without_its_own_ticket() {
+        let e = event("e1", "message.created");
+        let mut routing = RoutingState::default();
+        let mut al = AgentState {
+            status: AgentStatus::Online,
+            ..AgentState::default()
+        };
+        al.open.add(Channel::Email, 2);
+        al.open.add(Channel::Chat, 1);
+        routing.agents.insert("al".into(), al);
+        let stored = Stored {
+            ticket: Some(ticket(json!({"assignee": "al"}))),
+            ..Stored::default()
+        };
+        let Start::Decide(deciding) = start(&e, "fp", stored).unwrap() else {
+            panic!("replayed");
+        };
+        assert!(deciding.reads_routing());
+        deciding
+            .decide(&e, routing, |t, seen| {
+                let al = &seen.agents["al"].open;
+                assert_eq!(al.total, 2);
+                assert_eq!(al.by_channel.get(&Channel::Email), Some(&1));
+                assert_eq!(al.by_channel.get(&Channel::Chat), Some(&1));
+                decision(&e, t.unwrap())
+            })
+            .unwrap();
+        // The last ticket of a channel leaves no empty entry behind.
+        let mut state = RoutingState::default();
+        state
+            .agents
+            .entry("bo".into())
+            .or_default()
+            .open
+            .add(Channel::Email, 1);
+        let state = without_slot(state, Some(&("bo".into(), "email")));
+        assert_eq!(state.agents["bo"].open, Default::default());
+    }
+
+    #[test]
+    fn a_reassignment_moves_two_load_slots_in_key_order() {
+        let e = event("e1", "ticket.assigned");
+        let slot = |agent, channel, delta| Write::MoveLoad {
+            agent,
+            channel,
+            delta,
+        };
+        let moves = |before: serde_json::Value, after: serde_json::Value| {
+            let decided = decided_as(&e, Some(ticket(before)), decision(&e, ticket(after)));
+            extra(decided.plan(&e, "fp", now()).unwrap())
+                .into_iter()
+                .map(|w| match w {
+                    Write::MoveLoad {
+                        agent,
+                        channel,
+                        delta,
+                    } => (agent.to_string(), channel, delta),
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        let owned = |v: &[Write<'_>]| -> Vec<(String, &'static str, i64)> {
+            v.iter()
+                .map(|w| match w {
+                    Write::MoveLoad {
+                        agent,
+                        channel,
+                        delta,
+                    } => (agent.to_string(), *channel, *delta),
+                    _ => unreachable!(),
+                })
+                .collect()
+        };
+        assert_eq!(
+            moves(json!({"assignee": "bo"}), json!({"assignee": "al"})),
+            owned(&[slot("al", "email", 1), slot("bo", "email", -1)])
+        );
+        // The other way round, still in key order.
+        assert_eq!(
+            moves(json!({"assignee": "al"}), json!({"assignee": "bo"})),
+            owned(&[slot("al", "email", -1), slot("bo", "email", 1)])
+        );
+        // Solving frees the slot; a new channel moves it; assigning takes one.
+        assert_eq!(
+            moves(
+                json!({"assignee": "bo"}),
+                json!({"assignee": "bo", "status": "solved"})
+            ),
+            owned(&[slot("bo", "email", -1)])
+        );
+        assert_eq!(
+            moves(
+                json!({"assignee": "bo"}),
+                json!({"assignee": "bo", "channel": "chat"})
+            ),
+            owned(&[slot("bo", "chat", 1), slot("bo", "email", -1)])
+        );
+        assert_eq!(
+            moves(json!({}), json!({"assignee": "bo"})),
+            owned(&[slot("bo", "email", 1)])
+        );
+        // Nothing changed, nothing moves.
+        assert_eq!(
+            moves(json!({"assignee": "bo"}), json!({"assignee": "bo"})),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn round_robin_cursors_move_with_the_decision() {
+        let e = event("e1", "ticket.created");
+        let mut d = decision(&e, ticket(json!({})));
+        d.routing.cursors.insert("sales".into(), "al".into());
+        d.routing.cursors.insert("billing".into(), "bo".into());
+        let decided = decided_as(&e, None, d);
+        assert_eq!(
+            extra(decided.plan(&e, "fp", now()).unwrap()),
+            vec![
+                Write::UpsertCursor {
+                    team: "billing",
+                    agent: "bo"
+                },
+                Write::UpsertCursor {
+                    team: "sales",
+                    agent: "al"
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_ticket_stays_queued_only_while_open_unassigned_and_in_the_team() {
+        let e = event("e1", "ticket.created");
+        let queued = |t: serde_json::Value| {
+            let mut d = decision(&e, ticket(t));
+            d.routing.queued = Some(Queued {
+                team: "sales".into(),
+                rule: "route".into(),
+                action: "then[0]".into(),
+            });
+            decided_as(&e, None, d)
+        };
+        let decided = queued(json!({"group": "sales"}));
+        let w = decided.plan(&e, "fp", now()).unwrap().writes;
+        assert!(w.contains(&Write::Enqueue {
+            team: "sales",
+            rule: "route",
+            action: "then[0]",
+            channel: "email"
+        }));
+        assert!(w.contains(&Write::Dequeue {
+            keep: Some("sales")
+        }));
+        // In another group, assigned or solved: not queued, and out of any other queue.
+        for (t, keep) in [
+            (json!({"group": "billing"}), Some("billing")),
+            (json!({"group": "sales", "assignee": "al"}), None),
+            (json!({"group": "sales", "status": "solved"}), None),
+            (json!({}), None),
+        ] {
+            let decided = queued(t.clone());
+            let w = decided.plan(&e, "fp", now()).unwrap().writes;
+            assert!(!w.iter().any(|w| matches!(w, Write::Enqueue { .. })), "{t}");
+            assert!(w.contains(&Write::Dequeue { keep }), "{t}");
+        }
+    }
+
+    #[test]
+    fn audit_rows_and_outbox_rows() {
+        let e = event("e1", "ticket.created");
+        let t = ticket(json!({"source": {"helpdesk": "chatwoot", "account": "7", "api": true}}));
+        let mut d = decision(&e, t);
+        d.trace.fired = names(&["ack", "escalate"]);
+        d.actions = vec![
+            Action::AddTags {
+                tags: names(&["vip"]),
+            },
+            Action::SetField {
+                name: "plan".into(),
+                value: json!("gold"),
+            },
+            Action::Webhook {
+                url: "https://example.org/hook".into(),
+                method: HttpMethod::Post,
+                body: json!({}),
+            },
+        ];
+        let action = |i: usize| serde_json::to_string(&d.actions[i]).unwrap();
+        // Chatwoot applies labels through its API; it has no custom fields.
+        let labels = crate::outbound::helpdesk::target(&d.ticket, &d.actions[0]);
+        assert!(labels.is_some());
+        assert!(crate::outbound::helpdesk::target(&d.ticket, &d.actions[1]).is_none());
+        let decided = decided_as(&e, None, d.clone());
+        assert_eq!(
+            extra(decided.plan(&e, "fp", now()).unwrap()),
+            vec![
+                Write::InsertAudit {
+                    rules: &names(&["ack", "escalate"]),
+                    actions: serde_json::to_string(&d.actions).unwrap(),
+                },
+                Write::InsertOutbox {
+                    id: "e1/0".into(),
+                    action: action(0),
+                    target: labels.map(|t| t.to_string()),
+                },
+                Write::InsertOutbox {
+                    id: "e1/2".into(),
+                    action: action(2),
+                    target: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_met_first_response_leaves_one_sample() {
+        let e = event("e1", "message.agent");
+        let clock = |achieved: bool| {
+            let mut c = json!({"started_at": "2026-11-23T09:00:00Z", "elapsed_secs": 600,
+                               "target_priority": "high"});
+            if achieved {
+                c["achieved_at"] = json!("2026-11-23T09:10:00Z");
+            }
+            ticket(json!({"group": "billing", "sla": {"policy": "p", "first_response": c}}))
+        };
+        let decided = decided_as(&e, Some(clock(false)), decision(&e, clock(true)));
+        assert_eq!(
+            extra(decided.plan(&e, "fp", now()).unwrap()),
+            vec![Write::InsertResponseSample {
+                queue: "billing".into(),
+                priority: "high",
+                at: "2026-11-23T09:10:00Z".parse().unwrap(),
+                secs: 600,
+            }]
+        );
+        // Met before: no second sample.
+        let decided = decided_as(&e, Some(clock(true)), decision(&e, clock(true)));
+        assert_eq!(extra(decided.plan(&e, "fp", now()).unwrap()), vec![]);
+    }
+}

@@ -1,0 +1,796 @@
+//! What both SQL stores do, written once. [`apply_one`] commits an event on any [`Conn`] (the
+//! SQLite writer's handle, a PostgreSQL transaction): it reads what the store holds for the
+//! event in one statement, lets [`crate::plan`] answer a repeat or decide, and executes the
+//! plan's writes. [`SqlStore`] is the rest of [`Store`] over a [`Backend`], which lends pooled
+//! connections and keeps what really differs: how an event's transaction is opened, held and
+//! committed, how the database is reached, and how the store closes.
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::sql::{self, Arg, Conn, Decode, Row, Sql, Texts};
+use super::{
+    AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts,
+    OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord,
+    TimerRow, UnansweredQuestion,
+};
+use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
+use crate::model::{Channel, Event, Named, Priority, Ticket};
+use crate::plan::{self, Start, Stored};
+use crate::routing::{AgentStatus, RoutingState};
+
+/// Which of a backend's pools a statement runs on. SQLite reads through a pool of read-only
+/// connections and writes through its one writer connection; PostgreSQL has one pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum On {
+    Read,
+    Write,
+}
+
+/// What a database adds to the shared store.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// The sqlx database; its connections run [`Conn`]'s statements.
+    type Db: sqlx::Database<Connection: Conn>;
+
+    /// The pool for reads or for writes.
+    fn pool(&self, on: On) -> &sqlx::Pool<Self::Db>;
+
+    /// [`Store::apply_routed`]: opens the event's transaction, serialises it with the events
+    /// it must follow, runs [`apply_one`], and commits.
+    fn apply_routed(
+        &self,
+        event: Event,
+        fingerprint: String,
+        received_at: DateTime<Utc>,
+        need: RoutingNeed,
+        decide: RoutedDecideFn,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// [`Store::ping`].
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`Store::close`].
+    fn close(&self) -> impl Future<Output = ()> + Send;
+
+    /// Runs a statement on a connection of the pool; how many rows it changed.
+    fn execute(
+        &self,
+        on: On,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        async move {
+            let mut c = self.pool(on).acquire().await?;
+            Conn::execute(&mut *c, sql, args).await
+        }
+    }
+
+    /// Every row of a query, on a connection of the pool.
+    fn fetch<T: Send>(
+        &self,
+        on: On,
+        sql: &Sql,
+        args: &[Arg<'_>],
+        row: Decode<T>,
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send {
+        async move {
+            let mut c = self.pool(on).acquire().await?;
+            Conn::fetch(&mut *c, sql, args, row).await
+        }
+    }
+
+    /// The first row of a query, on a connection of the pool.
+    fn first<T: Send>(
+        &self,
+        on: On,
+        sql: &Sql,
+        args: &[Arg<'_>],
+        row: Decode<T>,
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
+        async move {
+            let mut c = self.pool(on).acquire().await?;
+            Conn::first(&mut *c, sql, args, row).await
+        }
+    }
+}
+
+/// A [`Store`] over a SQL database: SQLite ([`super::sqlite::SqliteStore`]) or PostgreSQL
+/// ([`super::postgres::PgStore`]).
+pub struct SqlStore<B>(pub(crate) B);
+
+/// Decides `event` inside the transaction open on `c` and writes what it produced. `None` when
+/// the event's id turned out to be taken meanwhile (another replica committed it): nothing was
+/// written, and the caller rolls back and answers from the store.
+pub(crate) async fn apply_one<C: Conn>(
+    c: &mut C,
+    event: &Event,
+    fingerprint: &str,
+    received_at: DateTime<Utc>,
+    routed: Option<&[String]>,
+    decide: RoutedDecideFn,
+) -> Result<Option<Applied>, StoreError> {
+    // Everything the decision depends on, in one statement, read after the locks: whether the
+    // id was used (perhaps by another replica while this one waited), the ticket, the timer.
+    let args = [
+        Arg::Text(&event.id),
+        Arg::Text(&event.ticket.id),
+        Arg::OptText(plan::firing(event)),
+    ];
+    let stored = c
+        .first(&sql::READ_EVENT, &args, stored)
+        .await?
+        .unwrap_or_default();
+    let deciding = match plan::start(event, fingerprint, stored)? {
+        Start::Replay(decision) => {
+            return Ok(Some(Applied {
+                decision,
+                replayed: true,
+            }))
+        }
+        Start::Decide(deciding) => deciding,
+    };
+    let routing = match routed {
+        Some(agents) if deciding.reads_routing() => read_routing(c, Some(agents)).await?,
+        _ => RoutingState::default(),
+    };
+    let decided = deciding.decide(event, routing, decide)?;
+    let plan = decided.plan(event, fingerprint, received_at)?;
+    if !sql::write(c, &plan).await? {
+        return Ok(None);
+    }
+    drop(plan);
+    Ok(Some(Applied {
+        decision: decided.decision,
+        replayed: false,
+    }))
+}
+
+/// `fingerprint, decision, ticket, timer` ([`sql::READ_EVENT`]).
+fn stored(r: &dyn Row) -> Result<Stored, StoreError> {
+    if let Some(fingerprint) = r.opt_text(0)? {
+        return Ok(Stored {
+            seen: Some((fingerprint.to_string(), r.string(1)?)),
+            ..Stored::default()
+        });
+    }
+    Ok(Stored {
+        seen: None,
+        ticket: r.opt_text(2)?.map(serde_json::from_str).transpose()?,
+        timer: r.opt_string(3)?,
+    })
+}
+
+/// Statuses, loads (of `agents`, or everyone's) and cursors, read on `c`.
+pub(crate) async fn read_routing<C: Conn>(
+    c: &mut C,
+    agents: Option<&[String]>,
+) -> Result<RoutingState, StoreError> {
+    let load: Decode<(String, String, i64)> = |r| Ok((r.string(0)?, r.string(1)?, r.int(2)?));
+    let status: Decode<(String, String)> = |r| Ok((r.string(0)?, r.string(1)?));
+    let (loads, statuses) = match agents {
+        Some(agents) => {
+            let agents = Texts::new(agents);
+            let of = [Arg::Texts(&agents)];
+            let loads = c.fetch(&sql::LOADS_OF, &of, load).await?;
+            (loads, c.fetch(&sql::STATUSES_OF, &of, status).await?)
+        }
+        None => {
+            let loads = c.fetch(&sql::LOADS, &[], load).await?;
+            (loads, c.fetch(&sql::STATUSES, &[], status).await?)
+        }
+    };
+    let cursors = c
+        .fetch(&sql::CURSORS, &[], |r| Ok((r.string(0)?, r.string(1)?)))
+        .await?;
+    Ok(routing_state(loads, statuses, cursors))
+}
+
+/// A state from rows of (assignee, channel, count), (agent, status) and (team, agent).
+fn routing_state(
+    loads: Vec<(String, String, i64)>,
+    statuses: Vec<(String, String)>,
+    cursors: Vec<(String, String)>,
+) -> RoutingState {
+    let mut state = RoutingState::default();
+    for (agent, status) in statuses {
+        state.agents.entry(agent).or_default().status =
+            AgentStatus::parse(&status).unwrap_or_default();
+    }
+    for (agent, channel, n) in loads.into_iter().filter(|l| l.2 > 0) {
+        let channel = Channel::parse(&channel).unwrap_or_default();
+        state
+            .agents
+            .entry(agent)
+            .or_default()
+            .open
+            .add(channel, u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    state.last_assigned = cursors.into_iter().collect();
+    state
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+// ---------------------------------------------------------------------------------------------
+
+/// `id, ticket_id, name, rule, due_at, state`
+fn timer_row(r: &dyn Row) -> Result<TimerRow, StoreError> {
+    Ok(TimerRow {
+        id: r.string(0)?,
+        ticket_id: r.string(1)?,
+        name: r.string(2)?,
+        rule: r.string(3)?,
+        due_at: r.time(4)?,
+        state: r.string(5)?,
+    })
+}
+
+/// `event_id, ticket_id, rule, at, actions`
+fn audit_row(r: &dyn Row) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow {
+        event_id: r.string(0)?,
+        ticket_id: r.string(1)?,
+        rule: r.string(2)?,
+        at: r.time(3)?,
+        actions: serde_json::from_str(r.text(4)?)?,
+    })
+}
+
+/// `id, event_id, ticket_id, action, target, state, attempts, next_at, last_error`
+fn outbox_row(r: &dyn Row) -> Result<OutboxRow, StoreError> {
+    Ok(OutboxRow {
+        id: r.string(0)?,
+        event_id: r.string(1)?,
+        ticket_id: r.string(2)?,
+        action: serde_json::from_str(r.text(3)?)?,
+        target: r.opt_text(4)?.map(serde_json::from_str).transpose()?,
+        state: r.string(5)?,
+        attempts: r.int(6)?,
+        next_at: r.time(7)?,
+        last_error: r.opt_string(8)?,
+    })
+}
+
+/// `seq, author, text, at, answer_id, score, feedback, handoff`
+fn chat_message_row(r: &dyn Row) -> Result<ChatMessage, StoreError> {
+    let author = match r.text(1)? {
+        "bot" => Speaker::Bot,
+        _ => Speaker::Customer,
+    };
+    let feedback = r
+        .opt_text(6)?
+        .map(|f| serde_json::from_value::<Feedback>(serde_json::Value::String(f.to_string())))
+        .transpose()?;
+    Ok(ChatMessage {
+        seq: r.int(0)? as u32,
+        author,
+        text: r.string(2)?,
+        at: r.time(3)?,
+        answer_id: r.opt_string(4)?,
+        score: r.real(5)?,
+        feedback,
+        handoff: r.flag(7)?,
+    })
+}
+
+/// `ticket_id, team, channel, rule, action, queued_at`
+fn queued_row(r: &dyn Row) -> Result<QueuedTicket, StoreError> {
+    Ok(QueuedTicket {
+        ticket_id: r.string(0)?,
+        team: r.string(1)?,
+        channel: Channel::parse(r.text(2)?).unwrap_or_default(),
+        rule: r.string(3)?,
+        action: r.string(4)?,
+        queued_at: r.time(5)?,
+    })
+}
+
+/// `queue, priority, secs`; a priority no longer known is left out.
+fn sample_row(r: &dyn Row) -> Result<Option<(String, Priority, i64)>, StoreError> {
+    let Some(priority) = Priority::parse(r.text(1)?) else {
+        return Ok(None);
+    };
+    Ok(Some((r.string(0)?, priority, r.int(2)?)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------
+
+/// Adds a chat session's transcript lines on `c`.
+async fn insert_chat_messages<C: Conn>(
+    c: &mut C,
+    session: &str,
+    messages: &[ChatMessage],
+) -> Result<(), StoreError> {
+    for m in messages {
+        let args = [
+            Arg::Text(session),
+            Arg::Int(i64::from(m.seq)),
+            Arg::Text(m.author.as_str()),
+            Arg::Text(&m.text),
+            Arg::Time(m.at),
+            Arg::OptText(m.answer_id.as_deref()),
+            Arg::Real(m.score),
+            Arg::OptText(m.feedback.map(Feedback::as_str)),
+            Arg::Bool(m.handoff),
+        ];
+        c.execute(&sql::INSERT_CHAT_MESSAGE, &args).await?;
+    }
+    Ok(())
+}
+
+/// Writes one chat turn on `c`, inside the caller's transaction; the session's new version.
+async fn save_turn<C: Conn>(c: &mut C, turn: &Turn) -> Result<i64, StoreError> {
+    let s = &turn.session;
+    let mut stored = s.clone();
+    stored.version = s.version + 1;
+    let session = serde_json::to_string(&stored)?;
+    let args = [
+        Arg::Text(s.state.as_str()),
+        Arg::Int(i64::from(s.questions)),
+        Arg::Int(i64::from(s.answered)),
+        Arg::Int(stored.version),
+        Arg::Text(&session),
+        Arg::Time(s.updated_at),
+        Arg::Text(&s.id),
+        Arg::Int(s.version),
+    ];
+    if c.execute(&sql::UPDATE_CHAT_SESSION, &args).await? == 0 {
+        return Err(StoreError::Stale(format!(
+            "chat session `{}` changed while this message was answered; send it again",
+            s.id
+        )));
+    }
+    insert_chat_messages(c, &s.id, &turn.messages).await?;
+    let first = turn.messages.first();
+    if let Some(first) = first.filter(|_| turn.message_id.is_some() || turn.answer.is_some()) {
+        let args = [
+            Arg::OptText(turn.message_id.as_deref()),
+            Arg::OptText(turn.answer.as_deref()),
+            Arg::Text(&s.id),
+            Arg::Int(i64::from(first.seq)),
+        ];
+        if c.execute_unique(&sql::SET_CHAT_ANSWER, &args)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::Stale(format!(
+                "chat message `{}` of session `{}` was answered meanwhile",
+                turn.message_id.as_deref().unwrap_or_default(),
+                s.id
+            )));
+        }
+    }
+    if let Some((answer_id, value)) = &turn.feedback {
+        let args = [
+            Arg::Text(&s.id),
+            Arg::Int(first.map_or(0, |m| i64::from(m.seq))),
+            Arg::Text(&s.bot),
+            Arg::OptText(answer_id.as_deref()),
+            Arg::Text(value.as_str()),
+            Arg::Time(s.updated_at),
+        ];
+        c.execute(&sql::INSERT_CHAT_FEEDBACK, &args).await?;
+    }
+    if let Some(q) = &turn.unanswered {
+        let args = [Arg::Text(&s.bot), Arg::Text(q), Arg::Time(s.updated_at)];
+        c.execute(&sql::COUNT_UNANSWERED, &args).await?;
+    }
+    Ok(stored.version)
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    async fn apply_routed(
+        &self,
+        event: Event,
+        fingerprint: String,
+        received_at: DateTime<Utc>,
+        need: RoutingNeed,
+        decide: RoutedDecideFn,
+    ) -> Result<Applied, StoreError> {
+        self.0
+            .apply_routed(event, fingerprint, received_at, need, decide)
+            .await
+    }
+
+    async fn set_agent_status(
+        &self,
+        agent: &str,
+        status: AgentStatus,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let args = [Arg::Text(agent), Arg::Text(status.name()), Arg::Time(now)];
+        self.0
+            .execute(On::Write, &sql::SET_AGENT_STATUS, &args)
+            .await?;
+        Ok(())
+    }
+
+    async fn routing_state(&self) -> Result<RoutingState, StoreError> {
+        let mut c = self.0.pool(On::Read).acquire().await?;
+        read_routing(&mut *c, None).await
+    }
+
+    async fn queued(
+        &self,
+        team: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<QueuedTicket>, StoreError> {
+        let args = [Arg::OptText(team), Arg::Int(limit.clamp(1, 1000).into())];
+        self.0
+            .fetch(On::Read, &sql::QUEUED, &args, queued_row)
+            .await
+    }
+
+    async fn ticket(&self, id: &str) -> Result<Option<TicketRecord>, StoreError> {
+        let mut c = self.0.pool(On::Read).acquire().await?;
+        let c = &mut *c;
+        let row = Conn::first(c, &sql::TICKET, &[Arg::Text(id)], |r| {
+            Ok((serde_json::from_str::<Ticket>(r.text(0)?)?, r.int(1)?))
+        })
+        .await?;
+        let Some((ticket, version)) = row else {
+            return Ok(None);
+        };
+        let timers = c
+            .fetch(&sql::TICKET_TIMERS, &[Arg::Text(id)], timer_row)
+            .await?;
+        let history = c
+            .fetch(&sql::TICKET_HISTORY, &[Arg::Text(id)], audit_row)
+            .await?;
+        Ok(Some(TicketRecord {
+            ticket,
+            version,
+            timers,
+            history,
+        }))
+    }
+
+    async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
+        let args = [
+            Arg::OptText(q.ticket.as_deref()),
+            Arg::OptText(q.rule.as_deref()),
+            Arg::Int(q.limit.unwrap_or(100).clamp(1, 1000).into()),
+        ];
+        self.0.fetch(On::Read, &sql::AUDIT, &args, audit_row).await
+    }
+
+    async fn response_samples(
+        &self,
+        since: DateTime<Utc>,
+        per_key: u32,
+    ) -> Result<Vec<(String, Priority, i64)>, StoreError> {
+        let args = [Arg::Time(since), Arg::Int(per_key.into())];
+        let rows = self
+            .0
+            .fetch(On::Read, &sql::RESPONSE_SAMPLES, &args, sample_row)
+            .await?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let args = [
+            Arg::Text(owner),
+            Arg::Time(lease_until),
+            Arg::Time(now),
+            Arg::Int(limit.into()),
+        ];
+        let mut out = self
+            .0
+            .fetch(On::Write, &sql::CLAIM_TIMERS, &args, |r| {
+                timer_row(r).map(|row| DueTimer { row })
+            })
+            .await?;
+        out.sort_by_key(|t| t.row.due_at);
+        Ok(out)
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let due = self
+            .0
+            .first(On::Read, &sql::NEXT_TIMER_DUE, &[], |r| r.opt_time(0))
+            .await?;
+        Ok(due.flatten())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.0.ping().await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let args = [
+            Arg::Text(owner),
+            Arg::Time(lease_until),
+            Arg::Time(now),
+            Arg::Int(limit.into()),
+        ];
+        let mut out = self
+            .0
+            .fetch(On::Write, &sql::CLAIM_DELIVERIES, &args, outbox_row)
+            .await?;
+        out.sort_by_key(|r| r.next_at);
+        Ok(out)
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        attempt: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (state, next_at, error) = match outcome {
+            DeliveryOutcome::Delivered => ("delivered", now, None),
+            DeliveryOutcome::Retry { at, error } => ("pending", *at, Some(error.as_str())),
+            DeliveryOutcome::Dead { error } => ("dead", now, Some(error.as_str())),
+        };
+        let args = [
+            Arg::Text(state),
+            Arg::Time(next_at),
+            Arg::OptText(error),
+            Arg::Text(id),
+            Arg::Int(attempt),
+        ];
+        Ok(self
+            .0
+            .execute(On::Write, &sql::FINISH_DELIVERY, &args)
+            .await?
+            == 1)
+    }
+
+    async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        let args = [Arg::OptText(state), Arg::Int(limit.clamp(1, 1000).into())];
+        self.0
+            .fetch(On::Read, &sql::OUTBOX, &args, outbox_row)
+            .await
+    }
+
+    async fn redeliver(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let args = [Arg::Time(now), Arg::Text(id)];
+        if self.0.execute(On::Write, &sql::REDELIVER, &args).await? == 1 {
+            return Ok(true);
+        }
+        let exists = self
+            .0
+            .first(On::Read, &sql::OUTBOX_ROW_EXISTS, &[Arg::Text(id)], |_| {
+                Ok(())
+            })
+            .await?;
+        Ok(exists.is_some())
+    }
+
+    async fn last_schedule_run(
+        &self,
+        schedule: &str,
+    ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
+        self.0
+            .first(
+                On::Write,
+                &sql::LAST_SCHEDULE_RUN,
+                &[Arg::Text(schedule)],
+                |r| Ok((r.time(0)?, r.string(1)?)),
+            )
+            .await
+    }
+
+    async fn record_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let args = [
+            Arg::Text(schedule),
+            Arg::Time(fire_at),
+            Arg::Text(state),
+            Arg::Time(now),
+        ];
+        self.0
+            .execute(On::Write, &sql::RECORD_SCHEDULE_RUN, &args)
+            .await?;
+        Ok(())
+    }
+
+    async fn claim_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let args = [
+            Arg::Text(schedule),
+            Arg::Time(fire_at),
+            Arg::Text(owner),
+            Arg::Time(lease_until),
+            Arg::Time(now),
+        ];
+        Ok(self
+            .0
+            .execute(On::Write, &sql::CLAIM_SCHEDULE_RUN, &args)
+            .await?
+            == 1)
+    }
+
+    async fn finish_schedule_run(
+        &self,
+        schedule: &str,
+        fire_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let args = [Arg::Time(now), Arg::Text(schedule), Arg::Time(fire_at)];
+        self.0
+            .execute(On::Write, &sql::FINISH_SCHEDULE_RUN, &args)
+            .await?;
+        Ok(())
+    }
+
+    async fn schedule_tickets(
+        &self,
+        statuses: &[String],
+        idle_before: Option<DateTime<Utc>>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let statuses = Texts::new(statuses);
+        let args = [
+            Arg::Text(after),
+            Arg::Texts(&statuses),
+            Arg::OptTime(idle_before),
+            Arg::Int(limit.into()),
+        ];
+        self.0
+            .fetch(On::Write, &sql::SCHEDULE_TICKETS, &args, |r| r.string(0))
+            .await
+    }
+
+    async fn close(&self) {
+        self.0.close().await;
+    }
+
+    async fn create_chat_session(
+        &self,
+        session: &Session,
+        messages: &[ChatMessage],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.0.pool(On::Write).begin().await?;
+        let json = serde_json::to_string(session)?;
+        let args = [
+            Arg::Text(&session.id),
+            Arg::Text(&session.bot),
+            Arg::Text(session.state.as_str()),
+            Arg::Int(i64::from(session.questions)),
+            Arg::Int(i64::from(session.answered)),
+            Arg::Int(session.version),
+            Arg::Text(&json),
+            Arg::Time(session.created_at),
+            Arg::Time(session.updated_at),
+        ];
+        if Conn::execute(&mut *tx, &sql::INSERT_CHAT_SESSION, &args).await? == 0 {
+            return Err(StoreError::Stale(format!(
+                "chat session `{}` exists already",
+                session.id
+            )));
+        }
+        insert_chat_messages(&mut *tx, &session.id, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn chat_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.0
+            .first(On::Read, &sql::CHAT_SESSION, &[Arg::Text(id)], |r| {
+                let mut s: Session = serde_json::from_str(r.text(0)?)?;
+                s.version = r.int(1)?;
+                Ok(s)
+            })
+            .await
+    }
+
+    async fn chat_messages(&self, id: &str) -> Result<Vec<ChatMessage>, StoreError> {
+        self.0
+            .fetch(
+                On::Read,
+                &sql::CHAT_MESSAGES,
+                &[Arg::Text(id)],
+                chat_message_row,
+            )
+            .await
+    }
+
+    async fn save_chat_turn(&self, turn: &Turn) -> Result<i64, StoreError> {
+        let mut tx = self.0.pool(On::Write).begin().await?;
+        let version = save_turn(&mut *tx, turn).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    async fn chat_answer(
+        &self,
+        session: &str,
+        message: AnswerOf<'_>,
+    ) -> Result<Option<String>, StoreError> {
+        let answer: Decode<Option<String>> = |r| Ok(r.opt_string(0).ok().flatten());
+        let row = match message {
+            AnswerOf::Id(id) => {
+                let args = [Arg::Text(session), Arg::Text(id)];
+                self.0
+                    .first(On::Read, &sql::CHAT_ANSWER_BY_ID, &args, answer)
+                    .await?
+            }
+            AnswerOf::Seq(seq) => {
+                let args = [Arg::Text(session), Arg::Int(i64::from(seq))];
+                self.0
+                    .first(On::Read, &sql::CHAT_ANSWER_BY_SEQ, &args, answer)
+                    .await?
+            }
+        };
+        Ok(row.flatten())
+    }
+
+    async fn chat_stats(&self, bot: &str, top: u32) -> Result<ChatStats, StoreError> {
+        let mut c = self.0.pool(On::Read).acquire().await?;
+        let c = &mut *c;
+        let counts = Conn::first(c, &sql::CHAT_COUNTS, &[Arg::Text(bot)], |r| {
+            let n = |col| r.int(col);
+            Ok(ChatStats {
+                bot: String::new(),
+                sessions: n(0)?,
+                engaged: n(1)?,
+                handed_off: n(2)?,
+                deflected: n(3)?,
+                confirmed: n(6)?,
+                deflection_rate: None,
+                questions: n(4)?,
+                answered: n(5)?,
+                answer_rate: None,
+                feedback: FeedbackCounts::default(),
+                top_unanswered: Vec::new(),
+            })
+        })
+        .await?;
+        let mut stats = counts.ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))?;
+        let feedback = c
+            .fetch(&sql::CHAT_FEEDBACK_COUNTS, &[Arg::Text(bot)], |r| {
+                Ok((r.string(0)?, r.int(1)?))
+            })
+            .await?;
+        for (value, n) in feedback {
+            match value.as_str() {
+                "yes" => stats.feedback.yes = n,
+                "no" => stats.feedback.no = n,
+                _ => stats.feedback.person += n,
+            }
+        }
+        let args = [Arg::Text(bot), Arg::Int(i64::from(top.clamp(1, 1000)))];
+        stats.top_unanswered = c
+            .fetch(&sql::TOP_UNANSWERED, &args, |r| {
+                Ok(UnansweredQuestion {
+                    question: r.string(0)?,
+                    count: r.int(1)?,
+                    last_at: r.time(2)?,
+                })
+            })
+            .await?;
+        stats.bot = bot.to_string();
+        Ok(stats.with_rates())
+    }
+}

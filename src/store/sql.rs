@@ -1,0 +1,791 @@
+//! The dialect seam: every statement of both stores, written once, and the few things each
+//! database does its own way.
+//!
+//! A statement is written with PostgreSQL's `$N` placeholders; its SQLite text is made from it
+//! at compile time (`?N`, which SQLite binds by number). Where the two really differ (JSON
+//! arrays against `text[]` and `jsonb`, `SKIP LOCKED` claims, how a queue keeps its order) the
+//! two texts stand side by side in [`sql!`]. Values are bound as [`Arg`]s: each connection
+//! binds them in its own types (SQLite keeps times as the RFC 3339 text of
+//! [`crate::store::sqlite::ts`], PostgreSQL as `timestamptz`; a list is a JSON array on SQLite,
+//! a `text[]` on PostgreSQL) and reads rows back through [`Row`].
+//!
+//! [`write`] executes a [`Plan`] on any [`Conn`]: the SQLite writer's locked handle, or a
+//! PostgreSQL transaction.
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use crate::plan::{Plan, Write};
+
+/// Which SQL a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One statement in both dialects.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sql {
+    pub postgres: &'static str,
+    pub sqlite: &'static str,
+}
+
+impl Sql {
+    /// The text for `dialect`.
+    pub fn text(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
+/// `text` with each `$N` placeholder as `?N`, for SQLite (evaluated at compile time by
+/// [`sql!`]). A `$` not followed by a digit (a JSON path such as `'$.status'`) stays.
+pub(crate) const fn sqlite_placeholders<const N: usize>(text: &str) -> [u8; N] {
+    let b = text.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if b[i] == b'$' && i + 1 < N && b[i + 1].is_ascii_digit() {
+            b'?'
+        } else {
+            b[i]
+        };
+        i += 1;
+    }
+    out
+}
+
+/// A statement: `sql!("…")` when both databases take the same text, `sql!(postgres: "…",
+/// sqlite: "…")` when they differ. Both are written with `$N` placeholders.
+macro_rules! sql {
+    ($text:literal) => {
+        sql!(postgres: $text, sqlite: $text)
+    };
+    (postgres: $pg:literal, sqlite: $lite:literal) => {{
+        const LITE: &[u8] =
+            &$crate::store::sql::sqlite_placeholders::<{ $lite.len() }>($lite);
+        $crate::store::sql::Sql {
+            postgres: $pg,
+            sqlite: match std::str::from_utf8(LITE) {
+                Ok(s) => s,
+                Err(_) => panic!("SQL text is UTF-8"),
+            },
+        }
+    }};
+}
+
+/// A value bound to a statement.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    Real(Option<f64>),
+    Bool(bool),
+    Time(DateTime<Utc>),
+    OptTime(Option<DateTime<Utc>>),
+    Texts(&'a Texts<'a>),
+}
+
+/// A list of texts bound as one value: a `text[]` on PostgreSQL, a JSON array (read with
+/// `json_each`) on SQLite, encoded once however often it is bound.
+#[derive(Debug)]
+pub(crate) struct Texts<'a> {
+    items: &'a [String],
+    json: OnceLock<String>,
+}
+
+impl<'a> Texts<'a> {
+    pub fn new(items: &'a [String]) -> Texts<'a> {
+        Texts {
+            items,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The texts.
+    pub fn items(&self) -> &'a [String] {
+        self.items
+    }
+
+    /// The texts as a JSON array.
+    pub fn json(&self) -> &str {
+        self.json
+            .get_or_init(|| serde_json::to_string(self.items).unwrap_or_default())
+    }
+}
+
+/// A row read back, its columns by number, typed the same way in both dialects.
+pub(crate) trait Row {
+    fn text(&self, col: usize) -> Result<&str, StoreError>;
+    fn opt_text(&self, col: usize) -> Result<Option<&str>, StoreError>;
+    fn int(&self, col: usize) -> Result<i64, StoreError>;
+    fn real(&self, col: usize) -> Result<Option<f64>, StoreError>;
+    /// A boolean column (an integer on SQLite).
+    fn flag(&self, col: usize) -> Result<bool, StoreError>;
+    /// A time column (RFC 3339 text on SQLite).
+    fn time(&self, col: usize) -> Result<DateTime<Utc>, StoreError>;
+    fn opt_time(&self, col: usize) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    fn string(&self, col: usize) -> Result<String, StoreError> {
+        self.text(col).map(str::to_string)
+    }
+
+    fn opt_string(&self, col: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.opt_text(col)?.map(str::to_string))
+    }
+}
+
+/// How a row becomes a value.
+pub(crate) type Decode<T> = fn(&dyn Row) -> Result<T, StoreError>;
+
+/// A connection that runs statements in its dialect (inside a transaction or not: the caller
+/// says).
+pub(crate) trait Conn: Send {
+    const DIALECT: Dialect;
+
+    /// Runs a statement; how many rows it changed.
+    fn execute(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Like [`Conn::execute`]; `None` when a unique key refused the row.
+    fn execute_unique(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Every row of a query.
+    fn fetch<T: Send>(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+        row: Decode<T>,
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
+
+    /// The first row of a query.
+    fn first<T: Send>(
+        &mut self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+        row: Decode<T>,
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send;
+}
+
+/// Implements [`Conn`] for an sqlx connection type, given how that dialect binds an [`Arg`].
+macro_rules! sqlx_conn {
+    ($conn:ty, $dialect:expr, $bind:path) => {
+        impl $crate::store::sql::Conn for $conn {
+            const DIALECT: $crate::store::sql::Dialect = $dialect;
+
+            async fn execute(
+                &mut self,
+                sql: &$crate::store::sql::Sql,
+                args: &[$crate::store::sql::Arg<'_>],
+            ) -> Result<u64, $crate::store::StoreError> {
+                let mut q = sqlx::query(sql.text(Self::DIALECT));
+                for a in args {
+                    q = $bind(q, *a);
+                }
+                Ok(q.execute(&mut *self).await?.rows_affected())
+            }
+
+            async fn execute_unique(
+                &mut self,
+                sql: &$crate::store::sql::Sql,
+                args: &[$crate::store::sql::Arg<'_>],
+            ) -> Result<Option<u64>, $crate::store::StoreError> {
+                let mut q = sqlx::query(sql.text(Self::DIALECT));
+                for a in args {
+                    q = $bind(q, *a);
+                }
+                match q.execute(&mut *self).await {
+                    Ok(done) => Ok(Some(done.rows_affected())),
+                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn fetch<T: Send>(
+                &mut self,
+                sql: &$crate::store::sql::Sql,
+                args: &[$crate::store::sql::Arg<'_>],
+                row: $crate::store::sql::Decode<T>,
+            ) -> Result<Vec<T>, $crate::store::StoreError> {
+                let mut q = sqlx::query(sql.text(Self::DIALECT));
+                for a in args {
+                    q = $bind(q, *a);
+                }
+                q.fetch_all(&mut *self)
+                    .await?
+                    .iter()
+                    .map(|r| row(r))
+                    .collect()
+            }
+
+            async fn first<T: Send>(
+                &mut self,
+                sql: &$crate::store::sql::Sql,
+                args: &[$crate::store::sql::Arg<'_>],
+                row: $crate::store::sql::Decode<T>,
+            ) -> Result<Option<T>, $crate::store::StoreError> {
+                let mut q = sqlx::query(sql.text(Self::DIALECT));
+                for a in args {
+                    q = $bind(q, *a);
+                }
+                q.fetch_optional(&mut *self)
+                    .await?
+                    .as_ref()
+                    .map(|r| row(r))
+                    .transpose()
+            }
+        }
+    };
+}
+
+/// Implements [`Row`] for an sqlx row type; `$own` are the dialect's own `flag`, `time` and
+/// `opt_time`.
+macro_rules! sqlx_row {
+    ($row:ty, { $($own:tt)* }) => {
+        impl $crate::store::sql::Row for $row {
+            fn text(&self, col: usize) -> Result<&str, $crate::store::StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn opt_text(&self, col: usize) -> Result<Option<&str>, $crate::store::StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn int(&self, col: usize) -> Result<i64, $crate::store::StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            fn real(&self, col: usize) -> Result<Option<f64>, $crate::store::StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
+            $($own)*
+        }
+    };
+}
+
+pub(crate) use {sqlx_conn, sqlx_row};
+
+// ---------------------------------------------------------------------------------------------
+// Committing an event
+// ---------------------------------------------------------------------------------------------
+
+/// What the store holds for an event: `$1` the event id, `$2` the ticket, `$3` the timer it
+/// fires. One round trip.
+pub(crate) const READ_EVENT: Sql = sql!(
+    "SELECT e.fingerprint, e.decision,
+            (SELECT state FROM tickets WHERE id = $2) AS ticket,
+            (SELECT state FROM timers WHERE id = $3) AS timer
+     FROM (VALUES (1)) AS one LEFT JOIN events e ON e.id = $1"
+);
+
+/// The stored fingerprint and decision of an event id.
+pub(crate) const SEEN: Sql = sql!("SELECT fingerprint, decision FROM events WHERE id = $1");
+
+const INSERT_EVENT: Sql = sql!(
+    "INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING"
+);
+
+const UPSERT_TICKET: Sql = sql!(
+    "INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open)
+     VALUES ($1, $2, 1, $3, $4, $5, $6)
+     ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = tickets.version + 1,
+         updated_at = excluded.updated_at, assignee = excluded.assignee,
+         channel = excluded.channel, is_open = excluded.is_open"
+);
+
+const INSERT_RESPONSE_SAMPLE: Sql = sql!(
+    "INSERT INTO response_samples (event_id, ticket_id, queue, priority, achieved_at, secs)
+     VALUES ($1, $2, $3, $4, $5, $6)"
+);
+
+const UPSERT_CURSOR: Sql = sql!(
+    "INSERT INTO routing_cursors (team, last_agent, updated_at) VALUES ($1, $2, $3)
+     ON CONFLICT (team) DO UPDATE SET last_agent = excluded.last_agent, updated_at = excluded.updated_at"
+);
+
+const MOVE_LOAD: Sql = sql!(
+    "INSERT INTO agent_load (agent_id, channel, open) VALUES ($1, $2, $3)
+     ON CONFLICT (agent_id, channel) DO UPDATE SET open = agent_load.open + excluded.open"
+);
+
+/// A queued ticket keeps its place while it stays in the same team. PostgreSQL numbers the
+/// rows itself; SQLite takes the next number.
+const ENQUEUE: Sql = sql!(
+    postgres: "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (ticket_id) DO UPDATE SET rule = excluded.rule, action = excluded.action,
+         channel = excluded.channel,
+         queued_at = CASE WHEN queue.team = excluded.team THEN queue.queued_at ELSE excluded.queued_at END,
+         team = excluded.team",
+    sqlite: "INSERT INTO queue (ticket_id, team, rule, action, queued_at, channel, seq)
+     VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM queue))
+     ON CONFLICT (ticket_id) DO UPDATE SET rule = excluded.rule, action = excluded.action,
+         channel = excluded.channel,
+         queued_at = CASE WHEN queue.team = excluded.team THEN queue.queued_at ELSE excluded.queued_at END,
+         seq = CASE WHEN queue.team = excluded.team THEN queue.seq ELSE excluded.seq END,
+         team = excluded.team"
+);
+
+const DEQUEUE: Sql = sql!("DELETE FROM queue WHERE ticket_id = $1 AND NOT ($2 AND team = $3)");
+
+/// PostgreSQL writes the audit rows of all the rules in one statement (`$5`, in order); SQLite
+/// one row per rule (`$5` is the rule).
+const INSERT_AUDIT: Sql = sql!(
+    postgres: "INSERT INTO decisions (event_id, ticket_id, rule, at, actions)
+     SELECT $1, $2, rule, $3, $4 FROM UNNEST($5::text[]) WITH ORDINALITY AS f(rule, n)
+     ORDER BY n",
+    sqlite: "INSERT INTO decisions (event_id, ticket_id, at, actions, rule) VALUES ($1, $2, $3, $4, $5)"
+);
+
+const FIRE_TIMER: Sql =
+    sql!("UPDATE timers SET state = 'fired', finished_at = $1 WHERE id = $2 AND state = 'pending'");
+
+const CANCEL_TIMERS_LISTENING: Sql = sql!(
+    postgres: "UPDATE timers SET state = 'cancelled', finished_at = $1
+     WHERE ticket_id = $2 AND state = 'pending' AND cancel_on @> jsonb_build_array($3::text)",
+    sqlite: "UPDATE timers SET state = 'cancelled', finished_at = $1
+     WHERE ticket_id = $2 AND state = 'pending'
+       AND EXISTS (SELECT 1 FROM json_each(timers.cancel_on) WHERE value = $3)"
+);
+
+const CANCEL_RULE_TIMERS: Sql = sql!(
+    "UPDATE timers SET state = 'cancelled', finished_at = $1
+     WHERE ticket_id = $2 AND state = 'pending' AND name NOT LIKE $3 || '%'"
+);
+
+/// PostgreSQL cancels all the names (`$3`) in one statement; SQLite one name at a time.
+const CANCEL_TIMERS_NAMED: Sql = sql!(
+    postgres: "UPDATE timers SET state = 'cancelled', finished_at = $1
+     WHERE ticket_id = $2 AND state = 'pending' AND name = ANY($3)",
+    sqlite: "UPDATE timers SET state = 'cancelled', finished_at = $1
+     WHERE ticket_id = $2 AND state = 'pending' AND name = $3"
+);
+
+const INSERT_TIMER: Sql = sql!(
+    postgres: "INSERT INTO timers (id, ticket_id, name, rule, due_at, cancel_on, state, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'pending', $7)",
+    sqlite: "INSERT INTO timers (id, ticket_id, name, rule, due_at, cancel_on, state, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)"
+);
+
+const INSERT_OUTBOX: Sql = sql!(
+    "INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at)
+     VALUES ($1, $2, $3, $4, $5, 'pending', $6)"
+);
+
+/// Executes `plan` on `c`, inside the caller's transaction. `false` when the event's id turned
+/// out to be taken: then nothing was written.
+pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, StoreError> {
+    use Arg::{Bool, Int, OptText, Text, Time};
+    let (event, ticket, now) = (Text(plan.event), Text(plan.ticket), Time(plan.now));
+    for w in &plan.writes {
+        match w {
+            Write::InsertEvent {
+                kind,
+                fingerprint,
+                event: json,
+                decision,
+            } => {
+                let args = [
+                    event,
+                    ticket,
+                    Text(kind),
+                    Text(fingerprint),
+                    now,
+                    Text(json),
+                    Text(decision),
+                ];
+                if c.execute(&INSERT_EVENT, &args).await? == 0 {
+                    return Ok(false);
+                }
+            }
+            Write::UpsertTicket {
+                state,
+                assignee,
+                channel,
+                open,
+            } => {
+                let args = [
+                    ticket,
+                    Text(state),
+                    now,
+                    OptText(*assignee),
+                    Text(channel),
+                    Bool(*open),
+                ];
+                c.execute(&UPSERT_TICKET, &args).await?;
+            }
+            Write::InsertResponseSample {
+                queue,
+                priority,
+                at,
+                secs,
+            } => {
+                let args = [
+                    event,
+                    ticket,
+                    Text(queue),
+                    Text(priority),
+                    Time(*at),
+                    Int(*secs),
+                ];
+                c.execute(&INSERT_RESPONSE_SAMPLE, &args).await?;
+            }
+            Write::UpsertCursor { team, agent } => {
+                c.execute(&UPSERT_CURSOR, &[Text(team), Text(agent), now])
+                    .await?;
+            }
+            Write::MoveLoad {
+                agent,
+                channel,
+                delta,
+            } => {
+                c.execute(&MOVE_LOAD, &[Text(agent), Text(channel), Int(*delta)])
+                    .await?;
+            }
+            Write::Enqueue {
+                team,
+                rule,
+                action,
+                channel,
+            } => {
+                let args = [
+                    ticket,
+                    Text(team),
+                    Text(rule),
+                    Text(action),
+                    now,
+                    Text(channel),
+                ];
+                c.execute(&ENQUEUE, &args).await?;
+            }
+            Write::Dequeue { keep } => {
+                let args = [ticket, Bool(keep.is_some()), Text(keep.unwrap_or(""))];
+                c.execute(&DEQUEUE, &args).await?;
+            }
+            Write::InsertAudit { rules, actions } => match C::DIALECT {
+                Dialect::Postgres => {
+                    let rules = Texts::new(rules);
+                    let args = [event, ticket, now, Text(actions), Arg::Texts(&rules)];
+                    c.execute(&INSERT_AUDIT, &args).await?;
+                }
+                Dialect::Sqlite => {
+                    for rule in *rules {
+                        let args = [event, ticket, now, Text(actions), Text(rule)];
+                        c.execute(&INSERT_AUDIT, &args).await?;
+                    }
+                }
+            },
+            Write::FireTimer { id } => {
+                c.execute(&FIRE_TIMER, &[now, Text(id)]).await?;
+            }
+            Write::CancelTimersListening { kind } => {
+                c.execute(&CANCEL_TIMERS_LISTENING, &[now, ticket, Text(kind)])
+                    .await?;
+            }
+            Write::CancelRuleTimers { spare } => {
+                c.execute(&CANCEL_RULE_TIMERS, &[now, ticket, Text(spare)])
+                    .await?;
+            }
+            Write::CancelTimersNamed { names } => match C::DIALECT {
+                Dialect::Postgres => {
+                    let names = Texts::new(names);
+                    let args = [now, ticket, Arg::Texts(&names)];
+                    c.execute(&CANCEL_TIMERS_NAMED, &args).await?;
+                }
+                Dialect::Sqlite => {
+                    for name in *names {
+                        c.execute(&CANCEL_TIMERS_NAMED, &[now, ticket, Text(name)])
+                            .await?;
+                    }
+                }
+            },
+            Write::InsertTimer {
+                id,
+                name,
+                rule,
+                due_at,
+                cancel_on,
+            } => {
+                let args = [
+                    Text(id),
+                    ticket,
+                    Text(name),
+                    Text(rule),
+                    Time(*due_at),
+                    Text(cancel_on),
+                    event,
+                ];
+                c.execute(&INSERT_TIMER, &args).await?;
+            }
+            Write::InsertOutbox { id, action, target } => {
+                let args = [
+                    Text(id),
+                    event,
+                    ticket,
+                    Text(action),
+                    OptText(target.as_deref()),
+                    now,
+                ];
+                c.execute(&INSERT_OUTBOX, &args).await?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing state
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const LOADS: Sql = sql!("SELECT agent_id, channel, open FROM agent_load WHERE open > 0");
+
+/// `$1`: the agents.
+pub(crate) const LOADS_OF: Sql = sql!(
+    postgres: "SELECT agent_id, channel, open FROM agent_load WHERE open > 0 AND agent_id = ANY($1)",
+    sqlite: "SELECT agent_id, channel, open FROM agent_load WHERE open > 0
+     AND agent_id IN (SELECT value FROM json_each($1))"
+);
+
+pub(crate) const STATUSES: Sql = sql!("SELECT agent_id, status FROM agent_status");
+
+/// `$1`: the agents.
+pub(crate) const STATUSES_OF: Sql = sql!(
+    postgres: "SELECT agent_id, status FROM agent_status WHERE agent_id = ANY($1)",
+    sqlite: "SELECT agent_id, status FROM agent_status WHERE agent_id IN (SELECT value FROM json_each($1))"
+);
+
+pub(crate) const CURSORS: Sql = sql!("SELECT team, last_agent FROM routing_cursors");
+
+pub(crate) const SET_AGENT_STATUS: Sql = sql!(
+    "INSERT INTO agent_status (agent_id, status, updated_at) VALUES ($1, $2, $3)
+     ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at"
+);
+
+pub(crate) const QUEUED: Sql = sql!(
+    "SELECT ticket_id, team, channel, rule, action, queued_at FROM queue
+     WHERE (CAST($1 AS TEXT) IS NULL OR team = $1) ORDER BY queued_at, seq LIMIT $2"
+);
+
+// ---------------------------------------------------------------------------------------------
+// Tickets, audit, measured responses
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const TICKET: Sql = sql!("SELECT state, version FROM tickets WHERE id = $1");
+
+pub(crate) const TICKET_TIMERS: Sql = sql!(
+    "SELECT id, ticket_id, name, rule, due_at, state FROM timers
+     WHERE ticket_id = $1 ORDER BY due_at DESC LIMIT 100"
+);
+
+pub(crate) const TICKET_HISTORY: Sql = sql!(
+    "SELECT event_id, ticket_id, rule, at, actions FROM decisions
+     WHERE ticket_id = $1 ORDER BY seq LIMIT 1000"
+);
+
+pub(crate) const AUDIT: Sql = sql!(
+    "SELECT event_id, ticket_id, rule, at, actions FROM decisions
+     WHERE (CAST($1 AS TEXT) IS NULL OR ticket_id = $1) AND (CAST($2 AS TEXT) IS NULL OR rule = $2)
+     ORDER BY seq DESC LIMIT $3"
+);
+
+pub(crate) const RESPONSE_SAMPLES: Sql = sql!(
+    "SELECT queue, priority, secs FROM (
+         SELECT queue, priority, secs,
+                ROW_NUMBER() OVER (PARTITION BY queue, priority ORDER BY achieved_at DESC, seq DESC) AS n
+         FROM response_samples WHERE achieved_at >= $1
+     ) recent WHERE n <= $2"
+);
+
+// ---------------------------------------------------------------------------------------------
+// Timers and schedules
+// ---------------------------------------------------------------------------------------------
+
+/// `$1` owner, `$2` lease until, `$3` now, `$4` limit. PostgreSQL skips rows another replica
+/// is claiming; SQLite has one writer.
+pub(crate) const CLAIM_TIMERS: Sql = sql!(
+    postgres: "WITH due AS (
+         SELECT id FROM timers
+         WHERE state = 'pending' AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+         ORDER BY due_at LIMIT $4
+         FOR UPDATE SKIP LOCKED
+     )
+     UPDATE timers t SET claimed_by = $1, lease_until = $2, attempt = t.attempt + 1
+     FROM due WHERE t.id = due.id
+     RETURNING t.id, t.ticket_id, t.name, t.rule, t.due_at, t.state",
+    sqlite: "UPDATE timers SET claimed_by = $1, lease_until = $2, attempt = attempt + 1
+     WHERE id IN (SELECT id FROM timers WHERE state = 'pending' AND due_at <= $3
+                  AND (lease_until IS NULL OR lease_until < $3) ORDER BY due_at LIMIT $4)
+     RETURNING id, ticket_id, name, rule, due_at, state"
+);
+
+pub(crate) const NEXT_TIMER_DUE: Sql =
+    sql!("SELECT MIN(due_at) AS due FROM timers WHERE state = 'pending'");
+
+pub(crate) const LAST_SCHEDULE_RUN: Sql = sql!(
+    "SELECT fire_at, state FROM schedule_runs WHERE schedule = $1 ORDER BY fire_at DESC LIMIT 1"
+);
+
+pub(crate) const RECORD_SCHEDULE_RUN: Sql = sql!(
+    "INSERT INTO schedule_runs (schedule, fire_at, state, recorded_at, finished_at) VALUES ($1, $2, $3, $4, $4)
+     ON CONFLICT (schedule, fire_at) DO NOTHING"
+);
+
+pub(crate) const CLAIM_SCHEDULE_RUN: Sql = sql!(
+    "INSERT INTO schedule_runs (schedule, fire_at, state, claimed_by, lease_until, recorded_at)
+     VALUES ($1, $2, 'running', $3, $4, $5)
+     ON CONFLICT (schedule, fire_at) DO UPDATE SET claimed_by = excluded.claimed_by, lease_until = excluded.lease_until
+     WHERE schedule_runs.state = 'running' AND (schedule_runs.lease_until IS NULL OR schedule_runs.lease_until < $5)"
+);
+
+pub(crate) const FINISH_SCHEDULE_RUN: Sql = sql!(
+    "UPDATE schedule_runs SET state = 'done', lease_until = NULL, finished_at = $1
+     WHERE schedule = $2 AND fire_at = $3"
+);
+
+/// `$1` after this id, `$2` statuses (any when empty), `$3` idle before (optional), `$4` limit.
+pub(crate) const SCHEDULE_TICKETS: Sql = sql!(
+    postgres: "SELECT id FROM tickets
+     WHERE id > $1 AND id NOT LIKE 'schedule:%'
+       AND (cardinality($2::text[]) = 0 OR (state::jsonb ->> 'status') = ANY($2))
+       AND ($3::timestamptz IS NULL OR updated_at <= $3)
+     ORDER BY id LIMIT $4",
+    sqlite: "SELECT id FROM tickets
+     WHERE id > $1 AND id NOT LIKE 'schedule:%'
+       AND (json_array_length($2) = 0 OR json_extract(state, '$.status') IN (SELECT value FROM json_each($2)))
+       AND ($3 IS NULL OR updated_at <= $3)
+     ORDER BY id LIMIT $4"
+);
+
+pub(crate) const PING: Sql = sql!("SELECT 1");
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+// ---------------------------------------------------------------------------------------------
+
+/// `$1` owner, `$2` lease until, `$3` now, `$4` limit.
+pub(crate) const CLAIM_DELIVERIES: Sql = sql!(
+    postgres: "WITH due AS (
+         SELECT id FROM outbox
+         WHERE state = 'pending' AND next_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+         ORDER BY next_at LIMIT $4
+         FOR UPDATE SKIP LOCKED
+     )
+     UPDATE outbox o SET claimed_by = $1, lease_until = $2, attempts = o.attempts + 1
+     FROM due WHERE o.id = due.id
+     RETURNING o.id, o.event_id, o.ticket_id, o.action, o.target, o.state, o.attempts, o.next_at, o.last_error",
+    sqlite: "UPDATE outbox SET claimed_by = $1, lease_until = $2, attempts = attempts + 1
+     WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= $3
+                  AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_at LIMIT $4)
+     RETURNING id, event_id, ticket_id, action, target, state, attempts, next_at, last_error"
+);
+
+pub(crate) const FINISH_DELIVERY: Sql = sql!(
+    "UPDATE outbox SET state = $1, next_at = $2, last_error = COALESCE($3, last_error), lease_until = NULL
+     WHERE id = $4 AND attempts = $5 AND state = 'pending'"
+);
+
+/// Newest first: PostgreSQL numbers the rows, SQLite's rowid does.
+pub(crate) const OUTBOX: Sql = sql!(
+    postgres: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) ORDER BY seq DESC LIMIT $2",
+    sqlite: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) ORDER BY rowid DESC LIMIT $2"
+);
+
+pub(crate) const REDELIVER: Sql = sql!(
+    "UPDATE outbox SET state = 'pending', next_at = $1, lease_until = NULL
+     WHERE id = $2 AND state <> 'pending'"
+);
+
+pub(crate) const OUTBOX_ROW_EXISTS: Sql = sql!("SELECT id FROM outbox WHERE id = $1");
+
+// ---------------------------------------------------------------------------------------------
+// Chat
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const INSERT_CHAT_SESSION: Sql = sql!(
+    "INSERT INTO chat_sessions (id, bot, state, questions, answered, version, session, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING"
+);
+
+pub(crate) const INSERT_CHAT_MESSAGE: Sql = sql!(
+    "INSERT INTO chat_messages (session_id, seq, author, text, at, answer_id, score, feedback, handoff)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+
+pub(crate) const CHAT_SESSION: Sql =
+    sql!("SELECT session, version FROM chat_sessions WHERE id = $1");
+
+pub(crate) const CHAT_MESSAGES: Sql = sql!(
+    "SELECT seq, author, text, at, answer_id, score, feedback, handoff FROM chat_messages
+     WHERE session_id = $1 ORDER BY seq"
+);
+
+/// A turn's new session state, saved only over the version it was computed from (`$8`).
+pub(crate) const UPDATE_CHAT_SESSION: Sql = sql!(
+    "UPDATE chat_sessions SET state = $1, questions = $2, answered = $3, version = $4, session = $5, updated_at = $6
+     WHERE id = $7 AND version = $8"
+);
+
+pub(crate) const SET_CHAT_ANSWER: Sql =
+    sql!("UPDATE chat_messages SET client_id = $1, answer = $2 WHERE session_id = $3 AND seq = $4");
+
+pub(crate) const INSERT_CHAT_FEEDBACK: Sql = sql!(
+    "INSERT INTO chat_feedback (session_id, seq, bot, answer_id, value, at) VALUES ($1, $2, $3, $4, $5, $6)"
+);
+
+pub(crate) const COUNT_UNANSWERED: Sql = sql!(
+    postgres: "INSERT INTO chat_unanswered (bot, question, count, last_at) VALUES ($1, $2, 1, $3)
+     ON CONFLICT (bot, question) DO UPDATE SET count = chat_unanswered.count + 1,
+         last_at = GREATEST(chat_unanswered.last_at, excluded.last_at)",
+    sqlite: "INSERT INTO chat_unanswered (bot, question, count, last_at) VALUES ($1, $2, 1, $3)
+     ON CONFLICT (bot, question) DO UPDATE SET count = count + 1, last_at = MAX(last_at, excluded.last_at)"
+);
+
+pub(crate) const CHAT_ANSWER_BY_ID: Sql =
+    sql!("SELECT answer FROM chat_messages WHERE session_id = $1 AND client_id = $2");
+
+pub(crate) const CHAT_ANSWER_BY_SEQ: Sql =
+    sql!("SELECT answer FROM chat_messages WHERE session_id = $1 AND seq = $2");
+
+pub(crate) const CHAT_COUNTS: Sql = sql!(
+    postgres: "SELECT COUNT(*) AS sessions,
+            COUNT(*) FILTER (WHERE questions > 0 OR state = 'handed_off') AS engaged,
+            COUNT(*) FILTER (WHERE state = 'handed_off') AS handed_off,
+            COUNT(*) FILTER (WHERE state <> 'handed_off' AND answered > 0) AS deflected,
+            COALESCE(SUM(questions), 0)::BIGINT AS questions,
+            COALESCE(SUM(answered), 0)::BIGINT AS answered,
+            COUNT(*) FILTER (WHERE state <> 'handed_off' AND EXISTS (SELECT 1 FROM chat_feedback f
+                WHERE f.session_id = chat_sessions.id AND f.value = 'yes')) AS confirmed
+     FROM chat_sessions WHERE bot = $1",
+    sqlite: "SELECT COUNT(*) AS sessions,
+            COALESCE(SUM(questions > 0 OR state = 'handed_off'), 0) AS engaged,
+            COALESCE(SUM(state = 'handed_off'), 0) AS handed_off,
+            COALESCE(SUM(state != 'handed_off' AND answered > 0), 0) AS deflected,
+            COALESCE(SUM(questions), 0) AS questions,
+            COALESCE(SUM(answered), 0) AS answered,
+            COALESCE(SUM(state != 'handed_off' AND EXISTS (SELECT 1 FROM chat_feedback f
+                WHERE f.session_id = chat_sessions.id AND f.value = 'yes')), 0) AS confirmed
+     FROM chat_sessions WHERE bot = $1"
+);
+
+pub(crate) const CHAT_FEEDBACK_COUNTS: Sql =
+    sql!("SELECT value, COUNT(*) AS n FROM chat_feedback WHERE bot = $1 GROUP BY value");
+
+pub(crate) const TOP_UNANSWERED: Sql = sql!(
+    "SELECT question, count, last_at FROM chat_unanswered WHERE bot = $1
+     ORDER BY count DESC, last_at DESC, question LIMIT $2"
+);
