@@ -5,9 +5,9 @@
 //! is also what the scheduler loop calls.
 
 mod agents;
-pub mod auth;
+mod auth;
 mod chat;
-pub mod error;
+mod error;
 mod extract;
 mod openapi;
 mod routes;

@@ -19,8 +19,8 @@ pub mod chat;
 mod clock;
 mod error;
 pub(crate) mod metrics;
-pub mod reload;
-pub mod scheduler;
+pub(crate) mod reload;
+pub(crate) mod scheduler;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
