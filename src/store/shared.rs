@@ -1,16 +1,17 @@
 //! What both SQL stores do, written once. [`apply_one`] commits an event on any [`Conn`] (the
 //! SQLite writer's handle, a PostgreSQL transaction): it reads what the store holds for the
-//! event in one statement, lets [`crate::plan`] answer a repeat or decide, and executes the
-//! plan's writes. [`SqlStore`] is the rest of [`Store`] over a [`Backend`], which lends pooled
+//! event (on PostgreSQL in one round trip), lets [`crate::plan`] answer a repeat or decide, and
+//! executes the plan's writes. [`SqlStore`] is the rest of [`Store`] over a [`Backend`], which lends pooled
 //! connections and keeps what really differs: how an event's transaction is opened, held and
 //! committed, how the database is reached, and how the store closes.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::sql::{self, Arg, Conn, Decode, Row, Sql, Texts};
+use super::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql, Texts};
 use super::{
     AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts,
     OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord,
@@ -111,40 +112,73 @@ pub(crate) async fn apply_one<C: Conn>(
     routed: Option<&[String]>,
     decide: RoutedDecideFn,
 ) -> Result<Option<Applied>, StoreError> {
-    // Everything the decision depends on, in one statement, read after the locks: whether the
-    // id was used (perhaps by another replica while this one waited), the ticket, the timer.
-    let args = [
-        Arg::Text(&event.id),
-        Arg::Text(&event.ticket.id),
-        Arg::OptText(plan::firing(event)),
-    ];
-    let stored = c
-        .first(&sql::READ_EVENT, &args, stored)
-        .await?
-        .unwrap_or_default();
-    let deciding = match plan::start(event, fingerprint, stored)? {
+    let stored = read_stored(c, event).await?;
+    let before = match plan::start(event, fingerprint, &stored)? {
         Start::Replay(decision) => {
             return Ok(Some(Applied {
-                decision,
+                decision: *decision,
                 replayed: true,
             }))
         }
-        Start::Decide(deciding) => deciding,
+        Start::Decide(before) => before,
     };
     let routing = match routed {
-        Some(agents) if deciding.reads_routing() => read_routing(c, Some(agents)).await?,
+        Some(agents) if before.reads_routing() => read_routing(c, Some(agents)).await?,
         _ => RoutingState::default(),
     };
-    let decided = deciding.decide(event, routing, decide)?;
-    let plan = decided.plan(event, fingerprint, received_at)?;
+    let decision = before.decide(event, stored.ticket, routing, decide)?;
+    let plan = before.plan(event, fingerprint, &decision, received_at)?;
     if !sql::write(c, &plan).await? {
         return Ok(None);
     }
     drop(plan);
     Ok(Some(Applied {
-        decision: decided.decision,
+        decision,
         replayed: false,
     }))
+}
+
+/// Everything the decision depends on, read after the locks: whether the id was used (perhaps
+/// by another replica while this one waited), the ticket, the timer the event fires.
+async fn read_stored<C: Conn>(c: &mut C, event: &Event) -> Result<Stored, StoreError> {
+    let firing = plan::firing(event);
+    if C::DIALECT == Dialect::Postgres {
+        let args = [
+            Arg::Text(&event.id),
+            Arg::Text(&event.ticket.id),
+            Arg::OptText(firing),
+        ];
+        let stored = c.first(&sql::READ_EVENT, &args, stored).await?;
+        return Ok(stored.unwrap_or_default());
+    }
+    let seen = c
+        .first(&sql::SEEN, &[Arg::Text(&event.id)], |r| {
+            Ok((r.string(0)?, r.string(1)?))
+        })
+        .await?;
+    if seen.is_some() {
+        return Ok(Stored {
+            seen,
+            ..Stored::default()
+        });
+    }
+    let ticket = c
+        .first(&sql::TICKET_STATE, &[Arg::Text(&event.ticket.id)], |r| {
+            Ok(serde_json::from_str(r.text(0)?)?)
+        })
+        .await?;
+    let timer = match firing {
+        Some(id) => {
+            c.first(&sql::TIMER_STATE, &[Arg::Text(id)], |r| r.string(0))
+                .await?
+        }
+        None => None,
+    };
+    Ok(Stored {
+        seen: None,
+        ticket,
+        timer,
+    })
 }
 
 /// `fingerprint, decision, ticket, timer` ([`sql::READ_EVENT`]).
@@ -384,17 +418,24 @@ async fn save_turn<C: Conn>(c: &mut C, turn: &Turn) -> Result<i64, StoreError> {
 
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
-    async fn apply_routed(
-        &self,
+    // The backend's future, boxed as it is: an `async` wrapper around it would hold the event
+    // and the answer once more on every event's way in and out.
+    fn apply_routed<'s, 'f>(
+        &'s self,
         event: Event,
         fingerprint: String,
         received_at: DateTime<Utc>,
         need: RoutingNeed,
         decide: RoutedDecideFn,
-    ) -> Result<Applied, StoreError> {
-        self.0
-            .apply_routed(event, fingerprint, received_at, need, decide)
-            .await
+    ) -> Pin<Box<dyn Future<Output = Result<Applied, StoreError>> + Send + 'f>>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        Box::pin(
+            self.0
+                .apply_routed(event, fingerprint, received_at, need, decide),
+        )
     }
 
     async fn set_agent_status(

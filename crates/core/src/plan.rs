@@ -3,10 +3,10 @@
 //! Both stores take the same steps inside an event's transaction. They read what they hold for
 //! it ([`Stored`]: the id's fingerprint and decision if it was seen, the ticket, the state of
 //! the timer it fires) and hand that to [`start`], which answers a repeat from the stored
-//! decision, refuses a reused id, or gets the decision ready. A [`Deciding`] says whether the
+//! decision, refuses a reused id, or gets the decision ready. A [`Before`] says whether the
 //! routing state is needed (a timer no longer pending decides nothing), leaves the ticket's own
 //! load slot out of that state and runs the decide closure, turning a panic into
-//! [`Refused::Panicked`]. [`Decided::plan`] then turns the decision into an ordered list of
+//! [`Refused::Panicked`]. [`Before::plan`] then turns the decision into an ordered list of
 //! [`Write`]s. The stores only execute those writes, each in its own SQL.
 //!
 //! Everything a decision means for the tables lives here: which timers an event cancels
@@ -129,52 +129,40 @@ pub fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decis
 }
 
 /// What an event comes to, once the store has read what it holds for it.
-// Both variants are large and one is made per event, then taken apart at once: boxing either
-// would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Start {
     /// The id was seen with the same fingerprint: the stored decision; nothing is written.
-    Replay(Decision),
-    /// The event is new: decide it.
-    Decide(Deciding),
+    Replay(Box<Decision>),
+    /// The event is new: decide it against the stored ticket, with what its writes depend on.
+    Decide(Before),
 }
 
-/// A new event before its decision.
-#[derive(Debug)]
-pub struct Deciding {
-    ticket: Option<Ticket>,
-    before: Before,
-    /// The state of the timer the event fires, when that is not `pending`.
-    stale: Option<String>,
-}
-
-/// What the writes depend on in the ticket as it was before the decision.
+/// What a new event's decision and writes depend on in what the store read, besides the
+/// ticket itself (which goes to the decide closure).
 #[derive(Debug, Clone, PartialEq)]
-struct Before {
+pub struct Before {
     /// The load slot the ticket held.
     slot: Option<(String, &'static str)>,
     /// Whether its first response had been met.
     first_response_met: bool,
+    /// The state of the timer the event fires, when that is not `pending`.
+    stale: Option<String>,
 }
 
 /// Answers a repeated event from `stored`, or gets a new one ready to decide.
-pub fn start(event: &Event, fingerprint: &str, stored: Stored) -> Result<Start, Refused> {
+pub fn start(event: &Event, fingerprint: &str, stored: &Stored) -> Result<Start, Refused> {
     if let Some((stored_fingerprint, decision)) = &stored.seen {
-        return replay(&event.id, fingerprint, stored_fingerprint, decision).map(Start::Replay);
+        let decision = replay(&event.id, fingerprint, stored_fingerprint, decision)?;
+        return Ok(Start::Replay(Box::new(decision)));
     }
-    let before = Before {
+    Ok(Start::Decide(Before {
         slot: stored.ticket.as_ref().and_then(load_slot),
         first_response_met: crate::measured::first_response_met(stored.ticket.as_ref()),
-    };
-    // A timer fires only while it is pending.
-    let stale = firing(event)
-        .and(stored.timer)
-        .filter(|state| state != "pending");
-    Ok(Start::Decide(Deciding {
-        ticket: stored.ticket,
-        before,
-        stale,
+        // A timer fires only while it is pending.
+        stale: firing(event)
+            .and(stored.timer.as_deref())
+            .filter(|state| *state != "pending")
+            .map(str::to_string),
     }))
 }
 
@@ -186,49 +174,30 @@ pub fn firing(event: &Event) -> Option<&str> {
     }
 }
 
-impl Deciding {
+impl Before {
     /// Whether the decision reads the routing state: not for a timer that is no longer
     /// pending, which decides nothing.
     pub fn reads_routing(&self) -> bool {
         self.stale.is_none()
     }
 
-    /// Decides the event against the stored ticket and `routing` as read from the store (the
+    /// Decides the event against the stored `ticket` and `routing` as read from the store (the
     /// ticket's own load slot is taken out here). A panic in `decide` is [`Refused::Panicked`].
     pub fn decide(
-        self,
+        &self,
         event: &Event,
+        ticket: Option<Ticket>,
         routing: RoutingState,
         decide: impl FnOnce(Option<Ticket>, RoutingState) -> Decision,
-    ) -> Result<Decided, Refused> {
-        let decision = match &self.stale {
-            Some(state) => stale_timer_decision(
-                event,
-                self.ticket.unwrap_or_else(|| event.ticket.clone()),
-                state,
-            ),
-            None => {
-                let routing = without_slot(routing, self.before.slot.as_ref());
-                let ticket = self.ticket;
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(ticket, routing)))
-                    .map_err(|_| {
-                        Refused::Panicked(format!("deciding event `{}` panicked", event.id))
-                    })?
-            }
-        };
-        Ok(Decided {
-            decision,
-            before: self.before,
-        })
+    ) -> Result<Decision, Refused> {
+        if let Some(state) = &self.stale {
+            let ticket = ticket.unwrap_or_else(|| event.ticket.clone());
+            return Ok(stale_timer_decision(event, ticket, state));
+        }
+        let routing = without_slot(routing, self.slot.as_ref());
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(ticket, routing)))
+            .map_err(|_| Refused::Panicked(format!("deciding event `{}` panicked", event.id)))
     }
-}
-
-/// A decision, with what its writes depend on.
-#[derive(Debug)]
-pub struct Decided {
-    /// The decision.
-    pub decision: Decision,
-    before: Before,
 }
 
 /// The writes that commit one event, in the order they run.
@@ -369,15 +338,16 @@ pub enum Write<'a> {
     },
 }
 
-impl Decided {
-    /// The writes that commit the decision of `event`, arrived at `now`.
+impl Before {
+    /// The writes that commit `decision`, the decision of `event`, arrived at `now`.
     pub fn plan<'a>(
         &'a self,
         event: &'a Event,
         fingerprint: &'a str,
+        decision: &'a Decision,
         now: DateTime<Utc>,
     ) -> Result<Plan<'a>, Refused> {
-        let d = &self.decision;
+        let d = decision;
         let t = &d.ticket;
         let outbound = crate::outbound::outbound(d);
         let mut writes = Vec::with_capacity(
@@ -395,7 +365,7 @@ impl Decided {
             channel: t.channel.name(),
             open: is_open(t),
         });
-        if let Some(m) = crate::measured::sample(self.before.first_response_met, t) {
+        if let Some(m) = crate::measured::sample(self.first_response_met, t) {
             writes.push(Write::InsertResponseSample {
                 queue: m.queue,
                 priority: m.priority.name(),
@@ -406,7 +376,7 @@ impl Decided {
         for (team, agent) in &d.routing.cursors {
             writes.push(Write::UpsertCursor { team, agent });
         }
-        let before = self.before.slot.as_ref().map(|(a, c)| (a.as_str(), *c));
+        let before = self.slot.as_ref().map(|(a, c)| (a.as_str(), *c));
         let after = t
             .assignee
             .as_deref()
@@ -542,20 +512,29 @@ mod tests {
         }
     }
 
+    /// What a new event starts from.
+    fn started(e: &Event, stored: &Stored) -> Before {
+        match start(e, "fp", stored).unwrap() {
+            Start::Decide(before) => before,
+            Start::Replay(_) => panic!("a new event was replayed"),
+        }
+    }
+
     /// Starts `e` against `stored` and decides it with `f` (which must be called).
     fn decided(
         e: &Event,
         stored: Stored,
         f: impl FnOnce(Option<Ticket>, RoutingState) -> Decision,
-    ) -> Decided {
-        match start(e, "fp", stored).unwrap() {
-            Start::Decide(d) => d.decide(e, RoutingState::default(), f).unwrap(),
-            Start::Replay(_) => panic!("a new event was replayed"),
-        }
+    ) -> (Before, Decision) {
+        let before = started(e, &stored);
+        let d = before
+            .decide(e, stored.ticket, RoutingState::default(), f)
+            .unwrap();
+        (before, d)
     }
 
     /// `e` decided as `d`, with the stored ticket `prior`.
-    fn decided_as(e: &Event, prior: Option<Ticket>, d: Decision) -> Decided {
+    fn decided_as(e: &Event, prior: Option<Ticket>, d: Decision) -> (Before, Decision) {
         let stored = Stored {
             ticket: prior,
             ..Stored::default()
@@ -589,8 +568,8 @@ mod tests {
         let e = event("e1", "message.created");
         let t = ticket(json!({"subject": "hi"}));
         let d = decision(&e, t.clone());
-        let decided = decided_as(&e, None, d.clone());
-        let plan = decided.plan(&e, "fp", now()).unwrap();
+        let (before, d) = decided_as(&e, None, d.clone());
+        let plan = before.plan(&e, "fp", &d, now()).unwrap();
         assert_eq!((plan.event, plan.ticket, plan.now), ("e1", "T1", now()));
         assert_eq!(
             plan.writes,
@@ -626,8 +605,8 @@ mod tests {
             due_at: now(),
             cancel_on: vec![EventType::MessageCreated, EventType::TicketStatusChanged],
         });
-        let decided = decided_as(&e, None, d);
-        let w = decided.plan(&e, "fp", now()).unwrap().writes;
+        let (before, d) = decided_as(&e, None, d);
+        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
         let Some(Write::InsertTimer { cancel_on, .. }) =
             w.iter().find(|w| matches!(w, Write::InsertTimer { .. }))
         else {
@@ -650,9 +629,9 @@ mod tests {
                 names: Some(names(&["nudge", "remind"])),
             },
         ];
-        let decided = decided_as(&e, None, d);
+        let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(decided.plan(&e, "fp", now()).unwrap()),
+            extra(before.plan(&e, "fp", &d, now()).unwrap()),
             vec![
                 Write::CancelRuleTimers { spare: "sla:" },
                 Write::CancelTimersNamed {
@@ -676,9 +655,9 @@ mod tests {
             due_at: now() + chrono::TimeDelta::hours(2),
             cancel_on: vec![EventType::MessageCreated],
         });
-        let decided = decided_as(&e, None, d);
+        let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(decided.plan(&e, "fp", now()).unwrap()),
+            extra(before.plan(&e, "fp", &d, now()).unwrap()),
             vec![
                 Write::CancelTimersNamed {
                     names: &names(&["sla:first_response"])
@@ -704,10 +683,10 @@ mod tests {
             timer: Some("pending".into()),
             ..Stored::default()
         };
-        let decided = decided(&e, stored, |t, _| {
+        let (before, d) = decided(&e, stored, |t, _| {
             decision(&e, t.unwrap_or_else(|| e.ticket.clone()))
         });
-        let w = decided.plan(&e, "fp", now()).unwrap().writes;
+        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
         let fire = w
             .iter()
             .position(|w| *w == Write::FireTimer { id: "e0/nudge" });
@@ -725,16 +704,13 @@ mod tests {
             timer: Some("cancelled".into()),
             ..Stored::default()
         };
-        let Start::Decide(deciding) = start(&e, "fp", stored).unwrap() else {
-            panic!("replayed");
-        };
-        assert!(!deciding.reads_routing());
-        let decided = deciding
-            .decide(&e, RoutingState::default(), |_, _| {
+        let before = started(&e, &stored);
+        assert!(!before.reads_routing());
+        let d = &before
+            .decide(&e, stored.ticket, RoutingState::default(), |_, _| {
                 panic!("a stale timer is not decided")
             })
             .unwrap();
-        let d = &decided.decision;
         assert!(d.actions.is_empty());
         assert_eq!(d.ticket.tags, ["kept"]);
         assert_eq!(d.trace.errors[0].rule, "timer nudge");
@@ -747,13 +723,15 @@ mod tests {
             timer: Some("fired".into()),
             ..Stored::default()
         };
-        let Start::Decide(deciding) = start(&e, "fp", stored).unwrap() else {
-            panic!("replayed");
-        };
-        let decided = deciding
-            .decide(&e, RoutingState::default(), |_, _| unreachable!())
+        let d = started(&e, &stored)
+            .decide(
+                &e,
+                stored.ticket,
+                RoutingState::default(),
+                |_, _| unreachable!(),
+            )
             .unwrap();
-        assert_eq!(decided.decision.ticket, e.ticket);
+        assert_eq!(d.ticket, e.ticket);
     }
 
     #[test]
@@ -764,29 +742,26 @@ mod tests {
             seen: Some((fp.into(), serde_json::to_string(&d).unwrap())),
             ..Stored::default()
         };
-        match start(&e, "fp", seen("fp")).unwrap() {
-            Start::Replay(replayed) => assert_eq!(replayed, d),
+        match start(&e, "fp", &seen("fp")).unwrap() {
+            Start::Replay(replayed) => assert_eq!(*replayed, d),
             Start::Decide(_) => panic!("a repeat was decided"),
         }
         assert_eq!(
-            start(&e, "fp", seen("other")).unwrap_err(),
+            start(&e, "fp", &seen("other")).unwrap_err(),
             Refused::Conflict("e1".into())
         );
         let broken = Stored {
             seen: Some(("fp".into(), "{".into())),
             ..Stored::default()
         };
-        assert!(matches!(start(&e, "fp", broken), Err(Refused::Corrupt(_))));
+        assert!(matches!(start(&e, "fp", &broken), Err(Refused::Corrupt(_))));
     }
 
     #[test]
     fn a_panicking_decision_is_refused() {
         let e = event("e1", "message.created");
-        let Start::Decide(deciding) = start(&e, "fp", Stored::default()).unwrap() else {
-            panic!("replayed");
-        };
-        let refused = deciding
-            .decide(&e, RoutingState::default(), |_, _| panic!("boom"))
+        let refused = started(&e, &Stored::default())
+            .decide(&e, None, RoutingState::default(), |_, _| panic!("boom"))
             .unwrap_err();
         assert_eq!(
             refused,
@@ -809,12 +784,10 @@ mod tests {
             ticket: Some(ticket(json!({"assignee": "al"}))),
             ..Stored::default()
         };
-        let Start::Decide(deciding) = start(&e, "fp", stored).unwrap() else {
-            panic!("replayed");
-        };
-        assert!(deciding.reads_routing());
-        deciding
-            .decide(&e, routing, |t, seen| {
+        let before = started(&e, &stored);
+        assert!(before.reads_routing());
+        before
+            .decide(&e, stored.ticket, routing, |t, seen| {
                 let al = &seen.agents["al"].open;
                 assert_eq!(al.total, 2);
                 assert_eq!(al.by_channel.get(&Channel::Email), Some(&1));
@@ -843,8 +816,8 @@ mod tests {
             delta,
         };
         let moves = |before: serde_json::Value, after: serde_json::Value| {
-            let decided = decided_as(&e, Some(ticket(before)), decision(&e, ticket(after)));
-            extra(decided.plan(&e, "fp", now()).unwrap())
+            let (before, d) = decided_as(&e, Some(ticket(before)), decision(&e, ticket(after)));
+            extra(before.plan(&e, "fp", &d, now()).unwrap())
                 .into_iter()
                 .map(|w| match w {
                     Write::MoveLoad {
@@ -909,9 +882,9 @@ mod tests {
         let mut d = decision(&e, ticket(json!({})));
         d.routing.cursors.insert("sales".into(), "al".into());
         d.routing.cursors.insert("billing".into(), "bo".into());
-        let decided = decided_as(&e, None, d);
+        let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(decided.plan(&e, "fp", now()).unwrap()),
+            extra(before.plan(&e, "fp", &d, now()).unwrap()),
             vec![
                 Write::UpsertCursor {
                     team: "billing",
@@ -937,8 +910,8 @@ mod tests {
             });
             decided_as(&e, None, d)
         };
-        let decided = queued(json!({"group": "sales"}));
-        let w = decided.plan(&e, "fp", now()).unwrap().writes;
+        let (before, d) = queued(json!({"group": "sales"}));
+        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
         assert!(w.contains(&Write::Enqueue {
             team: "sales",
             rule: "route",
@@ -955,8 +928,8 @@ mod tests {
             (json!({"group": "sales", "status": "solved"}), None),
             (json!({}), None),
         ] {
-            let decided = queued(t.clone());
-            let w = decided.plan(&e, "fp", now()).unwrap().writes;
+            let (before, d) = queued(t.clone());
+            let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
             assert!(!w.iter().any(|w| matches!(w, Write::Enqueue { .. })), "{t}");
             assert!(w.contains(&Write::Dequeue { keep }), "{t}");
         }
@@ -987,9 +960,9 @@ mod tests {
         let labels = crate::outbound::helpdesk::target(&d.ticket, &d.actions[0]);
         assert!(labels.is_some());
         assert!(crate::outbound::helpdesk::target(&d.ticket, &d.actions[1]).is_none());
-        let decided = decided_as(&e, None, d.clone());
+        let (before, d) = decided_as(&e, None, d.clone());
         assert_eq!(
-            extra(decided.plan(&e, "fp", now()).unwrap()),
+            extra(before.plan(&e, "fp", &d, now()).unwrap()),
             vec![
                 Write::InsertAudit {
                     rules: &names(&["ack", "escalate"]),
@@ -1020,9 +993,9 @@ mod tests {
             }
             ticket(json!({"group": "billing", "sla": {"policy": "p", "first_response": c}}))
         };
-        let decided = decided_as(&e, Some(clock(false)), decision(&e, clock(true)));
+        let (before, d) = decided_as(&e, Some(clock(false)), decision(&e, clock(true)));
         assert_eq!(
-            extra(decided.plan(&e, "fp", now()).unwrap()),
+            extra(before.plan(&e, "fp", &d, now()).unwrap()),
             vec![Write::InsertResponseSample {
                 queue: "billing".into(),
                 priority: "high",
@@ -1031,7 +1004,7 @@ mod tests {
             }]
         );
         // Met before: no second sample.
-        let decided = decided_as(&e, Some(clock(true)), decision(&e, clock(true)));
-        assert_eq!(extra(decided.plan(&e, "fp", now()).unwrap()), vec![]);
+        let (before, d) = decided_as(&e, Some(clock(true)), decision(&e, clock(true)));
+        assert_eq!(extra(before.plan(&e, "fp", &d, now()).unwrap()), vec![]);
     }
 }

@@ -12,7 +12,7 @@
 //! [`Direct`]: the [`Conn`] of the locked handle, whose calls never wait.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
@@ -121,14 +121,14 @@ fn write_batch(db: NonNull<sqlite3>, batch: Vec<Job>) -> usize {
             let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
             continue;
         }
-        let applied = ready(apply_one(
+        let applied = ready(pin!(apply_one(
             &mut conn,
             &job.event,
             &job.fingerprint,
             job.received_at,
             job.routed.as_deref(),
             job.decide,
-        ));
+        )));
         match applied {
             Ok(Some(applied)) => done.push((job.reply, Ok(applied))),
             // Both fail before this event wrote anything: the rest of the batch goes on.
@@ -171,8 +171,8 @@ fn write_batch(db: NonNull<sqlite3>, batch: Vec<Job>) -> usize {
 
 /// The output of a future of [`Direct`], which is ready when first polled: every SQLite call on
 /// the locked handle is done before it returns.
-fn ready<T>(f: impl Future<Output = T>) -> T {
-    match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+fn ready<F: Future>(f: Pin<&mut F>) -> F::Output {
+    match f.poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(out) => out,
         Poll::Pending => unreachable!("the writer's SQLite calls do not wait"),
     }
@@ -202,7 +202,7 @@ impl Direct {
     /// The statement, prepared (or taken from the cache) with `args` bound.
     fn bound(&mut self, sql: &Sql, args: &[Arg<'_>]) -> Result<CachedStatement<'_>, StoreError> {
         let Direct { conn, times } = self;
-        let mut st = conn.prepare_cached(sql.sqlite)?;
+        let mut st = conn.prepare_cached(sql.text(Dialect::Sqlite))?;
         for (i, arg) in args.iter().enumerate() {
             let i = i + 1;
             match *arg {
