@@ -24,9 +24,7 @@ use crate::engine::Decision;
 use crate::model::{Action, Channel, Event, EventType, Named, Status, Ticket};
 use crate::routing::RoutingState;
 
-/// The names of the SLA clocks' timers start with this (`sla:first_response`); `cancel_timers`
-/// without names leaves them alone.
-pub const SLA_TIMER_PREFIX: &str = "sla:";
+pub use crate::model::SLA_TIMER_PREFIX;
 
 /// Why an event is not applied. Nothing of it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -633,7 +631,9 @@ mod tests {
         assert_eq!(
             extra(before.plan(&e, "fp", &d, now()).unwrap()),
             vec![
-                Write::CancelRuleTimers { spare: "sla:" },
+                Write::CancelRuleTimers {
+                    spare: SLA_TIMER_PREFIX
+                },
                 Write::CancelTimersNamed {
                     names: &names(&["nudge", "remind"])
                 },

@@ -684,7 +684,7 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
     }
 
     fn timer(&mut self, def: TimerDef, pos: Pos, path: &str) -> Option<String> {
-        if def.name.starts_with("sla:") {
+        if def.name.starts_with(crate::model::SLA_TIMER_PREFIX) {
             self.cx.error(
                 pos,
                 path,

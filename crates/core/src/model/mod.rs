@@ -13,7 +13,7 @@ mod ticket;
 pub use action::{Action, AssignTarget, HttpMethod, NotifyChannel, TimerSpec};
 pub use event::{Change, Event, EventType, TimerRef};
 pub use helpdesk::Helpdesk;
-pub use sla::{Metric, SlaClock, SlaState};
+pub use sla::{Metric, SlaClock, SlaState, SLA_TIMER_PREFIX};
 pub use ticket::{Author, Channel, Customer, Message, Priority, Source, Status, Ticket};
 
 /// Whether `tag` looks like a BCP 47 language tag (`nb`, `en-GB`, `zh-Hans`).

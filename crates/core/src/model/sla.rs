@@ -19,6 +19,10 @@ named_enum! {
     }
 }
 
+/// The names of the SLA clocks' timers start with this (`sla:first_response`): rules may not
+/// name a timer so, and `cancel_timers` without names leaves them alone.
+pub const SLA_TIMER_PREFIX: &str = "sla:";
+
 impl Metric {
     /// The name of the durable timer that carries this metric's next warning or breach.
     pub fn timer_name(self) -> &'static str {
