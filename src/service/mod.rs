@@ -41,6 +41,9 @@ use crate::store::{self, Applied, AuditQuery, AuditRow, OutboxRow, Store, Ticket
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Code, Error};
 
+/// Ticket fields frontdesk keeps itself; a caller's values for them are dropped.
+const KEPT: &[&str] = &["sla", "stats", "csat"];
+
 /// The loaded rule pack and facts about it.
 pub struct Loaded {
     /// The compiled pack.
@@ -201,14 +204,19 @@ impl Desk {
         let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
         let started = std::time::Instant::now();
         let kind = event.kind;
-        // frontdesk keeps `ticket.sla` itself: what a caller sends there is not taken over.
+        // frontdesk keeps `ticket.sla`, `ticket.stats` and `ticket.csat` itself: what a caller
+        // sends there is not taken over.
         let patch = patch.map(|mut p| {
             if let Some(obj) = p.as_object_mut() {
-                obj.remove("sla");
+                for kept in KEPT {
+                    obj.remove(*kept);
+                }
             }
             p
         });
         event.ticket.sla = None;
+        event.ticket.stats = None;
+        event.ticket.csat = None;
         let measured = self.measured.load_full();
         let decide: store::RoutedDecideFn = {
             let event = event.clone();

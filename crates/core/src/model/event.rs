@@ -23,6 +23,7 @@ named_enum! {
         SlaBreached = "sla.breached",
         ScheduleTick = "schedule.tick",
         AgentAvailable = "agent.available",
+        CsatReceived = "csat.received",
     }
 }
 

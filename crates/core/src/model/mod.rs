@@ -14,7 +14,9 @@ pub use action::{Action, AssignTarget, HttpMethod, NotifyChannel, TimerSpec};
 pub use event::{Change, Event, EventType, TimerRef};
 pub use helpdesk::Helpdesk;
 pub use sla::{Metric, SlaClock, SlaState, SLA_TIMER_PREFIX};
-pub use ticket::{Author, Channel, Customer, Message, Priority, Source, Status, Ticket};
+pub use ticket::{
+    Author, Channel, Csat, Customer, Message, Priority, Source, Status, Ticket, TicketStats,
+};
 
 /// Whether `tag` looks like a BCP 47 language tag (`nb`, `en-GB`, `zh-Hans`).
 pub fn valid_language(tag: &str) -> bool {

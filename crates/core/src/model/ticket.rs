@@ -136,6 +136,53 @@ pub struct Ticket {
     /// SLA clocks, kept by frontdesk when the pack has `sla:` policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<super::SlaState>,
+    /// Counts kept by frontdesk for the desk's KPIs (agent replies, reopens, handoffs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<TicketStats>,
+    /// The satisfaction survey sent last and its rating, kept by frontdesk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat: Option<Csat>,
+}
+
+/// Counts frontdesk keeps on a ticket, for the KPIs (`docs/kpis.md`). Like `sla`, what a
+/// caller sends here is not taken over.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketStats {
+    /// Agent replies to the customer so far.
+    #[serde(default)]
+    pub agent_replies: u32,
+    /// Times the ticket went from solved or closed back to open.
+    #[serde(default)]
+    pub reopens: u32,
+    /// Times it was handed from a bot or a rule to a person (`handoff`).
+    #[serde(default)]
+    pub handoffs: u32,
+    /// A customer message after an agent reply that no agent has answered yet: when it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_since: Option<DateTime<Utc>>,
+    /// When it was last solved or closed (the event's own time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solved_at: Option<DateTime<Utc>>,
+}
+
+/// A satisfaction survey on a ticket and its rating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Csat {
+    /// The survey's id: one rating is taken per survey.
+    pub survey: String,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+    /// The rating, 1 (poor) to 5 (excellent), once given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
+    /// When it was given (the event's own time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rated_at: Option<DateTime<Utc>>,
+    /// How it came: `link`, `chat` or `reply`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// Where a ticket lives: what a connector needs to apply actions through the helpdesk's API.
