@@ -46,7 +46,7 @@
 #![warn(missing_docs)]
 
 pub use frontdesk_core::{
-    bot, config, engine, faq, measured, model, outbound, plan, routing, rules, schedule, sla,
+    bot, config, engine, faq, kpi, measured, model, outbound, plan, routing, rules, schedule, sla,
     syntax, testing, time,
 };
 

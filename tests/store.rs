@@ -96,6 +96,7 @@ fn decide(e: &Event, plan: Plan, calls: Arc<AtomicUsize>) -> store::DecideFn {
             cancelled_timers: plan.cancelled,
             trace: Default::default(),
             routing: Default::default(),
+            kpi: Vec::new(),
         };
         d.trace.fired = plan.rules;
         d
@@ -1195,6 +1196,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                 cancelled_timers: Vec::new(),
                 trace: Default::default(),
                 routing: Default::default(),
+                kpi: Vec::new(),
             }
         }),
     )
@@ -1243,6 +1245,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                     cancelled_timers: Vec::new(),
                     trace: Default::default(),
                     routing: Default::default(),
+                    kpi: Vec::new(),
                 }
             }),
         )
@@ -1273,6 +1276,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                 cancelled_timers: Vec::new(),
                 trace: Default::default(),
                 routing: Default::default(),
+                kpi: Vec::new(),
             }
         }),
     )
@@ -1588,6 +1592,7 @@ async fn response_samples_recorded_once(s: Arc<dyn Store>) {
                 cancelled_timers: Vec::new(),
                 trace: Default::default(),
                 routing: Default::default(),
+                kpi: Vec::new(),
             }
         })
     };

@@ -24,6 +24,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/chat/sessions/{id}/messages"),
     ("post", "/v1/chat/sessions/{id}/close"),
     ("get", "/v1/bots/{bot}/stats"),
+    ("get", "/v1/reports/kpis"),
     ("post", "/v1/admin/reload"),
     ("get", "/v1/admin/config"),
     ("get", "/healthz"),
@@ -85,6 +86,7 @@ pub fn document() -> Value {
     let transcript = schema::<Transcript>(&mut defs);
     let stats = schema::<ChatStats>(&mut defs);
     let chat_closed = schema::<ChatClosed>(&mut defs);
+    let kpis = schema::<crate::kpi::Report>(&mut defs);
     defs.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],
@@ -126,6 +128,23 @@ pub fn document() -> Value {
                 { "name": "ticket", "in": "query", "schema": text }, { "name": "rule", "in": "query", "schema": text },
                 { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }]),
             ),
+            "/v1/reports/kpis" => {
+                let mut o = op(
+                    "KPIs of a range: tickets, response and resolution times, SLA, FCR, CSAT, bots",
+                    kpis.clone(),
+                    &["400", "401", "422", "503"],
+                    None,
+                    json!([
+                    { "name": "from", "in": "query", "schema": text, "description": "RFC 3339 time or a span back (7d); default: `to` less 7 days" },
+                    { "name": "to", "in": "query", "schema": text, "description": "RFC 3339 time or a span back; default: now" },
+                    { "name": "group_by", "in": "query", "schema": { "type": "string", "enum": ["team", "group", "agent", "channel", "priority", "language"] } },
+                    { "name": "interval", "in": "query", "schema": { "type": "string", "enum": ["day", "week"] } },
+                    { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "csv"] } }]),
+                );
+                o["responses"]["200"]["content"]["text/csv"] =
+                    json!({ "schema": { "type": "string" } });
+                o
+            }
             "/v1/outbox" => op(
                 "Deliveries: pending, delivered, dead",
                 outbox.clone(),

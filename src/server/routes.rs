@@ -20,7 +20,7 @@ use super::extract::{body, parse_json, require_json};
 use super::{agents, chat, openapi, AppError, AppState, Options};
 use crate::adapters::{self, AdapterError, Inbound, Translated};
 use crate::model::Event;
-use crate::service::{metrics, reload, Code, ConfigInfo, EventResponse};
+use crate::service::{metrics, reload, reports, Code, ConfigInfo, EventResponse};
 use crate::store::{AuditQuery, AuditRow, OutboxRow, TicketRecord};
 
 /// Builds the router with its middleware.
@@ -39,6 +39,7 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/v1/chat/sessions/{id}/messages", post(chat::post_message))
         .route("/v1/chat/sessions/{id}/close", post(chat::post_close))
         .route("/v1/bots/{bot}/stats", get(chat::get_stats))
+        .route("/v1/reports/kpis", get(get_kpis))
         .route("/v1/admin/reload", post(post_reload))
         .route("/v1/admin/config", get(get_config))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -235,6 +236,22 @@ async fn post_redeliver(
 ) -> Result<Json<Value>, AppError> {
     state.desk.redeliver(&id).await?;
     Ok(Json(serde_json::json!({ "id": id, "state": "pending" })))
+}
+
+async fn get_kpis(
+    State(state): State<Arc<AppState>>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<axum::response::Response, AppError> {
+    let (q, format) = reports::parse_query(raw.as_deref(), state.desk.clock.now())?;
+    let report = state.desk.kpi_report(&q).await?;
+    Ok(match format {
+        reports::Format::Json => Json(report).into_response(),
+        reports::Format::Csv => (
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::kpi::csv(&report),
+        )
+            .into_response(),
+    })
 }
 
 async fn get_config(State(state): State<Arc<AppState>>) -> Json<ConfigInfo> {

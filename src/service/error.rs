@@ -70,6 +70,9 @@ codes! {
     InvalidRequest = ("invalid_request", 422),
     /// An agent status body is wrong.
     InvalidStatus = ("invalid_status", 422),
+    /// A report's parameters are wrong: an unknown `group_by` or `interval`, a malformed
+    /// time, `from` not before `to`, a range over 400 days.
+    InvalidReport = ("invalid_report", 422),
     /// The new rules have errors; the previous rules stay active.
     InvalidRules = ("invalid_rules", 422),
     /// Something failed that should not have; the log says more.

@@ -16,11 +16,27 @@ const BUCKETS: &[f64] = &[
     0.5, 1.0, 2.5,
 ];
 
+/// Response and resolution times: a minute to a week.
+const KPI_BUCKETS: &[f64] = &[
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0,
+];
+
 /// Installs the process-wide recorder once and returns its handle.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
+        // Full names sort before suffixes, so the KPI histograms get their own buckets.
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+            .expect("valid buckets")
+            .set_buckets_for_metric(
+                Matcher::Full("frontdesk_first_response_seconds".into()),
+                KPI_BUCKETS,
+            )
+            .expect("valid buckets")
+            .set_buckets_for_metric(
+                Matcher::Full("frontdesk_resolution_seconds".into()),
+                KPI_BUCKETS,
+            )
             .expect("valid buckets")
             .build_recorder();
         let handle = recorder.handle();
@@ -75,4 +91,49 @@ pub fn chat_session(bot: &str) {
 pub fn chat_message(bot: &str, outcome: &'static str) {
     ::metrics::counter!("frontdesk_chat_messages_total", "bot" => bot.to_string(), "outcome" => outcome)
         .increment(1);
+}
+
+/// The KPI facts of a committed decision (`docs/kpis.md`): response and resolution times by
+/// channel, priority and group; SLA clocks met and breached by metric and policy; ratings.
+pub fn kpi(facts: &[crate::kpi::Fact]) {
+    use crate::kpi::Kind;
+    for f in facts {
+        let dims = || {
+            [
+                ("channel", f.dims.channel.clone()),
+                ("priority", f.dims.priority.clone()),
+                ("group", f.dims.team.clone().unwrap_or_default()),
+            ]
+        };
+        match f.kind {
+            Kind::FirstResponse | Kind::Solved => {
+                let Some(secs) = f.secs else { continue };
+                let name = if f.kind == Kind::Solved {
+                    "frontdesk_resolution_seconds"
+                } else {
+                    "frontdesk_first_response_seconds"
+                };
+                ::metrics::histogram!(name, &dims()).record(secs as f64);
+            }
+            Kind::Sla => {
+                let labels = [
+                    (
+                        "metric",
+                        f.metric.map(|m| m.to_string()).unwrap_or_default(),
+                    ),
+                    ("policy", f.policy.clone().unwrap_or_default()),
+                ];
+                if f.breached {
+                    ::metrics::counter!("frontdesk_sla_breached_total", &labels).increment(1);
+                } else {
+                    ::metrics::counter!("frontdesk_sla_met_total", &labels).increment(1);
+                }
+            }
+            Kind::Csat => {
+                let score = f.score.map(|s| s.to_string()).unwrap_or_default();
+                ::metrics::counter!("frontdesk_csat_ratings_total", "score" => score).increment(1);
+            }
+            _ => {}
+        }
+    }
 }

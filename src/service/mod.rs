@@ -20,6 +20,7 @@ mod clock;
 mod error;
 pub(crate) mod metrics;
 pub(crate) mod reload;
+pub mod reports;
 pub(crate) mod scheduler;
 
 use std::collections::HashMap;
@@ -242,6 +243,7 @@ impl Desk {
                 let ctx = engine::Context {
                     routing,
                     measured: measured.clone(),
+                    prior,
                 };
                 let d = if explain {
                     engine::explain_with(&loaded.config, &ctx, &ticket, &ev, now)
@@ -249,7 +251,7 @@ impl Desk {
                     engine::decide_with(&loaded.config, &ctx, &ticket, &ev, now)
                 };
                 metrics::decided(&d, t.elapsed());
-                if let Some(p) = prior.as_ref().filter(|p| store::is_open(p)) {
+                if let Some(p) = ctx.prior.as_ref().filter(|p| store::is_open(p)) {
                     if let Some(a) = &p.assignee {
                         if d.ticket.assignee.as_ref() != Some(a) || !store::is_open(&d.ticket) {
                             freed.lock().expect("freed lock").push(a.clone());
@@ -290,6 +292,7 @@ impl Desk {
                 );
                 if !applied.replayed {
                     metrics::routed(&applied.decision);
+                    metrics::kpi(&applied.decision.kpi);
                 }
                 let freed = if applied.replayed {
                     Vec::new()

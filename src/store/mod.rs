@@ -336,6 +336,13 @@ pub trait Store: Send + Sync {
     /// The audit log, newest first.
     async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError>;
 
+    /// The KPI report of a range (`docs/kpis.md`), from the facts decisions left and the chat
+    /// sessions.
+    async fn kpi_report(&self, q: &crate::kpi::Query) -> Result<crate::kpi::Report, StoreError>;
+
+    /// Writes KPI facts (a rebuild from the events table); `clear` forgets every fact first.
+    async fn put_facts(&self, facts: &[crate::kpi::Fact], clear: bool) -> Result<(), StoreError>;
+
     /// Recent measured first responses: `(queue, priority, seconds)` of the samples met at
     /// `since` or later, the newest `per_key` of each queue and priority.
     async fn response_samples(

@@ -255,6 +255,7 @@ fn bind<'q>(q: Query<'q, Postgres, PgArguments>, arg: Arg<'q>) -> Query<'q, Post
         Arg::Text(s) => q.bind(s),
         Arg::OptText(s) => q.bind(s),
         Arg::Int(n) => q.bind(n),
+        Arg::OptInt(n) => q.bind(n),
         Arg::Real(x) => q.bind(x),
         Arg::Bool(b) => q.bind(b),
         Arg::Time(t) => q.bind(t),

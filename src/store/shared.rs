@@ -18,6 +18,7 @@ use super::{
     TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
+use crate::kpi;
 use crate::model::{Channel, Event, Named, Priority, Ticket};
 use crate::plan::{self, Start, Stored};
 use crate::routing::{AgentStatus, RoutingState};
@@ -500,6 +501,56 @@ impl<B: Backend> Store for SqlStore<B> {
         self.0.fetch(On::Read, &sql::AUDIT, &args, audit_row).await
     }
 
+    async fn kpi_report(&self, q: &kpi::Query) -> Result<kpi::Report, StoreError> {
+        let range = [Arg::Time(q.from), Arg::Time(q.to)];
+        let facts = self
+            .0
+            .fetch(On::Read, &sql::KPI_FACTS, &range, fact_row)
+            .await?;
+        let counts = self
+            .0
+            .fetch(
+                On::Read,
+                &sql::KPI_BACKLOG,
+                &[Arg::Time(q.from)],
+                backlog_row,
+            )
+            .await?;
+        let sessions = self
+            .0
+            .fetch(On::Read, &sql::BOT_SESSIONS, &range, |r| {
+                Ok(kpi::BotSession {
+                    at: r.time(0)?,
+                    answered: r.flag(1)?,
+                    handed_off: r.flag(2)?,
+                })
+            })
+            .await?;
+        let mut before = kpi::Backlog::new();
+        for (fact, n) in counts {
+            let key = q.group_by.and_then(|d| d.of(&fact).map(str::to_string));
+            let sign = if fact.kind == kpi::Kind::Solved {
+                -1
+            } else {
+                1
+            };
+            *before.entry(key).or_default() += sign * n;
+        }
+        Ok(kpi::report(q, facts, &before, &sessions))
+    }
+
+    async fn put_facts(&self, facts: &[kpi::Fact], clear: bool) -> Result<(), StoreError> {
+        if clear {
+            self.0.execute(On::Write, &sql::CLEAR_FACTS, &[]).await?;
+        }
+        for f in facts {
+            self.0
+                .execute(On::Write, &sql::UPSERT_FACT, &sql::fact_args(f))
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn response_samples(
         &self,
         since: DateTime<Utc>,
@@ -834,4 +885,71 @@ impl<B: Backend> Store for SqlStore<B> {
         stats.bot = bot.to_string();
         Ok(stats.with_rates())
     }
+}
+
+fn fact_kind(r: &dyn Row, col: usize) -> Result<kpi::Kind, StoreError> {
+    let k = r.text(col)?;
+    kpi::Kind::parse(k).ok_or_else(|| StoreError::Corrupt(format!("unknown KPI fact kind `{k}`")))
+}
+
+fn fact_dims(r: &dyn Row, from: usize) -> Result<kpi::Dims, StoreError> {
+    Ok(kpi::Dims {
+        channel: r.string(from)?,
+        priority: r.string(from + 1)?,
+        team: r.opt_string(from + 2)?,
+        agent: r.opt_string(from + 3)?,
+        language: r.opt_string(from + 4)?,
+    })
+}
+
+fn fact_row(r: &dyn Row) -> Result<kpi::Fact, StoreError> {
+    let small = |col: usize| -> Result<Option<u32>, StoreError> {
+        Ok(r.opt_int(col)?
+            .map(|n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)))
+    };
+    Ok(kpi::Fact {
+        key: r.string(0)?,
+        ticket: r.string(1)?,
+        event: r.string(2)?,
+        kind: fact_kind(r, 3)?,
+        at: r.time(4)?,
+        secs: r.opt_int(5)?,
+        business_secs: r.opt_int(6)?,
+        target_secs: r.opt_int(7)?,
+        metric: r.opt_text(8)?.and_then(|m| {
+            crate::model::Metric::ALL
+                .iter()
+                .copied()
+                .find(|x| x.name() == m)
+        }),
+        policy: r.opt_string(9)?,
+        breached: r.flag(10)?,
+        score: small(11)?.map(|n| u8::try_from(n).unwrap_or(u8::MAX)),
+        replies: small(12)?,
+        reopens: small(13)?,
+        dims: fact_dims(r, 14)?,
+    })
+}
+
+/// A backlog count: a fact standing for its kind and dimensions, and how many.
+fn backlog_row(r: &dyn Row) -> Result<(kpi::Fact, i64), StoreError> {
+    let kind = fact_kind(r, 0)?;
+    let fact = kpi::Fact {
+        key: String::new(),
+        ticket: String::new(),
+        event: String::new(),
+        kind,
+        at: DateTime::<Utc>::MIN_UTC,
+        secs: None,
+        business_secs: None,
+        target_secs: None,
+        metric: None,
+        policy: None,
+        breached: false,
+        score: None,
+        replies: None,
+        reopens: None,
+        dims: fact_dims(r, 1)?,
+    };
+    Ok((fact, r.int(6)?))
 }

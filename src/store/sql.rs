@@ -142,6 +142,7 @@ pub(crate) enum Arg<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
     Int(i64),
+    OptInt(Option<i64>),
     Real(Option<f64>),
     Bool(bool),
     Time(DateTime<Utc>),
@@ -182,6 +183,7 @@ pub(crate) trait Row {
     fn text(&self, col: usize) -> Result<&str, StoreError>;
     fn opt_text(&self, col: usize) -> Result<Option<&str>, StoreError>;
     fn int(&self, col: usize) -> Result<i64, StoreError>;
+    fn opt_int(&self, col: usize) -> Result<Option<i64>, StoreError>;
     fn real(&self, col: usize) -> Result<Option<f64>, StoreError>;
     /// A boolean column (an integer on SQLite).
     fn flag(&self, col: usize) -> Result<bool, StoreError>;
@@ -322,6 +324,9 @@ macro_rules! sqlx_row {
             fn int(&self, col: usize) -> Result<i64, $crate::store::StoreError> {
                 Ok(sqlx::Row::try_get(self, col)?)
             }
+            fn opt_int(&self, col: usize) -> Result<Option<i64>, $crate::store::StoreError> {
+                Ok(sqlx::Row::try_get(self, col)?)
+            }
             fn real(&self, col: usize) -> Result<Option<f64>, $crate::store::StoreError> {
                 Ok(sqlx::Row::try_get(self, col)?)
             }
@@ -450,6 +455,46 @@ const INSERT_TIMER: Sql = sql!(
      VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)"
 );
 
+/// `$1` key, `$2` ticket, `$3` event, `$4` kind, `$5` at, `$6` secs, `$7` business secs,
+/// `$8` target secs, `$9` metric, `$10` policy, `$11` breached, `$12` score, `$13` replies,
+/// `$14` reopens, `$15`..`$19` channel, priority, team, agent, language.
+pub(crate) const UPSERT_FACT: Sql = sql!(
+    "INSERT INTO kpi_facts (key, ticket_id, event_id, kind, at, secs, business_secs, target_secs,
+         metric, policy, breached, score, replies, reopens, channel, priority, team, agent, language)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+     ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, at = excluded.at,
+         secs = excluded.secs, business_secs = excluded.business_secs,
+         target_secs = excluded.target_secs, breached = excluded.breached,
+         score = excluded.score, replies = excluded.replies, reopens = excluded.reopens,
+         channel = excluded.channel, priority = excluded.priority, team = excluded.team,
+         agent = excluded.agent, language = excluded.language"
+);
+
+/// The arguments of [`UPSERT_FACT`].
+pub(crate) fn fact_args(f: &crate::kpi::Fact) -> [Arg<'_>; 19] {
+    [
+        Arg::Text(&f.key),
+        Arg::Text(&f.ticket),
+        Arg::Text(&f.event),
+        Arg::Text(f.kind.name()),
+        Arg::Time(f.at),
+        Arg::OptInt(f.secs),
+        Arg::OptInt(f.business_secs),
+        Arg::OptInt(f.target_secs),
+        Arg::OptText(f.metric.map(crate::model::Named::name)),
+        Arg::OptText(f.policy.as_deref()),
+        Arg::Bool(f.breached),
+        Arg::OptInt(f.score.map(i64::from)),
+        Arg::OptInt(f.replies.map(i64::from)),
+        Arg::OptInt(f.reopens.map(i64::from)),
+        Arg::Text(&f.dims.channel),
+        Arg::Text(&f.dims.priority),
+        Arg::OptText(f.dims.team.as_deref()),
+        Arg::OptText(f.dims.agent.as_deref()),
+        Arg::OptText(f.dims.language.as_deref()),
+    ]
+}
+
 const INSERT_OUTBOX: Sql = sql!(
     "INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at)
      VALUES ($1, $2, $3, $4, $5, 'pending', $6)"
@@ -544,6 +589,9 @@ pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, S
             Write::Dequeue { keep } => {
                 let args = [ticket, Bool(keep.is_some()), Text(keep.unwrap_or(""))];
                 c.execute(&DEQUEUE, &args).await?;
+            }
+            Write::UpsertFact { fact } => {
+                c.execute(&UPSERT_FACT, &fact_args(fact)).await?;
             }
             Write::InsertAudit { rules, actions } => match C::DIALECT {
                 Dialect::Postgres => {
@@ -686,6 +734,34 @@ pub(crate) const AUDIT: Sql = sql!(
      WHERE (CAST($1 AS TEXT) IS NULL OR ticket_id = $1) AND (CAST($2 AS TEXT) IS NULL OR rule = $2)
      ORDER BY seq DESC LIMIT $3"
 );
+
+// ---------------------------------------------------------------------------------------------
+// KPIs
+// ---------------------------------------------------------------------------------------------
+
+/// The facts dated in `[$1, $2)`.
+pub(crate) const KPI_FACTS: Sql = sql!(
+    "SELECT key, ticket_id, event_id, kind, at, secs, business_secs, target_secs, metric, policy,
+            breached, score, replies, reopens, channel, priority, team, agent, language
+     FROM kpi_facts WHERE at >= $1 AND at < $2"
+);
+
+/// Tickets opened (created, reopened) and solved before `$1`, per dimension values.
+pub(crate) const KPI_BACKLOG: Sql = sql!(
+    "SELECT kind, channel, priority, team, agent, language, COUNT(*) FROM kpi_facts
+     WHERE at < $1 AND kind IN ('created', 'reopened', 'solved')
+     GROUP BY kind, channel, priority, team, agent, language"
+);
+
+/// Chat sessions started in `[$1, $2)`: answered at least once, handed to a person.
+pub(crate) const BOT_SESSIONS: Sql = sql!(
+    "SELECT s.created_at, s.answered > 0,
+            EXISTS (SELECT 1 FROM chat_messages m WHERE m.session_id = s.id AND m.handoff)
+     FROM chat_sessions s WHERE s.created_at >= $1 AND s.created_at < $2"
+);
+
+/// Forgets every fact (before a rebuild).
+pub(crate) const CLEAR_FACTS: Sql = sql!("DELETE FROM kpi_facts");
 
 pub(crate) const RESPONSE_SAMPLES: Sql = sql!(
     "SELECT queue, priority, secs FROM (

@@ -47,6 +47,10 @@ pub struct Decision {
     /// them with the decision.
     #[serde(default, skip_serializing_if = "RoutingEffects::is_empty")]
     pub routing: RoutingEffects,
+    /// The KPI facts the decision leaves (written with it; not part of the answer).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub kpi: Vec<crate::kpi::Fact>,
 }
 
 /// What a decision may read besides the config, the ticket and the event: state the shell
@@ -57,6 +61,9 @@ pub struct Context {
     pub routing: RoutingState,
     /// Recent measured first responses (read with `settings.measured_response`).
     pub measured: std::sync::Arc<crate::measured::Measured>,
+    /// The ticket as the store held it before the event (`None`: first seen), for the KPI
+    /// facts ([`crate::kpi::settle`]).
+    pub prior: Option<Ticket>,
 }
 
 /// How the rules went.
@@ -167,6 +174,8 @@ struct Work<'c> {
     routing_trace: Vec<RoutingTrace>,
     event: &'c Event,
     now: DateTime<Utc>,
+    /// When the event happened ([`crate::kpi::event_time`]): SLA clocks count to it.
+    at: DateTime<Utc>,
     ticket: Ticket,
     actions: Vec<Action>,
     timers: Vec<TimerSpec>,
@@ -214,6 +223,7 @@ fn run(
     explain: bool,
 ) -> Decision {
     let texts = fold_texts(config, ticket, event);
+    let at = crate::kpi::event_time(event, now);
     // A schedule's own ticket (`schedule:NAME`) is no customer's: it runs no SLA clocks.
     let sla_on = (!config.sla.is_empty() || ticket.sla.is_some())
         && !crate::schedule::is_schedule_ticket(&ticket.id);
@@ -233,6 +243,8 @@ fn run(
             &mut working,
             metric,
             timer,
+            // What a late timer announces is what the clock shows when it fires: after
+            // downtime, the breach once rather than every warning missed on the way.
             now,
         ) {
             Ok(fired) => sla_fired = fired,
@@ -251,6 +263,7 @@ fn run(
         routing_trace: Vec::new(),
         event: sla_event.as_ref().unwrap_or(event),
         now,
+        at,
         ticket: working,
         actions: Vec::new(),
         timers: Vec::new(),
@@ -431,14 +444,17 @@ fn run(
     trace.errors = work.errors.into_inner();
     trace.routing = work.routing_trace;
     trace.measured_response = work.measured_trace.into_inner();
+    let mut ticket = work.ticket;
+    let kpi = crate::kpi::settle(ctx.prior.as_ref(), event, &mut ticket, &work.actions, at);
     Decision {
         event_id: event.id.clone(),
         actions: work.actions,
-        ticket: work.ticket,
+        ticket,
         timers: work.timers,
         cancelled_timers: work.cancelled,
         trace,
         routing: work.routing,
+        kpi,
     }
 }
 
@@ -661,7 +677,7 @@ impl Work<'_> {
             matched,
             paused,
             facts,
-            self.now,
+            self.at,
         );
         if self.ticket.sla != before {
             self.changed();

@@ -58,6 +58,7 @@ pub mod bot;
 pub mod config;
 pub mod engine;
 pub mod faq;
+pub mod kpi;
 pub mod measured;
 pub mod model;
 pub mod outbound;

@@ -114,6 +114,7 @@ pub fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decis
         cancelled_timers: Vec::new(),
         trace: Default::default(),
         routing: Default::default(),
+        kpi: Vec::new(),
     };
     d.trace.errors.push(crate::rules::RuleError {
         rule: event
@@ -325,6 +326,11 @@ pub enum Write<'a> {
         /// The event types that cancel it (JSON array).
         cancel_on: String,
     },
+    /// A KPI fact; one written before under its key is replaced.
+    UpsertFact {
+        /// The fact.
+        fact: &'a crate::kpi::Fact,
+    },
     /// An action to deliver outside, due now.
     InsertOutbox {
         /// `<event id>/<action index>`, the delivery's idempotency key.
@@ -349,7 +355,11 @@ impl Before {
         let t = &d.ticket;
         let outbound = crate::outbound::outbound(d);
         let mut writes = Vec::with_capacity(
-            8 + d.routing.cursors.len() + d.actions.len() + 2 * d.timers.len() + outbound.len(),
+            8 + d.kpi.len()
+                + d.routing.cursors.len()
+                + d.actions.len()
+                + 2 * d.timers.len()
+                + outbound.len(),
         );
         writes.push(Write::InsertEvent {
             kind: event.kind.name(),
@@ -411,6 +421,9 @@ impl Before {
         writes.push(Write::Dequeue {
             keep: group.filter(|_| waiting),
         });
+        for fact in &d.kpi {
+            writes.push(Write::UpsertFact { fact });
+        }
         if !d.trace.fired.is_empty() {
             writes.push(Write::InsertAudit {
                 rules: &d.trace.fired,
@@ -507,6 +520,7 @@ mod tests {
             cancelled_timers: Vec::new(),
             trace: Default::default(),
             routing: Default::default(),
+            kpi: Vec::new(),
         }
     }
 

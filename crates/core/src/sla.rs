@@ -240,10 +240,18 @@ fn achieve(cal: &Calendar, c: &mut SlaClock, now: DateTime<Utc>) {
     halt(cal, c, now);
     c.paused_at = None;
     c.achieved_at = Some(now);
+    // Met or missed by the time the event says it happened: a reply dated after the due time
+    // is a breach though its timer has not fired yet, and one dated before it meets the clock
+    // though the timer fired first (the webhook came late).
     if let Some(t) = c.target_secs {
-        if c.elapsed_secs > t && !c.breached {
-            c.breached = true;
-            c.breached_at = c.due_at.or(Some(now));
+        if c.elapsed_secs > t {
+            if !c.breached {
+                c.breached = true;
+                c.breached_at = c.due_at.or(Some(now));
+            }
+        } else if c.breached {
+            c.breached = false;
+            c.breached_at = None;
         }
     }
 }

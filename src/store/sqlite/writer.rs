@@ -209,6 +209,7 @@ impl Direct {
                 Arg::Text(s) => st.raw_bind_parameter(i, s)?,
                 Arg::OptText(s) => st.raw_bind_parameter(i, s)?,
                 Arg::Int(n) => st.raw_bind_parameter(i, n)?,
+                Arg::OptInt(n) => st.raw_bind_parameter(i, n)?,
                 Arg::Real(x) => st.raw_bind_parameter(i, x)?,
                 Arg::Bool(b) => st.raw_bind_parameter(i, b)?,
                 Arg::Time(t) => {
@@ -291,6 +292,9 @@ impl Row for rusqlite::Row<'_> {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
     fn int(&self, col: usize) -> Result<i64, StoreError> {
+        Ok(self.get(col)?)
+    }
+    fn opt_int(&self, col: usize) -> Result<Option<i64>, StoreError> {
         Ok(self.get(col)?)
     }
     fn real(&self, col: usize) -> Result<Option<f64>, StoreError> {
