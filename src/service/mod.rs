@@ -68,6 +68,9 @@ pub struct Settings {
     pub timer_lease: Duration,
     /// Outbound connectors.
     pub connectors: ConnectorConfig,
+    /// The secret survey links are signed with (`FRONTDESK_CSAT_SECRET`); without one,
+    /// surveys offer no links.
+    pub csat_secret: Option<String>,
 }
 
 /// The desk: the rule pack, the store and the connectors, and every operation on them.
@@ -98,6 +101,8 @@ pub struct Desk {
     measured_at: std::sync::Mutex<Option<DateTime<Utc>>>,
     /// Turns of one chat session run one after another (see `chat::SessionLocks`).
     chat_locks: chat::SessionLocks,
+    /// The key survey links are signed and checked with.
+    pub(crate) csat_secret: Option<crate::csat::Secret>,
 }
 
 /// How often the measured first responses are read again.
@@ -111,6 +116,13 @@ impl Desk {
             .await
             .map_err(|d| anyhow::anyhow!("{}:\n{d}", settings.rules.display()))?;
         let connectors = Connectors::new(settings.connectors).map_err(anyhow::Error::msg)?;
+        let csat_secret = match settings.csat_secret.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(
+                crate::csat::Secret::new(s.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("FRONTDESK_CSAT_SECRET: {e}"))?,
+            ),
+        };
         let store = store::open(&settings.store).await?;
         let desk = Arc::new(Desk {
             config: ArcSwap::from_pointee(loaded),
@@ -126,6 +138,7 @@ impl Desk {
             measured: Default::default(),
             measured_at: Default::default(),
             chat_locks: Default::default(),
+            csat_secret,
         });
         if let Err(e) = desk.refresh_measured().await {
             tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");
@@ -218,6 +231,7 @@ impl Desk {
         event.ticket.stats = None;
         event.ticket.csat = None;
         let measured = self.measured.load_full();
+        let csat_secret = self.csat_secret.clone();
         let decide: store::RoutedDecideFn = {
             let event = event.clone();
             let freed = freed.clone();
@@ -242,6 +256,7 @@ impl Desk {
                 let ctx = engine::Context {
                     routing,
                     measured: measured.clone(),
+                    csat_secret: csat_secret.clone(),
                 };
                 let d = if explain {
                     engine::explain_with(&loaded.config, &ctx, &ticket, &ev, now)
@@ -339,6 +354,12 @@ impl Desk {
         } else {
             Err(Error::not_found(format!("no outbox row `{id}`")).field("id"))
         }
+    }
+
+    /// Whether survey links can be offered and checked: a link secret, and a pack with
+    /// `settings.public_url`.
+    pub fn survey_links(&self) -> bool {
+        self.csat_secret.is_some() && self.config.load().config.public_url().is_some()
     }
 
     /// Whether the store answers.

@@ -57,6 +57,8 @@ pub struct Context {
     pub routing: RoutingState,
     /// Recent measured first responses (read with `settings.measured_response`).
     pub measured: std::sync::Arc<crate::measured::Measured>,
+    /// The key survey links are signed with; without it surveys offer no links.
+    pub csat_secret: Option<crate::csat::Secret>,
 }
 
 /// How the rules went.
@@ -77,6 +79,10 @@ pub struct Trace {
     /// expected response promised, and whether it was promised instead of the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_response: Option<crate::measured::MeasuredTrace>,
+    /// A rating met by this event (`csat.received`, or a customer's answer to a pending
+    /// survey): whether it was recorded, and why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat: Option<crate::csat::CsatTrace>,
 }
 
 /// One rule's outcome.
@@ -244,12 +250,17 @@ fn run(
         }
     }
     let sla_event = sla_fired.as_ref().map(|f| f.event(event));
+    // A rating goes on the ticket before the rules, which see `csat.received` (also for a
+    // customer's message that answers a pending survey); a refused one runs no rule.
+    let csat = crate::csat::receive(&mut working, event, now);
+    let csat_event = csat.as_ref().and_then(|c| c.event.clone());
+    let csat_refused = csat.as_ref().is_some_and(crate::csat::Received::refused);
     let mut work = Work {
         config,
         ctx,
         routing: RoutingEffects::default(),
         routing_trace: Vec::new(),
-        event: sla_event.as_ref().unwrap_or(event),
+        event: sla_event.as_ref().or(csat_event.as_ref()).unwrap_or(event),
         now,
         ticket: working,
         actions: Vec::new(),
@@ -273,7 +284,10 @@ fn run(
         }
     }
     if sla_on {
-        work.sla_sync(&texts, Some(Facts::of(event)));
+        work.sla_sync(
+            &texts,
+            Some(Facts::of(csat_event.as_ref().unwrap_or(event))),
+        );
     }
     let event = work.event;
 
@@ -332,7 +346,12 @@ fn run(
     }
 
     let mut stopped = false;
-    for (i, rule) in config.rules.iter().enumerate() {
+    let rules = if csat_refused {
+        &[][..]
+    } else {
+        &config.rules[..]
+    };
+    for (i, rule) in rules.iter().enumerate() {
         if !explain && !candidates.contains(i) {
             continue;
         }
@@ -431,6 +450,7 @@ fn run(
     trace.errors = work.errors.into_inner();
     trace.routing = work.routing_trace;
     trace.measured_response = work.measured_trace.into_inner();
+    trace.csat = csat.map(|c| c.trace);
     Decision {
         event_id: event.id.clone(),
         actions: work.actions,
@@ -755,7 +775,39 @@ impl Work<'_> {
             now => self.now.to_rfc3339(),
             expected_response => expected.as_ref().map(|e| e.text.clone()),
             expected_response_at => expected.as_ref().map(Expected::at_rfc3339),
+            survey => minijinja::Value::from_serialize(self.survey_context()),
         }
+    }
+
+    /// What templates see as `survey`: the ticket's last survey, and the links that rate it
+    /// when the pack has `settings.public_url` and the shell a link secret.
+    fn survey_context(&self) -> Value {
+        let Some(c) = &self.ticket.csat else {
+            return Value::Null;
+        };
+        let url = match (self.config.public_url(), &self.ctx.csat_secret) {
+            (Some(base), Some(secret)) => {
+                let token = secret.sign(&crate::csat::Claims {
+                    ticket: self.ticket.id.clone(),
+                    survey: c.survey.clone(),
+                    expires: c.sent_at + self.config.survey_links_valid_for(),
+                });
+                Some(crate::csat::link(base, &token))
+            }
+            _ => None,
+        };
+        let links = url.as_ref().map_or(String::new(), |u| {
+            crate::csat::SCORES
+                .iter()
+                .rev()
+                .map(|n| format!("{n}: {u}?score={n}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        json!({
+            "id": c.survey, "sent_at": c.sent_at, "score": c.score, "via": c.via,
+            "scores": crate::csat::SCORES, "url": url, "links": links,
+        })
     }
 
     fn render(&self, text: &TextDef, rule: &str, path: &str) -> Option<(String, Option<String>)> {
@@ -813,6 +865,38 @@ impl Work<'_> {
                     text,
                     language,
                     template,
+                    quick_replies: Vec::new(),
+                    survey: None,
+                }
+            }
+            ActionDef::Survey {
+                text,
+                unless_tagged,
+            } => {
+                if unless_tagged.iter().any(|tag| t.has_tag(tag)) {
+                    return;
+                }
+                let survey = crate::csat::survey_id(&self.event.id);
+                let before = t.csat.replace(crate::model::Csat {
+                    survey: survey.clone(),
+                    sent_at: self.now,
+                    score: None,
+                    rated_at: None,
+                    via: None,
+                });
+                let Some((rendered, language)) = self.render(text, rule, path) else {
+                    self.ticket.csat = before;
+                    return;
+                };
+                Action::Reply {
+                    text: rendered,
+                    language,
+                    template: match text {
+                        TextDef::Named(n) => Some(n.clone()),
+                        _ => None,
+                    },
+                    quick_replies: crate::csat::SCORES.iter().map(u8::to_string).collect(),
+                    survey: Some(survey),
                 }
             }
             ActionDef::InternalNote(text) => {
@@ -1001,6 +1085,7 @@ impl Work<'_> {
                 | ActionDef::Assign(_)
                 | ActionDef::AssignTeam(_)
                 | ActionDef::SetField { .. }
+                | ActionDef::Survey { .. }
         ) {
             self.changed();
         }
@@ -1046,6 +1131,8 @@ impl Work<'_> {
             text,
             language: Some(answer.language.clone()),
             template: None,
+            quick_replies: Vec::new(),
+            survey: None,
         });
         if !self.ticket.has_tag(&tag) {
             self.ticket.tags.push(tag.clone());
