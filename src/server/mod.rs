@@ -7,6 +7,7 @@
 mod agents;
 mod auth;
 mod chat;
+mod csat;
 mod error;
 mod extract;
 mod openapi;

@@ -17,6 +17,7 @@
 pub mod agents;
 pub mod chat;
 mod clock;
+pub mod csat;
 mod error;
 pub(crate) mod metrics;
 pub(crate) mod reload;
