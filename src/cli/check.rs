@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if let Some(note) =
                 survey_links_note(&config, std::env::var_os("FRONTDESK_CSAT_SECRET").is_some())
             {
-                eprintln!("note: {note}");
+                println!("note: {note}");
             }
             Ok(ExitCode::SUCCESS)
         }
