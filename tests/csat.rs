@@ -333,7 +333,13 @@ async fn a_survey_link_rates_once_in_the_customers_language() {
     assert_eq!(d.get("/v1/decisions?ticket=L1").await.1, before);
 
     // The rating: a thank-you page in Norwegian, the name escaped, the score on the ticket.
-    let (status, html) = page(&d, &link("4"), &[("accept-language", "en")]).await;
+    // (Other parameters, a mail system's tracking say, are left alone.)
+    let (status, html) = page(
+        &d,
+        &format!("{}&utm_campaign=csat", link("4")),
+        &[("accept-language", "en")],
+    )
+    .await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains(r#"<html lang="nb" dir="ltr">"#), "{html}");
     assert!(html.contains("Du ga hjelpen vår 4 av 5."), "{html}");

@@ -5,31 +5,33 @@
 
 use std::sync::{Arc, LazyLock};
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 
 use super::error::status;
 use super::AppState;
 use crate::service::csat::{self, LinkAnswer, Rated};
 use crate::service::{Code, Error};
 
-/// Query of `GET /v1/csat/{token}`.
-#[derive(Debug, Default, Deserialize)]
-pub struct RateQuery {
-    /// The score, 1 to 5.
-    pub score: Option<String>,
-}
-
 pub(super) async fn get_rating(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
-    Query(q): Query<RateQuery>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let answer = csat::rate_by_link(&state.desk, &token, q.score.as_deref()).await;
+    // The first `score`; other parameters (a mail system's tracking) are left alone. A query
+    // that does not decode has no score the service could read.
+    let score = match &query {
+        Ok(Query(pairs)) => pairs
+            .iter()
+            .find(|(k, _)| k == "score")
+            .map(|(_, v)| v.as_str()),
+        Err(_) => Some(""),
+    };
+    let answer = csat::rate_by_link(&state.desk, &token, score).await;
     if wants_json(&headers) {
         return match answer.result {
             Ok(rated) => Json(rated).into_response(),
