@@ -236,12 +236,21 @@ tests:
 // Over HTTP
 // ------------------------------------------------------------------------------------------
 
-/// Solves `ticket` (a new ticket of `customer`), lets a day pass and fires the example pack's
-/// survey timer; returns the survey's reply as the audit log has it.
-async fn solve_and_survey(d: &Daemon, ticket: &str, customer: Value, day: i64) -> Value {
+/// An e-mail ticket of a customer who speaks `language`.
+fn email(language: &str) -> Value {
+    json!({"channel": "email", "customer": {"language": language}})
+}
+
+/// Solves `ticket` (with the fields of `fields`), moves the clock to `day` days after
+/// [`t0`] and fires the example pack's survey timer; returns the survey's reply as the audit
+/// log has it.
+async fn solve_and_survey(d: &Daemon, ticket: &str, fields: Value, day: i64) -> Value {
+    let mut t = json!({"id": ticket, "status": "solved"});
+    t.as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
     let solve = json!({"id": format!("solve-{ticket}-{day}"), "type": "ticket.status_changed",
-        "ticket": {"id": ticket, "channel": "email", "status": "solved", "customer": customer},
-        "changes": {"ticket.status": {"from": "open", "to": "solved"}}});
+        "ticket": t, "changes": {"ticket.status": {"from": "open", "to": "solved"}}});
     let (status, body) = d.post("/v1/events", &solve).await;
     assert_eq!(status, 200, "{body}");
     assert!(
@@ -286,8 +295,9 @@ async fn csat_of(d: &Daemon, ticket: &str) -> Value {
 #[tokio::test]
 async fn a_survey_link_rates_once_in_the_customers_language() {
     let d = Daemon::with().csat_secret(SECRET).start().await;
-    let customer = json!({"first_name": "<script>alert(1)</script>", "language": "nb"});
-    let reply = solve_and_survey(&d, "L1", customer, 1).await;
+    let fields = json!({"channel": "email",
+        "customer": {"first_name": "<script>alert(1)</script>", "language": "nb"}});
+    let reply = solve_and_survey(&d, "L1", fields, 1).await;
     let text = reply["text"].as_str().unwrap();
     assert!(text.contains("Eller gi karakter med ett klikk"), "{text}");
     assert!(
@@ -385,7 +395,7 @@ async fn a_survey_link_rates_once_in_the_customers_language() {
     let reopen = json!({"id": "reopen-L1", "type": "ticket.status_changed",
         "ticket": {"id": "L1", "status": "open"}, "changes": {"ticket.status": {"from": "solved", "to": "open"}}});
     assert_eq!(d.post("/v1/events", &reopen).await.0, 200);
-    let second = solve_and_survey(&d, "L1", json!({"language": "nb"}), 3).await;
+    let second = solve_and_survey(&d, "L1", json!({}), 3).await;
     assert_ne!(second["survey"], reply["survey"]);
     let (status, html) = page(&d, &link("5"), &[]).await;
     assert_eq!(status, 410, "{html}");
@@ -408,7 +418,7 @@ async fn a_survey_link_rates_once_in_the_customers_language() {
 #[tokio::test]
 async fn a_rating_in_an_e_mail_reply_keeps_the_ticket_solved() {
     let d = Daemon::with().csat_secret(SECRET).start().await;
-    let reply = solve_and_survey(&d, "M1", json!({"language": "en"}), 1).await;
+    let reply = solve_and_survey(&d, "M1", email("en"), 1).await;
     let answer = json!({"id": "m-rate", "type": "message.created", "ticket": {"id": "M1"},
         "message": {"text": "5, thanks!", "author": "customer"}});
     let (status, body) = d.post("/v1/events?explain=true", &answer).await;
@@ -468,7 +478,8 @@ async fn a_chat_handed_to_a_person_rates_its_survey_with_a_quick_reply() {
     let (_, t) = d.get(&format!("/v1/chat/sessions/{sid}")).await;
     assert_eq!(t.get("survey"), None, "{t}");
 
-    solve_and_survey(&d, &ticket, json!({"language": "en"}), 1).await;
+    // The person solves the chat in the helpdesk, which tells frontdesk.
+    solve_and_survey(&d, &ticket, json!({}), 1).await;
     let (_, t) = d.get(&format!("/v1/chat/sessions/{sid}")).await;
     assert_eq!(t["survey"]["pending"], true, "{t}");
     assert_eq!(
@@ -482,6 +493,8 @@ async fn a_chat_handed_to_a_person_rates_its_survey_with_a_quick_reply() {
     assert_eq!(r["rating"]["repeated"], false);
     let c = csat_of(&d, &ticket).await;
     assert_eq!((&c["score"], &c["via"]), (&json!(5), &json!("chat")));
+    let (_, rec) = d.get(&format!("/v1/tickets/{ticket}")).await;
+    assert_eq!(rec["ticket"]["channel"], "chat");
     let (_, t) = d.get(&format!("/v1/chat/sessions/{sid}")).await;
     assert_eq!(
         (&t["survey"]["pending"], &t["survey"]["score"]),
@@ -499,7 +512,7 @@ async fn a_chat_handed_to_a_person_rates_its_survey_with_a_quick_reply() {
 #[tokio::test]
 async fn without_a_secret_surveys_carry_no_links() {
     let d = Daemon::start().await;
-    let reply = solve_and_survey(&d, "N1", json!({"language": "zh"}), 1).await;
+    let reply = solve_and_survey(&d, "N1", email("zh"), 1).await;
     let text = reply["text"].as_str().unwrap();
     assert!(text.contains("之间的数字"), "{text}");
     assert!(!text.contains("/v1/csat/"), "{text}");
