@@ -9,8 +9,8 @@
 //! Two crates. `frontdesk-core` (`crates/core`) is the pure part — model, rule packs, the
 //! decision function, business time, SLA, routing, FAQ bots — with no I/O dependency at all;
 //! its modules are re-exported here under the same names ([`model`], [`config`], [`rules`],
-//! [`time`], [`engine`], [`routing`], [`sla`], [`schedule`], [`measured`], [`faq`], [`bot`],
-//! [`outbound`], [`plan`], [`syntax`], [`testing`]). This crate is the shell around it, in layers:
+//! [`time`], [`engine`], [`routing`], [`sla`], [`schedule`], [`measured`], [`csat`], [`faq`],
+//! [`bot`], [`outbound`], [`plan`], [`syntax`], [`testing`]). This crate is the shell around it, in layers:
 //!
 //! - [`server`]: the HTTP edge (axum). Handlers parse a request, call the service, render the
 //!   answer or its error.
@@ -46,8 +46,8 @@
 #![warn(missing_docs)]
 
 pub use frontdesk_core::{
-    bot, config, engine, faq, kpi, measured, model, outbound, plan, routing, rules, schedule, sla,
-    syntax, testing, time,
+    bot, config, csat, engine, faq, kpi, measured, model, outbound, plan, routing, rules, schedule,
+    sla, syntax, testing, time,
 };
 
 pub mod adapters;

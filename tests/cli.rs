@@ -235,7 +235,7 @@ fn schema_and_completions() {
     let o = frontdesk(&["schema"], &root());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let actions = v["$defs"]["actions"]["items"]["anyOf"].as_array().unwrap();
-    assert_eq!(actions.len(), 16);
+    assert_eq!(actions.len(), 17);
     assert_eq!(
         v["properties"]["rules"]["items"]["additionalProperties"],
         false

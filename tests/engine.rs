@@ -265,7 +265,9 @@ templates:
             [Action::Reply {
                 text: text.into(),
                 language: Some(used.into()),
-                template: Some("ack".into())
+                template: Some("ack".into()),
+                quick_replies: Vec::new(),
+                survey: None,
             }],
             "{lang}"
         );

@@ -698,6 +698,8 @@ fn answer_faq_replies_in_the_customers_language_and_tags_the_entry() {
             text: "Hverdager 9-17.\nÅpningstider: https://shop.example.com/hours".into(),
             language: Some("nb".into()),
             template: None,
+            quick_replies: Vec::new(),
+            survey: None,
         }
     );
     assert_eq!(

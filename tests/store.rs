@@ -768,6 +768,8 @@ async fn outbox_helpdesk_targets(s: Arc<dyn Store>) {
         text: "hi".into(),
         language: None,
         template: None,
+        quick_replies: Vec::new(),
+        survey: None,
     };
     for (id, api) in [("h1", true), ("h2", false)] {
         let mut e = msg(id, id);

@@ -35,6 +35,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 plural(config.warnings.len(), "warning"),
                 config.keyword_count(),
             );
+            if let Some(note) =
+                survey_links_note(&config, std::env::var_os("FRONTDESK_CSAT_SECRET").is_some())
+            {
+                println!("note: {note}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(diags) => {
@@ -51,5 +56,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// What `check` says about survey links when the pack sends surveys that will carry none.
+fn survey_links_note(config: &crate::config::Config, secret: bool) -> Option<String> {
+    if !config.sends_surveys() {
+        return None;
+    }
+    let missing = match (config.public_url().is_some(), secret) {
+        (true, true) => return None,
+        (false, _) => "the rules set no `settings.public_url`",
+        (true, false) => "FRONTDESK_CSAT_SECRET is not set here (the daemon needs it)",
+    };
+    Some(format!(
+        "surveys will carry no rating links: {missing}; customers can still rate by replying or in the chat (docs/csat.md)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_note_names_what_survey_links_lack() {
+        let pack = |settings: &str| {
+            crate::config::Config::from_yaml(
+                "p.yaml",
+                &format!("{settings}\nrules:\n  - name: s\n    on: [ticket.status_changed]\n    then: [ {{ survey: \"How did we do?\" }} ]\n"),
+            )
+            .unwrap()
+        };
+        let with_url = pack("settings: { public_url: \"https://desk.example\" }");
+        assert_eq!(survey_links_note(&with_url, true), None);
+        assert!(survey_links_note(&with_url, false)
+            .unwrap()
+            .contains("FRONTDESK_CSAT_SECRET"));
+        assert!(survey_links_note(&pack(""), true)
+            .unwrap()
+            .contains("settings.public_url"));
+        let no_survey = crate::config::Config::from_yaml("p.yaml", "rules: []").unwrap();
+        assert_eq!(survey_links_note(&no_survey, false), None);
     }
 }

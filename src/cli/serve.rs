@@ -138,6 +138,11 @@ pub struct Args {
         env = "FRONTDESK_TIMER_LEASE"
     )]
     timer_lease: u64,
+    /// Secret that signs the rating links of satisfaction surveys (at least 32 bytes, the same
+    /// on every replica; e.g. `openssl rand -hex 32`). Unset: surveys carry no links, and
+    /// customers rate by replying or in the chat.
+    #[arg(long, env = "FRONTDESK_CSAT_SECRET", hide_env_values = true)]
+    csat_secret: Option<String>,
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
@@ -253,6 +258,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         request_timeout: Duration::from_secs(args.timeout),
         watch: !args.no_watch,
         timer_lease: Duration::from_secs(args.timer_lease.max(1)),
+        csat_secret: args.csat_secret,
         ..Options::new()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -7,6 +7,7 @@
 mod agents;
 mod auth;
 mod chat;
+mod csat;
 mod error;
 mod extract;
 mod openapi;
@@ -58,6 +59,9 @@ pub struct Options {
     pub secrets: HashMap<Helpdesk, Vec<String>>,
     /// Outbound connectors (webhooks, Slack, SMTP).
     pub connectors: ConnectorConfig,
+    /// The secret survey links are signed with (`FRONTDESK_CSAT_SECRET`, at least 32 bytes);
+    /// `None`: surveys offer no links.
+    pub csat_secret: Option<String>,
 }
 
 impl Options {
@@ -77,6 +81,7 @@ impl Options {
             clock: Arc::new(SystemClock),
             secrets: HashMap::new(),
             connectors: ConnectorConfig::default(),
+            csat_secret: None,
         }
     }
 }
@@ -135,8 +140,10 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         clock: opts.clock.clone(),
         timer_lease: opts.timer_lease,
         connectors: opts.connectors.clone(),
+        csat_secret: opts.csat_secret.clone(),
     })
     .await?;
+    log_survey_links(&desk);
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
@@ -171,6 +178,24 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         shutdown: tx,
         task,
     })
+}
+
+/// Says at start whether the pack's surveys carry links, and if not, what is missing.
+fn log_survey_links(desk: &Desk) {
+    let loaded = desk.config.load();
+    let config = &loaded.config;
+    if !config.sends_surveys() {
+        return;
+    }
+    match (desk.csat_secret.is_some(), config.public_url()) {
+        (true, Some(url)) => tracing::info!(%url, "surveys carry signed rating links"),
+        (false, _) => tracing::warn!(
+            "surveys carry no rating links: FRONTDESK_CSAT_SECRET is not set; customers can still rate by replying or in the chat"
+        ),
+        (true, None) => tracing::warn!(
+            "surveys carry no rating links: the rules set no settings.public_url; customers can still rate by replying or in the chat"
+        ),
+    }
 }
 
 /// The OpenAPI 3.1 document of the HTTP API.

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use crate::model::Event;
 use crate::service::agents::AgentView;
 use crate::service::chat::{ChatAnswer, ChatClosed, ChatInput, ChatOpened, NewChat, Transcript};
+use crate::service::csat::Rated;
 use crate::service::{ConfigInfo, EventResponse};
 use crate::store::{AuditRow, ChatStats, OutboxRow, TicketRecord};
 
@@ -25,6 +26,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/chat/sessions/{id}/close"),
     ("get", "/v1/bots/{bot}/stats"),
     ("get", "/v1/reports/kpis"),
+    ("get", "/v1/csat/{token}"),
     ("post", "/v1/admin/reload"),
     ("get", "/v1/admin/config"),
     ("get", "/healthz"),
@@ -33,6 +35,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("get", "/chat"),
 ];
+
+/// Routes under `/v1/` that take no API token.
+const PUBLIC: &[&str] = &["/v1/csat/{token}"];
 
 fn schema<T: schemars::JsonSchema>(defs: &mut Map<String, Value>) -> Value {
     let mut s = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
@@ -87,6 +92,7 @@ pub fn document() -> Value {
     let stats = schema::<ChatStats>(&mut defs);
     let chat_closed = schema::<ChatClosed>(&mut defs);
     let kpis = schema::<crate::kpi::Report>(&mut defs);
+    let rated = schema::<Rated>(&mut defs);
     defs.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],
@@ -222,6 +228,18 @@ pub fn document() -> Value {
                 json!([{ "name": "bot", "in": "path", "required": true, "schema": text },
                 { "name": "top", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }]),
             ),
+            "/v1/csat/{token}" => {
+                let mut o = op(
+                    "Rate a satisfaction survey from its link (no API token: the link is signed). Answers a small page in the customer's language; JSON with `Accept: application/json`",
+                    rated.clone(),
+                    &["400", "403", "404", "409", "410", "503"],
+                    None,
+                    json!([{ "name": "token", "in": "path", "required": true, "schema": text },
+                    { "name": "score", "in": "query", "required": true, "schema": { "type": "integer", "minimum": 1, "maximum": 5 } }]),
+                );
+                o["responses"]["200"]["content"]["text/html"] = json!({ "schema": text });
+                o
+            }
             "/chat" => {
                 json!({ "summary": "The chat widget (HTML); query: bot, lang, token", "parameters": [
                     { "name": "bot", "in": "query", "schema": text },
@@ -271,7 +289,7 @@ pub fn document() -> Value {
         };
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         let mut operation = operation;
-        if path.starts_with("/v1/") {
+        if path.starts_with("/v1/") && !PUBLIC.contains(path) {
             operation["security"] = json!([{ "bearer": [] }]);
         }
         entry[*method] = operation;

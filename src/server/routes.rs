@@ -17,7 +17,7 @@ use serde_json::Value;
 use tower::ServiceBuilder;
 
 use super::extract::{body, parse_json, require_json};
-use super::{agents, chat, openapi, AppError, AppState, Options};
+use super::{agents, chat, csat, openapi, AppError, AppState, Options};
 use crate::adapters::{self, AdapterError, Inbound, Translated};
 use crate::model::Event;
 use crate::service::{metrics, reload, reports, Code, ConfigInfo, EventResponse};
@@ -47,6 +47,8 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .merge(v1)
         // Inbound webhooks authenticate by signature when the adapter has a secret, else by token.
         .route("/v1/inbound/{adapter}", post(post_inbound))
+        // Survey links carry their own signature: customers follow them without a login.
+        .route("/v1/csat/{token}", get(csat::get_rating))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),

@@ -105,6 +105,9 @@ pub struct ChatAnswer {
     pub expected: Option<Notice>,
     /// The event decided for the handoff.
     pub event: Option<HandoffEvent>,
+    /// After the handoff, a line that rated the chat's survey (`5`, `👍`, "very good").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<super::csat::Rated>,
 }
 
 /// A session and its transcript.
@@ -114,6 +117,10 @@ pub struct Transcript {
     pub session: Session,
     /// Every line, oldest first.
     pub messages: Vec<Message>,
+    /// After a handoff: the satisfaction survey of the chat's ticket, when one was sent; while
+    /// it is pending the widget offers its quick replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<super::csat::ChatSurvey>,
 }
 
 /// The bot named `name`, or a 404 that names the field and the nearest bot.
@@ -218,7 +225,15 @@ async fn load_session(state: &Desk, id: &str) -> Result<Session, Error> {
 pub async fn transcript(state: &Desk, id: &str) -> Result<Transcript, Error> {
     let session = load_session(state, id).await?;
     let messages = state.store.chat_messages(id).await?;
-    Ok(Transcript { session, messages })
+    let survey = match session.state {
+        SessionState::HandedOff => super::csat::chat_survey(state, &session.ticket_id()).await?,
+        _ => None,
+    };
+    Ok(Transcript {
+        session,
+        messages,
+        survey,
+    })
 }
 
 /// How often a turn is computed again when another replica saved a turn of the same session
@@ -416,6 +431,14 @@ async fn take_message(
             }
             event = Some(decided);
         }
+        // After the handoff the person's survey may be waiting: a line that reads as a rating
+        // rates it (the line is kept for the person all the same).
+        let rating = match (&input, session.state) {
+            (Input::Text(text), SessionState::HandedOff) => {
+                super::csat::rate_in_chat(state, &session.ticket_id(), text).await?
+            }
+            _ => None,
+        };
         let answer = ChatAnswer {
             session: turn.session.id.clone(),
             state: turn.session.state,
@@ -425,6 +448,7 @@ async fn take_message(
             reply: turn.reply.clone(),
             expected,
             event,
+            rating,
         };
         turn.message_id = request.id.clone();
         turn.answer = Some(serde_json::to_string(&Kept {

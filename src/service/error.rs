@@ -46,8 +46,12 @@ codes! {
     Unauthorized = ("unauthorized", 401),
     /// A webhook's signature does not verify.
     InvalidSignature = ("invalid_signature", 401),
+    /// A survey link's token is not one frontdesk signed (cut short, changed, made up).
+    SurveyLinkInvalid = ("survey_link_invalid", 403),
     /// No such route, ticket, session, bot, agent, outbox row or adapter.
     NotFound = ("not_found", 404),
+    /// Survey links are off: the daemon has no link secret.
+    SurveyLinksOff = ("survey_links_off", 404),
     /// The route does not take that method.
     MethodNotAllowed = ("method_not_allowed", 405),
     /// The event id was used before for a different event.
@@ -58,6 +62,12 @@ codes! {
     Stale = ("stale", 409),
     /// The chat session is closed.
     SessionClosed = ("session_closed", 409),
+    /// The survey was rated before with another score; the first rating stands.
+    SurveyAlreadyRated = ("survey_already_rated", 409),
+    /// A survey link whose time ran out.
+    SurveyLinkExpired = ("survey_link_expired", 410),
+    /// The survey is no longer the ticket's: a newer one replaced it.
+    SurveyClosed = ("survey_closed", 410),
     /// The body is larger than the server takes.
     BodyTooLarge = ("body_too_large", 413),
     /// The body is not sent as JSON.

@@ -17,6 +17,7 @@
 pub mod agents;
 pub mod chat;
 mod clock;
+pub mod csat;
 mod error;
 pub(crate) mod metrics;
 pub(crate) mod reload;
@@ -69,6 +70,9 @@ pub struct Settings {
     pub timer_lease: Duration,
     /// Outbound connectors.
     pub connectors: ConnectorConfig,
+    /// The secret survey links are signed with (`FRONTDESK_CSAT_SECRET`); without one,
+    /// surveys offer no links.
+    pub csat_secret: Option<String>,
 }
 
 /// The desk: the rule pack, the store and the connectors, and every operation on them.
@@ -99,6 +103,8 @@ pub struct Desk {
     measured_at: std::sync::Mutex<Option<DateTime<Utc>>>,
     /// Turns of one chat session run one after another (see `chat::SessionLocks`).
     chat_locks: chat::SessionLocks,
+    /// The key survey links are signed and checked with.
+    pub(crate) csat_secret: Option<crate::csat::Secret>,
 }
 
 /// How often the measured first responses are read again.
@@ -112,6 +118,13 @@ impl Desk {
             .await
             .map_err(|d| anyhow::anyhow!("{}:\n{d}", settings.rules.display()))?;
         let connectors = Connectors::new(settings.connectors).map_err(anyhow::Error::msg)?;
+        let csat_secret = match settings.csat_secret.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(
+                crate::csat::Secret::new(s.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("FRONTDESK_CSAT_SECRET: {e}"))?,
+            ),
+        };
         let store = store::open(&settings.store).await?;
         let desk = Arc::new(Desk {
             config: ArcSwap::from_pointee(loaded),
@@ -127,6 +140,7 @@ impl Desk {
             measured: Default::default(),
             measured_at: Default::default(),
             chat_locks: Default::default(),
+            csat_secret,
         });
         if let Err(e) = desk.refresh_measured().await {
             tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");
@@ -219,6 +233,7 @@ impl Desk {
         event.ticket.stats = None;
         event.ticket.csat = None;
         let measured = self.measured.load_full();
+        let csat_secret = self.csat_secret.clone();
         let decide: store::RoutedDecideFn = {
             let event = event.clone();
             let freed = freed.clone();
@@ -243,6 +258,7 @@ impl Desk {
                 let ctx = engine::Context {
                     routing,
                     measured: measured.clone(),
+                    csat_secret: csat_secret.clone(),
                     prior,
                 };
                 let d = if explain {
@@ -342,6 +358,12 @@ impl Desk {
         } else {
             Err(Error::not_found(format!("no outbox row `{id}`")).field("id"))
         }
+    }
+
+    /// Whether survey links can be offered and checked: a link secret, and a pack with
+    /// `settings.public_url`.
+    pub fn survey_links(&self) -> bool {
+        self.csat_secret.is_some() && self.config.load().config.public_url().is_some()
     }
 
     /// Whether the store answers.

@@ -34,6 +34,7 @@ pub struct Setup {
     clock: Option<Arc<ManualClock>>,
     secrets: Vec<(AdapterKind, String)>,
     connectors: ConnectorConfig,
+    csat_secret: Option<String>,
 }
 
 impl Setup {
@@ -91,6 +92,12 @@ impl Setup {
         self
     }
 
+    /// The secret survey links are signed with (default: none, surveys carry no links).
+    pub fn csat_secret(mut self, secret: &str) -> Setup {
+        self.csat_secret = Some(secret.to_string());
+        self
+    }
+
     /// Starts the daemon; panics if it does not start.
     pub async fn start(mut self) -> Daemon {
         let clock = self
@@ -137,6 +144,7 @@ impl Daemon {
             clock: None,
             secrets: Vec::new(),
             connectors: ConnectorConfig::default(),
+            csat_secret: None,
         }
     }
 
@@ -163,6 +171,7 @@ impl Daemon {
             scheduler: false,
             clock: clock.clone(),
             connectors: setup.connectors.clone(),
+            csat_secret: setup.csat_secret.clone(),
             ..Options::new()
         };
         for (kind, secret) in &setup.secrets {

@@ -61,6 +61,8 @@ pub struct Context {
     pub routing: RoutingState,
     /// Recent measured first responses (read with `settings.measured_response`).
     pub measured: std::sync::Arc<crate::measured::Measured>,
+    /// The key survey links are signed with; without it surveys offer no links.
+    pub csat_secret: Option<crate::csat::Secret>,
     /// The ticket as the store held it before the event (`None`: first seen), for the KPI
     /// facts ([`crate::kpi::settle`]).
     pub prior: Option<Ticket>,
@@ -84,6 +86,10 @@ pub struct Trace {
     /// expected response promised, and whether it was promised instead of the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_response: Option<crate::measured::MeasuredTrace>,
+    /// A rating met by this event (`csat.received`, or a customer's answer to a pending
+    /// survey): whether it was recorded, and why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat: Option<crate::csat::CsatTrace>,
 }
 
 /// One rule's outcome.
@@ -256,12 +262,17 @@ fn run(
         }
     }
     let sla_event = sla_fired.as_ref().map(|f| f.event(event));
+    // A rating goes on the ticket before the rules, which see `csat.received` (also for a
+    // customer's message that answers a pending survey); a refused one runs no rule.
+    let csat = crate::csat::receive(&mut working, event, now);
+    let csat_event = csat.as_ref().and_then(|c| c.event.clone());
+    let csat_refused = csat.as_ref().is_some_and(crate::csat::Received::refused);
     let mut work = Work {
         config,
         ctx,
         routing: RoutingEffects::default(),
         routing_trace: Vec::new(),
-        event: sla_event.as_ref().unwrap_or(event),
+        event: sla_event.as_ref().or(csat_event.as_ref()).unwrap_or(event),
         now,
         at,
         ticket: working,
@@ -286,7 +297,10 @@ fn run(
         }
     }
     if sla_on {
-        work.sla_sync(&texts, Some(Facts::of(event)));
+        work.sla_sync(
+            &texts,
+            Some(Facts::of(csat_event.as_ref().unwrap_or(event))),
+        );
     }
     let event = work.event;
 
@@ -345,7 +359,12 @@ fn run(
     }
 
     let mut stopped = false;
-    for (i, rule) in config.rules.iter().enumerate() {
+    let rules = if csat_refused {
+        &[][..]
+    } else {
+        &config.rules[..]
+    };
+    for (i, rule) in rules.iter().enumerate() {
         if !explain && !candidates.contains(i) {
             continue;
         }
@@ -444,6 +463,7 @@ fn run(
     trace.errors = work.errors.into_inner();
     trace.routing = work.routing_trace;
     trace.measured_response = work.measured_trace.into_inner();
+    trace.csat = csat.map(|c| c.trace);
     let mut ticket = work.ticket;
     let kpi = crate::kpi::settle(ctx.prior.as_ref(), event, &mut ticket, &work.actions, at);
     Decision {
@@ -771,7 +791,39 @@ impl Work<'_> {
             now => self.now.to_rfc3339(),
             expected_response => expected.as_ref().map(|e| e.text.clone()),
             expected_response_at => expected.as_ref().map(Expected::at_rfc3339),
+            survey => minijinja::Value::from_serialize(self.survey_context()),
         }
+    }
+
+    /// What templates see as `survey`: the ticket's last survey, and the links that rate it
+    /// when the pack has `settings.public_url` and the shell a link secret.
+    fn survey_context(&self) -> Value {
+        let Some(c) = &self.ticket.csat else {
+            return Value::Null;
+        };
+        let url = match (self.config.public_url(), &self.ctx.csat_secret) {
+            (Some(base), Some(secret)) => {
+                let token = secret.sign(&crate::csat::Claims {
+                    ticket: self.ticket.id.clone(),
+                    survey: c.survey.clone(),
+                    expires: c.sent_at + self.config.survey_links_valid_for(),
+                });
+                Some(crate::csat::link(base, &token))
+            }
+            _ => None,
+        };
+        let links = url.as_ref().map_or(String::new(), |u| {
+            crate::csat::SCORES
+                .iter()
+                .rev()
+                .map(|n| format!("{n}: {u}?score={n}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        json!({
+            "id": c.survey, "sent_at": c.sent_at, "score": c.score, "via": c.via,
+            "scores": crate::csat::SCORES, "url": url, "links": links,
+        })
     }
 
     fn render(&self, text: &TextDef, rule: &str, path: &str) -> Option<(String, Option<String>)> {
@@ -829,6 +881,38 @@ impl Work<'_> {
                     text,
                     language,
                     template,
+                    quick_replies: Vec::new(),
+                    survey: None,
+                }
+            }
+            ActionDef::Survey {
+                text,
+                unless_tagged,
+            } => {
+                if unless_tagged.iter().any(|tag| t.has_tag(tag)) {
+                    return;
+                }
+                let survey = crate::csat::survey_id(&self.event.id);
+                let before = t.csat.replace(crate::model::Csat {
+                    survey: survey.clone(),
+                    sent_at: self.now,
+                    score: None,
+                    rated_at: None,
+                    via: None,
+                });
+                let Some((rendered, language)) = self.render(text, rule, path) else {
+                    self.ticket.csat = before;
+                    return;
+                };
+                Action::Reply {
+                    text: rendered,
+                    language,
+                    template: match text {
+                        TextDef::Named(n) => Some(n.clone()),
+                        _ => None,
+                    },
+                    quick_replies: crate::csat::SCORES.iter().map(u8::to_string).collect(),
+                    survey: Some(survey),
                 }
             }
             ActionDef::InternalNote(text) => {
@@ -1017,6 +1101,7 @@ impl Work<'_> {
                 | ActionDef::Assign(_)
                 | ActionDef::AssignTeam(_)
                 | ActionDef::SetField { .. }
+                | ActionDef::Survey { .. }
         ) {
             self.changed();
         }
@@ -1062,6 +1147,8 @@ impl Work<'_> {
             text,
             language: Some(answer.language.clone()),
             template: None,
+            quick_replies: Vec::new(),
+            survey: None,
         });
         if !self.ticket.has_tag(&tag) {
             self.ticket.tags.push(tag.clone());

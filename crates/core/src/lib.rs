@@ -19,6 +19,8 @@
 //! - [`routing`]: agents, teams, availability and automatic assignment ([`routing::route`]).
 //! - [`sla`]: SLA policies and the clocks they run on a ticket (first response, next response,
 //!   resolution), with their warning and breach timers.
+//! - [`csat`]: satisfaction surveys: reading a rating from a customer's answer, signed survey
+//!   links, what a rating does to the ticket before the rules run.
 //! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
 //! - [`measured`]: measured first responses blended into the expected response.
 //! - [`outbound`]: which actions of a decision leave frontdesk (outbox rows), and the requests
@@ -56,6 +58,7 @@
 
 pub mod bot;
 pub mod config;
+pub mod csat;
 pub mod engine;
 pub mod faq;
 pub mod kpi;

@@ -26,8 +26,10 @@ fn list(items: &[String]) -> String {
 impl TestCase {
     /// Runs the test: the decision and what differs from the expectations.
     pub fn run(&self, config: &Config) -> (Decision, Vec<Mismatch>) {
+        // Tests sign survey links with a fixed secret, so their replies show the links.
         let context = Context {
             routing: self.routing.clone(),
+            csat_secret: Some(crate::csat::Secret::for_tests()),
             ..Context::default()
         };
         let d = engine::explain_with(config, &context, &self.event.ticket, &self.event, self.now);
@@ -169,6 +171,24 @@ impl Expect {
             let got = t.fields.get(name).cloned().unwrap_or(Value::Null);
             if &got != want {
                 diff(&format!("fields.{name}"), want.to_string(), got.to_string());
+            }
+        }
+        if let Some(want) = self.csat_score {
+            let got = t.csat.as_ref().and_then(|c| c.score);
+            if got != Some(want) {
+                let why = d
+                    .trace
+                    .csat
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" ({})", c.message));
+                diff(
+                    "csat_score",
+                    want.to_string(),
+                    format!(
+                        "{}{why}",
+                        got.map_or("no rating".to_string(), |n| n.to_string())
+                    ),
+                );
             }
         }
         let errors = d.trace.errors.len();

@@ -36,7 +36,12 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "response_calendar",
     "first_response",
     "measured_response",
+    "public_url",
+    "survey_links_valid_for",
 ];
+
+/// How long survey links work unless `settings.survey_links_valid_for` says otherwise.
+pub const SURVEY_LINKS_VALID_FOR_DAYS: i64 = 30;
 
 /// Keys of `settings.measured_response`.
 pub const MEASURED_KEYS: &[&str] = &["percentile", "min_samples", "window"];
@@ -77,6 +82,10 @@ pub(crate) struct Pack {
     /// Cron schedules.
     pub schedules: Vec<crate::schedule::CronSchedule>,
     pub(crate) schedule_sites: Sites,
+    /// `settings.public_url`: where customers reach the daemon (survey links).
+    pub public_url: Option<String>,
+    /// `settings.survey_links_valid_for`.
+    pub survey_links_valid_for: Option<chrono::Duration>,
 }
 
 /// Compiles the parts of one file.
@@ -388,6 +397,43 @@ impl Compiler<'_> {
         if let Some(m) = f.get("measured_response") {
             self.pack.measured = self.measured_response(m, &join(path, "measured_response"));
         }
+        if let Some(u) = f.get("public_url") {
+            self.pack.public_url = self.public_url(u, &join(path, "public_url"));
+        }
+        if let Some(v) = f.get("survey_links_valid_for") {
+            let p = join(path, "survey_links_valid_for");
+            if let Some(text) = self.cx.text(v, &p) {
+                match action::parse_duration(&text) {
+                    Ok(d) => self.pack.survey_links_valid_for = Some(d),
+                    Err(e) => self.cx.error(v.pos, &p, e),
+                }
+            }
+        }
+    }
+
+    /// `settings.public_url`: an http(s) URL without query or fragment, kept without a
+    /// trailing `/`.
+    fn public_url(&mut self, node: &Node, path: &str) -> Option<String> {
+        let url = self.cx.nonempty_text(node, path)?;
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        let problem = match rest {
+            None => Some("is not an http(s) URL"),
+            Some(r) if r.is_empty() || r.starts_with('/') => Some("has no host"),
+            Some(_) if url.contains(['?', '#']) => {
+                Some("has a query or fragment; write the base URL the daemon is reached at")
+            }
+            Some(_) if url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                Some("has white space in it")
+            }
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            self.cx.error(node.pos, path, format!("`{url}` {problem}"));
+            return None;
+        }
+        Some(url.trim_end_matches('/').to_string())
     }
 
     /// `settings.measured_response`: `true` (the defaults) or `{percentile, min_samples,

@@ -81,6 +81,12 @@ pub struct Config {
     pub(crate) routing: Vec<crate::routing::RoutingNeed>,
     pub(crate) sla: crate::sla::Policies,
     pub(crate) schedules: Vec<crate::schedule::CronSchedule>,
+    /// `settings.public_url`, without a trailing `/`.
+    pub(crate) public_url: Option<String>,
+    /// How long survey links work.
+    pub(crate) survey_links_valid_for: chrono::Duration,
+    /// Some rule, timer or schedule sends a survey.
+    pub(crate) surveys: bool,
     /// The `tests:` of every file.
     pub tests: Vec<TestCase>,
     /// The files the pack was compiled from.
@@ -367,7 +373,15 @@ impl Config {
             agents.dedup();
             routing[*t as usize] = crate::routing::RoutingNeed { locks, agents };
         }
+        let surveys = pack.rules.iter().any(|r| sends_survey(&r.then))
+            || pack.timers.values().any(|t| sends_survey(&t.then))
+            || pack.schedules.iter().any(|s| sends_survey(&s.then));
         Config {
+            public_url: pack.public_url,
+            survey_links_valid_for: pack
+                .survey_links_valid_for
+                .unwrap_or_else(|| chrono::Duration::days(compile::SURVEY_LINKS_VALID_FOR_DAYS)),
+            surveys,
             roster: pack.roster,
             routing,
             rules: pack.rules,
@@ -424,6 +438,23 @@ impl Config {
     /// `settings.measured_response`, when expected responses are blended with measured ones.
     pub fn measured_response(&self) -> Option<&crate::measured::MeasuredSettings> {
         self.measured.as_ref()
+    }
+
+    /// `settings.public_url`: the base URL customers reach the daemon at, which survey links
+    /// start with (without a trailing `/`).
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
+    /// How long a survey link works after the survey is sent (`settings.survey_links_valid_for`,
+    /// default 30 days).
+    pub fn survey_links_valid_for(&self) -> chrono::Duration {
+        self.survey_links_valid_for
+    }
+
+    /// Whether some rule, timer or schedule sends a satisfaction survey (`survey`).
+    pub fn sends_surveys(&self) -> bool {
+        self.surveys
     }
 
     /// The pack's first-response targets (`settings.response_calendar`, `first_response`).
@@ -525,6 +556,12 @@ fn warn_empty_teams(
             }
         }
     }
+}
+
+fn sends_survey(actions: &[ActionDef]) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, ActionDef::Survey { .. }))
 }
 
 fn warn_unused_templates(

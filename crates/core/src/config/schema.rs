@@ -89,6 +89,14 @@ fn action_value(name: &str) -> Value {
             json!({ "type": "object", "properties": { "bot": { "type": "string" }, "min_score": { "type": "number", "minimum": 0, "maximum": 1 } },
                                 "required": ["bot"], "additionalProperties": false })
         }
+        "survey" => json!({ "anyOf": [
+            { "type": "string", "description": "the reply's text" },
+            { "type": "object", "properties": {
+                "template": { "$ref": "#/$defs/templateName" }, "text": { "type": "string" },
+                "unless_tagged": one_of_list(json!({ "type": "string", "pattern": "^[^\\s,]+$" })) },
+              "additionalProperties": false }
+          ],
+          "description": "a reply asking for a rating from 1 to 5 (quick replies 1-5; {{ survey.links }} in the text); sets ticket.csat" }),
         _ => json!({}),
     }
 }
@@ -194,6 +202,12 @@ pub fn rule_file() -> Value {
                     } }
                 ]
             }),
+            "public_url" => {
+                json!({ "type": "string", "pattern": "^https?://[^/?#\\s]", "description": "where customers reach the daemon; survey links start with it" })
+            }
+            "survey_links_valid_for" => {
+                json!({ "type": "string", "description": "how long survey links work: 30d (the default), 2w" })
+            }
             _ => {
                 json!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
             }
@@ -244,6 +258,7 @@ pub fn rule_file() -> Value {
             "status" => json!({ "enum": strings(Status::names()) }),
             "no_reply" => json!({ "type": "boolean" }),
             "replies" | "errors" => json!({ "type": "integer", "minimum": 0 }),
+            "csat_score" => json!({ "type": "integer", "minimum": 1, "maximum": 5 }),
             "fields" => json!({ "type": "object" }),
             "tags" | "no_tags" | "rules" | "reply_contains" | "actions" | "timers" => {
                 one_of_list(json!({ "type": "string" }))

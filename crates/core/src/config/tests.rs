@@ -36,6 +36,7 @@ pub const EXPECT_KEYS: &[&str] = &[
     "fields",
     "errors",
     "queued",
+    "csat_score",
 ];
 /// The time a test runs at when it gives none: Monday 5 January 2026, 09:00 UTC.
 pub const DEFAULT_NOW: &str = "2026-01-05T09:00:00Z";
@@ -78,6 +79,7 @@ pub struct Expect {
     pub(crate) fields: BTreeMap<String, Value>,
     pub(crate) errors: Option<usize>,
     pub(crate) queued: Option<String>,
+    pub(crate) csat_score: Option<u8>,
 }
 
 /// Finds the node at a serde path (`ticket.customer.tier`, `tags[2]`) for a precise position.
@@ -385,6 +387,17 @@ fn compile_expect(
                 .map(|x| e.errors = Some(x.max(0) as usize))
                 .is_some(),
             "timers" => cx.text_list(v, &p).map(|x| e.timers = Some(x)).is_some(),
+            "csat_score" => match cx.int(v, &p) {
+                Some(n @ 1..=5) => {
+                    e.csat_score = Some(n as u8);
+                    true
+                }
+                Some(n) => {
+                    cx.error(v.pos, &p, format!("a score is 1 to 5, not {n}"));
+                    false
+                }
+                None => false,
+            },
             "fields" => match &v.kind {
                 Kind::Map(pairs) => {
                     for (k, val) in pairs {
@@ -415,7 +428,13 @@ fn compile_expect(
                 let kinds = cx.text_list(v, &p);
                 if let Some(kinds) = &kinds {
                     for (i, k) in kinds.iter().enumerate() {
-                        if !crate::rules::action::ACTIONS.contains(&k.as_str()) {
+                        if k == "survey" {
+                            cx.error(
+                                v.pos,
+                                &index(&p, i),
+                                "a survey is decided as a `reply` (with `survey` set); write `reply`",
+                            );
+                        } else if !crate::rules::action::ACTIONS.contains(&k.as_str()) {
                             let hint =
                                 did_you_mean(k, crate::rules::action::ACTIONS.iter().copied());
                             cx.error(v.pos, &index(&p, i), format!("unknown action `{k}`{hint}"));

@@ -57,6 +57,13 @@ pub enum Action {
         /// The template it came from.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         template: Option<String>,
+        /// Answers the customer can pick instead of typing (a chat widget's or helpdesk's
+        /// buttons); sending one is the same as writing its text. A survey offers `1` to `5`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        quick_replies: Vec<String>,
+        /// The satisfaction survey this reply sends (`ticket.csat.survey`), when it is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        survey: Option<String>,
     },
     /// Add a note only agents see.
     InternalNote {

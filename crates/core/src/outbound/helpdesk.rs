@@ -154,6 +154,20 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
                 )
             };
             match action {
+                // Quick replies (a survey's 1 to 5) become Chatwoot's option buttons.
+                Action::Reply {
+                    text,
+                    quick_replies,
+                    ..
+                } if !quick_replies.is_empty() => {
+                    let mut m = message(text, false);
+                    m.body["content_type"] = json!("input_select");
+                    m.body["content_attributes"] = json!({ "items": quick_replies
+                        .iter()
+                        .map(|q| json!({ "title": q, "value": q }))
+                        .collect::<Vec<_>>() });
+                    vec![m]
+                }
                 Action::Reply { text, .. } => vec![message(text, false)],
                 Action::InternalNote { text } => vec![message(text, true)],
                 Action::SetStatus { status: s } => vec![status(match s {
@@ -338,6 +352,8 @@ mod tests {
             text: "hi".into(),
             language: None,
             template: None,
+            quick_replies: Vec::new(),
+            survey: None,
         };
         assert_eq!(target(&ticket("chatwoot", false), &reply), None);
         assert_eq!(target(&Ticket::default(), &reply), None);
@@ -437,5 +453,21 @@ mod tests {
             "one call per tag"
         );
         assert!(plan(&t("zammad"), "not-a-number", &note, "x").is_empty());
+        // A survey's quick replies are buttons in Chatwoot, the text alone elsewhere.
+        let survey = Action::Reply {
+            text: "How did we do?".into(),
+            language: None,
+            template: None,
+            quick_replies: vec!["1".into(), "5".into()],
+            survey: Some("e/survey".into()),
+        };
+        let c = &plan(&t("chatwoot"), "42", &survey, "e/2")[0];
+        assert_eq!(c.body["content_type"], "input_select");
+        assert_eq!(
+            c.body["content_attributes"],
+            json!({"items": [{"title": "1", "value": "1"}, {"title": "5", "value": "5"}]})
+        );
+        let c = &plan(&t("zendesk"), "42", &survey, "e/2")[0];
+        assert_eq!(c.body["ticket"]["comment"]["body"], "How did we do?");
     }
 }

@@ -29,6 +29,7 @@ pub const ACTIONS: &[&str] = &[
     "handoff",
     "script",
     "answer_faq",
+    "survey",
 ];
 
 /// A compiled action.
@@ -97,6 +98,13 @@ pub enum ActionDef {
         /// Least confidence to answer; the bot's threshold when `None`.
         min_score: Option<f64>,
     },
+    /// A satisfaction survey: a reply that asks for a rating from 1 to 5.
+    Survey {
+        /// The reply's text.
+        text: TextDef,
+        /// No survey when the ticket has one of these tags.
+        unless_tagged: Vec<String>,
+    },
 }
 
 /// When a timer fires: a delay from the decision, or a fixed time.
@@ -152,6 +160,9 @@ pub(crate) trait ActionEnv<'d> {
     /// Compiles `assign: {team: ...}` against the pack's teams and skills.
     fn team_assign(&mut self, fields: &Fields<'_>, path: &str) -> Option<TeamAssign>;
 }
+
+/// Keys of a `survey:` action.
+pub const SURVEY_KEYS: &[&str] = &["template", "text", "unless_tagged"];
 
 /// Keys of an `assign:` action.
 pub const ASSIGN_KEYS: &[&str] = &["agent", "group", "team", "strategy", "require", "fallback"];
@@ -423,7 +434,41 @@ fn compile_one<'d>(
             }
             ActionDef::AnswerFaq { bot, min_score }
         }
+        "survey" => return survey(env, value, p),
         _ => unreachable!("action names are checked"),
+    })
+}
+
+/// `survey: { template: NAME, unless_tagged: [TAG, ...] }` (or `text:`, or the text alone).
+fn survey<'d>(env: &mut dyn ActionEnv<'d>, value: &Node, p: &str) -> Option<ActionDef> {
+    if let Kind::Str(_) = value.kind {
+        return Some(ActionDef::Survey {
+            text: env.text(value, p, false)?,
+            unless_tagged: Vec::new(),
+        });
+    }
+    let f = env.cx().map(value, p, SURVEY_KEYS)?;
+    let text = match (f.get("template"), f.get("text")) {
+        (Some(t), None) => env.text(t, &join(p, "template"), true),
+        (None, Some(t)) => env.text(t, &join(p, "text"), false),
+        (Some(_), Some(_)) => {
+            env.cx()
+                .error(value.pos, p, "write either `template` or `text`, not both");
+            None
+        }
+        (None, None) => {
+            env.cx()
+                .error(value.pos, p, "needs `template: NAME` or `text: ...`");
+            None
+        }
+    };
+    let unless_tagged = match f.get("unless_tagged") {
+        Some(t) => Some(tags(env, t, &join(p, "unless_tagged"))?),
+        None => Some(Vec::new()),
+    };
+    Some(ActionDef::Survey {
+        text: text?,
+        unless_tagged: unless_tagged?,
     })
 }
 

@@ -424,12 +424,14 @@ impl Test {
             TestKind::JsonIn { values, negate } => {
                 let found = match get() {
                     Val::Json(v) => values.iter().any(|w| json_eq(v, w)),
+                    Val::Num(n) => values.iter().any(|w| w.as_f64() == Some(n)),
                     _ => false,
                 };
                 found != *negate
             }
             TestKind::NumCmp { op, value } => {
                 let n = match get() {
+                    Val::Num(n) => Some(n),
                     Val::Json(Value::Number(n)) => n.as_f64(),
                     Val::Json(Value::String(s)) => s.trim().parse().ok(),
                     _ => None,
@@ -804,7 +806,7 @@ fn compile_test(
             });
         }
         "matches" => {
-            if matches!(ty, FieldType::Enum(_) | FieldType::Time) {
+            if matches!(ty, FieldType::Enum(_) | FieldType::Time | FieldType::Number) {
                 return unsupported(c, "; use `eq` or `in`");
             }
             let pattern = c.cx().nonempty_text(operand, path)?;
@@ -956,6 +958,43 @@ fn compile_test(
             c,
             "; lists use `contains`, `contains_any`, `contains_all` or `exists`",
         ),
+        FieldType::Number => {
+            let number = |c: &mut dyn CondEnv<'_>, node: &Node, path: &str| match &node.kind {
+                Kind::Int(i) => Some(*i as f64),
+                Kind::Float(f) => Some(*f),
+                _ => {
+                    c.cx().expected(node, path, "a number");
+                    None
+                }
+            };
+            if let Some(cmp) = cmp_op(op) {
+                return Some(TestKind::NumCmp {
+                    op: cmp,
+                    value: number(c, operand, path)?,
+                });
+            }
+            match op {
+                "eq" | "ne" => Some(TestKind::JsonIn {
+                    values: vec![Value::from(number(c, operand, path)?)],
+                    negate: op == "ne",
+                }),
+                "in" | "not_in" => {
+                    let items = c.cx().seq(operand, path)?;
+                    let mut values = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        values.push(Value::from(number(c, item, &index(path, i))?));
+                    }
+                    Some(TestKind::JsonIn {
+                        values,
+                        negate: op == "not_in",
+                    })
+                }
+                _ => unsupported(
+                    c,
+                    "; numbers compare with eq, in, gt, gte, lt, lte or exists",
+                ),
+            }
+        }
         FieldType::Time => match cmp_op(op) {
             Some(cmp) => Some(TestKind::TimeCmp {
                 op: cmp,
@@ -1011,6 +1050,7 @@ fn type_noun(ty: FieldType) -> String {
         FieldType::List => "a list".into(),
         FieldType::Time => "a time".into(),
         FieldType::Bool => "a flag".into(),
+        FieldType::Number => "a number".into(),
         FieldType::Any => "a custom field".into(),
     }
 }

@@ -21,6 +21,8 @@ pub enum FieldType {
     Time,
     /// `true` or `false`.
     Bool,
+    /// A number (a satisfaction score).
+    Number,
     /// Whatever the JSON holds (custom fields, event data).
     Any,
 }
@@ -118,6 +120,22 @@ pub enum Field {
     Text,
     SlaPolicy,
     Sla(Metric, SlaPart),
+    Csat(CsatPart),
+}
+
+/// What a condition reads of the ticket's satisfaction survey (`ticket.csat.score`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsatPart {
+    /// `survey`: the survey's id.
+    Survey,
+    /// `sent_at`: when it was sent.
+    SentAt,
+    /// `score`: the rating, 1 to 5.
+    Score,
+    /// `rated_at`: when it was rated.
+    RatedAt,
+    /// `via`: how the rating came (`link`, `chat`, `reply`).
+    Via,
 }
 
 /// What a condition reads of an SLA clock (`ticket.sla.first_response.breached`).
@@ -266,6 +284,11 @@ pub const FIELDS: &[(&str, Field)] = &[
         "ticket.sla.resolution.running",
         Field::Sla(Metric::Resolution, SlaPart::Running),
     ),
+    ("ticket.csat.survey", Field::Csat(CsatPart::Survey)),
+    ("ticket.csat.sent_at", Field::Csat(CsatPart::SentAt)),
+    ("ticket.csat.score", Field::Csat(CsatPart::Score)),
+    ("ticket.csat.rated_at", Field::Csat(CsatPart::RatedAt)),
+    ("ticket.csat.via", Field::Csat(CsatPart::Via)),
 ];
 
 /// Prefixes of open-ended paths (`ticket.fields.region`).
@@ -342,6 +365,9 @@ impl Field {
             CreatedAt | UpdatedAt | FirstResponseAt | MessageAt => FieldType::Time,
             Sla(_, SlaPart::Breached | SlaPart::Paused | SlaPart::Running) => FieldType::Bool,
             Sla(..) => FieldType::Time,
+            Csat(CsatPart::Score) => FieldType::Number,
+            Csat(CsatPart::SentAt | CsatPart::RatedAt) => FieldType::Time,
+            Csat(CsatPart::Survey | CsatPart::Via) => FieldType::Str,
             EventData(_) | TicketField(_) | CustomerField(_) => FieldType::Any,
             TicketId | Category | Assignee | Group | CustomerId | CustomerName
             | CustomerFirstName | CustomerEmail | CustomerLanguage | CustomerTier | MessageId
@@ -402,6 +428,14 @@ impl Field {
                 .as_ref()
                 .and_then(|s| s.clock(*m))
                 .map_or(Val::Null, |c| part.read(c)),
+            Csat(part) => match (&ticket.csat, part) {
+                (None, _) => Val::Null,
+                (Some(c), CsatPart::Survey) => Val::Str(&c.survey),
+                (Some(c), CsatPart::SentAt) => Val::Time(c.sent_at),
+                (Some(c), CsatPart::Score) => c.score.map_or(Val::Null, |n| Val::Num(n.into())),
+                (Some(c), CsatPart::RatedAt) => c.rated_at.map_or(Val::Null, Val::Time),
+                (Some(c), CsatPart::Via) => opt(&c.via),
+            },
         }
     }
 }
@@ -435,6 +469,8 @@ pub enum Val<'a> {
     Time(DateTime<Utc>),
     /// A flag.
     Bool(bool),
+    /// A number.
+    Num(f64),
     /// JSON from a custom field or event data.
     Json(&'a Value),
 }
@@ -452,6 +488,8 @@ impl Val<'_> {
             Val::List(items) => Value::from(items.to_vec()),
             Val::Time(t) => Value::String(t.to_rfc3339()),
             Val::Bool(b) => Value::Bool(b),
+            Val::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => Value::from(n as i64),
+            Val::Num(n) => Value::from(n),
             Val::Json(v) => v.clone(),
         }
     }
@@ -469,7 +507,7 @@ impl Val<'_> {
                 Value::Object(o) => !o.is_empty(),
                 _ => true,
             },
-            Val::Enum(_) | Val::Time(_) | Val::Bool(_) => true,
+            Val::Enum(_) | Val::Time(_) | Val::Bool(_) | Val::Num(_) => true,
         }
     }
 }

@@ -198,6 +198,7 @@ pub fn scope_for(ticket: &Ticket, event: &Event) -> Scope<'static> {
         "updated_at": ticket.updated_at,
         "first_response_at": ticket.first_response_at,
         "sla": ticket.sla,
+        "csat": ticket.csat,
     });
     let message = match &event.message {
         Some(m) => json!({

@@ -14,6 +14,7 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "now",
     "expected_response",
     "expected_response_at",
+    "survey",
 ];
 
 /// Names that exist only when the pack sets response targets (`settings.first_response`).
