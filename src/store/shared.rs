@@ -934,22 +934,6 @@ fn fact_row(r: &dyn Row) -> Result<kpi::Fact, StoreError> {
 /// A backlog count: a fact standing for its kind and dimensions, and how many.
 fn backlog_row(r: &dyn Row) -> Result<(kpi::Fact, i64), StoreError> {
     let kind = fact_kind(r, 0)?;
-    let fact = kpi::Fact {
-        key: String::new(),
-        ticket: String::new(),
-        event: String::new(),
-        kind,
-        at: DateTime::<Utc>::MIN_UTC,
-        secs: None,
-        business_secs: None,
-        target_secs: None,
-        metric: None,
-        policy: None,
-        breached: false,
-        score: None,
-        replies: None,
-        reopens: None,
-        dims: fact_dims(r, 1)?,
-    };
+    let fact = kpi::Fact::blank(kind, DateTime::<Utc>::MIN_UTC, fact_dims(r, 1)?);
     Ok((fact, r.int(6)?))
 }

@@ -178,6 +178,16 @@ impl Fact {
             key,
             ticket: t.id.clone(),
             event: event.id.clone(),
+            ..Fact::blank(kind, at, Dims::of(t, event))
+        }
+    }
+
+    /// A fact of `kind` at `at` with nothing measured yet: no key, ticket or event.
+    pub fn blank(kind: Kind, at: DateTime<Utc>, dims: Dims) -> Fact {
+        Fact {
+            key: String::new(),
+            ticket: String::new(),
+            event: String::new(),
             kind,
             at,
             secs: None,
@@ -189,7 +199,7 @@ impl Fact {
             score: None,
             replies: None,
             reopens: None,
-            dims: Dims::of(t, event),
+            dims,
         }
     }
 }

@@ -319,28 +319,18 @@ fn a_rating_is_a_fact_once_per_survey() {
 }
 
 fn fact(kind: Kind, ticket: &str, at: &str, team: Option<&str>) -> Fact {
+    let dims = Dims {
+        channel: "email".into(),
+        priority: "normal".into(),
+        team: team.map(str::to_string),
+        agent: None,
+        language: None,
+    };
     Fact {
         key: format!("{ticket}/{}/{at}", kind.name()),
         ticket: ticket.into(),
         event: "e".into(),
-        kind,
-        at: t(at),
-        secs: None,
-        business_secs: None,
-        target_secs: None,
-        metric: None,
-        policy: None,
-        breached: false,
-        score: None,
-        replies: None,
-        reopens: None,
-        dims: Dims {
-            channel: "email".into(),
-            priority: "normal".into(),
-            team: team.map(str::to_string),
-            agent: None,
-            language: None,
-        },
+        ..Fact::blank(kind, t(at), dims)
     }
 }
 
