@@ -287,3 +287,45 @@ fn the_openapi_document_validates() {
     let (out, err) = text(&v);
     assert!(v.status.success() && out.contains("valid"), "{out}{err}");
 }
+
+#[test]
+fn report_options_and_stores_are_checked_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere.db");
+    let url = format!("sqlite://{}", missing.display());
+    let o = frontdesk(&["report", "--store", &url], dir.path());
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("no store at"), "{err}");
+    assert!(!missing.exists(), "a report creates no database");
+    for (args, named) in [
+        (&["--group-by", "colour"][..], "--group-by"),
+        (&["--interval", "month"], "--interval"),
+        (&["--since", "yesterday"], "--since"),
+        (&["--since", "500d"], "--since"),
+        (
+            &[
+                "--from",
+                "2026-03-05T00:00:00Z",
+                "--to",
+                "2026-03-01T00:00:00Z",
+            ],
+            "--from",
+        ),
+        (&["--to", "soon"], "--to"),
+    ] {
+        let o = frontdesk(
+            &[&["report", "--store", &url][..], args].concat(),
+            dir.path(),
+        );
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+    for sub in [&["kpis", "rebuild"][..], &["export", "events"]] {
+        let o = frontdesk(&[sub, &["--store", &url]].concat(), dir.path());
+        assert_eq!(o.status.code(), Some(1), "{sub:?}");
+        assert!(text(&o).1.contains("no store at"), "{sub:?}");
+    }
+}

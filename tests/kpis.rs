@@ -1,20 +1,33 @@
 //! KPI facts and reports over real HTTP: a scripted desk — tickets created, agent replies at
 //! known offsets, an SLA clock met and one breached, solves and a reopen, all delivered late
-//! and a second apart — gives exactly the expected figures through `GET /v1/reports/kpis`
-//! (JSON and CSV) and `/metrics`, on SQLite and on PostgreSQL.
+//! and a second apart; the next day satisfaction ratings by a survey link, an e-mail reply and
+//! a chat, and bot sessions with and without a handoff — gives exactly the expected figures
+//! through `GET /v1/reports/kpis` (JSON and CSV), `frontdesk report` and `/metrics`, on SQLite
+//! and on PostgreSQL; `frontdesk kpis rebuild` makes the same facts again from the events.
 
 mod common;
+
+use std::process::Command;
 
 use common::Daemon;
 use frontdesk::service::Clock;
 use serde_json::{json, Value};
 
-const PACK: &str = "
+const PACK: &str = r#"
+settings: { public_url: "https://desk.example/" }
+templates:
+  ask: "How did we do? {{ survey.links }}"
 sla:
   - name: standard
     first_response: { normal: 1h, high: 1h }
-rules: []
-";
+rules:
+  - name: survey when solved
+    on: [ticket.updated]
+    when: { field: ticket.status, eq: solved }
+    then: [ { survey: { template: ask } } ]
+"#;
+
+const SECRET: &str = "kpi-scenario-secret-0123456789abcdef";
 
 fn event(id: &str, kind: &str, at: &str, ticket: Value, author: Option<&str>) -> Value {
     let mut e = json!({ "id": id, "type": kind, "occurred_at": at, "ticket": ticket });
@@ -219,6 +232,218 @@ async fn check_report(d: &Daemon) {
     }
 }
 
+/// The token of the survey link in the reply the rule `survey when solved` sent on `ticket`.
+async fn survey_token(d: &Daemon, ticket: &str) -> String {
+    let (_, log) = d.get(&format!("/v1/decisions?ticket={ticket}")).await;
+    let row = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "survey when solved")
+        .unwrap_or_else(|| panic!("no survey in {log}"));
+    let text = row["actions"][0]["text"].as_str().unwrap();
+    let start = text.find("/v1/csat/").unwrap_or_else(|| panic!("{text}")) + 9;
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect()
+}
+
+/// The next day: T1 rated 5 by its survey link, T4 (e-mail) answered, solved and rated "4/5"
+/// in a reply, a chat answered by the bot (a deflection) and a chat handed to a person, solved
+/// and rated 2 with a quick reply.
+async fn play_day_two(d: &Daemon) {
+    d.clock.set("2026-11-24T12:00:00Z".parse().unwrap());
+    let token = survey_token(d, "T1").await;
+    let (status, body) = d
+        .send(
+            d.request(reqwest::Method::GET, &format!("/v1/csat/{token}?score=5"))
+                .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let t4 = json!({ "id": "T4", "channel": "email", "group": "a", "created_at": "2026-11-24T09:00:00Z" });
+    for e in [
+        event(
+            "11",
+            "ticket.created",
+            "2026-11-24T09:00:00Z",
+            t4.clone(),
+            None,
+        ),
+        event(
+            "12",
+            "message.created",
+            "2026-11-24T09:20:00Z",
+            t4.clone(),
+            Some("agent"),
+        ),
+        event(
+            "13",
+            "ticket.updated",
+            "2026-11-24T09:30:00Z",
+            json!({ "id": "T4", "status": "solved" }),
+            None,
+        ),
+    ] {
+        let (status, body) = d.post("/v1/events", &e).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let rating = json!({ "id": "14", "type": "message.created", "occurred_at": "2026-11-24T10:00:00Z",
+        "ticket": { "id": "T4" }, "message": { "text": "4/5 thanks", "author": "customer" } });
+    let (status, body) = d.post("/v1/events", &rating).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ticket"]["csat"]["score"], 4, "{body}");
+    assert_eq!(body["ticket"]["status"], "solved");
+
+    let open = |body: Value| async move {
+        let (status, s) = d.post("/v1/chat/sessions", &body).await;
+        assert_eq!(status, 201, "{s}");
+        s["id"].as_str().unwrap().to_string()
+    };
+    let say = |sid: String, body: Value| async move {
+        let (status, r) = d
+            .post(&format!("/v1/chat/sessions/{sid}/messages"), &body)
+            .await;
+        assert_eq!(status, 200, "{r}");
+        r
+    };
+    let answered = open(json!({ "bot": "support", "language": "en" })).await;
+    let r = say(answered.clone(), json!({ "text": "Where is my order?" })).await;
+    assert_eq!(r["reply"]["answer_id"], "order_status", "{r}");
+    say(answered, json!({ "feedback": "yes" })).await;
+
+    let person = open(json!({ "bot": "support", "language": "en" })).await;
+    let r = say(person.clone(), json!({ "feedback": "person" })).await;
+    assert_eq!(r["handoff"], true, "{r}");
+    let chat_ticket = r["event"]["ticket_id"].as_str().unwrap().to_string();
+    d.clock.set("2026-11-24T13:00:00Z".parse().unwrap());
+    let solve = event(
+        "15",
+        "ticket.updated",
+        "2026-11-24T12:50:00Z",
+        json!({ "id": chat_ticket, "status": "solved" }),
+        None,
+    );
+    let (status, body) = d.post("/v1/events", &solve).await;
+    assert_eq!(status, 200, "{body}");
+    let r = say(person, json!({ "text": "2" })).await;
+    assert_eq!(r["rating"]["score"], 2, "{r}");
+}
+
+const TWO_DAYS: &str = "from=2026-11-23T00:00:00Z&to=2026-11-25T00:00:00Z";
+
+async fn check_day_two(d: &Daemon) {
+    let (status, r) = d
+        .get("/v1/reports/kpis?from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z")
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r["tickets"],
+        json!({ "created": 2, "solved": 2, "reopened": 0, "backlog": 2 }),
+        "T2 and T3 are still open from the day before"
+    );
+    assert_eq!(r["first_response"]["count"], 1);
+    assert_eq!(r["first_response"]["p50_seconds"], 1200);
+    assert_eq!(r["csat"]["count"], 3);
+    assert_eq!(
+        r["csat"]["average"].as_f64().map(|a| (a * 1000.0).round()),
+        Some(3667.0)
+    );
+    assert_eq!(
+        r["csat"]["satisfied_share"]
+            .as_f64()
+            .map(|a| (a * 1000.0).round()),
+        Some(667.0)
+    );
+    assert_eq!(
+        r["bot"],
+        json!({ "sessions": 2, "answered": 1, "deflected": 1, "handoffs": 1, "deflection_rate": 0.5 })
+    );
+    // A rating counts where the ticket stood: T1 and T4 are team a's.
+    let (_, by_team) = d
+        .get("/v1/reports/kpis?from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z&group_by=team")
+        .await;
+    let a = by_team["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "a")
+        .unwrap();
+    assert_eq!(
+        (&a["csat"]["count"], &a["csat"]["average"]),
+        (&json!(2), &json!(4.5))
+    );
+}
+
+/// Runs `frontdesk ARGS…` on the daemon's store; its standard output.
+fn cli(d: &Daemon, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(args)
+        .args(["--store", d.store_url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "frontdesk {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `frontdesk report` gives the figures of the API; `frontdesk kpis rebuild` makes the same
+/// facts again from the events.
+async fn check_cli(d: &Daemon) {
+    let (_, api) = d
+        .get(&format!("/v1/reports/kpis?{TWO_DAYS}&interval=day"))
+        .await;
+    let range = [
+        "--from",
+        "2026-11-23T00:00:00Z",
+        "--to",
+        "2026-11-25T00:00:00Z",
+    ];
+    let json: Value = serde_json::from_str(&cli(
+        d,
+        &[&["report", "--json", "--interval", "day"][..], &range].concat(),
+    ))
+    .unwrap();
+    assert_eq!(json, api);
+    let csv = cli(
+        d,
+        &[&["report", "--csv", "--group-by", "team"][..], &range].concat(),
+    );
+    let api_csv = d
+        .text(&format!(
+            "/v1/reports/kpis?{TWO_DAYS}&group_by=team&format=csv"
+        ))
+        .await;
+    assert_eq!(csv, api_csv);
+    let table = cli(d, &[&["report", "--group-by", "team"][..], &range].concat());
+    for line in [
+        "frontdesk KPIs 2026-11-23 00:00 to 2026-11-25 00:00 (UTC), trends per day over 2 days",
+        "  tickets           created 5  solved 4  reopened 1  backlog 2  █▆",
+        "  SLA               met 2  breached 1  attainment 66.7 %  ▅█",
+        "    first_response  met 2  breached 1  attainment 66.7 %",
+        "  satisfaction      3 ratings  average 3.67  satisfied 66.7 %   █",
+        "  bot               2 sessions  answered 1  deflected 1 (50.0 %)  handed off 1  ▁█",
+        "  a             3       2        1      20m      30m      30m  100.0 %  100.0 %  4.50  █▅",
+    ] {
+        assert!(
+            table.lines().any(|l| l.starts_with(line)),
+            "no line {line:?} in\n{table}"
+        );
+    }
+    assert!(table.contains("  team "), "{table}");
+
+    cli(d, &["kpis", "rebuild"]);
+    let (_, again) = d
+        .get(&format!("/v1/reports/kpis?{TWO_DAYS}&interval=day"))
+        .await;
+    assert_eq!(again, api, "a rebuild makes the same facts");
+}
+
 /// A counter's or histogram count's value in the Prometheus text, 0 when absent.
 fn sample(metrics: &str, line_start: &str) -> f64 {
     metrics
@@ -229,17 +454,23 @@ fn sample(metrics: &str, line_start: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-const METRICS: [&str; 4] = [
+const METRICS: [&str; 7] = [
     "frontdesk_sla_met_total{metric=\"first_response\",policy=\"standard\"}",
     "frontdesk_sla_breached_total{metric=\"first_response\",policy=\"standard\"}",
     "frontdesk_first_response_seconds_count{channel=\"email\",priority=\"normal\",group=\"a\"}",
     "frontdesk_resolution_seconds_count{channel=\"chat\",priority=\"normal\",group=\"b\"}",
+    "frontdesk_csat_ratings_total{score=\"5\"}",
+    "frontdesk_csat_ratings_total{score=\"4\"}",
+    "frontdesk_csat_ratings_total{score=\"2\"}",
 ];
 
 async fn scenario(store: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("sla.yaml"), PACK).unwrap();
-    let mut setup = Daemon::with().rules(dir.path()).bots(None);
+    let mut setup = Daemon::with()
+        .rules(dir.path())
+        .bots(Some(common::root().join("bots")))
+        .csat_secret(SECRET);
     if let Some(url) = store {
         setup = setup.store(url);
     }
@@ -247,12 +478,15 @@ async fn scenario(store: Option<&str>) {
     let before = d.text("/metrics").await;
     play(&d).await;
     check_report(&d).await;
+    play_day_two(&d).await;
+    check_day_two(&d).await;
+    check_cli(&d).await;
     let after = d.text("/metrics").await;
     let deltas: Vec<f64> = METRICS
         .iter()
         .map(|m| sample(&after, m) - sample(&before, m))
         .collect();
-    assert_eq!(deltas, [1.0, 1.0, 1.0, 1.0], "{after}");
+    assert_eq!(deltas, [2.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0], "{after}");
     // The ticket shows its first response at the reply's own time.
     let (_, t2) = d.get("/v1/tickets/T2").await;
     assert_eq!(t2["ticket"]["first_response_at"], "2026-11-23T09:30:00Z");

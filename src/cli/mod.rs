@@ -3,10 +3,14 @@
 mod ask;
 mod check;
 mod eval;
+mod export;
 mod init;
+mod kpis;
+mod report;
 mod run;
 mod schema;
 mod serve;
+mod store;
 mod test;
 
 use std::path::PathBuf;
@@ -42,6 +46,15 @@ enum Command {
     Ask(ask::Args),
     /// Run an FAQ bot's tests, or measure the FAQ matcher on labelled questions.
     Eval(eval::Args),
+    /// Print the desk's KPIs: tickets, first response, resolution, SLA, first-contact
+    /// resolution, satisfaction, bot deflection.
+    Report(report::Args),
+    /// Keep the KPI facts: `kpis rebuild` makes them again from the recorded events.
+    #[command(subcommand)]
+    Kpis(kpis::Command),
+    /// Export what the store recorded: `export events` as JSON lines.
+    #[command(subcommand)]
+    Export(export::Command),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -64,6 +77,9 @@ pub fn main() -> ExitCode {
         Command::Schema(a) => schema::run(a),
         Command::Ask(a) => ask::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Kpis(c) => kpis::run(c),
+        Command::Export(c) => export::run(c),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -138,6 +138,20 @@ pub struct AuditRow {
     pub actions: serde_json::Value,
 }
 
+/// An event as the store recorded it, with the decision it got: what a KPI rebuild, an export
+/// and a replay read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// Its place in the order events were decided (resume a read after it).
+    pub seq: i64,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// The event as accepted.
+    pub event: Event,
+    /// The decision it got.
+    pub decision: crate::engine::Decision,
+}
+
 /// A ticket with its timers and decision history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TicketRecord {
@@ -340,8 +354,18 @@ pub trait Store: Send + Sync {
     /// sessions.
     async fn kpi_report(&self, q: &crate::kpi::Query) -> Result<crate::kpi::Report, StoreError>;
 
-    /// Writes KPI facts (a rebuild from the events table); `clear` forgets every fact first.
+    /// Writes KPI facts in one transaction (a rebuild from the events table); `clear` forgets
+    /// every fact first.
     async fn put_facts(&self, facts: &[crate::kpi::Fact], clear: bool) -> Result<(), StoreError>;
+
+    /// Recorded events in the order they were decided: up to `limit` after `after` (a
+    /// [`RecordedEvent::seq`]; 0 for the first page), received at `since` or later.
+    async fn events_page(
+        &self,
+        after: i64,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// Recent measured first responses: `(queue, priority, seconds)` of the samples met at
     /// `since` or later, the newest `per_key` of each queue and priority.

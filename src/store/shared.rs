@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use super::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql, Texts};
 use super::{
     AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts,
-    OutboxRow, QueuedTicket, RoutedDecideFn, RoutingNeed, Store, StoreError, TicketRecord,
-    TimerRow, UnansweredQuestion,
+    OutboxRow, QueuedTicket, RecordedEvent, RoutedDecideFn, RoutingNeed, Store, StoreError,
+    TicketRecord, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::kpi;
@@ -540,15 +540,34 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn put_facts(&self, facts: &[kpi::Fact], clear: bool) -> Result<(), StoreError> {
+        let mut tx = self.0.pool(On::Write).begin().await?;
         if clear {
-            self.0.execute(On::Write, &sql::CLEAR_FACTS, &[]).await?;
+            Conn::execute(&mut *tx, &sql::CLEAR_FACTS, &[]).await?;
         }
         for f in facts {
-            self.0
-                .execute(On::Write, &sql::UPSERT_FACT, &sql::fact_args(f))
-                .await?;
+            Conn::execute(&mut *tx, &sql::UPSERT_FACT, &sql::fact_args(f)).await?;
         }
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn events_page(
+        &self,
+        after: i64,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let args = [Arg::Int(after), Arg::Time(since), Arg::Int(limit.into())];
+        self.0
+            .fetch(On::Read, &sql::EVENTS_PAGE, &args, |r| {
+                Ok(RecordedEvent {
+                    seq: r.int(0)?,
+                    received_at: r.time(1)?,
+                    event: serde_json::from_str(r.text(2)?)?,
+                    decision: serde_json::from_str(r.text(3)?)?,
+                })
+            })
+            .await
     }
 
     async fn response_samples(

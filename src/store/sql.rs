@@ -470,6 +470,15 @@ pub(crate) const UPSERT_FACT: Sql = sql!(
          agent = excluded.agent, language = excluded.language"
 );
 
+/// A page of recorded events in the order they were decided: `(seq, received_at, event,
+/// decision)` after `$1`, received at `$2` or later, at most `$3`.
+pub(crate) const EVENTS_PAGE: Sql = sql!(
+    postgres: "SELECT seq, received_at, event, decision FROM events
+               WHERE seq > $1 AND received_at >= $2 ORDER BY seq LIMIT $3",
+    sqlite: "SELECT rowid, received_at, event, decision FROM events
+             WHERE rowid > $1 AND received_at >= $2 ORDER BY rowid LIMIT $3"
+);
+
 /// The arguments of [`UPSERT_FACT`].
 pub(crate) fn fact_args(f: &crate::kpi::Fact) -> [Arg<'_>; 19] {
     [

@@ -209,6 +209,11 @@ impl Daemon {
         d
     }
 
+    /// The store URL it runs on (for the command-line tools that read a store).
+    pub fn store_url(&self) -> &str {
+        self.setup.store.as_deref().expect("a store")
+    }
+
     /// A request to `path`, with the token when there is one.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.request(method, format!("{}{path}", self.url));

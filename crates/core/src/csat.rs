@@ -641,9 +641,9 @@ impl Received {
     }
 }
 
-/// When a rating was given: the event's own time, or `now` when it has none or lies ahead.
+/// When a rating was given: the event's own time ([`crate::kpi::event_time`]).
 fn rated_at(event: &Event, now: DateTime<Utc>) -> DateTime<Utc> {
-    event.occurred_at.map_or(now, |t| t.min(now))
+    crate::kpi::event_time(event, now)
 }
 
 /// What a rating does to the ticket, before the rules run.

@@ -895,7 +895,8 @@ impl Work<'_> {
                 let survey = crate::csat::survey_id(&self.event.id);
                 let before = t.csat.replace(crate::model::Csat {
                     survey: survey.clone(),
-                    sent_at: self.now,
+                    // Sent when the event it follows happened (a late webhook, an import).
+                    sent_at: self.at,
                     score: None,
                     rated_at: None,
                     via: None,

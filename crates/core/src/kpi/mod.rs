@@ -16,6 +16,7 @@
 //! [`report`] turns facts into the figures of `GET /v1/reports/kpis`. Pure: no I/O, no clock.
 
 mod report;
+mod text;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ pub use report::{
     Bucket, Dim, Durations, Figures, Group, Interval, Query, Report, ReportError, Sla,
     MAX_RANGE_DAYS,
 };
+pub use text::{duration, sparkline, text};
 
 /// How far in the future an event's `occurred_at` may lie before the arrival time is taken
 /// instead (clocks of helpdesks and of this host drift a little).
@@ -399,22 +401,37 @@ fn sla_facts(prior: Option<&Ticket>, event: &Event, after: &Ticket, out: &mut Ve
     }
 }
 
-/// The facts of a ticket's recorded history, for a rebuild: `events` are its events in the
-/// order they were decided, each with the ticket its decision left, its actions and its
-/// arrival time. Counts are taken from the recorded tickets where they have them.
-pub fn replay_history<'a>(
-    events: impl IntoIterator<Item = (&'a Event, &'a Ticket, &'a [Action], DateTime<Utc>)>,
-) -> Vec<Fact> {
-    let mut out = Vec::new();
-    let mut prior: Option<Ticket> = None;
-    for (event, decided, actions, received) in events {
+/// The facts of a store's recorded history, for a rebuild: fed the events in the order they
+/// were decided, each with the ticket its decision left, its actions and its arrival time.
+/// Counts are taken again from the recorded tickets; each ticket's last state is kept to
+/// compare its next event with.
+#[derive(Debug, Default)]
+pub struct Rebuild {
+    prior: std::collections::HashMap<String, Ticket>,
+}
+
+impl Rebuild {
+    /// A rebuild that has seen nothing yet.
+    pub fn new() -> Rebuild {
+        Rebuild::default()
+    }
+
+    /// The facts of one recorded decision.
+    pub fn push(
+        &mut self,
+        event: &Event,
+        decided: &Ticket,
+        actions: &[Action],
+        received: DateTime<Utc>,
+    ) -> Vec<Fact> {
         let mut after = decided.clone();
         after.stats = None;
         let at = event_time(event, received);
-        out.extend(settle(prior.as_ref(), event, &mut after, actions, at));
-        prior = Some(after);
+        let prior = self.prior.get(&event.ticket.id);
+        let facts = settle(prior, event, &mut after, actions, at);
+        self.prior.insert(event.ticket.id.clone(), after);
+        facts
     }
-    out
 }
 
 /// The priority names, in order, for reports that list every priority.

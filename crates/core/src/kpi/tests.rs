@@ -36,6 +36,8 @@ struct Desk {
     config: Config,
     ticket: Option<Ticket>,
     facts: Vec<Fact>,
+    /// What the store records: each event as decided, its decision and its arrival.
+    history: Vec<(Event, Decision, DateTime<Utc>)>,
 }
 
 impl Desk {
@@ -44,6 +46,7 @@ impl Desk {
             config: Config::from_yaml("kpi.yaml", yaml).unwrap_or_else(|d| panic!("{d}")),
             ticket: None,
             facts: Vec::new(),
+            history: Vec::new(),
         }
     }
 
@@ -61,6 +64,7 @@ impl Desk {
         let x = engine::explain_with(&self.config, &ctx, &ticket, &e, t(now));
         assert_eq!(d.kpi, x.kpi, "decide and explain leave the same facts");
         self.ticket = Some(d.ticket.clone());
+        self.history.push((e, d.clone(), t(now)));
         // Written under their keys: a fact again replaces the one before.
         for f in &d.kpi {
             self.facts.retain(|g| g.key != f.key);
@@ -276,6 +280,17 @@ fn a_ticket_s_life_leaves_its_facts_and_counts() {
     );
     let last = desk.facts.last().unwrap();
     assert_eq!((last.replies, last.reopens), (Some(2), Some(1)));
+
+    // A rebuild from what the store recorded finds the same facts.
+    let mut rebuild = Rebuild::new();
+    let mut rebuilt: Vec<Fact> = Vec::new();
+    for (e, d, received) in &desk.history {
+        for f in rebuild.push(e, &d.ticket, &d.actions, *received) {
+            rebuilt.retain(|g| g.key != f.key);
+            rebuilt.push(f);
+        }
+    }
+    assert_eq!(rebuilt, desk.facts);
 }
 
 #[test]
