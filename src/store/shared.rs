@@ -502,20 +502,27 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn kpi_report(&self, q: &kpi::Query) -> Result<kpi::Report, StoreError> {
-        let range = [Arg::Time(q.from), Arg::Time(q.to)];
-        let facts = self
+        let dim = q.group_by.map_or("", kpi::Dim::name);
+        let args = [
+            Arg::Time(q.from),
+            Arg::Time(q.to),
+            Arg::Text(dim),
+            Arg::Bool(q.interval.is_some()),
+        ];
+        let tallies = self
             .0
-            .fetch(On::Read, &sql::KPI_FACTS, &range, fact_row)
+            .fetch(On::Read, &sql::KPI_TALLIES, &args, tally_row)
             .await?;
         let counts = self
             .0
             .fetch(
                 On::Read,
                 &sql::KPI_BACKLOG,
-                &[Arg::Time(q.from)],
-                backlog_row,
+                &[Arg::Time(q.from), Arg::Text(dim)],
+                |r| Ok((fact_kind(r, 0)?, r.opt_string(1)?, r.int(2)?)),
             )
             .await?;
+        let range = [Arg::Time(q.from), Arg::Time(q.to)];
         let sessions = self
             .0
             .fetch(On::Read, &sql::BOT_SESSIONS, &range, |r| {
@@ -527,16 +534,11 @@ impl<B: Backend> Store for SqlStore<B> {
             })
             .await?;
         let mut before = kpi::Backlog::new();
-        for (fact, n) in counts {
-            let key = q.group_by.and_then(|d| d.of(&fact).map(str::to_string));
-            let sign = if fact.kind == kpi::Kind::Solved {
-                -1
-            } else {
-                1
-            };
+        for (kind, key, n) in counts {
+            let sign = if kind == kpi::Kind::Solved { -1 } else { 1 };
             *before.entry(key).or_default() += sign * n;
         }
-        Ok(kpi::report(q, facts, &before, &sessions))
+        Ok(kpi::tallied(q, tallies, &before, &sessions))
     }
 
     async fn put_facts(&self, facts: &[kpi::Fact], clear: bool) -> Result<(), StoreError> {
@@ -911,48 +913,49 @@ fn fact_kind(r: &dyn Row, col: usize) -> Result<kpi::Kind, StoreError> {
     kpi::Kind::parse(k).ok_or_else(|| StoreError::Corrupt(format!("unknown KPI fact kind `{k}`")))
 }
 
-fn fact_dims(r: &dyn Row, from: usize) -> Result<kpi::Dims, StoreError> {
-    Ok(kpi::Dims {
-        channel: r.string(from)?,
-        priority: r.string(from + 1)?,
-        team: r.opt_string(from + 2)?,
-        agent: r.opt_string(from + 3)?,
-        language: r.opt_string(from + 4)?,
-    })
-}
-
-fn fact_row(r: &dyn Row) -> Result<kpi::Fact, StoreError> {
-    let small = |col: usize| -> Result<Option<u32>, StoreError> {
-        Ok(r.opt_int(col)?
-            .map(|n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)))
+/// A row of [`sql::KPI_TALLIES`].
+fn tally_row(r: &dyn Row) -> Result<kpi::Tally, StoreError> {
+    let list = |col: usize| -> Result<Vec<i64>, StoreError> {
+        let Some(text) = r.opt_text(col)? else {
+            return Ok(Vec::new());
+        };
+        text.split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("KPI seconds `{s}` are no number")))
+            })
+            .collect()
     };
-    Ok(kpi::Fact {
-        key: r.string(0)?,
-        ticket: r.string(1)?,
-        event: r.string(2)?,
-        kind: fact_kind(r, 3)?,
-        at: r.time(4)?,
-        secs: r.opt_int(5)?,
-        business_secs: r.opt_int(6)?,
-        target_secs: r.opt_int(7)?,
-        metric: r.opt_text(8)?.and_then(|m| {
+    let count = |col: usize| -> Result<u64, StoreError> {
+        Ok(u64::try_from(r.opt_int(col)?.unwrap_or(0)).unwrap_or(0))
+    };
+    let day = r
+        .opt_text(4)?
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+                .map_err(|_| StoreError::Corrupt(format!("KPI day `{d}`")))
+        })
+        .transpose()?;
+    Ok(kpi::Tally {
+        kind: fact_kind(r, 0)?,
+        metric: r.opt_text(1)?.and_then(|m| {
             crate::model::Metric::ALL
                 .iter()
                 .copied()
                 .find(|x| x.name() == m)
         }),
-        policy: r.opt_string(9)?,
-        breached: r.flag(10)?,
-        score: small(11)?.map(|n| u8::try_from(n).unwrap_or(u8::MAX)),
-        replies: small(12)?,
-        reopens: small(13)?,
-        dims: fact_dims(r, 14)?,
+        breached: r.flag(2)?,
+        key: r.opt_string(3)?,
+        at: day,
+        count: count(5)?,
+        secs: list(6)?,
+        business_secs: list(7)?,
+        touched: count(8)?,
+        one_touch: count(9)?,
+        rated: count(10)?,
+        score_sum: count(11)?,
+        satisfied: count(12)?,
     })
-}
-
-/// A backlog count: a fact standing for its kind and dimensions, and how many.
-fn backlog_row(r: &dyn Row) -> Result<(kpi::Fact, i64), StoreError> {
-    let kind = fact_kind(r, 0)?;
-    let fact = kpi::Fact::blank(kind, DateTime::<Utc>::MIN_UTC, fact_dims(r, 1)?);
-    Ok((fact, r.int(6)?))
 }

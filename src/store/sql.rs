@@ -748,18 +748,58 @@ pub(crate) const AUDIT: Sql = sql!(
 // KPIs
 // ---------------------------------------------------------------------------------------------
 
-/// The facts dated in `[$1, $2)`.
-pub(crate) const KPI_FACTS: Sql = sql!(
-    "SELECT key, ticket_id, event_id, kind, at, secs, business_secs, target_secs, metric, policy,
-            breached, score, replies, reopens, channel, priority, team, agent, language
-     FROM kpi_facts WHERE at >= $1 AND at < $2"
+/// The facts dated in `[$1, $2)` counted together (a [`crate::kpi::Tally`] per row): per
+/// kind, SLA metric and outcome, the value of the dimension `$3` names (`team`, `agent`,
+/// `channel`, `priority`, `language`; none for any other) and, when `$4`, the UTC day. The
+/// durations a percentile needs come as comma-separated lists, so a report over a million
+/// facts reads a few thousand rows.
+pub(crate) const KPI_TALLIES: Sql = sql!(
+    postgres: "SELECT kind, metric, breached,
+            CASE $3::text WHEN 'team' THEN team WHEN 'agent' THEN agent WHEN 'channel' THEN channel
+                 WHEN 'priority' THEN priority WHEN 'language' THEN language END AS k,
+            CASE WHEN $4 THEN to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') END AS d,
+            COUNT(*),
+            string_agg(CASE WHEN kind IN ('first_response', 'next_response', 'solved')
+                            THEN secs::text END, ','),
+            string_agg(CASE WHEN kind IN ('first_response', 'next_response', 'solved')
+                            THEN business_secs::text END, ','),
+            SUM(CASE WHEN replies > 0 THEN 1 ELSE 0 END)::bigint,
+            SUM(CASE WHEN replies = 1 AND COALESCE(reopens, 0) = 0 THEN 1 ELSE 0 END)::bigint,
+            COUNT(score), COALESCE(SUM(score), 0)::bigint,
+            SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END)::bigint
+     FROM kpi_facts WHERE at >= $1 AND at < $2
+     GROUP BY kind, metric, breached, k, d",
+    sqlite: "SELECT kind, metric, breached,
+            CASE $3 WHEN 'team' THEN team WHEN 'agent' THEN agent WHEN 'channel' THEN channel
+                 WHEN 'priority' THEN priority WHEN 'language' THEN language END AS k,
+            CASE WHEN $4 THEN substr(at, 1, 10) END AS d,
+            COUNT(*),
+            group_concat(CASE WHEN kind IN ('first_response', 'next_response', 'solved')
+                              THEN secs END),
+            group_concat(CASE WHEN kind IN ('first_response', 'next_response', 'solved')
+                              THEN business_secs END),
+            SUM(CASE WHEN replies > 0 THEN 1 ELSE 0 END),
+            SUM(CASE WHEN replies = 1 AND COALESCE(reopens, 0) = 0 THEN 1 ELSE 0 END),
+            COUNT(score), COALESCE(SUM(score), 0), SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END)
+     FROM kpi_facts WHERE at >= $1 AND at < $2
+     GROUP BY kind, metric, breached, k, d"
 );
 
-/// Tickets opened (created, reopened) and solved before `$1`, per dimension values.
+/// Tickets opened (created, reopened) and solved before `$1`, per value of the dimension `$2`
+/// names (as in [`KPI_TALLIES`]).
 pub(crate) const KPI_BACKLOG: Sql = sql!(
-    "SELECT kind, channel, priority, team, agent, language, COUNT(*) FROM kpi_facts
-     WHERE at < $1 AND kind IN ('created', 'reopened', 'solved')
-     GROUP BY kind, channel, priority, team, agent, language"
+    postgres: "SELECT kind,
+            CASE $2::text WHEN 'team' THEN team WHEN 'agent' THEN agent WHEN 'channel' THEN channel
+                 WHEN 'priority' THEN priority WHEN 'language' THEN language END AS k,
+            COUNT(*)
+     FROM kpi_facts WHERE at < $1 AND kind IN ('created', 'reopened', 'solved')
+     GROUP BY kind, k",
+    sqlite: "SELECT kind,
+            CASE $2 WHEN 'team' THEN team WHEN 'agent' THEN agent WHEN 'channel' THEN channel
+                 WHEN 'priority' THEN priority WHEN 'language' THEN language END AS k,
+            COUNT(*)
+     FROM kpi_facts WHERE at < $1 AND kind IN ('created', 'reopened', 'solved')
+     GROUP BY kind, k"
 );
 
 /// Chat sessions started in `[$1, $2)`: answered at least once, handed to a person.

@@ -27,9 +27,9 @@ use crate::model::{
 };
 
 pub use report::{
-    backlog_before, csv, parse_dim, parse_interval, report, Backlog, BotFigures, BotSession,
-    Bucket, Dim, Durations, Figures, Group, Interval, Query, Report, ReportError, Sla,
-    MAX_RANGE_DAYS,
+    backlog_before, csv, parse_dim, parse_interval, report, tallied, Backlog, BotFigures,
+    BotSession, Bucket, Dim, Durations, Figures, Group, Interval, Query, Report, ReportError, Sla,
+    Tally, MAX_RANGE_DAYS,
 };
 pub use text::{duration, sparkline, text};
 

@@ -335,6 +335,76 @@ pub struct Report {
     pub series: Vec<Bucket>,
 }
 
+/// Facts of one kind counted together: what a store's aggregated read returns (one row per
+/// kind, SLA metric and outcome, group key and day), or one fact ([`Tally::of`]). A report is
+/// made of tallies, so a store reads a few thousand rows for a million facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    /// The facts' kind.
+    pub kind: Kind,
+    /// A time in the facts' bucket (their UTC day from a store), when the report has an
+    /// interval.
+    pub at: Option<DateTime<Utc>>,
+    /// Their value of the dimension grouped by, when the report is grouped.
+    pub key: Option<String>,
+    /// SLA facts: the metric.
+    pub metric: Option<crate::model::Metric>,
+    /// SLA facts: breached (else met).
+    pub breached: bool,
+    /// How many facts.
+    pub count: u64,
+    /// First, next response and solved facts: each one's calendar seconds.
+    pub secs: Vec<i64>,
+    /// The same facts' business seconds, where an SLA calendar counted them.
+    pub business_secs: Vec<i64>,
+    /// Solved facts with at least one agent reply.
+    pub touched: u64,
+    /// Solved facts with exactly one agent reply and never reopened.
+    pub one_touch: u64,
+    /// Ratings: how many, their sum, how many were 4 or 5.
+    pub rated: u64,
+    /// See `rated`.
+    pub score_sum: u64,
+    /// See `rated`.
+    pub satisfied: u64,
+}
+
+impl Tally {
+    /// One fact, as `q` groups and buckets it.
+    pub fn of(f: &Fact, q: &Query) -> Tally {
+        let timed = matches!(
+            f.kind,
+            Kind::FirstResponse | Kind::NextResponse | Kind::Solved
+        );
+        let replies = f.replies.unwrap_or(0);
+        Tally {
+            kind: f.kind,
+            at: q.interval.map(|_| f.at),
+            key: q.group_by.and_then(|d| d.of(f).map(str::to_string)),
+            metric: f.metric,
+            breached: f.breached,
+            count: 1,
+            secs: if timed {
+                f.secs.into_iter().collect()
+            } else {
+                Vec::new()
+            },
+            business_secs: if timed {
+                f.business_secs.into_iter().collect()
+            } else {
+                Vec::new()
+            },
+            touched: u64::from(f.kind == Kind::Solved && replies > 0),
+            one_touch: u64::from(
+                f.kind == Kind::Solved && replies == 1 && f.reopens.unwrap_or(0) == 0,
+            ),
+            rated: u64::from(f.score.is_some()),
+            score_sum: f.score.map_or(0, u64::from),
+            satisfied: u64::from(f.score.is_some_and(|s| s >= 4)),
+        }
+    }
+}
+
 /// What one cell (the range, a group, a bucket) gathers before its figures are made.
 #[derive(Debug, Default)]
 struct Cell {
@@ -347,48 +417,45 @@ struct Cell {
     sla: BTreeMap<&'static str, (u64, u64)>,
     fcr: u64,
     touched: u64,
-    scores: Vec<u8>,
+    rated: u64,
+    score_sum: u64,
+    satisfied: u64,
     handoffs: u64,
     bot: BotFigures,
 }
 
 impl Cell {
-    fn add(&mut self, f: &Fact) {
-        let business = |v: &mut (Vec<i64>, Vec<i64>)| {
-            if let Some(s) = f.secs {
-                v.0.push(s);
-            }
-            if let Some(b) = f.business_secs {
-                v.1.push(b);
-            }
+    fn add(&mut self, t: &Tally) {
+        let durations = |v: &mut (Vec<i64>, Vec<i64>)| {
+            v.0.extend_from_slice(&t.secs);
+            v.1.extend_from_slice(&t.business_secs);
         };
-        match f.kind {
-            Kind::Created => self.created += 1,
-            Kind::Reopened => self.reopened += 1,
-            Kind::FirstResponse => business(&mut self.first),
-            Kind::NextResponse => business(&mut self.next),
+        match t.kind {
+            Kind::Created => self.created += t.count,
+            Kind::Reopened => self.reopened += t.count,
+            Kind::FirstResponse => durations(&mut self.first),
+            Kind::NextResponse => durations(&mut self.next),
             Kind::Solved => {
-                self.solved += 1;
-                business(&mut self.resolution);
-                let replies = f.replies.unwrap_or(0);
-                if replies > 0 {
-                    self.touched += 1;
-                    if replies == 1 && f.reopens.unwrap_or(0) == 0 {
-                        self.fcr += 1;
-                    }
-                }
+                self.solved += t.count;
+                durations(&mut self.resolution);
+                self.touched += t.touched;
+                self.fcr += t.one_touch;
             }
-            Kind::Handoff => self.handoffs += 1,
+            Kind::Handoff => self.handoffs += t.count,
             Kind::Sla => {
-                let metric = f.metric.map_or("unknown", |m| crate::model::Named::name(m));
+                let metric = t.metric.map_or("unknown", crate::model::Named::name);
                 let e = self.sla.entry(metric).or_default();
-                if f.breached {
-                    e.1 += 1;
+                if t.breached {
+                    e.1 += t.count;
                 } else {
-                    e.0 += 1;
+                    e.0 += t.count;
                 }
             }
-            Kind::Csat => self.scores.extend(f.score),
+            Kind::Csat => {
+                self.rated += t.rated;
+                self.score_sum += t.score_sum;
+                self.satisfied += t.satisfied;
+            }
         }
     }
 
@@ -413,9 +480,7 @@ impl Cell {
             .sla
             .values()
             .fold((0, 0), |(m, b), (m2, b2)| (m + m2, b + b2));
-        let n = self.scores.len() as u64;
-        let sum: u64 = self.scores.iter().map(|s| u64::from(*s)).sum();
-        let satisfied = self.scores.iter().filter(|s| **s >= 4).count() as u64;
+        let (n, sum, satisfied) = (self.rated, self.score_sum, self.satisfied);
         self.bot.deflection_rate = ratio(self.bot.deflected, self.bot.sessions);
         Figures {
             tickets: Tickets {
@@ -496,24 +561,35 @@ pub fn report(
     before: &Backlog,
     sessions: &[BotSession],
 ) -> Report {
+    let tallies = facts
+        .into_iter()
+        .filter(|f| f.at >= q.from && f.at < q.to)
+        .map(|f| Tally::of(&f, q));
+    tallied(q, tallies, before, sessions)
+}
+
+/// [`report`] from tallies of the facts dated in the range (a store's aggregated read).
+pub fn tallied(
+    q: &Query,
+    tallies: impl IntoIterator<Item = Tally>,
+    before: &Backlog,
+    sessions: &[BotSession],
+) -> Report {
     let mut total = Cell::default();
     let mut groups: BTreeMap<Option<String>, Cell> = BTreeMap::new();
     let mut buckets: BTreeMap<DateTime<Utc>, Cell> = BTreeMap::new();
     let mut grid: BTreeMap<(Option<String>, DateTime<Utc>), Cell> = BTreeMap::new();
-    for f in facts {
-        if f.at < q.from || f.at >= q.to {
-            continue;
-        }
-        total.add(&f);
-        let key = q.group_by.map(|d| d.of(&f).map(str::to_string));
-        let start = q.interval.map(|i| i.start(f.at));
+    for t in tallies {
+        total.add(&t);
+        let key = q.group_by.map(|_| t.key.clone());
+        let start = q.interval.map(|i| i.start(t.at.unwrap_or(q.from)));
         if let Some(k) = &key {
-            groups.entry(k.clone()).or_default().add(&f);
+            groups.entry(k.clone()).or_default().add(&t);
         }
         if let Some(s) = start {
-            buckets.entry(s).or_default().add(&f);
+            buckets.entry(s).or_default().add(&t);
             if let Some(k) = key {
-                grid.entry((k, s)).or_default().add(&f);
+                grid.entry((k, s)).or_default().add(&t);
             }
         }
     }
