@@ -238,22 +238,8 @@ impl Desk {
             let event = event.clone();
             let freed = freed.clone();
             Box::new(move |prior: Option<Ticket>, routing| -> Decision {
-                let mut ev = event.clone();
-                let ticket = match &prior {
-                    Some(p) => {
-                        let patch = patch.unwrap_or_else(|| {
-                            serde_json::to_value(&event.ticket).unwrap_or_default()
-                        });
-                        p.overlay(&patch).unwrap_or_else(|_| event.ticket.clone())
-                    }
-                    None => event.ticket.clone(),
-                };
-                if ev.changes.is_empty() {
-                    if let Some(p) = &prior {
-                        ev.changes = ticket.changes_since(p);
-                    }
-                }
-                ev.ticket = ticket.clone();
+                let ev = crate::plan::prepare(prior.as_ref(), &event, patch.as_ref());
+                let ticket = &ev.ticket;
                 let t = std::time::Instant::now();
                 let ctx = engine::Context {
                     routing,
@@ -262,9 +248,9 @@ impl Desk {
                     prior,
                 };
                 let d = if explain {
-                    engine::explain_with(&loaded.config, &ctx, &ticket, &ev, now)
+                    engine::explain_with(&loaded.config, &ctx, ticket, &ev, now)
                 } else {
-                    engine::decide_with(&loaded.config, &ctx, &ticket, &ev, now)
+                    engine::decide_with(&loaded.config, &ctx, ticket, &ev, now)
                 };
                 metrics::decided(&d, t.elapsed());
                 if let Some(p) = ctx.prior.as_ref().filter(|p| store::is_open(p)) {

@@ -16,12 +16,18 @@
 //! and the order they move in, when a ticket is queued or leaves its queue, and the measured
 //! first response a decision leaves.
 //!
+//! So is what the engine is given: [`prepare`] lays the event's ticket over the stored one and
+//! lists what changed, and [`timer_fired`] is the event of a timer that comes due. A replay
+//! (`crate::replay`) decides with the same two and follows a decision's [`timer_ops`] in
+//! memory, as the stores follow them in their tables.
+//!
 //! Pure: no I/O, no clock; the arrival time comes in as `now`.
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::engine::Decision;
-use crate::model::{Action, Channel, Event, EventType, Named, Status, Ticket};
+use crate::model::{Action, Channel, Event, EventType, Named, Status, Ticket, TimerRef};
 use crate::routing::RoutingState;
 
 pub use crate::model::SLA_TIMER_PREFIX;
@@ -53,6 +59,59 @@ pub struct Stored {
     /// For a `timer.fired` event, the state of the timer (`pending`, `fired`, `cancelled`);
     /// `None` when there is no such timer.
     pub timer: Option<String>,
+}
+
+/// The event as the engine decides it on the ticket `prior` (as the store held it; `None`:
+/// first seen): its ticket is `prior` with the event's view laid over it ([`Ticket::overlay`]
+/// of `patch`, the ticket as the caller sent it, so fields it leaves out keep their values;
+/// `None`: the event's whole ticket), or the event's own ticket when the ticket is new; and,
+/// unless the caller listed them, its `changes` are the tracked fields that differ from
+/// `prior`. The daemon and a replay both decide `engine::decide_with(.., &ev.ticket, &ev, ..)`
+/// on what this returns.
+pub fn prepare(prior: Option<&Ticket>, event: &Event, patch: Option<&Value>) -> Event {
+    let mut ev = event.clone();
+    if let Some(p) = prior {
+        let whole;
+        let patch = match patch {
+            Some(patch) => patch,
+            None => {
+                whole = serde_json::to_value(&event.ticket).unwrap_or_default();
+                &whole
+            }
+        };
+        if let Ok(t) = p.overlay(patch) {
+            ev.ticket = t;
+        }
+        if ev.changes.is_empty() {
+            ev.changes = ev.ticket.changes_since(p);
+        }
+    }
+    ev
+}
+
+/// The `timer.fired` event of the timer `timer` on ticket `ticket`, and the ticket patch to
+/// decide it with.
+///
+/// The event names the ticket by id only, and the patch is that id: the timer is decided
+/// against the ticket as stored when its turn comes, not as it was when it was claimed (events
+/// decided in between must not be overwritten), and the event, hence its fingerprint, is the
+/// same whichever replica fires it, so a second firing is answered from the store. Its id is
+/// `timer:<timer id>`; it happened when the timer was due.
+pub fn timer_fired(ticket: &str, timer: TimerRef) -> (Event, Value) {
+    let event = Event {
+        id: format!("timer:{}", timer.id),
+        kind: EventType::TimerFired,
+        occurred_at: Some(timer.due_at),
+        ticket: Ticket {
+            id: ticket.to_string(),
+            ..Ticket::default()
+        },
+        message: None,
+        changes: Default::default(),
+        timer: Some(timer),
+        data: Default::default(),
+    };
+    (event, serde_json::json!({ "id": ticket }))
 }
 
 /// Whether a ticket counts towards its assignee's load.
@@ -197,6 +256,79 @@ impl Before {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(ticket, routing)))
             .map_err(|_| Refused::Panicked(format!("deciding event `{}` panicked", event.id)))
     }
+}
+
+/// What an event's decision does to the ticket's timers, in the order it happens. Every
+/// executor of a decision follows it: the stores (as [`Write`]s) and a replay in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimerOp<'a> {
+    /// The timer this event fires is done, if it is still pending (a timer fires only while
+    /// it is pending).
+    Fire {
+        /// The timer.
+        id: &'a str,
+    },
+    /// The ticket's pending timers whose `cancel_on` lists this event type are cancelled.
+    CancelListening {
+        /// The event's type.
+        kind: EventType,
+    },
+    /// `cancel_timers` without names: the ticket's pending timers are cancelled, except those
+    /// whose name starts with `spare` (the SLA clocks' own, [`SLA_TIMER_PREFIX`]).
+    CancelRuleTimers {
+        /// The prefix of the names left pending.
+        spare: &'static str,
+    },
+    /// The ticket's pending timers of these names are cancelled.
+    CancelNamed {
+        /// Timer names.
+        names: &'a [String],
+    },
+    /// A new pending timer; a pending one of the same name was cancelled just before.
+    Start {
+        /// `<event id>/<name>`, stable across retries.
+        id: String,
+        /// The timer.
+        timer: &'a crate::model::TimerSpec,
+    },
+}
+
+/// The timers `decision`, the decision of `event`, fires, cancels and starts: the firing one
+/// is done; the event cancels the pending timers that listen for it; `cancel_timers` actions
+/// cancel by name (or all but the SLA clocks'); SLA clocks that need no timer any more cancel
+/// theirs; a new timer replaces a pending one of the same name.
+pub fn timer_ops<'a>(event: &'a Event, decision: &'a Decision) -> Vec<TimerOp<'a>> {
+    let d = decision;
+    let mut ops = Vec::with_capacity(2 + 2 * d.timers.len());
+    if let Some(id) = firing(event) {
+        ops.push(TimerOp::Fire { id });
+    }
+    ops.push(TimerOp::CancelListening { kind: event.kind });
+    for action in &d.actions {
+        if let Action::CancelTimers { names } = action {
+            ops.push(match names {
+                None => TimerOp::CancelRuleTimers {
+                    spare: SLA_TIMER_PREFIX,
+                },
+                Some(names) => TimerOp::CancelNamed { names },
+            });
+        }
+    }
+    if !d.cancelled_timers.is_empty() {
+        ops.push(TimerOp::CancelNamed {
+            names: &d.cancelled_timers,
+        });
+    }
+    for timer in &d.timers {
+        ops.push(TimerOp::CancelNamed {
+            names: std::slice::from_ref(&timer.name),
+        });
+        ops.push(TimerOp::Start {
+            id: format!("{}/{}", event.id, timer.name),
+            timer,
+        });
+    }
+    ops
 }
 
 /// The writes that commit one event, in the order they run.
@@ -430,41 +562,21 @@ impl Before {
                 actions: serde_json::to_string(&d.actions)?,
             });
         }
-        // Timers: the firing one is done; the event cancels the pending timers that listen for
-        // it; cancel_timers actions cancel by name (or all but the SLA clocks'); SLA clocks
-        // that need no timer any more cancel theirs; a new timer replaces a pending one of the
-        // same name.
-        if let Some(id) = firing(event) {
-            writes.push(Write::FireTimer { id });
-        }
-        writes.push(Write::CancelTimersListening {
-            kind: event.kind.name(),
-        });
-        for action in &d.actions {
-            if let Action::CancelTimers { names } = action {
-                writes.push(match names {
-                    None => Write::CancelRuleTimers {
-                        spare: SLA_TIMER_PREFIX,
-                    },
-                    Some(names) => Write::CancelTimersNamed { names },
-                });
-            }
-        }
-        if !d.cancelled_timers.is_empty() {
-            writes.push(Write::CancelTimersNamed {
-                names: &d.cancelled_timers,
-            });
-        }
-        for timer in &d.timers {
-            writes.push(Write::CancelTimersNamed {
-                names: std::slice::from_ref(&timer.name),
-            });
-            writes.push(Write::InsertTimer {
-                id: format!("{}/{}", event.id, timer.name),
-                name: &timer.name,
-                rule: &timer.rule,
-                due_at: timer.due_at,
-                cancel_on: serde_json::to_string(&timer.cancel_on)?,
+        for op in timer_ops(event, d) {
+            writes.push(match op {
+                TimerOp::Fire { id } => Write::FireTimer { id },
+                TimerOp::CancelListening { kind } => {
+                    Write::CancelTimersListening { kind: kind.name() }
+                }
+                TimerOp::CancelRuleTimers { spare } => Write::CancelRuleTimers { spare },
+                TimerOp::CancelNamed { names } => Write::CancelTimersNamed { names },
+                TimerOp::Start { id, timer } => Write::InsertTimer {
+                    id,
+                    name: &timer.name,
+                    rule: &timer.rule,
+                    due_at: timer.due_at,
+                    cancel_on: serde_json::to_string(&timer.cancel_on)?,
+                },
             });
         }
         for (i, target) in outbound {
@@ -573,6 +685,81 @@ mod tests {
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_new_ticket_is_the_events_own() {
+        let e = event("e1", "ticket.created");
+        let ev = prepare(None, &e, Some(&json!({"id": "T1"})));
+        assert_eq!(ev, e, "nothing to lay it over, nothing changed");
+    }
+
+    #[test]
+    fn the_patch_is_laid_over_the_stored_ticket_and_its_changes_listed() {
+        let stored = ticket(json!({"priority": "urgent", "tags": ["outage"], "status": "open"}));
+        let e = event("e2", "ticket.updated");
+        let ev = prepare(
+            Some(&stored),
+            &e,
+            Some(&json!({"id": "T1", "status": "pending"})),
+        );
+        assert_eq!(ev.ticket.priority, crate::model::Priority::Urgent);
+        assert_eq!(ev.ticket.tags, ["outage"]);
+        assert_eq!(ev.ticket.status, Status::Pending);
+        let changed: Vec<&str> = ev.changes.keys().map(String::as_str).collect();
+        assert_eq!(changed, ["ticket.status"]);
+        assert_eq!(ev.changes["ticket.status"].from, json!("open"));
+        // Without a patch the event's whole ticket is laid over: what it leaves at the
+        // defaults is the default.
+        let whole = prepare(Some(&stored), &e, None);
+        assert_eq!(whole.ticket.priority, crate::model::Priority::Normal);
+        assert_eq!(whole.ticket.status, Status::New);
+    }
+
+    #[test]
+    fn changes_the_caller_listed_are_kept() {
+        let stored = ticket(json!({"status": "open"}));
+        let mut e = event("e3", "ticket.updated");
+        e.changes.insert(
+            "ticket.group".into(),
+            crate::model::Change {
+                from: json!(null),
+                to: json!("billing"),
+            },
+        );
+        let ev = prepare(
+            Some(&stored),
+            &e,
+            Some(&json!({"id": "T1", "status": "solved"})),
+        );
+        let changed: Vec<&str> = ev.changes.keys().map(String::as_str).collect();
+        assert_eq!(changed, ["ticket.group"]);
+    }
+
+    #[test]
+    fn a_timer_event_names_its_ticket_by_id_only() {
+        let due: DateTime<Utc> = "2026-11-25T09:00:00Z".parse().unwrap();
+        let timer = TimerRef {
+            id: "e1/nudge".into(),
+            name: "nudge".into(),
+            due_at: due,
+        };
+        let (event, patch) = timer_fired("T1", timer.clone());
+        assert_eq!(event.id, "timer:e1/nudge");
+        assert_eq!(event.kind, EventType::TimerFired);
+        assert_eq!(
+            event.ticket,
+            Ticket {
+                id: "T1".into(),
+                ..Ticket::default()
+            }
+        );
+        assert_eq!(event.occurred_at, Some(due));
+        assert_eq!(event.timer, Some(timer));
+        assert_eq!(patch, json!({"id": "T1"}));
+        // Decided against a ticket that changed after the claim, the patch keeps the change.
+        let stored = ticket(json!({"status": "open", "tags": ["new"]}));
+        assert_eq!(prepare(Some(&stored), &event, Some(&patch)).ticket, stored);
     }
 
     #[test]
