@@ -236,6 +236,7 @@ impl Desk {
         let csat_secret = self.csat_secret.clone();
         let decide: store::RoutedDecideFn = {
             let event = event.clone();
+            let patch = patch.clone();
             let freed = freed.clone();
             Box::new(move |prior: Option<Ticket>, routing| -> Decision {
                 let ev = crate::plan::prepare(prior.as_ref(), &event, patch.as_ref());
@@ -265,7 +266,7 @@ impl Desk {
         };
         let result = self
             .store
-            .apply_routed(event, fingerprint, now, need, decide)
+            .apply_routed(event, patch, fingerprint, now, need, decide)
             .instrument(span.clone())
             .await;
         let _enter = span.enter();

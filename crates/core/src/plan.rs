@@ -114,6 +114,28 @@ pub fn timer_fired(ticket: &str, timer: TimerRef) -> (Event, Value) {
     (event, serde_json::json!({ "id": ticket }))
 }
 
+/// The event as the events table records it: the event with its ticket as the caller sent it
+/// (`sent`; `None`: the whole ticket). Read back as an [`Event`] it is the event accepted (the
+/// ticket's fields the caller left out take their defaults, as they did when it came in);
+/// [`read_recorded_event`] also gives what the caller sent, which a replay lays over its own
+/// version of the ticket as the daemon laid it over the stored one ([`prepare`]).
+pub fn recorded_event(event: &Event, sent: Option<&Value>) -> Result<Value, serde_json::Error> {
+    let mut v = serde_json::to_value(event)?;
+    if let (Some(sent), Some(obj)) = (sent, v.as_object_mut()) {
+        obj.insert("ticket".into(), sent.clone());
+    }
+    Ok(v)
+}
+
+/// An event as [`recorded_event`] wrote it: the event, and its ticket as the caller sent it
+/// (for events recorded before tickets were recorded as sent, the whole ticket). The error
+/// names the failing field.
+pub fn read_recorded_event(v: Value) -> Result<(Event, Value), String> {
+    let sent = v.get("ticket").cloned().unwrap_or(Value::Null);
+    let event = Event::from_value(v)?;
+    Ok((event, sent))
+}
+
 /// Whether a ticket counts towards its assignee's load.
 pub fn is_open(t: &Ticket) -> bool {
     !matches!(t.status, Status::Solved | Status::Closed)
@@ -475,10 +497,13 @@ pub enum Write<'a> {
 }
 
 impl Before {
-    /// The writes that commit `decision`, the decision of `event`, arrived at `now`.
+    /// The writes that commit `decision`, the decision of `event`, arrived at `now`. `sent` is
+    /// the event's ticket as the caller sent it (`None`: the whole ticket), recorded with the
+    /// event ([`recorded_event`]).
     pub fn plan<'a>(
         &'a self,
         event: &'a Event,
+        sent: Option<&Value>,
         fingerprint: &'a str,
         decision: &'a Decision,
         now: DateTime<Utc>,
@@ -496,7 +521,10 @@ impl Before {
         writes.push(Write::InsertEvent {
             kind: event.kind.name(),
             fingerprint,
-            event: serde_json::to_string(event)?,
+            event: match sent {
+                None => serde_json::to_string(event)?,
+                Some(_) => recorded_event(event, sent)?.to_string(),
+            },
             decision: serde_json::to_string(d)?,
         });
         writes.push(Write::UpsertTicket {
@@ -688,6 +716,31 @@ mod tests {
     }
 
     #[test]
+    fn the_event_is_recorded_with_its_ticket_as_sent() {
+        let sent = json!({"id": "T1", "status": "pending"});
+        let e = Event::from_value(
+            json!({"id": "e1", "type": "ticket.updated", "ticket": sent.clone()}),
+        )
+        .unwrap();
+        let d = decision(&e, ticket(json!({"status": "pending"})));
+        let (before, d) = decided_as(&e, None, d.clone());
+        let plan = before.plan(&e, Some(&sent), "fp", &d, now()).unwrap();
+        let Write::InsertEvent { event, .. } = &plan.writes[0] else {
+            panic!("the event is written first");
+        };
+        let v: Value = serde_json::from_str(event).unwrap();
+        assert_eq!(v["ticket"], sent, "what the caller left out is not written");
+        let (read, read_sent) = read_recorded_event(v).unwrap();
+        assert_eq!((read, read_sent), (e.clone(), sent));
+        // Without what was sent, the whole ticket is.
+        let (_, whole) = read_recorded_event(recorded_event(&e, None).unwrap()).unwrap();
+        assert_eq!(whole, serde_json::to_value(&e.ticket).unwrap());
+        assert!(read_recorded_event(json!({"id": "e1"}))
+            .unwrap_err()
+            .contains("type"));
+    }
+
+    #[test]
     fn a_new_ticket_is_the_events_own() {
         let e = event("e1", "ticket.created");
         let ev = prepare(None, &e, Some(&json!({"id": "T1"})));
@@ -768,7 +821,7 @@ mod tests {
         let t = ticket(json!({"subject": "hi"}));
         let d = decision(&e, t.clone());
         let (before, d) = decided_as(&e, None, d.clone());
-        let plan = before.plan(&e, "fp", &d, now()).unwrap();
+        let plan = before.plan(&e, None, "fp", &d, now()).unwrap();
         assert_eq!((plan.event, plan.ticket, plan.now), ("e1", "T1", now()));
         assert_eq!(
             plan.writes,
@@ -805,7 +858,7 @@ mod tests {
             cancel_on: vec![EventType::MessageCreated, EventType::TicketStatusChanged],
         });
         let (before, d) = decided_as(&e, None, d);
-        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+        let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
         let Some(Write::InsertTimer { cancel_on, .. }) =
             w.iter().find(|w| matches!(w, Write::InsertTimer { .. }))
         else {
@@ -830,7 +883,7 @@ mod tests {
         ];
         let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::CancelRuleTimers {
                     spare: SLA_TIMER_PREFIX
@@ -858,7 +911,7 @@ mod tests {
         });
         let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::CancelTimersNamed {
                     names: &names(&["sla:first_response"])
@@ -887,7 +940,7 @@ mod tests {
         let (before, d) = decided(&e, stored, |t, _| {
             decision(&e, t.unwrap_or_else(|| e.ticket.clone()))
         });
-        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+        let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
         let fire = w
             .iter()
             .position(|w| *w == Write::FireTimer { id: "e0/nudge" });
@@ -1018,7 +1071,7 @@ mod tests {
         };
         let moves = |before: serde_json::Value, after: serde_json::Value| {
             let (before, d) = decided_as(&e, Some(ticket(before)), decision(&e, ticket(after)));
-            extra(before.plan(&e, "fp", &d, now()).unwrap())
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap())
                 .into_iter()
                 .map(|w| match w {
                     Write::MoveLoad {
@@ -1085,7 +1138,7 @@ mod tests {
         d.routing.cursors.insert("billing".into(), "bo".into());
         let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::UpsertCursor {
                     team: "billing",
@@ -1112,7 +1165,7 @@ mod tests {
             decided_as(&e, None, d)
         };
         let (before, d) = queued(json!({"group": "sales"}));
-        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+        let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
         assert!(w.contains(&Write::Enqueue {
             team: "sales",
             rule: "route",
@@ -1130,7 +1183,7 @@ mod tests {
             (json!({}), None),
         ] {
             let (before, d) = queued(t.clone());
-            let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+            let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
             assert!(!w.iter().any(|w| matches!(w, Write::Enqueue { .. })), "{t}");
             assert!(w.contains(&Write::Dequeue { keep }), "{t}");
         }
@@ -1163,7 +1216,7 @@ mod tests {
         assert!(crate::outbound::helpdesk::target(&d.ticket, &d.actions[1]).is_none());
         let (before, d) = decided_as(&e, None, d.clone());
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::InsertAudit {
                     rules: &names(&["ack", "escalate"]),
@@ -1196,7 +1249,7 @@ mod tests {
         };
         let (before, d) = decided_as(&e, Some(clock(false)), decision(&e, clock(true)));
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![Write::InsertResponseSample {
                 queue: "billing".into(),
                 priority: "high",
@@ -1206,6 +1259,9 @@ mod tests {
         );
         // Met before: no second sample.
         let (before, d) = decided_as(&e, Some(clock(true)), decision(&e, clock(true)));
-        assert_eq!(extra(before.plan(&e, "fp", &d, now()).unwrap()), vec![]);
+        assert_eq!(
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
+            vec![]
+        );
     }
 }
