@@ -107,9 +107,6 @@ pub struct Desk {
     pub(crate) csat_secret: Option<crate::csat::Secret>,
 }
 
-/// How often the measured first responses are read again.
-const MEASURED_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
-
 impl Desk {
     /// Loads the pack, opens the store and the connectors.
     pub async fn open(settings: Settings) -> anyhow::Result<Arc<Desk>> {
@@ -407,7 +404,7 @@ impl Desk {
     /// [`Desk::refresh_measured`] when the last read is a minute old (by the clock).
     pub(crate) async fn refresh_measured_if_due(&self) {
         let last = *self.measured_at.lock().expect("measured lock");
-        if last.is_some_and(|t| self.clock.now() - t < MEASURED_EVERY) {
+        if last.is_some_and(|t| self.clock.now() - t < crate::measured::REFRESH) {
             return;
         }
         if let Err(e) = self.refresh_measured().await {

@@ -40,6 +40,10 @@ impl Default for MeasuredSettings {
 /// The most recent samples kept per queue and priority.
 pub const MAX_SAMPLES: u32 = 500;
 
+/// How often the samples in use are read again (the daemon from the store, a replay from its
+/// own decisions), by the clock the decisions run on.
+pub const REFRESH: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// One met first response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
