@@ -327,7 +327,6 @@ pub trait Store: Send + Sync {
     /// caller sent it (`None`: the whole ticket), recorded with the event
     /// ([`crate::plan::recorded_event`]) so a replay lays over its own version of the ticket
     /// what the decision laid over the stored one.
-    #[allow(clippy::too_many_arguments)]
     async fn apply_routed(
         &self,
         event: Event,

@@ -418,3 +418,35 @@ fn actions_read_on_one_line() {
         assert_eq!(summary(&a), line);
     }
 }
+
+#[test]
+fn long_runs_of_unchanged_actions_are_folded() {
+    let tag = |t: &str| Action::AddTags {
+        tags: vec![t.into()],
+    };
+    let same: Vec<Action> = ["a", "b", "c", "d", "e"].map(tag).to_vec();
+    let mut before = same.clone();
+    before.push(tag("x"));
+    before.extend(same.clone());
+    let mut after = same.clone();
+    after.push(tag("y"));
+    after.extend(same);
+    let r = ReplayReport {
+        events: 1,
+        tickets: 1,
+        changed_tickets: 3,
+        changed: vec![ChangedTicket {
+            ticket: "T1".into(),
+            before,
+            after,
+        }],
+        ..ReplayReport::default()
+    };
+    let shown = text(&r);
+    assert!(
+        shown.contains(
+            "T1\n    … 4 unchanged\n    add_tags e\n  - add_tags x\n  + add_tags y\n    add_tags a\n    … 4 unchanged\n… and 2 more changed tickets"
+        ),
+        "{shown}"
+    );
+}

@@ -151,13 +151,14 @@ fn delta(before: u64, after: u64) -> String {
     }
 }
 
+/// A table row; headings start at the margin, figures are indented under them.
 fn row(s: &mut String, label: &str, before: &str, after: &str, delta: &str) {
-    let _ = writeln!(s, "  {label:<44} {before:>10} {after:>10} {delta:>8}");
+    let _ = writeln!(s, "{label:<46} {before:>10} {after:>10} {delta:>8}");
 }
 
 fn counts(s: &mut String, prefix: &str, rows: &[Count]) {
     for c in rows {
-        let label = format!("{prefix}{}", c.key);
+        let label = format!("  {prefix}{}", c.key);
         row(
             s,
             &label,
@@ -171,6 +172,10 @@ fn counts(s: &mut String, prefix: &str, rows: &[Count]) {
 /// The report for a terminal.
 pub fn text(r: &ReplayReport) -> String {
     let mut s = String::new();
+    if r.events == 0 {
+        s.push_str("No recorded events in the window: nothing to replay.\n");
+        return s;
+    }
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())
     };
@@ -208,7 +213,7 @@ pub fn text(r: &ReplayReport) -> String {
         }
         row(
             &mut s,
-            &c.rule,
+            &format!("  {}", c.rule),
             &thousands(c.before),
             &thousands(c.after),
             &delta(c.before, c.after),
@@ -245,8 +250,15 @@ pub fn text(r: &ReplayReport) -> String {
                         .take_while(|l| matches!(l, Line::Same(_)))
                         .count();
                     let (first, last) = (i == 0, i + run == lines.len());
-                    let head = if first { 0 } else { CONTEXT.min(run) };
-                    let tail = if last { 0 } else { CONTEXT.min(run - head) };
+                    let (mut head, mut tail) = (
+                        if first { 0 } else { CONTEXT.min(run) },
+                        if last { 0 } else { CONTEXT },
+                    );
+                    tail = tail.min(run - head);
+                    // Folding one line saves nothing.
+                    if run - head - tail < 2 {
+                        (head, tail) = (run, 0);
+                    }
                     for l in &lines[i..i + head] {
                         if let Line::Same(a) = l {
                             let _ = writeln!(s, "    {}", summary(a));
@@ -289,7 +301,7 @@ pub fn text(r: &ReplayReport) -> String {
     let a = &k.auto_answered;
     row(
         &mut s,
-        "auto-answered (FAQ)",
+        "  auto-answered (FAQ)",
         &share(a.before, a.before_share),
         &share(a.after, a.after_share),
         &delta(a.before, a.after),
