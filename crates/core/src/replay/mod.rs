@@ -30,7 +30,7 @@ mod text;
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -119,15 +119,20 @@ struct Due {
 const BEFORE: usize = 0;
 const AFTER: usize = 1;
 
-/// Measured first responses from the candidate's own decisions, read again every
-/// [`measured::REFRESH`] of virtual time over the last `window`, as the daemon reads its store.
+/// Measured first responses from the candidate's own decisions, as the daemon reads them
+/// from its store every [`measured::REFRESH`] (here of virtual time): those met in the last
+/// `window`, the newest [`measured::MAX_SAMPLES`] of each queue and priority. Kept up to date
+/// sample by sample rather than read again whole.
 #[derive(Debug, Default)]
 struct MeasuredSamples {
     settings: Option<MeasuredSettings>,
-    samples: VecDeque<Sample>,
+    /// Samples in use per queue and priority, by when they were met (and in which order).
+    in_use: HashMap<(String, Priority), BTreeMap<(DateTime<Utc>, u64), i64>>,
+    /// Samples left since the last read.
+    pending: Vec<Sample>,
+    seq: u64,
     current: Arc<Measured>,
     read_at: Option<DateTime<Utc>>,
-    changed: bool,
 }
 
 impl MeasuredSamples {
@@ -140,30 +145,32 @@ impl MeasuredSamples {
         }
         self.read_at = Some(now);
         let since = now - settings.window;
-        while self.samples.front().is_some_and(|s| s.at < since) {
-            self.samples.pop_front();
-            self.changed = true;
+        let max = measured::MAX_SAMPLES as usize;
+        // No decision holds the samples now: this changes them in place.
+        let current = Arc::make_mut(&mut self.current);
+        for s in self.pending.drain(..) {
+            self.seq += 1;
+            current.insert(&s.queue, s.priority, s.secs);
+            self.in_use
+                .entry((s.queue, s.priority))
+                .or_default()
+                .insert((s.at, self.seq), s.secs);
         }
-        if !std::mem::take(&mut self.changed) {
-            return;
-        }
-        // The newest samples per queue and priority, as the store reads them.
-        let mut per_key: HashMap<(&str, Priority), u32> = HashMap::new();
-        let mut rows = Vec::new();
-        for s in self.samples.iter().rev().filter(|s| s.at >= since) {
-            let n = per_key.entry((s.queue.as_str(), s.priority)).or_default();
-            if *n < measured::MAX_SAMPLES {
-                *n += 1;
-                rows.push((s.queue.clone(), s.priority, s.secs));
+        for ((queue, priority), samples) in &mut self.in_use {
+            while samples
+                .first_key_value()
+                .is_some_and(|(k, _)| k.0 < since || samples.len() > max)
+            {
+                if let Some((_, secs)) = samples.pop_first() {
+                    current.remove(queue, *priority, secs);
+                }
             }
         }
-        self.current = Arc::new(Measured::from_rows(rows));
     }
 
     fn push(&mut self, sample: Sample) {
         if self.settings.is_some() {
-            self.samples.push_back(sample);
-            self.changed = true;
+            self.pending.push(sample);
         }
     }
 }

@@ -450,3 +450,41 @@ fn long_runs_of_unchanged_actions_are_folded() {
         "{shown}"
     );
 }
+
+#[test]
+fn measured_samples_are_the_windows_newest_read_once_a_minute() {
+    use crate::measured::{MeasuredSettings, Sample};
+    let mut m = MeasuredSamples {
+        settings: Some(MeasuredSettings {
+            percentile: 50,
+            min_samples: 1,
+            window: Duration::hours(2),
+        }),
+        ..MeasuredSamples::default()
+    };
+    let sample = |at: DateTime<Utc>, secs| Sample {
+        queue: "q".into(),
+        priority: Priority::Normal,
+        at,
+        secs,
+    };
+    let now = |m: &MeasuredSamples| m.current.samples("q", Priority::Normal).to_vec();
+    m.push(sample(at("10:00"), 300));
+    m.push(sample(at("10:30"), 100));
+    m.refresh(at("10:31"));
+    assert_eq!(now(&m), [100, 300]);
+    m.push(sample(at("10:31"), 200));
+    m.refresh(at("10:31") + Duration::seconds(59));
+    assert_eq!(now(&m), [100, 300], "not read again within the minute");
+    m.refresh(at("12:15"));
+    assert_eq!(now(&m), [100, 200], "10:00 left the window at 12:00");
+    // Only the newest of a queue and priority are kept.
+    let max = crate::measured::MAX_SAMPLES as i64;
+    for i in 0..max {
+        m.push(sample(at("12:20"), 1000 + i));
+    }
+    m.refresh(at("12:30"));
+    let kept = now(&m);
+    assert_eq!(kept.len(), max as usize);
+    assert_eq!((kept[0], kept[kept.len() - 1]), (1000, 1000 + max - 1));
+}
