@@ -145,6 +145,7 @@ fn bench(c: &mut Criterion) {
             let d = rt
                 .block_on(store.apply_routed(
                     e.clone(),
+                    None,
                     fp,
                     chrono::Utc::now(),
                     locks.clone(),
@@ -167,7 +168,7 @@ fn bench(c: &mut Criterion) {
                     tasks.push(tokio::spawn(async move {
                         let fp = store::fingerprint(&e);
                         store
-                            .apply_routed(e.clone(), fp, chrono::Utc::now(), locks, d)
+                            .apply_routed(e.clone(), None, fp, chrono::Utc::now(), locks, d)
                             .await
                             .unwrap()
                     }));

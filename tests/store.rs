@@ -1041,6 +1041,7 @@ async fn apply_routed(
     let need = config.routing_need(e.kind).clone();
     s.apply_routed(
         e.clone(),
+        None,
         store::fingerprint(e),
         t0(),
         need,
@@ -1181,6 +1182,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
     let (seen2, e2) = (seen.clone(), e.clone());
     s.apply_routed(
         e.clone(),
+        None,
         store::fingerprint(&e),
         t0(),
         store::RoutingNeed {
@@ -1672,6 +1674,60 @@ async fn response_samples_recorded_once(s: Arc<dyn Store>) {
     );
 }
 
+/// Events are read back in the order they were decided, each with its arrival time, its
+/// decision and its ticket as the caller sent it (the whole ticket when no patch came), for
+/// `export events` and `replay`.
+async fn events_read_back_with_their_ticket_as_sent(s: Arc<dyn Store>) {
+    let calls = Arc::<AtomicUsize>::default();
+    let created = Event::from_value(json!({"id": "c", "type": "ticket.created",
+        "ticket": {"id": "T", "channel": "email", "subject": "Hello"}}))
+    .unwrap();
+    let sent = json!({"id": "T", "status": "pending"});
+    let update =
+        Event::from_value(json!({"id": "u", "type": "ticket.updated", "ticket": sent})).unwrap();
+    let apply = |e: &Event, sent: Option<serde_json::Value>, at: DateTime<Utc>| {
+        let (s, e, calls) = (s.clone(), e.clone(), calls.clone());
+        async move {
+            let decide = decide(&e, Plan::tag("seen"), calls);
+            s.apply_routed(
+                e.clone(),
+                sent,
+                store::fingerprint(&e),
+                at,
+                Default::default(),
+                Box::new(move |t, _| decide(t)),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    apply(&created, None, t0()).await;
+    apply(&update, Some(sent.clone()), t0() + secs(60)).await;
+
+    let page = s.events_page(0, t0() - secs(1), 10).await.unwrap();
+    let got: Vec<(&str, DateTime<Utc>, &serde_json::Value)> = page
+        .iter()
+        .map(|r| (r.event.id.as_str(), r.received_at, &r.sent))
+        .collect();
+    let whole = serde_json::to_value(&created.ticket).unwrap();
+    assert_eq!(
+        got,
+        vec![("c", t0(), &whole), ("u", t0() + secs(60), &sent)]
+    );
+    assert_eq!((&page[0].event, &page[1].event), (&created, &update));
+    assert_eq!(page[1].decision.trace.fired, ["tag seen"]);
+    assert!(page[0].seq < page[1].seq);
+    // Paging on after the first, and from a later time.
+    let rest = s
+        .events_page(page[0].seq, t0() - secs(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].event.id, "u");
+    let later = s.events_page(0, t0() + secs(30), 10).await.unwrap();
+    assert_eq!(later.len(), 1);
+}
+
 macro_rules! suite {
     (one: [$($one:ident),* $(,)?], two: [$($two:ident),* $(,)?]) => {
         $(mod $one {
@@ -1721,6 +1777,7 @@ suite! {
         chat_sessions_and_stats,
         response_samples_recorded_once,
         chat_answers_kept_by_message_id,
+        events_read_back_with_their_ticket_as_sent,
     ],
     two: [
         per_ticket_ordering,

@@ -45,7 +45,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 let line = json!({
                     "seq": r.seq,
                     "received_at": r.received_at,
-                    "event": r.event,
+                    "event": crate::plan::recorded_event(&r.event, Some(&r.sent))?,
                     "decision": r.decision,
                 });
                 writeln!(out, "{line}")?;

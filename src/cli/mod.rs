@@ -6,6 +6,7 @@ mod eval;
 mod export;
 mod init;
 mod kpis;
+mod replay;
 mod report;
 mod run;
 mod schema;
@@ -55,6 +56,10 @@ enum Command {
     /// Export what the store recorded: `export events` as JSON lines.
     #[command(subcommand)]
     Export(export::Command),
+    /// Decide the recorded events again against a candidate rule pack, in virtual time, and
+    /// show what would change: rules fired, actions per ticket, KPIs. Delivers and writes
+    /// nothing.
+    Replay(Box<replay::Args>),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -80,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a),
         Command::Kpis(c) => kpis::run(c),
         Command::Export(c) => export::run(c),
+        Command::Replay(a) => replay::run(*a),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -107,9 +107,6 @@ pub struct Desk {
     pub(crate) csat_secret: Option<crate::csat::Secret>,
 }
 
-/// How often the measured first responses are read again.
-const MEASURED_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
-
 impl Desk {
     /// Loads the pack, opens the store and the connectors.
     pub async fn open(settings: Settings) -> anyhow::Result<Arc<Desk>> {
@@ -236,24 +233,11 @@ impl Desk {
         let csat_secret = self.csat_secret.clone();
         let decide: store::RoutedDecideFn = {
             let event = event.clone();
+            let patch = patch.clone();
             let freed = freed.clone();
             Box::new(move |prior: Option<Ticket>, routing| -> Decision {
-                let mut ev = event.clone();
-                let ticket = match &prior {
-                    Some(p) => {
-                        let patch = patch.unwrap_or_else(|| {
-                            serde_json::to_value(&event.ticket).unwrap_or_default()
-                        });
-                        p.overlay(&patch).unwrap_or_else(|_| event.ticket.clone())
-                    }
-                    None => event.ticket.clone(),
-                };
-                if ev.changes.is_empty() {
-                    if let Some(p) = &prior {
-                        ev.changes = ticket.changes_since(p);
-                    }
-                }
-                ev.ticket = ticket.clone();
+                let ev = crate::plan::prepare(prior.as_ref(), &event, patch.as_ref());
+                let ticket = &ev.ticket;
                 let t = std::time::Instant::now();
                 let ctx = engine::Context {
                     routing,
@@ -262,9 +246,9 @@ impl Desk {
                     prior,
                 };
                 let d = if explain {
-                    engine::explain_with(&loaded.config, &ctx, &ticket, &ev, now)
+                    engine::explain_with(&loaded.config, &ctx, ticket, &ev, now)
                 } else {
-                    engine::decide_with(&loaded.config, &ctx, &ticket, &ev, now)
+                    engine::decide_with(&loaded.config, &ctx, ticket, &ev, now)
                 };
                 metrics::decided(&d, t.elapsed());
                 if let Some(p) = ctx.prior.as_ref().filter(|p| store::is_open(p)) {
@@ -279,7 +263,7 @@ impl Desk {
         };
         let result = self
             .store
-            .apply_routed(event, fingerprint, now, need, decide)
+            .apply_routed(event, patch, fingerprint, now, need, decide)
             .instrument(span.clone())
             .await;
         let _enter = span.enter();
@@ -420,7 +404,7 @@ impl Desk {
     /// [`Desk::refresh_measured`] when the last read is a minute old (by the clock).
     pub(crate) async fn refresh_measured_if_due(&self) {
         let last = *self.measured_at.lock().expect("measured lock");
-        if last.is_some_and(|t| self.clock.now() - t < MEASURED_EVERY) {
+        if last.is_some_and(|t| self.clock.now() - t < crate::measured::REFRESH) {
             return;
         }
         if let Err(e) = self.refresh_measured().await {

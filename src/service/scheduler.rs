@@ -160,31 +160,15 @@ async fn deliver_one(state: &Desk, row: &OutboxRow, lease_until: DateTime<Utc>) 
     true
 }
 
-/// The `timer.fired` event of a claimed timer, and the ticket patch to decide it with.
-///
-/// The event names the ticket by id only, and the patch is that id: the timer is decided
-/// against the ticket as stored when its turn comes, not as it was at claim time (events
-/// decided in between must not be overwritten), and the event, hence its fingerprint, is the
-/// same whichever replica fires it, so a second firing is answered from the store.
+/// The `timer.fired` event of a claimed timer, and the ticket patch to decide it with
+/// ([`crate::plan::timer_fired`]).
 fn timer_event(t: &DueTimer) -> (Event, serde_json::Value) {
-    let event = Event {
-        id: format!("timer:{}", t.row.id),
-        kind: EventType::TimerFired,
-        occurred_at: Some(t.row.due_at),
-        ticket: Ticket {
-            id: t.row.ticket_id.clone(),
-            ..Ticket::default()
-        },
-        message: None,
-        changes: Default::default(),
-        timer: Some(TimerRef {
-            id: t.row.id.clone(),
-            name: t.row.name.clone(),
-            due_at: t.row.due_at,
-        }),
-        data: Default::default(),
+    let timer = TimerRef {
+        id: t.row.id.clone(),
+        name: t.row.name.clone(),
+        due_at: t.row.due_at,
     };
-    (event, json!({ "id": t.row.ticket_id }))
+    crate::plan::timer_fired(&t.row.ticket_id, timer)
 }
 
 /// Occurrences of one cron schedule walked at most in one round.
@@ -353,7 +337,6 @@ pub async fn run(state: Arc<Desk>, mut stop: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
     use crate::store::TimerRow;
 
     #[test]
@@ -385,13 +368,5 @@ mod tests {
             crate::store::fingerprint(&event),
             crate::store::fingerprint(&timer_event(&claimed.clone()).0)
         );
-        // Decided against a ticket that changed after the claim, the patch keeps the change.
-        let stored = Ticket {
-            id: "T".into(),
-            status: Status::Open,
-            tags: vec!["new".into()],
-            ..Ticket::default()
-        };
-        assert_eq!(stored.overlay(&patch).unwrap(), stored);
     }
 }

@@ -148,6 +148,9 @@ pub struct RecordedEvent {
     pub received_at: DateTime<Utc>,
     /// The event as accepted.
     pub event: Event,
+    /// Its ticket as the caller sent it (JSON); for events recorded before frontdesk kept
+    /// that, the whole ticket. A replay lays it over its own version of the ticket.
+    pub sent: serde_json::Value,
     /// The decision it got.
     pub decision: crate::engine::Decision,
 }
@@ -306,6 +309,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Applied, StoreError> {
         self.apply_routed(
             event,
+            None,
             fingerprint,
             received_at,
             RoutingNeed::default(),
@@ -319,10 +323,14 @@ pub trait Store: Send + Sync {
     /// other decision holding one of them (PostgreSQL: transaction-scoped advisory locks taken
     /// after the ticket's; SQLite: the single writer already does) and then reads the routing
     /// state of `need.agents` for `decide`. Without locks the state is empty. Cursors moved
-    /// and the queue entry in the decision commit with it.
+    /// and the queue entry in the decision commit with it. `sent` is the event's ticket as the
+    /// caller sent it (`None`: the whole ticket), recorded with the event
+    /// ([`crate::plan::recorded_event`]) so a replay lays over its own version of the ticket
+    /// what the decision laid over the stored one.
     async fn apply_routed(
         &self,
         event: Event,
+        sent: Option<serde_json::Value>,
         fingerprint: String,
         received_at: DateTime<Utc>,
         need: RoutingNeed,

@@ -191,6 +191,7 @@ impl Backend for Pg {
     async fn apply_routed(
         &self,
         event: Event,
+        sent: Option<serde_json::Value>,
         fingerprint: String,
         received_at: DateTime<Utc>,
         need: RoutingNeed,
@@ -202,7 +203,17 @@ impl Backend for Pg {
             lock(&mut tx, routing_lock_key(name)).await?;
         }
         let routed = (!need.is_empty()).then_some(need.agents.as_slice());
-        match apply_one(&mut *tx, &event, &fingerprint, received_at, routed, decide).await? {
+        match apply_one(
+            &mut *tx,
+            &event,
+            sent.as_ref(),
+            &fingerprint,
+            received_at,
+            routed,
+            decide,
+        )
+        .await?
+        {
             Some(applied) if applied.replayed => {
                 tx.rollback().await?;
                 Ok(applied)

@@ -44,6 +44,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn apply_routed(
         &self,
         event: Event,
+        sent: Option<serde_json::Value>,
         fingerprint: String,
         received_at: DateTime<Utc>,
         need: RoutingNeed,
@@ -108,6 +109,7 @@ pub struct SqlStore<B>(pub(crate) B);
 pub(crate) async fn apply_one<C: Conn>(
     c: &mut C,
     event: &Event,
+    sent: Option<&serde_json::Value>,
     fingerprint: &str,
     received_at: DateTime<Utc>,
     routed: Option<&[String]>,
@@ -128,7 +130,7 @@ pub(crate) async fn apply_one<C: Conn>(
         _ => RoutingState::default(),
     };
     let decision = before.decide(event, stored.ticket, routing, decide)?;
-    let plan = before.plan(event, fingerprint, &decision, received_at)?;
+    let plan = before.plan(event, sent, fingerprint, &decision, received_at)?;
     if !sql::write(c, &plan).await? {
         return Ok(None);
     }
@@ -424,6 +426,7 @@ impl<B: Backend> Store for SqlStore<B> {
     fn apply_routed<'s, 'f>(
         &'s self,
         event: Event,
+        sent: Option<serde_json::Value>,
         fingerprint: String,
         received_at: DateTime<Utc>,
         need: RoutingNeed,
@@ -435,7 +438,7 @@ impl<B: Backend> Store for SqlStore<B> {
     {
         Box::pin(
             self.0
-                .apply_routed(event, fingerprint, received_at, need, decide),
+                .apply_routed(event, sent, fingerprint, received_at, need, decide),
         )
     }
 
@@ -562,10 +565,13 @@ impl<B: Backend> Store for SqlStore<B> {
         let args = [Arg::Int(after), Arg::Time(since), Arg::Int(limit.into())];
         self.0
             .fetch(On::Read, &sql::EVENTS_PAGE, &args, |r| {
+                let (event, sent) = plan::read_recorded_event(serde_json::from_str(r.text(2)?)?)
+                    .map_err(StoreError::Corrupt)?;
                 Ok(RecordedEvent {
                     seq: r.int(0)?,
                     received_at: r.time(1)?,
-                    event: serde_json::from_str(r.text(2)?)?,
+                    event,
+                    sent,
                     decision: serde_json::from_str(r.text(3)?)?,
                 })
             })

@@ -28,6 +28,8 @@
 //! - [`plan`]: what a decision means for the store: the typed writes that commit an event
 //!   (ticket, event, audit, timers, load slots, queue, outbox, samples), planned without a
 //!   database; each store backend only executes them.
+//! - [`replay`]: what-if replay: recorded events decided again against a candidate pack in
+//!   virtual time, and what changed (rules fired, actions per ticket, KPIs).
 //! - [`faq`]: FAQ bots: bot files, the matcher trained at load, [`faq::Bot::ask`].
 //! - [`bot`]: chat sessions with a bot: replies, feedback, handoff ([`bot::reply`], pure).
 //! - [`testing`]: running rule-file `tests:`.
@@ -66,6 +68,7 @@ pub mod measured;
 pub mod model;
 pub mod outbound;
 pub mod plan;
+pub mod replay;
 pub mod routing;
 pub mod rules;
 pub mod schedule;

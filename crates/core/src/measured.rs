@@ -40,6 +40,10 @@ impl Default for MeasuredSettings {
 /// The most recent samples kept per queue and priority.
 pub const MAX_SAMPLES: u32 = 500;
 
+/// How often the samples in use are read again (the daemon from the store, a replay from its
+/// own decisions), by the clock the decisions run on.
+pub const REFRESH: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// One met first response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -113,6 +117,29 @@ impl Measured {
             v.sort_unstable();
         }
         Measured { by_key }
+    }
+
+    /// Adds a sample's seconds to its queue and priority (kept sorted).
+    pub fn insert(&mut self, queue: &str, priority: Priority, secs: i64) {
+        let v = self
+            .by_key
+            .entry((queue.to_string(), priority))
+            .or_default();
+        let at = v.partition_point(|&x| x < secs);
+        v.insert(at, secs);
+    }
+
+    /// Takes out one sample of `secs` seconds of a queue and priority, if there is one.
+    pub fn remove(&mut self, queue: &str, priority: Priority, secs: i64) {
+        let key = (queue.to_string(), priority);
+        if let Some(v) = self.by_key.get_mut(&key) {
+            if let Ok(i) = v.binary_search(&secs) {
+                v.remove(i);
+            }
+            if v.is_empty() {
+                self.by_key.remove(&key);
+            }
+        }
     }
 
     /// How many samples there are in all.

@@ -16,12 +16,18 @@
 //! and the order they move in, when a ticket is queued or leaves its queue, and the measured
 //! first response a decision leaves.
 //!
+//! So is what the engine is given: [`prepare`] lays the event's ticket over the stored one and
+//! lists what changed, and [`timer_fired`] is the event of a timer that comes due. A replay
+//! (`crate::replay`) decides with the same two and follows a decision's [`timer_ops`] in
+//! memory, as the stores follow them in their tables.
+//!
 //! Pure: no I/O, no clock; the arrival time comes in as `now`.
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::engine::Decision;
-use crate::model::{Action, Channel, Event, EventType, Named, Status, Ticket};
+use crate::model::{Action, Channel, Event, EventType, Named, Status, Ticket, TimerRef};
 use crate::routing::RoutingState;
 
 pub use crate::model::SLA_TIMER_PREFIX;
@@ -53,6 +59,81 @@ pub struct Stored {
     /// For a `timer.fired` event, the state of the timer (`pending`, `fired`, `cancelled`);
     /// `None` when there is no such timer.
     pub timer: Option<String>,
+}
+
+/// The event as the engine decides it on the ticket `prior` (as the store held it; `None`:
+/// first seen): its ticket is `prior` with the event's view laid over it ([`Ticket::overlay`]
+/// of `patch`, the ticket as the caller sent it, so fields it leaves out keep their values;
+/// `None`: the event's whole ticket), or the event's own ticket when the ticket is new; and,
+/// unless the caller listed them, its `changes` are the tracked fields that differ from
+/// `prior`. The daemon and a replay both decide `engine::decide_with(.., &ev.ticket, &ev, ..)`
+/// on what this returns.
+pub fn prepare(prior: Option<&Ticket>, event: &Event, patch: Option<&Value>) -> Event {
+    let mut ev = event.clone();
+    if let Some(p) = prior {
+        let whole;
+        let patch = match patch {
+            Some(patch) => patch,
+            None => {
+                whole = serde_json::to_value(&event.ticket).unwrap_or_default();
+                &whole
+            }
+        };
+        if let Ok(t) = p.overlay(patch) {
+            ev.ticket = t;
+        }
+        if ev.changes.is_empty() {
+            ev.changes = ev.ticket.changes_since(p);
+        }
+    }
+    ev
+}
+
+/// The `timer.fired` event of the timer `timer` on ticket `ticket`, and the ticket patch to
+/// decide it with.
+///
+/// The event names the ticket by id only, and the patch is that id: the timer is decided
+/// against the ticket as stored when its turn comes, not as it was when it was claimed (events
+/// decided in between must not be overwritten), and the event, hence its fingerprint, is the
+/// same whichever replica fires it, so a second firing is answered from the store. Its id is
+/// `timer:<timer id>`; it happened when the timer was due.
+pub fn timer_fired(ticket: &str, timer: TimerRef) -> (Event, Value) {
+    let event = Event {
+        id: format!("timer:{}", timer.id),
+        kind: EventType::TimerFired,
+        occurred_at: Some(timer.due_at),
+        ticket: Ticket {
+            id: ticket.to_string(),
+            ..Ticket::default()
+        },
+        message: None,
+        changes: Default::default(),
+        timer: Some(timer),
+        data: Default::default(),
+    };
+    (event, serde_json::json!({ "id": ticket }))
+}
+
+/// The event as the events table records it: the event with its ticket as the caller sent it
+/// (`sent`; `None`: the whole ticket). Read back as an [`Event`] it is the event accepted (the
+/// ticket's fields the caller left out take their defaults, as they did when it came in);
+/// [`read_recorded_event`] also gives what the caller sent, which a replay lays over its own
+/// version of the ticket as the daemon laid it over the stored one ([`prepare`]).
+pub fn recorded_event(event: &Event, sent: Option<&Value>) -> Result<Value, serde_json::Error> {
+    let mut v = serde_json::to_value(event)?;
+    if let (Some(sent), Some(obj)) = (sent, v.as_object_mut()) {
+        obj.insert("ticket".into(), sent.clone());
+    }
+    Ok(v)
+}
+
+/// An event as [`recorded_event`] wrote it: the event, and its ticket as the caller sent it
+/// (for events recorded before tickets were recorded as sent, the whole ticket). The error
+/// names the failing field.
+pub fn read_recorded_event(v: Value) -> Result<(Event, Value), String> {
+    let sent = v.get("ticket").cloned().unwrap_or(Value::Null);
+    let event = Event::from_value(v)?;
+    Ok((event, sent))
 }
 
 /// Whether a ticket counts towards its assignee's load.
@@ -199,6 +280,79 @@ impl Before {
     }
 }
 
+/// What an event's decision does to the ticket's timers, in the order it happens. Every
+/// executor of a decision follows it: the stores (as [`Write`]s) and a replay in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimerOp<'a> {
+    /// The timer this event fires is done, if it is still pending (a timer fires only while
+    /// it is pending).
+    Fire {
+        /// The timer.
+        id: &'a str,
+    },
+    /// The ticket's pending timers whose `cancel_on` lists this event type are cancelled.
+    CancelListening {
+        /// The event's type.
+        kind: EventType,
+    },
+    /// `cancel_timers` without names: the ticket's pending timers are cancelled, except those
+    /// whose name starts with `spare` (the SLA clocks' own, [`SLA_TIMER_PREFIX`]).
+    CancelRuleTimers {
+        /// The prefix of the names left pending.
+        spare: &'static str,
+    },
+    /// The ticket's pending timers of these names are cancelled.
+    CancelNamed {
+        /// Timer names.
+        names: &'a [String],
+    },
+    /// A new pending timer; a pending one of the same name was cancelled just before.
+    Start {
+        /// `<event id>/<name>`, stable across retries.
+        id: String,
+        /// The timer.
+        timer: &'a crate::model::TimerSpec,
+    },
+}
+
+/// The timers `decision`, the decision of `event`, fires, cancels and starts: the firing one
+/// is done; the event cancels the pending timers that listen for it; `cancel_timers` actions
+/// cancel by name (or all but the SLA clocks'); SLA clocks that need no timer any more cancel
+/// theirs; a new timer replaces a pending one of the same name.
+pub fn timer_ops<'a>(event: &'a Event, decision: &'a Decision) -> Vec<TimerOp<'a>> {
+    let d = decision;
+    let mut ops = Vec::with_capacity(2 + 2 * d.timers.len());
+    if let Some(id) = firing(event) {
+        ops.push(TimerOp::Fire { id });
+    }
+    ops.push(TimerOp::CancelListening { kind: event.kind });
+    for action in &d.actions {
+        if let Action::CancelTimers { names } = action {
+            ops.push(match names {
+                None => TimerOp::CancelRuleTimers {
+                    spare: SLA_TIMER_PREFIX,
+                },
+                Some(names) => TimerOp::CancelNamed { names },
+            });
+        }
+    }
+    if !d.cancelled_timers.is_empty() {
+        ops.push(TimerOp::CancelNamed {
+            names: &d.cancelled_timers,
+        });
+    }
+    for timer in &d.timers {
+        ops.push(TimerOp::CancelNamed {
+            names: std::slice::from_ref(&timer.name),
+        });
+        ops.push(TimerOp::Start {
+            id: format!("{}/{}", event.id, timer.name),
+            timer,
+        });
+    }
+    ops
+}
+
 /// The writes that commit one event, in the order they run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan<'a> {
@@ -343,10 +497,13 @@ pub enum Write<'a> {
 }
 
 impl Before {
-    /// The writes that commit `decision`, the decision of `event`, arrived at `now`.
+    /// The writes that commit `decision`, the decision of `event`, arrived at `now`. `sent` is
+    /// the event's ticket as the caller sent it (`None`: the whole ticket), recorded with the
+    /// event ([`recorded_event`]).
     pub fn plan<'a>(
         &'a self,
         event: &'a Event,
+        sent: Option<&Value>,
         fingerprint: &'a str,
         decision: &'a Decision,
         now: DateTime<Utc>,
@@ -364,7 +521,10 @@ impl Before {
         writes.push(Write::InsertEvent {
             kind: event.kind.name(),
             fingerprint,
-            event: serde_json::to_string(event)?,
+            event: match sent {
+                None => serde_json::to_string(event)?,
+                Some(_) => recorded_event(event, sent)?.to_string(),
+            },
             decision: serde_json::to_string(d)?,
         });
         writes.push(Write::UpsertTicket {
@@ -430,41 +590,21 @@ impl Before {
                 actions: serde_json::to_string(&d.actions)?,
             });
         }
-        // Timers: the firing one is done; the event cancels the pending timers that listen for
-        // it; cancel_timers actions cancel by name (or all but the SLA clocks'); SLA clocks
-        // that need no timer any more cancel theirs; a new timer replaces a pending one of the
-        // same name.
-        if let Some(id) = firing(event) {
-            writes.push(Write::FireTimer { id });
-        }
-        writes.push(Write::CancelTimersListening {
-            kind: event.kind.name(),
-        });
-        for action in &d.actions {
-            if let Action::CancelTimers { names } = action {
-                writes.push(match names {
-                    None => Write::CancelRuleTimers {
-                        spare: SLA_TIMER_PREFIX,
-                    },
-                    Some(names) => Write::CancelTimersNamed { names },
-                });
-            }
-        }
-        if !d.cancelled_timers.is_empty() {
-            writes.push(Write::CancelTimersNamed {
-                names: &d.cancelled_timers,
-            });
-        }
-        for timer in &d.timers {
-            writes.push(Write::CancelTimersNamed {
-                names: std::slice::from_ref(&timer.name),
-            });
-            writes.push(Write::InsertTimer {
-                id: format!("{}/{}", event.id, timer.name),
-                name: &timer.name,
-                rule: &timer.rule,
-                due_at: timer.due_at,
-                cancel_on: serde_json::to_string(&timer.cancel_on)?,
+        for op in timer_ops(event, d) {
+            writes.push(match op {
+                TimerOp::Fire { id } => Write::FireTimer { id },
+                TimerOp::CancelListening { kind } => {
+                    Write::CancelTimersListening { kind: kind.name() }
+                }
+                TimerOp::CancelRuleTimers { spare } => Write::CancelRuleTimers { spare },
+                TimerOp::CancelNamed { names } => Write::CancelTimersNamed { names },
+                TimerOp::Start { id, timer } => Write::InsertTimer {
+                    id,
+                    name: &timer.name,
+                    rule: &timer.rule,
+                    due_at: timer.due_at,
+                    cancel_on: serde_json::to_string(&timer.cancel_on)?,
+                },
             });
         }
         for (i, target) in outbound {
@@ -576,12 +716,112 @@ mod tests {
     }
 
     #[test]
+    fn the_event_is_recorded_with_its_ticket_as_sent() {
+        let sent = json!({"id": "T1", "status": "pending"});
+        let e = Event::from_value(
+            json!({"id": "e1", "type": "ticket.updated", "ticket": sent.clone()}),
+        )
+        .unwrap();
+        let d = decision(&e, ticket(json!({"status": "pending"})));
+        let (before, d) = decided_as(&e, None, d.clone());
+        let plan = before.plan(&e, Some(&sent), "fp", &d, now()).unwrap();
+        let Write::InsertEvent { event, .. } = &plan.writes[0] else {
+            panic!("the event is written first");
+        };
+        let v: Value = serde_json::from_str(event).unwrap();
+        assert_eq!(v["ticket"], sent, "what the caller left out is not written");
+        let (read, read_sent) = read_recorded_event(v).unwrap();
+        assert_eq!((read, read_sent), (e.clone(), sent));
+        // Without what was sent, the whole ticket is.
+        let (_, whole) = read_recorded_event(recorded_event(&e, None).unwrap()).unwrap();
+        assert_eq!(whole, serde_json::to_value(&e.ticket).unwrap());
+        assert!(read_recorded_event(json!({"id": "e1"}))
+            .unwrap_err()
+            .contains("type"));
+    }
+
+    #[test]
+    fn a_new_ticket_is_the_events_own() {
+        let e = event("e1", "ticket.created");
+        let ev = prepare(None, &e, Some(&json!({"id": "T1"})));
+        assert_eq!(ev, e, "nothing to lay it over, nothing changed");
+    }
+
+    #[test]
+    fn the_patch_is_laid_over_the_stored_ticket_and_its_changes_listed() {
+        let stored = ticket(json!({"priority": "urgent", "tags": ["outage"], "status": "open"}));
+        let e = event("e2", "ticket.updated");
+        let ev = prepare(
+            Some(&stored),
+            &e,
+            Some(&json!({"id": "T1", "status": "pending"})),
+        );
+        assert_eq!(ev.ticket.priority, crate::model::Priority::Urgent);
+        assert_eq!(ev.ticket.tags, ["outage"]);
+        assert_eq!(ev.ticket.status, Status::Pending);
+        let changed: Vec<&str> = ev.changes.keys().map(String::as_str).collect();
+        assert_eq!(changed, ["ticket.status"]);
+        assert_eq!(ev.changes["ticket.status"].from, json!("open"));
+        // Without a patch the event's whole ticket is laid over: what it leaves at the
+        // defaults is the default.
+        let whole = prepare(Some(&stored), &e, None);
+        assert_eq!(whole.ticket.priority, crate::model::Priority::Normal);
+        assert_eq!(whole.ticket.status, Status::New);
+    }
+
+    #[test]
+    fn changes_the_caller_listed_are_kept() {
+        let stored = ticket(json!({"status": "open"}));
+        let mut e = event("e3", "ticket.updated");
+        e.changes.insert(
+            "ticket.group".into(),
+            crate::model::Change {
+                from: json!(null),
+                to: json!("billing"),
+            },
+        );
+        let ev = prepare(
+            Some(&stored),
+            &e,
+            Some(&json!({"id": "T1", "status": "solved"})),
+        );
+        let changed: Vec<&str> = ev.changes.keys().map(String::as_str).collect();
+        assert_eq!(changed, ["ticket.group"]);
+    }
+
+    #[test]
+    fn a_timer_event_names_its_ticket_by_id_only() {
+        let due: DateTime<Utc> = "2026-11-25T09:00:00Z".parse().unwrap();
+        let timer = TimerRef {
+            id: "e1/nudge".into(),
+            name: "nudge".into(),
+            due_at: due,
+        };
+        let (event, patch) = timer_fired("T1", timer.clone());
+        assert_eq!(event.id, "timer:e1/nudge");
+        assert_eq!(event.kind, EventType::TimerFired);
+        assert_eq!(
+            event.ticket,
+            Ticket {
+                id: "T1".into(),
+                ..Ticket::default()
+            }
+        );
+        assert_eq!(event.occurred_at, Some(due));
+        assert_eq!(event.timer, Some(timer));
+        assert_eq!(patch, json!({"id": "T1"}));
+        // Decided against a ticket that changed after the claim, the patch keeps the change.
+        let stored = ticket(json!({"status": "open", "tags": ["new"]}));
+        assert_eq!(prepare(Some(&stored), &event, Some(&patch)).ticket, stored);
+    }
+
+    #[test]
     fn every_event_writes_itself_and_its_ticket_and_cancels_its_listeners() {
         let e = event("e1", "message.created");
         let t = ticket(json!({"subject": "hi"}));
         let d = decision(&e, t.clone());
         let (before, d) = decided_as(&e, None, d.clone());
-        let plan = before.plan(&e, "fp", &d, now()).unwrap();
+        let plan = before.plan(&e, None, "fp", &d, now()).unwrap();
         assert_eq!((plan.event, plan.ticket, plan.now), ("e1", "T1", now()));
         assert_eq!(
             plan.writes,
@@ -618,7 +858,7 @@ mod tests {
             cancel_on: vec![EventType::MessageCreated, EventType::TicketStatusChanged],
         });
         let (before, d) = decided_as(&e, None, d);
-        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+        let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
         let Some(Write::InsertTimer { cancel_on, .. }) =
             w.iter().find(|w| matches!(w, Write::InsertTimer { .. }))
         else {
@@ -643,7 +883,7 @@ mod tests {
         ];
         let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::CancelRuleTimers {
                     spare: SLA_TIMER_PREFIX
@@ -671,7 +911,7 @@ mod tests {
         });
         let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::CancelTimersNamed {
                     names: &names(&["sla:first_response"])
@@ -700,7 +940,7 @@ mod tests {
         let (before, d) = decided(&e, stored, |t, _| {
             decision(&e, t.unwrap_or_else(|| e.ticket.clone()))
         });
-        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+        let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
         let fire = w
             .iter()
             .position(|w| *w == Write::FireTimer { id: "e0/nudge" });
@@ -831,7 +1071,7 @@ mod tests {
         };
         let moves = |before: serde_json::Value, after: serde_json::Value| {
             let (before, d) = decided_as(&e, Some(ticket(before)), decision(&e, ticket(after)));
-            extra(before.plan(&e, "fp", &d, now()).unwrap())
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap())
                 .into_iter()
                 .map(|w| match w {
                     Write::MoveLoad {
@@ -898,7 +1138,7 @@ mod tests {
         d.routing.cursors.insert("billing".into(), "bo".into());
         let (before, d) = decided_as(&e, None, d);
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::UpsertCursor {
                     team: "billing",
@@ -925,7 +1165,7 @@ mod tests {
             decided_as(&e, None, d)
         };
         let (before, d) = queued(json!({"group": "sales"}));
-        let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+        let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
         assert!(w.contains(&Write::Enqueue {
             team: "sales",
             rule: "route",
@@ -943,7 +1183,7 @@ mod tests {
             (json!({}), None),
         ] {
             let (before, d) = queued(t.clone());
-            let w = before.plan(&e, "fp", &d, now()).unwrap().writes;
+            let w = before.plan(&e, None, "fp", &d, now()).unwrap().writes;
             assert!(!w.iter().any(|w| matches!(w, Write::Enqueue { .. })), "{t}");
             assert!(w.contains(&Write::Dequeue { keep }), "{t}");
         }
@@ -976,7 +1216,7 @@ mod tests {
         assert!(crate::outbound::helpdesk::target(&d.ticket, &d.actions[1]).is_none());
         let (before, d) = decided_as(&e, None, d.clone());
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![
                 Write::InsertAudit {
                     rules: &names(&["ack", "escalate"]),
@@ -1009,7 +1249,7 @@ mod tests {
         };
         let (before, d) = decided_as(&e, Some(clock(false)), decision(&e, clock(true)));
         assert_eq!(
-            extra(before.plan(&e, "fp", &d, now()).unwrap()),
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![Write::InsertResponseSample {
                 queue: "billing".into(),
                 priority: "high",
@@ -1019,6 +1259,9 @@ mod tests {
         );
         // Met before: no second sample.
         let (before, d) = decided_as(&e, Some(clock(true)), decision(&e, clock(true)));
-        assert_eq!(extra(before.plan(&e, "fp", &d, now()).unwrap()), vec![]);
+        assert_eq!(
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
+            vec![]
+        );
     }
 }

@@ -412,6 +412,13 @@ impl Fired {
     }
 }
 
+/// The clock whose breach a trace label names ([`Fired::label`]): `sla first_response
+/// breached` → first response; any other label → `None`.
+pub fn breached_in(label: &str) -> Option<Metric> {
+    let metric = label.strip_prefix("sla ")?.strip_suffix(" breached")?;
+    <Metric as crate::model::Named>::parse(metric)
+}
+
 /// Fires the SLA timer of `metric` due at `timer.due_at`: marks the warning or breach on the
 /// ticket's clock and says what happened. `Err` explains why the timer no longer applies
 /// (the clock was met, paused or re-computed since it was set).
@@ -717,4 +724,33 @@ fn percentages(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Vec<u
     }
     out.sort_unstable();
     ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_breach_label_names_its_clock() {
+        for metric in [
+            Metric::FirstResponse,
+            Metric::NextResponse,
+            Metric::Resolution,
+        ] {
+            let fired = |kind| Fired {
+                kind,
+                metric,
+                policy: "p".into(),
+                percent: 80,
+                due_at: None,
+            };
+            assert_eq!(
+                breached_in(&fired(EventType::SlaBreached).label()),
+                Some(metric)
+            );
+            assert_eq!(breached_in(&fired(EventType::SlaWarning).label()), None);
+        }
+        assert_eq!(breached_in("sla nothing breached"), None);
+        assert_eq!(breached_in("outage is urgent"), None);
+    }
 }

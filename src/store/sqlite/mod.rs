@@ -114,6 +114,7 @@ impl Backend for Sqlite {
     async fn apply_routed(
         &self,
         event: Event,
+        sent: Option<serde_json::Value>,
         fingerprint: String,
         received_at: DateTime<Utc>,
         need: RoutingNeed,
@@ -127,6 +128,7 @@ impl Backend for Sqlite {
         sender
             .send(Job {
                 event,
+                sent,
                 fingerprint,
                 received_at,
                 // One writer decides every event in turn: no lock is needed, only the state.

@@ -37,6 +37,8 @@ impl From<rusqlite::Error> for StoreError {
 /// One event waiting for the writer.
 pub(super) struct Job {
     pub event: Event,
+    /// The event's ticket as the caller sent it.
+    pub sent: Option<serde_json::Value>,
     pub fingerprint: String,
     pub received_at: DateTime<Utc>,
     /// The agents to read the routing state of, when the decision may assign.
@@ -124,6 +126,7 @@ fn write_batch(db: NonNull<sqlite3>, batch: Vec<Job>) -> usize {
         let applied = ready(pin!(apply_one(
             &mut conn,
             &job.event,
+            job.sent.as_ref(),
             &job.fingerprint,
             job.received_at,
             job.routed.as_deref(),

@@ -228,52 +228,130 @@ pub struct Message {
     pub language: Option<String>,
 }
 
-/// Fields whose changes `changed`/`changed_to` conditions see when the helpdesk does not list them.
-const TRACKED: &[&str] = &[
+/// Fields whose changes `changed`/`changed_to` conditions see when the helpdesk does not list
+/// them.
+pub const TRACKED: &[&str] = &[
     "status", "priority", "assignee", "group", "category", "channel", "subject",
 ];
+
+/// Writes `patch` over `base` as [`Ticket::overlay`] does at `depth` (0: the ticket): keys
+/// replace, except `customer` and `fields` of the ticket and `fields` one level down, which
+/// merge key by key.
+fn merge(base: &mut Value, patch: &Value, depth: usize) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                let nested = depth == 0 && matches!(k.as_str(), "customer" | "fields")
+                    || depth == 1 && k == "fields";
+                match b.get_mut(k) {
+                    Some(slot) if nested && v.is_object() => merge(slot, v, depth + 1),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+/// A field of a patch, read as the ticket's field type.
+fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
+    T::deserialize(v).map_err(|e| e.to_string())
+}
+
+/// A part of the ticket (`customer`, `fields`) with `patch` merged in at `depth`.
+fn merged<T: Serialize + serde::de::DeserializeOwned>(
+    part: &T,
+    patch: &Value,
+    depth: usize,
+) -> Result<T, String> {
+    let mut base = serde_json::to_value(part).map_err(|e| e.to_string())?;
+    merge(&mut base, patch, depth);
+    read(&base)
+}
 
 impl Ticket {
     /// The ticket with the fields present in `patch` (a ticket as JSON, as a helpdesk sent it)
     /// written over this one. `customer` and `fields` merge key by key.
+    ///
+    /// The same as writing the patch over this ticket's JSON ([`merge`]) and reading the
+    /// result back, field by field: only the fields the patch names are read, and only
+    /// `customer` and `fields` go through JSON (a replay lays a patch over every event).
     pub fn overlay(&self, patch: &Value) -> Result<Ticket, String> {
-        let mut base = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        fn merge(base: &mut Value, patch: &Value, depth: usize) {
-            match (base, patch) {
-                (Value::Object(b), Value::Object(p)) => {
-                    for (k, v) in p {
-                        let nested = depth == 0 && matches!(k.as_str(), "customer" | "fields")
-                            || depth == 1 && k == "fields";
-                        match b.get_mut(k) {
-                            Some(slot) if nested && v.is_object() => merge(slot, v, depth + 1),
-                            _ => {
-                                b.insert(k.clone(), v.clone());
-                            }
-                        }
-                    }
-                }
-                (b, p) => *b = p.clone(),
+        let Value::Object(fields) = patch else {
+            let mut base = serde_json::to_value(self).map_err(|e| e.to_string())?;
+            merge(&mut base, patch, 0);
+            return read(&base);
+        };
+        let mut t = self.clone();
+        for (k, v) in fields {
+            match k.as_str() {
+                "id" => t.id = read(v)?,
+                "channel" => t.channel = read(v)?,
+                "subject" => t.subject = read(v)?,
+                "status" => t.status = read(v)?,
+                "priority" => t.priority = read(v)?,
+                "tags" => t.tags = read(v)?,
+                "category" => t.category = read(v)?,
+                "customer" if v.is_object() => t.customer = merged(&t.customer, v, 1)?,
+                "customer" => t.customer = read(v)?,
+                "assignee" => t.assignee = read(v)?,
+                "group" => t.group = read(v)?,
+                "fields" if v.is_object() => t.fields = merged(&t.fields, v, 1)?,
+                "fields" => t.fields = read(v)?,
+                "created_at" => t.created_at = read(v)?,
+                "updated_at" => t.updated_at = read(v)?,
+                "first_response_at" => t.first_response_at = read(v)?,
+                "source" => t.source = read(v)?,
+                "sla" => t.sla = read(v)?,
+                "stats" => t.stats = read(v)?,
+                "csat" => t.csat = read(v)?,
+                other => return Err(format!("unknown field `{other}`")),
             }
         }
-        merge(&mut base, patch, 0);
-        serde_json::from_value(base).map_err(|e| e.to_string())
+        Ok(t)
     }
 
-    /// What changed in the tracked fields (status, priority, assignee, group, category, channel,
-    /// subject) from `before` to this ticket, keyed `ticket.NAME`.
+    /// What changed in the [`TRACKED`] fields (status, priority, assignee, group, category,
+    /// channel, subject) from `before` to this ticket, keyed `ticket.NAME`, each value as JSON.
     pub fn changes_since(&self, before: &Ticket) -> BTreeMap<String, super::Change> {
-        let (now, was) = match (serde_json::to_value(self), serde_json::to_value(before)) {
-            (Ok(a), Ok(b)) => (a, b),
-            _ => return BTreeMap::new(),
+        fn name<T: super::Named>(v: T) -> Value {
+            Value::from(v.name())
+        }
+        fn opt(v: &Option<String>) -> Value {
+            v.as_deref().map_or(Value::Null, Value::from)
+        }
+        let mut out = BTreeMap::new();
+        let mut note = |key: &str, differ: bool, from: fn(&Ticket) -> Value| {
+            if differ {
+                out.insert(
+                    format!("ticket.{key}"),
+                    super::Change {
+                        from: from(before),
+                        to: from(self),
+                    },
+                );
+            }
         };
-        TRACKED
-            .iter()
-            .filter_map(|k| {
-                let to = now.get(*k).cloned().unwrap_or(Value::Null);
-                let from = was.get(*k).cloned().unwrap_or(Value::Null);
-                (to != from).then(|| (format!("ticket.{k}"), super::Change { from, to }))
-            })
-            .collect()
+        note("status", self.status != before.status, |t| name(t.status));
+        note("priority", self.priority != before.priority, |t| {
+            name(t.priority)
+        });
+        note("assignee", self.assignee != before.assignee, |t| {
+            opt(&t.assignee)
+        });
+        note("group", self.group != before.group, |t| opt(&t.group));
+        note("category", self.category != before.category, |t| {
+            opt(&t.category)
+        });
+        note("channel", self.channel != before.channel, |t| {
+            name(t.channel)
+        });
+        note("subject", self.subject != before.subject, |t| {
+            Value::from(t.subject.as_str())
+        });
+        out
     }
 }
 
@@ -302,5 +380,191 @@ mod tests {
         let changes = m.changes_since(&t);
         assert_eq!(changes.keys().collect::<Vec<_>>(), ["ticket.status"]);
         assert_eq!(changes["ticket.status"].from, Value::from("new"));
+    }
+
+    /// The definitions the field-by-field versions must agree with: the patch written over
+    /// the ticket's JSON, and the tracked fields compared as JSON.
+    fn overlay_json(t: &Ticket, patch: &Value) -> Result<Ticket, String> {
+        let mut base = serde_json::to_value(t).map_err(|e| e.to_string())?;
+        merge(&mut base, patch, 0);
+        serde_json::from_value(base).map_err(|e| e.to_string())
+    }
+
+    fn changes_json(now: &Ticket, was: &Ticket) -> BTreeMap<String, crate::model::Change> {
+        let (now, was) = (
+            serde_json::to_value(now).unwrap(),
+            serde_json::to_value(was).unwrap(),
+        );
+        TRACKED
+            .iter()
+            .filter_map(|k| {
+                let to = now.get(*k).cloned().unwrap_or(Value::Null);
+                let from = was.get(*k).cloned().unwrap_or(Value::Null);
+                (to != from).then(|| (format!("ticket.{k}"), crate::model::Change { from, to }))
+            })
+            .collect()
+    }
+
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (0i64..3).prop_map(Value::from),
+            prop::sample::select(vec![
+                "",
+                "1",
+                "x",
+                "email",
+                "chat",
+                "open",
+                "pending",
+                "urgent",
+                "low",
+                "nb",
+                "gold",
+                "2026-11-23T10:00:00Z",
+                "kari",
+                "billing",
+            ])
+            .prop_map(Value::from),
+        ]
+    }
+
+    /// Values of every shape a caller may send, nested two levels.
+    fn value() -> impl Strategy<Value = Value> {
+        let keys = prop::sample::select(vec![
+            "a",
+            "b",
+            "fields",
+            "language",
+            "tier",
+            "name",
+            "first_name",
+            "nope",
+        ]);
+        scalar().prop_recursive(2, 8, 3, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                prop::collection::btree_map(keys.clone(), inner, 0..3).prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    fn obj(m: std::collections::BTreeMap<&str, Value>) -> Value {
+        Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+
+    fn text() -> impl Strategy<Value = Value> {
+        prop::sample::select(vec!["", "x", "kari", "billing", "nb"]).prop_map(Value::from)
+    }
+
+    /// A value for a field of the ticket: mostly one of its type, sometimes anything.
+    fn field(key: &'static str) -> BoxedStrategy<Value> {
+        let names = |v: Vec<&'static str>| prop::sample::select(v).prop_map(Value::from).boxed();
+        let optional = prop_oneof![Just(Value::Null), text()].boxed();
+        let fields = prop::collection::btree_map(
+            prop::sample::select(vec!["a", "b", "fields"]),
+            value(),
+            0..3,
+        )
+        .prop_map(obj)
+        .boxed();
+        let typed = match key {
+            "channel" => names(vec!["email", "chat", "other", "bogus"]),
+            "status" => names(vec!["new", "open", "solved", "bogus"]),
+            "priority" => names(vec!["low", "urgent", "bogus"]),
+            "tags" => prop::collection::vec(text(), 0..3)
+                .prop_map(Value::from)
+                .boxed(),
+            "category" | "assignee" | "group" => optional,
+            "customer" => prop::collection::btree_map(
+                prop::sample::select(vec!["language", "tier", "name", "fields", "nope"]),
+                prop_oneof![3 => text(), 1 => Just(Value::Null), 2 => fields.clone()],
+                0..3,
+            )
+            .prop_map(obj)
+            .boxed(),
+            "fields" => fields,
+            "created_at" | "updated_at" | "first_response_at" => prop_oneof![
+                Just(Value::Null),
+                Just(Value::from("2026-11-24T08:00:00Z")),
+                Just(Value::from("tomorrow")),
+            ]
+            .boxed(),
+            _ => text().boxed(),
+        };
+        prop_oneof![5 => typed, 1 => value()].boxed()
+    }
+
+    fn patch() -> impl Strategy<Value = Value> {
+        let keys = vec![
+            "id",
+            "channel",
+            "subject",
+            "status",
+            "priority",
+            "tags",
+            "category",
+            "customer",
+            "assignee",
+            "group",
+            "fields",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "source",
+            "stats",
+            "csat",
+            "unknown",
+        ];
+        let one = prop::sample::select(keys).prop_flat_map(|k| (Just(k), field(k)));
+        prop_oneof![
+            8 => prop::collection::vec(one, 0..4)
+                .prop_map(|kv| obj(kv.into_iter().collect())),
+            1 => value(),
+        ]
+    }
+
+    fn base() -> Ticket {
+        let mut t = Ticket {
+            id: "T".into(),
+            channel: Channel::Email,
+            status: Status::Open,
+            priority: Priority::High,
+            tags: vec!["vip".into()],
+            assignee: Some("kari".into()),
+            created_at: Some("2026-11-23T09:00:00.123456789Z".parse().unwrap()),
+            ..Ticket::default()
+        };
+        t.customer.language = Some("nb".into());
+        t.customer
+            .fields
+            .insert("fields".into(), serde_json::json!({"a": 1}));
+        t.fields.insert("a".into(), serde_json::json!({"x": 1.5}));
+        t.fields
+            .insert("fields".into(), serde_json::json!({"b": [1, 2]}));
+        t
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn overlay_is_the_patch_written_over_the_json(p in patch()) {
+            for t in [base(), Ticket::default()] {
+                let native = t.overlay(&p);
+                let json = overlay_json(&t, &p);
+                prop_assert_eq!(native.is_ok(), json.is_ok(), "{:?} / {:?}", native, json);
+                if let (Ok(n), Ok(j)) = (native, json) {
+                    prop_assert_eq!(&n, &j);
+                    prop_assert_eq!(n.changes_since(&t), changes_json(&n, &t));
+                    prop_assert_eq!(t.changes_since(&n), changes_json(&t, &n));
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,490 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use super::*;
+use crate::config::Config;
+use crate::routing::{AgentState, AgentStatus, RoutingState};
+
+fn at(hh_mm: &str) -> DateTime<Utc> {
+    format!("2026-11-23T{hh_mm}:00Z").parse().unwrap()
+}
+
+fn pack(yaml: &str) -> Config {
+    Config::from_yaml("pack.yaml", yaml).unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// An event as a caller sends it, arrived at `time`.
+fn event(id: &str, kind: &str, ticket: Value, text: Option<&str>) -> (Event, Value) {
+    let mut v = json!({"id": id, "type": kind, "ticket": ticket});
+    if let Some(t) = text {
+        v["message"] = json!({"text": t});
+    }
+    let sent = v["ticket"].clone();
+    (Event::from_value(v).unwrap(), sent)
+}
+
+/// Records `events` as a daemon running `config` would: each decided in turn on the ticket
+/// the previous decision left, with `desk` as the routing state (statuses as given, cursors
+/// moved by the decisions). Timers are not fired.
+fn record(
+    config: &Config,
+    desk: &mut RoutingState,
+    events: Vec<(DateTime<Utc>, (Event, Value))>,
+) -> Vec<Recorded> {
+    let mut tickets: HashMap<String, Ticket> = HashMap::new();
+    events
+        .into_iter()
+        .map(|(now, (event, sent))| {
+            let prior = tickets.get(&event.ticket.id).cloned();
+            let ev = plan::prepare(prior.as_ref(), &event, Some(&sent));
+            let ctx = Context {
+                routing: desk.clone(),
+                prior,
+                ..Context::default()
+            };
+            let decision = engine::decide_with(config, &ctx, &ev.ticket, &ev, now);
+            for (team, agent) in &decision.routing.cursors {
+                desk.last_assigned.insert(team.clone(), agent.clone());
+            }
+            tickets.insert(event.ticket.id.clone(), decision.ticket.clone());
+            Recorded {
+                received_at: now,
+                event,
+                sent,
+                decision,
+            }
+        })
+        .collect()
+}
+
+fn replay(config: &Config, recorded: Vec<Recorded>) -> ReplayReport {
+    let mut r = Replay::new(config, Options::default());
+    for rec in recorded {
+        r.feed(rec);
+    }
+    r.finish()
+}
+
+fn rule(r: &ReplayReport, name: &str) -> (u64, u64) {
+    let c = r
+        .rules
+        .iter()
+        .find(|c| c.rule == name)
+        .unwrap_or_else(|| panic!("no rule `{name}` in {:?}", r.rules));
+    (c.before, c.after)
+}
+
+fn changed<'a>(r: &'a ReplayReport, ticket: &str) -> Option<&'a ChangedTicket> {
+    r.changed.iter().find(|c| c.ticket == ticket)
+}
+
+fn tags(actions: &[Action]) -> Vec<&str> {
+    actions
+        .iter()
+        .flat_map(|a| match a {
+            Action::AddTags { tags } => tags.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+const TRIAGE: &str = r#"
+rules:
+  - name: outage is important
+    on: [ticket.created, message.created]
+    when: { field: message.text, contains_any: [outage] }
+    then: [ { set_priority: high } ]
+  - name: acknowledge
+    on: [ticket.created]
+    then: [ { reply: { text: "Thanks, we will answer soon." } } ]
+"#;
+
+fn week() -> Vec<(DateTime<Utc>, (Event, Value))> {
+    vec![
+        (
+            at("10:00"),
+            event(
+                "e1",
+                "ticket.created",
+                json!({"id": "T1", "channel": "email"}),
+                Some("Total outage here"),
+            ),
+        ),
+        (
+            at("10:05"),
+            event(
+                "e2",
+                "ticket.created",
+                json!({"id": "T2", "channel": "email"}),
+                Some("Where is my parcel?"),
+            ),
+        ),
+        (
+            at("10:10"),
+            event(
+                "e3",
+                "message.created",
+                json!({"id": "T2"}),
+                Some("It says outage on the tracking page"),
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn the_same_pack_changes_nothing() {
+    let config = pack(TRIAGE);
+    let recorded = record(&config, &mut RoutingState::default(), week());
+    let r = replay(&config, recorded);
+    assert_eq!((r.events, r.decided, r.tickets), (3, 3, 2));
+    assert_eq!(r.changed_tickets, 0, "{:?}", r.changed);
+    assert_eq!(rule(&r, "outage is important"), (2, 2));
+    assert_eq!(rule(&r, "acknowledge"), (2, 2));
+    assert_eq!(r.tickets_from_before, 0);
+}
+
+#[test]
+fn a_changed_rule_shows_in_the_counts_the_actions_and_the_priority_mix() {
+    let old = pack(TRIAGE);
+    let recorded = record(&old, &mut RoutingState::default(), week());
+    let new = pack(
+        &TRIAGE
+            .replace("set_priority: high", "set_priority: urgent")
+            .replace("contains_any: [outage]", "contains_any: [outage, parcel]"),
+    );
+    let r = replay(&new, recorded);
+    assert_eq!(rule(&r, "outage is important"), (2, 3));
+    assert_eq!(r.changed_tickets, 2);
+    let t1 = changed(&r, "T1").unwrap();
+    assert_eq!(
+        diff(&t1.before, &t1.after)
+            .iter()
+            .map(|l| match l {
+                Line::Same(a) => format!("  {}", summary(a)),
+                Line::Removed(a) => format!("- {}", summary(a)),
+                Line::Added(a) => format!("+ {}", summary(a)),
+            })
+            .collect::<Vec<_>>(),
+        [
+            "- set_priority high",
+            "+ set_priority urgent",
+            "  reply: \"Thanks, we will answer soon.\"",
+        ]
+    );
+    // T2: the parcel question is urgent at once; the message finds it urgent already.
+    let t2 = changed(&r, "T2").unwrap();
+    assert_eq!(t2.before.len(), 2);
+    assert_eq!(t2.after.len(), 2);
+    let priority: Vec<(&str, u64, u64)> = r
+        .kpis
+        .priority
+        .iter()
+        .map(|c| (c.key.as_str(), c.before, c.after))
+        .collect();
+    assert_eq!(
+        priority,
+        [
+            ("urgent", 0, 2),
+            ("high", 2, 0),
+            ("normal", 0, 0),
+            ("low", 0, 0)
+        ]
+    );
+    let shown = text(&r);
+    assert!(
+        shown.contains("- set_priority high\n  + set_priority urgent"),
+        "{shown}"
+    );
+    assert!(shown.contains("Changed tickets: 2 of 2"), "{shown}");
+}
+
+const TIMERS: &str = r#"
+rules:
+  - name: acknowledge
+    on: [ticket.created]
+    then:
+      - reply: { text: "Thanks" }
+      - schedule:
+          name: nudge
+          after: 2h
+          cancel_on: [message.created]
+          then:
+            - add_tags: [nudged]
+            - schedule: { name: again, after: 30m, then: [ { add_tags: [again] } ] }
+"#;
+
+#[test]
+fn timers_fire_in_virtual_time_at_their_due_instants_unless_cancelled() {
+    let old = pack(TRIAGE);
+    let created = |id: &str, t: &str| {
+        let e = event(
+            &format!("c-{id}"),
+            "ticket.created",
+            json!({"id": id, "channel": "email"}),
+            Some("hello"),
+        );
+        (at(t), e)
+    };
+    let events = vec![
+        created("T1", "10:00"), // nudge due 12:00, then `again` due 12:30
+        created("T2", "10:30"), // nudge due 12:30, cancelled by the message at 12:00
+        (
+            at("12:00"),
+            event(
+                "m2",
+                "message.created",
+                json!({"id": "T2"}),
+                Some("any news?"),
+            ),
+        ),
+        created("T3", "12:00"), // nudge due 14:00: after the last event, never fires
+        (
+            at("13:00"),
+            event("m9", "message.created", json!({"id": "T9"}), Some("hi")),
+        ),
+    ];
+    let recorded = record(&old, &mut RoutingState::default(), events);
+    let r = replay(&pack(TIMERS), recorded);
+    // `again` was started by the nudge at its due instant (12:00), so it came due at 12:30,
+    // before the last event at 13:00.
+    assert_eq!(tags(&changed(&r, "T1").unwrap().after), ["nudged", "again"]);
+    assert!(tags(&changed(&r, "T2").unwrap().after).is_empty());
+    assert!(tags(&changed(&r, "T3").unwrap().after).is_empty());
+    assert_eq!(r.timers_fired, 2);
+    assert_eq!(rule(&r, "timer nudge"), (0, 1));
+    assert_eq!(rule(&r, "timer again"), (0, 1));
+    assert_eq!(r.tickets_from_before, 1, "T9 starts with a message");
+}
+
+#[test]
+fn a_recorded_timer_firing_counts_before_and_is_not_decided_again() {
+    let config = pack(TIMERS);
+    let mut recorded = record(
+        &config,
+        &mut RoutingState::default(),
+        vec![(
+            at("10:00"),
+            event(
+                "c1",
+                "ticket.created",
+                json!({"id": "T1", "channel": "email"}),
+                Some("hello"),
+            ),
+        )],
+    );
+    // The daemon fired the nudge at 12:00; the candidate fires its own.
+    let (fired, patch) = plan::timer_fired(
+        "T1",
+        TimerRef {
+            id: "c1/nudge".into(),
+            name: "nudge".into(),
+            due_at: at("12:00"),
+        },
+    );
+    let prior = recorded[0].decision.ticket.clone();
+    let ev = plan::prepare(Some(&prior), &fired, Some(&patch));
+    let ctx = Context {
+        prior: Some(prior),
+        ..Context::default()
+    };
+    let decision = engine::decide_with(&config, &ctx, &ev.ticket, &ev, at("12:00"));
+    assert_eq!(decision.trace.fired, ["timer nudge"]);
+    recorded.push(Recorded {
+        received_at: at("12:00"),
+        event: fired,
+        sent: patch,
+        decision,
+    });
+    let r = replay(&config, recorded);
+    assert_eq!((r.events, r.decided, r.recorded_timers), (2, 1, 1));
+    // Decided once (the candidate's own firing), not twice.
+    assert_eq!(rule(&r, "timer nudge"), (1, 1));
+    assert_eq!(r.timers_fired, 1);
+    assert_eq!(r.changed_tickets, 0, "{:?}", r.changed);
+}
+
+const ROUTING: &str = r#"
+teams:
+  support: { strategy: round_robin }
+agents:
+  a: { teams: [support], languages: [en], capacity: 10 }
+  b: { teams: [support], languages: [en], capacity: 10 }
+  c: { teams: [support], languages: [en], capacity: 10 }
+rules:
+  - name: route
+    on: [ticket.created]
+    then: [ { assign: { team: support } } ]
+"#;
+
+#[test]
+fn routing_decides_with_the_desk_the_recording_shows() {
+    let config = pack(ROUTING);
+    let online = |status| AgentState {
+        status,
+        open: Default::default(),
+    };
+    // `a` is offline all along; the round robin stood at `b` before the window.
+    let mut desk = RoutingState::default();
+    desk.agents.insert("a".into(), online(AgentStatus::Offline));
+    desk.agents.insert("b".into(), online(AgentStatus::Online));
+    desk.agents.insert("c".into(), online(AgentStatus::Online));
+    desk.last_assigned.insert("support".into(), "b".into());
+    let events = (1..=4)
+        .map(|i| {
+            let t = at("10:00") + Duration::minutes(i);
+            let id = format!("T{i}");
+            (
+                t,
+                event(
+                    &format!("c{i}"),
+                    "ticket.created",
+                    json!({"id": id}),
+                    Some("help"),
+                ),
+            )
+        })
+        .collect();
+    let recorded = record(&config, &mut desk, events);
+    let assignees: Vec<_> = recorded
+        .iter()
+        .map(|r| r.decision.ticket.assignee.clone().unwrap())
+        .collect();
+    assert_eq!(assignees, ["c", "b", "c", "b"]);
+    let r = replay(&config, recorded);
+    assert_eq!(r.changed_tickets, 0, "{}", text(&r));
+    assert_eq!(
+        r.kpis.assignments,
+        [Count {
+            key: "support".into(),
+            before: 4,
+            after: 4
+        }]
+    );
+}
+
+#[test]
+fn the_diff_keeps_what_both_have_in_order() {
+    let tag = |t: &str| Action::AddTags {
+        tags: vec![t.into()],
+    };
+    let (a, b, c, d) = (tag("a"), tag("b"), tag("c"), tag("d"));
+    let before = [a.clone(), b.clone(), c.clone()];
+    let after = [a.clone(), d.clone(), c.clone()];
+    assert_eq!(
+        diff(&before, &after),
+        [
+            Line::Same(&a),
+            Line::Removed(&b),
+            Line::Added(&d),
+            Line::Same(&c)
+        ]
+    );
+    assert_eq!(diff(&[], &after[..1]), [Line::Added(&a)]);
+    assert_eq!(diff(&before[..1], &[]), [Line::Removed(&a)]);
+}
+
+#[test]
+fn actions_read_on_one_line() {
+    let cases = [
+        (
+            json!({"type": "reply", "text": "Hi Jane,\nthanks for writing. We will answer within 4 hours, promise. Really.", "language": "en", "template": "ack"}),
+            "reply [ack] (en): \"Hi Jane, thanks for writing. We will answer within 4 hours, …\"",
+        ),
+        (
+            json!({"type": "set_priority", "priority": "urgent"}),
+            "set_priority urgent",
+        ),
+        (
+            json!({"type": "add_tags", "tags": ["outage", "vip"]}),
+            "add_tags outage, vip",
+        ),
+        (
+            json!({"type": "assign", "to": {"agent": "kari"}, "team": "support"}),
+            "assign kari (team support)",
+        ),
+        (
+            json!({"type": "assign", "to": {"group": "support"}, "team": "support"}),
+            "assign group support",
+        ),
+        (
+            json!({"type": "cancel_timers"}),
+            "cancel_timers (all but the SLA clocks')",
+        ),
+    ];
+    for (action, line) in cases {
+        let a: Action = serde_json::from_value(action).unwrap();
+        assert_eq!(summary(&a), line);
+    }
+}
+
+#[test]
+fn long_runs_of_unchanged_actions_are_folded() {
+    let tag = |t: &str| Action::AddTags {
+        tags: vec![t.into()],
+    };
+    let same: Vec<Action> = ["a", "b", "c", "d", "e"].map(tag).to_vec();
+    let mut before = same.clone();
+    before.push(tag("x"));
+    before.extend(same.clone());
+    let mut after = same.clone();
+    after.push(tag("y"));
+    after.extend(same);
+    let r = ReplayReport {
+        events: 1,
+        tickets: 1,
+        changed_tickets: 3,
+        changed: vec![ChangedTicket {
+            ticket: "T1".into(),
+            before,
+            after,
+        }],
+        ..ReplayReport::default()
+    };
+    let shown = text(&r);
+    assert!(
+        shown.contains(
+            "T1\n    … 4 unchanged\n    add_tags e\n  - add_tags x\n  + add_tags y\n    add_tags a\n    … 4 unchanged\n… and 2 more changed tickets"
+        ),
+        "{shown}"
+    );
+}
+
+#[test]
+fn measured_samples_are_the_windows_newest_read_once_a_minute() {
+    use crate::measured::{MeasuredSettings, Sample};
+    let mut m = MeasuredSamples {
+        settings: Some(MeasuredSettings {
+            percentile: 50,
+            min_samples: 1,
+            window: Duration::hours(2),
+        }),
+        ..MeasuredSamples::default()
+    };
+    let sample = |at: DateTime<Utc>, secs| Sample {
+        queue: "q".into(),
+        priority: Priority::Normal,
+        at,
+        secs,
+    };
+    let now = |m: &MeasuredSamples| m.current.samples("q", Priority::Normal).to_vec();
+    m.push(sample(at("10:00"), 300));
+    m.push(sample(at("10:30"), 100));
+    m.refresh(at("10:31"));
+    assert_eq!(now(&m), [100, 300]);
+    m.push(sample(at("10:31"), 200));
+    m.refresh(at("10:31") + Duration::seconds(59));
+    assert_eq!(now(&m), [100, 300], "not read again within the minute");
+    m.refresh(at("12:15"));
+    assert_eq!(now(&m), [100, 200], "10:00 left the window at 12:00");
+    // Only the newest of a queue and priority are kept.
+    let max = crate::measured::MAX_SAMPLES as i64;
+    for i in 0..max {
+        m.push(sample(at("12:20"), 1000 + i));
+    }
+    m.refresh(at("12:30"));
+    let kept = now(&m);
+    assert_eq!(kept.len(), max as usize);
+    assert_eq!((kept[0], kept[kept.len() - 1]), (1000, 1000 + max - 1));
+}
