@@ -139,20 +139,12 @@ async fn apply(
             fingerprint,
             at,
             Box::new(move |prior: Option<Ticket>| {
-                let mut ev = decided;
-                let ticket = match &prior {
-                    Some(p) => p.overlay(&patch).expect("a ticket patch"),
-                    None => ev.ticket.clone(),
-                };
-                if let Some(p) = &prior {
-                    ev.changes = ticket.changes_since(p);
-                }
-                ev.ticket = ticket.clone();
+                let ev = frontdesk::plan::prepare(prior.as_ref(), &decided, Some(&patch));
                 let ctx = Context {
                     prior,
                     ..Context::default()
                 };
-                engine::decide_with(&config, &ctx, &ticket, &ev, at)
+                engine::decide_with(&config, &ctx, &ev.ticket, &ev, at)
             }),
         )
         .await

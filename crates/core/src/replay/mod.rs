@@ -119,6 +119,9 @@ struct Due {
 const BEFORE: usize = 0;
 const AFTER: usize = 1;
 
+/// One queue's samples in use: seconds, by when they were met (and in which order).
+type QueueSamples = BTreeMap<(DateTime<Utc>, u64), i64>;
+
 /// Measured first responses from the candidate's own decisions, as the daemon reads them
 /// from its store every [`measured::REFRESH`] (here of virtual time): those met in the last
 /// `window`, the newest [`measured::MAX_SAMPLES`] of each queue and priority. Kept up to date
@@ -127,7 +130,7 @@ const AFTER: usize = 1;
 struct MeasuredSamples {
     settings: Option<MeasuredSettings>,
     /// Samples in use per queue and priority, by when they were met (and in which order).
-    in_use: HashMap<(String, Priority), BTreeMap<(DateTime<Utc>, u64), i64>>,
+    in_use: HashMap<(String, Priority), QueueSamples>,
     /// Samples left since the last read.
     pending: Vec<Sample>,
     seq: u64,
