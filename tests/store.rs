@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use frontdesk::bot as chat;
+use frontdesk::kpi;
 use frontdesk::engine::Decision;
 use frontdesk::model::{
     Action, Event, EventType, HttpMethod, NotifyChannel, Ticket, TimerRef, TimerSpec,
@@ -1728,6 +1729,122 @@ async fn events_read_back_with_their_ticket_as_sent(s: Arc<dyn Store>) {
     assert_eq!(later.len(), 1);
 }
 
+// ---------------------------------------------------------------------------------------------
+// KPI reports and their day rollups
+// ---------------------------------------------------------------------------------------------
+
+/// Facts over ten days in every kind, two teams, with durations and ratings: fact `n` of `day`.
+fn kpi_facts(days: i64) -> Vec<kpi::Fact> {
+    use kpi::Kind::*;
+    let kinds = [Created, FirstResponse, NextResponse, Solved, Reopened, Sla, Csat];
+    let mut out = Vec::new();
+    for day in 0..days {
+        for n in 0..(5 + day % 4) {
+            let kind = kinds[((day + n) % 7) as usize];
+            let at = t0() + TimeDelta::days(day) + TimeDelta::hours(n * 5 % 24);
+            let dims = kpi::Dims {
+                channel: ["email", "chat"][(n % 2) as usize].to_string(),
+                priority: "normal".to_string(),
+                team: Some(["billing", "tech"][((day + n) % 2) as usize].to_string()),
+                agent: None,
+                language: Some("en".to_string()),
+            };
+            let mut f = kpi::Fact::blank(kind, at, dims);
+            f.key = format!("{day}-{n}");
+            f.ticket = format!("T{day}-{n}");
+            f.event = format!("e{day}-{n}");
+            match kind {
+                FirstResponse | NextResponse | Solved => {
+                    f.secs = Some(60 * (day + 1) * (n + 1));
+                    f.business_secs = Some(30 * (day + 1) * (n + 1));
+                    f.replies = (kind == Solved).then_some((n % 3) as u32);
+                }
+                Sla => {
+                    f.metric = Some(frontdesk::model::Metric::FirstResponse);
+                    f.policy = Some("standard".into());
+                    f.breached = n % 3 == 0;
+                }
+                Csat => f.score = Some((1 + (day + n) % 5) as u8),
+                _ => {}
+            }
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// What the report of `facts` must be, counted in memory by the core's own definition.
+fn expected_report(q: &kpi::Query, facts: &[kpi::Fact]) -> kpi::Report {
+    let before = kpi::backlog_before(q, facts);
+    kpi::report(q, facts.iter().cloned(), &before, &[])
+}
+
+/// A report over whole days reads them from rollups; it stays what counting every fact gives,
+/// on the first report (which stores the rollups), the next (which reads them), and after facts
+/// were added, rewritten in place, moved to another day, and all cleared.
+async fn kpi_rollups_follow_their_facts(s: Arc<dyn Store>) {
+    let mut facts = kpi_facts(10);
+    s.put_facts(&facts, false).await.unwrap();
+    let queries = [
+        // Whole days only (from midnight to midnight), and with partial days at both edges;
+        // grouped and bucketed.
+        kpi::Query::new(
+            t0() - TimeDelta::hours(10),
+            t0() + TimeDelta::days(10) - TimeDelta::hours(10),
+            None,
+            None,
+        )
+        .unwrap(),
+        kpi::Query::new(
+            t0() + TimeDelta::hours(7),
+            t0() + TimeDelta::days(8) + TimeDelta::hours(3),
+            Some(kpi::Dim::Team),
+            Some(kpi::Interval::Day),
+        )
+        .unwrap(),
+        kpi::Query::new(
+            t0() + TimeDelta::days(2),
+            t0() + TimeDelta::days(9),
+            Some(kpi::Dim::Channel),
+            Some(kpi::Interval::Week),
+        )
+        .unwrap(),
+    ];
+    let check = |facts: Vec<kpi::Fact>, when: &'static str| {
+        let s = s.clone();
+        let queries = queries.clone();
+        async move {
+            for q in &queries {
+                let want = expected_report(q, &facts);
+                // Twice: the first report may count days again, the second reads rollups.
+                for round in 0..2 {
+                    let got = s.kpi_report(q).await.unwrap();
+                    assert_eq!(got, want, "{when}, round {round}, {q:?}");
+                }
+            }
+        }
+    };
+    check(facts.clone(), "first written").await;
+
+    // A fact added to day 3, one rewritten in place on day 4, one moved from day 5 to day 6.
+    let mut added = facts[0].clone();
+    added.key = "added".into();
+    added.at = t0() + TimeDelta::days(3) + TimeDelta::hours(2);
+    let i = facts.iter().position(|f| f.key == "4-0").unwrap();
+    facts[i].secs = facts[i].secs.map(|x| x + 7);
+    facts[i].score = Some(5);
+    facts[i].breached = !facts[i].breached;
+    let j = facts.iter().position(|f| f.key == "5-1").unwrap();
+    facts[j].at += TimeDelta::days(1);
+    let changed = vec![added.clone(), facts[i].clone(), facts[j].clone()];
+    facts.push(added);
+    s.put_facts(&changed, false).await.unwrap();
+    check(facts.clone(), "after changes").await;
+
+    s.put_facts(&[], true).await.unwrap();
+    check(Vec::new(), "after clearing").await;
+}
+
 macro_rules! suite {
     (one: [$($one:ident),* $(,)?], two: [$($two:ident),* $(,)?]) => {
         $(mod $one {
@@ -1778,6 +1895,7 @@ suite! {
         response_samples_recorded_once,
         chat_answers_kept_by_message_id,
         events_read_back_with_their_ticket_as_sent,
+        kpi_rollups_follow_their_facts,
     ],
     two: [
         per_ticket_ordering,

@@ -419,6 +419,68 @@ async fn save_turn<C: Conn>(c: &mut C, turn: &Turn) -> Result<i64, StoreError> {
     Ok(stored.version)
 }
 
+/// The tallies of whole days for grouping `dim` (see [`kpi::Rollup`]): each day's from its
+/// rollup while that still matches the day's facts, the other days counted again and their
+/// rollups stored for the next report.
+async fn day_tallies<B: Backend>(
+    db: &B,
+    dim: &str,
+    days: std::ops::Range<i64>,
+) -> Result<Vec<kpi::Tally>, StoreError> {
+    let range = [Arg::Int(days.start), Arg::Int(days.end)];
+    let prints = db
+        .fetch(On::Read, &sql::KPI_DAY_PRINTS, &range, |r| {
+            Ok(kpi::DayPrint {
+                day: r.int(0)?,
+                facts: r.int(1)?,
+                seq_sum: r.int(2)?,
+            })
+        })
+        .await?;
+    let args = [Arg::Text(dim), Arg::Int(days.start), Arg::Int(days.end)];
+    let stored = db
+        .fetch(On::Read, &sql::KPI_ROLLUPS, &args, rollup_row)
+        .await?;
+    let (mut tallies, stale) = kpi::fresh(&prints, stored);
+    for run in stale {
+        let args = [
+            Arg::Time(kpi::day_start(run.start)),
+            Arg::Time(kpi::day_start(run.end)),
+            Arg::Text(dim),
+            Arg::Bool(true),
+        ];
+        let counted = db
+            .fetch(On::Read, &sql::KPI_TALLIES, &args, tally_row)
+            .await?;
+        for rollup in kpi::rollups(counted) {
+            // A report does not fail for want of a rollup: the next one counts again.
+            if let Err(e) = store_rollup(db, dim, &rollup).await {
+                tracing::warn!(day = rollup.print.day, dim, error = %e, "KPI rollup not stored");
+            }
+            tallies.extend(rollup.tallies);
+        }
+    }
+    Ok(tallies)
+}
+
+async fn store_rollup<B: Backend>(
+    db: &B,
+    dim: &str,
+    rollup: &kpi::Rollup,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(&rollup.tallies)
+        .map_err(|e| StoreError::Corrupt(format!("a KPI rollup: {e}")))?;
+    let args = [
+        Arg::Int(rollup.print.day),
+        Arg::Text(dim),
+        Arg::Int(rollup.print.facts),
+        Arg::Int(rollup.print.seq_sum),
+        Arg::Text(&json),
+    ];
+    db.execute(On::Write, &sql::UPSERT_ROLLUP, &args).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
     // The backend's future, boxed as it is: an `async` wrapper around it would hold the event
@@ -506,16 +568,24 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn kpi_report(&self, q: &kpi::Query) -> Result<kpi::Report, StoreError> {
         let dim = q.group_by.map_or("", kpi::Dim::name);
-        let args = [
-            Arg::Time(q.from),
-            Arg::Time(q.to),
-            Arg::Text(dim),
-            Arg::Bool(q.interval.is_some()),
-        ];
-        let tallies = self
-            .0
-            .fetch(On::Read, &sql::KPI_TALLIES, &args, tally_row)
-            .await?;
+        let split = kpi::split(q.from, q.to);
+        let mut tallies = Vec::new();
+        for (from, to) in split.edges {
+            let args = [
+                Arg::Time(from),
+                Arg::Time(to),
+                Arg::Text(dim),
+                Arg::Bool(q.interval.is_some()),
+            ];
+            let counted = self
+                .0
+                .fetch(On::Read, &sql::KPI_TALLIES, &args, tally_row)
+                .await?;
+            tallies.extend(counted.into_iter().map(|(t, _)| t));
+        }
+        if let Some(days) = split.days {
+            tallies.extend(day_tallies(&self.0, dim, days).await?);
+        }
         let counts = self
             .0
             .fetch(
@@ -548,6 +618,7 @@ impl<B: Backend> Store for SqlStore<B> {
         let mut tx = self.0.pool(On::Write).begin().await?;
         if clear {
             Conn::execute(&mut *tx, &sql::CLEAR_FACTS, &[]).await?;
+            Conn::execute(&mut *tx, &sql::CLEAR_ROLLUPS, &[]).await?;
         }
         for f in facts {
             Conn::execute(&mut *tx, &sql::UPSERT_FACT, &sql::fact_args(f)).await?;
@@ -919,8 +990,8 @@ fn fact_kind(r: &dyn Row, col: usize) -> Result<kpi::Kind, StoreError> {
     kpi::Kind::parse(k).ok_or_else(|| StoreError::Corrupt(format!("unknown KPI fact kind `{k}`")))
 }
 
-/// A row of [`sql::KPI_TALLIES`].
-fn tally_row(r: &dyn Row) -> Result<kpi::Tally, StoreError> {
+/// A row of [`sql::KPI_TALLIES`]: the tally and its facts' sum of write numbers.
+fn tally_row(r: &dyn Row) -> Result<(kpi::Tally, i64), StoreError> {
     let list = |col: usize| -> Result<Vec<i64>, StoreError> {
         let Some(text) = r.opt_text(col)? else {
             return Ok(Vec::new());
@@ -944,7 +1015,7 @@ fn tally_row(r: &dyn Row) -> Result<kpi::Tally, StoreError> {
                 .map_err(|_| StoreError::Corrupt(format!("KPI day `{d}`")))
         })
         .transpose()?;
-    Ok(kpi::Tally {
+    let tally = kpi::Tally {
         kind: fact_kind(r, 0)?,
         metric: r.opt_text(1)?.and_then(|m| {
             crate::model::Metric::ALL
@@ -963,5 +1034,21 @@ fn tally_row(r: &dyn Row) -> Result<kpi::Tally, StoreError> {
         rated: count(10)?,
         score_sum: count(11)?,
         satisfied: count(12)?,
+    };
+    Ok((tally, r.opt_int(13)?.unwrap_or(0)))
+}
+
+/// A row of [`sql::KPI_ROLLUPS`].
+fn rollup_row(r: &dyn Row) -> Result<kpi::Rollup, StoreError> {
+    let day = r.int(0)?;
+    let tallies = serde_json::from_str(r.text(3)?)
+        .map_err(|e| StoreError::Corrupt(format!("the KPI rollup of day {day}: {e}")))?;
+    Ok(kpi::Rollup {
+        print: kpi::DayPrint {
+            day,
+            facts: r.int(1)?,
+            seq_sum: r.int(2)?,
+        },
+        tallies,
     })
 }

@@ -459,15 +459,24 @@ const INSERT_TIMER: Sql = sql!(
 /// `$8` target secs, `$9` metric, `$10` policy, `$11` breached, `$12` score, `$13` replies,
 /// `$14` reopens, `$15`..`$19` channel, priority, team, agent, language.
 pub(crate) const UPSERT_FACT: Sql = sql!(
-    "INSERT INTO kpi_facts (key, ticket_id, event_id, kind, at, secs, business_secs, target_secs,
-         metric, policy, breached, score, replies, reopens, channel, priority, team, agent, language)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+    postgres: "INSERT INTO kpi_facts (key, ticket_id, event_id, kind, at, secs, business_secs,
+         target_secs, metric, policy, breached, score, replies, reopens, channel, priority, team,
+         agent, language, day)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+         $19, $20)
      ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, at = excluded.at,
+         day = excluded.day, seq = nextval('kpi_facts_seq'),
          secs = excluded.secs, business_secs = excluded.business_secs,
          target_secs = excluded.target_secs, breached = excluded.breached,
          score = excluded.score, replies = excluded.replies, reopens = excluded.reopens,
          channel = excluded.channel, priority = excluded.priority, team = excluded.team,
-         agent = excluded.agent, language = excluded.language"
+         agent = excluded.agent, language = excluded.language",
+    // A new row under a new `seq`, so that the fact's day sees it rewritten.
+    sqlite: "INSERT OR REPLACE INTO kpi_facts (key, ticket_id, event_id, kind, at, secs,
+         business_secs, target_secs, metric, policy, breached, score, replies, reopens, channel,
+         priority, team, agent, language, day)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+         $19, $20)"
 );
 
 /// A page of recorded events in the order they were decided: `(seq, received_at, event,
@@ -480,7 +489,7 @@ pub(crate) const EVENTS_PAGE: Sql = sql!(
 );
 
 /// The arguments of [`UPSERT_FACT`].
-pub(crate) fn fact_args(f: &crate::kpi::Fact) -> [Arg<'_>; 19] {
+pub(crate) fn fact_args(f: &crate::kpi::Fact) -> [Arg<'_>; 20] {
     [
         Arg::Text(&f.key),
         Arg::Text(&f.ticket),
@@ -501,6 +510,7 @@ pub(crate) fn fact_args(f: &crate::kpi::Fact) -> [Arg<'_>; 19] {
         Arg::OptText(f.dims.team.as_deref()),
         Arg::OptText(f.dims.agent.as_deref()),
         Arg::OptText(f.dims.language.as_deref()),
+        Arg::Int(crate::kpi::day_number(f.at)),
     ]
 }
 
@@ -752,7 +762,8 @@ pub(crate) const AUDIT: Sql = sql!(
 /// kind, SLA metric and outcome, the value of the dimension `$3` names (`team`, `agent`,
 /// `channel`, `priority`, `language`; none for any other) and, when `$4`, the UTC day. The
 /// durations a percentile needs come as comma-separated lists, so a report over a million
-/// facts reads a few thousand rows.
+/// facts reads a few thousand rows. The last column sums the facts' write numbers (a day's
+/// [`crate::kpi::DayPrint`] when counted per day).
 pub(crate) const KPI_TALLIES: Sql = sql!(
     postgres: "SELECT kind, metric, breached,
             CASE $3::text WHEN 'team' THEN team WHEN 'agent' THEN agent WHEN 'channel' THEN channel
@@ -766,7 +777,7 @@ pub(crate) const KPI_TALLIES: Sql = sql!(
             SUM(CASE WHEN replies > 0 THEN 1 ELSE 0 END)::bigint,
             SUM(CASE WHEN replies = 1 AND COALESCE(reopens, 0) = 0 THEN 1 ELSE 0 END)::bigint,
             COUNT(score), COALESCE(SUM(score), 0)::bigint,
-            SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END)::bigint
+            SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END)::bigint, SUM(seq)::bigint
      FROM kpi_facts WHERE at >= $1 AND at < $2
      GROUP BY kind, metric, breached, k, d",
     sqlite: "SELECT kind, metric, breached,
@@ -780,10 +791,36 @@ pub(crate) const KPI_TALLIES: Sql = sql!(
                               THEN business_secs END),
             SUM(CASE WHEN replies > 0 THEN 1 ELSE 0 END),
             SUM(CASE WHEN replies = 1 AND COALESCE(reopens, 0) = 0 THEN 1 ELSE 0 END),
-            COUNT(score), COALESCE(SUM(score), 0), SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END)
+            COUNT(score), COALESCE(SUM(score), 0), SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END),
+            SUM(seq)
      FROM kpi_facts WHERE at >= $1 AND at < $2
      GROUP BY kind, metric, breached, k, d"
 );
+
+/// Each day's [`crate::kpi::DayPrint`] in `[$1, $2)` (days since 1970-01-01), from the index on
+/// `day` alone.
+pub(crate) const KPI_DAY_PRINTS: Sql = sql!(
+    postgres: "SELECT day, COUNT(*), SUM(seq)::bigint FROM kpi_facts
+               WHERE day >= $1 AND day < $2 GROUP BY day ORDER BY day",
+    sqlite: "SELECT day, COUNT(*), SUM(seq) FROM kpi_facts
+             WHERE day >= $1 AND day < $2 GROUP BY day ORDER BY day"
+);
+
+/// The stored rollups of grouping `$1` for the days in `[$2, $3)`.
+pub(crate) const KPI_ROLLUPS: Sql = sql!(
+    "SELECT day, facts, seq_sum, tallies FROM kpi_rollups
+     WHERE dim = $1 AND day >= $2 AND day < $3"
+);
+
+/// Stores a day's rollup: `$1` day, `$2` grouping, `$3` facts, `$4` seq sum, `$5` tallies.
+pub(crate) const UPSERT_ROLLUP: Sql = sql!(
+    "INSERT INTO kpi_rollups (day, dim, facts, seq_sum, tallies) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (day, dim) DO UPDATE SET facts = excluded.facts, seq_sum = excluded.seq_sum,
+         tallies = excluded.tallies"
+);
+
+/// Forgets every rollup (before a rebuild).
+pub(crate) const CLEAR_ROLLUPS: Sql = sql!("DELETE FROM kpi_rollups");
 
 /// Tickets opened (created, reopened) and solved before `$1`, per value of the dimension `$2`
 /// names (as in [`KPI_TALLIES`]).

@@ -16,6 +16,7 @@
 //! [`report`] turns facts into the figures of `GET /v1/reports/kpis`. Pure: no I/O, no clock.
 
 mod report;
+mod rollup;
 mod text;
 
 use chrono::{DateTime, Duration, Utc};
@@ -31,6 +32,7 @@ pub use report::{
     BotSession, Bucket, Dim, Durations, Figures, Group, Interval, Query, Report, ReportError, Sla,
     Tally, MAX_RANGE_DAYS,
 };
+pub use rollup::{day_number, day_start, fresh, rollups, split, DayPrint, Rollup, Split};
 pub use text::{duration, sparkline, text};
 
 /// How far in the future an event's `occurred_at` may lie before the arrival time is taken

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Fact, Kind};
 
@@ -337,8 +337,9 @@ pub struct Report {
 
 /// Facts of one kind counted together: what a store's aggregated read returns (one row per
 /// kind, SLA metric and outcome, group key and day), or one fact ([`Tally::of`]). A report is
-/// made of tallies, so a store reads a few thousand rows for a million facts.
-#[derive(Debug, Clone, PartialEq)]
+/// made of tallies, so a store reads a few thousand rows for a million facts. Stored as JSON
+/// in a day's rollup (see [`super::Rollup`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     /// The facts' kind.
     pub kind: Kind,
