@@ -205,7 +205,9 @@ async fn main() {
     } else {
         println!("{url} holds events already: timing the reports only");
     }
-    let end = start() + Duration::days(DAYS);
+    // Reports end at a time of day, as `--since 7d` does: the partial days at their edges are
+    // counted from the facts, the whole days read from rollups.
+    let end = start() + Duration::days(DAYS) + Duration::minutes(14 * 60 + 37);
     let queries = [
         (
             "last 7 days",
@@ -226,20 +228,23 @@ async fn main() {
         ),
         (
             "all 180 days, per week",
-            Query::new(start(), end + Duration::days(1), None, Some(Interval::Week)),
+            Query::new(start(), end, None, Some(Interval::Week)),
         ),
     ];
-    println!("| report | facts read | median | slowest of 5 |");
-    println!("|---|---|---|---|");
+    println!("| report | facts read | first | median of the next 5 | slowest |");
+    println!("|---|---|---|---|---|");
     for (name, q) in queries {
         let q = q.expect("a valid query");
         let mut times = Vec::new();
         let mut report = None;
-        for _ in 0..5 {
+        for _ in 0..6 {
             let t = Instant::now();
             report = Some(store.kpi_report(&q).await.expect("a report"));
             times.push(t.elapsed());
         }
+        // The first report counts the days that have no fresh rollup (every day, on a store
+        // filled or rebuilt just before) and stores their rollups; the next ones read them.
+        let first = times.remove(0);
         times.sort();
         let r = report.unwrap();
         let facts = r.figures.tickets.created
@@ -250,7 +255,8 @@ async fn main() {
             + r.figures.sla.breached
             + r.figures.csat.count;
         println!(
-            "| {name} | {facts} | {:.0} ms | {:.0} ms |",
+            "| {name} | {facts} | {:.0} ms | {:.0} ms | {:.0} ms |",
+            first.as_secs_f64() * 1000.0,
             times[2].as_secs_f64() * 1000.0,
             times[4].as_secs_f64() * 1000.0
         );

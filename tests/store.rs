@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use frontdesk::bot as chat;
-use frontdesk::kpi;
 use frontdesk::engine::Decision;
+use frontdesk::kpi;
 use frontdesk::model::{
     Action, Event, EventType, HttpMethod, NotifyChannel, Ticket, TimerRef, TimerSpec,
 };
@@ -1736,7 +1736,15 @@ async fn events_read_back_with_their_ticket_as_sent(s: Arc<dyn Store>) {
 /// Facts over ten days in every kind, two teams, with durations and ratings: fact `n` of `day`.
 fn kpi_facts(days: i64) -> Vec<kpi::Fact> {
     use kpi::Kind::*;
-    let kinds = [Created, FirstResponse, NextResponse, Solved, Reopened, Sla, Csat];
+    let kinds = [
+        Created,
+        FirstResponse,
+        NextResponse,
+        Solved,
+        Reopened,
+        Sla,
+        Csat,
+    ];
     let mut out = Vec::new();
     for day in 0..days {
         for n in 0..(5 + day % 4) {
