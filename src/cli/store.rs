@@ -16,19 +16,12 @@ pub struct StoreArg {
     pub store: String,
 }
 
-/// The SQLite file a store URL names, if it names one.
-fn sqlite_path(url: &str) -> Option<&str> {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .or_else(|| (url.ends_with(".db") || url.ends_with(".sqlite")).then_some(url))
-        .map(|p| p.split('?').next().unwrap_or(p))
-}
-
 impl StoreArg {
     /// Opens the store; a SQLite file that does not exist is an error, not a new database.
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
-        if let Some(path) = sqlite_path(&self.store) {
-            if path != ":memory:" && !std::path::Path::new(path).exists() {
+        let location = store::Location::parse(&self.store)?;
+        if let Some(path) = location.sqlite_file() {
+            if !std::path::Path::new(path).exists() {
                 bail!(
                     "no store at {path}: give the daemon's --store (or FRONTDESK_STORE), e.g. sqlite://frontdesk.db"
                 );
@@ -45,17 +38,4 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_urls_name_their_file() {
-        assert_eq!(sqlite_path("sqlite://a/b.db"), Some("a/b.db"));
-        assert_eq!(sqlite_path("sqlite:x.db?mode=ro"), Some("x.db"));
-        assert_eq!(sqlite_path("desk.sqlite"), Some("desk.sqlite"));
-        assert_eq!(sqlite_path("postgres://u@h/db"), None);
-    }
 }

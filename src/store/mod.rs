@@ -518,24 +518,55 @@ pub enum AnswerOf<'a> {
     Seq(u32),
 }
 
-/// Opens a store from a URL: `sqlite://PATH` (or a plain path ending in `.db`), or
-/// `postgres://USER@HOST/DB` (also `postgresql://`; `max_connections=N` sets the pool size).
+/// Where a store URL points: `sqlite://PATH` (also `sqlite:PATH`, or a plain path ending in
+/// `.db` or `.sqlite`), or `postgres://USER@HOST/DB` (also `postgresql://`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location<'a> {
+    /// A SQLite database: the path, with any `?option` sqlx reads.
+    Sqlite(&'a str),
+    /// A PostgreSQL database: the whole URL.
+    Postgres(&'a str),
+}
+
+impl<'a> Location<'a> {
+    /// Reads a store URL.
+    pub fn parse(url: &'a str) -> Result<Location<'a>, StoreError> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Ok(Location::Sqlite(path));
+        }
+        if url.ends_with(".db") || url.ends_with(".sqlite") {
+            return Ok(Location::Sqlite(url));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url));
+        }
+        Err(StoreError::Config(format!(
+            "unknown store URL `{url}`; use sqlite://PATH (e.g. sqlite://frontdesk.db) or postgres://USER@HOST/DB"
+        )))
+    }
+
+    /// The SQLite file it names (without options), if it names one; `:memory:` names none.
+    pub fn sqlite_file(self) -> Option<&'a str> {
+        match self {
+            Location::Sqlite(path) => {
+                let file = path.split('?').next().unwrap_or(path);
+                (file != ":memory:").then_some(file)
+            }
+            Location::Postgres(_) => None,
+        }
+    }
+}
+
+/// Opens a store from a URL (see [`Location`]; on PostgreSQL `max_connections=N` sets the
+/// pool size).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        return Ok(Arc::new(sqlite::SqliteStore::open(path).await?));
-    }
-    if url.ends_with(".db") || url.ends_with(".sqlite") {
-        return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(postgres::PgStore::open(url).await?));
-    }
-    Err(StoreError::Config(format!(
-        "unknown store URL `{url}`; use sqlite://PATH (e.g. sqlite://frontdesk.db) or postgres://USER@HOST/DB"
-    )))
+    Ok(match Location::parse(url)? {
+        Location::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
+        Location::Postgres(url) => Arc::new(postgres::PgStore::open(url).await?),
+    })
 }
 
 /// Stable fingerprint of an accepted event, to tell a repeat from a reused id. `occurred_at` is
@@ -554,6 +585,21 @@ pub fn fingerprint(event: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_urls_name_their_database() {
+        let file = |url| Location::parse(url).unwrap().sqlite_file();
+        assert_eq!(file("sqlite://a/b.db"), Some("a/b.db"));
+        assert_eq!(file("sqlite:x.db?mode=ro"), Some("x.db"));
+        assert_eq!(file("desk.sqlite"), Some("desk.sqlite"));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://u@h/db"), None);
+        assert_eq!(
+            Location::parse("postgresql://u@h/db").unwrap(),
+            Location::Postgres("postgresql://u@h/db")
+        );
+        assert!(Location::parse("mysql://u@h/db").is_err());
+    }
 
     #[test]
     fn a_retry_with_another_arrival_time_is_the_same_event() {
