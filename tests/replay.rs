@@ -162,12 +162,12 @@ const EXPECTED: &str = "\
 Replayed 7 events on 3 tickets, 2026-11-23 10:00 to 2026-11-24 12:05 UTC
   5 decided again with the candidate rules; 2 of its timers fired in virtual time; 2 recorded timer firings belong to the old rules
 
-Rules                                              before      after        Δ
-  acknowledge                                           3          3        ·
-  outage                                                1          1        ·
-  billing                                               0          1       +1
-  chase                                                 3          3        ·
-  timer chase                                           2          2        ·
+Rules          before  after   Δ
+  acknowledge       3      3   ·
+  outage            1      1   ·
+  billing           0      1  +1
+  chase             3      3   ·
+  timer chase       2      2   ·
 
 Changed tickets: 2 of 3
 T1
@@ -180,15 +180,15 @@ T2
     reply: \"Thanks for writing, we are on it.\"
   + set_category billing
 
-KPIs (3 tickets)                                   before      after        Δ
-  priority urgent                                       0          1       +1
-  priority high                                         1          0       -1
-  priority normal                                       2          2        ·
-  priority low                                          0          0        ·
-  auto-answered (FAQ)                            0 (0.0%)   0 (0.0%)        ·
-  SLA breaches first_response                           0          0        ·
-  SLA breaches next_response                            0          0        ·
-  SLA breaches resolution                               0          0        ·
+KPIs (3 tickets)                 before     after   Δ
+  priority urgent                     0         1  +1
+  priority high                       1         0  -1
+  priority normal                     2         2   ·
+  priority low                        0         0   ·
+  auto-answered (FAQ)          0 (0.0%)  0 (0.0%)   ·
+  SLA breaches first_response         0         0   ·
+  SLA breaches next_response          0         0   ·
+  SLA breaches resolution             0         0   ·
 ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,9 +273,7 @@ async fn replay_shows_what_a_changed_pack_would_do() {
     let (stdout, _) = out(&o);
     assert!(stdout.contains("Changed tickets: 0 of 3\n"), "{stdout}");
     assert!(
-        stdout.contains(
-            "timer chase                                           2          2        ·"
-        ),
+        stdout.contains("  timer chase       2      2  ·\n"),
         "{stdout}"
     );
 }

@@ -74,5 +74,6 @@ pub mod rules;
 pub mod schedule;
 pub mod sla;
 pub mod syntax;
+pub mod table;
 pub mod testing;
 pub mod time;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Bucket, Durations, Figures, Report};
+use super::report::{Bucket, Durations, Figures, Report, Sla};
 
 /// Eight levels, low to high.
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -44,6 +44,19 @@ fn percent(share: Option<f64>) -> String {
     share
         .map(|s| format!("{:.1} %", s * 100.0))
         .unwrap_or_else(|| "–".into())
+}
+
+fn average(a: Option<f64>) -> String {
+    a.map_or_else(|| "–".into(), |a| format!("{a:.2}"))
+}
+
+fn sla(s: &Sla) -> String {
+    format!(
+        "met {}  breached {}  attainment {}",
+        s.met,
+        s.breached,
+        percent(s.attainment)
+    )
 }
 
 fn durations(d: &Durations) -> String {
@@ -115,27 +128,9 @@ pub fn text(r: &Report) -> String {
         durations(&f.resolution),
         trend(s, |f| f.resolution.p50_seconds.map(|v| v as f64)),
     );
-    line(
-        "SLA",
-        format!(
-            "met {}  breached {}  attainment {}",
-            f.sla.met,
-            f.sla.breached,
-            percent(f.sla.attainment)
-        ),
-        trend(s, |f| f.sla.attainment),
-    );
-    for (metric, sla) in &f.sla_by_metric {
-        line(
-            &format!("  {metric}"),
-            format!(
-                "met {}  breached {}  attainment {}",
-                sla.met,
-                sla.breached,
-                percent(sla.attainment)
-            ),
-            String::new(),
-        );
+    line("SLA", sla(&f.sla), trend(s, |f| f.sla.attainment));
+    for (metric, figures) in &f.sla_by_metric {
+        line(&format!("  {metric}"), sla(figures), String::new());
     }
     line(
         "first contact",
@@ -151,10 +146,7 @@ pub fn text(r: &Report) -> String {
         format!(
             "{} ratings  average {}  satisfied {}",
             f.csat.count,
-            f.csat
-                .average
-                .map(|a| format!("{a:.2}"))
-                .unwrap_or_else(|| "–".into()),
+            average(f.csat.average),
             percent(f.csat.satisfied_share)
         ),
         trend(s, |f| f.csat.average),
@@ -182,55 +174,29 @@ pub fn text(r: &Report) -> String {
             dim, "created", "solved", "backlog", "FRT p50", "FRT p90", "res p50", "SLA", "FCR",
             "CSAT",
         ];
-        let rows: Vec<[String; 10]> = r
-            .groups
-            .iter()
-            .map(|g| {
-                let f = &g.figures;
-                [
-                    g.key.clone().unwrap_or_else(|| "(none)".into()),
-                    f.tickets.created.to_string(),
-                    f.tickets.solved.to_string(),
-                    f.tickets.backlog.to_string(),
-                    opt_duration(f.first_response.p50_seconds),
-                    opt_duration(f.first_response.p90_seconds),
-                    opt_duration(f.resolution.p50_seconds),
-                    percent(f.sla.attainment),
-                    percent(f.fcr.share),
-                    f.csat
-                        .average
-                        .map(|a| format!("{a:.2}"))
-                        .unwrap_or_else(|| "–".into()),
-                ]
-            })
-            .collect();
-        let width = |i: usize| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([head[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        };
-        let widths: Vec<usize> = (0..head.len()).map(width).collect();
-        let mut row = |cells: &[&str], spark: &str| {
-            let mut l = String::from("  ");
-            for (i, c) in cells.iter().enumerate() {
-                let pad = widths[i] - c.chars().count();
-                if i == 0 {
-                    let _ = write!(l, "{c}{}  ", " ".repeat(pad));
-                } else {
-                    let _ = write!(l, "{}{c}  ", " ".repeat(pad));
-                }
-            }
-            l.push_str(spark);
-            let _ = writeln!(out, "{}", l.trim_end());
-        };
-        row(&head, if s.is_empty() { "" } else { "created" });
-        for (g, cells) in r.groups.iter().zip(&rows) {
-            let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-            let spark = trend(&g.series, |f| Some(f.tickets.created as f64));
-            row(&cells, spark.trim_start());
+        // The sparklines start under their heading.
+        let mut table = crate::table::Table::new().left(10);
+        let spark_head = if s.is_empty() { "" } else { "created" };
+        table.row(head.iter().copied().chain([spark_head]));
+        for g in &r.groups {
+            let f = &g.figures;
+            table.row([
+                g.key.clone().unwrap_or_else(|| "(none)".into()),
+                f.tickets.created.to_string(),
+                f.tickets.solved.to_string(),
+                f.tickets.backlog.to_string(),
+                opt_duration(f.first_response.p50_seconds),
+                opt_duration(f.first_response.p90_seconds),
+                opt_duration(f.resolution.p50_seconds),
+                percent(f.sla.attainment),
+                percent(f.fcr.share),
+                average(f.csat.average),
+                trend(&g.series, |f| Some(f.tickets.created as f64))
+                    .trim_start()
+                    .to_string(),
+            ]);
         }
+        out.push_str(&table.render("  "));
     }
     out
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::report::{Count, ReplayReport};
 use crate::model::{Action, AssignTarget};
+use crate::table::{thousands, Table};
 
 /// One line of a ticket's action diff.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,19 +131,6 @@ pub fn summary(a: &Action) -> String {
 /// Unchanged actions shown around a change; longer runs are folded.
 const CONTEXT: usize = 1;
 
-/// `12,345`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn delta(before: u64, after: u64) -> String {
     match after as i64 - before as i64 {
         0 => "·".into(),
@@ -151,21 +139,15 @@ fn delta(before: u64, after: u64) -> String {
     }
 }
 
-/// A table row; headings start at the margin, figures are indented under them.
-fn row(s: &mut String, label: &str, before: &str, after: &str, delta: &str) {
-    let _ = writeln!(s, "{label:<46} {before:>10} {after:>10} {delta:>8}");
-}
-
-fn counts(s: &mut String, prefix: &str, rows: &[Count]) {
+/// A row of counts before and after, labelled `prefix` and the count's key.
+fn counts(t: &mut Table, prefix: &str, rows: &[Count]) {
     for c in rows {
-        let label = format!("  {prefix}{}", c.key);
-        row(
-            s,
-            &label,
-            &thousands(c.before),
-            &thousands(c.after),
-            &delta(c.before, c.after),
-        );
+        t.row([
+            format!("  {prefix}{}", c.key),
+            thousands(c.before),
+            thousands(c.after),
+            delta(c.before, c.after),
+        ]);
     }
 }
 
@@ -204,21 +186,22 @@ pub fn text(r: &ReplayReport) -> String {
     }
 
     s.push('\n');
-    row(&mut s, "Rules", "before", "after", "Δ");
+    let mut rules = Table::new();
+    rules.row(["Rules", "before", "after", "Δ"]);
     let mut never = Vec::new();
     for c in &r.rules {
         if c.before == 0 && c.after == 0 {
             never.push(c.rule.as_str());
             continue;
         }
-        row(
-            &mut s,
-            &format!("  {}", c.rule),
-            &thousands(c.before),
-            &thousands(c.after),
-            &delta(c.before, c.after),
-        );
+        rules.row([
+            format!("  {}", c.rule),
+            thousands(c.before),
+            thousands(c.after),
+            delta(c.before, c.after),
+        ]);
     }
+    s.push_str(&rules.render(""));
     if !never.is_empty() {
         let _ = writeln!(s, "  Fired neither before nor after: {}", never.join(", "));
     }
@@ -289,25 +272,25 @@ pub fn text(r: &ReplayReport) -> String {
 
     s.push('\n');
     let k = &r.kpis;
-    row(
-        &mut s,
-        &format!("KPIs ({} tickets)", thousands(k.tickets)),
-        "before",
-        "after",
-        "Δ",
-    );
-    counts(&mut s, "priority ", &k.priority);
+    let mut kpis = Table::new();
+    kpis.row([
+        format!("KPIs ({} tickets)", thousands(k.tickets)),
+        "before".into(),
+        "after".into(),
+        "Δ".into(),
+    ]);
+    counts(&mut kpis, "priority ", &k.priority);
     let share = |n: u64, f: f64| format!("{} ({:.1}%)", thousands(n), f * 100.0);
     let a = &k.auto_answered;
-    row(
-        &mut s,
-        "  auto-answered (FAQ)",
-        &share(a.before, a.before_share),
-        &share(a.after, a.after_share),
-        &delta(a.before, a.after),
-    );
-    counts(&mut s, "SLA breaches ", &k.sla_breaches);
-    counts(&mut s, "assigned in ", &k.assignments);
-    counts(&mut s, "queued in ", &k.queued);
+    kpis.row([
+        "  auto-answered (FAQ)".into(),
+        share(a.before, a.before_share),
+        share(a.after, a.after_share),
+        delta(a.before, a.after),
+    ]);
+    counts(&mut kpis, "SLA breaches ", &k.sla_breaches);
+    counts(&mut kpis, "assigned in ", &k.assignments);
+    counts(&mut kpis, "queued in ", &k.queued);
+    s.push_str(&kpis.render(""));
     s
 }
