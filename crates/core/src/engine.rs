@@ -17,7 +17,8 @@ use crate::routing::{
 use crate::rules::action::{self, ActionDef, ActionEnv, TimerDef, When};
 use crate::rules::condition::Failure;
 use crate::rules::field::TextSlot;
-use crate::rules::template::TextDef;
+use crate::rules::some_fields::SomeFields;
+use crate::rules::template::{Reads, TextDef};
 use crate::rules::text::{fold_into, BitSet};
 use crate::rules::{script, Asked, RuleError, Scope, Texts};
 use crate::sla::{self, Facts};
@@ -774,24 +775,42 @@ impl Work<'_> {
         measured.filter(|_| used)
     }
 
-    /// The template context, for a text written in `language`.
-    fn context(&self, language: Option<&str>) -> minijinja::Value {
-        let customer = &self.ticket.customer;
-        let customer = json!({
-            "id": customer.id, "name": customer.name, "first_name": customer.first_name(),
-            "email": customer.email, "language": customer.language, "tier": customer.tier,
-            "timezone": customer.timezone, "fields": customer.fields,
+    /// The template context, for a text written in `language`, with the names in `reads`
+    /// (the others undefined: the text does not read them).
+    fn context(&self, language: Option<&str>, reads: &Reads) -> minijinja::Value {
+        let customer = reads.has("customer").then(|| {
+            let customer = &self.ticket.customer;
+            json!({
+                "id": customer.id, "name": customer.name, "first_name": customer.first_name(),
+                "email": customer.email, "language": customer.language, "tier": customer.tier,
+                "timezone": customer.timezone, "fields": customer.fields,
+            })
         });
+        // Computed whether read or not: reading the measured first responses shows in the
+        // trace.
         let expected = self.expected_response(language);
+        let value = |name: &str, make: &dyn Fn() -> minijinja::Value| {
+            if reads.has(name) {
+                make()
+            } else {
+                minijinja::Value::UNDEFINED
+            }
+        };
         minijinja::context! {
-            ticket => minijinja::Value::from_serialize(&self.ticket),
-            customer => minijinja::Value::from_serialize(&customer),
-            message => minijinja::Value::from_serialize(&self.event.message),
-            event => minijinja::Value::from_serialize(self.event),
-            now => self.now.to_rfc3339(),
+            ticket => value("ticket", &|| match reads.ticket_fields() {
+                Some(fields) => minijinja::Value::from_serialize(SomeFields {
+                    value: &self.ticket,
+                    fields,
+                }),
+                None => minijinja::Value::from_serialize(&self.ticket),
+            }),
+            customer => value("customer", &|| minijinja::Value::from_serialize(&customer)),
+            message => value("message", &|| minijinja::Value::from_serialize(&self.event.message)),
+            event => value("event", &|| minijinja::Value::from_serialize(self.event)),
+            now => value("now", &|| self.now.to_rfc3339().into()),
             expected_response => expected.as_ref().map(|e| e.text.clone()),
             expected_response_at => expected.as_ref().map(Expected::at_rfc3339),
-            survey => minijinja::Value::from_serialize(self.survey_context()),
+            survey => value("survey", &|| minijinja::Value::from_serialize(self.survey_context())),
         }
     }
 
@@ -827,7 +846,7 @@ impl Work<'_> {
     }
 
     fn render(&self, text: &TextDef, rule: &str, path: &str) -> Option<(String, Option<String>)> {
-        let ctx = |language: Option<&str>| self.context(language);
+        let ctx = |language: Option<&str>, reads: &Reads| self.context(language, reads);
         match self
             .config
             .templates

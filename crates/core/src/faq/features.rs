@@ -130,10 +130,19 @@ impl Analysis {
         text: &str,
         lang: Lang,
         stemmers: &Stemmers,
+        correct: impl FnMut(&str) -> Option<String>,
+    ) -> Analysis {
+        Analysis::of_normalised(&normalise(text), lang, stemmers, correct)
+    }
+
+    /// The same for a text already normalised ([`normalise`]).
+    pub fn of_normalised(
+        norm: &str,
+        lang: Lang,
+        stemmers: &Stemmers,
         mut correct: impl FnMut(&str) -> Option<String>,
     ) -> Analysis {
-        let norm = normalise(text);
-        let terms = tokens(&norm)
+        let terms = tokens(norm)
             .into_iter()
             .map(|t| {
                 let stop = lang.is_stop_word(t.text);

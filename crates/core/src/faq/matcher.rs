@@ -532,14 +532,15 @@ impl Matcher {
     /// Ranks the entries for `question`. Its language is detected among the bot's; `hint` (the
     /// customer's language, when known) decides when detection is unsure.
     pub fn rank(&self, question: &str, hint: Option<Lang>) -> Ranking {
+        let norm = normalise(question);
         let lang = lang::detect_with(
             question,
             &self.languages,
             hint.unwrap_or(self.default),
-            |candidates| self.vote(question, candidates),
+            |candidates| self.vote(&norm, candidates),
         );
         let mut tries = 0;
-        let analysis = Analysis::new(question, lang, &self.stemmers, |w| {
+        let analysis = Analysis::of_normalised(&norm, lang, &self.stemmers, |w| {
             // Each try searches the vocabulary; a long question of unknown words stops here.
             if !self.options.typos || tries >= MAX_CORRECTIONS || self.vocabulary.contains(w) {
                 return None;
@@ -688,11 +689,10 @@ impl Matcher {
         (scored, Signals::default())
     }
 
-    /// The languages among `candidates` whose questions share the most words with
-    /// `question` (none when no word is known).
-    fn vote(&self, question: &str, candidates: &[Lang]) -> Vec<Lang> {
-        let norm = normalise(question);
-        let words: Vec<&str> = tokens(&norm)
+    /// The languages among `candidates` whose questions share the most words with the
+    /// normalised question `norm` (none when no word is known).
+    fn vote(&self, norm: &str, candidates: &[Lang]) -> Vec<Lang> {
+        let words: Vec<&str> = tokens(norm)
             .into_iter()
             .filter(|t| t.kind == TokenKind::Word)
             .map(|t| t.text)

@@ -8,6 +8,7 @@ pub mod action;
 pub mod condition;
 pub mod field;
 pub mod script;
+pub mod some_fields;
 pub mod template;
 pub mod text;
 

@@ -1,7 +1,7 @@
 //! Reply templates: MiniJinja texts with one variant per language, chosen by the customer's
 //! language through a fallback chain.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use minijinja::{Environment, UndefinedBehavior};
 
@@ -19,6 +19,75 @@ pub const CONTEXT_NAMES: &[&str] = &[
 
 /// Names that exist only when the pack sets response targets (`settings.first_response`).
 pub const RESPONSE_NAMES: &[&str] = &["expected_response", "expected_response_at"];
+
+/// Which of the [`CONTEXT_NAMES`] a text reads, and which fields of `ticket`: the context of
+/// a render needs only these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reads {
+    names: u16,
+    /// The top-level ticket fields read (`ticket.id`); `None` when the ticket is read whole.
+    ticket: Option<Vec<String>>,
+}
+
+impl Reads {
+    /// Everything: for texts whose reads are not known (a script's text, one that includes,
+    /// imports or extends another template, or prints the context with `debug()`).
+    pub const ALL: Reads = Reads {
+        names: u16::MAX,
+        ticket: None,
+    };
+
+    /// The names in `used`, and the ticket fields of the dotted paths in `paths`
+    /// (`ticket.id`; a bare `ticket` reads it whole).
+    fn of(used: &[String], paths: &HashSet<String>) -> Reads {
+        let names = CONTEXT_NAMES
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| used.iter().any(|u| u == *n))
+            .fold(0, |bits, (i, _)| bits | 1 << i);
+        let ticket = (!paths.contains("ticket")).then(|| {
+            let mut fields: Vec<String> = paths
+                .iter()
+                .filter_map(|p| p.strip_prefix("ticket."))
+                .map(|rest| rest.split('.').next().unwrap_or(rest).to_string())
+                .collect();
+            fields.sort();
+            fields.dedup();
+            fields
+        });
+        Reads { names, ticket }
+    }
+
+    /// Whether `name` (one of [`CONTEXT_NAMES`]) is read.
+    pub fn has(&self, name: &str) -> bool {
+        CONTEXT_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .is_some_and(|i| self.names & (1 << i) != 0)
+    }
+
+    /// The ticket fields read, when not the whole ticket.
+    pub fn ticket_fields(&self) -> Option<&[String]> {
+        self.ticket.as_deref()
+    }
+}
+
+/// Whether a template source may read context names that its own undeclared variables do
+/// not show: through another template (`include`, `import`, `from`, `extends`) or `debug()`.
+fn reads_beyond_itself(source: &str) -> bool {
+    if source.contains("debug") {
+        return true;
+    }
+    source.split("{%").skip(1).any(|tag| {
+        let word = tag
+            .trim_start_matches(['-', '+'])
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("");
+        matches!(word, "include" | "import" | "from" | "extends")
+    })
+}
 
 /// Rendering stops after this much work (a runaway loop in a template).
 const FUEL: u64 = 50_000;
@@ -40,6 +109,8 @@ pub struct Templates {
     env: Environment<'static>,
     /// Template name → language → compiled key. The language `*` is the text for all.
     named: HashMap<String, BTreeMap<String, String>>,
+    /// Compiled key → the context names the template reads.
+    reads: HashMap<String, Reads>,
     inline_count: usize,
     default_language: String,
     fallbacks: HashMap<String, Vec<String>>,
@@ -55,6 +126,7 @@ impl Default for Templates {
         Templates {
             env,
             named: HashMap::new(),
+            reads: HashMap::new(),
             inline_count: 0,
             default_language: "en".into(),
             fallbacks: HashMap::new(),
@@ -112,6 +184,12 @@ impl Templates {
             .filter(|v| self.env.globals().all(|(g, _)| g != v.as_str()))
             .collect();
         used.sort();
+        let reads = if reads_beyond_itself(source) {
+            Reads::ALL
+        } else {
+            Reads::of(&used, &tmpl.undeclared_variables(true))
+        };
+        self.reads.insert(key, reads);
         Ok(used)
     }
 
@@ -175,20 +253,21 @@ impl Templates {
     }
 
     /// Renders a text for a customer language. `ctx` builds the context for the language
-    /// the text is written in (the variant's, else the customer's). Returns the text and the
-    /// language variant used.
+    /// the text is written in (the variant's, else the customer's), with at least the names
+    /// the text reads (the others may be left undefined). Returns the text and the language
+    /// variant used.
     pub fn render(
         &self,
         def: &TextDef,
         language: Option<&str>,
-        ctx: &dyn Fn(Option<&str>) -> minijinja::Value,
+        ctx: &dyn Fn(Option<&str>, &Reads) -> minijinja::Value,
     ) -> Result<(String, Option<String>), String> {
         let (key, lang) = match def {
             TextDef::Inline(key) => (key.clone(), None),
             TextDef::Runtime(source) => {
                 let text = self
                     .env
-                    .render_str(source, ctx(language))
+                    .render_str(source, ctx(language, &Reads::ALL))
                     .map_err(|e| describe(&e).message)?;
                 return Ok((text.trim().to_string(), None));
             }
@@ -204,7 +283,8 @@ impl Templates {
             .env
             .get_template(&key)
             .map_err(|e| describe(&e).message)?;
-        let ctx = ctx(lang.as_deref().or(language));
+        let reads = self.reads.get(&key).unwrap_or(&Reads::ALL);
+        let ctx = ctx(lang.as_deref().or(language), reads);
         let text = tmpl.render(ctx).map_err(|e| describe(&e).message)?;
         Ok((text.trim().to_string(), lang))
     }
@@ -251,7 +331,8 @@ mod tests {
             .unwrap();
         t.add_named("ack", "nb", "Hei {{ customer.first_name }}")
             .unwrap();
-        let ctx = |_: Option<&str>| {
+        let ctx = |_: Option<&str>, reads: &Reads| {
+            assert!(reads.has("customer") && !reads.has("ticket"));
             minijinja::context! { customer => minijinja::context! { first_name => "Kari" } }
         };
         let def = TextDef::Named("ack".into());
@@ -273,6 +354,47 @@ mod tests {
             .unwrap();
         assert_eq!(used, ["custmer", "ticket"]);
         assert!(t.add_named("y", "en", "{{ broken").is_err());
+    }
+
+    #[test]
+    fn reads_are_the_names_used_unless_another_template_may_read_more() {
+        let mut t = Templates::default();
+        t.add_named(
+            "a",
+            "*",
+            "{{ ticket.id }} {% if survey.links %}{{ now }}{% endif %}",
+        )
+        .unwrap();
+        let reads = &t.reads["a@*"];
+        assert!(reads.has("ticket") && reads.has("survey") && reads.has("now"));
+        assert!(!reads.has("event") && !reads.has("customer"));
+        assert_eq!(reads.ticket_fields(), Some(&["id".to_string()][..]));
+        t.add_named(
+            "c",
+            "*",
+            "{{ ticket.csat.score }} {{ ticket.id }} {{ ticket['subject'] }}",
+        )
+        .unwrap();
+        assert_eq!(
+            t.reads["c@*"].ticket_fields(),
+            None,
+            "read whole by subscript"
+        );
+        t.add_named("d", "*", "{{ ticket.csat.score }} {{ ticket.id }}")
+            .unwrap();
+        assert_eq!(
+            t.reads["d@*"].ticket_fields(),
+            Some(&["csat".to_string(), "id".to_string()][..])
+        );
+        for source in [
+            "{% include 'a@*' %}",
+            "{%- import 'a@*' as m %}",
+            "{% from 'a@*' import x %}",
+            "{{ debug() }}",
+        ] {
+            t.add_named("b", "*", source).unwrap();
+            assert_eq!(t.reads["b@*"], Reads::ALL, "{source}");
+        }
     }
 
     #[test]
