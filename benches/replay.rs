@@ -16,7 +16,7 @@ use frontdesk::config::Config;
 use frontdesk::engine::{self, Context};
 use frontdesk::model::{Event, Ticket};
 use frontdesk::plan;
-use frontdesk::replay::{Options, Recorded, Replay};
+use frontdesk::replay::{self, Options, Recorded, Replay};
 use frontdesk::routing::{AgentState, AgentStatus, RoutingState};
 use serde_json::{json, Value};
 
@@ -123,9 +123,7 @@ fn week() -> Vec<(DateTime<Utc>, Event, Value)> {
         .collect()
 }
 
-/// Records the week as the daemon would with `config`: each event decided on the ticket the
-/// last decision left, every agent online. (Timers are not fired: the recording is the
-/// input; the replay fires the candidate's.)
+/// Records the week as the daemon would with `config`, every agent online.
 fn record(config: &Config) -> Vec<Recorded> {
     let mut desk = RoutingState::default();
     for a in &config.roster().agents {
@@ -137,30 +135,7 @@ fn record(config: &Config) -> Vec<Recorded> {
             },
         );
     }
-    let mut tickets: HashMap<String, Ticket> = HashMap::new();
-    week()
-        .into_iter()
-        .map(|(now, event, sent)| {
-            let prior = tickets.get(&event.ticket.id).cloned();
-            let ev = plan::prepare(prior.as_ref(), &event, Some(&sent));
-            let ctx = Context {
-                routing: desk.clone(),
-                prior,
-                ..Context::default()
-            };
-            let decision = engine::decide_with(config, &ctx, &ev.ticket, &ev, now);
-            for (team, agent) in &decision.routing.cursors {
-                desk.last_assigned.insert(team.clone(), agent.clone());
-            }
-            tickets.insert(event.ticket.id.clone(), decision.ticket.clone());
-            Recorded {
-                received_at: now,
-                event,
-                sent,
-                decision,
-            }
-        })
-        .collect()
+    replay::record(config, &mut desk, week())
 }
 
 fn benches(c: &mut Criterion) {

@@ -60,6 +60,42 @@ pub struct Recorded {
     pub decision: Decision,
 }
 
+/// Records `events` — `(arrival, event as accepted, its ticket as sent)` in arrival order —
+/// as a daemon running `config` would: each decided on the ticket the previous decision left,
+/// with `desk` as the routing state (agents as given, cursors moved by the decisions). Timers
+/// are not fired: a recording is a replay's input, and the replay fires the candidate's. For
+/// tests and benchmarks of a replay without a store.
+pub fn record(
+    config: &Config,
+    desk: &mut crate::routing::RoutingState,
+    events: impl IntoIterator<Item = (DateTime<Utc>, Event, Value)>,
+) -> Vec<Recorded> {
+    let mut tickets: HashMap<String, Ticket> = HashMap::new();
+    events
+        .into_iter()
+        .map(|(now, event, sent)| {
+            let prior = tickets.get(&event.ticket.id).cloned();
+            let ev = plan::prepare(prior.as_ref(), &event, Some(&sent));
+            let ctx = Context {
+                routing: desk.clone(),
+                prior,
+                ..Context::default()
+            };
+            let decision = engine::decide_with(config, &ctx, &ev.ticket, &ev, now);
+            for (team, agent) in &decision.routing.cursors {
+                desk.last_assigned.insert(team.clone(), agent.clone());
+            }
+            tickets.insert(event.ticket.id.clone(), decision.ticket.clone());
+            Recorded {
+                received_at: now,
+                event,
+                sent,
+                decision,
+            }
+        })
+        .collect()
+}
+
 /// How a replay runs.
 #[derive(Debug, Clone)]
 pub struct Options {

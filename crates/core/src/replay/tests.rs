@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
@@ -25,38 +23,14 @@ fn event(id: &str, kind: &str, ticket: Value, text: Option<&str>) -> (Event, Val
     (Event::from_value(v).unwrap(), sent)
 }
 
-/// Records `events` as a daemon running `config` would: each decided in turn on the ticket
-/// the previous decision left, with `desk` as the routing state (statuses as given, cursors
-/// moved by the decisions). Timers are not fired.
+/// [`super::record`] of events given as `(arrival, (event, ticket as sent))`.
 fn record(
     config: &Config,
     desk: &mut RoutingState,
     events: Vec<(DateTime<Utc>, (Event, Value))>,
 ) -> Vec<Recorded> {
-    let mut tickets: HashMap<String, Ticket> = HashMap::new();
-    events
-        .into_iter()
-        .map(|(now, (event, sent))| {
-            let prior = tickets.get(&event.ticket.id).cloned();
-            let ev = plan::prepare(prior.as_ref(), &event, Some(&sent));
-            let ctx = Context {
-                routing: desk.clone(),
-                prior,
-                ..Context::default()
-            };
-            let decision = engine::decide_with(config, &ctx, &ev.ticket, &ev, now);
-            for (team, agent) in &decision.routing.cursors {
-                desk.last_assigned.insert(team.clone(), agent.clone());
-            }
-            tickets.insert(event.ticket.id.clone(), decision.ticket.clone());
-            Recorded {
-                received_at: now,
-                event,
-                sent,
-                decision,
-            }
-        })
-        .collect()
+    let events = events.into_iter().map(|(at, (e, sent))| (at, e, sent));
+    super::record(config, desk, events)
 }
 
 fn replay(config: &Config, recorded: Vec<Recorded>) -> ReplayReport {
