@@ -95,6 +95,33 @@ fn a_broken_copy_reports_every_error_with_its_place() {
     insta::assert_snapshot!(err.replace(&dir.path().display().to_string(), "[dir]"));
 }
 
+/// A "billion laughs" (nine levels of nine aliases, 9^9 values from a dozen lines) is refused
+/// where the aliases would multiply, at once, instead of filling the memory.
+#[test]
+fn a_yaml_alias_bomb_is_refused_where_it_multiplies() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let mut yaml = String::from("x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for w in names.windows(2) {
+        let refs = vec![format!("*{}", w[0]); 9].join(", ");
+        yaml.push_str(&format!("x-{}: &{} [{refs}]\n", w[1], w[1]));
+    }
+    yaml.push_str(
+        "rules:\n  - name: laughs\n    on: [ticket.created]\n    \
+         when: { field: message.text, contains_any: *i }\n    then: [ { add_tags: [x] } ]\n",
+    );
+    std::fs::write(rules.join("bomb.yaml"), yaml).unwrap();
+    let o = frontdesk(&["check", "rules"], dir.path());
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("rules/bomb.yaml:6:10: invalid YAML: aliases here would expand the file"),
+        "{err}"
+    );
+}
+
 #[test]
 fn run_explains_every_example_event() {
     let dir = root().join("examples/events");

@@ -2,10 +2,11 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::process::{get_text, signal};
+use common::process::{client, get_text, ready, signal};
 use common::{root, spawn};
 
 #[test]
@@ -111,4 +112,63 @@ fn refuses_to_start_on_a_broken_pack_or_an_open_public_address() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(err.contains("without API tokens"), "{err}");
+}
+
+/// The container image's layout (examples/replicas/Dockerfile), read from the Dockerfile
+/// itself: what its runtime stage copies, placed under a temporary root, and the daemon
+/// started with the rules and bots its environment names. The pack must load (it answers from
+/// the bot `support`) and the daemon become ready.
+#[test]
+fn the_image_layout_starts_the_daemon() {
+    let repo = root();
+    let dockerfile = std::fs::read_to_string(repo.join("examples/replicas/Dockerfile")).unwrap();
+    let joined = dockerfile.replace("\\\n", " ");
+    let image = tempfile::tempdir().unwrap();
+    let inside = |path: &str| image.path().join(path.trim_start_matches('/'));
+    let runtime = joined.rsplit("\nFROM ").next().unwrap();
+    let mut copied = 0;
+    for line in runtime.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let ["COPY", from, to] = words[..] {
+            copy_tree(&repo.join(from), &inside(to));
+            copied += 1;
+        }
+    }
+    assert!(
+        copied >= 2,
+        "the runtime stage copies the rules and the bots:\n{runtime}"
+    );
+    let env = |name: &str| -> Option<String> {
+        joined
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{name}=")))
+            .map(str::to_string)
+    };
+    let rules = inside(&env("FRONTDESK_RULES").expect("ENV FRONTDESK_RULES"));
+    let mut args = vec!["--config".to_string(), rules.display().to_string()];
+    if let Some(bots) = env("FRONTDESK_BOTS") {
+        args.extend(["--bots".to_string(), inside(&bots).display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let p = spawn(&image.path().join("frontdesk.db"), &args);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async { ready(&client(Duration::from_secs(5)), &p.url).await });
+    assert_eq!(status, Some(200), "{}", p.tail(20));
+    let config = get_text(&format!("{}/v1/admin/config", p.url));
+    assert!(
+        config.contains("\"support\""),
+        "the bot is loaded: {config}"
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
 }

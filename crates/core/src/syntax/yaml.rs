@@ -175,19 +175,34 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     }
 }
 
+/// How many values aliases may add to a document in all, counting every value inside each
+/// aliased collection. Aliases in real rule files repeat a few lists; nested aliases of
+/// aliases (a "billion laughs") would otherwise build a tree exponentially larger than the
+/// file before any check could see it.
+pub const MAX_ALIASED_VALUES: usize = 100_000;
+
 #[derive(Default)]
 struct Builder {
     /// Open collections: the node being built, and for mappings a pending key.
     stack: Vec<(Node, Option<Node>)>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, with how many values each holds (itself included).
+    anchors: HashMap<usize, (Node, usize)>,
     /// Anchor ids of the open collections, parallel to `stack`.
     open_anchors: Vec<usize>,
+    /// Values held by the open collections so far, parallel to `stack`.
+    sizes: Vec<usize>,
+    /// Values added by aliases so far.
+    aliased: usize,
     docs: Vec<Node>,
     error: Option<SyntaxError>,
 }
 
 impl Builder {
-    fn push_value(&mut self, node: Node) {
+    /// Adds a finished value holding `size` values to the open collection (or as a document).
+    fn push_value(&mut self, node: Node, size: usize) {
+        if let Some(open) = self.sizes.last_mut() {
+            *open += size;
+        }
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some((parent, pending_key)) => match &mut parent.kind {
@@ -225,9 +240,9 @@ impl MarkedEventReceiver for Builder {
                     kind: resolve(text, style, tag.as_ref()),
                 };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
-                self.push_value(node);
+                self.push_value(node, 1);
             }
             Event::SequenceStart(anchor, _) => {
                 self.stack.push((
@@ -238,6 +253,7 @@ impl MarkedEventReceiver for Builder {
                     None,
                 ));
                 self.open_anchors.push(anchor);
+                self.sizes.push(1);
             }
             Event::MappingStart(anchor, _) => {
                 self.stack.push((
@@ -248,6 +264,7 @@ impl MarkedEventReceiver for Builder {
                     None,
                 ));
                 self.open_anchors.push(anchor);
+                self.sizes.push(1);
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (mut node, _) = self.stack.pop().expect("balanced events");
@@ -259,23 +276,42 @@ impl MarkedEventReceiver for Builder {
                     }
                 }
                 let anchor = self.open_anchors.pop().unwrap_or(0);
+                let size = self.sizes.pop().unwrap_or(1);
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), size));
                 }
-                self.push_value(node);
+                self.push_value(node, size);
             }
             Event::Alias(id) => {
-                let node = match self.anchors.get(&id) {
-                    Some(n) => Node {
-                        pos,
-                        kind: n.kind.clone(),
-                    },
-                    None => Node {
-                        pos,
-                        kind: Kind::Null,
-                    },
+                let null = Node {
+                    pos,
+                    kind: Kind::Null,
                 };
-                self.push_value(node);
+                let (node, size) = match self.anchors.get(&id) {
+                    Some((n, size)) if self.aliased + size <= MAX_ALIASED_VALUES => {
+                        self.aliased += size;
+                        let node = Node {
+                            pos,
+                            kind: n.kind.clone(),
+                        };
+                        (node, *size)
+                    }
+                    Some(_) => {
+                        if self.error.is_none() {
+                            self.error = Some(SyntaxError {
+                                pos,
+                                message: format!(
+                                    "aliases here would expand the file to more than \
+                                     {MAX_ALIASED_VALUES} repeated values (aliases of aliases \
+                                     multiply); write the values out or alias fewer levels"
+                                ),
+                            });
+                        }
+                        (null, 1)
+                    }
+                    None => (null, 1),
+                };
+                self.push_value(node, size);
             }
             Event::Nothing
             | Event::StreamStart
@@ -377,6 +413,41 @@ mod tests {
     fn syntax_errors_have_positions() {
         let err = parse("rules:\n  - name: [unclosed\n").unwrap_err();
         assert!(err.pos.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn nested_aliases_cannot_multiply_a_file() {
+        // Nine levels of nine aliases each: 9^9 (387 million) values from 11 lines.
+        let mut bomb = String::from("a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let (prev, next) = (w[0], w[1]);
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            bomb.push_str(&format!("{next}: &{next} [{refs}]\n"));
+        }
+        bomb.push_str("rules:\n  - name: x\n    when: { contains_any: *i }\n");
+        let err = parse(&bomb).unwrap_err();
+        assert!(err.message.contains("aliases"), "{err:?}");
+        // Where the budget runs out: the aliases of b to e add 74,718 values, the first `*e`
+        // of f (line 6) 66,430 more.
+        assert_eq!(err.pos, Pos { line: 6, col: 8 }, "{err:?}");
+    }
+
+    #[test]
+    fn aliases_within_the_budget_are_expanded() {
+        let mut text = String::from("base: &base [");
+        text.push_str(&vec!["w"; 1000].join(", "));
+        text.push_str("]\n");
+        for i in 0..90 {
+            text.push_str(&format!("copy{i}: *base\n"));
+        }
+        let doc = parse(&text).unwrap();
+        let Kind::Map(top) = doc.kind else { panic!() };
+        assert_eq!(top.len(), 91);
+        let Kind::Seq(items) = &top[90].1.kind else {
+            panic!()
+        };
+        assert_eq!(items.len(), 1000);
     }
 
     #[test]
