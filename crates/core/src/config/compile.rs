@@ -769,14 +769,17 @@ impl<'d> ActionEnv<'d> for Compiler<'d> {
                 .error(node.pos, path, format!("`{rel}` is not a .rhai file"));
             return None;
         }
-        let source = match std::fs::read_to_string(&full) {
+        use crate::syntax::{read_source, SourceError, MAX_RULE_FILE_BYTES};
+        let source = match read_source(&full, "a script", MAX_RULE_FILE_BYTES) {
             Ok(s) => s,
             Err(e) => {
-                self.cx.error(
-                    node.pos,
-                    path,
-                    format!("cannot read script `{}`: {e}", full.display()),
-                );
+                let message = match e {
+                    SourceError::Unreadable(e) => {
+                        format!("cannot read script `{}`: {e}", full.display())
+                    }
+                    SourceError::TooLarge(why) => format!("script `{}`: {why}", full.display()),
+                };
+                self.cx.error(node.pos, path, message);
                 return None;
             }
         };

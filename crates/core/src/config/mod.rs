@@ -151,14 +151,18 @@ impl Config {
         paths.sort();
         let mut sources = Vec::new();
         for path in paths {
-            match std::fs::read_to_string(&path) {
+            match crate::syntax::read_source(
+                &path,
+                "a rule file",
+                crate::syntax::MAX_RULE_FILE_BYTES,
+            ) {
                 Ok(text) => sources.push(Source { path, text }),
                 Err(e) => diags.push(Diagnostic {
                     severity: Severity::Error,
                     file: path,
                     pos: Pos::default(),
                     path: String::new(),
-                    message: format!("cannot read: {e}"),
+                    message: e.to_string(),
                 }),
             }
         }
@@ -283,7 +287,15 @@ impl Config {
         }
         pack.roster.assign_locks();
         warn_empty_teams(&pack, &docs, &mut diags);
-        pack.keywords.build();
+        if let Err(message) = pack.keywords.build() {
+            diags.push(Diagnostic {
+                severity: Severity::Error,
+                file: docs.first().map(|(f, _)| f.clone()).unwrap_or_default(),
+                pos: yaml::Pos::default(),
+                path: String::new(),
+                message,
+            });
+        }
         pack.rules.sort_by_key(|r| r.order);
         let rule_names: Vec<String> = pack.rules.iter().map(|r| r.name.clone()).collect();
         let mut tests = Vec::new();

@@ -128,7 +128,7 @@ impl Bot {
 
     /// The same with other matcher settings (for measuring them with `frontdesk eval`).
     pub fn load_with(path: &Path, options: Options) -> Result<Bot, Diagnostics> {
-        match std::fs::read_to_string(path) {
+        match crate::syntax::read_source(path, "a bot file", crate::syntax::MAX_BOT_FILE_BYTES) {
             Ok(text) => Bot::compile(path, &text, options),
             Err(e) => {
                 let mut diags = Diagnostics::default();
@@ -137,7 +137,7 @@ impl Bot {
                     file: path.to_path_buf(),
                     pos: Pos::default(),
                     path: String::new(),
-                    message: format!("cannot read: {e}"),
+                    message: e.to_string(),
                 });
                 Err(diags)
             }

@@ -175,29 +175,40 @@ impl BitSet {
 #[derive(Debug, Default)]
 pub struct KeywordSet {
     patterns: Vec<String>,
+    /// Folded keyword → its id (the index in `patterns`).
+    ids: std::collections::HashMap<String, u32>,
     automaton: Option<AhoCorasick>,
 }
 
 impl KeywordSet {
     /// The id of a folded keyword, adding it when new.
     pub fn intern(&mut self, folded: &str) -> u32 {
-        if let Some(i) = self.patterns.iter().position(|p| p == folded) {
-            return i as u32;
+        if let Some(&id) = self.ids.get(folded) {
+            return id;
         }
+        let id = self.patterns.len() as u32;
         self.patterns.push(folded.to_string());
-        (self.patterns.len() - 1) as u32
+        self.ids.insert(folded.to_string(), id);
+        id
     }
 
-    /// Builds the automaton once every keyword is interned.
-    pub fn build(&mut self) {
+    /// Builds the automaton once every keyword is interned; an error when the keywords are
+    /// too many for one (the automaton's own limits).
+    pub fn build(&mut self) -> Result<(), String> {
         if self.patterns.is_empty() {
-            return;
+            return Ok(());
         }
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(&self.patterns)
-            .expect("keyword automaton within limits");
+            .map_err(|e| {
+                format!(
+                    "the pack's {} keywords do not fit in one automaton ({e}); use fewer keywords or a regex",
+                    self.patterns.len()
+                )
+            })?;
         self.automaton = Some(ac);
+        Ok(())
     }
 
     /// How many distinct keywords.
@@ -233,7 +244,7 @@ mod tests {
     fn found(text: &str, keyword: &str) -> bool {
         let mut set = KeywordSet::default();
         let id = set.intern(&fold_keyword(keyword).unwrap());
-        set.build();
+        set.build().unwrap();
         let mut hits = BitSet::new(set.len());
         set.scan(&fold(text), &mut hits);
         let automaton = hits.contains(id as usize);
