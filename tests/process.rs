@@ -161,6 +161,71 @@ fn the_image_layout_starts_the_daemon() {
     );
 }
 
+/// examples/systemd/frontdesk.service: its environment names only variables the daemon reads,
+/// the daemon starts from the paths it names and its store, and (where `systemd-analyze` is
+/// installed) systemd knows every directive in it.
+#[test]
+fn the_systemd_unit_starts_the_daemon() {
+    let repo = root();
+    let unit_path = repo.join("examples/systemd/frontdesk.service");
+    let unit = std::fs::read_to_string(&unit_path).unwrap();
+    let env: Vec<(&str, &str)> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    assert!(env.len() >= 4, "{unit}");
+    let help = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for (name, _) in &env {
+        assert!(
+            help.contains(&format!("[env: {name}")),
+            "the daemon reads no {name}"
+        );
+    }
+    let value = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    let machine = tempfile::tempdir().unwrap();
+    let inside = |path: &str| machine.path().join(path.trim_start_matches('/'));
+    let rules = inside(value("FRONTDESK_RULES").unwrap());
+    let bots = inside(value("FRONTDESK_BOTS").unwrap());
+    copy_tree(&repo.join("rules"), &rules);
+    copy_tree(&repo.join("bots"), &bots);
+    let db = value("FRONTDESK_STORE")
+        .and_then(|s| s.strip_prefix("sqlite://"))
+        .map(inside)
+        .expect("a SQLite store");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let (rules, bots) = (rules.display().to_string(), bots.display().to_string());
+    let p = spawn(&db, &["--config", &rules, "--bots", &bots]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async { ready(&client(Duration::from_secs(5)), &p.url).await });
+    assert_eq!(status, Some(200), "{}", p.tail(20));
+    let config = get_text(&format!("{}/v1/admin/config", p.url));
+    assert!(
+        config.contains("\"support\""),
+        "the bot is loaded: {config}"
+    );
+
+    // systemd reads it without a complaint (it names unknown keys on stderr).
+    let copy = machine.path().join("frontdesk.service");
+    let bin = env!("CARGO_BIN_EXE_frontdesk");
+    std::fs::write(&copy, unit.replace("/usr/local/bin/frontdesk", bin)).unwrap();
+    match Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+    {
+        Ok(o) => {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(o.status.success() && err.trim().is_empty(), "{err}");
+        }
+        Err(e) => println!("systemd-analyze not run ({e}): the unit's directives are not checked"),
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
         std::fs::create_dir_all(to).unwrap();
