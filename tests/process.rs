@@ -226,6 +226,108 @@ fn the_systemd_unit_starts_the_daemon() {
     }
 }
 
+/// Secrets given to the daemon — API tokens, inbound webhook secrets, the survey link secret,
+/// the outgoing webhook signing secret, the SMTP password — appear nowhere in what it says:
+/// not in its logs (at debug level), not in `/v1/admin/config`, `/metrics`, `/openapi.json`,
+/// `/readyz`, nor in the answers to requests that got them wrong.
+#[test]
+fn secrets_never_appear_in_what_the_daemon_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = [
+        ("FRONTDESK_API_TOKENS", "tok-Qx7v-api-secret-0001"),
+        (
+            "FRONTDESK_SECRET_GENERIC",
+            "whsec_UXg3di1nZW5lcmljLXNlY3JldC0wMDAy",
+        ),
+        ("FRONTDESK_SECRET_ZENDESK", "zd-Qx7v-zendesk-0003"),
+        ("FRONTDESK_SECRET_CHATWOOT", "cw-Qx7v-chatwoot-0004"),
+        ("FRONTDESK_SECRET_ZAMMAD", "zm-Qx7v-zammad-0005"),
+        (
+            "FRONTDESK_CSAT_SECRET",
+            "csat-Qx7v-links-0006-long-enough-secret",
+        ),
+        (
+            "FRONTDESK_WEBHOOK_SECRET",
+            "whsec_UXg3di1vdXRnb2luZy1zaWduaW5nLTAwMDc=",
+        ),
+        ("FRONTDESK_SMTP_PASSWORD", "smtp-Qx7v-password-0008"),
+    ];
+    let mut env: Vec<(&str, &str)> = secrets.to_vec();
+    env.extend([
+        ("FRONTDESK_LOG", "debug"),
+        // A relay on this machine that is not there: every mail fails, and says why.
+        ("FRONTDESK_SMTP_URL", "smtp://127.0.0.1:9"),
+        ("FRONTDESK_SMTP_USERNAME", "desk"),
+        ("FRONTDESK_SMTP_TLS", "none"),
+        ("FRONTDESK_SMTP_FROM", "desk@example.com"),
+    ]);
+    let mut p = common::process::spawn_env(
+        &format!("sqlite://{}", dir.path().join("fd.db").display()),
+        &[],
+        &env,
+    );
+    let token = secrets[0].1;
+    let url = p.url.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let said = rt.block_on(async move {
+        let http = client(Duration::from_secs(10));
+        let mut said = Vec::new();
+        let mut keep = async |r: reqwest::RequestBuilder| {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let headers = format!("{:?}", r.headers());
+            said.push(format!(
+                "{status} {headers} {}",
+                r.text().await.unwrap_or_default()
+            ));
+            status
+        };
+        let get = |path: &str| http.get(format!("{url}{path}"));
+        assert_eq!(keep(get("/v1/admin/config").bearer_auth(token)).await, 200);
+        let wrong = get("/v1/admin/config").bearer_auth("tok-Qx7v-api-secret-0009");
+        assert_eq!(keep(wrong).await, 401);
+        for path in ["/metrics", "/openapi.json", "/readyz"] {
+            keep(get(path)).await;
+        }
+        let event = serde_json::json!({"id": "e1", "type": "ticket.created",
+            "ticket": {"id": "T1", "channel": "email", "subject": "Invoice",
+                       "customer": {"email": "kari@example.com", "language": "en"}},
+            "message": {"text": "Where is my invoice?"}});
+        let post = http
+            .post(format!("{url}/v1/events"))
+            .bearer_auth(token)
+            .json(&event);
+        assert_eq!(keep(post).await, 200);
+        for adapter in ["generic", "zendesk", "chatwoot", "zammad"] {
+            let post = http
+                .post(format!("{url}/v1/inbound/{adapter}"))
+                .header("content-type", "application/json")
+                .header("x-frontdesk-signature", "sha256=00")
+                .header("x-zendesk-webhook-signature", "AAAA")
+                .header(
+                    "x-zendesk-webhook-signature-timestamp",
+                    "2026-12-06T10:00:00Z",
+                )
+                .header("x-chatwoot-signature", "sha256=00")
+                .header("x-hub-signature", "sha1=00")
+                .body(r#"{"id":"x"}"#);
+            let status = keep(post).await;
+            assert!((400..500).contains(&status), "{adapter}: {status}");
+        }
+        said
+    });
+    // Stopped as an operator would: what it logs while draining counts too.
+    signal(p.pid(), "-TERM");
+    let _ = p.child.wait();
+    let logs = p.tail(5000);
+    assert!(logs.lines().count() > 5, "the daemon logged: {logs}");
+    for (name, secret) in secrets {
+        for text in said.iter().chain([&logs]) {
+            assert!(!text.contains(secret), "{name} shows in:\n{text}");
+        }
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
         std::fs::create_dir_all(to).unwrap();

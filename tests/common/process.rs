@@ -51,6 +51,12 @@ pub fn spawn(db: &Path, args: &[&str]) -> Proc {
 /// Starts `frontdesk serve --store STORE` on a free port with the example rules (unless
 /// `args` says otherwise) and waits until it listens.
 pub fn spawn_store(store: &str, args: &[&str]) -> Proc {
+    spawn_env(store, args, &[])
+}
+
+/// [`spawn_store`] with environment variables set for the daemon (`FRONTDESK_LOG` may be
+/// among them; it is `info` otherwise).
+pub fn spawn_env(store: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
     cmd.args([
         "serve",
@@ -69,6 +75,7 @@ pub fn spawn_store(store: &str, args: &[&str]) -> Proc {
     let mut child = cmd
         .args(args)
         .env("FRONTDESK_LOG", "info")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
