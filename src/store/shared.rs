@@ -1038,15 +1038,21 @@ fn tally_row(r: &dyn Row) -> Result<(kpi::Tally, i64), StoreError> {
     Ok((tally, r.opt_int(13)?.unwrap_or(0)))
 }
 
-/// A row of [`sql::KPI_ROLLUPS`].
+/// A row of [`sql::KPI_ROLLUPS`]. A rollup that no longer reads (written by a version that
+/// tallied differently) counts as stale: its day is counted again and the rollup replaced.
 fn rollup_row(r: &dyn Row) -> Result<kpi::Rollup, StoreError> {
     let day = r.int(0)?;
-    let tallies = serde_json::from_str(r.text(3)?)
-        .map_err(|e| StoreError::Corrupt(format!("the KPI rollup of day {day}: {e}")))?;
+    let (facts, tallies) = match serde_json::from_str(r.text(3)?) {
+        Ok(tallies) => (r.int(1)?, tallies),
+        Err(e) => {
+            tracing::debug!(day, error = %e, "KPI rollup unreadable: counted again");
+            (-1, Vec::new())
+        }
+    };
     Ok(kpi::Rollup {
         print: kpi::DayPrint {
             day,
-            facts: r.int(1)?,
+            facts,
             seq_sum: r.int(2)?,
         },
         tallies,
