@@ -151,14 +151,7 @@ fn the_image_layout_starts_the_daemon() {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let p = spawn(&image.path().join("frontdesk.db"), &args);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(async { ready(&client(Duration::from_secs(5)), &p.url).await });
-    assert_eq!(status, Some(200), "{}", p.tail(20));
-    let config = get_text(&format!("{}/v1/admin/config", p.url));
-    assert!(
-        config.contains("\"support\""),
-        "the bot is loaded: {config}"
-    );
+    serves_the_example_pack(&p);
 }
 
 /// examples/systemd/frontdesk.service: its environment names only variables the daemon reads,
@@ -200,14 +193,7 @@ fn the_systemd_unit_starts_the_daemon() {
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
     let (rules, bots) = (rules.display().to_string(), bots.display().to_string());
     let p = spawn(&db, &["--config", &rules, "--bots", &bots]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(async { ready(&client(Duration::from_secs(5)), &p.url).await });
-    assert_eq!(status, Some(200), "{}", p.tail(20));
-    let config = get_text(&format!("{}/v1/admin/config", p.url));
-    assert!(
-        config.contains("\"support\""),
-        "the bot is loaded: {config}"
-    );
+    serves_the_example_pack(&p);
 
     // systemd reads it without a complaint (it names unknown keys on stderr).
     let copy = machine.path().join("frontdesk.service");
@@ -326,6 +312,18 @@ fn secrets_never_appear_in_what_the_daemon_says() {
             assert!(!text.contains(secret), "{name} shows in:\n{text}");
         }
     }
+}
+
+/// The daemon is ready with the example pack and its bot loaded.
+fn serves_the_example_pack(p: &common::Proc) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async { ready(&client(Duration::from_secs(5)), &p.url).await });
+    assert_eq!(status, Some(200), "{}", p.tail(20));
+    let config = get_text(&format!("{}/v1/admin/config", p.url));
+    assert!(
+        config.contains("\"support\""),
+        "the bot is loaded: {config}"
+    );
 }
 
 fn copy_tree(from: &Path, to: &Path) {
