@@ -23,6 +23,8 @@
 //!   links, what a rating does to the ticket before the rules run.
 //! - [`schedule`]: cron schedules (`schedules:`) and their occurrences in a time zone.
 //! - [`measured`]: measured first responses blended into the expected response.
+//! - [`memo`]: a bounded memory of pure answers the pack gives again and again (typo
+//!   corrections).
 //! - [`outbound`]: which actions of a decision leave frontdesk (outbox rows), and the requests
 //!   a helpdesk's API gets for them, planned without I/O.
 //! - [`plan`]: what a decision means for the store: the typed writes that commit an event
@@ -65,6 +67,7 @@ pub mod engine;
 pub mod faq;
 pub mod kpi;
 pub mod measured;
+pub mod memo;
 pub mod model;
 pub mod outbound;
 pub mod plan;

@@ -16,15 +16,27 @@
 //! row exceeds the allowed edits. `fst`'s own `Levenshtein` builds a complete DFA first, which
 //! costs 0.1 to 1.4 ms per word (measured on this project's machine), more than a whole
 //! question may take; the tests check that both find the same words.
+//!
+//! Corrections are remembered ([`MEMORY`] words at most, [`crate::memo`]): the unknown words
+//! of customer messages repeat ("thanks", "urgent", a product's name), and a search costs
+//! tens of microseconds where a lookup costs tens of nanoseconds. A correction depends only on
+//! the vocabulary, so remembering one changes no answer.
 
 use std::collections::BTreeMap;
+
+use crate::memo::Memo;
 
 use fst::{Automaton, IntoStreamer, Map, Streamer};
 
 /// The vocabulary of a bot.
 pub(crate) struct Vocabulary {
     words: Map<Vec<u8>>,
+    /// Unknown words already searched, with what the search found.
+    memory: Memo<String, Option<String>>,
 }
+
+/// How many searched words a vocabulary remembers.
+pub const MEMORY: usize = 4096;
 
 impl std::fmt::Debug for Vocabulary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,7 +64,10 @@ impl Vocabulary {
     pub fn new(words: &BTreeMap<String, u64>) -> Vocabulary {
         let words = Map::from_iter(words.iter().map(|(w, n)| (w.as_bytes(), *n)))
             .expect("sorted, unique words");
-        Vocabulary { words }
+        Vocabulary {
+            words,
+            memory: Memo::new(MEMORY),
+        }
     }
 
     /// Whether the vocabulary has `word`.
@@ -68,8 +83,23 @@ impl Vocabulary {
         if edits == 0 || self.contains(word) {
             return None;
         }
+        self.memory.get(
+            word,
+            || self.search(word, &query, article, edits),
+            Clone::clone,
+        )
+    }
+
+    /// How many words are remembered (for tests).
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.memory.len()
+    }
+
+    /// The search behind [`Vocabulary::correct`].
+    fn search(&self, word: &str, query: &[char], article: usize, edits: u8) -> Option<String> {
         let automaton = Edits {
-            query: &query,
+            query,
             max: edits,
             transpositions: true,
             fixed: article + 1,
@@ -269,9 +299,25 @@ mod tests {
             ("weather", None),
             ("kort", None),
         ];
-        for (word, want) in cases {
-            assert_eq!(v.correct(word).as_deref(), want, "{word}");
+        // Twice: the second time from memory, with the same answers.
+        for _ in 0..2 {
+            for (word, want) in cases {
+                assert_eq!(v.correct(word).as_deref(), want, "{word}");
+            }
         }
+        // Searched words are remembered, found or not ("weather"); known and short ones are
+        // never searched.
+        assert_eq!(v.remembered(), 9);
+    }
+
+    #[test]
+    fn the_memory_of_corrections_is_bounded() {
+        let v = vocab(&[("password", 5), ("refund", 4)]);
+        for i in 0..MEMORY + 10 {
+            v.correct(&format!("zz{i:05}"));
+        }
+        assert_eq!(v.remembered(), 10, "forgotten when full, then filled again");
+        assert_eq!(v.correct("pasword").as_deref(), Some("password"));
     }
 
     /// Without swaps, the lazy automaton finds exactly what `fst`'s Levenshtein DFA finds for
