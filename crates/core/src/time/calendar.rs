@@ -14,6 +14,7 @@
 //!   a window opening in the skipped hour opens at the jump, and one closing in it closes then.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
@@ -59,6 +60,81 @@ pub struct Calendar {
     week: WeekHours,
     holidays: Holidays,
     special: BTreeMap<NaiveDate, Vec<Window>>,
+    /// The open intervals in UTC, a year at a time, computed when first read.
+    years: Years,
+}
+
+/// The first year a calendar keeps in UTC once computed; see [`Years`].
+const FIRST_KEPT_YEAR: i32 = 1970;
+/// How many years from [`FIRST_KEPT_YEAR`] are kept (to 2199); days outside are computed
+/// each time.
+const KEPT_YEARS: usize = 230;
+
+/// One local year of a calendar's open intervals in UTC, day by day.
+#[derive(Debug)]
+struct Year {
+    /// The day of ordinal `d` (from 0) has `intervals[starts[d]..starts[d + 1]]`.
+    starts: Vec<u32>,
+    intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Year {
+    fn of(cal: &Calendar, year: i32) -> Year {
+        let mut starts = vec![0];
+        let mut intervals = Vec::new();
+        let mut date = NaiveDate::from_yo_opt(year, 1);
+        while let Some(d) = date.filter(|d| d.year() == year) {
+            intervals.extend(cal.day_in_utc(d));
+            starts.push(intervals.len() as u32);
+            date = d.succ_opt();
+        }
+        Year { starts, intervals }
+    }
+
+    fn day(&self, ordinal0: usize) -> &[(DateTime<Utc>, DateTime<Utc>)] {
+        match (self.starts.get(ordinal0), self.starts.get(ordinal0 + 1)) {
+            (Some(&a), Some(&b)) => &self.intervals[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+/// A calendar's years in UTC, each computed the first time a sum reads it (a lock-free read
+/// after that). Turning local opening hours into instants is most of what business-time
+/// arithmetic costs, and the same days come back in every decision. The years depend only on
+/// the calendar, so keeping them changes no answer. They are never part of the calendar's
+/// identity: a clone, or a calendar given other hours, starts with none, and all are equal.
+struct Years(Box<[OnceLock<Year>]>);
+
+impl Years {
+    fn new() -> Years {
+        Years((0..KEPT_YEARS).map(|_| OnceLock::new()).collect())
+    }
+
+    /// The kept table of `year` (`None` outside the kept years).
+    fn get<'a>(&'a self, cal: &Calendar, year: i32) -> Option<&'a Year> {
+        let slot = self.0.get(usize::try_from(year - FIRST_KEPT_YEAR).ok()?)?;
+        Some(slot.get_or_init(|| Year::of(cal, year)))
+    }
+}
+
+impl Clone for Years {
+    fn clone(&self) -> Years {
+        Years::new()
+    }
+}
+
+impl PartialEq for Years {
+    fn eq(&self, _: &Years) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Years {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.iter().filter(|y| y.get().is_some()).count();
+        write!(f, "Years({kept} kept)")
+    }
 }
 
 impl Calendar {
@@ -70,18 +146,21 @@ impl Calendar {
             week: WeekHours::default(),
             holidays: Holidays::default(),
             special: BTreeMap::new(),
+            years: Years::new(),
         }
     }
 
     /// Sets the weekly pattern.
     pub fn with_week(mut self, week: WeekHours) -> Calendar {
         self.week = week;
+        self.years = Years::new();
         self
     }
 
     /// Sets the holidays.
     pub fn with_holidays(mut self, holidays: Holidays) -> Calendar {
         self.holidays = holidays;
+        self.years = Years::new();
         self
     }
 
@@ -94,6 +173,7 @@ impl Calendar {
     ) -> Result<Calendar, String> {
         super::hours::sort_windows(&mut windows)?;
         self.special.insert(date, windows);
+        self.years = Years::new();
         Ok(self)
     }
 
@@ -133,6 +213,15 @@ impl Calendar {
         let date = date.checked_add_signed(Duration::days(i64::from(secs / DAY)))?;
         let local = date.and_hms_opt(0, 0, 0)? + Duration::seconds(i64::from(secs % DAY));
         Some(local_to_utc(self.tz, local))
+    }
+
+    /// The open intervals of a local date in UTC, in order (empty when closed).
+    fn day_in_utc(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.windows_on(date)
+            .iter()
+            .filter_map(|w| Some((self.instant(date, w.start)?, self.instant(date, w.end)?)))
+            .filter(|(s, e)| s < e)
+            .collect()
     }
 
     /// The local date of an instant.
@@ -291,16 +380,9 @@ impl Intervals<'_> {
             self.date = date.succ_opt();
             self.raw.clear();
             self.next_raw = 0;
-            for w in self.cal.windows_on(date) {
-                let (Some(s), Some(e)) = (
-                    self.cal.instant(date, w.start),
-                    self.cal.instant(date, w.end),
-                ) else {
-                    continue;
-                };
-                if s < e {
-                    self.raw.push((s, e));
-                }
+            match self.cal.years.get(self.cal, date.year()) {
+                Some(year) => self.raw.extend_from_slice(year.day(date.ordinal0() as usize)),
+                None => self.raw.extend(self.cal.day_in_utc(date)),
             }
             if self.raw.is_empty() {
                 closed += 1;
@@ -399,6 +481,56 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn kept_years_are_the_days_computed_one_by_one() {
+        use Weekday::*;
+        // Overnight hours on Saturday, a special day, clocks changing twice a year, and a
+        // year either side of the kept range (computed each time).
+        let cal = Calendar::new("shop", chrono_tz::Europe::Oslo)
+            .with_week(week(&[
+                (Mon, &["08:00-16:00"]),
+                (Fri, &["02:00-03:00", "08:00-12:00"]),
+                (Sat, &["22:00-02:00"]),
+                (Sun, &["02:30-04:00"]),
+            ]))
+            .with_special(
+                NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(),
+                vec![Window::parse("09:00-12:00").unwrap()],
+            )
+            .unwrap();
+        let mut open = 0;
+        for year in [1969, 2026, 2027, 2200] {
+            let kept = cal.years.get(&cal, year);
+            assert_eq!(kept.is_some(), (1970..2200).contains(&year), "{year}");
+            let mut date = NaiveDate::from_yo_opt(year, 1).unwrap();
+            while date.year() == year {
+                let computed = cal.day_in_utc(date);
+                if let Some(kept) = kept {
+                    assert_eq!(kept.day(date.ordinal0() as usize), computed, "{date}");
+                }
+                open += computed.len();
+                date = date.succ_opt().unwrap();
+            }
+        }
+        assert!(open > 4 * 52 * 4, "the calendar was open: {open}");
+        // Read through the kept years, as every sum does: a winter Monday in UTC+1.
+        let from = t("2026-12-06T12:00:00Z");
+        assert_eq!(
+            cal.intervals(from).next(),
+            Some((t("2026-12-07T07:00:00Z"), t("2026-12-07T15:00:00Z")))
+        );
+        // A calendar given other hours forgets what it kept; a clone keeps nothing and equals
+        // its original.
+        assert_eq!(cal.clone(), cal);
+        let closed = cal
+            .with_special(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), vec![])
+            .unwrap();
+        assert_eq!(
+            closed.intervals(from).next(),
+            Some((t("2026-12-11T01:00:00Z"), t("2026-12-11T02:00:00Z")))
+        );
     }
 
     #[test]
