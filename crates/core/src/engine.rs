@@ -18,7 +18,7 @@ use crate::rules::action::{self, ActionDef, ActionEnv, TimerDef, When};
 use crate::rules::condition::Failure;
 use crate::rules::field::TextSlot;
 use crate::rules::some_fields::SomeFields;
-use crate::rules::template::{Reads, TextDef};
+use crate::rules::template::{Reads, TextDef, RESPONSE_NAMES};
 use crate::rules::text::{fold_into, BitSet};
 use crate::rules::{script, Asked, RuleError, Scope, Texts};
 use crate::sla::{self, Facts};
@@ -786,9 +786,13 @@ impl Work<'_> {
                 "timezone": customer.timezone, "fields": customer.fields,
             })
         });
-        // Computed whether read or not: reading the measured first responses shows in the
-        // trace.
-        let expected = self.expected_response(language);
+        // Only when read: it is business-time arithmetic, and reading the measured first
+        // responses shows in the trace.
+        let expected = RESPONSE_NAMES
+            .iter()
+            .any(|n| reads.has(n))
+            .then(|| self.expected_response(language))
+            .flatten();
         let value = |name: &str, make: &dyn Fn() -> minijinja::Value| {
             if reads.has(name) {
                 make()
@@ -806,7 +810,13 @@ impl Work<'_> {
             }),
             customer => value("customer", &|| minijinja::Value::from_serialize(&customer)),
             message => value("message", &|| minijinja::Value::from_serialize(&self.event.message)),
-            event => value("event", &|| minijinja::Value::from_serialize(self.event)),
+            event => value("event", &|| match reads.event_fields() {
+                Some(fields) => minijinja::Value::from_serialize(SomeFields {
+                    value: self.event,
+                    fields,
+                }),
+                None => minijinja::Value::from_serialize(self.event),
+            }),
             now => value("now", &|| self.now.to_rfc3339().into()),
             expected_response => expected.as_ref().map(|e| e.text.clone()),
             expected_response_at => expected.as_ref().map(Expected::at_rfc3339),

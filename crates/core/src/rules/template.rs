@@ -27,6 +27,8 @@ pub struct Reads {
     names: u16,
     /// The top-level ticket fields read (`ticket.id`); `None` when the ticket is read whole.
     ticket: Option<Vec<String>>,
+    /// The top-level event fields read (`event.data`); `None` when the event is read whole.
+    event: Option<Vec<String>>,
 }
 
 impl Reads {
@@ -35,9 +37,10 @@ impl Reads {
     pub const ALL: Reads = Reads {
         names: u16::MAX,
         ticket: None,
+        event: None,
     };
 
-    /// The names in `used`, and the ticket fields of the dotted paths in `paths`
+    /// The names in `used`, and the ticket and event fields of the dotted paths in `paths`
     /// (`ticket.id`; a bare `ticket` reads it whole).
     fn of(used: &[String], paths: &HashSet<String>) -> Reads {
         let names = CONTEXT_NAMES
@@ -45,17 +48,24 @@ impl Reads {
             .enumerate()
             .filter(|(_, n)| used.iter().any(|u| u == *n))
             .fold(0, |bits, (i, _)| bits | 1 << i);
-        let ticket = (!paths.contains("ticket")).then(|| {
-            let mut fields: Vec<String> = paths
-                .iter()
-                .filter_map(|p| p.strip_prefix("ticket."))
-                .map(|rest| rest.split('.').next().unwrap_or(rest).to_string())
-                .collect();
-            fields.sort();
-            fields.dedup();
-            fields
-        });
-        Reads { names, ticket }
+        let fields = |name: &str| {
+            (!paths.contains(name)).then(|| {
+                let prefix = format!("{name}.");
+                let mut fields: Vec<String> = paths
+                    .iter()
+                    .filter_map(|p| p.strip_prefix(prefix.as_str()))
+                    .map(|rest| rest.split('.').next().unwrap_or(rest).to_string())
+                    .collect();
+                fields.sort();
+                fields.dedup();
+                fields
+            })
+        };
+        Reads {
+            names,
+            ticket: fields("ticket"),
+            event: fields("event"),
+        }
     }
 
     /// Whether `name` (one of [`CONTEXT_NAMES`]) is read.
@@ -69,6 +79,11 @@ impl Reads {
     /// The ticket fields read, when not the whole ticket.
     pub fn ticket_fields(&self) -> Option<&[String]> {
         self.ticket.as_deref()
+    }
+
+    /// The event fields read, when not the whole event.
+    pub fn event_fields(&self) -> Option<&[String]> {
+        self.event.as_deref()
     }
 }
 
@@ -386,6 +401,15 @@ mod tests {
             t.reads["d@*"].ticket_fields(),
             Some(&["csat".to_string(), "id".to_string()][..])
         );
+        t.add_named("e", "*", "{{ event.data.percent }} {{ event.type }}")
+            .unwrap();
+        assert_eq!(
+            t.reads["e@*"].event_fields(),
+            Some(&["data".to_string(), "type".to_string()][..])
+        );
+        assert_eq!(t.reads["e@*"].ticket_fields(), Some(&[][..]));
+        t.add_named("f", "*", "{{ event }}").unwrap();
+        assert_eq!(t.reads["f@*"].event_fields(), None, "read whole");
         for source in [
             "{% include 'a@*' %}",
             "{%- import 'a@*' as m %}",
