@@ -20,6 +20,10 @@ use frontdesk::replay::{self, Options, Recorded, Replay};
 use frontdesk::routing::{AgentState, AgentStatus, RoutingState};
 use serde_json::{json, Value};
 
+/// The allocator the `frontdesk` binary runs with (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TICKETS: usize = 2_000;
 const EVENTS: usize = 10_000;
 
