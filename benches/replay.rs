@@ -3,6 +3,8 @@
 //! changes, in six languages and four channels) decided again against the example pack
 //! (`rules/` and `bots/`), with the candidate's SLA and rule timers firing in virtual time.
 //! Throughput is in recorded events; the timers the replay fires are extra work on top.
+//! The recorded decisions keep the bots' readings of each question, which the replay reuses
+//! while the bots are unchanged; a second run has them removed, as after a bot changed.
 //!
 //! `cargo bench --bench replay -- --warm-up-time 1 --measurement-time 5`
 
@@ -177,8 +179,31 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    // The floor: the same events decided in order on the tickets they leave, with no timers,
-    // routing state or report, as `record` does.
+    // The same week when the bots changed since it was recorded (or it was recorded before
+    // decisions kept the bots' readings): every question is read again.
+    let unread: Vec<Recorded> = recorded
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.decision.trace.faq.clear();
+            r
+        })
+        .collect();
+    group.bench_function("example-pack-week-questions-read-again", |b| {
+        b.iter_batched(
+            || unread.clone(),
+            |recorded| {
+                let mut replay = Replay::new(&config, Options::default());
+                for r in recorded {
+                    replay.feed(r);
+                }
+                black_box(replay.finish())
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // The floor: the same events decided in order on the tickets they leave (with the bots'
+    // readings, as the replay), with no timers, routing state or report.
     group.bench_function("decide-only", |b| {
         b.iter_batched(
             || recorded.clone(),
@@ -189,6 +214,7 @@ fn benches(c: &mut Criterion) {
                     let ev = plan::prepare(prior.as_ref(), &r.event, Some(&r.sent));
                     let ctx = Context {
                         prior,
+                        faq: r.decision.trace.faq,
                         ..Context::default()
                     };
                     let d = engine::decide_with(&config, &ctx, &ev.ticket, &ev, r.received_at);

@@ -244,6 +244,7 @@ impl Desk {
                     measured: measured.clone(),
                     csat_secret: csat_secret.clone(),
                     prior,
+                    faq: Vec::new(),
                 };
                 let d = if explain {
                     engine::explain_with(&loaded.config, &ctx, ticket, &ev, now)

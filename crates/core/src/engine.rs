@@ -67,6 +67,10 @@ pub struct Context {
     /// The ticket as the store held it before the event (`None`: first seen), for the KPI
     /// facts ([`crate::kpi::settle`]).
     pub prior: Option<Ticket>,
+    /// FAQ bots' readings of this event's question made before (its recorded decision's
+    /// `trace.faq`): a bot with the same fingerprint answers the same question from them
+    /// instead of reading it again. Empty in the daemon; a what-if replay passes them.
+    pub faq: Vec<crate::faq::Reading>,
 }
 
 /// How the rules went.
@@ -91,6 +95,10 @@ pub struct Trace {
     /// survey): whether it was recorded, and why not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csat: Option<crate::csat::CsatTrace>,
+    /// How each FAQ bot the rules asked (`intent`, `answer_faq`) read the customer's
+    /// question: its first entries and confidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faq: Vec<crate::faq::Reading>,
 }
 
 /// One rule's outcome.
@@ -282,7 +290,7 @@ fn run(
         cancelled: Vec::new(),
         errors: RefCell::new(early_errors),
         script_scope: RefCell::new(None),
-        asked: Asked::default(),
+        asked: Asked::reusing(ctx.faq.clone()),
         measured_trace: RefCell::new(None),
     };
     let mut trace = Trace::default();
@@ -465,6 +473,7 @@ fn run(
     trace.routing = work.routing_trace;
     trace.measured_response = work.measured_trace.into_inner();
     trace.csat = csat.map(|c| c.trace);
+    trace.faq = work.asked.into_readings();
     let mut ticket = work.ticket;
     let kpi = crate::kpi::settle(ctx.prior.as_ref(), event, &mut ticket, &work.actions, at);
     Decision {

@@ -69,11 +69,11 @@ impl Hasher for IdHasher {
 /// A map keyed by 64-bit hashes.
 pub(crate) type HashedMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// FNV-1a of `bytes`, started from `seed`.
-fn fnv(seed: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn fnv(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = seed;
     for &b in bytes {
         h ^= u64::from(b);
@@ -83,7 +83,7 @@ fn fnv(seed: u64, bytes: &[u8]) -> u64 {
 }
 
 /// Mixes the bits of a hash so that nearby inputs spread (splitmix64 finaliser).
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -253,7 +253,7 @@ impl Mlp {
             }
         }
         for (o, b) in out.iter_mut().zip(&self.b2) {
-            *o = b + *o;
+            *o += b;
         }
     }
 

@@ -60,7 +60,8 @@ mod typo;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use bot::{BotDef, Texts};
 pub use bot::{BotTest, ChatText, Entry, Link};
@@ -89,6 +90,8 @@ pub struct Bot {
     tests: Vec<BotTest>,
     matcher: Matcher,
     warnings: Vec<Diagnostic>,
+    /// What the bot was built from, hashed ([`Bot::fingerprint`]).
+    fingerprint: String,
 }
 
 /// What a bot makes of one question.
@@ -107,6 +110,46 @@ pub struct Answer {
     pub language: String,
     /// The answer's text; when the bot abstains, its `fallback` text, if it has one.
     pub text: Option<String>,
+}
+
+/// How a bot read one question: the entries it ranked first and how sure it was. A decision
+/// keeps one per bot it asked (`trace.faq`), which shows why the bot answered or not; and a
+/// what-if replay with the same bot ([`Bot::has_read`]) answers from it without reading the
+/// question again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reading {
+    /// The bot.
+    pub bot: String,
+    /// The bot's [`Bot::fingerprint`].
+    pub fingerprint: String,
+    /// A hash of the question and the language it was asked in.
+    pub question: String,
+    /// The language the question was read in.
+    pub read_as: String,
+    /// The best entries (at most 3), best first, with their combined probability.
+    pub candidates: Vec<(String, f32)>,
+    /// How sure the bot is of the first, in `[0, 1]`.
+    pub confidence: f32,
+}
+
+/// The hash [`Reading::question`] holds.
+fn question_key(question: &str, lang: Option<&str>) -> String {
+    use features::{fnv, mix, FNV_OFFSET};
+    let h = fnv(FNV_OFFSET, lang.unwrap_or("").as_bytes());
+    format!("{:016x}", mix(fnv(h ^ 0xff, question.as_bytes())))
+}
+
+/// A bot's fingerprint: its sources, its matcher settings and this version of frontdesk
+/// (whose matcher may read differently).
+fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>, options: &Options) -> String {
+    use features::{fnv, mix, FNV_OFFSET};
+    let mut h = fnv(FNV_OFFSET, env!("CARGO_PKG_VERSION").as_bytes());
+    h = fnv(h ^ 0xff, format!("{options:?}").as_bytes());
+    for part in parts {
+        h = fnv(h ^ 0xff, &(part.len() as u64).to_le_bytes());
+        h = fnv(h, part);
+    }
+    format!("{:016x}", mix(h))
 }
 
 /// The result of one bot-file test.
@@ -156,13 +199,20 @@ impl Bot {
         match def {
             Some(def) if !diags.has_errors() => {
                 let warnings = diags.warnings().cloned().collect();
-                Ok(Bot::assemble(def, file, warnings, options))
+                let fingerprint = fingerprint([text.as_bytes()], &options);
+                Ok(Bot::assemble(def, file, warnings, options, fingerprint))
             }
             _ => Err(diags),
         }
     }
 
-    fn assemble(def: BotDef, file: &Path, warnings: Vec<Diagnostic>, options: Options) -> Bot {
+    fn assemble(
+        def: BotDef,
+        file: &Path,
+        warnings: Vec<Diagnostic>,
+        options: Options,
+        fingerprint: String,
+    ) -> Bot {
         let matcher = bot::train(&def, options);
         Bot {
             name: def.name,
@@ -180,6 +230,7 @@ impl Bot {
             tests: def.tests,
             matcher,
             warnings,
+            fingerprint,
         }
     }
 
@@ -251,7 +302,14 @@ impl Bot {
             examples,
             tests: Vec::new(),
         };
-        Ok(Bot::assemble(def, &file, Vec::new(), options))
+        let parts = [name, language]
+            .into_iter()
+            .chain(entries.iter().flat_map(|(id, qs)| {
+                std::iter::once(id.as_str()).chain(qs.iter().map(String::as_str))
+            }))
+            .map(str::as_bytes);
+        let fingerprint = fingerprint(parts, &options);
+        Ok(Bot::assemble(def, &file, Vec::new(), options, fingerprint))
     }
 
     /// Answers `question`. `lang` is the customer's language tag when known (`nb-NO`, `ar`);
@@ -263,37 +321,70 @@ impl Bot {
 
     /// Like [`Bot::ask`] with another threshold (for measuring).
     pub fn ask_with_threshold(&self, question: &str, lang: Option<&str>, threshold: f64) -> Answer {
-        let asked = lang
-            .and_then(Lang::from_tag)
-            .filter(|l| self.languages.contains(l));
-        let ranking = self.matcher.rank(question, asked);
-        let score = f64::from(ranking.confidence);
-        let abstained = ranking.candidates.is_empty() || score < threshold;
+        self.answer(&self.read(question, lang), lang, threshold)
+    }
+
+    /// How the bot reads `question` (asked in `lang`): the ranking its answer is made from.
+    pub fn read(&self, question: &str, lang: Option<&str>) -> Reading {
+        let ranking = self.matcher.rank(question, self.asked_language(lang));
+        Reading {
+            bot: self.name.clone(),
+            fingerprint: self.fingerprint.clone(),
+            question: question_key(question, lang),
+            read_as: ranking.lang.code().to_string(),
+            candidates: ranking
+                .candidates
+                .iter()
+                .map(|&(e, s)| (self.entries[e as usize].id.clone(), s))
+                .collect(),
+            confidence: ranking.confidence,
+        }
+    }
+
+    /// Whether `reading` is this bot's reading of `question` asked in `lang`: the same bot
+    /// (by [`Bot::fingerprint`]) and the same question, so [`Bot::read`] would give it again.
+    pub fn has_read(&self, reading: &Reading, question: &str, lang: Option<&str>) -> bool {
+        reading.bot == self.name
+            && reading.fingerprint == self.fingerprint
+            && reading.question == question_key(question, lang)
+    }
+
+    /// The answer to a question the bot read as `reading`, asked in `lang`.
+    pub fn answer(&self, reading: &Reading, lang: Option<&str>, threshold: f64) -> Answer {
+        let asked = self.asked_language(lang);
+        let score = f64::from(reading.confidence);
+        let best = reading
+            .candidates
+            .first()
+            .and_then(|(id, _)| self.entry(id));
+        let abstained = best.is_none() || score < threshold;
         // Answer in the language asked for; if none was given, in the language the question
         // was read in; if the bot lacks the language asked for, in its default language.
         let want = match (lang, asked) {
             (_, Some(l)) => l,
             (Some(_), None) => self.default,
-            (None, None) => ranking.lang,
+            (None, None) => Lang::from_code(&reading.read_as).unwrap_or(self.default),
         };
-        let candidates = ranking
+        let candidates = reading
             .candidates
             .iter()
-            .map(|&(e, s)| (self.entries[e as usize].id.clone(), f64::from(s)))
+            .map(|(id, s)| (id.clone(), f64::from(*s)))
             .collect();
-        let (answer_id, text, language) = if abstained {
-            let (language, text) = match self.fallback.get(want, self.default) {
-                Some((l, t)) => (l, Some(t.to_string())),
-                None => (want, None),
-            };
-            (None, text, language)
-        } else {
-            let entry = &self.entries[ranking.candidates[0].0 as usize];
-            let (language, text) = match entry.answers.get(want, self.default) {
-                Some((l, t)) => (l, Some(t.to_string())),
-                None => (want, None),
-            };
-            (Some(entry.id.clone()), text, language)
+        let (answer_id, text, language) = match best {
+            Some(entry) if !abstained => {
+                let (language, text) = match entry.answers.get(want, self.default) {
+                    Some((l, t)) => (l, Some(t.to_string())),
+                    None => (want, None),
+                };
+                (Some(entry.id.clone()), text, language)
+            }
+            _ => {
+                let (language, text) = match self.fallback.get(want, self.default) {
+                    Some((l, t)) => (l, Some(t.to_string())),
+                    None => (want, None),
+                };
+                (None, text, language)
+            }
         };
         Answer {
             answer_id,
@@ -303,6 +394,18 @@ impl Bot {
             language: language.code().to_string(),
             text,
         }
+    }
+
+    /// The customer's language tag as one of the bot's languages.
+    fn asked_language(&self, lang: Option<&str>) -> Option<Lang> {
+        lang.and_then(Lang::from_tag)
+            .filter(|l| self.languages.contains(l))
+    }
+
+    /// A hash of what the bot was built from (its file, or its questions) and of this version
+    /// of the matcher: two bots with the same fingerprint read every question alike.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The matcher's signals for a question (for fitting the calibration).
@@ -562,4 +665,63 @@ fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Bot>();
     is::<BotSet>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOT: &str = r#"
+bot: shop
+languages: [en, nb]
+threshold: 0.5
+faq:
+  - id: password
+    questions:
+      en: ["I forgot my password", "How do I reset my password?", "I cannot log in"]
+      nb: ["Jeg har glemt passordet", "Hvordan tilbakestiller jeg passordet?"]
+    answers: { en: "Use 'Forgot password'.", nb: "Bruk «Glemt passord»." }
+  - id: refund
+    questions: ["Where is my refund?", "When do I get my money back?", "I want a refund"]
+    answer: "Refunds reach your account within 5 days."
+fallback: { en: "I am not sure.", nb: "Jeg er usikker." }
+"#;
+
+    #[test]
+    fn a_reading_kept_as_json_gives_the_answer_of_asking() {
+        let bot = Bot::from_yaml("shop.yaml", BOT).unwrap();
+        for (question, lang) in [
+            ("I forgot my pasword", Some("en")),
+            ("hvordan tilbakestiller jeg passordet", None),
+            ("where is my refund", Some("nb-NO")),
+            ("What is the weather on Mars?", Some("de")),
+            ("", None),
+        ] {
+            let reading = bot.read(question, lang);
+            let kept: Reading =
+                serde_json::from_str(&serde_json::to_string(&reading).unwrap()).unwrap();
+            assert_eq!(kept, reading, "{question}");
+            assert!(bot.has_read(&kept, question, lang));
+            assert_eq!(
+                bot.answer(&kept, lang, bot.threshold()),
+                bot.ask(question, lang),
+                "{question}"
+            );
+            assert!(
+                !bot.has_read(&kept, question, Some("da")),
+                "another language"
+            );
+            assert!(
+                !bot.has_read(&kept, "I want a refund", lang),
+                "another question"
+            );
+        }
+        let other = Bot::from_yaml("shop.yaml", &BOT.replace("5 days", "6 days")).unwrap();
+        assert_ne!(other.fingerprint(), bot.fingerprint(), "another file");
+        assert_eq!(
+            Bot::from_yaml("x.yaml", BOT).unwrap().fingerprint(),
+            bot.fingerprint(),
+            "the same text"
+        );
+    }
 }

@@ -277,7 +277,7 @@ impl<'c> Replay<'c> {
             received_at: now,
             event,
             sent,
-            decision,
+            mut decision,
         } = rec;
         self.fire_due(now);
         self.clock = Some(self.clock.map_or(now, |c| c.max(now)));
@@ -291,7 +291,10 @@ impl<'c> Replay<'c> {
         if event.kind == EventType::TimerFired {
             self.recorded_timers += 1;
         } else {
-            self.decide(i, &event, Some(&sent), now);
+            // The bots read the question when it was recorded: with the same bot, the
+            // candidate answers from that reading.
+            let readings = std::mem::take(&mut decision.trace.faq);
+            self.decide(i, &event, Some(&sent), now, readings);
         }
         let Decision {
             actions,
@@ -450,12 +453,20 @@ impl<'c> Replay<'c> {
             let now = self.clock.map_or(due.at, |c| c.max(due.at));
             self.clock = Some(now);
             self.timers_fired += 1;
-            self.decide(due.ticket, &event, Some(&patch), now);
+            self.decide(due.ticket, &event, Some(&patch), now, Vec::new());
         }
     }
 
-    /// Decides `event` with the candidate on ticket `i` at `now` and takes in the decision.
-    fn decide(&mut self, i: usize, event: &Event, sent: Option<&Value>, now: DateTime<Utc>) {
+    /// Decides `event` with the candidate on ticket `i` at `now` (with the bots' `readings`
+    /// of its question when it was recorded) and takes in the decision.
+    fn decide(
+        &mut self,
+        i: usize,
+        event: &Event,
+        sent: Option<&Value>,
+        now: DateTime<Utc>,
+        readings: Vec<crate::faq::Reading>,
+    ) {
         self.measured.refresh(now);
         let config = self.config;
         let prior = self.tickets[i].ticket.take();
@@ -470,6 +481,7 @@ impl<'c> Replay<'c> {
             measured: self.measured.current.clone(),
             csat_secret: self.options.csat_secret.clone(),
             prior,
+            faq: readings,
         };
         let d = engine::decide_with(config, &ctx, &ev.ticket, &ev, now);
         let prior = ctx.prior;

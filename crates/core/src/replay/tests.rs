@@ -462,3 +462,78 @@ fn measured_samples_are_the_windows_newest_read_once_a_minute() {
     assert_eq!(kept.len(), max as usize);
     assert_eq!((kept[0], kept[kept.len() - 1]), (1000, 1000 + max - 1));
 }
+
+const SHOP_BOT: &str = r#"
+bot: shop
+languages: [en]
+threshold: 0.5
+faq:
+  - id: password
+    questions: ["I forgot my password", "How do I reset my password?", "I cannot log in"]
+    answer: "Use 'Forgot password' on the sign-in page."
+  - id: refund
+    questions: ["Where is my refund?", "When do I get my money back?", "I want a refund"]
+    answer: "Refunds reach your account within 5 days."
+"#;
+
+fn shop_pack(bot: &str) -> Config {
+    let bot = crate::faq::Bot::from_yaml("shop.yaml", bot).unwrap_or_else(|d| panic!("{d}"));
+    Config::compile_with_bots(
+        vec![crate::config::Source {
+            path: "pack.yaml".into(),
+            text: r#"
+rules:
+  - name: answer from the faq
+    on: [message.created]
+    then: [ { answer_faq: { bot: shop } } ]
+"#
+            .into(),
+        }],
+        std::sync::Arc::new(crate::faq::BotSet::from_bots([bot])),
+    )
+    .unwrap_or_else(|d| panic!("{d}"))
+}
+
+#[test]
+fn a_recorded_reading_answers_for_the_same_bot_and_no_other() {
+    let config = shop_pack(SHOP_BOT);
+    let ticket = json!({"id": "T1", "channel": "chat", "customer": {"language": "en"}});
+    let mut recorded = record(
+        &config,
+        &mut RoutingState::default(),
+        vec![(
+            at("10:00"),
+            event(
+                "e1",
+                "message.created",
+                ticket,
+                Some("I forgot my password"),
+            ),
+        )],
+    );
+    // The decision keeps the bot's reading of the question.
+    let reading = &recorded[0].decision.trace.faq;
+    assert_eq!(reading.len(), 1, "{reading:?}");
+    assert_eq!(reading[0].bot, "shop");
+    assert_eq!(reading[0].candidates[0].0, "password");
+    assert_eq!(tags(&recorded[0].decision.actions), ["faq:password"]);
+    // The same pack replayed: the same answer, nothing changed.
+    let same = replay(&config, recorded.clone());
+    assert_eq!(same.changed_tickets, 0);
+
+    // A reading altered after the fact shows which path answered: the same bot answers from
+    // the recorded reading (it does not read the question again)...
+    let faq = &mut recorded[0].decision.trace.faq[0];
+    faq.candidates = vec![("refund".into(), 0.9)];
+    faq.confidence = 0.9;
+    let reused = replay(&config, recorded.clone());
+    let t1 = changed(&reused, "T1").expect("T1 changed");
+    assert_eq!(tags(&t1.after), ["faq:refund"]);
+
+    // ...a bot whose file changed reads the question again (and answers it right), and so
+    // does the same bot asked another question.
+    let changed_bot = shop_pack(&SHOP_BOT.replace("threshold: 0.5", "threshold: 0.4"));
+    assert_eq!(replay(&changed_bot, recorded.clone()).changed_tickets, 0);
+    recorded[0].event.message.as_mut().unwrap().text = "I cannot log in".into();
+    assert_eq!(replay(&config, recorded).changed_tickets, 0);
+}

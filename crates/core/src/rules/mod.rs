@@ -16,7 +16,7 @@ use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
 
-use crate::faq::{Answer, BotSet};
+use crate::faq::{Answer, BotSet, Reading};
 use crate::model::{Author, Event, Ticket};
 use crate::syntax::yaml::Pos;
 use action::ActionDef;
@@ -97,15 +97,30 @@ pub struct Scope<'a> {
 }
 
 /// The FAQ bots' answers to an event, each bot asked at most once per decision (an `intent`
-/// condition and an `answer_faq` action of the same bot share one answer).
+/// condition and an `answer_faq` action of the same bot share one answer); with the bots'
+/// readings of the question, for the decision's trace.
 #[derive(Debug, Default)]
-pub struct Asked(RefCell<Vec<(String, Option<Answer>)>>);
+pub struct Asked {
+    answers: RefCell<Vec<(String, Option<Answer>)>>,
+    readings: RefCell<Vec<Reading>>,
+    /// Readings of this event's question made before (by its recorded decision): one of the
+    /// same bot and question is used instead of reading again.
+    known: Vec<Reading>,
+}
 
 impl Asked {
+    /// Answers that reuse the `known` readings where they fit.
+    pub fn reusing(known: Vec<Reading>) -> Asked {
+        Asked {
+            known,
+            ..Asked::default()
+        }
+    }
+
     /// What `bot` makes of the customer's message in `event`; `None` when the event carries no
     /// customer text (an agent's or a bot's message, a timer) or the bot is not loaded.
     pub fn ask(&self, bots: &BotSet, bot: &str, ticket: &Ticket, event: &Event) -> Option<Answer> {
-        if let Some((_, a)) = self.0.borrow().iter().find(|(b, _)| b == bot) {
+        if let Some((_, a)) = self.answers.borrow().iter().find(|(b, _)| b == bot) {
             return a.clone();
         }
         let answer = faq_question(ticket, event).and_then(|q| {
@@ -114,10 +129,24 @@ impl Asked {
                 .language
                 .as_deref()
                 .or_else(|| event.message.as_ref()?.language.as_deref());
-            Some(bots.get(bot)?.ask(q, lang))
+            let bot = bots.get(bot)?;
+            let reading = match self.known.iter().find(|r| bot.has_read(r, q, lang)) {
+                Some(known) => known.clone(),
+                None => bot.read(q, lang),
+            };
+            let answer = bot.answer(&reading, lang, bot.threshold());
+            self.readings.borrow_mut().push(reading);
+            Some(answer)
         });
-        self.0.borrow_mut().push((bot.to_string(), answer.clone()));
+        self.answers
+            .borrow_mut()
+            .push((bot.to_string(), answer.clone()));
         answer
+    }
+
+    /// The bots' readings of the question, in the order they were asked.
+    pub fn into_readings(self) -> Vec<Reading> {
+        self.readings.into_inner()
     }
 }
 

@@ -381,7 +381,9 @@ impl Intervals<'_> {
             self.raw.clear();
             self.next_raw = 0;
             match self.cal.years.get(self.cal, date.year()) {
-                Some(year) => self.raw.extend_from_slice(year.day(date.ordinal0() as usize)),
+                Some(year) => self
+                    .raw
+                    .extend_from_slice(year.day(date.ordinal0() as usize)),
                 None => self.raw.extend(self.cal.day_in_utc(date)),
             }
             if self.raw.is_empty() {
