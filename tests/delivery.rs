@@ -274,6 +274,7 @@ rules:
         .rules(&rules)
         .sqlite(&dir.path().join("fd.db"))
         .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
             webhook_secret: Some(SECRET.into()),
             slack: [("#support".to_string(), format!("{hook}/slack"))].into(),
             smtp: Some(SmtpConfig {
@@ -463,6 +464,7 @@ rules:
         .rules(&rules)
         .sqlite(&dir.path().join("fd.db"))
         .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
             helpdesks,
             ..ConnectorConfig::default()
         })
@@ -580,6 +582,7 @@ async fn mail_one_ticket(smtp: SmtpConfig) -> frontdesk::store::OutboxRow {
         .rules(&rules)
         .sqlite(&dir.path().join("fd.db"))
         .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
             smtp: Some(smtp),
             ..ConnectorConfig::default()
         })
@@ -723,4 +726,120 @@ async fn an_untrusted_relay_certificate_is_refused_and_names_the_ca_setting() {
         "{error}"
     );
     assert!(mails.lock().unwrap().is_empty(), "no password, no mail");
+}
+
+/// A server that answers every request with a redirect to `to`.
+async fn start_redirector(to: String) -> String {
+    let app = Router::new().route(
+        "/{*path}",
+        any(move || {
+            let to = to.clone();
+            async move { axum::response::Redirect::temporary(&to) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// Starts a daemon whose rule sends a webhook to each of `urls` for a new ticket, with
+/// `allow` as FRONTDESK_OUTBOUND_ALLOW; delivers once; returns the outbox rows by URL order.
+async fn webhooks_with_fence(urls: &[String], allow: &[&str]) -> Vec<frontdesk::store::OutboxRow> {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let actions: Vec<String> = urls
+        .iter()
+        .map(|u| format!("{{ webhook: {{ url: \"{u}\" }} }}"))
+        .collect();
+    std::fs::write(
+        rules.join("r.yaml"),
+        format!(
+            "rules:\n  - {{ name: r, on: ticket.created, then: [ {} ] }}\n",
+            actions.join(", ")
+        ),
+    )
+    .unwrap();
+    let d = Daemon::with()
+        .rules(&rules)
+        .sqlite(&dir.path().join("fd.db"))
+        .connectors(ConnectorConfig {
+            outbound_allow: allow.iter().map(|s| s.to_string()).collect(),
+            ..ConnectorConfig::default()
+        })
+        .start()
+        .await;
+    d.post(
+        "/v1/events",
+        &json!({"id": "e", "type": "ticket.created", "ticket": {"id": "1"}}),
+    )
+    .await;
+    server::deliver_due(&d.running.state).await;
+    let mut rows = d.running.state.store.outbox(None, 10).await.unwrap();
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    d.stop().await;
+    rows
+}
+
+/// Outbound calls cannot be turned against the network the daemon runs in: loopback (and
+/// private, link-local...) addresses are refused unless allowed, whether written as an address,
+/// reached through a name, or redirected to; a refusal fails for good, with the reason.
+#[tokio::test]
+async fn outbound_calls_to_internal_addresses_are_refused_unless_allowed() {
+    let (hook, rec) = start_recorder(0).await;
+    let port = hook.rsplit(':').next().unwrap().to_string();
+
+    // Nothing allowed: an address, a name that resolves to loopback.
+    let rows = webhooks_with_fence(
+        &[
+            format!("{hook}/literal"),
+            format!("http://localhost:{port}/named"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        let error = row.last_error.as_deref().unwrap_or_default();
+        assert_eq!(row.state, "dead", "{row:?}");
+        assert_eq!(row.attempts, 1, "not retried: {row:?}");
+        assert!(
+            error.contains("loopback address") && error.contains("FRONTDESK_OUTBOUND_ALLOW"),
+            "{error}"
+        );
+    }
+    assert!(rows[1]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("localhost resolves to"));
+    assert!(
+        rec.hits.lock().unwrap().is_empty(),
+        "nothing reached the server"
+    );
+
+    // 127.0.0.1 allowed: delivered there, but a redirect to another loopback address is not
+    // followed.
+    let hop = start_redirector(format!("http://127.0.0.2:{port}/landed")).await;
+    let rows = webhooks_with_fence(
+        &[format!("{hook}/allowed"), format!("{hop}/hop")],
+        &["127.0.0.1/32"],
+    )
+    .await;
+    assert_eq!(rows[0].state, "delivered", "{:?}", rows[0]);
+    let error = rows[1].last_error.as_deref().unwrap_or_default();
+    assert_eq!(rows[1].state, "dead", "{:?}", rows[1]);
+    assert!(
+        error.contains("redirected to http://127.0.0.2") && error.contains("loopback"),
+        "{error}"
+    );
+    let paths: Vec<String> = rec
+        .hits
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| h.path.clone())
+        .collect();
+    assert_eq!(paths, ["allowed"]);
 }

@@ -105,6 +105,11 @@ pub struct Args {
         hide_env_values = true
     )]
     slack_webhooks: Vec<String>,
+    /// Internal networks outbound calls (webhooks, Slack, helpdesk APIs) may reach, as CIDR:
+    /// `10.20.0.0/16,127.0.0.1/32`. Loopback, private, link-local (cloud metadata),
+    /// unique-local and shared addresses are refused otherwise, after DNS and on redirects.
+    #[arg(long, env = "FRONTDESK_OUTBOUND_ALLOW", value_delimiter = ',')]
+    outbound_allow: Vec<String>,
     /// SMTP relay for e-mail notifications: smtp://HOST[:PORT] (port 25; plain, or STARTTLS
     /// with --smtp-tls) or smtps://HOST[:PORT] (implicit TLS, port 465).
     #[arg(long, env = "FRONTDESK_SMTP_URL")]
@@ -245,6 +250,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         timeout: None,
         helpdesks: helpdesk_apis()?,
+        outbound_allow: args.outbound_allow,
     };
     let opts = Options {
         secrets,

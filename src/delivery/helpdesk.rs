@@ -25,8 +25,8 @@ pub struct HelpdeskApi {
 
 /// Sends the requests of one outbox row, in order; the first that fails decides the attempt
 /// (the ones before it are harmless to repeat on the retry).
-pub async fn deliver(
-    http: &reqwest::Client,
+pub(crate) async fn deliver(
+    http: &super::Http,
     apis: &HashMap<String, HelpdeskApi>,
     row_id: &str,
     ticket: &str,
@@ -57,6 +57,7 @@ pub async fn deliver(
     for c in calls {
         let url = format!("{}{}", api.url.trim_end_matches('/'), c.path);
         let req = http
+            .client
             .request(method(c.method), &url)
             .header("content-type", "application/json")
             .header("webhook-id", row_id)
@@ -72,7 +73,7 @@ pub async fn deliver(
                 ),
             ),
         };
-        match super::webhook::send(req, &url, now).await {
+        match super::webhook::send(http, req, &url, now).await {
             Attempt::Delivered => {}
             other => return other,
         }

@@ -6,6 +6,7 @@
 //! retried; after `max_attempts` a row is dead and waits for `POST /v1/outbox/{id}/redeliver`.
 
 mod email;
+pub mod fence;
 pub mod helpdesk;
 mod webhook;
 
@@ -39,9 +40,15 @@ pub enum Attempt {
     },
 }
 
+/// The outbound HTTP client and the fence it keeps to.
+pub(crate) struct Http {
+    pub client: reqwest::Client,
+    pub fence: std::sync::Arc<fence::Fence>,
+}
+
 /// Where deliveries go and how.
 pub struct Connectors {
-    http: reqwest::Client,
+    http: Http,
     webhook_signer: Option<Verifier>,
     slack: HashMap<String, String>,
     smtp: Option<email::Smtp>,
@@ -79,6 +86,8 @@ pub struct ConnectorConfig {
     /// Helpdesk APIs (`chatwoot`, `zammad`, `zendesk`) that tickets of that helpdesk get their
     /// actions through.
     pub helpdesks: HashMap<String, HelpdeskApi>,
+    /// Internal networks outbound HTTP may reach (CIDR: `10.20.0.0/16`); see [`fence`].
+    pub outbound_allow: Vec<String>,
 }
 
 impl Connectors {
@@ -89,11 +98,15 @@ impl Connectors {
 
     /// Builds the connectors; errors name the bad setting.
     pub fn new(cfg: ConnectorConfig) -> Result<Connectors, String> {
-        let http = reqwest::Client::builder()
+        let fence = std::sync::Arc::new(fence::Fence::new(&cfg.outbound_allow)?);
+        let client = reqwest::Client::builder()
             .timeout(cfg.timeout.unwrap_or(Duration::from_secs(10)))
             .user_agent(concat!("frontdesk/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(std::sync::Arc::new(fence::FencedResolver(fence.clone())))
+            .redirect(fence::redirects(fence.clone()))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
+        let http = Http { client, fence };
         let webhook_signer = match cfg.webhook_secret.filter(|s| !s.trim().is_empty()) {
             Some(secret) => Some(
                 Verifier::new(Scheme::StandardWebhooks, &[secret])

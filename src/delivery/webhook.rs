@@ -22,8 +22,8 @@ fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 /// Sends one request. `id` is the stable delivery id: the same on every retry.
-pub async fn post(
-    http: &reqwest::Client,
+pub(crate) async fn post(
+    http: &super::Http,
     signer: Option<&Verifier>,
     id: &str,
     url: &str,
@@ -45,6 +45,7 @@ pub async fn post(
         HttpMethod::Patch => reqwest::Method::PATCH,
     };
     let mut req = http
+        .client
         .request(method, url)
         .header("content-type", "application/json")
         .header("webhook-id", id);
@@ -56,12 +57,24 @@ pub async fn post(
                 .header("webhook-signature", sig);
         }
     }
-    send(req.body(bytes), url, now).await
+    send(http, req.body(bytes), url, now).await
 }
 
 /// Sends a prepared request and reads the answer as an attempt: 2xx delivered; 5xx, 408, 429
-/// and network errors retried (with `Retry-After`); any other status failed for good.
-pub async fn send(req: reqwest::RequestBuilder, url: &str, now: DateTime<Utc>) -> Attempt {
+/// and network errors retried (with `Retry-After`); a call the fence refuses and any other
+/// status failed for good.
+pub(crate) async fn send(
+    http: &super::Http,
+    req: reqwest::RequestBuilder,
+    url: &str,
+    now: DateTime<Utc>,
+) -> Attempt {
+    if let Some(why) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| http.fence.refuses_url(&u))
+    {
+        return Attempt::Fail { error: why };
+    }
     match req.send().await {
         Ok(resp) => {
             let status = resp.status();
@@ -78,9 +91,14 @@ pub async fn send(req: reqwest::RequestBuilder, url: &str, now: DateTime<Utc>) -
                 Attempt::Fail { error }
             }
         }
-        Err(e) => Attempt::Retry {
-            error: format!("{url}: {e}"),
-            after: None,
+        Err(e) => match super::fence::fenced(&e) {
+            Some(why) => Attempt::Fail {
+                error: format!("{url}: {why}"),
+            },
+            None => Attempt::Retry {
+                error: format!("{url}: {e}"),
+                after: None,
+            },
         },
     }
 }

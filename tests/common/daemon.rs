@@ -143,7 +143,11 @@ impl Daemon {
             now: t0(),
             clock: None,
             secrets: Vec::new(),
-            connectors: ConnectorConfig::default(),
+            // The recording servers the tests deliver to listen on loopback.
+            connectors: ConnectorConfig {
+                outbound_allow: vec!["127.0.0.0/8".into()],
+                ..ConnectorConfig::default()
+            },
             csat_secret: None,
         }
     }

@@ -75,6 +75,8 @@ pub fn spawn_env(store: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
     let mut child = cmd
         .args(args)
         .env("FRONTDESK_LOG", "info")
+        // The recording servers the tests deliver to listen on loopback.
+        .env("FRONTDESK_OUTBOUND_ALLOW", "127.0.0.0/8")
         .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
