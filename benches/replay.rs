@@ -144,6 +144,15 @@ fn record(config: &Config) -> Vec<Recorded> {
     replay::record(config, &mut desk, week())
 }
 
+/// A replay of `recorded` against `config`, to its report.
+fn replay_all(config: &Config, recorded: Vec<Recorded>) -> replay::ReplayReport {
+    let mut replay = Replay::new(config, Options::default());
+    for r in recorded {
+        replay.feed(r);
+    }
+    replay.finish()
+}
+
 fn benches(c: &mut Criterion) {
     let config = Config::load_with_bots(&root().join("rules"), Some(&root().join("bots")))
         .unwrap_or_else(|d| panic!("the example pack:\n{d}"));
@@ -151,11 +160,7 @@ fn benches(c: &mut Criterion) {
     assert_eq!(recorded.len(), EVENTS);
 
     // Once, to say what the replay does besides the recorded events.
-    let mut replay = Replay::new(&config, Options::default());
-    for r in recorded.iter().cloned() {
-        replay.feed(r);
-    }
-    let report = replay.finish();
+    let report = replay_all(&config, recorded.clone());
     // The generated recording fires no timers, so every ticket whose timers act counts as
     // changed here.
     eprintln!(
@@ -169,13 +174,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("example-pack-week", |b| {
         b.iter_batched(
             || recorded.clone(),
-            |recorded| {
-                let mut replay = Replay::new(&config, Options::default());
-                for r in recorded {
-                    replay.feed(r);
-                }
-                black_box(replay.finish())
-            },
+            |recorded| black_box(replay_all(&config, recorded)),
             BatchSize::LargeInput,
         )
     });
@@ -192,13 +191,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("example-pack-week-questions-read-again", |b| {
         b.iter_batched(
             || unread.clone(),
-            |recorded| {
-                let mut replay = Replay::new(&config, Options::default());
-                for r in recorded {
-                    replay.feed(r);
-                }
-                black_box(replay.finish())
-            },
+            |recorded| black_box(replay_all(&config, recorded)),
             BatchSize::LargeInput,
         )
     });
