@@ -843,3 +843,79 @@ async fn outbound_calls_to_internal_addresses_are_refused_unless_allowed() {
         .collect();
     assert_eq!(paths, ["allowed"]);
 }
+
+/// A webhook's own headers reach the receiver; a secret one is read from the daemon's
+/// environment at delivery (never written in the rule, the decision or the outbox), and one
+/// whose secret is not set fails for good, naming the variable.
+#[tokio::test]
+async fn webhook_headers_carry_secrets_from_the_environment() {
+    let (hook, rec) = start_recorder(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("r.yaml"),
+        format!(
+            r#"rules:
+  - name: r
+    on: ticket.created
+    then:
+      - webhook:
+          url: "{hook}/crm"
+          headers: {{ X-Source: frontdesk, Authorization: {{ secret: crm_token }} }}
+      - webhook:
+          url: "{hook}/other"
+          headers: {{ X-Api-Key: {{ secret: OTHER_KEY }} }}
+"#
+        ),
+    )
+    .unwrap();
+    let secrets = frontdesk::delivery::outbound_secrets([
+        (
+            "FRONTDESK_OUTBOUND_SECRET_CRM_TOKEN".to_string(),
+            "Bearer s3cr3t-value".to_string(),
+        ),
+        ("PATH".to_string(), "/usr/bin".to_string()),
+    ]);
+    assert_eq!(secrets.len(), 1);
+    let d = Daemon::with()
+        .rules(&rules)
+        .sqlite(&dir.path().join("fd.db"))
+        .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
+            outbound_secrets: secrets,
+            ..ConnectorConfig::default()
+        })
+        .start()
+        .await;
+    let (status, decision) = d
+        .post(
+            "/v1/events",
+            &json!({"id": "e", "type": "ticket.created", "ticket": {"id": "1"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(
+        decision["actions"][0]["headers"],
+        json!({"Authorization": {"secret": "CRM_TOKEN"}, "X-Source": "frontdesk"}),
+        "the decision names the secret, never its value"
+    );
+    server::deliver_due(&d.running.state).await;
+    let hits = rec.hits.lock().unwrap().clone();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].path, "crm");
+    assert_eq!(hits[0].headers["authorization"], "Bearer s3cr3t-value");
+    assert_eq!(hits[0].headers["x-source"], "frontdesk");
+    let mut rows = d.running.state.store.outbox(None, 10).await.unwrap();
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(rows[0].state, "delivered");
+    assert_eq!(rows[1].state, "dead");
+    let error = rows[1].last_error.as_deref().unwrap();
+    assert!(
+        error.contains("X-Api-Key") && error.contains("FRONTDESK_OUTBOUND_SECRET_OTHER_KEY"),
+        "{error}"
+    );
+    let outbox = serde_json::to_string(&rows).unwrap();
+    assert!(!outbox.contains("s3cr3t"), "{outbox}");
+    d.stop().await;
+}

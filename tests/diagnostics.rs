@@ -124,6 +124,10 @@ fn each_mistake_is_named_with_its_place() {
             format!("{RULE}    then: [ {{ add_tags: [x] }} ]\ntests:\n  - name: t\n    event: {{ type: ticket.created, ticket: {{ priority: highest }} }}\n    expect: {{ tags: [x] }}\n"),
         ),
         (
+            "webhook headers: a bad name, frontdesk's own, a bad secret name, a line break",
+            format!("{RULE}    then: [ {{ webhook: {{ url: \"https://x.example\", headers: {{ \"X Key\": a, Webhook-Id: b, X-Token: {{ secret: crm-token }}, X-Note: \"a\\nb\" }} }} }} ]\n"),
+        ),
+        (
             "test naming a rule that does not exist",
             format!("{RULE}    then: [ {{ add_tags: [x] }} ]\ntests:\n  - name: t\n    event: {{ type: ticket.created }}\n    expect: {{ rules: [b] }}\n"),
         ),

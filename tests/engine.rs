@@ -363,6 +363,7 @@ rules:
             url: "https://hooks.example.org/x".into(),
             method: frontdesk::model::HttpMethod::Post,
             body: serde_json::json!({"ticket": "T1", "n": 3, "tags": ["gold"]}),
+            headers: Default::default(),
         }
     );
     assert!(matches!(&d.actions[1], Action::Notify { text, .. } if text == "GOLD ticket T1"));

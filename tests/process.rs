@@ -213,9 +213,9 @@ fn the_systemd_unit_starts_the_daemon() {
 }
 
 /// Secrets given to the daemon — API tokens, inbound webhook secrets, the survey link secret,
-/// the outgoing webhook signing secret, the SMTP password — appear nowhere in what it says:
-/// not in its logs (at debug level), not in `/v1/admin/config`, `/metrics`, `/openapi.json`,
-/// `/readyz`, nor in the answers to requests that got them wrong.
+/// the outgoing webhook signing secret, the SMTP password, a webhook header's secret — appear
+/// nowhere in what it says: not in its logs (at debug level), not in `/v1/admin/config`,
+/// `/metrics`, `/openapi.json`, `/readyz`, nor in the answers to requests that got them wrong.
 #[test]
 fn secrets_never_appear_in_what_the_daemon_says() {
     let dir = tempfile::tempdir().unwrap();
@@ -237,6 +237,10 @@ fn secrets_never_appear_in_what_the_daemon_says() {
             "whsec_UXg3di1vdXRnb2luZy1zaWduaW5nLTAwMDc=",
         ),
         ("FRONTDESK_SMTP_PASSWORD", "smtp-Qx7v-password-0008"),
+        (
+            "FRONTDESK_OUTBOUND_SECRET_CRM_TOKEN",
+            "Bearer out-Qx7v-header-0009",
+        ),
     ];
     let mut env: Vec<(&str, &str)> = secrets.to_vec();
     env.extend([

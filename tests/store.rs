@@ -751,6 +751,7 @@ fn webhook() -> Action {
         url: "https://example.org/hook".into(),
         method: HttpMethod::Post,
         body: json!({"z": 1, "a": [2, {"y": 3, "b": 4}]}),
+        headers: Default::default(),
     }
 }
 

@@ -251,6 +251,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timeout: None,
         helpdesks: helpdesk_apis()?,
         outbound_allow: args.outbound_allow,
+        outbound_secrets: crate::delivery::outbound_secrets(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        ),
     };
     let opts = Options {
         secrets,

@@ -53,6 +53,7 @@ pub struct Connectors {
     slack: HashMap<String, String>,
     smtp: Option<email::Smtp>,
     helpdesks: HashMap<String, HelpdeskApi>,
+    outbound_secrets: HashMap<String, String>,
     /// Attempts before a row is dead.
     pub max_attempts: i64,
     /// First retry delay; doubles per attempt.
@@ -68,6 +69,10 @@ impl std::fmt::Debug for Connectors {
             .field("slack_channels", &self.slack.keys().collect::<Vec<_>>())
             .field("smtp", &self.smtp.is_some())
             .field("helpdesk_apis", &self.helpdesks.keys().collect::<Vec<_>>())
+            .field(
+                "outbound_secrets",
+                &self.outbound_secrets.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -88,6 +93,25 @@ pub struct ConnectorConfig {
     pub helpdesks: HashMap<String, HelpdeskApi>,
     /// Internal networks outbound HTTP may reach (CIDR: `10.20.0.0/16`); see [`fence`].
     pub outbound_allow: Vec<String>,
+    /// Secrets webhook headers name (`{ secret: CRM_TOKEN }`), by name in capitals.
+    pub outbound_secrets: HashMap<String, String>,
+}
+
+/// The environment variables secrets of webhook headers are read from:
+/// `FRONTDESK_OUTBOUND_SECRET_CRM_TOKEN` for `{ secret: CRM_TOKEN }`.
+pub const OUTBOUND_SECRET_PREFIX: &str = "FRONTDESK_OUTBOUND_SECRET_";
+
+/// The secrets of webhook headers in `vars` (the process environment).
+pub fn outbound_secrets(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> HashMap<String, String> {
+    vars.into_iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix(OUTBOUND_SECRET_PREFIX)?;
+            Some((name.to_ascii_uppercase(), v))
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
 }
 
 impl Connectors {
@@ -121,10 +145,35 @@ impl Connectors {
             slack: cfg.slack,
             smtp,
             helpdesks: cfg.helpdesks,
+            outbound_secrets: cfg.outbound_secrets,
             max_attempts: 10,
             base_delay: Duration::from_secs(5),
             max_delay: Duration::from_secs(3600),
         })
+    }
+
+    /// A webhook's headers with their secrets filled in from the environment; the error names
+    /// the variable of a secret that is not set.
+    fn headers(
+        &self,
+        headers: &std::collections::BTreeMap<String, crate::model::HeaderValue>,
+    ) -> Result<Vec<(String, String)>, String> {
+        headers
+            .iter()
+            .map(|(name, value)| match value {
+                crate::model::HeaderValue::Text(t) => Ok((name.clone(), t.clone())),
+                crate::model::HeaderValue::Secret { secret } => self
+                    .outbound_secrets
+                    .get(secret)
+                    .map(|v| (name.clone(), v.clone()))
+                    .ok_or_else(|| {
+                        format!(
+                            "header `{name}` needs the secret {secret}: set \
+                             {OUTBOUND_SECRET_PREFIX}{secret} where the daemon runs"
+                        )
+                    }),
+            })
+            .collect()
     }
 
     /// Delivers one outbox row once.
@@ -142,17 +191,24 @@ impl Connectors {
             .await;
         }
         match &row.action {
-            Action::Webhook { url, method, body } => {
-                webhook::post(
-                    &self.http,
-                    self.webhook_signer.as_ref(),
-                    &row.id,
+            Action::Webhook {
+                url,
+                method,
+                body,
+                headers,
+            } => {
+                let headers = match self.headers(headers) {
+                    Ok(h) => h,
+                    Err(error) => return Attempt::Fail { error },
+                };
+                let out = webhook::Outgoing {
+                    id: &row.id,
                     url,
-                    *method,
+                    method: *method,
                     body,
-                    now,
-                )
-                .await
+                    headers: &headers,
+                };
+                webhook::post(&self.http, self.webhook_signer.as_ref(), out, now).await
             }
             Action::Notify {
                 channel: NotifyChannel::Slack,
@@ -167,16 +223,14 @@ impl Connectors {
                     };
                 };
                 let body = serde_json::json!({ "text": text });
-                webhook::post(
-                    &self.http,
-                    None,
-                    &row.id,
+                let out = webhook::Outgoing {
+                    id: &row.id,
                     url,
-                    crate::model::HttpMethod::Post,
-                    &body,
-                    now,
-                )
-                .await
+                    method: crate::model::HttpMethod::Post,
+                    body: &body,
+                    headers: &[],
+                };
+                webhook::post(&self.http, None, out, now).await
             }
             Action::Notify {
                 channel: NotifyChannel::Email,

@@ -21,16 +21,31 @@ fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     (at - now).to_std().ok()
 }
 
-/// Sends one request. `id` is the stable delivery id: the same on every retry.
+/// One webhook request.
+pub(crate) struct Outgoing<'a> {
+    /// The stable delivery id: the same on every retry.
+    pub id: &'a str,
+    pub url: &'a str,
+    pub method: HttpMethod,
+    pub body: &'a Value,
+    /// Extra headers, secrets filled in.
+    pub headers: &'a [(String, String)],
+}
+
+/// Sends one request.
 pub(crate) async fn post(
     http: &super::Http,
     signer: Option<&Verifier>,
-    id: &str,
-    url: &str,
-    method: HttpMethod,
-    body: &Value,
+    out: Outgoing<'_>,
     now: DateTime<Utc>,
 ) -> Attempt {
+    let Outgoing {
+        id,
+        url,
+        method,
+        body,
+        headers,
+    } = out;
     let bytes = match serde_json::to_vec(body) {
         Ok(b) => b,
         Err(e) => {
@@ -49,6 +64,9 @@ pub(crate) async fn post(
         .request(method, url)
         .header("content-type", "application/json")
         .header("webhook-id", id);
+    for (name, value) in headers {
+        req = req.header(name.as_str(), value.as_str());
+    }
     if let Some(signer) = signer {
         let ts = now.timestamp();
         if let Some(sig) = signer.sign(id, ts, &bytes) {
@@ -94,6 +112,11 @@ pub(crate) async fn send(
         Err(e) => match super::fence::fenced(&e) {
             Some(why) => Attempt::Fail {
                 error: format!("{url}: {why}"),
+            },
+            // A request that cannot be made (a header value no HTTP allows) fails the same way
+            // every time.
+            None if e.is_builder() => Attempt::Fail {
+                error: format!("{url}: {e}"),
             },
             None => Attempt::Retry {
                 error: format!("{url}: {e}"),

@@ -1103,12 +1103,18 @@ impl Work<'_> {
                     text,
                 }
             }
-            ActionDef::Webhook { url, method, body } => {
+            ActionDef::Webhook {
+                url,
+                method,
+                body,
+                headers,
+            } => {
                 let body = self.render_json(body, rule, path);
                 Action::Webhook {
                     url: url.clone(),
                     method: *method,
                     body,
+                    headers: headers.clone(),
                 }
             }
             ActionDef::Handoff { group, reason } => {

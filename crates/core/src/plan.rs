@@ -1207,6 +1207,7 @@ mod tests {
                 url: "https://example.org/hook".into(),
                 method: HttpMethod::Post,
                 body: json!({}),
+                headers: Default::default(),
             },
         ];
         let action = |i: usize| serde_json::to_string(&d.actions[i]).unwrap();

@@ -80,7 +80,10 @@ fn action_value(name: &str) -> Value {
                 "text": { "type": "string" }, "template": { "$ref": "#/$defs/templateName" } },
             "required": ["channel", "to"], "additionalProperties": false }),
         "webhook" => json!({ "type": "object", "properties": {
-                "url": { "type": "string", "pattern": "^https?://" }, "method": { "enum": ["POST", "PUT", "PATCH"] }, "body": {} },
+                "url": { "type": "string", "pattern": "^https?://" }, "method": { "enum": ["POST", "PUT", "PATCH"] }, "body": {},
+                "headers": { "type": "object", "additionalProperties": { "anyOf": [ { "type": "string" },
+                    { "type": "object", "properties": { "secret": { "type": "string", "pattern": "^[A-Za-z0-9_]+$" } },
+                      "required": ["secret"], "additionalProperties": false } ] } } },
             "required": ["url"], "additionalProperties": false }),
         "handoff" => json!({ "anyOf": [ { "type": "null" }, { "type": "object", "properties": {
                 "group": { "type": "string" }, "reason": { "type": "string" } }, "additionalProperties": false } ] }),

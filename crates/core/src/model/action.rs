@@ -18,6 +18,22 @@ named_enum! {
     pub enum HttpMethod { #[default] Post = "POST", Put = "PUT", Patch = "PATCH" }
 }
 
+/// The value of a header an outgoing webhook sends: text written in the rule, or a secret
+/// named there and read from the daemon's environment when the webhook is delivered
+/// (`FRONTDESK_OUTBOUND_SECRET_<NAME>`), so that no credential is in a rule file, a decision
+/// or the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum HeaderValue {
+    /// A secret, by name.
+    Secret {
+        /// Its name (`CRM_TOKEN`).
+        secret: String,
+    },
+    /// The value as written.
+    Text(String),
+}
+
 /// Who a ticket is assigned to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +153,9 @@ pub enum Action {
         method: HttpMethod,
         /// JSON body, templates rendered.
         body: Value,
+        /// Extra request headers.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        headers: std::collections::BTreeMap<String, HeaderValue>,
     },
     /// Hand the conversation to a human.
     Handoff {

@@ -10,7 +10,7 @@ mod helpdesk;
 mod sla;
 mod ticket;
 
-pub use action::{Action, AssignTarget, HttpMethod, NotifyChannel, TimerSpec};
+pub use action::{Action, AssignTarget, HeaderValue, HttpMethod, NotifyChannel, TimerSpec};
 pub use event::{Change, Event, EventType, TimerRef};
 pub use helpdesk::Helpdesk;
 pub use sla::{Metric, SlaClock, SlaState, SLA_TIMER_PREFIX};

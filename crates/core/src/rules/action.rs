@@ -4,7 +4,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::template::TextDef;
-use crate::model::{AssignTarget, EventType, HttpMethod, NotifyChannel, Priority, Status};
+use std::collections::BTreeMap;
+
+use crate::model::{
+    AssignTarget, EventType, HeaderValue, HttpMethod, NotifyChannel, Priority, Status,
+};
 use crate::routing::TeamAssign;
 use crate::syntax::decode::Fields;
 use crate::syntax::decode::{index, join, Cx};
@@ -81,6 +85,8 @@ pub enum ActionDef {
         method: HttpMethod,
         /// Body.
         body: Value,
+        /// Extra request headers.
+        headers: BTreeMap<String, HeaderValue>,
     },
     /// Hand to a human.
     Handoff {
@@ -378,7 +384,9 @@ fn compile_one<'d>(
             ActionDef::Notify { channel, to, text }
         }
         "webhook" => {
-            let f = env.cx().map(value, p, &["url", "method", "body"])?;
+            let f = env
+                .cx()
+                .map(value, p, &["url", "method", "body", "headers"])?;
             let Some(u) = f.get("url") else {
                 env.cx().missing(&f, p, "url");
                 return None;
@@ -397,7 +405,16 @@ fn compile_one<'d>(
                 None => HttpMethod::Post,
             };
             let body = f.get("body").map_or(Value::Null, Node::to_json);
-            ActionDef::Webhook { url, method, body }
+            let headers = match f.get("headers") {
+                Some(h) => headers(env.cx(), h, &join(p, "headers"))?,
+                None => BTreeMap::new(),
+            };
+            ActionDef::Webhook {
+                url,
+                method,
+                body,
+                headers,
+            }
         }
         "handoff" => {
             if let Kind::Null = value.kind {
@@ -635,6 +652,100 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("duration `{text}` must be more than zero"));
     }
     Ok(total)
+}
+
+/// Headers frontdesk sets on a webhook itself: a rule may not replace them.
+const OWN_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// A webhook's `headers:`: names as HTTP allows them (and not frontdesk's own), values as text
+/// or `{ secret: NAME }`.
+fn headers(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<BTreeMap<String, HeaderValue>> {
+    let Kind::Map(pairs) = &node.kind else {
+        cx.expected(node, path, "a mapping of header names to values");
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (k, v) in pairs {
+        let Kind::Str(name) = &k.kind else {
+            cx.error(k.pos, path, "header names must be text");
+            ok = false;
+            continue;
+        };
+        let at = join(path, name);
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(token) {
+            cx.error(k.pos, &at, format!("`{name}` is not an HTTP header name"));
+            ok = false;
+            continue;
+        }
+        if OWN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            cx.error(
+                k.pos,
+                &at,
+                format!("`{name}` is set by frontdesk itself and cannot be replaced"),
+            );
+            ok = false;
+            continue;
+        }
+        let value = match &v.kind {
+            Kind::Map(_) => {
+                let Some(f) = cx.map(v, &at, &["secret"]) else {
+                    ok = false;
+                    continue;
+                };
+                let Some(secret) = f
+                    .get("secret")
+                    .and_then(|s| cx.nonempty_text(s, &join(&at, "secret")))
+                else {
+                    ok = false;
+                    continue;
+                };
+                if !secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    cx.error(
+                        v.pos,
+                        &join(&at, "secret"),
+                        format!("`{secret}` is not a secret name: letters, digits and `_` (it is read from FRONTDESK_OUTBOUND_SECRET_<NAME>)"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                HeaderValue::Secret {
+                    secret: secret.to_ascii_uppercase(),
+                }
+            }
+            _ => {
+                let Some(text) = cx.text(v, &at) else {
+                    ok = false;
+                    continue;
+                };
+                if text.chars().any(|c| c.is_control() && c != '\t') {
+                    cx.error(
+                        v.pos,
+                        &at,
+                        "a header value cannot hold line breaks or control characters",
+                    );
+                    ok = false;
+                    continue;
+                }
+                HeaderValue::Text(text)
+            }
+        };
+        out.insert(name.clone(), value);
+    }
+    ok.then_some(out)
 }
 
 #[cfg(test)]
