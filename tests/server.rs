@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use common::{root, t0, Daemon};
 use frontdesk::server;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 fn example(name: &str) -> Value {
@@ -810,5 +811,37 @@ async fn unsigned_adapters_need_a_token() {
         .await;
     assert_eq!(status, 422, "{v}");
     assert!(v["error"]["field"].is_string(), "{v}");
+    d.stop().await;
+}
+
+/// A query string that does not fit its route is refused like any other bad input: the one
+/// JSON error body, code `invalid_query`, naming the parameter (not axum's plain text).
+#[tokio::test]
+async fn bad_query_strings_get_the_json_error_naming_the_parameter() {
+    let d = Daemon::start().await;
+    let event = json!({"id": "q1", "type": "ticket.created", "ticket": {"id": "T1"}});
+    for (method, path, field) in [
+        (Method::POST, "/v1/events?explain=maybe", "explain"),
+        (Method::GET, "/v1/outbox?limit=1e30", "limit"),
+        (Method::GET, "/v1/outbox?limit=-1", "limit"),
+        (Method::GET, "/v1/bots/support/stats?top=lots", "top"),
+    ] {
+        let body = (method == Method::POST).then_some(&event);
+        let (status, answer) = d.call(method, path, body).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_query", "{path}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{path}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("query string: ")),
+            "{path}: {answer}"
+        );
+    }
+    // Nothing was decided for the refused event; a good query string still works.
+    let (status, _) = d.post("/v1/events?explain=true", &event).await;
+    assert_eq!(status, 200);
+    let (status, rows) = d.get("/v1/outbox?limit=5").await;
+    assert_eq!(status, 200, "{rows}");
     d.stop().await;
 }

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::json_body;
+use super::extract::{json_body, Query};
 use super::{AppError, AppState};
 use crate::service::chat::{self, ChatAnswer, ChatClosed, Transcript};
 use crate::store::ChatStats;

@@ -1,11 +1,42 @@
-//! Reading request bodies: the size limit, the content type, JSON with positions, and typed
-//! bodies whose errors name the failing field.
+//! Reading requests: query strings, and bodies (the size limit, the content type, JSON with
+//! positions, typed bodies whose errors name the failing field).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
 
 use crate::service::{Code, Error};
+
+/// A query string read into `T`. One that does not fit (`?explain=maybe`, `?limit=1e30`) is
+/// answered like every other rejection: the JSON error `invalid_query`, naming the parameter,
+/// where axum's own extractor answers in plain text.
+pub(super) struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let error = Error::new(
+                    Code::InvalidQuery,
+                    format!("query string: {}", e.into_inner()),
+                );
+                if field == "." {
+                    error
+                } else {
+                    error.field(field)
+                }
+            })
+    }
+}
 
 /// The body, or the right error when it is too big or unreadable.
 pub(super) fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Error> {

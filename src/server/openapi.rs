@@ -223,7 +223,7 @@ pub fn document() -> Value {
             "/v1/bots/{bot}/stats" => op(
                 "A bot's deflection and answer rates, feedback and top unanswered questions",
                 stats.clone(),
-                &["401", "404", "503"],
+                &["400", "401", "404", "503"],
                 None,
                 json!([{ "name": "bot", "in": "path", "required": true, "schema": text },
                 { "name": "top", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }]),

@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower::ServiceBuilder;
 
-use super::extract::{body, parse_json, require_json};
+use super::extract::{body, parse_json, require_json, Query};
 use super::{agents, chat, csat, openapi, AppError, AppState, Options};
 use crate::adapters::{self, AdapterError, Inbound, Translated};
 use crate::model::Event;
