@@ -122,7 +122,11 @@ async fn feedback_yes_and_no() {
     assert_eq!(yes["handoff"], false);
     // Feedback as a value on an answer already rated: nothing to rate.
     let (status, e) = d.message(&s, json!({ "feedback": "yes" })).await;
-    assert_eq!(status, 422, "{e}");
+    assert_eq!(
+        (status, &e["error"]["code"]),
+        (409, &json!("nothing_to_rate")),
+        "{e}"
+    );
     assert_eq!(e["error"]["field"], "feedback");
 
     // "No" as a value: recorded, and the chat goes to a person through the event path.
@@ -458,8 +462,17 @@ async fn errors() {
         "invalid_request",
         Some("text"),
     );
-    let ok = d.message(&s, json!({ "text": "å".repeat(2048) })).await;
-    assert_eq!(ok.0, 200, "4,096 bytes are taken");
+    let ok = d.message(&s, json!({ "text": "å".repeat(4096) })).await;
+    assert_eq!(
+        ok.0, 200,
+        "4,096 characters are taken, whatever their bytes"
+    );
+    check(
+        d.message(&s, json!({ "text": "å".repeat(4097) })).await,
+        422,
+        "invalid_request",
+        Some("text"),
+    );
     check(
         d.message(&s, json!({})).await,
         422,
@@ -499,8 +512,8 @@ async fn errors() {
     assert_eq!(d.message(&s, json!({ "feedback": "person" })).await.0, 200);
     check(
         d.message(&s, json!({ "feedback": "no" })).await,
-        422,
-        "invalid_request",
+        409,
+        "nothing_to_rate",
         Some("feedback"),
     );
     // A message id that is not one.

@@ -825,6 +825,12 @@ async fn bad_query_strings_get_the_json_error_naming_the_parameter() {
         (Method::GET, "/v1/outbox?limit=1e30", "limit"),
         (Method::GET, "/v1/outbox?limit=-1", "limit"),
         (Method::GET, "/v1/bots/support/stats?top=lots", "top"),
+        // The documented bounds and enums are the ones enforced.
+        (Method::GET, "/v1/outbox?limit=1001", "limit"),
+        (Method::GET, "/v1/decisions?limit=0", "limit"),
+        (Method::GET, "/v1/bots/support/stats?top=0", "top"),
+        (Method::GET, "/v1/outbox?state=lost", "state"),
+        (Method::GET, "/v1/decisions?limt=5", "limt"),
     ] {
         let body = (method == Method::POST).then_some(&event);
         let (status, answer) = d.call(method, path, body).await;
@@ -843,5 +849,65 @@ async fn bad_query_strings_get_the_json_error_naming_the_parameter() {
     assert_eq!(status, 200);
     let (status, rows) = d.get("/v1/outbox?limit=5").await;
     assert_eq!(status, 200, "{rows}");
+    d.stop().await;
+}
+
+/// What `tests/contract/run` checks with generated requests, held here with chosen ones: the
+/// document states the bounds the handlers enforce, and bodies are read as their schemas say.
+#[tokio::test]
+async fn the_document_states_what_the_server_does() {
+    let d = Daemon::start().await;
+    let (_, doc) = d.get("/openapi.json").await;
+    let params = &doc["paths"]["/v1/decisions"]["get"]["parameters"];
+    let limit = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].as_u64(),
+            limit["schema"]["maximum"].as_u64()
+        ),
+        (Some(1), Some(1000))
+    );
+    let outbox = &doc["paths"]["/v1/outbox"]["get"];
+    assert_eq!(
+        outbox["parameters"][0]["schema"]["enum"],
+        json!(["pending", "delivered", "dead"]),
+        "{outbox}"
+    );
+    // Every operation with a query string or a body lists the 400 it can answer.
+    for (path, method) in [
+        ("/v1/outbox", "get"),
+        ("/v1/events", "post"),
+        ("/v1/chat/sessions", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"]["400"].is_object(),
+            "{path}"
+        );
+    }
+    // A sized integer carries its bounds, not only a format the generator may not read.
+    let stats = doc["components"]["schemas"]["TicketStats"].to_string();
+    assert!(stats.contains("4294967295"), "{stats}");
+    // The daemon under test has no API token: its document asks for none.
+    assert!(
+        doc.to_string().find("\"security\"").is_none(),
+        "no route asks for a token"
+    );
+
+    // A struct given as an array, and a whole float where an integer is wanted.
+    let array = json!({"id": "s1", "type": "ticket.created", "ticket": {"id": "T1", "customer": [null, null]}});
+    let (status, e) = d.post("/v1/events", &array).await;
+    assert_eq!(
+        (status, &e["error"]["field"]),
+        (422, &json!("ticket.customer")),
+        "{e}"
+    );
+    let whole = json!({"id": "s2", "type": "ticket.created", "ticket": {"id": "T2", "stats": {"reopens": 2.0}}});
+    let (status, e) = d.post("/v1/events", &whole).await;
+    assert_eq!(status, 200, "{e}");
     d.stop().await;
 }

@@ -2,15 +2,22 @@
 //! format), so this only reads it, with the failing field's path on error.
 
 use super::{AdapterError, Inbound, Translated};
-use crate::model::Event;
+use crate::model::{strict, Event};
 
 pub(super) fn translate(inbound: &Inbound<'_>) -> Result<Translated, AdapterError> {
-    super::parse_body(inbound.body)?;
-    let de = &mut serde_json::Deserializer::from_slice(inbound.body);
-    let event: Event = serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = super::parse_body(inbound.body)?;
+    let event: Event = strict::from_value(&value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { String::new() } else { path };
         AdapterError::payload(field, e.into_inner().to_string())
     })?;
+    for (field, id) in [("id", &event.id), ("ticket.id", &event.ticket.id)] {
+        if id.trim().is_empty() {
+            return Err(AdapterError::payload(
+                field.to_string(),
+                "must not be empty",
+            ));
+        }
+    }
     Ok(Translated::Event(event))
 }

@@ -40,6 +40,9 @@ mod text;
 mod zammad;
 mod zendesk;
 
+/// The event types a Zendesk trigger body may name in `type`.
+pub(crate) use zendesk::TRIGGER_TYPES as ZENDESK_TRIGGER_TYPES;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};

@@ -132,6 +132,13 @@ impl<'a> At<'a> {
             Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
             Value::String(_) => Err(self.error("expected an id, found an empty string")),
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+            // JSON has one number type: `7.0` is the integer 7.
+            Value::Number(n)
+                if n.as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.0e15) =>
+            {
+                Ok(format!("{}", n.as_f64().unwrap_or_default() as i64))
+            }
             _ => Err(self.expected("an id (a string or an integer)")),
         }
     }

@@ -36,7 +36,7 @@ const ACCOUNT: &str = "x-zendesk-account-id";
 const WEBHOOK: &str = "x-zendesk-webhook-id";
 
 /// The event types a trigger body may name.
-const TRIGGER_TYPES: &[EventType] = &[
+pub(crate) const TRIGGER_TYPES: &[EventType] = &[
     EventType::TicketCreated,
     EventType::MessageCreated,
     EventType::MessageAgent,

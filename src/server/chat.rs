@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::{json_body, Query};
+use super::extract::{json_body, Limit, Query};
 use super::{AppError, AppState};
 use crate::service::chat::{self, ChatAnswer, ChatClosed, Transcript};
 use crate::store::ChatStats;
@@ -20,10 +20,11 @@ use crate::store::ChatStats;
 const WIDGET: &str = include_str!("chat.html");
 
 /// Query of `GET /v1/bots/{bot}/stats`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StatsQuery {
-    /// How many unanswered questions to list (default 10, at most 1000).
-    pub top: Option<u32>,
+    /// How many unanswered questions to list (default 10).
+    pub top: Option<Limit>,
 }
 
 pub(super) async fn post_session(
@@ -64,7 +65,9 @@ pub(super) async fn get_stats(
     Path(name): Path<String>,
     Query(q): Query<StatsQuery>,
 ) -> Result<Json<ChatStats>, AppError> {
-    Ok(Json(chat::stats(&state.desk, &name, q.top).await?))
+    Ok(Json(
+        chat::stats(&state.desk, &name, q.top.map(|t| t.0)).await?,
+    ))
 }
 
 pub(super) async fn widget() -> Response {

@@ -6,7 +6,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
 
 use crate::service::{Code, Error};
 
@@ -35,6 +36,44 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                     error.field(field)
                 }
             })
+    }
+}
+
+/// A page size read from a query string: 1 to [`Limit::MAX`]. The OpenAPI document takes its
+/// bounds from here, so what is documented is what is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub u32);
+
+impl Limit {
+    /// The largest page.
+    pub const MAX: u32 = 1000;
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
+        let n = u32::deserialize(d)?;
+        if (1..=Limit::MAX).contains(&n) {
+            Ok(Limit(n))
+        } else {
+            Err(D::Error::custom(format!(
+                "{n} is outside 1 to {}",
+                Limit::MAX
+            )))
+        }
+    }
+}
+
+impl schemars::JsonSchema for Limit {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Limit".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": Limit::MAX })
     }
 }
 
@@ -89,7 +128,7 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Error> {
     require_json(headers)?;
     let value = parse_json(&body(bytes)?)?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    crate::model::strict::from_value(&value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         // "missing field `bot`" names the field itself; the path is its parent.

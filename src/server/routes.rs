@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower::ServiceBuilder;
 
-use super::extract::{body, parse_json, require_json, Query};
+use super::extract::{body, parse_json, require_json, Limit, Query};
 use super::{agents, chat, csat, openapi, AppError, AppState, Options};
 use crate::adapters::{self, AdapterError, Inbound, Translated};
 use crate::model::Event;
@@ -55,7 +55,7 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         )
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { metrics::handle().render() }))
-        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/openapi.json", get(get_openapi))
         .route("/chat", get(chat::widget))
         .fallback(|| async { AppError::not_found("no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
@@ -108,9 +108,10 @@ async fn require_token(State(state): State<Arc<AppState>>, req: Request, next: N
 }
 
 /// Query of `POST /v1/events`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventQuery {
-    /// Include the full trace.
+    /// Include every rule's outcome (the full trace).
     #[serde(default)]
     pub explain: bool,
 }
@@ -136,9 +137,10 @@ async fn post_event(
 }
 
 /// Query of `POST /v1/inbound/{adapter}`.
-#[derive(Debug, Default, Deserialize)]
+/// Other parameters are ignored: a helpdesk may add its own to the URL it calls.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct InboundQuery {
-    /// Include the full trace.
+    /// Include every rule's outcome (the full trace).
     #[serde(default)]
     pub explain: bool,
     /// API token, for helpdesks that cannot send an `Authorization` header.
@@ -205,29 +207,64 @@ async fn get_ticket(
     Ok(Json(state.desk.ticket(&id).await?))
 }
 
+/// Query of `GET /v1/decisions`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionsQuery {
+    /// Only this ticket.
+    pub ticket: Option<String>,
+    /// Only decisions in which this rule fired.
+    pub rule: Option<String>,
+    /// At most this many rows (default 100).
+    pub limit: Option<Limit>,
+}
+
 async fn get_decisions(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<AuditQuery>,
+    Query(q): Query<DecisionsQuery>,
 ) -> Result<Json<Vec<AuditRow>>, AppError> {
+    let q = AuditQuery {
+        ticket: q.ticket,
+        rule: q.rule,
+        limit: q.limit.map(|l| l.0),
+    };
     Ok(Json(state.desk.audit(&q).await?))
 }
 
+/// The states of outbox rows.
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// Delivered.
+    Delivered,
+    /// Failed for good: a dead letter.
+    Dead,
+}
+
 /// Query of `GET /v1/outbox`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
-    /// `pending`, `delivered` or `dead`.
-    pub state: Option<String>,
+    /// Only rows in this state.
+    pub state: Option<OutboxState>,
     /// At most this many rows (default 100).
-    pub limit: Option<u32>,
+    pub limit: Option<Limit>,
 }
 
 async fn get_outbox(
     State(state): State<Arc<AppState>>,
     Query(q): Query<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxRow>>, AppError> {
+    let wanted = q.state.map(|s| match s {
+        OutboxState::Pending => "pending",
+        OutboxState::Delivered => "delivered",
+        OutboxState::Dead => "dead",
+    });
     let rows = state
         .desk
-        .outbox(q.state.as_deref(), q.limit.unwrap_or(100))
+        .outbox(wanted, q.limit.map_or(100, |l| l.0))
         .await?;
     Ok(Json(rows))
 }
@@ -254,6 +291,19 @@ async fn get_kpis(
         )
             .into_response(),
     })
+}
+
+/// The document of this daemon: its security as configured.
+async fn get_openapi(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let security = openapi::Security {
+        tokens: state.tokens.enabled(),
+        signed: state
+            .verifiers
+            .keys()
+            .map(|k| crate::model::Named::name(*k))
+            .collect(),
+    };
+    Json(openapi::document_for(&security))
 }
 
 async fn get_config(State(state): State<Arc<AppState>>) -> Json<ConfigInfo> {

@@ -59,14 +59,20 @@ pub struct ChatOpened {
 /// Body of `POST /v1/chat/sessions/{id}/messages`: exactly one of `text` and `feedback`.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    { "required": ["text"], "properties": { "text": { "type": "string" } } },
+    { "required": ["feedback"], "properties": { "feedback": { "type": "string" } } }
+]))]
 pub struct ChatInput {
     /// The client's id of this message (1 to 128 letters, digits and `-_.:`): sent again with
     /// the same id, the message is not taken twice but answered as the first time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z0-9_.:-]{1,128}$"))]
     pub id: Option<String>,
-    /// What the customer wrote (1 to 4,096 bytes). A quick reply's text counts as that quick
-    /// reply.
+    /// What the customer wrote (up to 4,096 characters, not only spaces). A quick reply's
+    /// text counts as that quick reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"\S"), length(max = 4096))]
     pub text: Option<String>,
     /// A quick reply sent as a value: `yes` / `no` on the last answer, or `person`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,12 +336,12 @@ pub async fn message(state: &Arc<Desk>, id: &str, body: ChatInput) -> Result<Cha
             if text.trim().is_empty() {
                 return Err(Error::invalid_request("text: the message is empty", "text"));
             }
-            if text.len() > bot::MAX_MESSAGE_BYTES {
+            let chars = text.chars().count();
+            if chars > bot::MAX_MESSAGE_CHARS {
                 return Err(Error::invalid_request(
                     format!(
-                        "text: the message is {} bytes; at most {} are taken",
-                        text.len(),
-                        bot::MAX_MESSAGE_BYTES
+                        "text: the message is {chars} characters; at most {} are taken",
+                        bot::MAX_MESSAGE_CHARS
                     ),
                     "text",
                 ));
@@ -392,7 +398,9 @@ async fn take_message(
         let now = state.clock.now();
         let mut turn = bot::reply(bot, &session, &input, now).map_err(|e| match e {
             ChatError::Closed => Error::new(Code::SessionClosed, e.to_string()),
-            ChatError::NothingToRate => Error::invalid_request(e.to_string(), "feedback"),
+            ChatError::NothingToRate => {
+                Error::new(Code::NothingToRate, e.to_string()).field("feedback")
+            }
             ChatError::Empty | ChatError::TooLong(_) => {
                 Error::invalid_request(e.to_string(), "text")
             }

@@ -62,6 +62,8 @@ codes! {
     Stale = ("stale", 409),
     /// The chat session is closed.
     SessionClosed = ("session_closed", 409),
+    /// Feedback (`yes` / `no`) sent before the bot answered anything in the session.
+    NothingToRate = ("nothing_to_rate", 409),
     /// The survey was rated before with another score; the first rating stands.
     SurveyAlreadyRated = ("survey_already_rated", 409),
     /// A survey link whose time ran out.

@@ -63,8 +63,8 @@ use crate::model::{Channel, Customer, Priority};
 use crate::time::calendar::Calendar;
 use crate::time::expected::{expected_response, ResponseTargets};
 
-/// Longest message a customer may send, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// Longest message a customer may send, in characters (as JSON Schema's `maxLength` counts).
+pub const MAX_MESSAGE_CHARS: usize = 4096;
 
 /// Where a session is in its life.
 #[derive(
@@ -341,8 +341,8 @@ pub enum ChatError {
     /// The message is empty.
     #[error("the message is empty")]
     Empty,
-    /// The message is over [`MAX_MESSAGE_BYTES`].
-    #[error("the message is {0} bytes; at most {MAX_MESSAGE_BYTES} are taken")]
+    /// The message is over [`MAX_MESSAGE_CHARS`].
+    #[error("the message is {0} characters; at most {MAX_MESSAGE_CHARS} are taken")]
     TooLong(usize),
     /// The session has ended.
     #[error("the chat is closed")]
@@ -489,8 +489,9 @@ fn what_was_said(
             if t.is_empty() {
                 return Err(ChatError::Empty);
             }
-            if t.len() > MAX_MESSAGE_BYTES {
-                return Err(ChatError::TooLong(t.len()));
+            let chars = t.chars().count();
+            if chars > MAX_MESSAGE_CHARS {
+                return Err(ChatError::TooLong(chars));
             }
             (t.to_string(), quick_reply(bot, session, t))
         }

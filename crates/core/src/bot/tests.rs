@@ -244,12 +244,12 @@ fn bad_messages() {
         reply(&bot, &s, &Input::Text("  \n".into()), now),
         Err(ChatError::Empty)
     );
-    let long = "a".repeat(MAX_MESSAGE_BYTES + 1);
+    let long = "ø".repeat(MAX_MESSAGE_CHARS + 1);
     assert_eq!(
         reply(&bot, &s, &Input::Text(long), now),
-        Err(ChatError::TooLong(MAX_MESSAGE_BYTES + 1))
+        Err(ChatError::TooLong(MAX_MESSAGE_CHARS + 1))
     );
-    assert!(reply(&bot, &s, &Input::Text("a".repeat(MAX_MESSAGE_BYTES)), now).is_ok());
+    assert!(reply(&bot, &s, &Input::Text("ø".repeat(MAX_MESSAGE_CHARS)), now).is_ok());
 }
 
 #[test]

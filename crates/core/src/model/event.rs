@@ -63,6 +63,7 @@ pub struct TimerRef {
 #[serde(deny_unknown_fields)]
 pub struct Event {
     /// Unique id; repeating an id repeats nothing.
+    #[schemars(pattern(r"\S"))]
     pub id: String,
     /// What happened.
     #[serde(rename = "type")]
@@ -102,7 +103,7 @@ impl Event {
 
     /// Reads an event from a JSON value (as written in a rule file test).
     pub fn from_value(value: Value) -> Result<Event, String> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
+        super::strict::from_value(&value).map_err(|e| {
             let path = e.path().to_string();
             format!("{path}: {}", e.into_inner())
         })

@@ -8,6 +8,7 @@ mod action;
 mod event;
 mod helpdesk;
 mod sla;
+pub mod strict;
 mod ticket;
 
 pub use action::{Action, AssignTarget, HeaderValue, HttpMethod, NotifyChannel, TimerSpec};

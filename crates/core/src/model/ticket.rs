@@ -90,6 +90,7 @@ impl Customer {
 #[serde(deny_unknown_fields)]
 pub struct Ticket {
     /// The helpdesk's ticket id.
+    #[schemars(pattern(r"\S"))]
     pub id: String,
     /// Where it came from.
     #[serde(default)]
