@@ -911,3 +911,113 @@ async fn the_document_states_what_the_server_does() {
     assert_eq!(status, 200, "{e}");
     d.stop().await;
 }
+
+/// Rate limits over real HTTP: a token's burst, then 429 with `Retry-After` until its slot
+/// comes back on the daemon's clock; another token and a caller without one are counted apart;
+/// a chat session is held to its own limit.
+#[tokio::test]
+async fn callers_over_their_limit_get_429_with_retry_after() {
+    use frontdesk::server::limit::Limits;
+    let limits = Limits {
+        api: "3/min".parse().unwrap(),
+        chat_session: "2/min".parse().unwrap(),
+        chat_address: "100/min".parse().unwrap(),
+        trusted_proxies: Vec::new(),
+    };
+    let d = Daemon::with()
+        .tokens(&["alpha", "beta"])
+        .limits(limits)
+        .start()
+        .await;
+    let get = |token: Option<&'static str>| {
+        let mut req = d.http.get(format!("{}/v1/agents", d.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    for _ in 0..3 {
+        assert_eq!(get(Some("alpha")).await.unwrap().status(), 200);
+    }
+    let refused = get(Some("alpha")).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "20");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    // Another token has its own budget; so has a caller with none (counted by address).
+    assert_eq!(get(Some("beta")).await.unwrap().status(), 200);
+    assert_eq!(get(None).await.unwrap().status(), 401);
+    // Health and metrics are never limited.
+    for _ in 0..10 {
+        assert_eq!(
+            d.http
+                .get(format!("{}/readyz", d.url))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    // 20 s later on the daemon's clock, one more is taken.
+    d.clock.set(t0() + Duration::seconds(20));
+    assert_eq!(get(Some("alpha")).await.unwrap().status(), 200);
+    assert_eq!(get(Some("alpha")).await.unwrap().status(), 429);
+
+    // Chat: two messages per session per minute; the third waits for the session's slot
+    // while the token (3/min) still has room.
+    d.clock.set(t0() + Duration::hours(1));
+    let chat = |path: String, body: Value| {
+        d.http
+            .post(format!("{}{path}", d.url))
+            .bearer_auth("beta")
+            .json(&body)
+            .send()
+    };
+    let open = chat("/v1/chat/sessions".into(), json!({"bot": "support"}))
+        .await
+        .unwrap();
+    let s1: Value = open.json().await.unwrap();
+    let path = format!("/v1/chat/sessions/{}/messages", s1["id"].as_str().unwrap());
+    d.clock.set(t0() + Duration::hours(2));
+    assert_eq!(
+        chat(path.clone(), json!({"text": "hallo"}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        chat(path.clone(), json!({"text": "en til"}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let third = chat(path.clone(), json!({"text": "og en"})).await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert_eq!(third.headers()["retry-after"], "30");
+    let body: Value = third.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("chat session"),
+        "{body}"
+    );
+    // The document says so.
+    let doc: Value = d
+        .http
+        .get(format!("{}/openapi.json", d.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["paths"]["/v1/events"]["post"]["responses"]["429"]["headers"]["Retry-After"]
+            .is_object()
+    );
+    d.stop().await;
+}

@@ -3,7 +3,8 @@
 reply). Each round opens a session, asks a question the example bot answers, says "yes", asks
 one it cannot answer, then asks for a person (the handoff decides an event through the rules).
 
-    ./target/release/frontdesk serve --store sqlite:///tmp/chat-bench.db --listen 127.0.0.1:8090 &
+    FRONTDESK_CHAT_ADDRESS_RATE_LIMIT=off FRONTDESK_CHAT_RATE_LIMIT=off \
+        ./target/release/frontdesk serve --store sqlite:///tmp/chat-bench.db --listen 127.0.0.1:8090 &
     python3 bench/chat/latency.py http://127.0.0.1:8090 300
 
 Prints p50 / p90 / p99 per kind of request, in milliseconds.

@@ -46,7 +46,8 @@ start_replicas() {
   for i in $(seq 0 $((replicas - 1))); do
     local port=$((base_port + i))
     ./target/release/frontdesk serve --listen 127.0.0.1:$port --store "$url" --config "$rules" \
-      --no-watch --log-format json "$@" >"$dir/log-$port" 2>&1 &
+      --no-watch --log-format json --rate-limit off --chat-rate-limit off \
+      --chat-address-rate-limit off "$@" >"$dir/log-$port" 2>&1 &
     pids+=("$!"); ports+=("$port"); urls+=("http://127.0.0.1:$port")
   done
   for u in "${urls[@]}"; do

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::delivery::fence::Cidr;
 use crate::delivery::helpdesk::HelpdeskApi;
 use crate::delivery::SmtpTls;
 use crate::model::{Helpdesk, Named};
+use crate::server::limit::{Limits, Rate};
 use crate::server::{Options, Tokens};
 
 /// Log output format.
@@ -110,6 +112,25 @@ pub struct Args {
     /// unique-local and shared addresses are refused otherwise, after DNS and on redirects.
     #[arg(long, env = "FRONTDESK_OUTBOUND_ALLOW", value_delimiter = ',')]
     outbound_allow: Vec<String>,
+    /// Requests to /v1/* per caller (an API token, or the address of a caller without one):
+    /// N/s, N/min or N/h, or `off`. N pass at once, then one every period/N; over it, 429 with
+    /// Retry-After.
+    #[arg(long, env = "FRONTDESK_RATE_LIMIT", default_value = "1000/s")]
+    rate_limit: Rate,
+    /// Chat messages per session (the public widget's abuse limit).
+    #[arg(long, env = "FRONTDESK_CHAT_RATE_LIMIT", default_value = "30/min")]
+    chat_rate_limit: Rate,
+    /// Chat requests (new sessions and messages) per caller address.
+    #[arg(
+        long,
+        env = "FRONTDESK_CHAT_ADDRESS_RATE_LIMIT",
+        default_value = "300/min"
+    )]
+    chat_address_rate_limit: Rate,
+    /// Reverse proxies (CIDR) whose X-Forwarded-For names the caller, for the per-address
+    /// limits; from any other peer the header is ignored.
+    #[arg(long, env = "FRONTDESK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
+    trusted_proxies: Vec<Cidr>,
     /// SMTP relay for e-mail notifications: smtp://HOST[:PORT] (port 25; plain, or STARTTLS
     /// with --smtp-tls) or smtps://HOST[:PORT] (implicit TLS, port 465).
     #[arg(long, env = "FRONTDESK_SMTP_URL")]
@@ -151,6 +172,10 @@ pub struct Args {
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
+}
+
+fn parse_cidr(s: &str) -> Result<Cidr, String> {
+    Cidr::parse(s)
 }
 
 fn parse_smtp_tls(s: &str) -> Result<SmtpTls, String> {
@@ -269,6 +294,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         watch: !args.no_watch,
         timer_lease: Duration::from_secs(args.timer_lease.max(1)),
         csat_secret: args.csat_secret,
+        limits: Limits {
+            api: args.rate_limit,
+            chat_session: args.chat_rate_limit,
+            chat_address: args.chat_address_rate_limit,
+            trusted_proxies: args.trusted_proxies,
+        },
         ..Options::new()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

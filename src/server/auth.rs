@@ -77,6 +77,15 @@ impl Tokens {
         }
     }
 
+    /// A short name of the token a valid `Authorization` header carries (the first bytes of
+    /// its hash, never the token), for per-token limits; `None` for no or a wrong token.
+    pub fn caller(&self, header: Option<&str>) -> Option<String> {
+        self.check(header).ok()?;
+        let token = header?.get("Bearer ".len()..)?.trim();
+        let hash = sha256(token.as_bytes());
+        Some(hash[..8].iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// The hex SHA-256 of a token, for configuration.
     pub fn hash_hex(token: &str) -> String {
         sha256(token.as_bytes())

@@ -10,6 +10,7 @@ mod chat;
 mod csat;
 mod error;
 mod extract;
+pub mod limit;
 mod openapi;
 mod routes;
 
@@ -62,6 +63,8 @@ pub struct Options {
     /// The secret survey links are signed with (`FRONTDESK_CSAT_SECRET`, at least 32 bytes);
     /// `None`: surveys offer no links.
     pub csat_secret: Option<String>,
+    /// Rate limits (per token or address, per chat session).
+    pub limits: limit::Limits,
 }
 
 impl Options {
@@ -82,6 +85,7 @@ impl Options {
             secrets: HashMap::new(),
             connectors: ConnectorConfig::default(),
             csat_secret: None,
+            limits: limit::Limits::default(),
         }
     }
 }
@@ -100,6 +104,27 @@ pub(crate) struct AppState {
     pub tokens: Tokens,
     /// Signature checks of the adapters that have secrets.
     pub verifiers: HashMap<Helpdesk, Verifier>,
+    /// The rate limits, and their state.
+    pub limits: Limiters,
+}
+
+/// The daemon's limiters.
+pub(crate) struct Limiters {
+    pub settings: limit::Limits,
+    pub api: limit::Limiter,
+    pub chat_session: limit::Limiter,
+    pub chat_address: limit::Limiter,
+}
+
+impl Limiters {
+    fn new(settings: &limit::Limits) -> Limiters {
+        Limiters {
+            api: limit::Limiter::new(settings.api),
+            chat_session: limit::Limiter::new(settings.chat_session),
+            chat_address: limit::Limiter::new(settings.chat_address),
+            settings: settings.clone(),
+        }
+    }
 }
 
 /// A daemon running in this process (for tests and embedding).
@@ -151,6 +176,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         desk: desk.clone(),
         tokens: opts.tokens.clone(),
         verifiers,
+        limits: Limiters::new(&opts.limits),
     });
     let app = routes::router(state, &opts);
     if opts.scheduler {

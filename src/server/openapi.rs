@@ -304,6 +304,8 @@ pub struct Security {
     pub tokens: bool,
     /// The adapters whose deliveries must carry a webhook signature.
     pub signed: Vec<&'static str>,
+    /// Rate limits are on: `/v1/*` may answer 429.
+    pub rate_limited: bool,
 }
 
 /// The document of a daemon with API tokens (`frontdesk schema openapi`).
@@ -311,6 +313,7 @@ pub fn document() -> Value {
     document_for(&Security {
         tokens: true,
         signed: Vec::new(),
+        rate_limited: true,
     })
 }
 
@@ -553,6 +556,11 @@ pub fn document_for(security: &Security) -> Value {
         }
         if tokens || inbound.is_some_and(|a| security.signed.contains(&a)) {
             operation["responses"]["401"] = error_response();
+        }
+        if security.rate_limited && path.starts_with("/v1/") {
+            let mut limited = error_response();
+            limited["headers"] = json!({ "Retry-After": { "description": "Seconds until a request will be taken again", "schema": { "type": "integer", "minimum": 1 } } });
+            operation["responses"]["429"] = limited;
         }
         entry[*method] = operation;
     }

@@ -78,8 +78,72 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
                 .concurrency_limit(1024)
                 .timeout(opts.request_timeout),
         )
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(record_http))
         .with_state(state)
+}
+
+/// Holds callers to their limits: every `/v1/*` request to the API limit of its token (or of
+/// its address, without one), chat requests also to the limit of their address, and chat
+/// messages to the limit of their session. Over a limit: 429 with `Retry-After`.
+async fn rate_limit(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !path.starts_with("/v1/") {
+        return next.run(req).await;
+    }
+    let limits = &state.limits;
+    let now = state.desk.clock.now();
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let address = limits.settings.caller(peer, forwarded);
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let caller = match state.tokens.caller(auth) {
+        Some(token) => format!("token {token}"),
+        None => format!("address {address}"),
+    };
+    let mut checks = vec![("api", &limits.api, caller)];
+    if let Some(chat) = path.strip_prefix("/v1/chat/") {
+        checks.push(("chat address", &limits.chat_address, address.to_string()));
+        if let Some(session) = chat
+            .strip_prefix("sessions/")
+            .and_then(|rest| rest.strip_suffix("/messages"))
+        {
+            checks.push((
+                "chat session",
+                &limits.chat_session,
+                format!("session {session}"),
+            ));
+        }
+    }
+    for (limit, limiter, key) in checks {
+        if let Err(wait) = limiter.take(&key, now) {
+            ::metrics::counter!("frontdesk_rate_limited_total", "limit" => limit).increment(1);
+            let secs = (wait.num_milliseconds() + 999) / 1000;
+            tracing::debug!(limit, %key, secs, "rate limited");
+            let mut answer = AppError::new(
+                Code::RateLimited,
+                format!(
+                    "too many requests for the {limit} limit of this {}; send again in {secs} s",
+                    key.split(' ').next().unwrap_or("caller")
+                ),
+            )
+            .into_response();
+            if let Ok(value) = header::HeaderValue::from_str(&secs.max(1).to_string()) {
+                answer.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return answer;
+        }
+    }
+    next.run(req).await
 }
 
 async fn record_http(req: Request, next: Next) -> Response {
@@ -295,7 +359,9 @@ async fn get_kpis(
 
 /// The document of this daemon: its security as configured.
 async fn get_openapi(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let limits = &state.limits.settings;
     let security = openapi::Security {
+        rate_limited: limits.api.on() || limits.chat_session.on() || limits.chat_address.on(),
         tokens: state.tokens.enabled(),
         signed: state
             .verifiers

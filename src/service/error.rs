@@ -87,6 +87,9 @@ codes! {
     InvalidReport = ("invalid_report", 422),
     /// The new rules have errors; the previous rules stay active.
     InvalidRules = ("invalid_rules", 422),
+    /// The caller sent more requests than its limit lets through; `Retry-After` says when
+    /// the next one will be taken.
+    RateLimited = ("rate_limited", 429),
     /// Something failed that should not have; the log says more.
     Internal = ("internal", 500),
     /// Deciding the event failed; nothing of it was written.

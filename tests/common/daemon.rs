@@ -35,6 +35,7 @@ pub struct Setup {
     secrets: Vec<(AdapterKind, String)>,
     connectors: ConnectorConfig,
     csat_secret: Option<String>,
+    limits: frontdesk::server::limit::Limits,
 }
 
 impl Setup {
@@ -98,6 +99,12 @@ impl Setup {
         self
     }
 
+    /// Rate limits (default: off, since the test clock stands still and nothing would refill).
+    pub fn limits(mut self, limits: frontdesk::server::limit::Limits) -> Setup {
+        self.limits = limits;
+        self
+    }
+
     /// Starts the daemon; panics if it does not start.
     pub async fn start(mut self) -> Daemon {
         let clock = self
@@ -149,6 +156,7 @@ impl Daemon {
                 ..ConnectorConfig::default()
             },
             csat_secret: None,
+            limits: frontdesk::server::limit::Limits::off(),
         }
     }
 
@@ -176,6 +184,7 @@ impl Daemon {
             clock: clock.clone(),
             connectors: setup.connectors.clone(),
             csat_secret: setup.csat_secret.clone(),
+            limits: setup.limits.clone(),
             ..Options::new()
         };
         for (kind, secret) in &setup.secrets {
