@@ -341,3 +341,177 @@ fn copy_tree(from: &Path, to: &Path) {
         std::fs::copy(from, to).unwrap();
     }
 }
+
+/// The peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// Hostile requests against the real daemon, one after another: each gets a clean answer
+/// (never a 5xx, never a dropped connection), the daemon answers `/readyz` after each, what
+/// it stored reads back unchanged, and none raises its peak memory by 100 MB. Times are
+/// printed; a hang fails at the client's 10 s timeout.
+#[tokio::test]
+async fn hostile_requests_get_clean_answers_and_the_daemon_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tokio::task::spawn_blocking({
+        let db = dir.path().join("fd.db");
+        move || spawn(&db, &[])
+    })
+    .await
+    .unwrap();
+    let http = client(Duration::from_secs(10));
+    let event = |id: &str, message: serde_json::Value| serde_json::json!({"id": id, "type": "ticket.created", "ticket": {"id": id}, "message": message});
+    let many_tags: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+    let many_fields: serde_json::Map<String, serde_json::Value> =
+        (0..50_000).map(|i| (format!("f{i}"), i.into())).collect();
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let strange = "NUL \u{0} bidi \u{202e}txet\u{202c} zero\u{200b}width 🧪 \u{feff}";
+    let cases: Vec<(&str, &str, Vec<u8>, &[u16])> = vec![
+        (
+            "100,000 tags",
+            "/v1/events",
+            serde_json::to_vec(&serde_json::json!({"id": "h1", "type": "ticket.created",
+                "ticket": {"id": "H1", "tags": many_tags}}))
+            .unwrap(),
+            &[200, 413, 422],
+        ),
+        (
+            "50,000 custom fields",
+            "/v1/events",
+            serde_json::to_vec(&serde_json::json!({"id": "h2", "type": "ticket.created",
+                "ticket": {"id": "H2", "fields": many_fields}}))
+            .unwrap(),
+            &[200, 413, 422],
+        ),
+        (
+            "a 900 KB message",
+            "/v1/events",
+            serde_json::to_vec(&event(
+                "h3",
+                serde_json::json!({"text": "ab ".repeat(300_000)}),
+            ))
+            .unwrap(),
+            &[200],
+        ),
+        (
+            "100,000-deep JSON",
+            "/v1/events",
+            deep.clone().into_bytes(),
+            &[400],
+        ),
+        (
+            "100,000-deep JSON in data",
+            "/v1/events",
+            format!(
+                r#"{{"id":"h4","type":"ticket.created","ticket":{{"id":"H4"}},"data":{deep}}}"#
+            )
+            .into_bytes(),
+            &[400],
+        ),
+        (
+            "invalid UTF-8",
+            "/v1/events",
+            b"{\"id\":\"h5\",\"type\":\"ticket.created\",\"ticket\":{\"id\":\"\xff\xfe\"}}"
+                .to_vec(),
+            &[400],
+        ),
+        (
+            "NUL, bidi and zero-width characters",
+            "/v1/events",
+            serde_json::to_vec(&serde_json::json!({"id": "h6", "type": "ticket.created",
+                "ticket": {"id": "h6", "subject": strange}, "message": {"text": strange}}))
+            .unwrap(),
+            &[200],
+        ),
+        (
+            "a 2 MB body",
+            "/v1/events",
+            vec![b' '; 2 * 1024 * 1024],
+            &[413],
+        ),
+        (
+            "a deep chat body",
+            "/v1/chat/sessions",
+            deep.clone().into_bytes(),
+            &[400],
+        ),
+        (
+            "a deep Zendesk body",
+            "/v1/inbound/zendesk",
+            deep.into_bytes(),
+            &[400],
+        ),
+        (
+            "a Chatwoot body of 60,000 keys",
+            "/v1/inbound/chatwoot",
+            serde_json::to_vec(
+                &(0..60_000)
+                    .map(|i| (format!("k{i}"), serde_json::Value::Null))
+                    .collect::<serde_json::Map<_, _>>(),
+            )
+            .unwrap(),
+            &[200, 422],
+        ),
+    ];
+    let before = peak_rss(p.pid());
+    for (what, path, body, expected) in cases {
+        let peak = peak_rss(p.pid());
+        let started = Instant::now();
+        let answer = http
+            .post(format!("{}{path}", p.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: no answer ({e})\n{}", p.tail(20)));
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        let took = started.elapsed();
+        let grew = peak_rss(p.pid()).saturating_sub(peak);
+        eprintln!(
+            "{what}: {status} in {took:?}, peak memory +{} MB",
+            grew / 1_000_000
+        );
+        assert!(
+            grew < 100_000_000,
+            "{what}: peak memory grew by {grew} bytes"
+        );
+        assert!(expected.contains(&status), "{what}: {status} {text:.300}");
+        if status >= 400 {
+            let e: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: {text:.300}"));
+            assert!(
+                e["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{what}: {e}"
+            );
+        }
+        assert_eq!(
+            ready(&http, &p.url).await,
+            Some(200),
+            "{what}: the daemon stopped serving"
+        );
+    }
+    // What was stored reads back as it was sent.
+    let ticket: serde_json::Value = http
+        .get(format!("{}/v1/tickets/h6", p.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ticket["ticket"]["subject"], strange, "{ticket:.300}");
+    eprintln!(
+        "peak memory grew by {} MB in all",
+        peak_rss(p.pid()).saturating_sub(before) / 1_000_000
+    );
+}
