@@ -541,3 +541,78 @@ fn least_loaded_counts_load_relative_to_capacity() {
         );
     }
 }
+
+/// Hostile rule packs: each either fails to compile with an error naming its file, line and
+/// column, or compiles and is decided on hostile data with the failure in the trace and the
+/// other rules still run. Times are printed (a runaway would hang the test).
+#[test]
+fn hostile_rule_packs_are_bounded() {
+    let long = "a".repeat(100_000);
+    // Refused when checked.
+    let deep_yaml = format!(
+        "rules:\n  - name: deep\n    on: ticket.created\n    when: {}x{}\n    then: []\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let refused: Vec<(&str, String, &str)> = vec![
+        ("an oversized regex", "rules:\n  - { name: big, on: ticket.created, when: { field: text, matches: 'a{1000}{1000}' }, then: [] }\n".into(), "h.yaml:2:"),
+        ("10,000-deep YAML", deep_yaml, "h.yaml:"),
+        ("a template that does not parse", "templates:\n  t:\n    en: \"{% for %}\"\nrules: []\n".into(), "h.yaml:3:"),
+    ];
+    for (what, yaml, place) in refused {
+        let started = std::time::Instant::now();
+        let err = Config::from_yaml("h.yaml", &yaml)
+            .expect_err(what)
+            .to_string();
+        eprintln!("{what}: refused in {:?}", started.elapsed());
+        assert!(err.contains(place), "{what}: {err:.400}");
+    }
+    // Compiled, and bounded when they run.
+    let pack = r#"
+rules:
+  - { name: catastrophic regex, on: ticket.created, when: { field: text, matches: '^(a+)+$' }, then: [ { add_tags: [matched] } ] }
+  - { name: looping template, on: ticket.created, then: [ { reply: { template: spin } } ] }
+  - { name: recursing template, on: ticket.created, then: [ { reply: { template: recurse } } ] }
+  - { name: growing script, on: ticket.created, then: [ { script: grow.rhai } ] }
+  - { name: recursing script, on: ticket.created, then: [ { script: recurse.rhai } ] }
+  - { name: still runs, on: ticket.created, then: [ { add_tags: [after] } ] }
+templates:
+  spin:
+    en: "{% for i in range(100000000) %}{{ i }}{% endfor %}"
+  recurse:
+    en: "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.yaml"), pack).unwrap();
+    std::fs::write(
+        dir.path().join("grow.rhai"),
+        "let s = \"ab\"; loop { s += s; }",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("recurse.rhai"), "fn f(n) { f(n + 1) } f(0)").unwrap();
+    let c = Config::load(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    let e = event(&format!(
+        r#"{{"id":"e","type":"ticket.created","ticket":{{"id":"T","subject":"{long}b"}},"message":{{"text":"{long}b"}}}}"#
+    ));
+    let started = std::time::Instant::now();
+    let d = engine::decide(&c, &e.ticket, &e, now());
+    eprintln!("hostile pack decided in {:?}", started.elapsed());
+    assert_eq!(
+        d.ticket.tags,
+        ["after"],
+        "the regex does not match and the last rule ran"
+    );
+    let failed: Vec<&str> = d.trace.errors.iter().map(|e| e.rule.as_str()).collect();
+    for rule in [
+        "looping template",
+        "recursing template",
+        "growing script",
+        "recursing script",
+    ] {
+        assert!(
+            failed.contains(&rule),
+            "{rule} failed and said so: {:#?}",
+            d.trace.errors
+        );
+    }
+}
