@@ -16,12 +16,13 @@ const BOUND: Duration = Duration::from_secs(10);
 #[test]
 fn fuzz_corpus_replays() {
     let started = Instant::now();
-    targets::init();
-    println!("loaded the shared packs in {:?}", started.elapsed());
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let mut slow = Vec::new();
     let mut total = 0;
     for (name, target) in targets::TARGETS {
+        let t = Instant::now();
+        targets::init(name);
+        println!("{name}: loaded in {:?}", t.elapsed());
         let dir = corpus.join(name);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

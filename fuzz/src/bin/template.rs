@@ -1,7 +1,7 @@
 //! AFL target `template`: see `frontdesk_fuzz::targets::template` and docs/fuzzing.md.
 
 fn main() {
-    frontdesk_fuzz::targets::init();
+    frontdesk_fuzz::targets::init("template");
     afl::fuzz!(|data: &[u8]| {
         frontdesk_fuzz::targets::template(data);
     });
