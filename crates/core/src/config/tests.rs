@@ -86,12 +86,13 @@ pub struct Expect {
 fn node_at<'n>(root: &'n Node, path: &str) -> &'n Node {
     let mut node = root;
     for part in path.split('.').filter(|p| !p.is_empty() && *p != "?") {
+        // `tags[2]`; a key of its own may hold a `[` (`typ[`), which is no index.
         let (key, idx) = match part.find('[') {
-            Some(i) => (
+            Some(i) if part.ends_with(']') => (
                 &part[..i],
                 part[i + 1..part.len() - 1].parse::<usize>().ok(),
             ),
-            None => (part, None),
+            _ => (part, None),
         };
         if let Kind::Map(pairs) = &node.kind {
             match pairs
@@ -448,4 +449,27 @@ fn compile_expect(
         ok &= good;
     }
     ok.then_some(e)
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn node_at_reads_keys_with_brackets() {
+        let root = crate::syntax::yaml::parse("type: ticket.created\n\"typ[\": x\ntags: [a, b]\n")
+            .unwrap();
+        assert_eq!(node_at(&root, "typ[").pos.line, 2);
+        assert_eq!(node_at(&root, "tags[1]").pos.line, 3);
+        assert_eq!(node_at(&root, "[").pos, root.pos);
+    }
+
+    #[test]
+    fn an_unknown_event_key_with_a_bracket_is_a_diagnostic() {
+        let text = "tests:\n  - name: x\n    event:\n      typ[: ticket.created\n";
+        let err = Config::from_yaml("t.yaml", text).unwrap_err().to_string();
+        let want = "t.yaml:4:13: tests[0].event: typ[: unknown field `typ[`";
+        assert!(err.contains(want), "{err}");
+    }
 }
