@@ -289,6 +289,33 @@ async fn queued_tickets_go_to_an_agent_coming_online_or_starting_a_shift() {
     d.stop().await;
 }
 
+/// The scheduler's sweep of the queues runs at most every `QUEUE_SWEEP` on the desk's clock:
+/// a shift opening is taken up by the next sweep, not by every turn of the loop.
+#[tokio::test]
+async fn the_scheduler_sweeps_the_queues_at_most_every_few_seconds() {
+    use frontdesk::service::agents::{sweep_queues_if_due, QUEUE_SWEEP};
+    let d = Daemon::with()
+        .now("2026-11-23T21:00:00Z".parse().unwrap())
+        .start()
+        .await;
+    d.status("kari", "online").await;
+    d.created("N1", "email", "en").await;
+    // The first sweep runs (nobody can take it yet).
+    let opens: chrono::DateTime<chrono::Utc> = "2026-11-24T07:00:00Z".parse().unwrap();
+    d.clock.set(opens - chrono::Duration::seconds(1));
+    assert_eq!(sweep_queues_if_due(&d.running.state).await, 0);
+    // The shift opens a second later: too soon for another sweep.
+    d.clock.set(opens);
+    assert_eq!(sweep_queues_if_due(&d.running.state).await, 0);
+    assert_eq!(d.ticket("N1").await["assignee"], Value::Null);
+    // Once the interval has passed, the sweep assigns it.
+    d.clock
+        .set(opens - chrono::Duration::seconds(1) + QUEUE_SWEEP);
+    assert_eq!(sweep_queues_if_due(&d.running.state).await, 1);
+    assert_eq!(d.ticket("N1").await["assignee"], "kari");
+    d.stop().await;
+}
+
 const ONE_SLOT: &str = r#"
 teams: { desk: {} }
 agents:

@@ -194,6 +194,26 @@ pub(crate) async fn route_queued_for(state: &Desk, agents: &[String]) -> usize {
     offer(state, teams).await
 }
 
+/// How often the scheduler offers every waiting queue. Status changes offer their teams at
+/// once; the sweep is for what time changes (a shift starting) and for capacity freed by a
+/// ticket leaving an agent. It reads the queues (up to 1,000 tickets) and must not run on every
+/// turn of the scheduler: with timers coming due all the time that was dozens of full reads a
+/// second, and on PostgreSQL with a long queue it slowed every routed decision.
+pub const QUEUE_SWEEP: chrono::Duration = chrono::Duration::seconds(5);
+
+/// [`route_all_queued`] when the last sweep is [`QUEUE_SWEEP`] old (on the desk's clock).
+pub async fn sweep_queues_if_due(state: &Desk) -> usize {
+    let now = state.clock.now();
+    {
+        let mut last = state.queues_swept_at.lock().expect("sweep lock");
+        if last.is_some_and(|t| now - t < QUEUE_SWEEP && now >= t) {
+            return 0;
+        }
+        *last = Some(now);
+    }
+    route_all_queued(state).await
+}
+
 /// Offers every queue that has tickets waiting.
 pub async fn route_all_queued(state: &Desk) -> usize {
     let waiting = match state.store.queued(None, 1000).await {

@@ -97,6 +97,8 @@ pub struct Desk {
     reload_lock: tokio::sync::Mutex<()>,
     /// Per queued ticket, the availability it was last offered to (see `agents::offer`).
     offered: std::sync::Mutex<HashMap<String, u64>>,
+    /// When the scheduler last offered every waiting queue (see `agents::sweep_queues_if_due`).
+    queues_swept_at: std::sync::Mutex<Option<DateTime<Utc>>>,
     /// Recent measured first responses, for `settings.measured_response`, and when (by the
     /// clock) they were last read from the store.
     measured: ArcSwap<crate::measured::Measured>,
@@ -134,6 +136,7 @@ impl Desk {
             connectors,
             reload_lock: tokio::sync::Mutex::new(()),
             offered: Default::default(),
+            queues_swept_at: Default::default(),
             measured: Default::default(),
             measured_at: Default::default(),
             chat_locks: Default::default(),

@@ -318,7 +318,7 @@ pub async fn run(state: Arc<Desk>, mut stop: watch::Receiver<bool>) {
         fire_due(&state).await;
         run_schedules(&state).await;
         deliver_due(&state).await;
-        super::agents::route_all_queued(&state).await;
+        super::agents::sweep_queues_if_due(&state).await;
         state.refresh_measured_if_due().await;
         let wait = match state.store.next_timer_due().await {
             Ok(Some(due)) => (due - state.clock.now())
