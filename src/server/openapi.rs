@@ -181,46 +181,46 @@ fn not_null(mut prop: Value) -> Value {
     prop
 }
 
-/// Rewrites references with prefix `from` to prefix `to`.
-fn retarget(v: Value, from: &str, to: &str) -> Value {
+/// Rewrites every string of `v` for which `rewrite` gives a new one (the references).
+fn rewrite_strings(v: Value, rewrite: &dyn Fn(&str) -> Option<String>) -> Value {
     match v {
-        Value::String(s) if s.starts_with(from) => Value::String(s.replacen(from, to, 1)),
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(|i| retarget(i, from, to)).collect())
-        }
+        Value::String(s) => Value::String(rewrite(&s).unwrap_or(s)),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| rewrite_strings(i, rewrite))
+                .collect(),
+        ),
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| (k, retarget(v, from, to)))
+                .map(|(k, v)| (k, rewrite_strings(v, rewrite)))
                 .collect(),
         ),
         other => other,
     }
 }
 
+/// Rewrites references with prefix `from` to prefix `to`.
+fn retarget(v: Value, from: &str, to: &str) -> Value {
+    rewrite_strings(v, &|s| {
+        s.strip_prefix(from).map(|rest| format!("{to}{rest}"))
+    })
+}
+
 /// Points both sides' references into `#/components/schemas/`.
 fn relink(v: Value, renamed: &[String]) -> Value {
-    match v {
-        Value::String(s) if s.starts_with(REQUEST_REFS) => {
-            Value::String(s.replacen(REQUEST_REFS, COMPONENTS, 1))
+    rewrite_strings(v, &|s| {
+        if let Some(name) = s.strip_prefix(REQUEST_REFS) {
+            return Some(format!("{COMPONENTS}{name}"));
         }
-        Value::String(s) if s.starts_with(RESPONSE_REFS) => {
-            let name = &s[RESPONSE_REFS.len()..];
-            if renamed.iter().any(|r| r == name) {
-                Value::String(format!("{COMPONENTS}{name}Out"))
-            } else {
-                Value::String(format!("{COMPONENTS}{name}"))
-            }
-        }
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(|i| relink(i, renamed)).collect())
-        }
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, relink(v, renamed)))
-                .collect(),
-        ),
-        other => other,
-    }
+        let name = s.strip_prefix(RESPONSE_REFS)?;
+        let suffix = if renamed.iter().any(|r| r == name) {
+            "Out"
+        } else {
+            ""
+        };
+        Some(format!("{COMPONENTS}{name}{suffix}"))
+    })
 }
 
 /// What an operation takes, from which the statuses it can answer with follow.
