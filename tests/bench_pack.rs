@@ -40,7 +40,7 @@ fn translation_reads_as_intended() {
     when:
       all:
         - { field: "ticket.channel", in: ["email","chat"] }
-        - { field: "text", contains: "refund invoice" }
+        - { field: "text", contains: "refund invoice", exact: true }
         - any:
             - { field: "ticket.customer.tier", eq: "gold" }
             - { field: "ticket.fields.priority_level", lte: 2 }

@@ -76,6 +76,18 @@ fn each_mistake_is_named_with_its_place() {
             format!("{RULE}    then: [ {{ reply: {{ text: \"{{{{ ticket.id \" }} }} ]\n"),
         ),
         (
+            "exact on an operator that compares whole values",
+            format!("{RULE}    when: {{ field: ticket.category, eq: billing, exact: true }}\n    then: [ {{ add_tags: [x] }} ]\n"),
+        ),
+        (
+            "exact on a list",
+            format!("{RULE}    when: {{ field: ticket.tags, contains: vip, exact: true }}\n    then: [ {{ add_tags: [x] }} ]\n"),
+        ),
+        (
+            "exact that is not a flag",
+            format!("{RULE}    when: {{ field: text, contains: refund, exact: sometimes }}\n    then: [ {{ add_tags: [x] }} ]\n"),
+        ),
+        (
             "invalid regex",
             format!("{RULE}    when: {{ field: message.text, matches: '(unclosed' }}\n    then: [ {{ add_tags: [x] }} ]\n"),
         ),
@@ -337,6 +349,29 @@ fn agents_without_capacity_or_shift_are_warned_about() {
     let config = Config::from_yaml("r.yaml", &yaml).expect("warnings only");
     let warnings: Vec<String> = config.warnings.iter().map(|d| d.to_string()).collect();
     insta::assert_snapshot!(warnings.join("\n"));
+}
+
+#[test]
+fn keywords_that_match_nearly_everything_and_languages_without_stemmer_are_warned_about() {
+    let yaml = "settings:\n  default_language: en\n  languages: { pl: [en], ko: [en], zh-hant: [zh], pl-PL: [pl] }\nrules:\n  - name: a\n    on: [ticket.created]\n    when: { field: text, contains_any: [refund, The, \"and the\", og, في] }\n    then: [ { add_tags: [x] } ]\n  - name: b\n    on: [ticket.created]\n    when: { field: text, contains: the, exact: true }\n    then: [ { add_tags: [y] } ]\n";
+    let config = Config::from_yaml("r.yaml", yaml).expect("warnings only");
+    let warnings: Vec<String> = config.warnings.iter().map(|d| d.to_string()).collect();
+    insta::assert_snapshot!(warnings.join("\n"));
+
+    // With whole words everywhere, a language without a stemmer changes nothing: no warning.
+    let exact = yaml.replace(
+        "default_language: en\n",
+        "default_language: en\n  exact_keywords: true\n",
+    );
+    let config = Config::from_yaml("r.yaml", &exact).expect("compiles");
+    assert!(
+        config
+            .warnings
+            .iter()
+            .all(|w| !w.message.contains("stemmer") && !w.message.contains("common word")),
+        "{:?}",
+        config.warnings
+    );
 }
 
 #[test]

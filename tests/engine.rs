@@ -616,3 +616,50 @@ templates:
         );
     }
 }
+
+/// `tests/packs/word_forms.yaml`: keywords in five languages find their word forms and not the
+/// words that only share letters with them; `decide` and `explain` agree on every case.
+#[test]
+fn word_forms_in_five_languages() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/packs/word_forms.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let c = Config::from_yaml(path, &text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(c.tests.len() >= 35, "the table has its cases");
+    let mut failed = Vec::new();
+    for t in &c.tests {
+        let (explained, mismatches) = t.run(&c);
+        for m in mismatches {
+            failed.push(format!(
+                "{}: {} expected {}, got {} ({:?})",
+                t.name, m.what, m.expected, m.actual, explained.trace.keywords
+            ));
+        }
+        let d = engine::decide(&c, &t.event.ticket, &t.event, t.now);
+        assert_eq!(
+            d.actions, explained.actions,
+            "{}: decide and explain agree",
+            t.name
+        );
+        assert_eq!(d.trace.fired, explained.trace.fired, "{}", t.name);
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn the_trace_names_the_form_a_keyword_was_found_as() {
+    let c = config(
+        "rules:\n  - name: r\n    on: [ticket.created]\n    when: { field: text, contains_any: [refund, invoice] }\n    then: [{ add_tags: [x] }]\n",
+    );
+    let e = created("Two refunds and one invoice");
+    let x = engine::explain(&c, &e.ticket, &e, now());
+    let forms: Vec<_> = x
+        .trace
+        .keywords
+        .iter()
+        .map(|k| (k.field.as_str(), k.keyword.as_str(), k.found.as_str()))
+        .collect();
+    // `invoice` was found as written: only `refund` is listed.
+    assert_eq!(forms, [("text", "refund", "refunds")]);
+    let d = engine::decide(&c, &e.ticket, &e, now());
+    assert!(d.trace.keywords.is_empty(), "decide leaves it out");
+}

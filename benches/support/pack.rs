@@ -151,10 +151,17 @@ fn condition(out: &mut String, c: &Value, lead: &str, col: usize, at: &str) -> R
     let [(op, operand)] = ops.as_slice() else {
         return Err(format!("{at}: expected exactly one operator"));
     };
+    // The pack's `contains_word` is a whole word: its reference evaluator and every engine
+    // measured on it match words as written, so frontdesk matches them `exact`, not their forms.
+    let exact = if *op == "contains_word" {
+        ", exact: true"
+    } else {
+        ""
+    };
     let op = operator(op).ok_or_else(|| format!("{at}: unsupported operator `{op}`"))?;
     writeln!(
         out,
-        "{lead}{{ field: {}, {op}: {} }}",
+        "{lead}{{ field: {}, {op}: {}{exact} }}",
         flow(&Value::String(field_path(field))),
         flow(operand)
     )

@@ -161,6 +161,9 @@ pub fn render_trace(d: &Decision, indent: &str) -> String {
             let _ = writeln!(s, "{indent}      {} [{} open]: {why}", c.agent, c.open);
         }
     }
+    for k in &d.trace.keywords {
+        let _ = writeln!(s, "{indent}≈ {}: `{}` ← {}", k.field, k.found, k.keyword);
+    }
     for e in &d.trace.errors {
         let _ = writeln!(s, "{indent}! error in {} {}: {}", e.rule, e.path, e.message);
     }

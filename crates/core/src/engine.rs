@@ -2,6 +2,7 @@
 //! and the time, it returns what to do. No I/O, no clock, no randomness: the same inputs give
 //! the same decision, which is what makes rules testable and events replayable.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
@@ -17,9 +18,10 @@ use crate::routing::{
 use crate::rules::action::{self, ActionDef, ActionEnv, TimerDef, When};
 use crate::rules::condition::Failure;
 use crate::rules::field::TextSlot;
+use crate::rules::forms::FormLang;
 use crate::rules::some_fields::SomeFields;
 use crate::rules::template::{Reads, TextDef, RESPONSE_NAMES};
-use crate::rules::text::{fold_into, BitSet};
+use crate::rules::text::{fold_into, BitSet, Scratch};
 use crate::rules::{script, Asked, RuleError, Scope, Texts};
 use crate::sla::{self, Facts};
 use crate::syntax::decode::Cx;
@@ -99,6 +101,20 @@ pub struct Trace {
     /// question: its first entries and confidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faq: Vec<crate::faq::Reading>,
+    /// Keywords found in the texts through a word form, not as written (only when explained).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<KeywordForm>,
+}
+
+/// A keyword found through one of its word forms: `refund` as `refunds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeywordForm {
+    /// The text it was found in (`text`, `message.text`, `ticket.subject`).
+    pub field: String,
+    /// The keyword, folded.
+    pub keyword: String,
+    /// The words of the text that matched it, folded.
+    pub found: String,
 }
 
 /// One rule's outcome.
@@ -201,7 +217,25 @@ struct Work<'c> {
     measured_trace: RefCell<Option<crate::measured::MeasuredTrace>>,
 }
 
-fn fold_texts(config: &Config, ticket: &Ticket, event: &Event) -> Texts {
+/// The languages whose word forms a message's keywords match in: its tag's, or the pack's
+/// languages when it has none; none for a tag with no stemmer (whole words only).
+fn keyword_languages<'c>(
+    config: &'c Config,
+    ticket: &Ticket,
+    event: &Event,
+) -> Cow<'c, [FormLang]> {
+    let tag = ticket
+        .customer
+        .language
+        .as_deref()
+        .or_else(|| event.message.as_ref()?.language.as_deref());
+    match tag {
+        Some(tag) => Cow::Owned(FormLang::from_tag(tag).into_iter().collect()),
+        None => Cow::Borrowed(&config.untagged_languages),
+    }
+}
+
+fn fold_texts(config: &Config, ticket: &Ticket, event: &Event, explain: bool) -> Texts {
     let message = event.message.as_ref().map_or("", |m| m.text.as_str());
     let mut both = String::with_capacity(ticket.subject.len() + message.len() + 1);
     both.push_str(&ticket.subject);
@@ -212,8 +246,16 @@ fn fold_texts(config: &Config, ticket: &Ticket, event: &Event) -> Texts {
     let mut texts = Texts {
         both,
         hits: std::array::from_fn(|_| BitSet::new(config.keywords.len())),
+        forms: Vec::new(),
+    };
+    let langs = if config.keywords.has_forms() {
+        keyword_languages(config, ticket, event)
+    } else {
+        Cow::Borrowed(&[][..])
     };
     let mut folded = String::new();
+    let mut scratch = Scratch::default();
+    let mut forms = Vec::new();
     for (slot, raw) in [
         (TextSlot::Subject, ticket.subject.as_str()),
         (TextSlot::Message, message),
@@ -221,9 +263,14 @@ fn fold_texts(config: &Config, ticket: &Ticket, event: &Event) -> Texts {
     ] {
         if config.slot_used(slot) {
             fold_into(raw, &mut folded);
-            config
-                .keywords
-                .scan(&folded, &mut texts.hits[slot as usize]);
+            config.keywords.scan(
+                &folded,
+                &langs,
+                &mut texts.hits[slot as usize],
+                &mut scratch,
+                explain.then_some(&mut forms),
+            );
+            texts.forms.extend(forms.drain(..).map(|f| (slot, f)));
         }
     }
     texts
@@ -237,7 +284,7 @@ fn run(
     now: DateTime<Utc>,
     explain: bool,
 ) -> Decision {
-    let texts = fold_texts(config, ticket, event);
+    let texts = fold_texts(config, ticket, event, explain);
     let at = crate::kpi::event_time(event, now);
     // A schedule's own ticket (`schedule:NAME`) is no customer's: it runs no SLA clocks.
     let sla_on = (!config.sla.is_empty() || ticket.sla.is_some())
@@ -293,7 +340,18 @@ fn run(
         asked: Asked::reusing(ctx.faq.clone()),
         measured_trace: RefCell::new(None),
     };
-    let mut trace = Trace::default();
+    let mut trace = Trace {
+        keywords: texts
+            .forms
+            .iter()
+            .map(|(slot, f)| KeywordForm {
+                field: slot.field_path().to_string(),
+                keyword: config.keywords.pattern(f.keyword).to_string(),
+                found: f.found.clone(),
+            })
+            .collect(),
+        ..Trace::default()
+    };
     if let Some(f) = &sla_fired {
         trace.fired.push(f.label());
         if explain {

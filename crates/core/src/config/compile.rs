@@ -38,6 +38,7 @@ pub const SETTINGS_KEYS: &[&str] = &[
     "measured_response",
     "public_url",
     "survey_links_valid_for",
+    "exact_keywords",
 ];
 
 /// How long survey links work unless `settings.survey_links_valid_for` says otherwise.
@@ -72,6 +73,13 @@ pub(crate) struct Pack {
     response_written: bool,
     /// The FAQ bots that `answer_faq` and `intent` may name.
     pub bots: std::sync::Arc<BotSet>,
+    /// `settings.exact_keywords`: keywords match whole words only unless a condition says
+    /// `exact: false`.
+    pub exact_keywords: bool,
+    /// Every language tag the pack names (settings, template variants), where.
+    pub languages_named: Vec<(String, PathBuf, Pos, String)>,
+    /// What `Config::untagged_languages` will be.
+    pub untagged_languages: Vec<crate::rules::forms::FormLang>,
     /// The bots directory had errors (already reported): references to bots are not checked.
     pub bots_failed: bool,
     /// SLA policies.
@@ -131,9 +139,9 @@ fn position_in(node: &Node, source: &str, needle: &str) -> Pos {
 
 impl Compiler<'_> {
     /// The id of a keyword in the pack's automaton.
-    pub fn keyword(&mut self, folded: &str, slot: TextSlot) -> u32 {
+    pub fn keyword(&mut self, folded: &str, slot: TextSlot, exact: bool) -> u32 {
         self.pack.slots_used[slot as usize] = true;
-        self.pack.keywords.intern(folded)
+        self.pack.keywords.intern(folded, exact)
     }
 
     /// Compiles a `script:` condition.
@@ -393,6 +401,11 @@ impl Compiler<'_> {
             }
         }
         self.pack.templates.set_languages(default, fallbacks);
+        if let Some(e) = f.get("exact_keywords") {
+            if let Some(b) = self.cx.boolean(e, &join(path, "exact_keywords")) {
+                self.pack.exact_keywords = b;
+            }
+        }
         self.response_targets(&f, path);
         if let Some(m) = f.get("measured_response") {
             self.pack.measured = self.measured_response(m, &join(path, "measured_response"));
@@ -504,6 +517,12 @@ impl Compiler<'_> {
     pub(crate) fn language(&mut self, node: &Node, path: &str) -> Option<String> {
         let tag = self.cx.text(node, path)?;
         if valid_language(&tag) {
+            self.pack.languages_named.push((
+                tag.clone(),
+                self.cx.file.to_path_buf(),
+                node.pos,
+                path.to_string(),
+            ));
             Some(tag)
         } else {
             self.cx.error(
@@ -844,8 +863,12 @@ impl<'d> CondEnv<'d> for Compiler<'d> {
         &mut self.cx
     }
 
-    fn keyword(&mut self, folded: &str, slot: TextSlot) -> u32 {
-        Compiler::keyword(self, folded, slot)
+    fn keyword(&mut self, folded: &str, slot: TextSlot, exact: bool) -> u32 {
+        Compiler::keyword(self, folded, slot, exact)
+    }
+
+    fn exact_keywords(&self) -> bool {
+        self.pack.exact_keywords
     }
 
     fn script_expression(&mut self, source: &str, node: &Node, path: &str) -> Option<usize> {

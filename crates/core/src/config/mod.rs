@@ -23,6 +23,7 @@ use crate::model::{EventType, Named};
 use crate::routing::Roster;
 use crate::rules::action::{ActionDef, TimerDef};
 use crate::rules::field::TextSlot;
+use crate::rules::forms::FormLang;
 use crate::rules::script::Scripts;
 use crate::rules::template::Templates;
 use crate::rules::text::{BitSet, KeywordSet};
@@ -61,6 +62,9 @@ pub struct Source {
 pub struct Config {
     pub(crate) rules: Vec<Rule>,
     pub(crate) keywords: KeywordSet,
+    /// The languages whose word forms keywords match in a message with no language tag: the
+    /// pack's languages that have a stemmer (English when it names none).
+    pub(crate) untagged_languages: Vec<FormLang>,
     pub(crate) slots_used: [bool; 3],
     /// Per event type: enabled rules listening to it.
     pub(crate) listening: Vec<BitSet>,
@@ -296,6 +300,7 @@ impl Config {
                 message,
             });
         }
+        pack.untagged_languages = keyword_languages(&pack, &mut diags);
         pack.rules.sort_by_key(|r| r.order);
         let rule_names: Vec<String> = pack.rules.iter().map(|r| r.name.clone()).collect();
         let mut tests = Vec::new();
@@ -398,6 +403,7 @@ impl Config {
             routing,
             rules: pack.rules,
             keywords: pack.keywords,
+            untagged_languages: pack.untagged_languages,
             slots_used: pack.slots_used,
             listening,
             gated,
@@ -526,6 +532,39 @@ impl Config {
     pub(crate) fn slot_used(&self, slot: TextSlot) -> bool {
         self.slots_used[slot as usize]
     }
+}
+
+/// The languages an untagged message's keywords match the word forms of; with a warning, once
+/// per tag, for each language the pack names that has no stemmer (when some keyword has word
+/// forms).
+fn keyword_languages(pack: &compile::Pack, diags: &mut Diagnostics) -> Vec<FormLang> {
+    let mut langs = Vec::new();
+    let mut told = std::collections::HashSet::new();
+    for (tag, file, pos, path) in &pack.languages_named {
+        match FormLang::from_tag(tag) {
+            Some(l) if !langs.contains(&l) => langs.push(l),
+            Some(_) => {}
+            None if FormLang::unspaced_tag(tag) || !pack.keywords.has_forms() => {}
+            None => {
+                let base = tag.split(['-', '_']).next().unwrap_or(tag);
+                if told.insert(base.to_ascii_lowercase()) {
+                    diags.push(Diagnostic {
+                        severity: Severity::Warning,
+                        file: file.clone(),
+                        pos: *pos,
+                        path: path.clone(),
+                        message: format!(
+                            "keywords match whole words only in messages in `{base}`: there is no stemmer for it"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    if langs.is_empty() {
+        langs.push(FormLang::EN);
+    }
+    langs
 }
 
 /// Teams an action list may assign to (`assign: {team}` and its fallback).

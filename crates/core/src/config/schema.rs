@@ -146,6 +146,8 @@ pub fn rule_file() -> Value {
         };
         field_cond.insert((*op).into(), v);
     }
+    field_cond.insert("exact".into(), json!({ "type": "boolean",
+        "description": "with contains/contains_any/contains_all on text: whole words only, not their forms (refund does not find refunds)" }));
     let condition = json!({ "anyOf": [
         { "type": "array", "items": { "$ref": "#/$defs/condition" } },
         object(field_cond, &["field"]),
@@ -210,6 +212,9 @@ pub fn rule_file() -> Value {
             }
             "survey_links_valid_for" => {
                 json!({ "type": "string", "description": "how long survey links work: 30d (the default), 2w" })
+            }
+            "exact_keywords" => {
+                json!({ "type": "boolean", "description": "keywords match whole words only unless a condition says `exact: false` (default false: their word forms match too)" })
             }
             _ => {
                 json!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })

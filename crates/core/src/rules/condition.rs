@@ -490,8 +490,12 @@ impl Test {
 pub(crate) trait CondEnv<'d> {
     /// Where diagnostics go.
     fn cx(&mut self) -> &mut Cx<'d>;
-    /// The id of a keyword (already folded) in the pack's automaton, for a text slot.
-    fn keyword(&mut self, folded: &str, slot: TextSlot) -> u32;
+    /// The id of a keyword (already folded) in the pack's automaton, for a text slot; `exact`
+    /// when only the whole words count, not their forms.
+    fn keyword(&mut self, folded: &str, slot: TextSlot, exact: bool) -> u32;
+    /// Whether keywords match whole words only unless a condition says otherwise
+    /// (`settings.exact_keywords`).
+    fn exact_keywords(&self) -> bool;
     /// Compiles a `script:` condition's expression; its id in the pack's scripts.
     fn script_expression(&mut self, source: &str, node: &Node, path: &str) -> Option<usize>;
     /// A reference to a calendar by name: its index in the pack.
@@ -670,7 +674,7 @@ fn compile_list(c: &mut dyn CondEnv<'_>, items: &[Node], path: &str) -> Option<V
 }
 
 fn compile_field(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Cond> {
-    let mut allowed = vec!["field"];
+    let mut allowed = vec!["field", "exact"];
     allowed.extend_from_slice(OPERATORS);
     let mut keys_for_error: Vec<&str> = allowed.clone();
     keys_for_error.extend(CONDITION_KEYS.iter().filter(|k| **k != "field"));
@@ -688,7 +692,10 @@ fn compile_field(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Con
         );
         return None;
     };
-    let ops: Vec<_> = fields.iter().filter(|(k, _, _)| *k != "field").collect();
+    let ops: Vec<_> = fields
+        .iter()
+        .filter(|(k, _, _)| *k != "field" && *k != "exact")
+        .collect();
     let (op, op_key, operand) = match ops.as_slice() {
         [one] => *one,
         [] if fields.len() < node_keys(node) => return None, // an unknown key, already reported
@@ -713,8 +720,41 @@ fn compile_field(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Con
         }
     };
     let opath = join(path, op);
-    let desc = format!("{} {op} {}", field.path(), short_json(&operand.to_json()));
-    let kind = compile_test(c, &field, op, operand, &opath)?;
+    let exact = match fields.get("exact") {
+        None => None,
+        Some(node) => {
+            let epath = join(path, "exact");
+            let value = c.cx().boolean(node, &epath)?;
+            let keywords = op.starts_with("contains")
+                && matches!(
+                    field.ty(),
+                    FieldType::Text | FieldType::Str | FieldType::Any
+                );
+            if !keywords {
+                let why = if op.starts_with("contains") {
+                    format!(
+                        "`{}` is a list, whose items are compared whole",
+                        field.path()
+                    )
+                } else {
+                    format!("`{op}` compares whole values")
+                };
+                c.cx().error(
+                    node.pos,
+                    &epath,
+                    format!("`exact` applies to keywords in text (`contains`, `contains_any`, `contains_all`); {why}"),
+                );
+                return None;
+            }
+            Some(value)
+        }
+    };
+    let exact = exact.unwrap_or_else(|| c.exact_keywords());
+    let mut desc = format!("{} {op} {}", field.path(), short_json(&operand.to_json()));
+    if exact && op.starts_with("contains") && field.text_slot().is_some() {
+        desc.push_str(" (exact)");
+    }
+    let kind = compile_test(c, &field, op, operand, &opath, exact)?;
     let _ = op_key;
     Some(Cond::Test(Box::new(Test {
         path: path.to_string(),
@@ -722,6 +762,38 @@ fn compile_field(c: &mut dyn CondEnv<'_>, node: &Node, path: &str) -> Option<Con
         field: Some(field),
         kind,
     })))
+}
+
+/// A keyword all of whose words are stop words (`the`, `and`, `og`, `في`): it is in nearly
+/// every message, as written or as a word form.
+fn warn_common_keyword(
+    c: &mut dyn CondEnv<'_>,
+    folded: &str,
+    written: &str,
+    operand: &Node,
+    path: &str,
+) {
+    use crate::faq::lang::Lang;
+    let common = Lang::ALL
+        .iter()
+        .find(|l| folded.split(' ').all(|w| l.is_stop_word(w)));
+    if let Some(lang) = common {
+        let pos = match &operand.kind {
+            Kind::Seq(items) => items
+                .iter()
+                .find(|n| n.scalar_text().as_deref() == Some(written))
+                .map_or(operand.pos, |n| n.pos),
+            _ => operand.pos,
+        };
+        c.cx().warn(
+            pos,
+            path,
+            format!(
+                "keyword `{written}` is a common word (a stop word in `{}`): it matches nearly every message; use a more telling word or phrase",
+                lang.code()
+            ),
+        );
+    }
 }
 
 fn node_keys(node: &Node) -> usize {
@@ -756,6 +828,7 @@ fn compile_test(
     op: &str,
     operand: &Node,
     path: &str,
+    exact: bool,
 ) -> Option<TestKind> {
     let ty = field.ty();
     let fname = field.path();
@@ -918,7 +991,17 @@ fn compile_test(
             }
             match field.text_slot() {
                 Some(slot) => {
-                    let ids = folded.iter().map(|f| c.keyword(f, slot)).collect();
+                    if !exact {
+                        for (i, f) in folded.iter().enumerate() {
+                            let p = if single {
+                                path.to_string()
+                            } else {
+                                index(path, i)
+                            };
+                            warn_common_keyword(c, f, &words[i], operand, &p);
+                        }
+                    }
+                    let ids = folded.iter().map(|f| c.keyword(f, slot, exact)).collect();
                     Some(TestKind::Keywords { slot, ids, all })
                 }
                 None => Some(TestKind::Words { words: folded, all }),

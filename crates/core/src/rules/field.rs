@@ -86,6 +86,17 @@ pub enum TextSlot {
     Both = 2,
 }
 
+impl TextSlot {
+    /// The field path that reads it.
+    pub fn field_path(self) -> &'static str {
+        match self {
+            TextSlot::Subject => "ticket.subject",
+            TextSlot::Message => "message.text",
+            TextSlot::Both => "text",
+        }
+    }
+}
+
 /// A field a condition reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]

@@ -7,6 +7,7 @@
 pub mod action;
 pub mod condition;
 pub mod field;
+pub mod forms;
 pub mod script;
 pub mod some_fields;
 pub mod template;
@@ -68,6 +69,8 @@ pub struct Texts {
     pub both: String,
     /// Keyword hits per [`TextSlot`].
     pub hits: [BitSet; 3],
+    /// Keywords found through a word form (only when explaining).
+    pub forms: Vec<(TextSlot, text::FormHit)>,
 }
 
 /// What conditions read while one rule is evaluated.

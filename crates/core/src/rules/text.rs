@@ -10,6 +10,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
+use super::forms::{surface, FormLang, LangMask, Span, Stemmers, EXACT};
 use crate::faq::normalise::unspaced;
 
 /// Folds `text` into `out` as `" word word "` (a space before, between and after the words).
@@ -171,67 +172,242 @@ impl BitSet {
     }
 }
 
-/// Every keyword of a pack, in one automaton.
+/// A keyword of a pack: folded, and whether it matches its word forms too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Keyword {
+    /// The folded keyword (words separated by single spaces).
+    pub folded: String,
+    /// Whole words only (`exact: true`); else its word forms count too.
+    pub exact: bool,
+}
+
+/// A pattern of the automaton stands for this keyword in the haystacks of `mask`.
+#[derive(Debug, Clone, Copy)]
+struct Role {
+    keyword: u32,
+    mask: LangMask,
+}
+
+/// A keyword found through one of its forms, not as written (for `explain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormHit {
+    /// The keyword's id.
+    pub keyword: u32,
+    /// The folded words of the text that matched.
+    pub found: String,
+}
+
+/// Every keyword of a pack, in one automaton: each keyword as written, and for keywords that
+/// match word forms, its stem in every language that has a stemmer ([`super::forms`]).
 #[derive(Debug, Default)]
 pub struct KeywordSet {
+    keywords: Vec<Keyword>,
+    ids: std::collections::HashMap<Keyword, u32>,
     patterns: Vec<String>,
-    /// Folded keyword → its id (the index in `patterns`).
-    ids: std::collections::HashMap<String, u32>,
+    roles: Vec<Vec<Role>>,
     automaton: Option<AhoCorasick>,
+    stemmers: Stemmers,
+    forms: bool,
+}
+
+/// Reusable buffers for [`KeywordSet::scan`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    stems: Vec<(LangMask, String)>,
+    spans: Vec<Vec<Span>>,
 }
 
 impl KeywordSet {
     /// The id of a folded keyword, adding it when new.
-    pub fn intern(&mut self, folded: &str) -> u32 {
-        if let Some(&id) = self.ids.get(folded) {
+    pub fn intern(&mut self, folded: &str, exact: bool) -> u32 {
+        let key = Keyword {
+            folded: folded.to_string(),
+            exact,
+        };
+        if let Some(&id) = self.ids.get(&key) {
             return id;
         }
-        let id = self.patterns.len() as u32;
-        self.patterns.push(folded.to_string());
-        self.ids.insert(folded.to_string(), id);
+        let id = self.keywords.len() as u32;
+        self.keywords.push(key.clone());
+        self.ids.insert(key, id);
         id
     }
 
     /// Builds the automaton once every keyword is interned; an error when the keywords are
     /// too many for one (the automaton's own limits).
     pub fn build(&mut self) -> Result<(), String> {
-        if self.patterns.is_empty() {
+        if self.keywords.is_empty() {
             return Ok(());
+        }
+        let mut index = std::collections::HashMap::<String, usize>::new();
+        let mut add =
+            |patterns: &mut Vec<String>, roles: &mut Vec<Vec<Role>>, p: String, role: Role| {
+                let i = *index.entry(p).or_insert_with_key(|p| {
+                    patterns.push(p.clone());
+                    roles.push(Vec::new());
+                    patterns.len() - 1
+                });
+                match roles[i].iter_mut().find(|r| r.keyword == role.keyword) {
+                    Some(r) => r.mask |= role.mask,
+                    None => roles[i].push(role),
+                }
+            };
+        let (mut patterns, mut roles) = (Vec::new(), Vec::new());
+        for (id, k) in self.keywords.iter().enumerate() {
+            let keyword = id as u32;
+            add(
+                &mut patterns,
+                &mut roles,
+                k.folded.clone(),
+                Role {
+                    keyword,
+                    mask: EXACT,
+                },
+            );
+            if k.exact {
+                continue;
+            }
+            self.forms = true;
+            for lang in FormLang::all() {
+                for stem in self.stemmers.phrase_forms(lang, &k.folded) {
+                    let role = Role {
+                        keyword,
+                        mask: lang.bit(),
+                    };
+                    add(&mut patterns, &mut roles, stem, role);
+                }
+            }
         }
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .build(&self.patterns)
+            .build(&patterns)
             .map_err(|e| {
                 format!(
                     "the pack's {} keywords do not fit in one automaton ({e}); use fewer keywords or a regex",
-                    self.patterns.len()
+                    self.keywords.len()
                 )
             })?;
+        self.patterns = patterns;
+        self.roles = roles;
         self.automaton = Some(ac);
         Ok(())
     }
 
     /// How many distinct keywords.
     pub fn len(&self) -> usize {
-        self.patterns.len()
+        self.keywords.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
+        self.keywords.is_empty()
+    }
+
+    /// Whether some keyword matches its word forms.
+    pub fn has_forms(&self) -> bool {
+        self.forms
+    }
+
+    /// The keyword with id `i`.
+    pub fn keyword(&self, i: u32) -> &Keyword {
+        &self.keywords[i as usize]
     }
 
     /// The folded keyword with id `i`.
     pub fn pattern(&self, i: u32) -> &str {
-        &self.patterns[i as usize]
+        &self.keywords[i as usize].folded
     }
 
-    /// Marks in `hits` every keyword found in the folded haystack on word boundaries.
-    pub fn scan(&self, folded: &str, hits: &mut BitSet) {
+    /// The stemmers the keywords were reduced with.
+    pub fn stemmers(&self) -> &Stemmers {
+        &self.stemmers
+    }
+
+    /// Marks in `hits` every keyword found in the folded haystack on word boundaries: as
+    /// written, or (keywords with word forms) as stems in one of `langs`. With `forms`, also
+    /// says which words of the text matched a keyword that is not among them as written.
+    pub fn scan(
+        &self,
+        folded: &str,
+        langs: &[FormLang],
+        hits: &mut BitSet,
+        scratch: &mut Scratch,
+        mut forms: Option<&mut Vec<FormHit>>,
+    ) {
         let Some(ac) = &self.automaton else { return };
-        for m in ac.find_overlapping_iter(folded) {
-            if on_boundaries(folded, m.start(), m.end()) {
-                hits.insert(m.pattern().as_usize());
+        self.scan_one(ac, folded, EXACT, hits);
+        if !self.forms || langs.is_empty() {
+            return;
+        }
+        // The text in each language's stems; languages whose stems are the same text (text
+        // without words their stemmers change) share one scan.
+        let Scratch { stems, spans } = scratch;
+        let mut used = 0;
+        for &lang in langs {
+            if stems.len() == used {
+                stems.push((0, String::new()));
+                spans.push(Vec::new());
+            }
+            spans[used].clear();
+            let want_spans = forms.is_some().then_some(&mut spans[used]);
+            self.stemmers
+                .text(lang, folded, &mut stems[used].1, want_spans);
+            match (0..used).find(|&j| stems[j].1 == stems[used].1) {
+                Some(j) => stems[j].0 |= lang.bit(),
+                None => {
+                    stems[used].0 = lang.bit();
+                    used += 1;
+                }
+            }
+        }
+        for (i, (mask, text)) in stems[..used].iter().enumerate() {
+            self.scan_one(ac, text, *mask, hits);
+            if let Some(forms) = forms.as_deref_mut() {
+                self.forms_found(ac, folded, text, *mask, &spans[i], forms);
+            }
+        }
+    }
+
+    fn scan_one(&self, ac: &AhoCorasick, hay: &str, mask: LangMask, hits: &mut BitSet) {
+        for m in ac.find_overlapping_iter(hay) {
+            if on_boundaries(hay, m.start(), m.end()) {
+                for r in &self.roles[m.pattern().as_usize()] {
+                    if r.mask & mask != 0 {
+                        hits.insert(r.keyword as usize);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The words of `folded` whose stems in `stemmed` matched a keyword's stem, where they
+    /// differ from the keyword as written.
+    fn forms_found(
+        &self,
+        ac: &AhoCorasick,
+        folded: &str,
+        stemmed: &str,
+        mask: LangMask,
+        spans: &[Span],
+        out: &mut Vec<FormHit>,
+    ) {
+        for m in ac.find_overlapping_iter(stemmed) {
+            if !on_boundaries(stemmed, m.start(), m.end()) {
+                continue;
+            }
+            let found = surface(folded, spans, m.start(), m.end());
+            for r in &self.roles[m.pattern().as_usize()] {
+                let k = &self.keywords[r.keyword as usize];
+                if r.mask & mask == 0 || k.folded == found {
+                    continue;
+                }
+                let hit = FormHit {
+                    keyword: r.keyword,
+                    found: found.to_string(),
+                };
+                if !out.contains(&hit) {
+                    out.push(hit);
+                }
             }
         }
     }
@@ -241,16 +417,27 @@ impl KeywordSet {
 mod tests {
     use super::*;
 
-    fn found(text: &str, keyword: &str) -> bool {
+    /// Whether `keyword` is found in `text` as a whole word, and whether it or one of its
+    /// forms is (the text in English).
+    fn found_both(text: &str, keyword: &str) -> (bool, bool) {
         let mut set = KeywordSet::default();
-        let id = set.intern(&fold_keyword(keyword).unwrap());
+        let kw = fold_keyword(keyword).unwrap();
+        let exact = set.intern(&kw, true);
+        let forms = set.intern(&kw, false);
         set.build().unwrap();
         let mut hits = BitSet::new(set.len());
-        set.scan(&fold(text), &mut hits);
-        let automaton = hits.contains(id as usize);
-        let direct = contains_word(&fold(text), &fold_keyword(keyword).unwrap());
+        let mut scratch = Scratch::default();
+        set.scan(&fold(text), &[FormLang::EN], &mut hits, &mut scratch, None);
+        let automaton = hits.contains(exact as usize);
+        let direct = contains_word(&fold(text), &kw);
         assert_eq!(automaton, direct, "automaton and direct search agree");
-        automaton
+        (automaton, hits.contains(forms as usize))
+    }
+
+    fn found(text: &str, keyword: &str) -> bool {
+        let (exact, forms) = found_both(text, keyword);
+        assert!(forms || !exact, "a whole word is one of its forms");
+        exact
     }
 
     #[test]
@@ -297,6 +484,51 @@ mod tests {
         for (text, kw, want) in cases {
             assert_eq!(found(text, kw), want, "{kw:?} in {text:?}");
         }
+    }
+
+    #[test]
+    fn word_forms() {
+        let cases = [
+            ("I want my refunds now", "refund", true),
+            ("refunded yesterday", "refund", true),
+            ("two invoices are wrong", "invoice", true),
+            ("I paid twice", "pay", true),
+            ("prerefund", "refund", false),
+            ("discard it", "card", false),
+            ("the cards", "card", true),
+            ("delivery times are long", "delivery time", true),
+            ("time for delivery", "delivery time", false),
+        ];
+        for (text, kw, want) in cases {
+            assert_eq!(found_both(text, kw).1, want, "{kw:?} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn the_words_a_form_matched_are_told() {
+        let mut set = KeywordSet::default();
+        let id = set.intern("refund", false);
+        let same = set.intern("wrong", false);
+        set.build().unwrap();
+        let mut hits = BitSet::new(set.len());
+        let mut forms = Vec::new();
+        let folded = fold("Refunds are WRONG");
+        let langs = [FormLang::EN, FormLang::from_tag("da").unwrap()];
+        set.scan(
+            &folded,
+            &langs,
+            &mut hits,
+            &mut Scratch::default(),
+            Some(&mut forms),
+        );
+        assert!(hits.contains(id as usize) && hits.contains(same as usize));
+        assert_eq!(
+            forms,
+            vec![FormHit {
+                keyword: id,
+                found: "refunds".into()
+            }]
+        );
     }
 
     #[test]
