@@ -1,5 +1,8 @@
 //! Criterion benchmarks on the shared rule-engine pack: `decide/pack-N` decides a slice of
-//! tickets per iteration (throughput in tickets), `compile/pack-1000` compiles the largest pack.
+//! tickets per iteration (throughput in tickets), `compile/pack-1000` compiles the largest pack;
+//! `word_forms/*` decides pack-100 with its keywords as whole words, with their word forms in
+//! English (the messages have no language tag and the pack names none), and with their forms in
+//! the four languages a pack naming `nb`, `da` and `sv` tries.
 
 #[path = "support/pack.rs"]
 mod pack;
@@ -42,6 +45,28 @@ fn benches(c: &mut Criterion) {
         largest = yaml;
     }
     decide.finish();
+
+    let mut forms = c.benchmark_group("word_forms");
+    forms.sample_size(20);
+    forms.throughput(Throughput::Elements(slice.len() as u64));
+    let exact = pack::pack_yaml(dir.path(), 100).unwrap_or_else(|e| panic!("{e}"));
+    let english = exact.replace(", exact: true }", " }");
+    let nordic = format!("settings:\n  languages: {{ nb: [en], da: [nb], sv: [nb] }}\n{english}");
+    for (name, yaml) in [
+        ("exact", &exact),
+        ("en", &english),
+        ("en-nb-da-sv", &nordic),
+    ] {
+        let config = pack::compile(100, yaml).unwrap_or_else(|e| panic!("{name}:\n{e}"));
+        forms.bench_function(name, |b| {
+            b.iter(|| {
+                for e in slice {
+                    black_box(engine::decide(&config, &e.ticket, e, now));
+                }
+            })
+        });
+    }
+    forms.finish();
 
     let mut compile = c.benchmark_group("compile");
     compile.sample_size(10);

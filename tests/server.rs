@@ -60,6 +60,35 @@ async fn decides_the_example_events() {
     let (_, log) = d.get("/v1/decisions?rule=outage%20is%20urgent").await;
     assert_eq!(log.as_array().unwrap().len(), 1);
     assert_eq!(log[0]["event_id"], "evt-1001");
+    // Each rule's row holds the actions it produced, not the whole decision's.
+    let kinds = |row: &Value| -> Vec<String> {
+        row["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        kinds(&log[0]),
+        ["set_priority", "add_tags", "internal_note"]
+    );
+    let history = rec["history"].as_array().unwrap();
+    let by_rule: Vec<(String, Vec<String>)> = history
+        .iter()
+        .map(|h| (h["rule"].as_str().unwrap().to_string(), kinds(h)))
+        .collect();
+    assert_eq!(
+        by_rule,
+        [
+            ("outage is urgent".to_string(), kinds(&log[0])),
+            (
+                "acknowledge new tickets".to_string(),
+                vec!["reply".to_string(), "set_status".to_string()]
+            ),
+            ("route new tickets".to_string(), vec!["assign".to_string()]),
+        ]
+    );
 
     let (status, body) = d
         .post("/v1/events?explain=true", &example("refund-da.json"))

@@ -57,6 +57,8 @@ struct Plan {
     actions: Vec<Action>,
     timers: Vec<TimerSpec>,
     cancelled: Vec<String>,
+    /// Per rule, the actions it produced (empty: every rule gets all of them).
+    by_rule: Vec<std::ops::Range<usize>>,
 }
 
 impl Plan {
@@ -98,6 +100,7 @@ fn decide(e: &Event, plan: Plan, calls: Arc<AtomicUsize>) -> store::DecideFn {
             trace: Default::default(),
             routing: Default::default(),
             kpi: Vec::new(),
+            fired_actions: plan.by_rule,
         };
         d.trace.fired = plan.rules;
         d
@@ -947,8 +950,14 @@ async fn outbox_rows_are_written_once(one: Arc<dyn Store>, two: Arc<dyn Store>) 
 
 /// The audit log: newest first, by ticket, by rule, limited; a ticket's history oldest first.
 async fn audit_and_ticket_reads(s: Arc<dyn Store>) {
+    // `first` added the tag, `second` set a field.
     let two_rules = Plan {
         rules: vec!["first".into(), "second".into()],
+        actions: vec![Action::SetField {
+            name: "plan".into(),
+            value: json!("gold"),
+        }],
+        by_rule: vec![0..1, 1..2],
         ..Plan::tag("a")
     };
     apply(&s, &msg("a1", "A"), two_rules).await.unwrap();
@@ -982,7 +991,12 @@ async fn audit_and_ticket_reads(s: Arc<dyn Store>) {
     assert_eq!(
         by_rule[0].actions,
         json!([{"type": "add_tags", "tags": ["a"]}]),
-        "the whole decision's actions"
+        "the rule's own actions"
+    );
+    let second = s.audit(&q(None, Some("second"), None)).await.unwrap();
+    assert_eq!(
+        second[0].actions,
+        json!([{"type": "set_field", "name": "plan", "value": "gold"}])
     );
     assert_eq!(
         s.audit(&q(Some("A"), Some("tag c"), None))
@@ -1203,6 +1217,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                 trace: Default::default(),
                 routing: Default::default(),
                 kpi: Vec::new(),
+                fired_actions: Vec::new(),
             }
         }),
     )
@@ -1252,6 +1267,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                     trace: Default::default(),
                     routing: Default::default(),
                     kpi: Vec::new(),
+                    fired_actions: Vec::new(),
                 }
             }),
         )
@@ -1283,6 +1299,7 @@ async fn routing_state_reads(s: Arc<dyn Store>) {
                 trace: Default::default(),
                 routing: Default::default(),
                 kpi: Vec::new(),
+                fired_actions: Vec::new(),
             }
         }),
     )
@@ -1599,6 +1616,7 @@ async fn response_samples_recorded_once(s: Arc<dyn Store>) {
                 trace: Default::default(),
                 routing: Default::default(),
                 kpi: Vec::new(),
+                fired_actions: Vec::new(),
             }
         })
     };

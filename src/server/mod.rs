@@ -257,43 +257,42 @@ pub async fn deliver_due(desk: &Desk) -> usize {
 }
 
 /// Runs until SIGTERM or SIGINT, reloading on SIGHUP.
+///
+/// The signal handlers are installed before the daemon listens: a SIGHUP or SIGTERM sent as
+/// soon as it answers (a service manager's reload right after start) must not meet the
+/// default action, which ends the process.
 pub async fn serve(opts: Options) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    let (hup, term, int) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::hangup())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
     let running = start(opts).await?;
     let state = running.state.clone();
     #[cfg(unix)]
     {
         let state = state.clone();
+        let mut hup = hup;
         tokio::spawn(async move {
-            let Ok(mut hup) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            else {
-                return;
-            };
             while hup.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading rules");
                 let _ = reload::reload(&state).await;
             }
         });
     }
-    shutdown_signal().await;
+    #[cfg(unix)]
+    {
+        let (mut term, mut int) = (term, int);
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutting down: finishing requests in flight");
     running.stop().await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

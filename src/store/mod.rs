@@ -134,7 +134,7 @@ pub struct AuditRow {
     pub rule: String,
     /// When.
     pub at: DateTime<Utc>,
-    /// The whole decision's actions.
+    /// The actions this rule produced (a decision of an older version: all of the decision's).
     pub actions: serde_json::Value,
 }
 

@@ -411,7 +411,8 @@ const DEQUEUE: Sql = sql!("DELETE FROM queue WHERE ticket_id = $1 AND NOT ($2 AN
 /// one row per rule (`$5` is the rule).
 const INSERT_AUDIT: Sql = sql!(
     postgres: "INSERT INTO decisions (event_id, ticket_id, rule, at, actions)
-     SELECT $1, $2, rule, $3, $4 FROM UNNEST($5::text[]) WITH ORDINALITY AS f(rule, n)
+     SELECT $1, $2, rule, $3, actions
+     FROM UNNEST($5::text[], $4::text[]) WITH ORDINALITY AS f(rule, actions, n)
      ORDER BY n",
     sqlite: "INSERT INTO decisions (event_id, ticket_id, at, actions, rule) VALUES ($1, $2, $3, $4, $5)"
 );
@@ -615,11 +616,12 @@ pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, S
             Write::InsertAudit { rules, actions } => match C::DIALECT {
                 Dialect::Postgres => {
                     let rules = Texts::new(rules);
-                    let args = [event, ticket, now, Text(actions), Arg::Texts(&rules)];
+                    let actions = Texts::new(actions);
+                    let args = [event, ticket, now, Arg::Texts(&actions), Arg::Texts(&rules)];
                     c.execute(&INSERT_AUDIT, &args).await?;
                 }
                 Dialect::Sqlite => {
-                    for rule in *rules {
+                    for (rule, actions) in rules.iter().zip(actions) {
                         let args = [event, ticket, now, Text(actions), Text(rule)];
                         c.execute(&INSERT_AUDIT, &args).await?;
                     }

@@ -54,6 +54,26 @@ pub struct Decision {
     #[serde(skip)]
     #[schemars(skip)]
     pub kpi: Vec<crate::kpi::Fact>,
+    /// For each name in `trace.fired`, the range of `actions` it produced (for the audit log,
+    /// which shows each rule with its own actions; not part of the answer).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub fired_actions: Vec<std::ops::Range<usize>>,
+}
+
+impl Decision {
+    /// Each rule that fired with the actions it produced, in order. A decision read back from
+    /// JSON no longer knows which rule produced what: each rule is then given every action.
+    pub fn actions_by_rule(&self) -> impl Iterator<Item = (&str, &[Action])> {
+        let known = self.fired_actions.len() == self.trace.fired.len();
+        self.trace.fired.iter().enumerate().map(move |(i, rule)| {
+            let actions = match self.fired_actions.get(i) {
+                Some(r) if known => self.actions.get(r.clone()).unwrap_or(&[]),
+                _ => &self.actions[..],
+            };
+            (rule.as_str(), actions)
+        })
+    }
 }
 
 /// What a decision may read besides the config, the ticket and the event: state the shell
@@ -215,6 +235,8 @@ struct Work<'c> {
     script_scope: RefCell<Option<rhai::Scope<'static>>>,
     asked: Asked,
     measured_trace: RefCell<Option<crate::measured::MeasuredTrace>>,
+    /// Per name in `trace.fired`, the actions it produced.
+    fired_actions: Vec<std::ops::Range<usize>>,
 }
 
 /// The languages whose word forms a message's keywords match in: its tag's, or the pack's
@@ -339,6 +361,7 @@ fn run(
         script_scope: RefCell::new(None),
         asked: Asked::reusing(ctx.faq.clone()),
         measured_trace: RefCell::new(None),
+        fired_actions: Vec::new(),
     };
     let mut trace = Trace {
         keywords: texts
@@ -354,6 +377,7 @@ fn run(
     };
     if let Some(f) = &sla_fired {
         trace.fired.push(f.label());
+        work.fired_actions.push(0..0);
         if explain {
             trace.rules.push(RuleTrace {
                 rule: f.label(),
@@ -498,6 +522,7 @@ fn run(
             work.apply(a, &rule.name, &format!("then[{j}]"));
         }
         trace.fired.push(rule.name.clone());
+        work.fired_actions.push(before..work.actions.len());
         if explain {
             trace.rules.push(RuleTrace {
                 rule: rule.name.clone(),
@@ -543,14 +568,16 @@ fn run(
         trace,
         routing: work.routing,
         kpi,
+        fired_actions: work.fired_actions,
     }
 }
 
 impl Work<'_> {
     /// Records that `label` fired with the actions from index `before` on (all of them in the
     /// trace when explained).
-    fn record_fired(&self, trace: &mut Trace, label: String, before: usize, explain: bool) {
+    fn record_fired(&mut self, trace: &mut Trace, label: String, before: usize, explain: bool) {
         trace.fired.push(label.clone());
+        self.fired_actions.push(before..self.actions.len());
         if explain {
             trace.rules.push(RuleTrace {
                 rule: label,

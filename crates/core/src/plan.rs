@@ -196,6 +196,7 @@ pub fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decis
         trace: Default::default(),
         routing: Default::default(),
         kpi: Vec::new(),
+        fired_actions: Vec::new(),
     };
     d.trace.errors.push(crate::rules::RuleError {
         rule: event
@@ -439,12 +440,13 @@ pub enum Write<'a> {
         /// The team it may stay queued in.
         keep: Option<&'a str>,
     },
-    /// The audit log: one row per rule that fired, in order, each with the decision's actions.
+    /// The audit log: one row per rule that fired, in order, each with the actions it
+    /// produced.
     InsertAudit {
         /// The rules that fired.
         rules: &'a [String],
-        /// The decision's actions (JSON).
-        actions: String,
+        /// Per rule, its actions (a JSON list).
+        actions: Vec<String>,
     },
     /// The timer this event fires is done, if it is still pending.
     FireTimer {
@@ -585,9 +587,13 @@ impl Before {
             writes.push(Write::UpsertFact { fact });
         }
         if !d.trace.fired.is_empty() {
+            let actions = d
+                .actions_by_rule()
+                .map(|(_, a)| serde_json::to_string(a))
+                .collect::<Result<_, _>>()?;
             writes.push(Write::InsertAudit {
                 rules: &d.trace.fired,
-                actions: serde_json::to_string(&d.actions)?,
+                actions,
             });
         }
         for op in timer_ops(event, d) {
@@ -661,6 +667,7 @@ mod tests {
             trace: Default::default(),
             routing: Default::default(),
             kpi: Vec::new(),
+            fired_actions: Vec::new(),
         }
     }
 
@@ -1210,6 +1217,8 @@ mod tests {
                 headers: Default::default(),
             },
         ];
+        // `ack` produced the tags, `escalate` the field and the webhook.
+        d.fired_actions = vec![0..1, 1..3];
         let action = |i: usize| serde_json::to_string(&d.actions[i]).unwrap();
         // Chatwoot applies labels through its API; it has no custom fields.
         let labels = crate::outbound::helpdesk::target(&d.ticket, &d.actions[0]);
@@ -1221,7 +1230,10 @@ mod tests {
             vec![
                 Write::InsertAudit {
                     rules: &names(&["ack", "escalate"]),
-                    actions: serde_json::to_string(&d.actions).unwrap(),
+                    actions: vec![
+                        serde_json::to_string(&d.actions[..1]).unwrap(),
+                        serde_json::to_string(&d.actions[1..]).unwrap(),
+                    ],
                 },
                 Write::InsertOutbox {
                     id: "e1/0".into(),
