@@ -53,6 +53,17 @@ const LANGS: &[(&str, &[&str], Option<Algorithm>)] = &[
     ("ar", &["ara", "arb"], None),
 ];
 
+/// Which languages get the Scandinavian steps (Norwegian, Danish, Swedish), by index.
+const SCANDINAVIAN: [bool; LANGS.len()] = {
+    let mut out = [false; LANGS.len()];
+    let mut i = 0;
+    while i < LANGS.len() {
+        out[i] = matches!(LANGS[i].0.as_bytes(), b"nb" | b"da" | b"sv");
+        i += 1;
+    }
+    out
+};
+
 /// How many languages there are; each has a bit of its own in a [`LangMask`] after bit 0.
 pub const LANG_COUNT: usize = LANGS.len();
 const _: () = assert!(LANG_COUNT < 32, "a LangMask holds every language");
@@ -151,22 +162,30 @@ impl Stemmers {
             return Cow::Borrowed(word);
         };
         let base = irregular(lang, word).unwrap_or(word);
-        let mut stem = stemmer.stem(base).into_owned();
+        let first = stemmer.stem(base);
+        if !SCANDINAVIAN[lang.0 as usize] {
+            return match first {
+                Cow::Borrowed("") => Cow::Borrowed(word),
+                Cow::Borrowed(s) => Cow::Owned(s.to_string()),
+                Cow::Owned(s) if s.is_empty() => Cow::Borrowed(word),
+                Cow::Owned(s) => Cow::Owned(s),
+            };
+        }
         // The Scandinavian definite article is a suffix on a word that may end in a suffix
         // letter itself ("faktura" + "en"): Snowball takes one suffix off, so its stems of
         // "fakturaen" and "faktura" differ until it runs again.
-        if matches!(lang.code(), "nb" | "da" | "sv") {
+        let changed = first.len() != base.len();
+        let mut stem = first.into_owned();
+        if changed {
             for _ in 0..2 {
                 let again = stemmer.stem(&stem);
-                if again == stem {
+                if again.len() == stem.len() {
                     break;
                 }
                 stem = again.into_owned();
             }
         }
-        if matches!(lang.code(), "nb" | "da" | "sv") {
-            scandinavian_tail(&mut stem);
-        }
+        scandinavian_tail(&mut stem);
         if stem.is_empty() {
             // An empty stem would match everywhere: keep the word.
             return Cow::Borrowed(word);
@@ -211,10 +230,14 @@ impl Stemmers {
 
     /// A folded text (`" word word "`) as stems in `lang`, into `out` (same shape). With
     /// `spans`, records for each word its start in `out` and its range in `folded`.
+    ///
+    /// Words that `starts` says cannot become a keyword's stem are copied as they are, which
+    /// saves their stemming and changes no match.
     pub fn text(
         &self,
         lang: FormLang,
         folded: &str,
+        starts: &Starts,
         out: &mut String,
         mut spans: Option<&mut Vec<Span>>,
     ) {
@@ -234,9 +257,62 @@ impl Stemmers {
                     word: (start, start + w.len()),
                 });
             }
-            out.push_str(&self.word(lang, w));
+            if starts.admits(w) {
+                out.push_str(&self.word(lang, w));
+            } else {
+                out.push_str(w);
+            }
             out.push(' ');
         }
+    }
+}
+
+/// How the words that may become one of the keywords' stems begin. Stemmers take endings off
+/// (and turn a final `y` into `i`, `ß` into `ss`): the first two letters of a word are those of
+/// its stem, unless the stem has one letter. So a word whose first two letters begin no stem
+/// of a keyword (nor an irregular form) cannot match one, and need not be stemmed. Arabic
+/// words lose prefixes and are always reduced (cheaply).
+#[derive(Debug, Default)]
+pub struct Starts {
+    pairs: std::collections::HashSet<(char, char)>,
+    singles: std::collections::HashSet<char>,
+}
+
+impl Starts {
+    /// Notes the words of a keyword's stem (a folded phrase).
+    pub fn add_phrase(&mut self, phrase: &str) {
+        for w in phrase.split(' ') {
+            let mut cs = w.chars();
+            match (cs.next(), cs.next()) {
+                (Some(a), Some(b)) => {
+                    self.pairs.insert((a, b));
+                }
+                (Some(a), None) => {
+                    self.singles.insert(a);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// With the irregular forms of every language, which turn into words that begin otherwise.
+    pub fn with_irregular_forms(mut self) -> Starts {
+        for list in [IRREGULAR_EN, IRREGULAR_NB, IRREGULAR_DA] {
+            for (form, _) in list {
+                self.add_phrase(form);
+            }
+        }
+        self
+    }
+
+    /// Whether `word` may become a keyword's stem.
+    pub fn admits(&self, word: &str) -> bool {
+        let mut cs = word.chars();
+        let Some(a) = cs.next() else { return false };
+        if is_arabic(a) || self.singles.contains(&a) {
+            return true;
+        }
+        cs.next().is_some_and(|b| self.pairs.contains(&(a, b)))
     }
 }
 
@@ -246,14 +322,17 @@ impl Stemmers {
 /// "bestilt"), which Danish Snowball undoubles already and Norwegian does not.
 fn scandinavian_tail(stem: &mut String) {
     let consonant = |c: char| c.is_alphabetic() && !"aeiouyæøå".contains(c);
-    let chars: Vec<char> = stem.chars().collect();
-    let n = chars.len();
-    if n >= 5 && chars[n - 1] == 't' && "lnrskpmg".contains(chars[n - 2]) {
+    let mut back = stem.chars().rev();
+    let (last, before) = (back.next(), back.next());
+    if last == Some('t')
+        && before.is_some_and(|c| "lnrskpmg".contains(c))
+        && stem.chars().nth(4).is_some()
+    {
         stem.pop();
     }
-    let chars: Vec<char> = stem.chars().collect();
-    let n = chars.len();
-    if n >= 4 && chars[n - 1] == chars[n - 2] && consonant(chars[n - 1]) {
+    let mut back = stem.chars().rev();
+    let (last, before) = (back.next(), back.next());
+    if last.is_some_and(consonant) && last == before && stem.chars().nth(3).is_some() {
         stem.pop();
     }
 }
@@ -513,11 +592,51 @@ mod tests {
         let folded = " two invoices are wrong ";
         let mut out = String::new();
         let mut spans = Vec::new();
-        s.text(FormLang::EN, folded, &mut out, Some(&mut spans));
+        let mut starts = Starts::default();
+        for w in ["two", "invoic", "are", "wrong"] {
+            starts.add_phrase(w);
+        }
+        s.text(FormLang::EN, folded, &starts, &mut out, Some(&mut spans));
         assert_eq!(out, " two invoic are wrong ");
         let at = out.find("invoic").unwrap();
         assert_eq!(surface(folded, &spans, at, at + 6), "invoices");
         let at = out.find("invoic are").unwrap();
         assert_eq!(surface(folded, &spans, at, at + 10), "invoices are");
+        // A word no keyword's stem begins like is copied unstemmed.
+        let mut only = Starts::default();
+        only.add_phrase("invoic");
+        s.text(FormLang::EN, " invoices are wrong ", &only, &mut out, None);
+        assert_eq!(out, " invoic are wrong ");
+    }
+
+    #[test]
+    fn a_stem_begins_like_its_word() {
+        // What `Starts` rests on, over words of this file's tests and lists.
+        let s = Stemmers::default();
+        let words = [
+            "cry",
+            "cries",
+            "happy",
+            "refunds",
+            "fakturaen",
+            "pakka",
+            "betalte",
+            "straße",
+            "leveringstiden",
+            "bestilte",
+            "annulleret",
+            "kortene",
+            "universities",
+            "going",
+        ];
+        for lang in FormLang::all() {
+            for w in words {
+                let stem = s.word(lang, w);
+                if stem.chars().count() >= 2 {
+                    let two = |x: &str| x.chars().take(2).collect::<String>();
+                    assert_eq!(two(&stem), two(w), "{} {w} → {stem}", lang.code());
+                }
+            }
+        }
     }
 }

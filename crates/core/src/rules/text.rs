@@ -10,7 +10,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-use super::forms::{surface, FormLang, LangMask, Span, Stemmers, EXACT};
+use super::forms::{surface, FormLang, LangMask, Span, Starts, Stemmers, EXACT};
 use crate::faq::normalise::unspaced;
 
 /// Folds `text` into `out` as `" word word "` (a space before, between and after the words).
@@ -207,6 +207,8 @@ pub struct KeywordSet {
     roles: Vec<Vec<Role>>,
     automaton: Option<AhoCorasick>,
     stemmers: Stemmers,
+    /// How the words that may become a keyword's stem begin.
+    starts: Starts,
     forms: bool,
 }
 
@@ -278,6 +280,11 @@ impl KeywordSet {
                 }
             }
         }
+        let mut starts = Starts::default().with_irregular_forms();
+        for p in &patterns {
+            starts.add_phrase(p);
+        }
+        self.starts = starts;
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(&patterns)
@@ -351,7 +358,7 @@ impl KeywordSet {
             spans[used].clear();
             let want_spans = forms.is_some().then_some(&mut spans[used]);
             self.stemmers
-                .text(lang, folded, &mut stems[used].1, want_spans);
+                .text(lang, folded, &self.starts, &mut stems[used].1, want_spans);
             match (0..used).find(|&j| stems[j].1 == stems[used].1) {
                 Some(j) => stems[j].0 |= lang.bit(),
                 None => {
