@@ -546,8 +546,8 @@ fn keyword_languages(pack: &compile::Pack, diags: &mut Diagnostics) -> Vec<FormL
             Some(_) => {}
             None if FormLang::unspaced_tag(tag) || !pack.keywords.has_forms() => {}
             None => {
-                let base = tag.split(['-', '_']).next().unwrap_or(tag);
-                if told.insert(base.to_ascii_lowercase()) {
+                let base = crate::faq::lang::base_subtag(tag);
+                if told.insert(base.clone()) {
                     diags.push(Diagnostic {
                         severity: Severity::Warning,
                         file: file.clone(),

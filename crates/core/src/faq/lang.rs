@@ -49,13 +49,7 @@ impl Lang {
     /// The language of a tag a customer or a helpdesk sends (`en-GB`, `nb-NO`, `no`, `nn`,
     /// `zh-Hant`, `ara`...), or `None` when it is none of ours.
     pub fn from_tag(tag: &str) -> Option<Lang> {
-        let base = tag
-            .trim()
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        match base.as_str() {
+        match base_subtag(tag).as_str() {
             "en" | "eng" => Some(Lang::En),
             "nb" | "no" | "nn" | "nob" | "nno" | "nor" => Some(Lang::Nb),
             "da" | "dan" => Some(Lang::Da),
@@ -101,6 +95,15 @@ impl Lang {
         };
         list.binary_search(&word).is_ok()
     }
+}
+
+/// The primary subtag of a language tag, in lower case: `nb` of `nb-NO`, `zh` of `zh_Hant`.
+pub fn base_subtag(tag: &str) -> String {
+    tag.trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Stemmers of every language, made once.

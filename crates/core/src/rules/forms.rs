@@ -19,6 +19,7 @@ use std::borrow::Cow;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
+use crate::faq::lang::base_subtag;
 use crate::faq::normalise::unspaced;
 
 /// A language whose word forms keyword matching knows.
@@ -80,12 +81,7 @@ impl FormLang {
     /// The language of a tag (`en-GB`, `no`, `ara`), or `None` when keywords have no word
     /// forms in it (whole words are matched then).
     pub fn from_tag(tag: &str) -> Option<FormLang> {
-        let base = tag
-            .trim()
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let base = base_subtag(tag);
         LANGS
             .iter()
             .position(|(code, other, _)| *code == base || other.contains(&base.as_str()))
@@ -95,11 +91,7 @@ impl FormLang {
     /// Whether a tag names a language written without spaces between words (Chinese,
     /// Japanese, Thai...), whose keywords match inside longer runs of text anyway.
     pub fn unspaced_tag(tag: &str) -> bool {
-        let base = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let base = base_subtag(tag);
         matches!(
             base.as_str(),
             "zh" | "zho" | "chi" | "cmn" | "yue" | "ja" | "jpn" | "th" | "tha" | "lo" | "km" | "my"
