@@ -571,6 +571,475 @@ async fn a_restart_keeps_the_session() {
     d.stop().await;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A person takes over
+// ---------------------------------------------------------------------------------------------
+
+/// A chat's live stream (`GET /v1/chat/sessions/{id}/events`), read as server-sent events.
+struct Follow {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+/// One server-sent event: its kind, id and data.
+#[derive(Debug)]
+struct Sse {
+    kind: String,
+    id: Option<String>,
+    data: Value,
+}
+
+impl Follow {
+    async fn open(d: &Daemon, session: &str, last_event_id: Option<&str>) -> Follow {
+        let mut req = d.request(
+            reqwest::Method::GET,
+            &format!("/v1/chat/sessions/{session}/events"),
+        );
+        if let Some(last) = last_event_id {
+            req = req.header("last-event-id", last);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        Follow {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event (keep-alive comments skipped); `None` when the stream ends. Fails after
+    /// ten seconds without one.
+    async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(at) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..at + 2).collect();
+                let mut e = Sse {
+                    kind: "message".into(),
+                    id: None,
+                    data: Value::Null,
+                };
+                let mut data = String::new();
+                for l in block.lines() {
+                    if let Some(v) = l.strip_prefix("event:") {
+                        e.kind = v.trim().to_string();
+                    } else if let Some(v) = l.strip_prefix("id:") {
+                        e.id = Some(v.trim().to_string());
+                    } else if let Some(v) = l.strip_prefix("data:") {
+                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                e.data = serde_json::from_str(&data).unwrap();
+                return Some(e);
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), self.resp.chunk())
+                .await
+                .expect("the stream said something within ten seconds")
+                .unwrap();
+            match chunk {
+                Some(bytes) => self.buf.push_str(std::str::from_utf8(&bytes).unwrap()),
+                None => return None,
+            }
+        }
+    }
+}
+
+/// The event a helpdesk (or anyone) sends for a person's message on the chat's ticket.
+fn agent_event(session: &str, id: &str, text: &str, name: Option<&str>) -> Value {
+    let mut message = json!({ "id": id, "text": text, "author": "agent" });
+    if let Some(n) = name {
+        message["author_name"] = json!(n);
+    }
+    json!({ "id": id, "type": "message.agent", "ticket": { "id": format!("chat-{session}") },
+            "message": message })
+}
+
+/// Opens a session and hands it to a person.
+async fn handed_over(d: &Daemon, lang: &str, ask: &str) -> (Value, Value) {
+    let s = d.open(json!({ "bot": "support", "language": lang })).await;
+    let r = d.say(&s, ask).await;
+    assert_eq!(r["handoff"], true, "{r}");
+    (s, r)
+}
+
+/// The ticket's stored state.
+async fn ticket(d: &Daemon, id: &str) -> Value {
+    let (status, t) = d.get(&format!("/v1/tickets/{id}")).await;
+    assert_eq!(status, 200, "{t}");
+    t
+}
+
+#[tokio::test]
+async fn a_persons_message_on_the_chats_ticket_reaches_the_chat_and_the_customers_answer_the_ticket(
+) {
+    let d = Daemon::start().await;
+    let (s, _) = handed_over(&d, "en", "I want to talk to a human").await;
+    let id = s["id"].as_str().unwrap();
+    let ticket_id = format!("chat-{id}");
+    let mut live = Follow::open(&d, id, None).await;
+    // The stream starts with the lines so far: greeting, question, handoff.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let e = live.next().await.unwrap();
+        assert_eq!(e.kind, "message");
+        seen.push(e.data["author"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen, ["bot", "customer", "bot"]);
+    let versions = ticket(&d, &ticket_id).await["version"].as_i64().unwrap();
+
+    // A person answers through the ordinary event path, as a helpdesk's webhook would.
+    let (status, r) = d
+        .post(
+            "/v1/events",
+            &agent_event(
+                id,
+                "hd:msg:1",
+                "Hi, Kari here. What is the order number?",
+                Some("Kari"),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let e = live.next().await.unwrap();
+    assert_eq!(e.kind, "message");
+    assert_eq!(e.id.as_deref(), Some("4"));
+    assert_eq!(e.data["author"], "agent");
+    assert_eq!(e.data["name"], "Kari");
+    assert_eq!(e.data["text"], "Hi, Kari here. What is the order number?");
+    // The rules saw the first response.
+    let t = ticket(&d, &ticket_id).await;
+    assert_eq!(t["version"], versions + 1);
+    assert_eq!(t["ticket"]["stats"]["agent_replies"], 1);
+
+    // The helpdesk delivers the same message again: shown once.
+    let (status, again) = d
+        .post(
+            "/v1/events",
+            &agent_event(
+                id,
+                "hd:msg:1",
+                "Hi, Kari here. What is the order number?",
+                Some("Kari"),
+            ),
+        )
+        .await;
+    assert_eq!((status, &again["replayed"]), (200, &json!(true)), "{again}");
+
+    // The customer's answer is kept for the person and goes on to the ticket as
+    // `message.created`, which the rules, SLA clocks and the helpdesk see.
+    let r = d.say(&s, "It is 1234").await;
+    assert_eq!(r["reply"]["text"], "");
+    let e = live.next().await.unwrap();
+    assert_eq!(
+        (
+            e.data["author"].as_str(),
+            e.data["text"].as_str(),
+            e.id.as_deref()
+        ),
+        (Some("customer"), Some("It is 1234"), Some("5"))
+    );
+    let t = ticket(&d, &ticket_id).await;
+    assert_eq!(t["version"], versions + 2);
+    assert!(t["ticket"]["stats"]["awaiting_since"].is_string(), "{t}");
+    // The FAQ bot does not answer in a chat it handed over.
+    let (_, log) = d.get(&format!("/v1/decisions?ticket={ticket_id}")).await;
+    assert!(
+        !log.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"] == "answer chat questions from the faq"),
+        "{log}"
+    );
+    // Sent again with the same id, the line is not taken twice, nor the event.
+    let (_, first) = d
+        .message(&s, json!({ "id": "m-7", "text": "Are you there?" }))
+        .await;
+    let (_, repeat) = d
+        .message(&s, json!({ "id": "m-7", "text": "Are you there?" }))
+        .await;
+    assert_eq!(first, repeat);
+    assert_eq!(ticket(&d, &ticket_id).await["version"], versions + 3);
+
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    let lines = tr["messages"].as_array().unwrap();
+    let authors: Vec<&str> = lines
+        .iter()
+        .map(|m| m["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        authors,
+        ["bot", "customer", "bot", "agent", "customer", "customer"]
+    );
+    assert_eq!(lines[3]["name"], "Kari");
+
+    // A reconnecting client carries on after the last line it saw.
+    drop(live);
+    let mut live = Follow::open(&d, id, Some("5")).await;
+    let e = live.next().await.unwrap();
+    assert_eq!(e.data["text"], "Are you there?");
+    // Closing the chat ends the stream with its state.
+    let (status, _) = d
+        .post(&format!("/v1/chat/sessions/{id}/close"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let e = live.next().await.unwrap();
+    assert_eq!(
+        (e.kind.as_str(), &e.data),
+        ("state", &json!({ "state": "closed" }))
+    );
+    assert!(live.next().await.is_none(), "the stream ends");
+
+    // A person's message on a closed chat stays on the ticket; an event for a chat nobody
+    // knows is an ordinary ticket event.
+    let (status, _) = d
+        .post(
+            "/v1/events",
+            &agent_event(id, "hd:msg:2", "Still there?", None),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    assert_eq!(tr["messages"].as_array().unwrap().len(), 6);
+    let (status, r) = d
+        .post(
+            "/v1/events",
+            &agent_event("nobody", "hd:msg:3", "Hello?", None),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        ticket(&d, "chat-nobody").await["ticket"]["stats"]["agent_replies"],
+        1
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn the_agent_messages_endpoint_without_a_helpdesk() {
+    let mut d = Daemon::with()
+        .tokens(&["adm1n"])
+        .viewer_tokens(&["v1ewer"])
+        .chat_tokens(&["ch4t"])
+        .start()
+        .await;
+    d.token = Some("adm1n".into());
+    let (s, _) = handed_over(&d, "nb", "Kan jeg snakke med et menneske?").await;
+    let id = s["id"].as_str().unwrap();
+    let path = format!("/v1/chat/sessions/{id}/agent-messages");
+
+    // An agent of the pack is shown by name; the text is kept as it was written.
+    let hostile = "<script>alert(1)</script> Hei! \u{202e}Kari her";
+    let (status, r) = d
+        .post(
+            &path,
+            &json!({ "id": "a1", "text": hostile, "agent": "kari" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["message"]["author"], "agent");
+    assert_eq!(r["message"]["name"], "Kari Nordmann");
+    assert_eq!(r["message"]["text"], hostile);
+    assert_eq!(r["ticket_id"], format!("chat-{id}"));
+    assert_eq!(r["event_id"], format!("chat:{id}:agent:a1"));
+    // The same id again: added once.
+    let (status, again) = d
+        .post(
+            &path,
+            &json!({ "id": "a1", "text": hostile, "agent": "kari" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &again["message"]["seq"]),
+        (201, &r["message"]["seq"])
+    );
+    // The same id for another message: refused.
+    let (status, e) = d
+        .post(
+            &path,
+            &json!({ "id": "a1", "text": "other", "agent": "kari" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &e["error"]["code"]),
+        (409, &json!("event_id_reused")),
+        "{e}"
+    );
+    // A name that is no agent of the pack is shown as given.
+    let (status, r) = d
+        .post(
+            &path,
+            &json!({ "text": "Og Ola", "agent": "Ola fra lageret" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &r["message"]["name"]),
+        (201, &json!("Ola fra lageret"))
+    );
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    assert_eq!(
+        tr["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["author"] == "agent")
+            .count(),
+        2
+    );
+
+    // Without a token 401; a viewer token may read, not write: 403, nothing changed.
+    let body = json!({ "text": "x", "agent": "kari" });
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}{path}", d.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let viewer = d
+        .send(
+            d.http
+                .post(format!("{}{path}", d.url))
+                .bearer_auth("v1ewer")
+                .json(&body),
+        )
+        .await;
+    assert_eq!(
+        (viewer.0, &viewer.1["error"]["code"]),
+        (403, &json!("forbidden")),
+        "{viewer:?}"
+    );
+    let read = d
+        .send(
+            d.http
+                .get(format!("{}/v1/chat/sessions/{id}", d.url))
+                .bearer_auth("v1ewer"),
+        )
+        .await;
+    assert_eq!(read.0, 200);
+    assert_eq!(read.1["messages"], tr["messages"]);
+    // A chat token (the widget's) may chat as the customer, not as a person of the desk.
+    let as_chat = |req: reqwest::RequestBuilder| d.send(req.bearer_auth("ch4t"));
+    let chat = as_chat(d.http.post(format!("{}{path}", d.url)).json(&body)).await;
+    assert_eq!(
+        (chat.0, &chat.1["error"]["code"]),
+        (403, &json!("forbidden")),
+        "{chat:?}"
+    );
+    let chat = as_chat(d.http.get(format!("{}/v1/tickets/chat-{id}", d.url))).await;
+    assert_eq!(chat.0, 403);
+    let chat = as_chat(d.http.get(format!("{}/v1/chat/sessions/{id}", d.url))).await;
+    assert_eq!(chat.0, 200);
+    let chat = as_chat(
+        d.http
+            .post(format!("{}/v1/chat/sessions/{id}/messages", d.url))
+            .json(&json!({ "text": "Takk!" })),
+    )
+    .await;
+    assert_eq!(chat.0, 200, "{chat:?}");
+
+    // Bad bodies name their field; unknown and unsuitable sessions are refused.
+    for (body, field) in [
+        (json!({ "text": "  ", "agent": "kari" }), "text"),
+        (json!({ "text": "hi", "agent": "" }), "agent"),
+        (json!({ "text": "x".repeat(4097), "agent": "kari" }), "text"),
+        (
+            json!({ "text": "hi", "agent": "kari", "id": "with space" }),
+            "id",
+        ),
+    ] {
+        let (status, e) = d.post(&path, &body).await;
+        assert_eq!((status, &e["error"]["field"]), (422, &json!(field)), "{e}");
+    }
+    let (status, e) = d.post("/v1/chat/sessions/nope/agent-messages", &body).await;
+    assert_eq!((status, &e["error"]["code"]), (404, &json!("not_found")));
+    let open = d.open(json!({ "bot": "support", "language": "en" })).await;
+    let (status, e) = d
+        .post(
+            &format!(
+                "/v1/chat/sessions/{}/agent-messages",
+                open["id"].as_str().unwrap()
+            ),
+            &body,
+        )
+        .await;
+    assert_eq!(
+        (status, &e["error"]["code"]),
+        (409, &json!("not_handed_off")),
+        "{e}"
+    );
+    d.post(&format!("/v1/chat/sessions/{id}/close"), &json!({}))
+        .await;
+    let (status, e) = d.post(&path, &body).await;
+    assert_eq!(
+        (status, &e["error"]["code"]),
+        (409, &json!("session_closed")),
+        "{e}"
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn after_hours_the_customer_leaves_an_address_for_the_answer() {
+    let d = Daemon::with().now(friday_night()).start().await;
+    let (s, r) = handed_over(&d, "en", "I want to talk to a human").await;
+    assert_eq!(r["expected"]["open"], false);
+    assert_eq!(r["ask_contact"], true, "{r}");
+    let id = s["id"].as_str().unwrap();
+    let path = format!("/v1/chat/sessions/{id}/contact");
+    for bad in [
+        "",
+        "anna",
+        "anna@",
+        "@example.com",
+        "anna@example",
+        "anna@example..com",
+        "an na@example.com",
+        " anna@example.com",
+        "<a@b.c>",
+        "a@b@c.d",
+        "anna\u{feff}@example.com",
+    ] {
+        let (status, e) = d.post(&path, &json!({ "email": bad })).await;
+        assert_eq!(
+            (status, &e["error"]["field"]),
+            (422, &json!("email")),
+            "{bad}: {e}"
+        );
+    }
+    let (status, left) = d.post(&path, &json!({ "email": "anna@example.com" })).await;
+    assert_eq!(status, 200, "{left}");
+    assert_eq!(left["email"], "anna@example.com");
+    let t = ticket(&d, &format!("chat-{id}")).await;
+    assert_eq!(t["ticket"]["customer"]["email"], "anna@example.com");
+    // Sent twice: one event.
+    let version = t["version"].clone();
+    d.post(&path, &json!({ "email": "anna@example.com" })).await;
+    assert_eq!(ticket(&d, &format!("chat-{id}")).await["version"], version);
+    // A chat the bot still answers has no person to wait for.
+    let open = d.open(json!({ "bot": "support", "language": "en" })).await;
+    let (status, e) = d
+        .post(
+            &format!("/v1/chat/sessions/{}/contact", open["id"].as_str().unwrap()),
+            &json!({ "email": "anna@example.com" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &e["error"]["code"]),
+        (409, &json!("not_handed_off"))
+    );
+
+    // In opening hours with an agent free, nobody is asked for an address.
+    d.clock.set("2026-11-23T10:00:00Z".parse().unwrap());
+    d.put("/v1/agents/kari/status", &json!({ "status": "online" }))
+        .await;
+    let (_, r) = handed_over(&d, "en", "I want to talk to a human").await;
+    assert_eq!(r["expected"]["open"], true);
+    assert_eq!(r.get("ask_contact"), None, "{r}");
+    d.stop().await;
+}
+
 #[tokio::test]
 async fn the_chat_routes_are_documented_and_need_the_token() {
     let mut d = Daemon::with().tokens(&["s3cret"]).start().await;
@@ -876,6 +1345,18 @@ impl Browser {
         assert_eq!(clicked, true, "a quick reply `{text}`");
     }
 
+    /// Saves a PNG of the page as `target/screenshots/<name>.png`.
+    fn screenshot(&mut self, name: &str) {
+        use base64::Engine as _;
+        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        let dir = root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
     fn lines(&mut self) -> Vec<String> {
         let v = self.eval(
             "Array.from(document.querySelectorAll('#log .msg')).map(m => m.className + ': ' + m.textContent)",
@@ -888,10 +1369,27 @@ impl Browser {
     }
 }
 
+/// A person's message to a chat through `POST /v1/chat/sessions/{id}/agent-messages`, sent from
+/// the browser's blocking thread.
+fn agent_says(base: &str, session: &str, text: &str) -> (u16, Value) {
+    tokio::runtime::Handle::current().block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/v1/chat/sessions/{session}/agent-messages"))
+            .bearer_auth("w1dget")
+            .json(&json!({ "text": text, "agent": "kari" }))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    })
+}
+
 /// The page in a real browser, driven like a customer would: it opens a session and shows the
 /// greeting, a typed question gets its answer with the link and the quick replies, "Ja" is
-/// recorded, a reload carries on the same chat, asking for a person shows the handoff; Arabic
-/// is laid out right to left. Each step is checked against the daemon's own record.
+/// recorded, a reload carries on the same chat, asking for a person shows the handoff, the
+/// customer leaves an address when nobody is online, a person's answers appear live (as text,
+/// with an unread badge) and again after a reload; Arabic is laid out right to left. Each step
+/// is checked against the daemon's own record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_in_headless_chromium() {
     let Some(binary) = chromium() else {
@@ -975,6 +1473,50 @@ async fn the_widget_in_headless_chromium() {
             assert_eq!(b.eval("document.querySelectorAll('.msg.bot').length"), bot_lines);
             assert!(!b.lines().iter().any(|l| l.starts_with("msg error")), "{:?}", b.lines());
 
+            // Nobody is online: the customer may leave an address for the answer.
+            b.until("document.getElementById('contact-email')");
+            b.eval("document.getElementById('contact-email').value = 'kunde@example.no'; \
+                    document.querySelector('#contact button').click()");
+            assert_eq!(
+                b.until("document.getElementById('contact-saved')?.textContent"),
+                "Takk! Vi svarer til kunde@example.no."
+            );
+            b.screenshot("chat-handoff-nb");
+
+            // A person answers while the customer looks elsewhere: the line appears without a
+            // reload, as text, with a badge counting it.
+            b.eval("window.dispatchEvent(new Event('blur'))");
+            let hostile = "<b>Hei</b> fra Kari <img src=x onerror=alert(1)>";
+            let (status, r) = agent_says(&base, &session, hostile);
+            assert_eq!(status, 201, "{r}");
+            b.until("document.querySelector('.msg.agent')");
+            assert_eq!(
+                b.eval("document.querySelector('.msg.agent').textContent"),
+                format!("Kari Nordmann{hostile}")
+            );
+            assert_eq!(b.eval("document.querySelector('.msg.agent .who').textContent"), "Kari Nordmann");
+            assert_eq!(b.eval("document.querySelectorAll('.msg.agent b, .msg.agent img').length"), 0);
+            assert_eq!(
+                b.eval("document.getElementById('joined').textContent"),
+                "Kari Nordmann ble med i chatten."
+            );
+            assert_eq!(b.eval("document.getElementById('unread').hidden"), false);
+            assert_eq!(b.eval("document.getElementById('unread').textContent"), "1");
+            assert!(b.eval("document.title").as_str().unwrap().starts_with("(1) "));
+            b.screenshot("chat-person-answers-nb");
+            b.eval("window.dispatchEvent(new Event('focus'))");
+            assert_eq!(b.eval("document.getElementById('unread').hidden"), true);
+            assert_eq!(b.eval("document.getElementById('text').disabled"), false);
+
+            // A reload shows the person's line again and keeps listening.
+            b.navigate(None);
+            b.until("document.querySelector('.msg.agent')");
+            let (status, _) = agent_says(&base, &session, "Pakken er sendt i dag.");
+            assert_eq!(status, 201);
+            b.until("document.querySelectorAll('.msg.agent').length === 2");
+            assert!(b.lines().last().unwrap().ends_with("Pakken er sendt i dag."), "{:?}", b.lines());
+            assert!(!b.lines().iter().any(|l| l.starts_with("msg error")), "{:?}", b.lines());
+
             // Arabic: right to left.
             b.navigate(Some(&format!(
                 "{base}/chat?bot=support&lang=ar&token=w1dget"
@@ -1001,9 +1543,12 @@ async fn the_widget_in_headless_chromium() {
     assert!(before_reload[4].ends_with(ChatText::Thanks.default_text("nb")));
     assert_eq!(lines[5]["text"], "Kan jeg snakke med et menneske?");
     assert_eq!(lines[6]["handoff"], true);
-    let last = lines.last().unwrap();
-    assert_eq!(last["text"], "Ordrenummeret er 1234", "{lines:#?}");
-    assert_eq!(last["author"], "customer");
+    assert_eq!(lines[7]["text"], "Ordrenummeret er 1234", "{lines:#?}");
+    assert_eq!(lines[7]["author"], "customer");
+    assert_eq!(lines[8]["author"], "agent");
+    assert_eq!(lines[9]["text"], "Pakken er sendt i dag.");
+    let (_, t) = d.get(&format!("/v1/tickets/chat-{session}")).await;
+    assert_eq!(t["ticket"]["customer"]["email"], "kunde@example.no");
     d.stop().await;
 }
 
@@ -1033,7 +1578,8 @@ async fn all_at_once(daemons: &[&Daemon], session: &str, bodies: &[Value]) -> Ve
 /// The transcript after concurrent `bodies` (each with an `id` and a `text` or `feedback`)
 /// that got `answers`, one of them the handoff: lines numbered without a gap, every message
 /// in it once, each message answered by the bot line right after it until the handoff, only
-/// the customer after it, and the handoff decided once for the ticket.
+/// the customer after it, the handoff decided once for the ticket and each line after it sent
+/// on to the ticket.
 async fn assert_coherent(d: &Daemon, session: &str, bodies: &[Value], answers: &[(u16, Value)]) {
     for ((status, answer), body) in answers.iter().zip(bodies) {
         assert_eq!(*status, 200, "{body} got {answer}");
@@ -1093,10 +1639,11 @@ async fn assert_coherent(d: &Daemon, session: &str, bodies: &[Value], answers: &
             assert_eq!(answer["reply"]["text"], "", "{answer}");
         }
     }
-    // The rules ran on the handoff once.
+    // The rules ran on the handoff once, and on each line after it, which went on to the
+    // ticket as `message.created`.
     let (status, t) = d.get(&format!("/v1/tickets/chat-{session}")).await;
     assert_eq!(status, 200, "{t}");
-    assert_eq!(t["version"], 1, "{t:#}");
+    assert_eq!(t["version"], 1 + (lines.len() - handoff_at - 1), "{t:#}");
     assert!(t["ticket"]["tags"]
         .as_array()
         .unwrap()

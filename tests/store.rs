@@ -1378,6 +1378,7 @@ async fn open_chat(s: &Arc<dyn Store>, id: &str, lang: &str) -> chat::Session {
         score: None,
         feedback: None,
         handoff: false,
+        name: None,
     };
     session.messages = 1;
     s.create_chat_session(&session, &[greeting]).await.unwrap();
@@ -1405,7 +1406,7 @@ fn text(t: &str) -> chat::Input {
 /// them.
 async fn chat_sessions_and_stats(s: Arc<dyn Store>) {
     assert_eq!(s.chat_session("nope").await.unwrap(), None);
-    assert!(s.chat_messages("nope").await.unwrap().is_empty());
+    assert!(s.chat_messages("nope", 0).await.unwrap().is_empty());
     let empty = s.chat_stats("support", 10).await.unwrap();
     assert_eq!(
         (empty.sessions, empty.deflection_rate, empty.answer_rate),
@@ -1419,7 +1420,7 @@ async fn chat_sessions_and_stats(s: Arc<dyn Store>) {
     assert_eq!(a.awaiting_feedback.as_deref(), Some("password_reset"));
     let a = chat_turn(&s, &a, chat::Input::Feedback(chat::Feedback::Yes), 2).await;
     assert_eq!(a.version, 2);
-    let lines = s.chat_messages("a").await.unwrap();
+    let lines = s.chat_messages("a", 0).await.unwrap();
     let seqs: Vec<u32> = lines.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
     assert_eq!(lines[1].author, chat::Speaker::Customer);
@@ -1434,7 +1435,41 @@ async fn chat_sessions_and_stats(s: Arc<dyn Store>) {
     let b = chat_turn(&s, &b, text("Hva er hovedstaden i Australia?"), 3).await;
     let b = chat_turn(&s, &b, text("hva er HOVEDSTADEN i Australia"), 4).await;
     assert_eq!(b.state, chat::SessionState::HandedOff);
-    assert!(s.chat_messages("b").await.unwrap()[4].handoff);
+    assert!(s.chat_messages("b", 0).await.unwrap()[4].handoff);
+
+    // A person's line in the handed-off chat is added once per event, signed, and read after
+    // a line number.
+    let mut from_person =
+        chat::from_person(&b, Some("Kari"), "Hei! Jeg ser på det.", t0() + secs(5)).unwrap();
+    from_person.event_id = Some("hd:1".into());
+    s.save_chat_turn(&from_person).await.unwrap();
+    assert_eq!(s.chat_line_of_event("b", "hd:1").await.unwrap(), Some(6));
+    assert_eq!(s.chat_line_of_event("b", "hd:2").await.unwrap(), None);
+    let b = s.chat_session("b").await.unwrap().unwrap();
+    let mut again =
+        chat::from_person(&b, Some("Kari"), "Hei! Jeg ser på det.", t0() + secs(5)).unwrap();
+    again.event_id = Some("hd:1".into());
+    assert!(matches!(
+        s.save_chat_turn(&again).await,
+        Err(StoreError::Stale(_))
+    ));
+    let after = s.chat_messages("b", 5).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (
+            after[0].seq,
+            after[0].author,
+            after[0].name.as_deref(),
+            after[0].text.as_str()
+        ),
+        (
+            6,
+            chat::Speaker::Agent,
+            Some("Kari"),
+            "Hei! Jeg ser på det."
+        )
+    );
+    assert_eq!(s.chat_session("b").await.unwrap().unwrap().messages, 6);
 
     // 3: answered, then "no" → handed off. 4: answered, no feedback → deflected.
     let c = open_chat(&s, "c", "en").await;
@@ -1505,7 +1540,7 @@ async fn chat_turns_from_a_stale_state(one: Arc<dyn Store>, two: Arc<dyn Store>)
         two.save_chat_turn(&second).await,
         Err(StoreError::Stale(_))
     ));
-    assert_eq!(two.chat_messages("x").await.unwrap().len(), 3);
+    assert_eq!(two.chat_messages("x", 0).await.unwrap().len(), 3);
     let st = two.chat_stats("support", 10).await.unwrap();
     assert_eq!((st.questions, st.answered), (1, 1));
     assert!(
@@ -1565,7 +1600,7 @@ async fn chat_answers_kept_by_message_id(s: Arc<dyn Store>) {
         Err(StoreError::Stale(m)) if m.contains("`m-1`")
     ));
     assert_eq!(
-        s.chat_messages("k").await.unwrap().len(),
+        s.chat_messages("k", 0).await.unwrap().len(),
         5,
         "nothing of it"
     );

@@ -117,6 +117,7 @@ fn message_created(inbound: &Inbound<'_>, root: &At<'_>) -> Res<Translated> {
         author: Author::Customer,
         at: root.get_time("created_at")?,
         language: None,
+        author_name: None,
     };
     let id = match (inbound.header(DELIVERY), &message_id) {
         (Some(delivery), _) => delivery.to_string(),
@@ -271,6 +272,7 @@ fn first_customer_message(conversation: &At<'_>) -> Res<Option<Message>> {
                 author: Author::Customer,
                 at: m.get_time("created_at")?,
                 language: None,
+                author_name: None,
             }));
         }
     }

@@ -209,6 +209,7 @@ fn message(article: &At<'_>, author: Author) -> Res<Message> {
         author,
         at: article.get_time("created_at")?,
         language: None,
+        author_name: None,
     })
 }
 

@@ -106,6 +106,7 @@ fn trigger(inbound: &Inbound<'_>, root: &At<'_>) -> Res<Translated> {
                 author,
                 at: m.get_time("at")?,
                 language: None,
+                author_name: None,
             })
         }
         None if matches!(kind, EventType::MessageCreated | EventType::MessageAgent) => {
@@ -257,6 +258,7 @@ fn subscription(inbound: &Inbound<'_>, root: &At<'_>, name: &str) -> Res<Transla
                 author,
                 at: root.get_time("time")?,
                 language: None,
+                author_name: None,
             });
             match author {
                 Author::Customer => EventType::MessageCreated,

@@ -55,6 +55,30 @@ pub struct Args {
     /// SHA-256 hashes (hex) of accepted API tokens (comma-separated); see `frontdesk serve --hash-token`.
     #[arg(long, env = "FRONTDESK_API_TOKEN_HASHES", value_delimiter = ',')]
     api_token_hashes: Vec<String>,
+    /// Viewer tokens (comma-separated): they may read everything on /v1/* (GET) and change
+    /// nothing. Prefer the hashed form.
+    #[arg(
+        long,
+        env = "FRONTDESK_VIEWER_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    viewer_tokens: Vec<String>,
+    /// SHA-256 hashes (hex) of viewer tokens (comma-separated).
+    #[arg(long, env = "FRONTDESK_VIEWER_TOKEN_HASHES", value_delimiter = ',')]
+    viewer_token_hashes: Vec<String>,
+    /// Chat tokens (comma-separated): the token a chat widget shows to the browser. They may
+    /// only open chats and carry them on as the customer (/v1/chat/sessions...), nothing else.
+    #[arg(
+        long,
+        env = "FRONTDESK_CHAT_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    chat_tokens: Vec<String>,
+    /// SHA-256 hashes (hex) of chat tokens (comma-separated).
+    #[arg(long, env = "FRONTDESK_CHAT_TOKEN_HASHES", value_delimiter = ',')]
+    chat_token_hashes: Vec<String>,
     /// Print the SHA-256 hash of a token for FRONTDESK_API_TOKEN_HASHES, and exit.
     #[arg(long, value_name = "TOKEN")]
     hash_token: Option<String>,
@@ -235,8 +259,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     init_logs(args.log_format);
-    let tokens =
+    let mut tokens =
         Tokens::new(&args.api_tokens, &args.api_token_hashes).map_err(anyhow::Error::msg)?;
+    tokens
+        .add(
+            crate::server::Role::Viewer,
+            &args.viewer_tokens,
+            &args.viewer_token_hashes,
+        )
+        .map_err(|e| anyhow::anyhow!("FRONTDESK_VIEWER_TOKEN_HASHES: {e}"))?;
+    tokens
+        .add(
+            crate::server::Role::Chat,
+            &args.chat_tokens,
+            &args.chat_token_hashes,
+        )
+        .map_err(|e| anyhow::anyhow!("FRONTDESK_CHAT_TOKEN_HASHES: {e}"))?;
     if !tokens.enabled() {
         tracing::warn!(
             "no API tokens configured: /v1/* is open to anyone who can reach {}",

@@ -1,12 +1,39 @@
 //! Bearer tokens for `/v1/*`. Tokens are kept only as SHA-256 hashes and compared in constant
-//! time.
+//! time. An API token may do everything; a viewer token may read (`GET`) and change nothing; a
+//! chat token (the one a chat widget shows to the browser) may only chat as a customer.
 
 use sha2::{Digest, Sha256};
 
-/// The accepted API tokens.
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything (an API token).
+    Admin,
+    /// Read only (a viewer token).
+    Viewer,
+    /// The customer's side of chats only (a chat token).
+    Chat,
+}
+
+impl Role {
+    /// Whether a token of this role may call `method path`.
+    pub fn allows(self, method: &http::Method, path: &str) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Viewer => matches!(*method, http::Method::GET | http::Method::HEAD),
+            // Opening a chat, its transcript and live stream, the customer's messages, the
+            // address for the answer, closing it; not a person's messages.
+            Role::Chat => {
+                path.starts_with("/v1/chat/sessions") && !path.ends_with("/agent-messages")
+            }
+        }
+    }
+}
+
+/// The accepted API and viewer tokens.
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
-    hashes: Vec<[u8; 32]>,
+    hashes: Vec<([u8; 32], Role)>,
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -32,20 +59,25 @@ fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
 }
 
 impl Tokens {
-    /// From plain tokens (hashed at once) and hex SHA-256 hashes. Errors name a bad hash.
+    /// API tokens from plain tokens (hashed at once) and hex SHA-256 hashes. Errors name a bad
+    /// hash.
     pub fn new(plain: &[String], hashed: &[String]) -> Result<Tokens, String> {
-        let mut hashes: Vec<[u8; 32]> = plain
-            .iter()
-            .filter(|t| !t.is_empty())
-            .map(|t| sha256(t.as_bytes()))
-            .collect();
-        for h in hashed.iter().filter(|h| !h.trim().is_empty()) {
-            hashes.push(
-                parse_hex(h)
-                    .ok_or_else(|| format!("`{h}` is not a hex SHA-256 hash (64 hex digits)"))?,
-            );
+        let mut t = Tokens::default();
+        t.add(Role::Admin, plain, hashed)?;
+        Ok(t)
+    }
+
+    /// Adds tokens of `role`, plain and as hex SHA-256 hashes.
+    pub fn add(&mut self, role: Role, plain: &[String], hashed: &[String]) -> Result<(), String> {
+        for t in plain.iter().filter(|t| !t.is_empty()) {
+            self.hashes.push((sha256(t.as_bytes()), role));
         }
-        Ok(Tokens { hashes })
+        for h in hashed.iter().filter(|h| !h.trim().is_empty()) {
+            let hash = parse_hex(h)
+                .ok_or_else(|| format!("`{h}` is not a hex SHA-256 hash (64 hex digits)"))?;
+            self.hashes.push((hash, role));
+        }
+        Ok(())
     }
 
     /// Whether any token is configured.
@@ -53,8 +85,8 @@ impl Tokens {
         !self.hashes.is_empty()
     }
 
-    /// Checks an `Authorization` header value.
-    pub fn check(&self, header: Option<&str>) -> Result<(), &'static str> {
+    /// Checks an `Authorization` header value: what its token may do.
+    pub fn check(&self, header: Option<&str>) -> Result<Role, &'static str> {
         let Some(value) = header else {
             return Err("missing `Authorization: Bearer TOKEN` header");
         };
@@ -66,15 +98,15 @@ impl Tokens {
         };
         let presented = sha256(token.trim().as_bytes());
         // Compare with every hash so the time does not depend on which one matches.
-        let ok = self
-            .hashes
-            .iter()
-            .fold(false, |acc, h| acc | same(h, &presented));
-        if ok {
-            Ok(())
-        } else {
-            Err("invalid API token")
+        let mut matched = [false; 3];
+        for (h, role) in &self.hashes {
+            matched[*role as usize] |= same(h, &presented);
         }
+        // A token given in several roles has the widest.
+        [Role::Admin, Role::Viewer, Role::Chat]
+            .into_iter()
+            .find(|r| matched[*r as usize])
+            .ok_or("invalid API token")
     }
 
     /// A short name of the token a valid `Authorization` header carries (the first bytes of
@@ -108,5 +140,48 @@ mod tests {
         assert!(t.check(Some("Basic abc")).is_err());
         assert!(t.check(None).is_err());
         assert!(Tokens::new(&[], &["xyz".into()]).is_err());
+    }
+
+    #[test]
+    fn viewer_tokens_read_only() {
+        let mut t = Tokens::new(&["admin".into()], &[]).unwrap();
+        t.add(Role::Viewer, &["look".into()], &[Tokens::hash_hex("peek")])
+            .unwrap();
+        assert_eq!(t.check(Some("Bearer admin")), Ok(Role::Admin));
+        assert_eq!(t.check(Some("Bearer look")), Ok(Role::Viewer));
+        assert_eq!(t.check(Some("Bearer peek")), Ok(Role::Viewer));
+        assert_eq!(t.check(Some("Bearer nope")), Err("invalid API token"));
+        // A token given as both is an API token.
+        t.add(Role::Admin, &["look".into()], &[]).unwrap();
+        assert_eq!(t.check(Some("Bearer look")), Ok(Role::Admin));
+    }
+
+    #[test]
+    fn what_each_role_may_call() {
+        use http::Method;
+        let v = Role::Viewer;
+        assert!(v.allows(&Method::GET, "/v1/tickets/T1"));
+        assert!(!v.allows(&Method::POST, "/v1/events"));
+        assert!(!v.allows(&Method::PUT, "/v1/agents/kari/status"));
+        let c = Role::Chat;
+        for (m, p) in [
+            (Method::POST, "/v1/chat/sessions"),
+            (Method::GET, "/v1/chat/sessions/abc"),
+            (Method::POST, "/v1/chat/sessions/abc/messages"),
+            (Method::GET, "/v1/chat/sessions/abc/events"),
+            (Method::POST, "/v1/chat/sessions/abc/contact"),
+            (Method::POST, "/v1/chat/sessions/abc/close"),
+        ] {
+            assert!(c.allows(&m, p), "{m} {p}");
+        }
+        for (m, p) in [
+            (Method::POST, "/v1/chat/sessions/abc/agent-messages"),
+            (Method::POST, "/v1/events"),
+            (Method::GET, "/v1/tickets/T1"),
+            (Method::GET, "/v1/bots/support/stats"),
+        ] {
+            assert!(!c.allows(&m, p), "{m} {p}");
+        }
+        assert!(Role::Admin.allows(&Method::POST, "/v1/events"));
     }
 }

@@ -27,7 +27,7 @@ use crate::delivery::ConnectorConfig;
 use crate::model::Helpdesk;
 use crate::service::{self, reload, scheduler, Desk};
 pub use crate::service::{Clock, ManualClock, SystemClock};
-pub use auth::Tokens;
+pub use auth::{Role, Tokens};
 pub use error::AppError;
 
 /// How to run the daemon.
@@ -106,6 +106,8 @@ pub(crate) struct AppState {
     pub verifiers: HashMap<Helpdesk, Verifier>,
     /// The rate limits, and their state.
     pub limits: Limiters,
+    /// Turns true when the daemon stops: live streams end then.
+    pub stop: watch::Receiver<bool>,
 }
 
 /// The daemon's limiters.
@@ -177,6 +179,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         tokens: opts.tokens.clone(),
         verifiers,
         limits: Limiters::new(&opts.limits),
+        stop: rx.clone(),
     });
     let app = routes::router(state, &opts);
     if opts.scheduler {

@@ -5,13 +5,16 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
-use super::chat::StatsQuery;
+use super::chat::{EventsQuery, StatsQuery};
 use super::routes::{DecisionsQuery, EventQuery, InboundQuery, OutboxQuery};
 use crate::model::Event;
 use crate::model::Named;
 use crate::routing::AgentStatus;
 use crate::service::agents::AgentView;
-use crate::service::chat::{ChatAnswer, ChatClosed, ChatInput, ChatOpened, NewChat, Transcript};
+use crate::service::chat::{
+    AgentMessage, AgentPosted, ChatAnswer, ChatClosed, ChatInput, ChatOpened, ContactLeft,
+    LeaveContact, NewChat, Transcript,
+};
 use crate::service::csat::Rated;
 use crate::service::{Code, ConfigInfo, EventResponse};
 use crate::store::{AuditRow, ChatStats, OutboxRow, TicketRecord};
@@ -33,6 +36,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/chat/sessions/{id}"),
     ("post", "/v1/chat/sessions/{id}/messages"),
     ("post", "/v1/chat/sessions/{id}/close"),
+    ("post", "/v1/chat/sessions/{id}/agent-messages"),
+    ("post", "/v1/chat/sessions/{id}/contact"),
+    ("get", "/v1/chat/sessions/{id}/events"),
     ("get", "/v1/bots/{bot}/stats"),
     ("get", "/v1/reports/kpis"),
     ("get", "/v1/csat/{token}"),
@@ -472,6 +478,53 @@ pub fn document_for(security: &Security) -> Value {
                     ..Takes::default()
                 },
             ),
+            "/v1/chat/sessions/{id}/agent-messages" => {
+                let mut o = op(
+                    "A person's message to a chat handed over to people: decided as `message.agent` on the chat's ticket and shown in the customer's widget",
+                    s.out::<AgentPosted>(),
+                    Takes {
+                        body: Some(s.body::<AgentMessage>()),
+                        params: vec![path_param("id")],
+                        errors: &[404, 409, 422, 503],
+                    },
+                );
+                if let Some(r) = o["responses"].as_object_mut() {
+                    if let Some(ok) = r.remove("200") {
+                        r.insert("201".into(), ok);
+                    }
+                }
+                o
+            }
+            "/v1/chat/sessions/{id}/contact" => op(
+                "The customer's e-mail address for the answer, stored on the chat's ticket",
+                s.out::<ContactLeft>(),
+                Takes {
+                    body: Some(s.body::<LeaveContact>()),
+                    params: vec![path_param("id")],
+                    errors: &[404, 409, 422, 503],
+                },
+            ),
+            "/v1/chat/sessions/{id}/events" => {
+                let mut params = vec![path_param("id")];
+                params.extend(s.query::<EventsQuery>());
+                let mut o = op(
+                    "A chat's live stream (server-sent events): `message` for each new transcript line (its id the line's number; `Last-Event-ID` resumes after it), `state` when the session's state changes; it ends when the chat is closed",
+                    text.clone(),
+                    Takes {
+                        params,
+                        errors: &[400, 404, 503],
+                        ..Takes::default()
+                    },
+                );
+                // Each event as the SSE format reads it: its kind, id and data (a JSON text).
+                let event = json!({ "type": "object", "required": ["data"], "properties": {
+                    "event": { "type": "string", "enum": ["message", "state", "error"] },
+                    "id": { "type": "string", "pattern": "^[0-9]+$" },
+                    "data": { "type": "string", "contentMediaType": "application/json" } } });
+                o["responses"]["200"]["content"] =
+                    json!({ "text/event-stream": { "schema": event } });
+                o
+            }
             "/v1/bots/{bot}/stats" => {
                 let mut params = vec![path_param("bot")];
                 params.extend(s.query::<StatsQuery>());
@@ -556,6 +609,10 @@ pub fn document_for(security: &Security) -> Value {
         }
         if tokens || inbound.is_some_and(|a| security.signed.contains(&a)) {
             operation["responses"]["401"] = error_response();
+        }
+        // A viewer token may only read.
+        if tokens && *method != "get" {
+            operation["responses"]["403"] = error_response();
         }
         if security.rate_limited && path.starts_with("/v1/") {
             let mut limited = error_response();

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower::ServiceBuilder;
 
+use super::auth::Role;
 use super::extract::{body, parse_json, require_json, Limit, Query};
 use super::{agents, chat, csat, openapi, AppError, AppState, Options};
 use crate::adapters::{self, AdapterError, Inbound, Translated};
@@ -38,6 +39,12 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/v1/chat/sessions/{id}", get(chat::get_session))
         .route("/v1/chat/sessions/{id}/messages", post(chat::post_message))
         .route("/v1/chat/sessions/{id}/close", post(chat::post_close))
+        .route(
+            "/v1/chat/sessions/{id}/agent-messages",
+            post(chat::post_agent_message),
+        )
+        .route("/v1/chat/sessions/{id}/contact", post(chat::post_contact))
+        .route("/v1/chat/sessions/{id}/events", get(chat::get_events))
         .route("/v1/bots/{bot}/stats", get(chat::get_stats))
         .route("/v1/reports/kpis", get(get_kpis))
         .route("/v1/admin/reload", post(post_reload))
@@ -164,8 +171,16 @@ async fn require_token(State(state): State<Arc<AppState>>, req: Request, next: N
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        if let Err(why) = state.tokens.check(header) {
-            return AppError::new(Code::Unauthorized, why).into_response();
+        match state.tokens.check(header) {
+            Err(why) => return AppError::new(Code::Unauthorized, why).into_response(),
+            Ok(role) if !role.allows(req.method(), req.uri().path()) => {
+                let why = match role {
+                    Role::Viewer => "this is a viewer token: it may read, not change anything",
+                    _ => "this is a chat token: it may only open and carry on chats as a customer",
+                };
+                return AppError::new(Code::Forbidden, why).into_response();
+            }
+            Ok(_) => {}
         }
     }
     next.run(req).await
@@ -231,7 +246,10 @@ async fn post_inbound(
         None if state.tokens.enabled() => {
             let from_query = q.token.as_ref().map(|t| format!("Bearer {t}"));
             let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string).or(from_query);
-            state.tokens.check(header.as_deref()).map_err(|why| AppError::new(Code::Unauthorized, why))?;
+            let role = state.tokens.check(header.as_deref()).map_err(|why| AppError::new(Code::Unauthorized, why))?;
+            if role != Role::Admin {
+                return Err(AppError::new(Code::Forbidden, "only an API token may send events"));
+            }
         }
         None => {}
     }

@@ -111,6 +111,11 @@ pub struct ChatAnswer {
     pub expected: Option<Notice>,
     /// The event decided for the handoff.
     pub event: Option<HandoffEvent>,
+    /// On a handoff nobody can take now (the desk is closed, or the ticket waits in a team's
+    /// queue with no agent free): offer to leave an e-mail address for the answer
+    /// (`POST /v1/chat/sessions/{id}/contact`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ask_contact: bool,
     /// After the handoff, a line that rated the chat's survey (`5`, `👍`, "very good").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<super::csat::Rated>,
@@ -203,6 +208,7 @@ pub async fn open(state: &Desk, req: NewChat) -> Result<ChatOpened, Error> {
             score: None,
             feedback: None,
             handoff: false,
+            name: None,
         });
     }
     session.messages = lines.len() as u32;
@@ -230,7 +236,7 @@ async fn load_session(state: &Desk, id: &str) -> Result<Session, Error> {
 /// A session and its transcript.
 pub async fn transcript(state: &Desk, id: &str) -> Result<Transcript, Error> {
     let session = load_session(state, id).await?;
-    let messages = state.store.chat_messages(id).await?;
+    let messages = state.store.chat_messages(id, 0).await?;
     let survey = match session.state {
         SessionState::HandedOff => super::csat::chat_survey(state, &session.ticket_id()).await?,
         _ => None,
@@ -252,6 +258,17 @@ const TURN_ATTEMPTS: usize = 16;
 struct Kept {
     request: ChatInput,
     answer: ChatAnswer,
+    /// After the handoff: the customer's line, sent on to the chat's ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    forwarded: Option<Forward>,
+}
+
+/// A customer's line after the handoff, as it goes on to the chat's ticket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Forward {
+    seq: u32,
+    text: String,
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The turns of one chat session in this daemon run one after another: a message waits for
@@ -383,7 +400,12 @@ async fn take_message(
     for _ in 0..TURN_ATTEMPTS {
         if let Some(mid) = &request.id {
             if let Some(kept) = state.store.chat_answer(id, AnswerOf::Id(mid)).await? {
-                return resent(&kept, &request, mid);
+                let (answer, forwarded) = resent(&kept, &request, mid)?;
+                // The first time may have stopped before the line reached the ticket.
+                if let Some(f) = forwarded {
+                    forward(state, &load_session(state, id).await?, &f).await?;
+                }
+                return Ok(answer);
             }
         }
         let session = load_session(state, id).await?;
@@ -404,13 +426,16 @@ async fn take_message(
             ChatError::Empty | ChatError::TooLong(_) => {
                 Error::invalid_request(e.to_string(), "text")
             }
+            ChatError::NotHandedOff => Error::new(Code::NotHandedOff, e.to_string()),
         })?;
         let mut expected = None;
         let mut event = None;
+        let mut queued = false;
         if let Some(reason) = turn.handoff {
-            let transcript = state.store.chat_messages(id).await?;
+            let transcript = state.store.chat_messages(id, 0).await?;
             let ev = handoff_event(&turn.session, reason, &transcript, &turn.messages, now);
-            let (decided, priority) = decide_handoff(state, &turn.session, ev).await?;
+            let (decided, priority, waits) = decide_handoff(state, &turn.session, ev).await?;
+            queued = waits;
             let tz = turn
                 .session
                 .customer
@@ -454,14 +479,29 @@ async fn take_message(
             handoff: turn.handoff.is_some(),
             handoff_reason: turn.handoff,
             reply: turn.reply.clone(),
+            ask_contact: turn.handoff.is_some()
+                && (queued || expected.as_ref().is_some_and(|n| !n.open)),
             expected,
             event,
             rating,
+        };
+        // A line for the person goes on to the chat's ticket, unless it rated the survey (the
+        // rating went as its own event).
+        let forwarded = match (&input, session.state, &answer.rating) {
+            (Input::Text(_), SessionState::HandedOff, None) => {
+                turn.messages.first().map(|line| Forward {
+                    seq: line.seq,
+                    text: line.text.clone(),
+                    at: line.at,
+                })
+            }
+            _ => None,
         };
         turn.message_id = request.id.clone();
         turn.answer = Some(serde_json::to_string(&Kept {
             request: request.clone(),
             answer: answer.clone(),
+            forwarded: forwarded.clone(),
         })?);
         match state.store.save_chat_turn(&turn).await {
             Ok(_) => {}
@@ -472,6 +512,10 @@ async fn take_message(
                 continue;
             }
             Err(e) => return Err(e.into()),
+        }
+        state.chat_changed(id);
+        if let Some(f) = &forwarded {
+            forward(state, &turn.session, f).await?;
         }
         let outcome = match (&turn.handoff, turn.reply.abstained, &turn.feedback) {
             _ if session.state == SessionState::HandedOff => "after_handoff",
@@ -486,8 +530,13 @@ async fn take_message(
     Err(Error::new(Code::Stale, stale))
 }
 
-/// The answer kept for message `mid`, when the request is the same; else a 409.
-fn resent(kept: &str, request: &ChatInput, mid: &str) -> Result<ChatAnswer, Error> {
+/// The answer kept for message `mid` and the line it sent on to the ticket, when the request is
+/// the same; else a 409.
+fn resent(
+    kept: &str,
+    request: &ChatInput,
+    mid: &str,
+) -> Result<(ChatAnswer, Option<Forward>), Error> {
     let kept: Kept = serde_json::from_str(kept)?;
     fn said(a: &ChatInput) -> (Option<&str>, Option<Feedback>) {
         (a.text.as_deref().map(str::trim), a.feedback)
@@ -499,7 +548,7 @@ fn resent(kept: &str, request: &ChatInput, mid: &str) -> Result<ChatAnswer, Erro
         )
         .field("id"));
     }
-    Ok(kept.answer)
+    Ok((kept.answer, kept.forwarded))
 }
 
 /// A message without an id to a handed-off session that repeats the message that handed it
@@ -510,7 +559,7 @@ async fn handoff_resent(
     session: &Session,
     request: &ChatInput,
 ) -> Result<Option<ChatAnswer>, Error> {
-    let lines = state.store.chat_messages(&session.id).await?;
+    let lines = state.store.chat_messages(&session.id, 0).await?;
     let [.., asked, handed] = lines.as_slice() else {
         return Ok(None);
     };
@@ -524,23 +573,24 @@ async fn handoff_resent(
     else {
         return Ok(None);
     };
-    Ok(resent(&kept, request, "").ok())
+    Ok(resent(&kept, request, "").ok().map(|(answer, _)| answer))
 }
 
 /// Decides the handoff event; when its id was taken by a handoff of this session whose turn
 /// was never saved (the daemon stopped in between, or another replica lost the race to save),
 /// that decision stands and is read back. Returns what the answer shows, and the priority the
-/// rules gave the ticket.
+/// rules gave the ticket, and whether it waits in a team's queue.
 async fn decide_handoff(
     state: &Desk,
     session: &Session,
     ev: Event,
-) -> Result<(HandoffEvent, crate::model::Priority), Error> {
+) -> Result<(HandoffEvent, crate::model::Priority, bool), Error> {
     let event_id = ev.id.clone();
     match state.process(ev, None, false).await {
         Ok(applied) => {
             let d = applied.decision;
             let priority = d.ticket.priority;
+            let queued = d.routing.queued.is_some();
             Ok((
                 HandoffEvent {
                     event_id: d.event_id,
@@ -549,6 +599,7 @@ async fn decide_handoff(
                     actions: d.actions,
                 },
                 priority,
+                queued,
             ))
         }
         Err(e) if e.code == Code::EventIdReused => {
@@ -579,6 +630,7 @@ async fn decide_handoff(
                     actions,
                 },
                 record.ticket.priority,
+                record.ticket.assignee.is_none(),
             ))
         }
         Err(e) => Err(e),
@@ -604,10 +656,11 @@ pub async fn close(state: &Desk, id: &str) -> Result<ChatClosed, Error> {
             .map_err(|e| Error::new(Code::SessionClosed, e.to_string()))?;
         match state.store.save_chat_turn(&turn).await {
             Ok(_) => {
+                state.chat_changed(id);
                 return Ok(ChatClosed {
                     session: id.to_string(),
                     state: turn.session.state,
-                })
+                });
             }
             Err(StoreError::Stale(why)) => stale = why,
             Err(e) => return Err(e.into()),
@@ -676,11 +729,515 @@ fn handoff_event(
             author: Author::Customer,
             at: Some(now),
             language: Some(session.language.clone()),
+            author_name: None,
         }),
         changes: Default::default(),
         timer: None,
         data,
     }
+}
+
+/// Sends a customer's line written after the handoff on to the chat's ticket, as the event
+/// `message.created` `chat:<session>:<line>`, so the rules, the SLA clocks and the helpdesk see
+/// it. Repeating it repeats nothing (the event id).
+async fn forward(state: &Desk, session: &Session, line: &Forward) -> Result<(), Error> {
+    let id = format!("chat:{}:{}", session.id, line.seq);
+    let ticket_id = session.ticket_id();
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "chat".into(),
+        json!({ "session": session.id, "bot": session.bot, "line": line.seq }),
+    );
+    let event = Event {
+        id: id.clone(),
+        kind: EventType::MessageCreated,
+        occurred_at: Some(line.at),
+        ticket: Ticket {
+            id: ticket_id.clone(),
+            ..Ticket::default()
+        },
+        message: Some(crate::model::Message {
+            id: Some(id),
+            text: line.text.clone(),
+            author: Author::Customer,
+            at: Some(line.at),
+            language: Some(session.language.clone()),
+            author_name: None,
+        }),
+        changes: Default::default(),
+        timer: None,
+        data,
+    };
+    // Only the id is sent: the ticket keeps what the handoff and the rules made of it.
+    state
+        .process(event, Some(json!({ "id": ticket_id })), false)
+        .await?;
+    Ok(())
+}
+
+/// A person's message brought by an event, on its way to the chat it belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct PersonLine {
+    session: String,
+    event_id: String,
+    name: Option<String>,
+    text: String,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The chat line an event brings: a `message.agent` event on a chat's handoff ticket
+/// (`chat-<session>`), from any adapter, `POST /v1/events` or the agent-messages endpoint.
+pub(crate) fn person_line(event: &Event) -> Option<PersonLine> {
+    if event.kind != EventType::MessageAgent {
+        return None;
+    }
+    let session = event.ticket.id.strip_prefix("chat-")?;
+    let message = event.message.as_ref()?;
+    if session.is_empty() || message.text.trim().is_empty() {
+        return None;
+    }
+    Some(PersonLine {
+        session: session.to_string(),
+        event_id: event.id.clone(),
+        name: message.author_name.clone(),
+        text: message.text.clone(),
+        at: message.at.or(event.occurred_at),
+    })
+}
+
+/// Adds a person's line to its chat once the event that brought it is stored (a repeat of the
+/// event adds nothing: the line remembers its event). Without a name the line is signed with
+/// the ticket's assignee as the pack names them. A chat that is unknown, closed or not handed
+/// over keeps the event on the ticket only. Returns the line's number.
+pub(crate) async fn add_person_line(
+    state: &Desk,
+    line: PersonLine,
+    ticket: &Ticket,
+) -> Result<Option<u32>, Error> {
+    let _turn = state.chat_locks.lock(&line.session).await;
+    let name = line.name.clone().or_else(|| {
+        let assignee = ticket.assignee.as_deref()?;
+        let loaded = state.config.load();
+        let agent = loaded.config.roster().agent(assignee);
+        Some(
+            agent
+                .and_then(|a| a.name.clone())
+                .unwrap_or_else(|| assignee.to_string()),
+        )
+    });
+    let mut stale = String::new();
+    for _ in 0..TURN_ATTEMPTS {
+        if let Some(seq) = state
+            .store
+            .chat_line_of_event(&line.session, &line.event_id)
+            .await?
+        {
+            return Ok(Some(seq));
+        }
+        let Some(session) = state.store.chat_session(&line.session).await? else {
+            tracing::debug!(session = %line.session, event_id = %line.event_id, "no such chat session: the message stays on the ticket");
+            return Ok(None);
+        };
+        let now = state.clock.now();
+        let at = line.at.filter(|t| *t <= now).unwrap_or(now);
+        let mut turn = match bot::from_person(&session, name.as_deref(), &line.text, at) {
+            Ok(turn) => turn,
+            Err(e) => {
+                tracing::info!(session = %line.session, event_id = %line.event_id, "{e}: the person's message stays on the ticket");
+                return Ok(None);
+            }
+        };
+        turn.session.updated_at = now.max(session.updated_at);
+        turn.event_id = Some(line.event_id.clone());
+        let seq = turn.messages.first().map(|m| m.seq);
+        match state.store.save_chat_turn(&turn).await {
+            Ok(_) => {
+                state.chat_changed(&line.session);
+                metrics::chat_message(&session.bot, "from_person");
+                return Ok(seq);
+            }
+            // Another turn was saved first, or the line is there already: look again.
+            Err(StoreError::Stale(why)) => stale = why,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(Code::Stale, stale))
+}
+
+/// Body of `POST /v1/chat/sessions/{id}/agent-messages`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMessage {
+    /// The caller's id of this message (1 to 128 letters, digits and `-_.:`): sent again with
+    /// the same id, the message is added once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z0-9_.:-]{1,128}$"))]
+    pub id: Option<String>,
+    /// What the person wrote (up to 4,096 characters, not only spaces).
+    #[schemars(pattern(r"\S"), length(max = 4096))]
+    pub text: String,
+    /// Who wrote it: an agent's id in the pack (shown by its name) or the name to show.
+    #[schemars(pattern(r"\S"), length(max = 200))]
+    pub agent: String,
+}
+
+/// A person's line added to a chat.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgentPosted {
+    /// The session.
+    pub session: String,
+    /// The event the message was decided as (`message.agent` on the chat's ticket).
+    pub event_id: String,
+    /// The ticket (`chat-<session>`).
+    pub ticket_id: String,
+    /// The line as the customer sees it.
+    pub message: Message,
+}
+
+/// A person's message to a chat handed over to people, without a helpdesk: decided as the event
+/// `message.agent` on the chat's ticket (so the rules and SLA clocks see the first response),
+/// and added to the transcript, which the customer's widget shows at once.
+pub async fn agent_message(
+    state: &Desk,
+    id: &str,
+    body: AgentMessage,
+) -> Result<AgentPosted, Error> {
+    let text = body.text.trim();
+    if text.is_empty() {
+        return Err(Error::invalid_request("text: the message is empty", "text"));
+    }
+    let chars = text.chars().count();
+    if chars > bot::MAX_MESSAGE_CHARS {
+        return Err(Error::invalid_request(
+            format!(
+                "text: the message is {chars} characters; at most {} are taken",
+                bot::MAX_MESSAGE_CHARS
+            ),
+            "text",
+        ));
+    }
+    let agent = body.agent.trim();
+    if agent.is_empty() || agent.chars().count() > 200 {
+        return Err(Error::invalid_request(
+            "agent: say who wrote the message (an agent's id or a name, up to 200 characters)",
+            "agent",
+        ));
+    }
+    if let Some(mid) = &body.id {
+        if !valid_message_id(mid) {
+            return Err(Error::invalid_request(
+                format!("id: `{mid}` is not a message id (1 to 128 letters, digits, `-`, `_`, `.`, `:`)"),
+                "id",
+            ));
+        }
+    }
+    let session = load_session(state, id).await?;
+    handed_off(&session)?;
+    let name = {
+        let loaded = state.config.load();
+        let known = loaded.config.roster().agent(agent);
+        known
+            .and_then(|a| a.name.clone())
+            .unwrap_or_else(|| agent.to_string())
+    };
+    let event_id = format!(
+        "chat:{id}:agent:{}",
+        body.id.clone().unwrap_or_else(session_id)
+    );
+    let ticket_id = session.ticket_id();
+    let now = state.clock.now();
+    let mut data = serde_json::Map::new();
+    data.insert("chat".into(), json!({ "session": id, "agent": agent }));
+    let event = Event {
+        id: event_id.clone(),
+        kind: EventType::MessageAgent,
+        occurred_at: Some(now),
+        ticket: Ticket {
+            id: ticket_id.clone(),
+            ..Ticket::default()
+        },
+        message: Some(crate::model::Message {
+            id: Some(event_id.clone()),
+            text: text.to_string(),
+            author: Author::Agent,
+            at: Some(now),
+            language: None,
+            author_name: Some(name),
+        }),
+        changes: Default::default(),
+        timer: None,
+        data,
+    };
+    // `process` adds the line (see `Desk::process`); a repeat of the id finds it again.
+    state
+        .process(event, Some(json!({ "id": ticket_id })), false)
+        .await?;
+    let seq = state
+        .store
+        .chat_line_of_event(id, &event_id)
+        .await?
+        .ok_or_else(|| {
+            // Closed between the check and the event: the message stays on the ticket.
+            Error::new(
+                Code::SessionClosed,
+                format!(
+                    "chat session `{id}` was closed; the message is on ticket `{ticket_id}` only"
+                ),
+            )
+        })?;
+    let message = state
+        .store
+        .chat_messages(id, seq.saturating_sub(1))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::internal(format!("line {seq} of chat `{id}` is missing")))?;
+    Ok(AgentPosted {
+        session: id.to_string(),
+        event_id,
+        ticket_id,
+        message,
+    })
+}
+
+/// Refuses a session that is not with people: closed (409 `session_closed`) or still answered
+/// by the bot (409 `not_handed_off`).
+fn handed_off(session: &Session) -> Result<(), Error> {
+    match session.state {
+        SessionState::HandedOff => Ok(()),
+        SessionState::Closed => Err(Error::new(
+            Code::SessionClosed,
+            format!("chat session `{}` is closed", session.id),
+        )),
+        SessionState::Open => Err(Error::new(
+            Code::NotHandedOff,
+            format!(
+                "chat session `{}` has not been handed to a person; the bot answers it",
+                session.id
+            ),
+        )),
+    }
+}
+
+/// Body of `POST /v1/chat/sessions/{id}/contact`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaveContact {
+    /// Where the answer may go when nobody can answer in the chat now: a local part of at most
+    /// 64 characters, `@`, and a domain of two or more dot-separated labels; no spaces,
+    /// control characters or `<>,;`.
+    #[schemars(length(max = 254), pattern(r"^[^\x00-\x20\x7f-\xa0@<>,;\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]{1,64}@[^.\x00-\x20\x7f-\xa0@<>,;\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+(\.[^.\x00-\x20\x7f-\xa0@<>,;\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+)+$"))]
+    pub email: String,
+}
+
+/// The address kept for the answer.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ContactLeft {
+    /// The session.
+    pub session: String,
+    /// The ticket the address is on (`customer.email`).
+    pub ticket_id: String,
+    /// The address.
+    pub email: String,
+}
+
+/// A character an address may hold: none of the spaces (Unicode's), the control characters,
+/// `@` (but the one) and `<>,;`. The schema's `pattern` of [`LeaveContact::email`] spells the
+/// same set.
+fn email_char(c: char) -> bool {
+    !(c <= ' '
+        || ('\u{7f}'..='\u{a0}').contains(&c)
+        || matches!(
+            c,
+            '@' | '<' | '>' | ',' | ';' | '\u{1680}' | '\u{2000}'
+                ..='\u{200a}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{202f}'
+                    | '\u{205f}'
+                    | '\u{3000}'
+                    | '\u{feff}'
+        ))
+}
+
+/// Whether `s` reads as one e-mail address: a local part of 1 to 64 characters, `@`, and a
+/// domain of two or more labels separated by single dots, at most 254 characters in all, every
+/// character an [`email_char`] (the dots of the domain aside).
+fn plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    s.chars().count() <= 254
+        && (1..=64).contains(&local.chars().count())
+        && local.chars().all(email_char)
+        && labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(email_char))
+}
+
+/// The customer leaves an e-mail address for the answer (nobody could answer in the chat):
+/// stored on the chat's ticket as `customer.email` by the event `ticket.updated`
+/// `chat:<session>:contact:<address>`, so the answer can go by e-mail through the helpdesk or
+/// the SMTP connector.
+pub async fn leave_contact(
+    state: &Desk,
+    id: &str,
+    body: LeaveContact,
+) -> Result<ContactLeft, Error> {
+    let email = body.email;
+    if !plausible_email(&email) {
+        return Err(Error::invalid_request(
+            format!("email: `{email}` is not an e-mail address"),
+            "email",
+        ));
+    }
+    let session = load_session(state, id).await?;
+    handed_off(&session)?;
+    let ticket_id = session.ticket_id();
+    let before = state
+        .store
+        .ticket(&ticket_id)
+        .await?
+        .and_then(|r| r.ticket.customer.email);
+    let mut changes = std::collections::BTreeMap::new();
+    changes.insert(
+        "ticket.customer.email".to_string(),
+        crate::model::Change {
+            from: before.map_or(serde_json::Value::Null, serde_json::Value::String),
+            to: json!(email),
+        },
+    );
+    let mut data = serde_json::Map::new();
+    data.insert("chat".into(), json!({ "session": id, "contact": "email" }));
+    let event = Event {
+        id: format!("chat:{id}:contact:{}", email.to_lowercase()),
+        kind: EventType::TicketUpdated,
+        occurred_at: Some(state.clock.now()),
+        ticket: Ticket {
+            id: ticket_id.clone(),
+            ..Ticket::default()
+        },
+        message: None,
+        changes,
+        timer: None,
+        data,
+    };
+    state
+        .process(
+            event,
+            Some(json!({ "id": ticket_id, "customer": { "email": email } })),
+            false,
+        )
+        .await?;
+    Ok(ContactLeft {
+        session: id.to_string(),
+        ticket_id,
+        email,
+    })
+}
+
+/// What a session's live stream carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum News {
+    /// A line added to the transcript.
+    Line(Message),
+    /// The session's state changed (a handoff, the chat closed); a closed session's stream ends.
+    State(SessionState),
+}
+
+/// How often a live stream looks at the store for lines another replica added.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A session's live stream: the lines after line `after`, then each line and state change as
+/// it happens, until the session is closed or `stop` turns true. Lines added by this process
+/// come at once; those added by another replica within [`FOLLOW_POLL`].
+pub async fn follow(
+    state: Arc<Desk>,
+    id: &str,
+    after: u32,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<impl futures_util::Stream<Item = Result<News, Error>> + Send + 'static, Error> {
+    // Listen before reading, so nothing saved in between is missed.
+    let news = state.chat_news.subscribe();
+    let session = load_session(&state, id).await?;
+    struct Follow {
+        state: Arc<Desk>,
+        id: String,
+        after: u32,
+        seen: Option<SessionState>,
+        news: tokio::sync::broadcast::Receiver<String>,
+        stop: tokio::sync::watch::Receiver<bool>,
+        queue: std::collections::VecDeque<News>,
+        first: bool,
+        done: bool,
+    }
+    let start = Follow {
+        state,
+        id: id.to_string(),
+        after,
+        seen: Some(session.state),
+        news,
+        stop,
+        queue: Default::default(),
+        first: true,
+        done: false,
+    };
+    Ok(futures_util::stream::unfold(start, |mut f| async move {
+        loop {
+            if let Some(item) = f.queue.pop_front() {
+                return Some((Ok(item), f));
+            }
+            if f.done {
+                return None;
+            }
+            if !f.first {
+                // Wait for news of this session, the poll, or the daemon stopping.
+                let wait = async {
+                    loop {
+                        match f.news.recv().await {
+                            Ok(changed) if changed == f.id => return,
+                            Ok(_) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await
+                            }
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = wait => {}
+                    _ = tokio::time::sleep(FOLLOW_POLL) => {}
+                    _ = f.stop.wait_for(|s| *s) => return None,
+                }
+            }
+            f.first = false;
+            let read = async {
+                let lines = f.state.store.chat_messages(&f.id, f.after).await?;
+                let session = f.state.store.chat_session(&f.id).await?;
+                Ok::<_, StoreError>((lines, session))
+            };
+            match read.await {
+                Ok((lines, session)) => {
+                    for line in lines {
+                        f.after = f.after.max(line.seq);
+                        f.queue.push_back(News::Line(line));
+                    }
+                    let now = session.map_or(SessionState::Closed, |s| s.state);
+                    if f.seen != Some(now) {
+                        f.seen = Some(now);
+                        f.queue.push_back(News::State(now));
+                    }
+                    f.done = now == SessionState::Closed;
+                }
+                Err(e) => {
+                    f.done = true;
+                    return Some((Err(e.into()), f));
+                }
+            }
+        }
+    }))
 }
 
 /// Counts over a bot's sessions and its `top` most often unanswered questions (default 10).
@@ -717,6 +1274,41 @@ mod tests {
         };
         drop(second);
         assert_eq!(locks.busy(), 0);
+    }
+
+    #[test]
+    fn addresses_for_the_answer() {
+        for ok in [
+            "anna@example.com",
+            "a.b+c@mail.example.co.uk",
+            "øyvind@eksempel.no",
+            "李@例子.中国",
+        ] {
+            assert!(plausible_email(ok), "{ok}");
+        }
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let long = format!("a@{}.com", "b".repeat(250));
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@example.com",
+            "anna@example",
+            "anna@.example.com",
+            "anna@example.com.",
+            "anna@example..com",
+            "a@b@c.d",
+            "an na@example.com",
+            "anna@example.com\u{3000}",
+            "anna\u{85}@example.com",
+            "anna\u{feff}@example.com",
+            "<anna@example.com>",
+            "anna@example.com,bo@example.com",
+            &long_local,
+            &long,
+        ] {
+            assert!(!plausible_email(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -48,6 +48,8 @@ codes! {
     InvalidSignature = ("invalid_signature", 401),
     /// A survey link's token is not one frontdesk signed (cut short, changed, made up).
     SurveyLinkInvalid = ("survey_link_invalid", 403),
+    /// A viewer token asked to change something: it may only read.
+    Forbidden = ("forbidden", 403),
     /// No such route, ticket, session, bot, agent, outbox row or adapter.
     NotFound = ("not_found", 404),
     /// Survey links are off: the daemon has no link secret.
@@ -62,6 +64,9 @@ codes! {
     Stale = ("stale", 409),
     /// The chat session is closed.
     SessionClosed = ("session_closed", 409),
+    /// A person's message, or a customer's address for the answer, in a chat the bot still
+    /// answers: the chat has not been handed to a person.
+    NotHandedOff = ("not_handed_off", 409),
     /// Feedback (`yes` / `no`) sent before the bot answered anything in the session.
     NothingToRate = ("nothing_to_rate", 409),
     /// The survey was rated before with another score; the first rating stands.

@@ -105,6 +105,9 @@ pub struct Desk {
     measured_at: std::sync::Mutex<Option<DateTime<Utc>>>,
     /// Turns of one chat session run one after another (see `chat::SessionLocks`).
     chat_locks: chat::SessionLocks,
+    /// The id of every chat session whose transcript or state this process changed, for the
+    /// sessions' live streams (`chat::follow`).
+    chat_news: tokio::sync::broadcast::Sender<String>,
     /// The key survey links are signed and checked with.
     pub(crate) csat_secret: Option<crate::csat::Secret>,
 }
@@ -140,12 +143,19 @@ impl Desk {
             measured: Default::default(),
             measured_at: Default::default(),
             chat_locks: Default::default(),
+            chat_news: tokio::sync::broadcast::channel(1024).0,
             csat_secret,
         });
         if let Err(e) = desk.refresh_measured().await {
             tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");
         }
         Ok(desk)
+    }
+
+    /// Tells the live streams of chat session `id` that it changed.
+    pub(crate) fn chat_changed(&self, id: &str) {
+        // Nobody listening is no error.
+        let _ = self.chat_news.send(id.to_string());
     }
 
     /// The FAQ bots the chat API serves: the active pack's (swapped with it on reload).
@@ -164,9 +174,14 @@ impl Desk {
         patch: Option<serde_json::Value>,
         explain: bool,
     ) -> Result<Applied, Error> {
+        // A person's message on a chat's handoff ticket goes on to the chat.
+        let line = chat::person_line(&event);
         let (applied, freed) = self.decide_and_store(event, patch, explain).await?;
         if !freed.is_empty() {
             agents::route_queued_for(self, &freed).await;
+        }
+        if let Some(line) = line {
+            chat::add_person_line(self, line, &applied.decision.ticket).await?;
         }
         Ok(applied)
     }

@@ -487,8 +487,15 @@ pub trait Store: Send + Sync {
     /// A chat session (its `version` as stored).
     async fn chat_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
 
-    /// A session's transcript, oldest first.
-    async fn chat_messages(&self, id: &str) -> Result<Vec<ChatMessage>, StoreError>;
+    /// A session's transcript after line `after` (0: all of it), oldest first.
+    async fn chat_messages(&self, id: &str, after: u32) -> Result<Vec<ChatMessage>, StoreError>;
+
+    /// The number of the line event `event` added to session `session`, if it added one.
+    async fn chat_line_of_event(
+        &self,
+        session: &str,
+        event: &str,
+    ) -> Result<Option<u32>, StoreError>;
 
     /// Saves one turn in one transaction: the session's new state, the transcript lines, the
     /// feedback, the unanswered question, and with the customer's line its

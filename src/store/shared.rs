@@ -290,10 +290,11 @@ fn outbox_row(r: &dyn Row) -> Result<OutboxRow, StoreError> {
     })
 }
 
-/// `seq, author, text, at, answer_id, score, feedback, handoff`
+/// `seq, author, text, at, answer_id, score, feedback, handoff, name`
 fn chat_message_row(r: &dyn Row) -> Result<ChatMessage, StoreError> {
     let author = match r.text(1)? {
         "bot" => Speaker::Bot,
+        "agent" => Speaker::Agent,
         _ => Speaker::Customer,
     };
     let feedback = r
@@ -309,6 +310,7 @@ fn chat_message_row(r: &dyn Row) -> Result<ChatMessage, StoreError> {
         score: r.real(5)?,
         feedback,
         handoff: r.flag(7)?,
+        name: r.opt_string(8)?,
     })
 }
 
@@ -336,12 +338,14 @@ fn sample_row(r: &dyn Row) -> Result<Option<(String, Priority, i64)>, StoreError
 // The store
 // ---------------------------------------------------------------------------------------------
 
-/// Adds a chat session's transcript lines on `c`.
+/// Adds a chat session's transcript lines on `c`; `event` is the event that brought them (a
+/// person's line), which adds its lines once: `false` when they were added before.
 async fn insert_chat_messages<C: Conn>(
     c: &mut C,
     session: &str,
     messages: &[ChatMessage],
-) -> Result<(), StoreError> {
+    event: Option<&str>,
+) -> Result<bool, StoreError> {
     for m in messages {
         let args = [
             Arg::Text(session),
@@ -353,10 +357,21 @@ async fn insert_chat_messages<C: Conn>(
             Arg::Real(m.score),
             Arg::OptText(m.feedback.map(Feedback::as_str)),
             Arg::Bool(m.handoff),
+            Arg::OptText(m.name.as_deref()),
+            Arg::OptText(event),
         ];
-        c.execute(&sql::INSERT_CHAT_MESSAGE, &args).await?;
+        if event.is_some() {
+            if c.execute_unique(&sql::INSERT_CHAT_MESSAGE, &args)
+                .await?
+                .is_none()
+            {
+                return Ok(false);
+            }
+        } else {
+            c.execute(&sql::INSERT_CHAT_MESSAGE, &args).await?;
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Writes one chat turn on `c`, inside the caller's transaction; the session's new version.
@@ -381,7 +396,13 @@ async fn save_turn<C: Conn>(c: &mut C, turn: &Turn) -> Result<i64, StoreError> {
             s.id
         )));
     }
-    insert_chat_messages(c, &s.id, &turn.messages).await?;
+    if !insert_chat_messages(c, &s.id, &turn.messages, turn.event_id.as_deref()).await? {
+        return Err(StoreError::Stale(format!(
+            "the line of event `{}` is in chat session `{}` already",
+            turn.event_id.as_deref().unwrap_or_default(),
+            s.id
+        )));
+    }
     let first = turn.messages.first();
     if let Some(first) = first.filter(|_| turn.message_id.is_some() || turn.answer.is_some()) {
         let args = [
@@ -880,7 +901,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 session.id
             )));
         }
-        insert_chat_messages(&mut *tx, &session.id, messages).await?;
+        insert_chat_messages(&mut *tx, &session.id, messages, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -895,13 +916,28 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
-    async fn chat_messages(&self, id: &str) -> Result<Vec<ChatMessage>, StoreError> {
+    async fn chat_messages(&self, id: &str, after: u32) -> Result<Vec<ChatMessage>, StoreError> {
         self.0
             .fetch(
                 On::Read,
                 &sql::CHAT_MESSAGES,
-                &[Arg::Text(id)],
+                &[Arg::Text(id), Arg::Int(i64::from(after))],
                 chat_message_row,
+            )
+            .await
+    }
+
+    async fn chat_line_of_event(
+        &self,
+        session: &str,
+        event: &str,
+    ) -> Result<Option<u32>, StoreError> {
+        self.0
+            .first(
+                On::Read,
+                &sql::CHAT_LINE_OF_EVENT,
+                &[Arg::Text(session), Arg::Text(event)],
+                |r| Ok(r.int(0)? as u32),
             )
             .await
     }

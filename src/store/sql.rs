@@ -972,17 +972,21 @@ pub(crate) const INSERT_CHAT_SESSION: Sql = sql!(
 );
 
 pub(crate) const INSERT_CHAT_MESSAGE: Sql = sql!(
-    "INSERT INTO chat_messages (session_id, seq, author, text, at, answer_id, score, feedback, handoff)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    "INSERT INTO chat_messages (session_id, seq, author, text, at, answer_id, score, feedback, handoff, name, event_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 );
 
 pub(crate) const CHAT_SESSION: Sql =
     sql!("SELECT session, version FROM chat_sessions WHERE id = $1");
 
 pub(crate) const CHAT_MESSAGES: Sql = sql!(
-    "SELECT seq, author, text, at, answer_id, score, feedback, handoff FROM chat_messages
-     WHERE session_id = $1 ORDER BY seq"
+    "SELECT seq, author, text, at, answer_id, score, feedback, handoff, name FROM chat_messages
+     WHERE session_id = $1 AND seq > $2 ORDER BY seq"
 );
+
+/// The line a person's event added to a chat, if it did.
+pub(crate) const CHAT_LINE_OF_EVENT: Sql =
+    sql!("SELECT seq FROM chat_messages WHERE session_id = $1 AND event_id = $2");
 
 /// A turn's new session state, saved only over the version it was computed from (`$8`).
 pub(crate) const UPDATE_CHAT_SESSION: Sql = sql!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use frontdesk::adapters::AdapterKind;
 use frontdesk::delivery::ConnectorConfig;
-use frontdesk::server::{self, ManualClock, Options, Running, Tokens};
+use frontdesk::server::{self, ManualClock, Options, Role, Running, Tokens};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -65,7 +65,21 @@ impl Setup {
     /// The API tokens the daemon accepts (default: none, `/v1/*` is open).
     pub fn tokens(mut self, tokens: &[&str]) -> Setup {
         let tokens: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
-        self.tokens = Tokens::new(&tokens, &[]).unwrap();
+        self.tokens.add(Role::Admin, &tokens, &[]).unwrap();
+        self
+    }
+
+    /// Chat tokens the daemon accepts: the customer's side of chats only.
+    pub fn chat_tokens(mut self, tokens: &[&str]) -> Setup {
+        let tokens: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+        self.tokens.add(Role::Chat, &tokens, &[]).unwrap();
+        self
+    }
+
+    /// Viewer tokens the daemon accepts: they may read and change nothing.
+    pub fn viewer_tokens(mut self, tokens: &[&str]) -> Setup {
+        let tokens: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+        self.tokens.add(Role::Viewer, &tokens, &[]).unwrap();
         self
     }
 

@@ -258,6 +258,8 @@ pub enum Speaker {
     Customer,
     /// The bot.
     Bot,
+    /// A person of the desk, after the handoff.
+    Agent,
 }
 
 impl Speaker {
@@ -266,6 +268,7 @@ impl Speaker {
         match self {
             Speaker::Customer => "customer",
             Speaker::Bot => "bot",
+            Speaker::Agent => "agent",
         }
     }
 }
@@ -293,6 +296,9 @@ pub struct Message {
     /// This bot message handed the chat over.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub handoff: bool,
+    /// On a person's line: their name as the desk shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A link shown with an answer, in the session's language.
@@ -350,6 +356,9 @@ pub enum ChatError {
     /// Feedback on an answer when there is none to rate.
     #[error("there is no answer to give feedback on")]
     NothingToRate,
+    /// A person's line in a chat the bot still answers.
+    #[error("the chat has not been handed to a person")]
+    NotHandedOff,
 }
 
 /// The outcome of one message: the reply, the session's next state and what to record.
@@ -374,6 +383,9 @@ pub struct Turn {
     pub message_id: Option<String>,
     /// The answer as sent (JSON, set by the shell), kept for resends.
     pub answer: Option<String>,
+    /// The event that brought a person's line ([`from_person`], set by the shell): the store
+    /// adds the line once per event.
+    pub event_id: Option<String>,
 }
 
 /// What the bot says to `input` in `session` at `now`. Pure: the same arguments give the same
@@ -410,6 +422,7 @@ pub fn reply(
         score: None,
         feedback: None,
         handoff: false,
+        name: None,
     };
     let mut turn = Turn {
         session: next,
@@ -429,6 +442,7 @@ pub fn reply(
         handoff: None,
         message_id: None,
         answer: None,
+        event_id: None,
     };
     let rated = session.awaiting_feedback.clone();
     match feedback {
@@ -467,6 +481,7 @@ pub fn reply(
         score: turn.reply.score,
         feedback: None,
         handoff: turn.handoff.is_some(),
+        name: None,
     };
     turn.messages = vec![customer, bot_line];
     turn.session.messages = session.messages + 2;
@@ -521,6 +536,7 @@ fn for_person(
         score: None,
         feedback: None,
         handoff: false,
+        name: None,
     };
     Ok(silent(next, vec![line]))
 }
@@ -546,6 +562,7 @@ fn silent(session: Session, messages: Vec<Message>) -> Turn {
         handoff: None,
         message_id: None,
         answer: None,
+        event_id: None,
     }
 }
 
@@ -560,6 +577,44 @@ pub fn close(session: &Session, now: DateTime<Utc>) -> Result<Turn, ChatError> {
     next.awaiting_feedback = None;
     next.updated_at = now;
     Ok(silent(next, Vec::new()))
+}
+
+/// A line a person of the desk wrote in a handed-off `session` at `now`, signed `name`: the
+/// session's next state with that line, and no reply. Refused in a session the bot still answers
+/// (a person takes a chat over by its handoff) and in a closed one.
+pub fn from_person(
+    session: &Session,
+    name: Option<&str>,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Turn, ChatError> {
+    match session.state {
+        SessionState::Open => return Err(ChatError::NotHandedOff),
+        SessionState::Closed => return Err(ChatError::Closed),
+        SessionState::HandedOff => {}
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ChatError::Empty);
+    }
+    let mut next = session.clone();
+    next.updated_at = now;
+    next.messages = session.messages + 1;
+    let line = Message {
+        seq: session.messages + 1,
+        author: Speaker::Agent,
+        text: text.to_string(),
+        at: now,
+        answer_id: None,
+        score: None,
+        feedback: None,
+        handoff: false,
+        name: name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string),
+    };
+    Ok(silent(next, vec![line]))
 }
 
 /// What the bot says on a handoff when its file has no `handoff.message`.

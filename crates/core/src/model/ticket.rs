@@ -227,6 +227,10 @@ pub struct Message {
     /// Language tag, when the helpdesk knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Who wrote it, by name, as the helpdesk shows them (an agent's display name, shown to the
+    /// customer in a chat handed over to a person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
 }
 
 /// Fields whose changes `changed`/`changed_to` conditions see when the helpdesk does not list
