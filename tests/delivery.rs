@@ -7,74 +7,17 @@ mod common;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::routing::any;
 use axum::Router;
 use chrono::Duration;
+use common::recorder::{start_recorder, Hit};
 use common::{t0, Daemon};
 use frontdesk::adapters::signature::{Scheme, Verifier};
 use frontdesk::delivery::{ConnectorConfig, SmtpConfig, SmtpTls};
 use frontdesk::server;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-#[derive(Debug, Clone)]
-struct Hit {
-    method: String,
-    path: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-#[derive(Default)]
-struct Recorder {
-    hits: Mutex<Vec<Hit>>,
-    flaky_failures_left: Mutex<u32>,
-}
-
-async fn record(
-    State(rec): State<Arc<Recorder>>,
-    method: axum::http::Method,
-    Path(path): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> (StatusCode, HeaderMap, String) {
-    rec.hits.lock().unwrap().push(Hit {
-        method: method.to_string(),
-        path: path.clone(),
-        headers,
-        body: body.to_vec(),
-    });
-    let mut out = HeaderMap::new();
-    match path.as_str() {
-        "flaky" => {
-            let mut left = rec.flaky_failures_left.lock().unwrap();
-            if *left > 0 {
-                *left -= 1;
-                out.insert("retry-after", "30".parse().unwrap());
-                return (StatusCode::SERVICE_UNAVAILABLE, out, "try later".into());
-            }
-            (StatusCode::OK, out, "ok".into())
-        }
-        "gone" => (StatusCode::NOT_FOUND, out, "no such hook".into()),
-        _ => (StatusCode::OK, out, "ok".into()),
-    }
-}
-
-async fn start_recorder(failures: u32) -> (String, Arc<Recorder>) {
-    let rec = Arc::new(Recorder {
-        hits: Mutex::new(Vec::new()),
-        flaky_failures_left: Mutex::new(failures),
-    });
-    let app = Router::new()
-        .route("/{*path}", any(record))
-        .with_state(rec.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, rec)
-}
 
 /// A mail the sink accepted.
 #[derive(Debug, Clone)]

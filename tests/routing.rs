@@ -402,3 +402,267 @@ async fn the_last_slot_is_taken_once_by_two_daemons_on_postgres() {
         d.stop().await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Presence read from Chatwoot
+// ---------------------------------------------------------------------------------------------
+
+/// anna is Chatwoot agent 1 by `helpdesk_ids`; bo has no Chatwoot id and is found by e-mail
+/// (written in another case than Chatwoot writes it).
+const PRESENCE_PACK: &str = r#"
+teams: { desk: {} }
+agents:
+  anna:
+    teams: [desk]
+    languages: [en]
+    capacity: 5
+    email: anna@example.com
+    helpdesk_ids: { chatwoot: 1 }
+  bo:
+    teams: [desk]
+    languages: [en]
+    capacity: 5
+    email: Bo@Example.com
+rules:
+  - name: route
+    on: [ticket.created]
+    then: [ { assign: { team: desk } } ]
+"#;
+
+/// Where the stand-in Chatwoot answers the agent list of account 7.
+const AGENTS_PATH: &str = "api/v1/accounts/7/agents";
+
+/// A Chatwoot agent as its agent list shows one.
+fn chatwoot_agent(id: u64, email: &str, status: &str) -> Value {
+    json!({
+        "id": id, "account_id": 7, "availability_status": status, "auto_offline": true,
+        "confirmed": true, "email": email, "available_name": email, "name": email,
+        "role": "agent", "thumbnail": ""
+    })
+}
+
+/// The agent list with anna's and bo's statuses, and carl, who is no agent of the pack.
+fn chatwoot_list(anna: &str, bo: &str) -> Value {
+    json!([
+        chatwoot_agent(1, "anna.berg@example.org", anna),
+        chatwoot_agent(2, "bo@example.com", bo),
+        chatwoot_agent(3, "carl@example.com", "online"),
+    ])
+}
+
+/// A daemon on [`PRESENCE_PACK`] whose Chatwoot API is a recorder answering the agent list
+/// with `list`, polled every 30 seconds.
+async fn presence_daemon(
+    list: &Value,
+) -> (
+    Daemon,
+    std::sync::Arc<common::recorder::Recorder>,
+    tempfile::TempDir,
+) {
+    use frontdesk::delivery::{ConnectorConfig, HelpdeskApi};
+    let (url, rec) = common::recorder::start_recorder(0).await;
+    rec.answer(AGENTS_PATH, 200, list);
+    let pack = tempfile::tempdir().unwrap();
+    std::fs::write(pack.path().join("pack.yaml"), PRESENCE_PACK).unwrap();
+    let api = HelpdeskApi {
+        url,
+        token: "cw-token".into(),
+    };
+    let d = Daemon::with()
+        .rules(pack.path())
+        .bots(None)
+        .sqlite(&pack.path().join("fd.db"))
+        .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
+            helpdesks: [("chatwoot".to_string(), api)].into(),
+            ..ConnectorConfig::default()
+        })
+        .presence("7", std::time::Duration::from_secs(30))
+        .start()
+        .await;
+    (d, rec, pack)
+}
+
+/// Each agent's (status, status_source).
+async fn statuses(d: &Daemon) -> Vec<(String, Value, Value)> {
+    d.agents()
+        .await
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_string(),
+                a["status"].clone(),
+                a["status_source"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn status_of(list: &[(String, Value, Value)], agent: &str) -> (String, String) {
+    let (_, status, source) = list.iter().find(|(id, ..)| id == agent).unwrap();
+    (
+        status.as_str().unwrap_or("").to_string(),
+        source.as_str().unwrap_or("").to_string(),
+    )
+}
+
+fn pair(status: &str, source: &str) -> (String, String) {
+    (status.to_string(), source.to_string())
+}
+
+/// The `frontdesk_presence_polls_total` counter of `outcome` (0 when not there yet).
+async fn presence_polls(d: &Daemon, outcome: &str) -> u64 {
+    let metrics = d.text("/metrics").await;
+    metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("frontdesk_presence_polls_total")
+                && l.contains(&format!(r#"outcome="{outcome}""#))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// The daemon reads Chatwoot's agent list with its token, maps agents by Chatwoot id or
+/// e-mail, assigns a queued ticket when the list brings an agent online, keeps a status set
+/// through the API until Chatwoot's changes, and changes nothing when Chatwoot fails.
+#[tokio::test]
+async fn presence_from_chatwoot_feeds_routing() {
+    use frontdesk::model::Named;
+    use frontdesk::routing::presence::Ignored;
+    let (d, rec, _pack) = presence_daemon(&chatwoot_list("offline", "busy")).await;
+    let state = &d.running.state;
+    // Nobody online: a new ticket waits in the team's queue.
+    let body = d.created("Q1", "email", "en").await;
+    assert_eq!(body["ticket"]["assignee"], Value::Null, "{body}");
+    assert_eq!(body["ticket"]["group"], "desk");
+    let list = statuses(&d).await;
+    assert_eq!(status_of(&list, "anna"), pair("offline", ""));
+
+    let report = server::poll_presence(state).await.unwrap();
+    let hits = rec.hits_on(AGENTS_PATH);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].method, "GET");
+    assert_eq!(hits[0].headers["api_access_token"], "cw-token");
+    assert_eq!(report.listed, 3);
+    let applied: Vec<(&str, &str)> = report
+        .applied
+        .iter()
+        .map(|c| (c.agent.as_str(), c.status.name()))
+        .collect();
+    assert_eq!(applied, [("anna", "offline"), ("bo", "away")]);
+    // carl is no agent of the pack.
+    assert_eq!(
+        report.ignored,
+        [Ignored::Unmatched {
+            id: "3".into(),
+            email: Some("carl@example.com".into())
+        }]
+    );
+    assert_eq!(report.assigned, 0);
+    let list = statuses(&d).await;
+    assert_eq!(status_of(&list, "anna"), pair("offline", "helpdesk"));
+    assert_eq!(status_of(&list, "bo"), pair("away", "helpdesk"));
+    assert_eq!(d.ticket("Q1").await["assignee"], Value::Null);
+
+    // anna comes online in Chatwoot: the next poll gives her the queued ticket.
+    rec.answer(AGENTS_PATH, 200, &chatwoot_list("online", "busy"));
+    let report = server::poll_presence(state).await.unwrap();
+    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert_eq!(report.unchanged, ["bo"]);
+    assert_eq!(report.assigned, 1);
+    assert_eq!(d.ticket("Q1").await["assignee"], "anna");
+    assert_eq!(
+        status_of(&statuses(&d).await, "anna"),
+        pair("online", "helpdesk")
+    );
+
+    // Set through the API after Chatwoot's last change, a status stays while Chatwoot says
+    // what it said before...
+    d.status("anna", "away").await;
+    d.status("bo", "online").await;
+    let report = server::poll_presence(state).await.unwrap();
+    assert!(report.applied.is_empty(), "{report:?}");
+    assert_eq!(report.unchanged, ["anna", "bo"]);
+    let list = statuses(&d).await;
+    assert_eq!(status_of(&list, "anna"), pair("away", "api"));
+    assert_eq!(status_of(&list, "bo"), pair("online", "api"));
+
+    // ...and gives way when Chatwoot's status changes.
+    rec.answer(AGENTS_PATH, 200, &chatwoot_list("offline", "busy"));
+    server::poll_presence(state).await.unwrap();
+    let list = statuses(&d).await;
+    assert_eq!(status_of(&list, "anna"), pair("offline", "helpdesk"));
+    assert_eq!(status_of(&list, "bo"), pair("online", "api"));
+
+    // A failing Chatwoot, or one answering something other than an agent list, changes
+    // nothing and is counted.
+    let failed_before = presence_polls(&d, "failed").await;
+    let ok_before = presence_polls(&d, "ok").await;
+    assert!(ok_before >= 4, "{ok_before}");
+    rec.answer(AGENTS_PATH, 500, &json!({"error": "boom"}));
+    let e = server::poll_presence(state).await.unwrap_err();
+    assert_eq!(e.code.name(), "helpdesk_unavailable");
+    assert!(
+        e.message.contains("/api/v1/accounts/7/agents answered 500"),
+        "{}",
+        e.message
+    );
+    rec.answer(AGENTS_PATH, 200, &json!({"error": "You need to sign in"}));
+    let e = server::poll_presence(state).await.unwrap_err();
+    assert!(
+        e.message
+            .contains("expected a JSON array of agents, found an object"),
+        "{}",
+        e.message
+    );
+    assert_eq!(statuses(&d).await, list);
+    assert!(presence_polls(&d, "failed").await >= failed_before + 2);
+    d.stop().await;
+}
+
+/// The scheduler's polls come every interval, and after failures twice as long each time, at
+/// most five minutes; the first success brings the interval back. Time is the desk's manual
+/// clock.
+#[tokio::test]
+async fn presence_polls_back_off_after_failures() {
+    use frontdesk::server::Clock;
+    use frontdesk::service::presence::poll_if_due;
+    let (d, rec, _pack) = presence_daemon(&json!({"not": "a list"})).await;
+    let state = &d.running.state;
+    // (seconds to move the clock on, whether a poll is due then)
+    let failing = [
+        (0, true),
+        (29, false),
+        (1, true), // after 1 failure: the interval, 30 s
+        (30, false),
+        (30, true), // after 2: 60 s
+        (119, false),
+        (1, true), // after 3: 120 s
+        (239, false),
+        (1, true), // after 4: 240 s
+        (299, false),
+        (1, true), // after 5: 300 s, the most
+        (299, false),
+    ];
+    let recovered = [(1, true), (29, false), (1, true)];
+    for (phase, steps) in [("failing", &failing[..]), ("recovered", &recovered[..])] {
+        if phase == "recovered" {
+            rec.answer(AGENTS_PATH, 200, &chatwoot_list("online", "offline"));
+        }
+        for (i, &(secs, due)) in steps.iter().enumerate() {
+            d.clock.set(d.clock.now() + chrono::Duration::seconds(secs));
+            let polled = poll_if_due(state).await;
+            assert_eq!(polled.is_some(), due, "{phase} step {i}");
+            if let Some(r) = polled {
+                assert_eq!(r.is_ok(), phase == "recovered", "{phase} step {i}: {r:?}");
+            }
+        }
+    }
+    assert_eq!(
+        rec.hits_on(AGENTS_PATH).len(),
+        8,
+        "each due poll asks Chatwoot once"
+    );
+    d.stop().await;
+}

@@ -1159,6 +1159,78 @@ async fn routing_last_slot_taken_once(one: Arc<dyn Store>, two: Arc<dyn Store>) 
     assert_eq!(left[0].ticket_id, queued[1].ticket_id);
 }
 
+/// A status read from a helpdesk is applied only when it is not the one read last time; a
+/// status set through the API leaves the one read last time as it was, so the helpdesk's
+/// same status again changes nothing and a new one overrides it.
+async fn agent_presence_polled_and_manual(s: Arc<dyn Store>) {
+    use frontdesk::routing::presence::StatusSource::{Api, Helpdesk};
+    use frontdesk::routing::AgentStatus::{Away, Offline, Online};
+    use frontdesk::store::PresenceRow;
+    let row = |agent: &str, status, source, polled| PresenceRow {
+        agent: agent.into(),
+        status,
+        source,
+        polled,
+    };
+    assert_eq!(s.agent_presence().await.unwrap(), vec![]);
+    // Never read: applied, for an agent without a row and for one who set a status before.
+    s.set_agent_status("bo", Online, t0()).await.unwrap();
+    assert!(s.apply_polled_status("anna", Online, t0()).await.unwrap());
+    assert!(s.apply_polled_status("bo", Away, t0()).await.unwrap());
+    assert_eq!(
+        s.agent_presence().await.unwrap(),
+        vec![
+            row("anna", Online, Helpdesk, Some(Online)),
+            row("bo", Away, Helpdesk, Some(Away)),
+        ]
+    );
+    // Set through the API: the status read last time stays, and reading it again changes
+    // nothing.
+    s.set_agent_status("anna", Away, t0() + secs(1))
+        .await
+        .unwrap();
+    assert!(!s
+        .apply_polled_status("anna", Online, t0() + secs(2))
+        .await
+        .unwrap());
+    assert_eq!(
+        s.agent_presence().await.unwrap()[0],
+        row("anna", Away, Api, Some(Online))
+    );
+    assert_eq!(s.routing_state().await.unwrap().agents["anna"].status, Away);
+    // A new status in the helpdesk overrides it.
+    assert!(s
+        .apply_polled_status("anna", Offline, t0() + secs(3))
+        .await
+        .unwrap());
+    assert_eq!(
+        s.agent_presence().await.unwrap()[0],
+        row("anna", Offline, Helpdesk, Some(Offline))
+    );
+    assert_eq!(
+        s.routing_state().await.unwrap().agents["anna"].status,
+        Offline
+    );
+}
+
+/// Two replicas polling the same change: one of them applies it.
+async fn polled_status_applied_once(one: Arc<dyn Store>, two: Arc<dyn Store>) {
+    use frontdesk::routing::AgentStatus::{Offline, Online};
+    let mut applied = 0;
+    for round in 0..4 {
+        let status = if round % 2 == 0 { Online } else { Offline };
+        let at = t0() + secs(round);
+        let (a, b) = tokio::join!(
+            one.apply_polled_status("anna", status, at),
+            two.apply_polled_status("anna", status, at),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a != b, "round {round}: {a} {b}");
+        applied += usize::from(a) + usize::from(b);
+    }
+    assert_eq!(applied, 4);
+}
+
 /// Loads per channel leave out the ticket being decided; statuses overwrite; the routing
 /// state read inside `apply_routed` is the committed one plus nothing else.
 async fn routing_state_reads(s: Arc<dyn Store>) {
@@ -1953,6 +2025,7 @@ suite! {
         outbox_helpdesk_targets,
         audit_and_ticket_reads,
         routing_state_reads,
+        agent_presence_polled_and_manual,
         chat_sessions_and_stats,
         response_samples_recorded_once,
         chat_answers_kept_by_message_id,
@@ -1965,6 +2038,7 @@ suite! {
         timer_claims_split_between_replicas,
         outbox_rows_are_written_once,
         routing_last_slot_taken_once,
+        polled_status_applied_once,
         schedule_runs_once,
         chat_turns_from_a_stale_state,
     ]

@@ -193,6 +193,21 @@ pub struct Args {
     /// customers rate by replying or in the chat.
     #[arg(long, env = "FRONTDESK_CSAT_SECRET", hide_env_values = true)]
     csat_secret: Option<String>,
+    /// The Chatwoot account (its number) whose agents' presence feeds routing: with the
+    /// Chatwoot API (FRONTDESK_CHATWOOT_API_URL, FRONTDESK_CHATWOOT_API_TOKEN), the daemon reads
+    /// the account's agent list every --presence-interval.
+    #[arg(long, env = "FRONTDESK_CHATWOOT_ACCOUNT", value_name = "ID", value_parser = parse_account)]
+    chatwoot_account: Option<String>,
+    /// How often agents' presence is read from Chatwoot: `30s`, `2m`, a number of seconds, or
+    /// `off` (also `0`).
+    #[arg(
+        long,
+        env = "FRONTDESK_PRESENCE_INTERVAL",
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_interval
+    )]
+    presence_interval: Interval,
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
@@ -204,6 +219,39 @@ fn parse_cidr(s: &str) -> Result<Cidr, String> {
 
 fn parse_smtp_tls(s: &str) -> Result<SmtpTls, String> {
     s.parse()
+}
+
+/// A Chatwoot account id: its number.
+fn parse_account(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "`{s}` is not a Chatwoot account id (the number in the account's URL, \
+             /app/accounts/NUMBER/...)"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// An interval, or none (`off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Interval(Option<Duration>);
+
+/// `30s`, `2m`, `1h 30m` (the rules' calendar durations), a number of seconds, or `off` / `0`.
+fn parse_interval(s: &str) -> Result<Interval, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(Interval(None));
+    }
+    let secs = match s.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => {
+            let d = crate::rules::action::parse_duration(s)?;
+            u64::try_from(d.num_seconds())
+                .map_err(|_| format!("`{s}`: an interval cannot be negative"))?
+        }
+    };
+    Ok(Interval((secs > 0).then(|| Duration::from_secs(secs))))
 }
 
 fn init_logs(format: LogFormat) {
@@ -319,8 +367,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
         ),
     };
+    let presence = match (args.chatwoot_account, args.presence_interval.0) {
+        (Some(account), Some(interval)) => {
+            Some(crate::service::presence::PresenceSettings { account, interval })
+        }
+        (Some(account), None) => {
+            tracing::info!(%account, "agents' presence is not polled: --presence-interval is off");
+            None
+        }
+        (None, _) => None,
+    };
     let opts = Options {
         secrets,
+        presence,
         connectors,
         bots: super::bots_dir(&args.rules, args.bots.as_deref()),
         rules: args.rules,
@@ -345,4 +404,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(crate::server::serve(opts))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_intervals_and_accounts_are_read_or_refused_by_name() {
+        let s = |n| Interval(Some(Duration::from_secs(n)));
+        for (text, want) in [
+            ("30s", s(30)),
+            ("2m", s(120)),
+            ("1h 30m", s(5400)),
+            ("45", s(45)),
+            ("0", Interval(None)),
+            ("off", Interval(None)),
+            ("OFF", Interval(None)),
+        ] {
+            assert_eq!(parse_interval(text), Ok(want), "{text}");
+        }
+        let e = parse_interval("soon").unwrap_err();
+        assert!(e.contains("`soon`"), "{e}");
+        assert!(parse_interval("2 business days").is_err());
+
+        assert_eq!(parse_account(" 17 "), Ok("17".into()));
+        for bad in ["", "acme", "1/../2", "-3"] {
+            let e = parse_account(bad).unwrap_err();
+            assert!(e.contains("not a Chatwoot account id"), "{bad}: {e}");
+        }
+    }
 }

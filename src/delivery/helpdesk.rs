@@ -62,23 +62,80 @@ pub(crate) async fn deliver(
             .header("content-type", "application/json")
             .header("webhook-id", row_id)
             .body(c.body.to_string());
-        let req = match t.helpdesk.as_str() {
-            "chatwoot" => req.header("api_access_token", &api.token),
-            "zammad" => req.header("authorization", format!("Token token={}", api.token)),
-            _ => req.header(
-                "authorization",
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(&api.token)
-                ),
-            ),
-        };
+        let req = authorize(req, &t.helpdesk, &api.token);
         match super::webhook::send(http, req, &url, now).await {
             Attempt::Delivered => {}
             other => return other,
         }
     }
     Attempt::Delivered
+}
+
+/// A request with the helpdesk's own authentication: Chatwoot's `api_access_token` header,
+/// Zammad's token, Zendesk's basic authentication.
+fn authorize(req: reqwest::RequestBuilder, helpdesk: &str, token: &str) -> reqwest::RequestBuilder {
+    match helpdesk {
+        "chatwoot" => req.header("api_access_token", token),
+        "zammad" => req.header("authorization", format!("Token token={token}")),
+        _ => req.header(
+            "authorization",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(token)
+            ),
+        ),
+    }
+}
+
+/// The largest answer [`get_json`] reads.
+const MAX_ANSWER: usize = 8 << 20;
+
+/// Reads `GET {api.url}{path}` of `helpdesk`'s API as JSON, through the fenced client, within
+/// `timeout`. A URL the fence refuses, no answer in time, a status other than 2xx, an answer
+/// over 8 MiB and a body that is not JSON are errors that say which.
+pub(crate) async fn get_json(
+    http: &super::Http,
+    api: &HelpdeskApi,
+    helpdesk: &str,
+    path: &str,
+    timeout: std::time::Duration,
+) -> Result<Value, String> {
+    let url = format!("{}{path}", api.url.trim_end_matches('/'));
+    let parsed = reqwest::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+    if let Some(why) = http.fence.refuses_url(&parsed) {
+        return Err(why);
+    }
+    let req = http
+        .client
+        .get(&url)
+        .header("accept", "application/json")
+        .timeout(timeout);
+    let failed = |e: reqwest::Error| match super::fence::fenced(&e) {
+        Some(why) => format!("{url}: {why}"),
+        None if e.is_timeout() => format!("{url}: no answer within {}s", timeout.as_secs()),
+        None => format!("{url}: {e}"),
+    };
+    let mut resp = authorize(req, helpdesk, &api.token)
+        .send()
+        .await
+        .map_err(failed)?;
+    let status = resp.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(failed)? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(format!(
+                "{url}: the answer is larger than {} MiB",
+                MAX_ANSWER >> 20
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body);
+        let snippet: String = text.chars().take(200).collect();
+        return Err(format!("{url} answered {status}: {snippet}"));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: the answer is not JSON: {e}"))
 }
 
 fn method(m: Method) -> reqwest::Method {

@@ -120,6 +120,28 @@ impl Connectors {
         self.helpdesks.contains_key(helpdesk)
     }
 
+    /// The API of `helpdesk` (`chatwoot`), when one is configured.
+    pub fn helpdesk_api(&self, helpdesk: &str) -> Option<&HelpdeskApi> {
+        self.helpdesks.get(helpdesk)
+    }
+
+    /// Chatwoot's agent list of `account` (`GET /api/v1/accounts/{account}/agents`) as JSON,
+    /// through the same client and fence as the deliveries; the error says what failed.
+    pub async fn chatwoot_agents(
+        &self,
+        account: &str,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, String> {
+        let Some(api) = self.helpdesks.get("chatwoot") else {
+            return Err(
+                "no Chatwoot API configured (FRONTDESK_CHATWOOT_API_URL, FRONTDESK_CHATWOOT_API_TOKEN)"
+                    .into(),
+            );
+        };
+        let path = format!("/api/v1/accounts/{account}/agents");
+        helpdesk::get_json(&self.http, api, "chatwoot", &path, timeout).await
+    }
+
     /// Builds the connectors; errors name the bad setting.
     pub fn new(cfg: ConnectorConfig) -> Result<Connectors, String> {
         let fence = std::sync::Arc::new(fence::Fence::new(&cfg.outbound_allow)?);

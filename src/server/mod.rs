@@ -65,6 +65,9 @@ pub struct Options {
     pub csat_secret: Option<String>,
     /// Rate limits (per token or address, per chat session).
     pub limits: limit::Limits,
+    /// Where agents' presence is read from Chatwoot and how often (with the Chatwoot API among
+    /// `connectors.helpdesks`); `None`: statuses change only through the API.
+    pub presence: Option<service::presence::PresenceSettings>,
 }
 
 impl Options {
@@ -86,6 +89,7 @@ impl Options {
             connectors: ConnectorConfig::default(),
             csat_secret: None,
             limits: limit::Limits::default(),
+            presence: None,
         }
     }
 }
@@ -168,9 +172,13 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         timer_lease: opts.timer_lease,
         connectors: opts.connectors.clone(),
         csat_secret: opts.csat_secret.clone(),
+        presence: opts.presence.clone(),
     })
     .await?;
     log_survey_links(&desk);
+    if let Some((url, every)) = desk.presence_polled() {
+        tracing::info!(%url, every_secs = every.as_secs(), "agents' presence is polled from Chatwoot");
+    }
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
@@ -247,6 +255,13 @@ pub async fn fire_due_timers(desk: &Desk) -> usize {
 /// agent came online or finished a ticket); returns how many were assigned.
 pub async fn route_queued(desk: &Desk) -> usize {
     service::agents::route_all_queued(desk).await
+}
+
+/// Reads agents' presence from Chatwoot once and applies the statuses that changed there (see
+/// [`service::presence::poll`]). The scheduler loop does this every `--presence-interval`;
+/// tests call it after changing what the helpdesk answers.
+pub async fn poll_presence(desk: &Desk) -> Result<service::presence::PollReport, service::Error> {
+    service::presence::poll(desk).await
 }
 
 /// Runs the cron schedule occurrences due by the desk's clock (once each); returns how many ran.

@@ -1,10 +1,12 @@
-//! Agents: their views and statuses, and offering queued tickets to agents who can take them: when an agent comes online, when one of their tickets
-//! is closed or reassigned, and on every scheduler round (a shift began).
+//! Agents: their views and statuses (set through the API, or read from a helpdesk by
+//! [`super::presence`]), and offering queued tickets to agents who can take them: when an
+//! agent comes online, when one of their tickets is closed or reassigned, and on every
+//! scheduler round (a shift began).
 //!
 //! An offer is an `agent.available` event for the ticket that waited longest, decided through
 //! the one event path; the engine tries the `assign` action that queued the ticket again.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
@@ -14,6 +16,7 @@ use serde_json::{json, Value};
 use super::{Desk, Error};
 use crate::config::Config;
 use crate::model::{Channel, Event, EventType, Named, Ticket};
+use crate::routing::presence::StatusSource;
 use crate::routing::{self, Agent, AgentState, AgentStatus, Load, RoutingState};
 
 /// Queued tickets offered per team and round.
@@ -49,6 +52,10 @@ pub struct AgentView {
     pub languages: Vec<String>,
     /// What the agent last said (offline until they say otherwise).
     pub status: AgentStatus,
+    /// What set the status: `api` (`PUT /v1/agents/{id}/status`) or `helpdesk` (read from
+    /// Chatwoot's agent list); absent while no status was ever stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_source: Option<StatusSource>,
     /// The shift calendar, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift: Option<String>,
@@ -91,6 +98,7 @@ fn view(
     config: &Config,
     agent: &Agent,
     state: Option<&AgentState>,
+    source: Option<StatusSource>,
     now: DateTime<Utc>,
 ) -> AgentView {
     let roster = config.roster();
@@ -112,6 +120,7 @@ fn view(
         skills: agent.skills.clone(),
         languages: agent.languages.clone(),
         status: state.map_or(AgentStatus::Offline, |s| s.status),
+        status_source: source,
         shift: agent
             .shift
             .map(|c| config.calendars().at(c).name().to_string()),
@@ -129,6 +138,13 @@ fn view(
 /// Every agent of the pack, with what they said, their shift and their load.
 pub async fn list(state: &Desk) -> Result<Vec<AgentView>, Error> {
     let routing = state.store.routing_state().await?;
+    let sources: HashMap<String, StatusSource> = state
+        .store
+        .agent_presence()
+        .await?
+        .into_iter()
+        .map(|r| (r.agent, r.source))
+        .collect();
     let loaded = state.config.load();
     let now = state.clock.now();
     let config = &loaded.config;
@@ -136,7 +152,10 @@ pub async fn list(state: &Desk) -> Result<Vec<AgentView>, Error> {
         .roster()
         .agents
         .iter()
-        .map(|a| view(config, a, routing.agents.get(&a.id), now))
+        .map(|a| {
+            let source = sources.get(&a.id).copied();
+            view(config, a, routing.agents.get(&a.id), source, now)
+        })
         .collect())
 }
 
@@ -155,17 +174,15 @@ pub fn known(state: &Desk, id: &str) -> Result<(), Error> {
 }
 
 /// Stores what an agent said about their availability; an agent coming online is offered the
-/// tickets waiting in their teams' queues before the answer.
+/// tickets waiting in their teams' queues before the answer. The status last read from a
+/// helpdesk for them stays as it was ([`super::presence`]).
 pub async fn set_status(state: &Desk, id: &str, status: AgentStatus) -> Result<AgentView, Error> {
     known(state, id)?;
     state
         .store
         .set_agent_status(id, status, state.clock.now())
         .await?;
-    tracing::info!(agent = %id, %status, "agent status");
-    if status == AgentStatus::Online {
-        route_queued_for(state, &[id.to_string()]).await;
-    }
+    statuses_changed(state, &[(id.to_string(), status)], StatusSource::Api).await;
     let routing = state.store.routing_state().await?;
     let loaded = state.config.load();
     let Some(agent) = loaded.config.roster().agent(id) else {
@@ -176,8 +193,31 @@ pub async fn set_status(state: &Desk, id: &str, status: AgentStatus) -> Result<A
         &loaded.config,
         agent,
         routing.agents.get(id),
+        Some(StatusSource::Api),
         state.clock.now(),
     ))
+}
+
+/// What follows statuses just stored, from the API or a helpdesk poll: each is logged, and the
+/// agents who came online are offered the tickets waiting in their teams' queues. Returns how
+/// many queued tickets were assigned.
+pub(crate) async fn statuses_changed(
+    state: &Desk,
+    changed: &[(String, AgentStatus)],
+    source: StatusSource,
+) -> usize {
+    for (agent, status) in changed {
+        tracing::info!(%agent, %status, %source, "agent status");
+    }
+    let online: Vec<String> = changed
+        .iter()
+        .filter(|(_, s)| *s == AgentStatus::Online)
+        .map(|(a, _)| a.clone())
+        .collect();
+    if online.is_empty() {
+        return 0;
+    }
+    route_queued_for(state, &online).await
 }
 
 /// Offers the queues of the teams of `agents`.

@@ -99,6 +99,9 @@ codes! {
     Internal = ("internal", 500),
     /// Deciding the event failed; nothing of it was written.
     DecideFailed = ("decide_failed", 500),
+    /// A helpdesk API frontdesk reads from (Chatwoot's agent list, for agents' presence) is
+    /// not configured, not reachable, or answered with an error or not in its documented shape.
+    HelpdeskUnavailable = ("helpdesk_unavailable", 502),
     /// The store is not reachable or failed; nothing was acknowledged.
     StoreUnavailable = ("store_unavailable", 503),
     /// The store does not answer (`/readyz`).

@@ -1,5 +1,5 @@
 //! Prometheus metrics: events by type and outcome, rule matches, team assignments, decide
-//! latency, HTTP and store latency. One recorder per process, rendered at `/metrics`.
+//! latency, HTTP and store latency, polls of agents' presence. One recorder per process, rendered at `/metrics`.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -81,6 +81,12 @@ pub fn http(route: &str, method: &str, status: u16, took: Duration) {
     ::metrics::counter!("frontdesk_http_requests_total", "route" => route.to_string(), "method" => method.to_string(), "status" => status).increment(1);
     ::metrics::histogram!("frontdesk_http_request_seconds", "route" => route.to_string())
         .record(took.as_secs_f64());
+}
+
+/// One poll of agents' presence (`ok` or `failed`).
+pub fn presence_poll(ok: bool) {
+    let outcome = if ok { "ok" } else { "failed" };
+    ::metrics::counter!("frontdesk_presence_polls_total", "outcome" => outcome).increment(1);
 }
 
 pub fn chat_session(bot: &str) {

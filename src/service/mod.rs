@@ -4,8 +4,9 @@
 //! place that sequences store calls: processing an event ([`Desk::process`], the one path of
 //! every event into frontdesk), a chat turn ([`chat`]), firing timers, running cron
 //! occurrences and delivering the outbox ([`scheduler`]), offering queued tickets to agents
-//! ([`agents`]), and reloading the pack ([`reload`]). Every call returns [`Error`], whose
-//! [`Code`] the HTTP layer turns into a status; nothing here knows a request or a response.
+//! ([`agents`]), reading agents' presence from Chatwoot ([`presence`]), and reloading the
+//! pack ([`reload`]). Every call returns [`Error`], whose [`Code`] the HTTP layer turns into a
+//! status; nothing here knows a request or a response.
 //!
 //! ```text
 //! server (axum handlers: parse → call → respond)
@@ -20,6 +21,7 @@ mod clock;
 pub mod csat;
 mod error;
 pub(crate) mod metrics;
+pub mod presence;
 pub(crate) mod reload;
 pub mod reports;
 pub(crate) mod scheduler;
@@ -73,6 +75,9 @@ pub struct Settings {
     /// The secret survey links are signed with (`FRONTDESK_CSAT_SECRET`); without one,
     /// surveys offer no links.
     pub csat_secret: Option<String>,
+    /// Where agents' presence is read and how often; `None`: not read. It needs the Chatwoot
+    /// API among the connectors' helpdesks.
+    pub presence: Option<presence::PresenceSettings>,
 }
 
 /// The desk: the rule pack, the store and the connectors, and every operation on them.
@@ -110,6 +115,8 @@ pub struct Desk {
     chat_news: tokio::sync::broadcast::Sender<String>,
     /// The key survey links are signed and checked with.
     pub(crate) csat_secret: Option<crate::csat::Secret>,
+    /// Agents' presence read from Chatwoot, when configured.
+    pub(crate) presence: Option<presence::Polling>,
 }
 
 impl Desk {
@@ -126,6 +133,20 @@ impl Desk {
                 crate::csat::Secret::new(s.as_bytes())
                     .map_err(|e| anyhow::anyhow!("FRONTDESK_CSAT_SECRET: {e}"))?,
             ),
+        };
+        let presence = match settings.presence {
+            None => None,
+            Some(p) => match connectors.helpdesk_api(Helpdesk::Chatwoot.name()) {
+                Some(api) => Some(presence::Polling::new(p, &api.url)),
+                None => {
+                    tracing::warn!(
+                        account = %p.account,
+                        "agents' presence is not polled: a Chatwoot account is set but not its API \
+                         (FRONTDESK_CHATWOOT_API_URL, FRONTDESK_CHATWOOT_API_TOKEN)"
+                    );
+                    None
+                }
+            },
         };
         let store = store::open(&settings.store).await?;
         let desk = Arc::new(Desk {
@@ -145,6 +166,7 @@ impl Desk {
             chat_locks: Default::default(),
             chat_news: tokio::sync::broadcast::channel(1024).0,
             csat_secret,
+            presence,
         });
         if let Err(e) = desk.refresh_measured().await {
             tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");
@@ -367,6 +389,14 @@ impl Desk {
     /// `settings.public_url`.
     pub fn survey_links(&self) -> bool {
         self.csat_secret.is_some() && self.config.load().config.public_url().is_some()
+    }
+
+    /// Where agents' presence is polled (the URL of the Chatwoot account's agent list) and
+    /// how often; `None` when it is not.
+    pub fn presence_polled(&self) -> Option<(&str, Duration)> {
+        self.presence
+            .as_ref()
+            .map(|p| (p.url.as_str(), p.settings.interval))
     }
 
     /// Whether the store answers.

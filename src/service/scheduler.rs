@@ -312,13 +312,14 @@ fn schedule_event(
     (event, json!({ "id": ticket }))
 }
 
-/// The scheduler loop: timers, cron schedules, deliveries and queued tickets.
+/// The scheduler loop: timers, cron schedules, deliveries, queued tickets and agents' presence.
 pub async fn run(state: Arc<Desk>, mut stop: watch::Receiver<bool>) {
     loop {
         fire_due(&state).await;
         run_schedules(&state).await;
         deliver_due(&state).await;
         super::agents::sweep_queues_if_due(&state).await;
+        super::presence::start_if_due(&state);
         state.refresh_measured_if_due().await;
         let wait = match state.store.next_timer_due().await {
             Ok(Some(due)) => (due - state.clock.now())

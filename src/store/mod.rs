@@ -21,6 +21,7 @@ use crate::bot::{Message as ChatMessage, Session, Turn};
 use crate::engine::Decision;
 use crate::model::{Channel, Event, Ticket};
 pub(crate) use crate::plan::is_open;
+use crate::routing::presence::StatusSource;
 use crate::routing::{AgentStatus, RoutingState};
 
 /// What went wrong in the store.
@@ -104,6 +105,19 @@ pub struct QueuedTicket {
     pub action: String,
     /// Since when it waits.
     pub queued_at: DateTime<Utc>,
+}
+
+/// An agent's stored status, what set it, and the status last read from a helpdesk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceRow {
+    /// The agent.
+    pub agent: String,
+    /// Their current status.
+    pub status: AgentStatus,
+    /// What set it: the API or a helpdesk poll.
+    pub source: StatusSource,
+    /// The status last read from a helpdesk; `None`: never read.
+    pub polled: Option<AgentStatus>,
 }
 
 /// A pending or finished timer.
@@ -337,13 +351,27 @@ pub trait Store: Send + Sync {
         decide: RoutedDecideFn,
     ) -> Result<Applied, StoreError>;
 
-    /// Records what an agent said about their availability.
+    /// Records what an agent said about their availability (through the API). The status last
+    /// read from a helpdesk for them is kept as it was.
     async fn set_agent_status(
         &self,
         agent: &str,
         status: AgentStatus,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Applies a status read from a helpdesk and remembers it as the status last read, unless
+    /// it is already the one last read (then nothing changes, whatever the current status);
+    /// whether it was applied. Of replicas polling the same change, one applies it.
+    async fn apply_polled_status(
+        &self,
+        agent: &str,
+        status: AgentStatus,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Every stored status, with what set it and the status last read from a helpdesk.
+    async fn agent_presence(&self) -> Result<Vec<PresenceRow>, StoreError>;
 
     /// The routing state as committed: statuses, loads (all open tickets), cursors.
     async fn routing_state(&self) -> Result<RoutingState, StoreError>;

@@ -14,13 +14,14 @@ use chrono::{DateTime, Utc};
 use super::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql, Texts};
 use super::{
     AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts,
-    OutboxRow, QueuedTicket, RecordedEvent, RoutedDecideFn, RoutingNeed, Store, StoreError,
-    TicketRecord, TimerRow, UnansweredQuestion,
+    OutboxRow, PresenceRow, QueuedTicket, RecordedEvent, RoutedDecideFn, RoutingNeed, Store,
+    StoreError, TicketRecord, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::kpi;
 use crate::model::{Channel, Event, Named, Priority, Ticket};
 use crate::plan::{self, Start, Stored};
+use crate::routing::presence::StatusSource;
 use crate::routing::{AgentStatus, RoutingState};
 
 /// Which of a backend's pools a statement runs on. SQLite reads through a pool of read-only
@@ -251,6 +252,24 @@ fn routing_state(
 // ---------------------------------------------------------------------------------------------
 // Rows
 // ---------------------------------------------------------------------------------------------
+
+/// `agent_id, status, source, polled` ([`sql::AGENT_PRESENCE`]).
+fn presence_row(r: &dyn Row) -> Result<PresenceRow, StoreError> {
+    let status = |column: &str, text: &str| {
+        AgentStatus::parse(text).ok_or_else(|| {
+            StoreError::Corrupt(format!("agent_status.{column}: `{text}` is not a status"))
+        })
+    };
+    let source = r.text(2)?;
+    Ok(PresenceRow {
+        agent: r.string(0)?,
+        status: status("status", r.text(1)?)?,
+        source: StatusSource::parse(source).ok_or_else(|| {
+            StoreError::Corrupt(format!("agent_status.source: `{source}` is not a source"))
+        })?,
+        polled: r.opt_text(3)?.map(|p| status("polled", p)).transpose()?,
+    })
+}
 
 /// `id, ticket_id, name, rule, due_at, state`
 fn timer_row(r: &dyn Row) -> Result<TimerRow, StoreError> {
@@ -536,6 +555,26 @@ impl<B: Backend> Store for SqlStore<B> {
             .execute(On::Write, &sql::SET_AGENT_STATUS, &args)
             .await?;
         Ok(())
+    }
+
+    async fn apply_polled_status(
+        &self,
+        agent: &str,
+        status: AgentStatus,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let args = [Arg::Text(agent), Arg::Text(status.name()), Arg::Time(now)];
+        let changed = self
+            .0
+            .execute(On::Write, &sql::APPLY_POLLED_STATUS, &args)
+            .await?;
+        Ok(changed > 0)
+    }
+
+    async fn agent_presence(&self) -> Result<Vec<PresenceRow>, StoreError> {
+        self.0
+            .fetch(On::Read, &sql::AGENT_PRESENCE, &[], presence_row)
+            .await
     }
 
     async fn routing_state(&self) -> Result<RoutingState, StoreError> {

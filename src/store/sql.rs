@@ -724,10 +724,28 @@ pub(crate) const STATUSES_OF: Sql = sql!(
 
 pub(crate) const CURSORS: Sql = sql!("SELECT team, last_agent FROM routing_cursors");
 
+/// A status an agent set through the API; the status last read from a helpdesk (`polled`)
+/// stays as it is.
 pub(crate) const SET_AGENT_STATUS: Sql = sql!(
-    "INSERT INTO agent_status (agent_id, status, updated_at) VALUES ($1, $2, $3)
-     ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at"
+    "INSERT INTO agent_status (agent_id, status, updated_at, source) VALUES ($1, $2, $3, 'api')
+     ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+     source = excluded.source"
 );
+
+/// A status read from a helpdesk, applied and remembered only when it is not the one read last
+/// time: a row changes (and the caller offers queues) once per change in the helpdesk, however
+/// many replicas poll it. `$1`: the agent, `$2`: the status, `$3`: now.
+pub(crate) const APPLY_POLLED_STATUS: Sql = sql!(
+    "INSERT INTO agent_status (agent_id, status, updated_at, polled, source)
+     VALUES ($1, $2, $3, $2, 'helpdesk')
+     ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+     polled = excluded.polled, source = excluded.source
+     WHERE agent_status.polled IS NULL OR agent_status.polled <> excluded.polled"
+);
+
+/// Every stored status with where it came from and the status last read from a helpdesk.
+pub(crate) const AGENT_PRESENCE: Sql =
+    sql!("SELECT agent_id, status, source, polled FROM agent_status ORDER BY agent_id");
 
 pub(crate) const QUEUED: Sql = sql!(
     "SELECT ticket_id, team, channel, rule, action, queued_at FROM queue

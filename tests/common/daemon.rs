@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use frontdesk::adapters::AdapterKind;
 use frontdesk::delivery::ConnectorConfig;
 use frontdesk::server::{self, ManualClock, Options, Role, Running, Tokens};
+use frontdesk::service::presence::PresenceSettings;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -36,6 +37,7 @@ pub struct Setup {
     connectors: ConnectorConfig,
     csat_secret: Option<String>,
     limits: frontdesk::server::limit::Limits,
+    presence: Option<PresenceSettings>,
 }
 
 impl Setup {
@@ -119,6 +121,17 @@ impl Setup {
         self
     }
 
+    /// Reads agents' presence from the Chatwoot account `account` every `interval` (the
+    /// Chatwoot API goes in [`Setup::connectors`]); the scheduler does not run in tests, so
+    /// they poll with `server::poll_presence`.
+    pub fn presence(mut self, account: &str, interval: std::time::Duration) -> Setup {
+        self.presence = Some(PresenceSettings {
+            account: account.to_string(),
+            interval,
+        });
+        self
+    }
+
     /// Starts the daemon; panics if it does not start.
     pub async fn start(mut self) -> Daemon {
         let clock = self
@@ -171,6 +184,7 @@ impl Daemon {
             },
             csat_secret: None,
             limits: frontdesk::server::limit::Limits::off(),
+            presence: None,
         }
     }
 
@@ -199,6 +213,7 @@ impl Daemon {
             connectors: setup.connectors.clone(),
             csat_secret: setup.csat_secret.clone(),
             limits: setup.limits.clone(),
+            presence: setup.presence.clone(),
             ..Options::new()
         };
         for (kind, secret) in &setup.secrets {

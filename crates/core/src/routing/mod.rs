@@ -6,6 +6,7 @@
 //! team's round-robin stands) is [`RoutingState`]: the shell loads it inside the store's
 //! transaction and passes it to [`crate::engine::decide_with`], so deciding stays pure. What a
 //! decision changes in it comes back in [`RoutingEffects`] and commits with the decision.
+//! [`presence`] reads statuses from a helpdesk's agent list.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,6 +17,8 @@ use serde_json::Value;
 
 use crate::model::{named_enum, Channel, Named, Ticket};
 use crate::time::Calendars;
+
+pub mod presence;
 
 named_enum! {
     /// How a team's agent is picked.
