@@ -356,10 +356,25 @@ fn chatwoot_payloads() {
             ),
         ),
         case(
-            "outgoing messages (our own replies) are ignored",
+            "outgoing messages of bots (our own replies) are ignored",
             Chatwoot,
             Body::Patched(CW_MESSAGE, vec![("/message_type", Some(json!("outgoing")))]),
-            Expect::Ignored("outgoing message"),
+            Expect::Ignored("not written by a person"),
+        ),
+        case(
+            "an agent's reply (outgoing, sent by a user) is message.agent with the agent's name",
+            Chatwoot,
+            Body::Patched(
+                CW_MESSAGE,
+                vec![
+                    ("/message_type", Some(json!("outgoing"))),
+                    ("/sender/type", Some(json!("user"))),
+                    ("/sender/available_name", Some(json!("Kari"))),
+                    ("/sender/name", Some(json!("Kari Nordmann"))),
+                ],
+            ),
+            Expect::Event(json!({"type": "message.agent",
+                "message": {"author": "agent", "author_name": "Kari"}})),
         ),
         case(
             "activity messages are ignored",

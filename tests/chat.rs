@@ -1040,6 +1040,258 @@ async fn after_hours_the_customer_leaves_an_address_for_the_answer() {
     d.stop().await;
 }
 
+/// A daemon whose handed-off chats go on in Chatwoot, stood in for by a recording server that
+/// answers contact and conversation creation as Chatwoot does.
+async fn with_chatwoot() -> (Daemon, std::sync::Arc<common::recorder::Recorder>) {
+    use frontdesk::delivery::{ChatBridge, ConnectorConfig, HelpdeskApi};
+    let (url, rec) = common::recorder::start_recorder(0).await;
+    // Chatwoot's answers (its API reference: "Create Contact", "Create New Conversation").
+    rec.answer(
+        "api/v1/accounts/1/contacts",
+        200,
+        &json!({ "payload": { "contact": { "id": 501, "name": "Chat customer",
+            "contact_inboxes": [] },
+            "contact_inbox": { "inbox": { "id": 3 }, "source_id": "src-501" } } }),
+    );
+    rec.answer(
+        "api/v1/accounts/1/conversations",
+        200,
+        &json!({ "id": 42, "inbox_id": 3, "status": "open", "meta": {} }),
+    );
+    let d = Daemon::with()
+        .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
+            helpdesks: [(
+                "chatwoot".to_string(),
+                HelpdeskApi {
+                    url,
+                    token: "cw-bot-token".into(),
+                },
+            )]
+            .into(),
+            chat_bridge: Some(ChatBridge {
+                helpdesk: "chatwoot".into(),
+                account: Some("1".into()),
+                inbox: Some("3".into()),
+                group: None,
+            }),
+            ..ConnectorConfig::default()
+        })
+        .start()
+        .await;
+    (d, rec)
+}
+
+/// Chatwoot's `message_created` webhook for conversation 42: `kind` `incoming` (the contact's)
+/// or `outgoing` by a user (an agent's reply), shaped as `Message#webhook_data` makes it.
+fn chatwoot_message(id: u64, kind: &str, text: &str) -> Value {
+    let sender = match kind {
+        "incoming" => json!({ "id": 501, "name": "Chat customer", "type": "contact" }),
+        _ => json!({ "id": 12, "name": "Kari Nordmann", "available_name": "Kari",
+                     "type": "user", "availability_status": "online" }),
+    };
+    json!({ "event": "message_created", "id": id, "content": text, "message_type": kind,
+        "content_type": "text", "private": false, "created_at": "2026-11-23T10:05:00Z",
+        "account": { "id": 1, "name": "Shop" }, "inbox": { "id": 3, "name": "Chat" },
+        "sender": sender,
+        "conversation": { "id": 42, "inbox_id": 3, "status": "open", "channel": "Channel::Api",
+            "labels": [], "meta": { "sender": { "id": 501, "name": "Chat customer", "type": "contact" },
+                "assignee": { "id": 12, "name": "Kari Nordmann", "type": "user" } } } })
+}
+
+#[tokio::test]
+async fn a_handoff_opens_the_chat_in_chatwoot_and_the_agents_reply_reaches_the_widget() {
+    let (d, rec) = with_chatwoot().await;
+    let s = d
+        .open(json!({ "bot": "support", "language": "en",
+                      "customer": { "name": "Jane Doe", "email": "jane@example.com" } }))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    d.say(&s, "Where is my order?").await;
+    let r = d.say(&s, "I want to talk to a human").await;
+    assert_eq!(r["handoff"], true);
+    // The opening is an outbox row of the handoff's decision, delivered by the worker.
+    let (_, rows) = d.get("/v1/outbox?state=pending").await;
+    let open = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"]["type"] == "open_conversation")
+        .unwrap_or_else(|| panic!("an open_conversation row: {rows:#}"))
+        .clone();
+    assert_eq!(open["id"], format!("chat:{id}:handoff/open"));
+    assert_eq!(open["target"]["helpdesk"], "chatwoot");
+    frontdesk::server::deliver_due(&d.running.state).await;
+
+    // Contact, conversation, and the transcript as a private note, with the bot's token.
+    let contact = rec.hits_on("api/v1/accounts/1/contacts");
+    assert_eq!(contact.len(), 1);
+    assert_eq!(contact[0].headers["api_access_token"], "cw-bot-token");
+    let body: Value = serde_json::from_slice(&contact[0].body).unwrap();
+    assert_eq!(
+        body,
+        json!({ "inbox_id": 3, "identifier": format!("frontdesk-chat-{id}"),
+                "name": "Jane Doe", "email": "jane@example.com" })
+    );
+    let conversation = rec.hits_on("api/v1/accounts/1/conversations");
+    let body: Value = serde_json::from_slice(&conversation[0].body).unwrap();
+    assert_eq!(
+        body,
+        json!({ "inbox_id": 3, "contact_id": 501, "source_id": "src-501", "status": "open" })
+    );
+    let note = rec.hits_on("api/v1/accounts/1/conversations/42/messages");
+    assert_eq!(note.len(), 1);
+    let body: Value = serde_json::from_slice(&note[0].body).unwrap();
+    assert_eq!(body["private"], true);
+    let transcript = body["content"].as_str().unwrap();
+    assert!(
+        transcript.starts_with("Bot: ") && transcript.contains("\nCustomer: Where is my order?\n"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Customer: I want to talk to a human"),
+        "{transcript}"
+    );
+    // The ticket knows its conversation, and the row is done.
+    let t = ticket(&d, &format!("chat-{id}")).await;
+    assert_eq!(
+        t["ticket"]["source"],
+        json!({ "helpdesk": "chatwoot", "account": "1", "api": true, "id": "42" })
+    );
+    let (_, done) = d.get("/v1/outbox?state=delivered").await;
+    assert!(
+        done.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == open["id"]),
+        "{done:#}"
+    );
+
+    // Kari answers in Chatwoot: the webhook for conversation 42 reaches the chat.
+    let mut live = Follow::open(&d, id, Some("5")).await;
+    let (status, r) = d
+        .post(
+            "/v1/inbound/chatwoot",
+            &chatwoot_message(9001, "outgoing", "Hi Jane, Kari here!"),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["ticket"]["id"], format!("chat-{id}"), "{r}");
+    let e = live.next().await.unwrap();
+    assert_eq!(
+        (
+            e.data["author"].as_str(),
+            e.data["name"].as_str(),
+            e.data["text"].as_str()
+        ),
+        (Some("agent"), Some("Kari"), Some("Hi Jane, Kari here!"))
+    );
+    // Chatwoot retries the webhook: one line.
+    d.post(
+        "/v1/inbound/chatwoot",
+        &chatwoot_message(9001, "outgoing", "Hi Jane, Kari here!"),
+    )
+    .await;
+    // The customer answers in the widget: the line goes to the conversation as the contact's.
+    d.say(&s, "Order 1234, thanks").await;
+    frontdesk::server::deliver_due(&d.running.state).await;
+    let messages = rec.hits_on("api/v1/accounts/1/conversations/42/messages");
+    assert_eq!(messages.len(), 2, "the note and the customer's line");
+    let body: Value = serde_json::from_slice(&messages[1].body).unwrap();
+    assert_eq!(
+        (&body["content"], &body["message_type"], &body["private"]),
+        (
+            &json!("Order 1234, thanks"),
+            &json!("incoming"),
+            &json!(false)
+        )
+    );
+    // Chatwoot tells frontdesk about that message in turn: not taken twice.
+    let (status, echo) = d
+        .post(
+            "/v1/inbound/chatwoot",
+            &chatwoot_message(9002, "incoming", "Order 1234, thanks"),
+        )
+        .await;
+    assert_eq!((status, &echo["ignored"]), (200, &json!(true)), "{echo}");
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    let authors: Vec<&str> = tr["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        authors[authors.len() - 2..],
+        ["agent", "customer"],
+        "{tr:#}"
+    );
+    assert_eq!(authors.iter().filter(|a| **a == "agent").count(), 1);
+    // A conversation no chat knows stays an ordinary Chatwoot ticket.
+    let mut other = chatwoot_message(9003, "incoming", "Hello?");
+    other["conversation"]["id"] = json!(77);
+    let (_, r) = d.post("/v1/inbound/chatwoot", &other).await;
+    assert_eq!(r["ticket"]["id"], "77", "{r}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn opening_in_chatwoot_is_retried_and_finds_its_contact_again() {
+    let (d, rec) = with_chatwoot().await;
+    // The conversation fails once, after the contact was made.
+    rec.answer(
+        "api/v1/accounts/1/conversations",
+        503,
+        &json!({ "error": "busy" }),
+    );
+    let (s, _) = handed_over(&d, "en", "I want to talk to a human").await;
+    let id = s["id"].as_str().unwrap();
+    frontdesk::server::deliver_due(&d.running.state).await;
+    let (_, rows) = d.get("/v1/outbox?state=pending").await;
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"]["type"] == "open_conversation")
+        .unwrap()
+        .clone();
+    assert!(row["last_error"].as_str().unwrap().contains("503"), "{row}");
+    assert_eq!(
+        ticket(&d, &format!("chat-{id}")).await["ticket"].get("source"),
+        None
+    );
+    // The next try: the contact exists (Chatwoot refuses its identifier), so it is looked up.
+    rec.answer(
+        "api/v1/accounts/1/contacts",
+        422,
+        &json!({ "message": "Identifier has already been taken" }),
+    );
+    rec.answer(
+        "api/v1/accounts/1/contacts/search",
+        200,
+        &json!({ "payload": [{ "id": 501, "contact_inboxes": [
+            { "inbox": { "id": 9 }, "source_id": "elsewhere" },
+            { "inbox": { "id": 3 }, "source_id": "src-501" } ] }] }),
+    );
+    rec.answer(
+        "api/v1/accounts/1/conversations",
+        200,
+        &json!({ "id": 43, "status": "open" }),
+    );
+    d.clock.set(common::t0() + chrono::TimeDelta::minutes(10));
+    frontdesk::server::deliver_due(&d.running.state).await;
+    let search = rec.hits_on("api/v1/accounts/1/contacts/search");
+    assert_eq!(search.len(), 1);
+    let conversation = rec.hits_on("api/v1/accounts/1/conversations");
+    let body: Value = serde_json::from_slice(&conversation.last().unwrap().body).unwrap();
+    assert_eq!(body["source_id"], "src-501");
+    assert_eq!(
+        ticket(&d, &format!("chat-{id}")).await["ticket"]["source"]["id"],
+        "43"
+    );
+    d.stop().await;
+}
+
 #[tokio::test]
 async fn the_chat_routes_are_documented_and_need_the_token() {
     let mut d = Daemon::with().tokens(&["s3cret"]).start().await;

@@ -782,6 +782,7 @@ async fn outbox_helpdesk_targets(s: Arc<dyn Store>) {
             helpdesk: "chatwoot".into(),
             account: Some("3".into()),
             api,
+            id: None,
         });
         let plan = Plan {
             actions: vec![reply.clone()],
@@ -802,6 +803,33 @@ async fn outbox_helpdesk_targets(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(claimed[0].target, rows[0].target, "claims carry the target");
+
+    // A chat opened in the helpdesk: the ticket's id there is linked to it, and its actions go
+    // to that id.
+    assert_eq!(s.linked_ticket("chatwoot", "42").await.unwrap(), None);
+    let mut e = msg("c1", "chat-s1");
+    e.ticket.source = Some(frontdesk::model::Source {
+        helpdesk: "chatwoot".into(),
+        account: Some("3".into()),
+        api: true,
+        id: Some("42".into()),
+    });
+    let plan = Plan {
+        actions: vec![reply.clone()],
+        ..Plan::default()
+    };
+    apply(&s, &e, plan).await.unwrap();
+    assert_eq!(
+        s.linked_ticket("chatwoot", "42").await.unwrap().as_deref(),
+        Some("chat-s1")
+    );
+    assert_eq!(s.linked_ticket("zammad", "42").await.unwrap(), None);
+    let rows = s.outbox(None, 10).await.unwrap();
+    let row = rows.iter().find(|r| r.id == "c1/0").unwrap();
+    assert_eq!(
+        row.target,
+        Some(serde_json::json!({"helpdesk": "chatwoot", "account": "3", "id": "42"}))
+    );
 }
 
 /// Outbox rows: written with the decision, claimed under a lease, finished only by the

@@ -79,18 +79,35 @@ fn message_type(at: &At<'_>) -> Res<MessageType> {
 
 fn message_created(inbound: &Inbound<'_>, root: &At<'_>) -> Res<Translated> {
     let kind = message_type(&root.req("message_type")?)?;
-    if kind != MessageType::Incoming {
-        let name = MESSAGE_TYPES[kind as usize].0;
-        return Ok(Translated::Ignored {
-            reason: format!(
-                "{name} message: only incoming customer messages are translated \
-                 (replies sent through the API come back as outgoing)"
-            ),
-        });
-    }
+    // A person's reply is outgoing and its sender a user (an agent); what an agent bot or
+    // frontdesk's own bot token sends through the API comes back as outgoing from the bot.
+    let sender = root.get_object("sender")?;
+    let by_person = match &sender {
+        Some(s) => s
+            .get_str("type")?
+            .is_some_and(|t| t.eq_ignore_ascii_case("user")),
+        None => false,
+    };
+    let agent = match kind {
+        MessageType::Incoming => false,
+        MessageType::Outgoing if by_person => true,
+        MessageType::Outgoing => return Ok(Translated::Ignored {
+            reason:
+                "outgoing message not written by a person (a bot's, or one sent through the API)"
+                    .into(),
+        }),
+        _ => {
+            let name = MESSAGE_TYPES[kind as usize].0;
+            return Ok(Translated::Ignored {
+                reason: format!(
+                    "{name} message: only the customer's messages and people's replies are translated"
+                ),
+            });
+        }
+    };
     if root.get_bool("private")?.unwrap_or(false) {
         return Ok(Translated::Ignored {
-            reason: "private note: only messages the customer wrote are translated".into(),
+            reason: "private note: notes between agents are not translated".into(),
         });
     }
     let conversation = root.req("conversation")?.object()?;
@@ -102,7 +119,9 @@ fn message_created(inbound: &Inbound<'_>, root: &At<'_>) -> Res<Translated> {
     };
     let contact = match contact {
         Some(c) => Some(c),
-        None => match root.get_object("sender")? {
+        // An agent's reply names the agent as its sender, not the customer.
+        None if agent => root.get_object("contact")?,
+        None => match sender.clone() {
             Some(sender) => Some(sender),
             None => root.get_object("contact")?,
         },
@@ -111,13 +130,24 @@ fn message_created(inbound: &Inbound<'_>, root: &At<'_>) -> Res<Translated> {
         ticket.customer = customer(&contact, &conversation)?;
     }
     let message_id = root.get_id("id")?;
+    let author_name = match (&sender, agent) {
+        (Some(s), true) => match s.get_text("available_name")? {
+            Some(n) => Some(n),
+            None => s.get_text("name")?,
+        },
+        _ => None,
+    };
     let message = Message {
         id: message_id.clone(),
         text: root.get_str("content")?.unwrap_or_default().to_string(),
-        author: Author::Customer,
+        author: if agent {
+            Author::Agent
+        } else {
+            Author::Customer
+        },
         at: root.get_time("created_at")?,
         language: None,
-        author_name: None,
+        author_name,
     };
     let id = match (inbound.header(DELIVERY), &message_id) {
         (Some(delivery), _) => delivery.to_string(),
@@ -126,7 +156,11 @@ fn message_created(inbound: &Inbound<'_>, root: &At<'_>) -> Res<Translated> {
     };
     Ok(Translated::Event(Event {
         id,
-        kind: EventType::MessageCreated,
+        kind: if agent {
+            EventType::MessageAgent
+        } else {
+            EventType::MessageCreated
+        },
         occurred_at: message.at,
         ticket,
         message: Some(message),

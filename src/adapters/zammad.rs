@@ -209,7 +209,19 @@ fn message(article: &At<'_>, author: Author) -> Res<Message> {
         author,
         at: article.get_time("created_at")?,
         language: None,
-        author_name: None,
+        // An agent's article names them in `from` ("Kari Nordmann", or with an address).
+        author_name: match author {
+            Author::Agent => article.get_text("from")?.and_then(|f| {
+                let name = f
+                    .split('<')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_matches('"');
+                (!name.is_empty()).then(|| name.to_string())
+            }),
+            _ => None,
+        },
     })
 }
 

@@ -238,9 +238,13 @@ fn subscription(inbound: &Inbound<'_>, root: &At<'_>, name: &str) -> Res<Transla
                 });
             }
             // `is_staff` decides; without it, the requester is the customer and anyone else staff.
-            let (author_id, is_staff) = match comment.get_object("author")? {
-                Some(a) => (a.get_id("id")?, a.get_bool("is_staff")?),
-                None => (None, None),
+            let (author_id, is_staff, author_name) = match comment.get_object("author")? {
+                Some(a) => (
+                    a.get_id("id")?,
+                    a.get_bool("is_staff")?,
+                    a.get_text("name")?,
+                ),
+                None => (None, None, None),
             };
             let author = match (author_id, is_staff) {
                 (_, Some(true)) => Author::Agent,
@@ -258,7 +262,7 @@ fn subscription(inbound: &Inbound<'_>, root: &At<'_>, name: &str) -> Res<Transla
                 author,
                 at: root.get_time("time")?,
                 language: None,
-                author_name: None,
+                author_name: author_name.filter(|_| author == Author::Agent),
             });
             match author {
                 Author::Customer => EventType::MessageCreated,

@@ -198,6 +198,19 @@ pub struct Args {
     /// the account's agent list every --presence-interval.
     #[arg(long, env = "FRONTDESK_CHATWOOT_ACCOUNT", value_name = "ID", value_parser = parse_account)]
     chatwoot_account: Option<String>,
+    /// The helpdesk chats handed to a person go on in (`chatwoot`, `zammad`, `zendesk`; its API
+    /// must be configured): the handoff opens the conversation there with the transcript, what
+    /// the customer writes after goes there, and people's replies come back to the chat.
+    #[arg(long, env = "FRONTDESK_CHAT_HELPDESK", value_name = "HELPDESK", value_parser = ["chatwoot", "zammad", "zendesk"])]
+    chat_helpdesk: Option<String>,
+    /// The Chatwoot inbox handed-off chats are opened in (an API inbox whose webhook is this
+    /// daemon's /v1/inbound/chatwoot), with --chat-helpdesk chatwoot.
+    #[arg(long, env = "FRONTDESK_CHATWOOT_INBOX", value_name = "ID", value_parser = parse_account)]
+    chatwoot_inbox: Option<String>,
+    /// The Zammad group handed-off chats are opened in (default `Users`), with
+    /// --chat-helpdesk zammad.
+    #[arg(long, env = "FRONTDESK_ZAMMAD_GROUP", value_name = "GROUP")]
+    zammad_group: Option<String>,
     /// How often agents' presence is read from Chatwoot: `30s`, `2m`, a number of seconds, or
     /// `off` (also `0`).
     #[arg(
@@ -366,6 +379,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
         ),
+        chat_bridge: args
+            .chat_helpdesk
+            .map(|helpdesk| crate::delivery::ChatBridge {
+                helpdesk,
+                account: args.chatwoot_account.clone(),
+                inbox: args.chatwoot_inbox,
+                group: args.zammad_group,
+            }),
     };
     let presence = match (args.chatwoot_account, args.presence_interval.0) {
         (Some(account), Some(interval)) => {

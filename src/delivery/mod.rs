@@ -19,7 +19,7 @@ use crate::adapters::signature::{Scheme, Verifier};
 use crate::model::{Action, NotifyChannel};
 use crate::store::{DeliveryOutcome, OutboxRow};
 pub use email::{SmtpConfig, SmtpTls};
-pub use helpdesk::HelpdeskApi;
+pub use helpdesk::{ChatBridge, HelpdeskApi};
 
 /// What one attempt came to, before backoff is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,12 @@ pub enum Attempt {
         /// Why.
         error: String,
     },
+    /// A chat was opened in a helpdesk, which gave it this id; delivered once the ticket is
+    /// linked to it.
+    Opened {
+        /// The conversation's or ticket's id in the helpdesk.
+        id: String,
+    },
 }
 
 /// The outbound HTTP client and the fence it keeps to.
@@ -54,6 +60,7 @@ pub struct Connectors {
     smtp: Option<email::Smtp>,
     helpdesks: HashMap<String, HelpdeskApi>,
     outbound_secrets: HashMap<String, String>,
+    chat_bridge: Option<ChatBridge>,
     /// Attempts before a row is dead.
     pub max_attempts: i64,
     /// First retry delay; doubles per attempt.
@@ -95,6 +102,8 @@ pub struct ConnectorConfig {
     pub outbound_allow: Vec<String>,
     /// Secrets webhook headers name (`{ secret: CRM_TOKEN }`), by name in capitals.
     pub outbound_secrets: HashMap<String, String>,
+    /// The helpdesk chats handed to a person are opened in (`--chat-helpdesk`).
+    pub chat_bridge: Option<ChatBridge>,
 }
 
 /// The environment variables secrets of webhook headers are read from:
@@ -118,6 +127,11 @@ impl Connectors {
     /// Whether tickets of `helpdesk` get their actions through its API.
     pub fn calls_back(&self, helpdesk: &str) -> bool {
         self.helpdesks.contains_key(helpdesk)
+    }
+
+    /// The helpdesk chats handed to a person are opened in, if any.
+    pub fn chat_bridge(&self) -> Option<&ChatBridge> {
+        self.chat_bridge.as_ref()
     }
 
     /// The API of `helpdesk` (`chatwoot`), when one is configured.
@@ -161,6 +175,20 @@ impl Connectors {
             None => None,
         };
         let smtp = cfg.smtp.map(email::Smtp::new).transpose()?;
+        if let Some(b) = &cfg.chat_bridge {
+            let upper = b.helpdesk.to_uppercase();
+            if !cfg.helpdesks.contains_key(&b.helpdesk) {
+                return Err(format!(
+                    "--chat-helpdesk {}: its API is not configured (FRONTDESK_{upper}_API_URL, FRONTDESK_{upper}_API_TOKEN)",
+                    b.helpdesk
+                ));
+            }
+            let number =
+                |v: &Option<String>| v.as_deref().is_some_and(|n| n.parse::<u64>().is_ok());
+            if b.helpdesk == "chatwoot" && !(number(&b.account) && number(&b.inbox)) {
+                return Err("--chat-helpdesk chatwoot needs the account and the inbox chats go in, as numbers (--chatwoot-account, --chatwoot-inbox)".into());
+            }
+        }
         Ok(Connectors {
             http,
             webhook_signer,
@@ -168,6 +196,7 @@ impl Connectors {
             smtp,
             helpdesks: cfg.helpdesks,
             outbound_secrets: cfg.outbound_secrets,
+            chat_bridge: cfg.chat_bridge,
             max_attempts: 10,
             base_delay: Duration::from_secs(5),
             max_delay: Duration::from_secs(3600),
@@ -200,6 +229,17 @@ impl Connectors {
 
     /// Delivers one outbox row once.
     pub async fn attempt(&self, row: &OutboxRow, now: DateTime<Utc>) -> Attempt {
+        if let (Some(target), Action::OpenConversation { .. }) = (&row.target, &row.action) {
+            return helpdesk::open(
+                &self.http,
+                &self.helpdesks,
+                &row.id,
+                &row.ticket_id,
+                target,
+                &row.action,
+            )
+            .await;
+        }
         if let Some(target) = &row.target {
             return helpdesk::deliver(
                 &self.http,
@@ -281,7 +321,7 @@ impl Connectors {
         now: DateTime<Utc>,
     ) -> DeliveryOutcome {
         match attempt {
-            Attempt::Delivered => DeliveryOutcome::Delivered,
+            Attempt::Delivered | Attempt::Opened { .. } => DeliveryOutcome::Delivered,
             Attempt::Fail { error } => DeliveryOutcome::Dead { error },
             Attempt::Retry { error, .. } if row.attempts >= self.max_attempts => {
                 DeliveryOutcome::Dead {

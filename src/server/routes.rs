@@ -278,8 +278,13 @@ async fn post_inbound(
             });
         }
     };
-    let applied = state.desk.process_inbound(kind, event, q.explain).await?;
-    Ok(Json(EventResponse::new(applied, q.explain)).into_response())
+    match state.desk.process_inbound(kind, event, q.explain).await? {
+        Ok(applied) => Ok(Json(EventResponse::new(applied, q.explain)).into_response()),
+        Err(reason) => {
+            tracing::debug!(adapter = %kind, %reason, "delivery ignored");
+            Ok(Json(serde_json::json!({ "ignored": true, "reason": reason })).into_response())
+        }
+    }
 }
 
 async fn get_ticket(

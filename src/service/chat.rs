@@ -433,7 +433,15 @@ async fn take_message(
         let mut queued = false;
         if let Some(reason) = turn.handoff {
             let transcript = state.store.chat_messages(id, 0).await?;
-            let ev = handoff_event(&turn.session, reason, &transcript, &turn.messages, now);
+            let mut ev = handoff_event(&turn.session, reason, &transcript, &turn.messages, now);
+            // Chats go on in a helpdesk: the handoff opens the conversation there (an outbox
+            // row of the decision, `outbound::chat_rows`).
+            if let Some(b) = state.connectors.chat_bridge() {
+                if let Some(chat) = ev.data.get_mut("chat") {
+                    chat["open"] = json!({ "helpdesk": b.helpdesk, "account": b.account,
+                                           "inbox": b.inbox, "group": b.group });
+                }
+            }
             let (decided, priority, waits) = decide_handoff(state, &turn.session, ev).await?;
             queued = waits;
             let tz = turn
@@ -772,6 +780,60 @@ async fn forward(state: &Desk, session: &Session, line: &Forward) -> Result<(), 
     state
         .process(event, Some(json!({ "id": ticket_id })), false)
         .await?;
+    Ok(())
+}
+
+/// A chat's conversation was opened in a helpdesk (the outbox row `<handoff>/open`), which gave
+/// it `id`: the ticket records it as its `source` (`ticket.updated` `<row>:opened`), so the
+/// helpdesk's webhooks for that conversation reach the chat and the ticket's actions go there.
+pub(crate) async fn opened(
+    state: &Desk,
+    row: &crate::store::OutboxRow,
+    id: &str,
+) -> Result<(), Error> {
+    let target = row.target.as_ref();
+    let text = |k: &str| {
+        target
+            .and_then(|t| t.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let helpdesk = text("helpdesk").unwrap_or_default();
+    let source = crate::model::Source {
+        api: state.connectors.calls_back(&helpdesk),
+        helpdesk,
+        account: text("account"),
+        id: Some(id.to_string()),
+    };
+    let mut changes = std::collections::BTreeMap::new();
+    changes.insert(
+        "ticket.source".to_string(),
+        crate::model::Change {
+            from: serde_json::Value::Null,
+            to: json!(source),
+        },
+    );
+    let event = Event {
+        id: format!("{}:opened", row.id),
+        kind: EventType::TicketUpdated,
+        occurred_at: Some(state.clock.now()),
+        ticket: Ticket {
+            id: row.ticket_id.clone(),
+            ..Ticket::default()
+        },
+        message: None,
+        changes,
+        timer: None,
+        data: Default::default(),
+    };
+    state
+        .process(
+            event,
+            Some(json!({ "id": row.ticket_id, "source": source })),
+            false,
+        )
+        .await?;
+    tracing::info!(ticket = %row.ticket_id, helpdesk = %source.helpdesk, conversation = %id, "the chat goes on in the helpdesk");
     Ok(())
 }
 

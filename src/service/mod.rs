@@ -211,12 +211,18 @@ impl Desk {
     /// A delivery translated by the adapter of `helpdesk`: records which helpdesk the ticket
     /// lives in (and its account), and whether its actions go through that helpdesk's API, so
     /// timers' actions go there too; then [`Desk::process`].
+    ///
+    /// A conversation frontdesk opened for a handed-off chat is the chat's ticket
+    /// (`chat-<session>`): its events are decided for that ticket, taking from the helpdesk
+    /// only what people change there (status, assignee, group), and the customer's
+    /// messages, which frontdesk itself carried there, are not taken twice: `Ok(Err(reason))`.
     pub async fn process_inbound(
         &self,
         helpdesk: Helpdesk,
         mut event: Event,
         explain: bool,
-    ) -> Result<Applied, Error> {
+    ) -> Result<Result<Applied, String>, Error> {
+        let mut patch = None;
         if helpdesk.calls_back() {
             let name = helpdesk.name();
             let account = event
@@ -228,13 +234,34 @@ impl Desk {
                     serde_json::Value::Number(n) => Some(n.to_string()),
                     _ => None,
                 });
-            event.ticket.source = Some(crate::model::Source {
+            let mut source = crate::model::Source {
                 api: self.connectors.calls_back(name),
                 helpdesk: name.to_string(),
                 account,
-            });
+                id: None,
+            };
+            if let Some(ticket) = self.store.linked_ticket(name, &event.ticket.id).await? {
+                if event.kind == crate::model::EventType::MessageCreated {
+                    return Ok(Err(format!(
+                        "a customer's message in conversation {} of chat ticket `{ticket}`: frontdesk carried it there from the chat",
+                        event.ticket.id
+                    )));
+                }
+                source.id = Some(std::mem::replace(&mut event.ticket.id, ticket.clone()));
+                let t = &event.ticket;
+                let mut p =
+                    serde_json::json!({ "id": ticket, "source": source, "status": t.status });
+                if let Some(a) = &t.assignee {
+                    p["assignee"] = serde_json::json!(a);
+                }
+                if let Some(g) = &t.group {
+                    p["group"] = serde_json::json!(g);
+                }
+                patch = Some(p);
+            }
+            event.ticket.source = Some(source);
         }
-        self.process(event, None, explain).await
+        Ok(Ok(self.process(event, patch, explain).await?))
     }
 
     /// [`Desk::process`] without offering freed slots; also returns the agents whose open

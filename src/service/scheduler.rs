@@ -125,7 +125,17 @@ async fn deliver_one(state: &Desk, row: &OutboxRow, lease_until: DateTime<Utc>) 
         tracing::warn!(delivery = %row.id, "claim expired before delivery; left to whoever holds it now");
         return false;
     }
-    let attempt = state.connectors.attempt(row, state.clock.now()).await;
+    let mut attempt = state.connectors.attempt(row, state.clock.now()).await;
+    // A chat opened in a helpdesk: its ticket learns the id there before the row is done.
+    if let crate::delivery::Attempt::Opened { id } = &attempt {
+        attempt = match super::chat::opened(state, row, id).await {
+            Ok(()) => crate::delivery::Attempt::Delivered,
+            Err(e) => crate::delivery::Attempt::Retry {
+                error: format!("opened as {id}, but the ticket could not be linked to it: {e}"),
+                after: None,
+            },
+        };
+    }
     let outcome = state.connectors.outcome(row, attempt, state.clock.now());
     let label = match &outcome {
         DeliveryOutcome::Delivered => "delivered",

@@ -451,6 +451,13 @@ pub trait Store: Send + Sync {
     /// Outbox rows, newest first, optionally of one state.
     async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
 
+    /// The ticket linked to conversation `external_id` of `helpdesk` (a chat opened there).
+    async fn linked_ticket(
+        &self,
+        helpdesk: &str,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+
     /// Puts a dead (or delivered) row back to pending, due now. `false` when there is no such row.
     async fn redeliver(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
 

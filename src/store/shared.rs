@@ -966,6 +966,21 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn linked_ticket(
+        &self,
+        helpdesk: &str,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.0
+            .first(
+                On::Read,
+                &sql::LINKED_TICKET,
+                &[Arg::Text(helpdesk), Arg::Text(external_id)],
+                |r| r.string(0),
+            )
+            .await
+    }
+
     async fn chat_line_of_event(
         &self,
         session: &str,

@@ -515,6 +515,15 @@ pub(crate) fn fact_args(f: &crate::kpi::Fact) -> [Arg<'_>; 20] {
     ]
 }
 
+const LINK_TICKET: Sql = sql!(
+    "INSERT INTO ticket_links (helpdesk, external_id, ticket_id) VALUES ($1, $2, $3)
+     ON CONFLICT (helpdesk, external_id) DO UPDATE SET ticket_id = excluded.ticket_id"
+);
+
+/// The ticket a helpdesk's id of a conversation was linked to.
+pub(crate) const LINKED_TICKET: Sql =
+    sql!("SELECT ticket_id FROM ticket_links WHERE helpdesk = $1 AND external_id = $2");
+
 const INSERT_OUTBOX: Sql = sql!(
     "INSERT INTO outbox (id, event_id, ticket_id, action, target, state, next_at)
      VALUES ($1, $2, $3, $4, $5, 'pending', $6)"
@@ -684,6 +693,13 @@ pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, S
                     event,
                 ];
                 c.execute(&INSERT_TIMER, &args).await?;
+            }
+            Write::LinkTicket {
+                helpdesk,
+                external_id,
+            } => {
+                let args = [Text(helpdesk), Text(external_id), ticket];
+                c.execute(&LINK_TICKET, &args).await?;
             }
             Write::InsertOutbox { id, action, target } => {
                 let args = [

@@ -228,6 +228,8 @@ pub struct Before {
     first_response_met: bool,
     /// The state of the timer the event fires, when that is not `pending`.
     stale: Option<String>,
+    /// The ticket's id in a helpdesk, as stored (a chat opened there).
+    linked: Option<String>,
 }
 
 /// Answers a repeated event from `stored`, or gets a new one ready to decide.
@@ -244,6 +246,10 @@ pub fn start(event: &Event, fingerprint: &str, stored: &Stored) -> Result<Start,
             .and(stored.timer.as_deref())
             .filter(|state| *state != "pending")
             .map(str::to_string),
+        linked: stored
+            .ticket
+            .as_ref()
+            .and_then(|t| t.source.as_ref()?.id.clone()),
     }))
 }
 
@@ -487,6 +493,14 @@ pub enum Write<'a> {
         /// The fact.
         fact: &'a crate::kpi::Fact,
     },
+    /// The ticket's id in a helpdesk (a chat opened there), so the helpdesk's webhooks naming
+    /// that id reach the ticket; written when the decision first gives the ticket one.
+    LinkTicket {
+        /// Which helpdesk.
+        helpdesk: &'a str,
+        /// The ticket's id there.
+        external_id: &'a str,
+    },
     /// An action to deliver outside, due now.
     InsertOutbox {
         /// `<event id>/<action index>`, the delivery's idempotency key.
@@ -513,6 +527,7 @@ impl Before {
         let d = decision;
         let t = &d.ticket;
         let outbound = crate::outbound::outbound(d);
+        let chat_rows = crate::outbound::chat_rows(event, d);
         let mut writes = Vec::with_capacity(
             8 + d.kpi.len()
                 + d.routing.cursors.len()
@@ -619,6 +634,23 @@ impl Before {
                 action: serde_json::to_string(&d.actions[i])?,
                 target: target.map(|t| t.to_string()),
             });
+        }
+        for (suffix, action, target) in chat_rows {
+            writes.push(Write::InsertOutbox {
+                id: format!("{}/{suffix}", event.id),
+                action: serde_json::to_string(&action)?,
+                target: Some(target.to_string()),
+            });
+        }
+        if let Some(source) = &t.source {
+            if let Some(external_id) = source.id.as_deref() {
+                if self.linked.as_deref() != Some(external_id) {
+                    writes.push(Write::LinkTicket {
+                        helpdesk: &source.helpdesk,
+                        external_id,
+                    });
+                }
+            }
         }
         Ok(Plan {
             event: &event.id,
@@ -1194,6 +1226,54 @@ mod tests {
             assert!(!w.iter().any(|w| matches!(w, Write::Enqueue { .. })), "{t}");
             assert!(w.contains(&Write::Dequeue { keep }), "{t}");
         }
+    }
+
+    #[test]
+    fn a_chat_is_opened_in_a_helpdesk_and_linked_once() {
+        // The handoff of a chat that goes on in Chatwoot: an `open` row with the transcript.
+        let mut e = event("chat:s1:handoff", "ticket.created");
+        e.data.insert(
+            "chat".into(),
+            json!({ "session": "s1", "open": { "helpdesk": "chatwoot", "account": "1", "inbox": "3" },
+                    "transcript": [{ "author": "customer", "text": "hi" }] }),
+        );
+        let d = decision(&e, ticket(json!({ "id": "chat-s1", "subject": "hi" })));
+        let (before, d) = decided_as(&e, None, d);
+        let writes = extra(before.plan(&e, None, "fp", &d, now()).unwrap());
+        let [Write::InsertOutbox { id, action, target }] = writes.as_slice() else {
+            panic!("one outbox row: {writes:?}");
+        };
+        assert_eq!(id, "chat:s1:handoff/open");
+        assert_eq!(
+            serde_json::from_str::<Action>(action).unwrap(),
+            Action::OpenConversation {
+                subject: "hi".into(),
+                transcript: "Customer: hi".into()
+            }
+        );
+        let target: Value = serde_json::from_str(target.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            target,
+            json!({ "helpdesk": "chatwoot", "session": "s1", "account": "1", "inbox": "3" })
+        );
+        // The event that records the conversation's id links it, once.
+        let e = event("chat:s1:handoff/open:opened", "ticket.updated");
+        let linked = ticket(json!({ "id": "chat-s1",
+            "source": { "helpdesk": "chatwoot", "api": true, "id": "42" } }));
+        let (before, d) = decided_as(&e, None, decision(&e, linked.clone()));
+        assert_eq!(
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
+            vec![Write::LinkTicket {
+                helpdesk: "chatwoot",
+                external_id: "42"
+            }]
+        );
+        let e = event("later", "ticket.updated");
+        let (before, d) = decided_as(&e, Some(linked.clone()), decision(&e, linked));
+        assert_eq!(
+            extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
+            vec![]
+        );
     }
 
     #[test]

@@ -174,6 +174,21 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_score: Option<f64>,
     },
+    /// frontdesk's own, not written in rules: open a chat handed to a person as a conversation
+    /// (Chatwoot) or ticket (Zammad, Zendesk) in the helpdesk chats go to, with the customer and
+    /// the transcript.
+    OpenConversation {
+        /// Its subject (the customer's first question).
+        subject: String,
+        /// The chat so far, as text for the people who take it over.
+        transcript: String,
+    },
+    /// frontdesk's own, not written in rules: carry a line the customer wrote in a handed-off
+    /// chat into the conversation it was opened as.
+    RelayMessage {
+        /// What the customer wrote.
+        text: String,
+    },
 }
 
 impl Action {
@@ -194,6 +209,8 @@ impl Action {
             Action::Webhook { .. } => "webhook",
             Action::Handoff { .. } => "handoff",
             Action::AnswerFaq { .. } => "answer_faq",
+            Action::OpenConversation { .. } => "open_conversation",
+            Action::RelayMessage { .. } => "relay_message",
         }
     }
 }

@@ -199,6 +199,10 @@ pub struct Source {
     /// API credentials); otherwise the helpdesk applies the actions it gets in the answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub api: bool,
+    /// The ticket's id in the helpdesk, when frontdesk gave it its own (a chat handed to a
+    /// person and opened there as a conversation); webhooks naming this id reach the ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl Ticket {

@@ -15,6 +15,8 @@ use crate::model::{Action, AssignTarget, Priority, Status, Ticket};
 /// The HTTP method of a call-back request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`.
+    Get,
     /// `POST`.
     Post,
     /// `PUT`.
@@ -27,6 +29,7 @@ impl Method {
     /// The method's name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
             Method::Delete => "DELETE",
@@ -59,6 +62,8 @@ pub fn target(ticket: &Ticket, action: &Action) -> Option<Value> {
         account: source.account.clone(),
         labels: ticket.tags.clone(),
         email: ticket.customer.email.clone(),
+        id: source.id.clone(),
+        ..Target::default()
     };
     if plan(&probe, &ticket.id, action, "probe").is_empty() {
         return None;
@@ -66,6 +71,9 @@ pub fn target(ticket: &Ticket, action: &Action) -> Option<Value> {
     let mut t = json!({ "helpdesk": source.helpdesk });
     if let Some(account) = &source.account {
         t["account"] = json!(account);
+    }
+    if let Some(id) = &source.id {
+        t["id"] = json!(id);
     }
     match (source.helpdesk.as_str(), action) {
         // Chatwoot's label API replaces the whole set: send the ticket's tags after the decision.
@@ -84,7 +92,7 @@ pub fn target(ticket: &Ticket, action: &Action) -> Option<Value> {
 }
 
 /// A target read back from the outbox.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Target {
     /// Which helpdesk.
     pub helpdesk: String,
@@ -92,8 +100,16 @@ pub struct Target {
     pub account: Option<String>,
     /// Chatwoot: the labels to set.
     pub labels: Vec<String>,
-    /// Zammad: the customer's address for e-mail replies.
+    /// Zammad: the customer's address for e-mail replies; opening a chat: the customer's.
     pub email: Option<String>,
+    /// The ticket's id in the helpdesk, when it is not frontdesk's (a chat opened there).
+    pub id: Option<String>,
+    /// Opening a chat in Chatwoot: the inbox.
+    pub inbox: Option<String>,
+    /// Opening a chat in Zammad: the group.
+    pub group: Option<String>,
+    /// Opening a chat: the customer's name.
+    pub name: Option<String>,
 }
 
 impl Target {
@@ -117,7 +133,140 @@ impl Target {
                 })
                 .unwrap_or_default(),
             email: text("email"),
+            id: text("id"),
+            inbox: text("inbox"),
+            group: text("group"),
+            name: text("name"),
         })
+    }
+}
+
+/// The text of a chat's transcript (`event.data.chat.transcript` of a handoff: lines with
+/// `author` and `text`) for the people who take it over: one line per message, each after
+/// who said it.
+pub fn transcript_text(lines: &[Value]) -> String {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let text = l.get("text")?.as_str()?.trim();
+            let who = match l.get("author").and_then(Value::as_str) {
+                Some("customer") => "Customer",
+                Some("bot") => "Bot",
+                Some("agent") => "Agent",
+                _ => "?",
+            };
+            (!text.is_empty()).then(|| format!("{who}: {text}"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Opening a chat in Chatwoot takes three requests, each needing the answer of the one before:
+/// the contact in the inbox ([`chatwoot_contact`]), the conversation for that contact
+/// ([`chatwoot_conversation`]) and the transcript as a private note ([`chatwoot_note`]).
+/// `session` makes the contact's identifier, so opening again finds it.
+pub fn chatwoot_contact(t: &Target, session: &str) -> Option<Call> {
+    let (account, inbox) = (t.account.as_ref()?, t.inbox.as_ref()?.parse::<u64>().ok()?);
+    let mut body = json!({ "inbox_id": inbox, "identifier": format!("frontdesk-chat-{session}"),
+        "name": t.name.clone().unwrap_or_else(|| "Chat customer".into()) });
+    if let Some(email) = &t.email {
+        body["email"] = json!(email);
+    }
+    Some(call(
+        Method::Post,
+        format!("/api/v1/accounts/{account}/contacts"),
+        body,
+    ))
+}
+
+/// Finds the contact a chat opened before made (by its identifier), when creating it again
+/// was refused as taken.
+pub fn chatwoot_contact_search(t: &Target, session: &str) -> Option<Call> {
+    let account = t.account.as_ref()?;
+    Some(call(
+        Method::Get,
+        format!("/api/v1/accounts/{account}/contacts/search?q=frontdesk-chat-{session}"),
+        Value::Null,
+    ))
+}
+
+/// The contact id and its source id in the inbox, from Chatwoot's answer to creating a contact
+/// (`{"payload": {"contact": {...}, "contact_inbox": {"source_id"}}}`) or to a search
+/// (`{"payload": [{"id", "contact_inboxes": [...]}]}`).
+pub fn chatwoot_contact_of(t: &Target, answer: &Value) -> Option<(u64, Option<String>)> {
+    let payload = answer.get("payload")?;
+    let contact = match payload {
+        Value::Array(found) => found.first()?,
+        other => other.get("contact").unwrap_or(other),
+    };
+    let id = contact.get("id")?.as_u64()?;
+    let inbox = t.inbox.as_deref().and_then(|i| i.parse::<u64>().ok());
+    let in_inbox = |ci: &Value| {
+        let of = ci
+            .get("inbox")
+            .and_then(|i| i.get("id"))
+            .or_else(|| ci.get("inbox_id"));
+        inbox.is_none() || of.and_then(Value::as_u64) == inbox
+    };
+    let source = payload
+        .get("contact_inbox")
+        .into_iter()
+        .chain(
+            contact
+                .get("contact_inboxes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+        .find(|ci| in_inbox(ci))
+        .and_then(|ci| ci.get("source_id"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some((id, source))
+}
+
+/// The conversation for contact `contact` (its `source_id` in the inbox, when Chatwoot gave
+/// one) in the target's inbox, open for people.
+pub fn chatwoot_conversation(t: &Target, contact: u64, source: Option<&str>) -> Option<Call> {
+    let (account, inbox) = (t.account.as_ref()?, t.inbox.as_ref()?.parse::<u64>().ok()?);
+    let mut body = json!({ "inbox_id": inbox, "contact_id": contact, "status": "open" });
+    if let Some(s) = source {
+        body["source_id"] = json!(s);
+    }
+    Some(call(
+        Method::Post,
+        format!("/api/v1/accounts/{account}/conversations"),
+        body,
+    ))
+}
+
+/// The transcript as a private note in conversation `conversation`.
+pub fn chatwoot_note(
+    t: &Target,
+    conversation: &str,
+    transcript: &str,
+    delivery: &str,
+) -> Option<Call> {
+    let account = t.account.as_ref()?;
+    Some(call(
+        Method::Post,
+        format!("/api/v1/accounts/{account}/conversations/{conversation}/messages"),
+        json!({ "content": transcript, "message_type": "outgoing", "private": true,
+                "content_type": "text", "echo_id": delivery }),
+    ))
+}
+
+/// The id a helpdesk gave the conversation or ticket it opened, from its answer: Chatwoot's
+/// and Zammad's `id`, Zendesk's `ticket.id`.
+pub fn opened_id(helpdesk: &str, answer: &Value) -> Option<String> {
+    let id = match helpdesk {
+        "zendesk" => answer.get("ticket")?.get("id")?,
+        _ => answer.get("id")?,
+    };
+    match id {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        _ => None,
     }
 }
 
@@ -125,6 +274,8 @@ impl Target {
 /// action has no meaning there (an assignment to a name the helpdesk cannot resolve, a status it
 /// does not have). `delivery` is the outbox id, sent along so a repeat can be recognised.
 pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> {
+    // A chat opened in the helpdesk has an id there of its own.
+    let id = t.id.as_deref().unwrap_or(id);
     let numeric = |s: &str| s.parse::<u64>().ok();
     // An agent's id in this helpdesk: from the pack's `helpdesk_ids`, else the id itself.
     let agent_id = |a: &str, ids: &std::collections::BTreeMap<String, Value>| {
@@ -170,6 +321,12 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
                 }
                 Action::Reply { text, .. } => vec![message(text, false)],
                 Action::InternalNote { text } => vec![message(text, true)],
+                // The customer's line, as the contact's message.
+                Action::RelayMessage { text } => {
+                    let mut m = message(text, false);
+                    m.body["message_type"] = json!("incoming");
+                    vec![m]
+                }
                 Action::SetStatus { status: s } => vec![status(match s {
                     Status::New | Status::Open => "open",
                     Status::Pending => "pending",
@@ -215,6 +372,23 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
             }
         }
         "zammad" => {
+            if let Action::OpenConversation {
+                subject,
+                transcript,
+            } = action
+            {
+                let mut body = json!({ "title": subject,
+                    "group": t.group.clone().unwrap_or_else(|| "Users".into()),
+                    "article": { "subject": subject, "body": transcript,
+                                 "content_type": "text/plain", "type": "web",
+                                 "internal": false, "sender": "Customer" } });
+                // Zammad finds the customer by address, or makes one; without an address the
+                // ticket is the API user's.
+                if let Some(email) = &t.email {
+                    body["customer_id"] = json!(format!("guess:{email}"));
+                }
+                return vec![call(Method::Post, "/api/v1/tickets".into(), body)];
+            }
             let Some(ticket) = numeric(id) else {
                 return Vec::new();
             };
@@ -249,6 +423,12 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
                     json!({ "ticket_id": ticket, "body": text, "content_type": "text/plain",
                             "type": "note", "internal": true, "sender": "Agent" }),
                 )],
+                Action::RelayMessage { text } => vec![call(
+                    Method::Post,
+                    "/api/v1/ticket_articles".into(),
+                    json!({ "ticket_id": ticket, "body": text, "content_type": "text/plain",
+                            "type": "web", "internal": false, "sender": "Customer" }),
+                )],
                 // Zammad's pending states need a reminder time; frontdesk leaves them to people.
                 Action::SetStatus { status } => match status {
                     Status::New => vec![update(json!({ "state": "new" }))],
@@ -279,6 +459,23 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
             }
         }
         "zendesk" => {
+            if let Action::OpenConversation {
+                subject,
+                transcript,
+            } = action
+            {
+                let mut ticket = json!({ "subject": subject, "tags": ["chat"],
+                    "comment": { "body": transcript, "public": false } });
+                let name = t.name.clone().unwrap_or_else(|| "Chat customer".into());
+                if let Some(email) = &t.email {
+                    ticket["requester"] = json!({ "name": name, "email": email });
+                }
+                return vec![call(
+                    Method::Post,
+                    "/api/v2/tickets.json".into(),
+                    json!({ "ticket": ticket }),
+                )];
+            }
             if numeric(id).is_none() {
                 return Vec::new();
             }
@@ -295,6 +492,14 @@ pub fn plan(t: &Target, id: &str, action: &Action, delivery: &str) -> Vec<Call> 
             match action {
                 Action::Reply { text, .. } => vec![comment(text, true)],
                 Action::InternalNote { text } => vec![comment(text, false)],
+                // A public comment through the API would be the API user's, sent to the
+                // customer: the line goes in as a note that says whose it is.
+                Action::RelayMessage { text } => {
+                    vec![comment(
+                        &format!("The customer wrote in the chat:\n{text}"),
+                        false,
+                    )]
+                }
                 Action::SetStatus { status } => vec![update(json!({ "status": match status {
                     Status::New => "new", Status::Open => "open", Status::Pending => "pending",
                     Status::OnHold => "hold", Status::Solved => "solved", Status::Closed => "closed" } }))],
@@ -341,6 +546,7 @@ mod tests {
                 helpdesk: helpdesk.into(),
                 account: Some("7".into()),
                 api,
+                id: None,
             }),
             ..Ticket::default()
         }
@@ -418,7 +624,7 @@ mod tests {
             helpdesk: h.into(),
             account: Some("7".into()),
             labels: vec!["a".into()],
-            email: None,
+            ..Target::default()
         };
         let note = Action::InternalNote { text: "n".into() };
         let c = &plan(&t("chatwoot"), "42", &note, "e/1")[0];
@@ -469,5 +675,120 @@ mod tests {
         );
         let c = &plan(&t("zendesk"), "42", &survey, "e/2")[0];
         assert_eq!(c.body["ticket"]["comment"]["body"], "How did we do?");
+    }
+
+    #[test]
+    fn a_chat_opened_in_a_helpdesk() {
+        let lines = [
+            json!({ "author": "bot", "text": "Hi!" }),
+            json!({ "author": "customer", "text": " Where is my order? " }),
+            json!({ "author": "customer", "text": "" }),
+            json!({ "author": "agent", "text": "Kari here" }),
+        ];
+        assert_eq!(
+            transcript_text(&lines),
+            "Bot: Hi!\nCustomer: Where is my order?\nAgent: Kari here"
+        );
+        let t = |h: &str| Target {
+            helpdesk: h.into(),
+            account: Some("1".into()),
+            inbox: Some("3".into()),
+            group: Some("Chat".into()),
+            name: Some("Jane".into()),
+            email: Some("jane@example.com".into()),
+            ..Target::default()
+        };
+        let open = Action::OpenConversation {
+            subject: "Where is my order?".into(),
+            transcript: "Customer: Where is my order?".into(),
+        };
+        // Chatwoot: a contact, found again by its identifier; its conversation; the note.
+        let c = chatwoot_contact(&t("chatwoot"), "s1").unwrap();
+        assert_eq!(c.path, "/api/v1/accounts/1/contacts");
+        assert_eq!(c.body["identifier"], "frontdesk-chat-s1");
+        assert_eq!(
+            chatwoot_contact_search(&t("chatwoot"), "s1").unwrap().path,
+            "/api/v1/accounts/1/contacts/search?q=frontdesk-chat-s1"
+        );
+        let made = json!({ "payload": { "contact": { "id": 5 },
+            "contact_inbox": { "inbox": { "id": 3 }, "source_id": "abc" } } });
+        assert_eq!(
+            chatwoot_contact_of(&t("chatwoot"), &made),
+            Some((5, Some("abc".into())))
+        );
+        let found = json!({ "payload": [{ "id": 6, "contact_inboxes": [
+            { "inbox": { "id": 2 }, "source_id": "other" },
+            { "inbox": { "id": 3 }, "source_id": "mine" }] }] });
+        assert_eq!(
+            chatwoot_contact_of(&t("chatwoot"), &found),
+            Some((6, Some("mine".into())))
+        );
+        assert_eq!(
+            chatwoot_contact_of(&t("chatwoot"), &json!({ "payload": [] })),
+            None
+        );
+        let conv = chatwoot_conversation(&t("chatwoot"), 5, Some("abc")).unwrap();
+        assert_eq!(
+            conv.body,
+            json!({ "inbox_id": 3, "contact_id": 5, "source_id": "abc", "status": "open" })
+        );
+        let note = chatwoot_note(&t("chatwoot"), "42", "T", "d/open").unwrap();
+        assert_eq!(note.path, "/api/v1/accounts/1/conversations/42/messages");
+        assert_eq!(note.body["private"], true);
+        let mut no_inbox = t("chatwoot");
+        no_inbox.inbox = None;
+        assert!(chatwoot_contact(&no_inbox, "s1").is_none());
+        // Zammad: one ticket with the customer's article; the customer found by address.
+        let z = &plan(&t("zammad"), "chat-s1", &open, "d/open")[0];
+        assert_eq!(
+            (z.method, z.path.as_str()),
+            (Method::Post, "/api/v1/tickets")
+        );
+        assert_eq!(z.body["group"], "Chat");
+        assert_eq!(z.body["customer_id"], "guess:jane@example.com");
+        assert_eq!(z.body["article"]["sender"], "Customer");
+        assert_eq!(z.body["article"]["body"], "Customer: Where is my order?");
+        // Zendesk: one ticket with the requester and the transcript as a note.
+        let z = &plan(&t("zendesk"), "chat-s1", &open, "d/open")[0];
+        assert_eq!(z.path, "/api/v2/tickets.json");
+        assert_eq!(
+            z.body["ticket"]["requester"],
+            json!({ "name": "Jane", "email": "jane@example.com" })
+        );
+        assert_eq!(z.body["ticket"]["comment"]["public"], false);
+        assert_eq!(
+            opened_id("zendesk", &json!({ "ticket": { "id": 77 } })),
+            Some("77".into())
+        );
+        assert_eq!(
+            opened_id("zammad", &json!({ "id": 12, "number": "31001" })),
+            Some("12".into())
+        );
+        assert_eq!(opened_id("chatwoot", &json!({ "error": "x" })), None);
+
+        // Once opened, the ticket's actions and the customer's lines go to the helpdesk's id.
+        let mut linked = t("chatwoot");
+        linked.id = Some("42".into());
+        let relay = Action::RelayMessage {
+            text: "Order 1234".into(),
+        };
+        let c = &plan(&linked, "chat-s1", &relay, "e/relay")[0];
+        assert_eq!(c.path, "/api/v1/accounts/1/conversations/42/messages");
+        assert_eq!(
+            (&c.body["message_type"], &c.body["private"]),
+            (&json!("incoming"), &json!(false))
+        );
+        let mut zammad = t("zammad");
+        zammad.id = Some("12".into());
+        let c = &plan(&zammad, "chat-s1", &relay, "e/relay")[0];
+        assert_eq!(
+            (&c.body["ticket_id"], &c.body["sender"]),
+            (&json!(12), &json!("Customer"))
+        );
+        let mut zendesk = t("zendesk");
+        zendesk.id = Some("77".into());
+        let c = &plan(&zendesk, "chat-s1", &relay, "e/relay")[0];
+        assert_eq!(c.path, "/api/v2/tickets/77.json");
+        assert_eq!(c.body["ticket"]["comment"]["public"], false);
     }
 }

@@ -125,6 +125,8 @@ pub fn summary(a: &Action) -> String {
             s
         }
         Action::AnswerFaq { bot, .. } => format!("answer_faq {bot}"),
+        Action::OpenConversation { subject, .. } => format!("open_conversation {subject:?}"),
+        Action::RelayMessage { .. } => "relay_message".to_string(),
     }
 }
 
