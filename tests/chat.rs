@@ -1137,7 +1137,8 @@ async fn a_handoff_opens_the_chat_in_chatwoot_and_the_agents_reply_reaches_the_w
     let body: Value = serde_json::from_slice(&conversation[0].body).unwrap();
     assert_eq!(
         body,
-        json!({ "inbox_id": 3, "contact_id": 501, "source_id": "src-501", "status": "open" })
+        json!({ "inbox_id": 3, "contact_id": 501, "source_id": "src-501", "status": "open",
+                "custom_attributes": { "frontdesk_ticket": format!("chat-{id}") } })
     );
     let note = rec.hits_on("api/v1/accounts/1/conversations/42/messages");
     assert_eq!(note.len(), 1);
@@ -1232,6 +1233,123 @@ async fn a_handoff_opens_the_chat_in_chatwoot_and_the_agents_reply_reaches_the_w
     other["conversation"]["id"] = json!(77);
     let (_, r) = d.post("/v1/inbound/chatwoot", &other).await;
     assert_eq!(r["ticket"]["id"], "77", "{r}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn chatwoots_webhooks_find_the_chat_before_frontdesk_has_recorded_the_conversation() {
+    let (d, _rec) = with_chatwoot().await;
+    let (s, _) = handed_over(&d, "en", "I want to talk to a human").await;
+    let id = s["id"].as_str().unwrap();
+    let ticket_id = format!("chat-{id}");
+    // Chatwoot announces the conversation it is making, and Kari answers at once, before the
+    // outbox worker has recorded the conversation's id: the attribute frontdesk set names the
+    // chat.
+    let mut conversation = chatwoot_message(0, "incoming", "")["conversation"].clone();
+    conversation["custom_attributes"] = json!({ "frontdesk_ticket": ticket_id });
+    let mut created = conversation.clone();
+    created["event"] = json!("conversation_created");
+    let (status, r) = d.post("/v1/inbound/chatwoot", &created).await;
+    assert_eq!((status, &r["ignored"]), (200, &json!(true)), "{r}");
+    let mut reply = chatwoot_message(9101, "outgoing", "Kari here, one moment");
+    reply["conversation"] = conversation;
+    let (status, r) = d.post("/v1/inbound/chatwoot", &reply).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["ticket"]["id"], ticket_id.as_str());
+    assert_eq!(r["ticket"]["source"]["id"], "42");
+    // The customer's chat ticket kept its own tags; the line is in the chat.
+    assert!(r["ticket"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("bot_handoff")));
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    let last = tr["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["author"], &last["text"]),
+        (&json!("agent"), &json!("Kari here, one moment"))
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_handoff_opens_a_zammad_ticket_and_the_agents_article_reaches_the_chat() {
+    use frontdesk::delivery::{ChatBridge, ConnectorConfig, HelpdeskApi};
+    let (url, rec) = common::recorder::start_recorder(0).await;
+    rec.answer(
+        "api/v1/tickets",
+        201,
+        &json!({ "id": 12, "number": "31012", "group_id": 1, "state_id": 2 }),
+    );
+    let d = Daemon::with()
+        .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
+            helpdesks: [(
+                "zammad".to_string(),
+                HelpdeskApi {
+                    url,
+                    token: "zm-token".into(),
+                },
+            )]
+            .into(),
+            chat_bridge: Some(ChatBridge {
+                helpdesk: "zammad".into(),
+                group: Some("Chat".into()),
+                ..ChatBridge::default()
+            }),
+            ..ConnectorConfig::default()
+        })
+        .start()
+        .await;
+    let s = d
+        .open(json!({ "bot": "support", "language": "nb",
+                      "customer": { "name": "Ola", "email": "ola@example.no" } }))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    d.say(&s, "Kan jeg snakke med et menneske?").await;
+    frontdesk::server::deliver_due(&d.running.state).await;
+    let hits = rec.hits_on("api/v1/tickets");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].headers["authorization"], "Token token=zm-token");
+    let body: Value = serde_json::from_slice(&hits[0].body).unwrap();
+    assert_eq!(body["group"], "Chat");
+    assert_eq!(body["customer_id"], "guess:ola@example.no");
+    assert_eq!(body["article"]["sender"], "Customer");
+    assert!(body["article"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("Customer: Kan jeg snakke med et menneske?"));
+    let t = ticket(&d, &format!("chat-{id}")).await;
+    assert_eq!(t["ticket"]["source"]["id"], "12");
+    // An agent's article on Zammad's ticket 12 (the default webhook payload) reaches the chat.
+    let article = json!({
+        "ticket": { "id": 12, "number": "31012", "title": "Kan jeg snakke med et menneske?",
+                    "state": "open", "priority": "2 normal", "group": "Chat",
+                    "article_count": 2, "created_at": "2026-11-23T10:00:00Z",
+                    "updated_at": "2026-11-23T10:06:00Z" },
+        "article": { "id": 88, "sender": "Agent", "from": "Kari Nordmann <kari@example.com>",
+                     "type": "web", "internal": false, "content_type": "text/plain",
+                     "body": "Hei Ola, Kari her!", "created_at": "2026-11-23T10:06:00Z" } });
+    let (status, r) = d.post("/v1/inbound/zammad", &article).await;
+    assert_eq!(status, 200, "{r}");
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    let last = tr["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["author"], &last["name"], &last["text"]),
+        (
+            &json!("agent"),
+            &json!("Kari Nordmann"),
+            &json!("Hei Ola, Kari her!")
+        )
+    );
+    // The customer's next line becomes a customer article on ticket 12.
+    d.say(&s, "Takk!").await;
+    frontdesk::server::deliver_due(&d.running.state).await;
+    let articles = rec.hits_on("api/v1/ticket_articles");
+    let body: Value = serde_json::from_slice(&articles.last().unwrap().body).unwrap();
+    assert_eq!(
+        (&body["ticket_id"], &body["sender"], &body["body"]),
+        (&json!(12), &json!("Customer"), &json!("Takk!"))
+    );
     d.stop().await;
 }
 
@@ -1621,19 +1739,27 @@ impl Browser {
     }
 }
 
-/// A person's message to a chat through `POST /v1/chat/sessions/{id}/agent-messages`, sent from
-/// the browser's blocking thread.
-fn agent_says(base: &str, session: &str, text: &str) -> (u16, Value) {
+/// POSTs `body` to `path` with the API token, from the browser's blocking thread.
+fn post_as_helpdesk(base: &str, path: &str, body: &Value) -> (u16, Value) {
     tokio::runtime::Handle::current().block_on(async {
         let r = reqwest::Client::new()
-            .post(format!("{base}/v1/chat/sessions/{session}/agent-messages"))
+            .post(format!("{base}{path}"))
             .bearer_auth("w1dget")
-            .json(&json!({ "text": text, "agent": "kari" }))
+            .json(body)
             .send()
             .await
             .unwrap();
         (r.status().as_u16(), r.json().await.unwrap())
     })
+}
+
+/// A person's message to a chat through `POST /v1/chat/sessions/{id}/agent-messages`.
+fn agent_says(base: &str, session: &str, text: &str) -> (u16, Value) {
+    post_as_helpdesk(
+        base,
+        &format!("/v1/chat/sessions/{session}/agent-messages"),
+        &json!({ "text": text, "agent": "kari" }),
+    )
 }
 
 /// The page in a real browser, driven like a customer would: it opens a session and shows the
@@ -1760,14 +1886,31 @@ async fn the_widget_in_headless_chromium() {
             assert_eq!(b.eval("document.getElementById('unread').hidden"), true);
             assert_eq!(b.eval("document.getElementById('text').disabled"), false);
 
-            // A reload shows the person's line again and keeps listening.
+            // A reload shows the person's line again and keeps listening; a `message.agent`
+            // event on the chat's ticket, as any helpdesk sends, shows the same way.
             b.navigate(None);
             b.until("document.querySelector('.msg.agent')");
-            let (status, _) = agent_says(&base, &session, "Pakken er sendt i dag.");
-            assert_eq!(status, 201);
+            let (status, r) = post_as_helpdesk(
+                &base,
+                "/v1/events",
+                &json!({ "id": "hd:77", "type": "message.agent",
+                         "ticket": { "id": format!("chat-{session}") },
+                         "message": { "text": "Pakken er sendt i dag.", "author": "agent",
+                                      "author_name": "Kari" } }),
+            );
+            assert_eq!(status, 200, "{r}");
             b.until("document.querySelectorAll('.msg.agent').length === 2");
             assert!(b.lines().last().unwrap().ends_with("Pakken er sendt i dag."), "{:?}", b.lines());
             assert!(!b.lines().iter().any(|l| l.starts_with("msg error")), "{:?}", b.lines());
+            // The person closes the chat: the page says so and takes no more messages.
+            let (status, _) = post_as_helpdesk(&base, &format!("/v1/chat/sessions/{session}/close"), &json!({}));
+            assert_eq!(status, 200);
+            assert_eq!(
+                b.until("document.getElementById('closed')?.textContent"),
+                "Chatten er avsluttet."
+            );
+            assert_eq!(b.eval("document.getElementById('text').disabled"), true);
+            b.screenshot("chat-closed-nb");
 
             // Arabic: right to left.
             b.navigate(Some(&format!(
@@ -1786,7 +1929,7 @@ async fn the_widget_in_headless_chromium() {
     // The page really talked to this daemon: the session it showed is stored with every line.
     let (status, tr) = d.get(&format!("/v1/chat/sessions/{session}")).await;
     assert_eq!(status, 200);
-    assert_eq!(tr["session"]["state"], "handed_off");
+    assert_eq!(tr["session"]["state"], "closed");
     let lines = tr["messages"].as_array().unwrap();
     assert_eq!(lines[1]["text"], "Hvor er pakken min?");
     assert_eq!(lines[2]["answer_id"], "order_status");

@@ -274,7 +274,8 @@ pub(crate) async fn open(
         let Some((contact, source)) = planned::chatwoot_contact_of(&t, &answer) else {
             return unreadable("contact", &answer);
         };
-        let Some(conversation) = planned::chatwoot_conversation(&t, contact, source.as_deref())
+        let Some(conversation) =
+            planned::chatwoot_conversation(&t, ticket, contact, source.as_deref())
         else {
             return unreadable("contact", &answer);
         };

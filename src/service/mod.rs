@@ -240,10 +240,28 @@ impl Desk {
                 account,
                 id: None,
             };
-            if let Some(ticket) = self.store.linked_ticket(name, &event.ticket.id).await? {
-                if event.kind == crate::model::EventType::MessageCreated {
+            // The link frontdesk recorded, or (before it is recorded) the conversation's own
+            // attribute naming the chat's ticket, which frontdesk set when it opened it.
+            let linked = match self.store.linked_ticket(name, &event.ticket.id).await? {
+                Some(t) => Some(t),
+                None => event
+                    .ticket
+                    .fields
+                    .get("frontdesk_ticket")
+                    .and_then(|v| v.as_str())
+                    .filter(|t| t.starts_with("chat-"))
+                    .map(str::to_string),
+            };
+            if let Some(ticket) = linked {
+                // The conversation's creation and the customer's lines (the transcript among
+                // them) are frontdesk's own, coming back.
+                let customers = event
+                    .message
+                    .as_ref()
+                    .is_some_and(|m| m.author == crate::model::Author::Customer);
+                if event.kind == crate::model::EventType::TicketCreated || customers {
                     return Ok(Err(format!(
-                        "a customer's message in conversation {} of chat ticket `{ticket}`: frontdesk carried it there from the chat",
+                        "conversation {} is chat ticket `{ticket}`, which frontdesk opened there: its creation and the customer's messages come from the chat",
                         event.ticket.id
                     )));
                 }

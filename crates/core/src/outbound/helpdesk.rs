@@ -225,11 +225,19 @@ pub fn chatwoot_contact_of(t: &Target, answer: &Value) -> Option<(u64, Option<St
     Some((id, source))
 }
 
-/// The conversation for contact `contact` (its `source_id` in the inbox, when Chatwoot gave
-/// one) in the target's inbox, open for people.
-pub fn chatwoot_conversation(t: &Target, contact: u64, source: Option<&str>) -> Option<Call> {
+/// The conversation of ticket `ticket` for contact `contact` (its `source_id` in the inbox, when
+/// Chatwoot gave one) in the target's inbox, open for people. The conversation's custom
+/// attribute `frontdesk_ticket` names the ticket, so its webhooks reach it even before
+/// frontdesk has recorded the conversation's id.
+pub fn chatwoot_conversation(
+    t: &Target,
+    ticket: &str,
+    contact: u64,
+    source: Option<&str>,
+) -> Option<Call> {
     let (account, inbox) = (t.account.as_ref()?, t.inbox.as_ref()?.parse::<u64>().ok()?);
-    let mut body = json!({ "inbox_id": inbox, "contact_id": contact, "status": "open" });
+    let mut body = json!({ "inbox_id": inbox, "contact_id": contact, "status": "open",
+                           "custom_attributes": { "frontdesk_ticket": ticket } });
     if let Some(s) = source {
         body["source_id"] = json!(s);
     }
@@ -727,10 +735,11 @@ mod tests {
             chatwoot_contact_of(&t("chatwoot"), &json!({ "payload": [] })),
             None
         );
-        let conv = chatwoot_conversation(&t("chatwoot"), 5, Some("abc")).unwrap();
+        let conv = chatwoot_conversation(&t("chatwoot"), "chat-s1", 5, Some("abc")).unwrap();
         assert_eq!(
             conv.body,
-            json!({ "inbox_id": 3, "contact_id": 5, "source_id": "abc", "status": "open" })
+            json!({ "inbox_id": 3, "contact_id": 5, "source_id": "abc", "status": "open",
+                    "custom_attributes": { "frontdesk_ticket": "chat-s1" } })
         );
         let note = chatwoot_note(&t("chatwoot"), "42", "T", "d/open").unwrap();
         assert_eq!(note.path, "/api/v1/accounts/1/conversations/42/messages");
