@@ -690,17 +690,13 @@ async fn a_persons_message_on_the_chats_ticket_reaches_the_chat_and_the_customer
     let versions = ticket(&d, &ticket_id).await["version"].as_i64().unwrap();
 
     // A person answers through the ordinary event path, as a helpdesk's webhook would.
-    let (status, r) = d
-        .post(
-            "/v1/events",
-            &agent_event(
-                id,
-                "hd:msg:1",
-                "Hi, Kari here. What is the order number?",
-                Some("Kari"),
-            ),
-        )
-        .await;
+    let from_kari = agent_event(
+        id,
+        "hd:msg:1",
+        "Hi, Kari here. What is the order number?",
+        Some("Kari"),
+    );
+    let (status, r) = d.post("/v1/events", &from_kari).await;
     assert_eq!(status, 200, "{r}");
     let e = live.next().await.unwrap();
     assert_eq!(e.kind, "message");
@@ -714,17 +710,7 @@ async fn a_persons_message_on_the_chats_ticket_reaches_the_chat_and_the_customer
     assert_eq!(t["ticket"]["stats"]["agent_replies"], 1);
 
     // The helpdesk delivers the same message again: shown once.
-    let (status, again) = d
-        .post(
-            "/v1/events",
-            &agent_event(
-                id,
-                "hd:msg:1",
-                "Hi, Kari here. What is the order number?",
-                Some("Kari"),
-            ),
-        )
-        .await;
+    let (status, again) = d.post("/v1/events", &from_kari).await;
     assert_eq!((status, &again["replayed"]), (200, &json!(true)), "{again}");
 
     // The customer's answer is kept for the person and goes on to the ticket as

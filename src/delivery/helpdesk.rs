@@ -23,8 +23,30 @@ pub struct HelpdeskApi {
     pub token: String,
 }
 
+/// A stored target and the API it names, or the attempt a row without them comes to.
+fn resolve<'a>(
+    apis: &'a HashMap<String, HelpdeskApi>,
+    target: &Value,
+) -> Result<(Target, &'a HelpdeskApi), Attempt> {
+    let Some(t) = Target::from_json(target) else {
+        return Err(Attempt::Fail {
+            error: format!("unreadable helpdesk target {target}"),
+        });
+    };
+    let Some(api) = apis.get(&t.helpdesk) else {
+        let upper = t.helpdesk.to_uppercase();
+        return Err(Attempt::Fail {
+            error: format!(
+                "no {} API configured (FRONTDESK_{upper}_API_URL, FRONTDESK_{upper}_API_TOKEN)",
+                t.helpdesk
+            ),
+        });
+    };
+    Ok((t, api))
+}
+
 /// Sends the requests of one outbox row, in order; the first that fails decides the attempt
-/// (the ones before it are harmless to repeat on the retry).
+/// (the ones before it are harmless to repeat on the retry). A chat to open there is [`open`].
 pub(crate) async fn deliver(
     http: &super::Http,
     apis: &HashMap<String, HelpdeskApi>,
@@ -34,19 +56,12 @@ pub(crate) async fn deliver(
     action: &Action,
     now: DateTime<Utc>,
 ) -> Attempt {
-    let Some(t) = Target::from_json(target) else {
-        return Attempt::Fail {
-            error: format!("unreadable helpdesk target {target}"),
-        };
-    };
-    let Some(api) = apis.get(&t.helpdesk) else {
-        let upper = t.helpdesk.to_uppercase();
-        return Attempt::Fail {
-            error: format!(
-                "no {} API configured (FRONTDESK_{upper}_API_URL, FRONTDESK_{upper}_API_TOKEN)",
-                t.helpdesk
-            ),
-        };
+    if let Action::OpenConversation { .. } = action {
+        return open(http, apis, row_id, ticket, target, action).await;
+    }
+    let (t, api) = match resolve(apis, target) {
+        Ok(found) => found,
+        Err(attempt) => return attempt,
     };
     let calls = plan(&t, ticket, action, row_id);
     if calls.is_empty() {
@@ -223,19 +238,9 @@ pub(crate) async fn open(
     target: &Value,
     action: &Action,
 ) -> Attempt {
-    let Some(t) = Target::from_json(target) else {
-        return Attempt::Fail {
-            error: format!("unreadable helpdesk target {target}"),
-        };
-    };
-    let Some(api) = apis.get(&t.helpdesk) else {
-        let upper = t.helpdesk.to_uppercase();
-        return Attempt::Fail {
-            error: format!(
-                "no {} API configured (FRONTDESK_{upper}_API_URL, FRONTDESK_{upper}_API_TOKEN)",
-                t.helpdesk
-            ),
-        };
+    let (t, api) = match resolve(apis, target) {
+        Ok(found) => found,
+        Err(attempt) => return attempt,
     };
     let Action::OpenConversation { transcript, .. } = action else {
         return Attempt::Fail {

@@ -229,17 +229,6 @@ impl Connectors {
 
     /// Delivers one outbox row once.
     pub async fn attempt(&self, row: &OutboxRow, now: DateTime<Utc>) -> Attempt {
-        if let (Some(target), Action::OpenConversation { .. }) = (&row.target, &row.action) {
-            return helpdesk::open(
-                &self.http,
-                &self.helpdesks,
-                &row.id,
-                &row.ticket_id,
-                target,
-                &row.action,
-            )
-            .await;
-        }
         if let Some(target) = &row.target {
             return helpdesk::deliver(
                 &self.http,

@@ -326,6 +326,37 @@ impl Drop for SessionTurn<'_> {
     }
 }
 
+/// A message's text: not only spaces, at most [`bot::MAX_MESSAGE_CHARS`] characters.
+fn check_text(text: &str) -> Result<(), Error> {
+    if text.trim().is_empty() {
+        return Err(Error::invalid_request("text: the message is empty", "text"));
+    }
+    let chars = text.chars().count();
+    if chars > bot::MAX_MESSAGE_CHARS {
+        return Err(Error::invalid_request(
+            format!(
+                "text: the message is {chars} characters; at most {} are taken",
+                bot::MAX_MESSAGE_CHARS
+            ),
+            "text",
+        ));
+    }
+    Ok(())
+}
+
+/// A caller's message id, when there is one: 1 to 128 of `A-Za-z0-9-_.:`.
+fn check_message_id(id: Option<&str>) -> Result<(), Error> {
+    match id {
+        Some(mid) if !valid_message_id(mid) => Err(Error::invalid_request(
+            format!(
+                "id: `{mid}` is not a message id (1 to 128 letters, digits, `-`, `_`, `.`, `:`)"
+            ),
+            "id",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A client's message id: 1 to 128 of `A-Za-z0-9-_.:`.
 fn valid_message_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
@@ -340,29 +371,10 @@ fn valid_message_id(id: &str) -> bool {
 /// handoff decided and then dropped before its turn is saved would leave the session behind
 /// its ticket.
 pub async fn message(state: &Arc<Desk>, id: &str, body: ChatInput) -> Result<ChatAnswer, Error> {
-    if let Some(mid) = &body.id {
-        if !valid_message_id(mid) {
-            return Err(Error::invalid_request(
-                format!("id: `{mid}` is not a message id (1 to 128 letters, digits, `-`, `_`, `.`, `:`)"),
-                "id",
-            ));
-        }
-    }
+    check_message_id(body.id.as_deref())?;
     let input = match (&body.text, body.feedback) {
         (Some(text), None) => {
-            if text.trim().is_empty() {
-                return Err(Error::invalid_request("text: the message is empty", "text"));
-            }
-            let chars = text.chars().count();
-            if chars > bot::MAX_MESSAGE_CHARS {
-                return Err(Error::invalid_request(
-                    format!(
-                        "text: the message is {chars} characters; at most {} are taken",
-                        bot::MAX_MESSAGE_CHARS
-                    ),
-                    "text",
-                ));
-            }
+            check_text(text)?;
             Input::Text(text.clone())
         }
         (None, Some(f)) => Input::Feedback(f),
@@ -756,31 +768,50 @@ async fn forward(state: &Desk, session: &Session, line: &Forward) -> Result<(), 
         "chat".into(),
         json!({ "session": session.id, "bot": session.bot, "line": line.seq }),
     );
-    let event = Event {
-        id: id.clone(),
-        kind: EventType::MessageCreated,
-        occurred_at: Some(line.at),
-        ticket: Ticket {
-            id: ticket_id.clone(),
-            ..Ticket::default()
-        },
-        message: Some(crate::model::Message {
-            id: Some(id),
-            text: line.text.clone(),
-            author: Author::Customer,
-            at: Some(line.at),
-            language: Some(session.language.clone()),
-            author_name: None,
-        }),
-        changes: Default::default(),
-        timer: None,
+    let mut event = chat_ticket_event(
+        id.clone(),
+        EventType::MessageCreated,
+        ticket_id.clone(),
+        line.at,
         data,
-    };
+    );
+    event.message = Some(crate::model::Message {
+        id: Some(id),
+        text: line.text.clone(),
+        author: Author::Customer,
+        at: Some(line.at),
+        language: Some(session.language.clone()),
+        author_name: None,
+    });
     // Only the id is sent: the ticket keeps what the handoff and the rules made of it.
     state
         .process(event, Some(json!({ "id": ticket_id })), false)
         .await?;
     Ok(())
+}
+
+/// An event of frontdesk's own on a chat's ticket: it names only the ticket's id, so it is
+/// decided with the ticket as stored (see the `patch` of [`Desk::process`]).
+fn chat_ticket_event(
+    id: String,
+    kind: EventType,
+    ticket_id: String,
+    at: chrono::DateTime<chrono::Utc>,
+    data: serde_json::Map<String, serde_json::Value>,
+) -> Event {
+    Event {
+        id,
+        kind,
+        occurred_at: Some(at),
+        ticket: Ticket {
+            id: ticket_id,
+            ..Ticket::default()
+        },
+        message: None,
+        changes: Default::default(),
+        timer: None,
+        data,
+    }
 }
 
 /// A chat's conversation was opened in a helpdesk (the outbox row `<handoff>/open`), which gave
@@ -813,19 +844,14 @@ pub(crate) async fn opened(
             to: json!(source),
         },
     );
-    let event = Event {
-        id: format!("{}:opened", row.id),
-        kind: EventType::TicketUpdated,
-        occurred_at: Some(state.clock.now()),
-        ticket: Ticket {
-            id: row.ticket_id.clone(),
-            ..Ticket::default()
-        },
-        message: None,
-        changes,
-        timer: None,
-        data: Default::default(),
-    };
+    let mut event = chat_ticket_event(
+        format!("{}:opened", row.id),
+        EventType::TicketUpdated,
+        row.ticket_id.clone(),
+        state.clock.now(),
+        Default::default(),
+    );
+    event.changes = changes;
     state
         .process(
             event,
@@ -964,20 +990,8 @@ pub async fn agent_message(
     id: &str,
     body: AgentMessage,
 ) -> Result<AgentPosted, Error> {
+    check_text(&body.text)?;
     let text = body.text.trim();
-    if text.is_empty() {
-        return Err(Error::invalid_request("text: the message is empty", "text"));
-    }
-    let chars = text.chars().count();
-    if chars > bot::MAX_MESSAGE_CHARS {
-        return Err(Error::invalid_request(
-            format!(
-                "text: the message is {chars} characters; at most {} are taken",
-                bot::MAX_MESSAGE_CHARS
-            ),
-            "text",
-        ));
-    }
     let agent = body.agent.trim();
     if agent.is_empty() || agent.chars().count() > 200 {
         return Err(Error::invalid_request(
@@ -985,14 +999,7 @@ pub async fn agent_message(
             "agent",
         ));
     }
-    if let Some(mid) = &body.id {
-        if !valid_message_id(mid) {
-            return Err(Error::invalid_request(
-                format!("id: `{mid}` is not a message id (1 to 128 letters, digits, `-`, `_`, `.`, `:`)"),
-                "id",
-            ));
-        }
-    }
+    check_message_id(body.id.as_deref())?;
     let session = load_session(state, id).await?;
     handed_off(&session)?;
     let name = {
@@ -1010,26 +1017,21 @@ pub async fn agent_message(
     let now = state.clock.now();
     let mut data = serde_json::Map::new();
     data.insert("chat".into(), json!({ "session": id, "agent": agent }));
-    let event = Event {
-        id: event_id.clone(),
-        kind: EventType::MessageAgent,
-        occurred_at: Some(now),
-        ticket: Ticket {
-            id: ticket_id.clone(),
-            ..Ticket::default()
-        },
-        message: Some(crate::model::Message {
-            id: Some(event_id.clone()),
-            text: text.to_string(),
-            author: Author::Agent,
-            at: Some(now),
-            language: None,
-            author_name: Some(name),
-        }),
-        changes: Default::default(),
-        timer: None,
+    let mut event = chat_ticket_event(
+        event_id.clone(),
+        EventType::MessageAgent,
+        ticket_id.clone(),
+        now,
         data,
-    };
+    );
+    event.message = Some(crate::model::Message {
+        id: Some(event_id.clone()),
+        text: text.to_string(),
+        author: Author::Agent,
+        at: Some(now),
+        language: None,
+        author_name: Some(name),
+    });
     // `process` adds the line (see `Desk::process`); a repeat of the id finds it again.
     state
         .process(event, Some(json!({ "id": ticket_id })), false)
@@ -1173,19 +1175,14 @@ pub async fn leave_contact(
     );
     let mut data = serde_json::Map::new();
     data.insert("chat".into(), json!({ "session": id, "contact": "email" }));
-    let event = Event {
-        id: format!("chat:{id}:contact:{}", email.to_lowercase()),
-        kind: EventType::TicketUpdated,
-        occurred_at: Some(state.clock.now()),
-        ticket: Ticket {
-            id: ticket_id.clone(),
-            ..Ticket::default()
-        },
-        message: None,
-        changes,
-        timer: None,
+    let mut event = chat_ticket_event(
+        format!("chat:{id}:contact:{}", email.to_lowercase()),
+        EventType::TicketUpdated,
+        ticket_id.clone(),
+        state.clock.now(),
         data,
-    };
+    );
+    event.changes = changes;
     state
         .process(
             event,
