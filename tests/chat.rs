@@ -999,8 +999,32 @@ async fn after_hours_the_customer_leaves_an_address_for_the_answer() {
     assert_eq!(left["email"], "anna@example.com");
     let t = ticket(&d, &format!("chat-{id}")).await;
     assert_eq!(t["ticket"]["customer"]["email"], "anna@example.com");
+    // The example pack marks the ticket, and a person's reply goes there by e-mail.
+    assert!(t["ticket"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("answer_by_email")));
+    let (status, _) = d
+        .post(
+            &format!("/v1/chat/sessions/{id}/agent-messages"),
+            &json!({ "text": "Your parcel left today.", "agent": "kari" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, rows) = d.get("/v1/outbox").await;
+    let mail = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"]["type"] == "notify" && r["ticket_id"] == format!("chat-{id}"))
+        .unwrap_or_else(|| panic!("an e-mail to the customer: {rows:#}"));
+    assert_eq!(
+        mail["action"],
+        json!({ "type": "notify", "channel": "email", "to": "anna@example.com",
+                "subject": "Re: I want to talk to a human", "text": "Your parcel left today." })
+    );
     // Sent twice: one event.
-    let version = t["version"].clone();
+    let version = ticket(&d, &format!("chat-{id}")).await["version"].clone();
     d.post(&path, &json!({ "email": "anna@example.com" })).await;
     assert_eq!(ticket(&d, &format!("chat-{id}")).await["version"], version);
     // A chat the bot still answers has no person to wait for.

@@ -209,6 +209,7 @@ rules:
       - webhook: {{ url: "{hook}/gone", body: {{ n: 2 }} }}
       - notify: {{ channel: slack, to: "#support", text: "New ticket {{{{ ticket.id }}}}" }}
       - notify: {{ channel: email, to: "boss@example.org", text: "Ticket {{{{ ticket.id }}}} arrived" }}
+      - notify: {{ channel: email, to: "{{{{ ticket.customer.email }}}}", subject: "Re: {{{{ ticket.subject }}}}", text: "We are on it" }}
 "##
         ),
     )
@@ -231,13 +232,13 @@ rules:
         .start()
         .await;
     let clock = d.clock.clone();
-    let event =
-        json!({"id": "e1", "type": "ticket.created", "ticket": {"id": "42", "priority": "high"}});
+    let event = json!({"id": "e1", "type": "ticket.created", "ticket": {"id": "42", "priority": "high",
+        "subject": "Parcel", "customer": {"email": "jane@example.com"}}});
     assert_eq!(d.post("/v1/events", &event).await.0, 200);
     // A repeated event creates no second set of deliveries.
     d.post("/v1/events", &event).await;
 
-    assert_eq!(server::deliver_due(&d.running.state).await, 5);
+    assert_eq!(server::deliver_due(&d.running.state).await, 6);
     {
         let hits = rec.hits.lock().unwrap();
         let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
@@ -258,14 +259,24 @@ rules:
             json!({"text": "New ticket 42"})
         );
     }
-    let mail = mails.lock().unwrap().clone();
-    assert_eq!(mail.len(), 1);
+    let mut mail = mails.lock().unwrap().clone();
+    assert_eq!(mail.len(), 2);
+    mail.sort_by_key(|m| !m.data.contains("boss@example.org"));
     assert!(
-        mail[0].data.contains("Ticket 42 arrived") && mail[0].data.contains("boss@example.org"),
+        mail[0].data.contains("Ticket 42 arrived")
+            && mail[0].data.contains("Subject: [frontdesk] ticket 42"),
         "{}",
         mail[0].data
     );
     assert!(!mail[0].encrypted && mail[0].auth.is_none());
+    // The address and the subject from the ticket.
+    assert!(
+        mail[1].data.contains("To: jane@example.com")
+            && mail[1].data.contains("Subject: Re: Parcel")
+            && mail[1].data.contains("We are on it"),
+        "{}",
+        mail[1].data
+    );
 
     let (_, outbox) = d.get("/v1/outbox?state=dead").await;
     assert_eq!(
@@ -322,7 +333,7 @@ rules:
         .await;
     assert_eq!(status, 404);
     let (_, delivered) = d.get("/v1/outbox?state=delivered").await;
-    assert_eq!(delivered.as_array().unwrap().len(), 4);
+    assert_eq!(delivered.as_array().unwrap().len(), 5);
     d.stop().await;
 }
 

@@ -763,6 +763,7 @@ fn notify() -> Action {
         channel: NotifyChannel::Slack,
         to: "#support".into(),
         text: "hello".into(),
+        subject: None,
     }
 }
 

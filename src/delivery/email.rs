@@ -241,7 +241,7 @@ impl Smtp {
         })
     }
 
-    pub async fn send(&self, id: &str, ticket: &str, to: &str, text: &str) -> Attempt {
+    pub async fn send(&self, id: &str, subject: &str, to: &str, text: &str) -> Attempt {
         let to: Mailbox = match to.parse() {
             Ok(m) => m,
             Err(e) => {
@@ -253,7 +253,7 @@ impl Smtp {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(format!("[frontdesk] ticket {ticket}"))
+            .subject(subject)
             .message_id(Some(format!("<{}@frontdesk>", id.replace('/', "."))))
             .body(text.to_string());
         let message = match message {

@@ -265,6 +265,7 @@ impl Connectors {
                 channel: NotifyChannel::Slack,
                 to,
                 text,
+                ..
             } => {
                 let Some(url) = self.slack.get(to).or_else(|| self.slack.get("*")) else {
                     return Attempt::Fail {
@@ -287,8 +288,14 @@ impl Connectors {
                 channel: NotifyChannel::Email,
                 to,
                 text,
+                subject,
             } => match &self.smtp {
-                Some(smtp) => smtp.send(&row.id, &row.ticket_id, to, text).await,
+                Some(smtp) => {
+                    let subject = subject
+                        .clone()
+                        .unwrap_or_else(|| format!("[frontdesk] ticket {}", row.ticket_id));
+                    smtp.send(&row.id, &subject, to, text).await
+                }
                 None => Attempt::Fail {
                     error: "no SMTP relay configured (FRONTDESK_SMTP_URL)".into(),
                 },

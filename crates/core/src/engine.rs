@@ -1178,14 +1178,35 @@ impl Work<'_> {
                     names: names.clone(),
                 }
             }
-            ActionDef::Notify { channel, to, text } => {
+            ActionDef::Notify {
+                channel,
+                to,
+                text,
+                subject,
+            } => {
                 let Some((text, _)) = self.render(text, rule, path) else {
                     return;
                 };
+                // The address and subject may come from the ticket (`{{ ticket.customer.email }}`).
+                let rendered =
+                    |s: &str| match self.render_json(&Value::String(s.to_string()), rule, path) {
+                        Value::String(s) => s.trim().to_string(),
+                        _ => s.to_string(),
+                    };
+                let to = rendered(to);
+                if to.is_empty() {
+                    self.error(
+                        rule,
+                        path,
+                        "notify: `to` is empty for this ticket".to_string(),
+                    );
+                    return;
+                }
                 Action::Notify {
                     channel: *channel,
-                    to: to.clone(),
+                    to,
                     text,
+                    subject: subject.as_deref().map(rendered).filter(|s| !s.is_empty()),
                 }
             }
             ActionDef::Webhook {

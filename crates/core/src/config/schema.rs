@@ -76,7 +76,9 @@ fn action_value(name: &str) -> Value {
             json!({ "anyOf": [ { "const": "all" }, { "type": "array", "items": { "type": "string" } } ] })
         }
         "notify" => json!({ "type": "object", "properties": {
-                "channel": { "enum": strings(NotifyChannel::names()) }, "to": { "type": "string" },
+                "channel": { "enum": strings(NotifyChannel::names()) },
+                "to": { "type": "string", "description": "a channel name or an address; templates allowed ({{ ticket.customer.email }})" },
+                "subject": { "type": "string", "description": "an e-mail's subject; templates allowed" },
                 "text": { "type": "string" }, "template": { "$ref": "#/$defs/templateName" } },
             "required": ["channel", "to"], "additionalProperties": false }),
         "webhook" => json!({ "type": "object", "properties": {

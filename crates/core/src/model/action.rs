@@ -144,6 +144,9 @@ pub enum Action {
         to: String,
         /// The rendered text.
         text: String,
+        /// An e-mail's subject (default `[frontdesk] ticket <id>`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
     },
     /// Call an HTTP endpoint.
     Webhook {

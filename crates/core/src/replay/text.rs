@@ -110,7 +110,9 @@ pub fn summary(a: &Action) -> String {
         Action::SetField { name, value } => format!("set_field {name} = {value}"),
         Action::CancelTimers { names: None } => "cancel_timers (all but the SLA clocks')".into(),
         Action::CancelTimers { names: Some(n) } => format!("cancel_timers {}", n.join(", ")),
-        Action::Notify { channel, to, text } => {
+        Action::Notify {
+            channel, to, text, ..
+        } => {
             format!("notify {channel} {to}: {}", quoted(text))
         }
         Action::Webhook { url, method, .. } => format!("webhook {method} {url}"),

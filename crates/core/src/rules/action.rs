@@ -72,10 +72,12 @@ pub enum ActionDef {
     Notify {
         /// Where.
         channel: NotifyChannel,
-        /// Whom.
+        /// Whom (a template: `{{ ticket.customer.email }}`).
         to: String,
         /// What.
         text: TextDef,
+        /// An e-mail's subject (a template).
+        subject: Option<String>,
     },
     /// HTTP call; string values of `body` are templates.
     Webhook {
@@ -359,7 +361,7 @@ fn compile_one<'d>(
         "notify" => {
             let f = env
                 .cx()
-                .map(value, p, &["channel", "to", "text", "template"])?;
+                .map(value, p, &["channel", "to", "text", "template", "subject"])?;
             let mut get = |key: &str| {
                 let n = f.get(key);
                 if n.is_none() {
@@ -381,7 +383,16 @@ fn compile_one<'d>(
                     return None;
                 }
             };
-            ActionDef::Notify { channel, to, text }
+            let subject = match f.get("subject") {
+                Some(s) => Some(env.cx().nonempty_text(s, &join(p, "subject"))?),
+                None => None,
+            };
+            ActionDef::Notify {
+                channel,
+                to,
+                text,
+                subject,
+            }
         }
         "webhook" => {
             let f = env
