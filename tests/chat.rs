@@ -1364,6 +1364,90 @@ async fn a_handoff_opens_a_zammad_ticket_and_the_agents_article_reaches_the_chat
 }
 
 #[tokio::test]
+async fn a_handoff_opens_a_zendesk_ticket_and_the_agents_comment_reaches_the_chat() {
+    use frontdesk::delivery::{ChatBridge, ConnectorConfig, HelpdeskApi};
+    let (url, rec) = common::recorder::start_recorder(0).await;
+    rec.answer(
+        "api/v2/tickets.json",
+        201,
+        &json!({ "ticket": { "id": 35436, "status": "new", "subject": "I want to talk to a human" } }),
+    );
+    let d = Daemon::with()
+        .connectors(ConnectorConfig {
+            outbound_allow: vec!["127.0.0.0/8".into()],
+            helpdesks: [(
+                "zendesk".to_string(),
+                HelpdeskApi {
+                    url,
+                    token: "agent@example.com/token:zd".into(),
+                },
+            )]
+            .into(),
+            chat_bridge: Some(ChatBridge {
+                helpdesk: "zendesk".into(),
+                ..ChatBridge::default()
+            }),
+            ..ConnectorConfig::default()
+        })
+        .start()
+        .await;
+    let s = d
+        .open(json!({ "bot": "support", "language": "en",
+                      "customer": { "name": "Jane Doe", "email": "jane@example.com" } }))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    d.say(&s, "I want to talk to a human").await;
+    frontdesk::server::deliver_due(&d.running.state).await;
+    let hits = rec.hits_on("api/v2/tickets.json");
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].headers["authorization"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic "));
+    let body: Value = serde_json::from_slice(&hits[0].body).unwrap();
+    assert_eq!(
+        body["ticket"]["requester"],
+        json!({ "name": "Jane Doe", "email": "jane@example.com" })
+    );
+    assert_eq!(body["ticket"]["comment"]["public"], false);
+    assert!(body["ticket"]["comment"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("Customer: I want to talk to a human"));
+    assert_eq!(
+        ticket(&d, &format!("chat-{id}")).await["ticket"]["source"]["id"],
+        "35436"
+    );
+    // The agent's public comment, through the trigger body docs/adapters.md gives.
+    let comment = json!({ "type": "message.agent",
+        "ticket": { "id": "35436", "subject": "I want to talk to a human", "status": "open",
+                    "requester": { "id": "9", "name": "Jane Doe", "email": "jane@example.com" } },
+        "message": { "text": "Hello Jane, Mette here.", "author_name": "Mette Jensen" } });
+    let (status, r) = d.post("/v1/inbound/zendesk", &comment).await;
+    assert_eq!(status, 200, "{r}");
+    let (_, tr) = d.get(&format!("/v1/chat/sessions/{id}")).await;
+    let last = tr["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["author"], &last["name"], &last["text"]),
+        (
+            &json!("agent"),
+            &json!("Mette Jensen"),
+            &json!("Hello Jane, Mette here.")
+        )
+    );
+    // The customer's next line goes to the ticket as a note that says whose it is.
+    d.say(&s, "Thanks!").await;
+    frontdesk::server::deliver_due(&d.running.state).await;
+    let updates = rec.hits_on("api/v2/tickets/35436.json");
+    let body: Value = serde_json::from_slice(&updates.last().unwrap().body).unwrap();
+    assert_eq!(
+        body["ticket"]["comment"],
+        json!({ "body": "The customer wrote in the chat:\nThanks!", "public": false })
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn opening_in_chatwoot_is_retried_and_finds_its_contact_again() {
     let (d, rec) = with_chatwoot().await;
     // The conversation fails once, after the contact was made.

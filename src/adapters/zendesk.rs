@@ -106,7 +106,8 @@ fn trigger(inbound: &Inbound<'_>, root: &At<'_>) -> Res<Translated> {
                 author,
                 at: m.get_time("at")?,
                 language: None,
-                author_name: None,
+                // `{{current_user.name}}` in the trigger's body.
+                author_name: m.get_text("author_name")?,
             })
         }
         None if matches!(kind, EventType::MessageCreated | EventType::MessageAgent) => {
