@@ -1034,6 +1034,15 @@ async fn callers_over_their_limit_get_429_with_retry_after() {
             .contains("chat session"),
         "{body}"
     );
+    // A caller without a token is told so, not held to the chat limits it cannot use.
+    let anonymous = d
+        .http
+        .post(format!("{}{path}", d.url))
+        .json(&json!({"text": "og en"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
     // The document says so.
     let doc: Value = d
         .http

@@ -113,12 +113,16 @@ async fn rate_limit(State(state): State<Arc<AppState>>, req: Request, next: Next
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let caller = match state.tokens.caller(auth) {
+    let token = state.tokens.caller(auth);
+    // A caller the token check will refuse is held to the API limit of its address only: it
+    // gets its 401 and does not spend the chat budget of an address (a NAT's customers).
+    let refused = token.is_none() && state.tokens.enabled();
+    let caller = match token {
         Some(token) => format!("token {token}"),
         None => format!("address {address}"),
     };
     let mut checks = vec![("api", &limits.api, caller)];
-    if let Some(chat) = path.strip_prefix("/v1/chat/") {
+    if let Some(chat) = path.strip_prefix("/v1/chat/").filter(|_| !refused) {
         checks.push(("chat address", &limits.chat_address, address.to_string()));
         if let Some(session) = chat
             .strip_prefix("sessions/")
