@@ -193,6 +193,10 @@ pub struct Args {
     /// customers rate by replying or in the chat.
     #[arg(long, env = "FRONTDESK_CSAT_SECRET", hide_env_values = true)]
     csat_secret: Option<String>,
+    /// Secret that signs the admin console's session cookies (the same on every replica, so
+    /// a session works on each). Unset: a random one, and sessions end when the daemon stops.
+    #[arg(long, env = "FRONTDESK_CONSOLE_SECRET", hide_env_values = true)]
+    console_secret: Option<String>,
     /// The Chatwoot account (its number) whose agents' presence feeds routing: with the
     /// Chatwoot API (FRONTDESK_CHATWOOT_API_URL, FRONTDESK_CHATWOOT_API_TOKEN), the daemon reads
     /// the account's agent list every --presence-interval.
@@ -412,6 +416,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         watch: !args.no_watch,
         timer_lease: Duration::from_secs(args.timer_lease.max(1)),
         csat_secret: args.csat_secret,
+        console_secret: args.console_secret,
         limits: Limits {
             api: args.rate_limit,
             chat_session: args.chat_rate_limit,

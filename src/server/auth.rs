@@ -118,6 +118,26 @@ impl Tokens {
         Some(hash[..8].iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// A presented token's role and hash (the widest role when it is configured in several),
+    /// compared with every configured hash; `None` when it is not one of them.
+    pub fn identify(&self, token: &str) -> Option<(Role, [u8; 32])> {
+        let presented = sha256(token.trim().as_bytes());
+        let role = self.check(Some(&format!("Bearer {}", token.trim()))).ok()?;
+        Some((role, presented))
+    }
+
+    /// The configured token whose hash starts with `prefix` (a console session names its
+    /// token this way), with its widest role.
+    pub fn by_prefix(&self, prefix: &[u8]) -> Option<(Role, [u8; 32])> {
+        let mut found: Option<(Role, [u8; 32])> = None;
+        for (h, role) in &self.hashes {
+            if h.starts_with(prefix) && found.is_none_or(|(r, _)| (*role as usize) < (r as usize)) {
+                found = Some((*role, *h));
+            }
+        }
+        found
+    }
+
     /// The hex SHA-256 of a token, for configuration.
     pub fn hash_hex(token: &str) -> String {
         sha256(token.as_bytes())

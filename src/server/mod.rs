@@ -7,6 +7,7 @@
 mod agents;
 mod auth;
 mod chat;
+mod console;
 mod csat;
 mod error;
 mod extract;
@@ -63,6 +64,9 @@ pub struct Options {
     /// The secret survey links are signed with (`FRONTDESK_CSAT_SECRET`, at least 32 bytes);
     /// `None`: surveys offer no links.
     pub csat_secret: Option<String>,
+    /// The secret console session cookies are signed with (`FRONTDESK_CONSOLE_SECRET`);
+    /// `None`: a random one per process.
+    pub console_secret: Option<String>,
     /// Rate limits (per token or address, per chat session).
     pub limits: limit::Limits,
     /// Where agents' presence is read from Chatwoot and how often (with the Chatwoot API among
@@ -88,6 +92,7 @@ impl Options {
             secrets: HashMap::new(),
             connectors: ConnectorConfig::default(),
             csat_secret: None,
+            console_secret: None,
             limits: limit::Limits::default(),
             presence: None,
         }
@@ -112,6 +117,8 @@ pub(crate) struct AppState {
     pub limits: Limiters,
     /// Turns true when the daemon stops: live streams end then.
     pub stop: watch::Receiver<bool>,
+    /// The admin console's sessions and templates.
+    pub console: console::Console,
 }
 
 /// The daemon's limiters.
@@ -188,6 +195,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         verifiers,
         limits: Limiters::new(&opts.limits),
         stop: rx.clone(),
+        console: console::Console::new(opts.console_secret.as_deref()),
     });
     let app = routes::router(state, &opts);
     if opts.scheduler {

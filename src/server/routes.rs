@@ -64,6 +64,7 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/metrics", get(|| async { metrics::handle().render() }))
         .route("/openapi.json", get(get_openapi))
         .route("/chat", get(chat::widget))
+        .merge(super::console::router(state.clone()))
         .fallback(|| async { AppError::not_found("no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             AppError::new(

@@ -135,6 +135,17 @@ fn view(
     }
 }
 
+impl Desk {
+    /// Tickets waiting in `team`'s queue (every team's when `None`), longest waiting first.
+    pub async fn queued(
+        &self,
+        team: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::store::QueuedTicket>, Error> {
+        Ok(self.store.queued(team, limit.min(1000)).await?)
+    }
+}
+
 /// Every agent of the pack, with what they said, their shift and their load.
 pub async fn list(state: &Desk) -> Result<Vec<AgentView>, Error> {
     let routing = state.store.routing_state().await?;

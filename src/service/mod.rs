@@ -100,6 +100,8 @@ pub struct Desk {
     pub connectors: Connectors,
     /// Serialises reloads.
     reload_lock: tokio::sync::Mutex<()>,
+    /// What the last reload attempt came to (none yet: the pack loaded at start).
+    last_reload: std::sync::Mutex<Option<reload::Attempt>>,
     /// Per queued ticket, the availability it was last offered to (see `agents::offer`).
     offered: std::sync::Mutex<HashMap<String, u64>>,
     /// When the scheduler last offered every waiting queue (see `agents::sweep_queues_if_due`).
@@ -159,6 +161,7 @@ impl Desk {
             timer_lease: settings.timer_lease,
             connectors,
             reload_lock: tokio::sync::Mutex::new(()),
+            last_reload: std::sync::Mutex::new(None),
             offered: Default::default(),
             queues_swept_at: Default::default(),
             measured: Default::default(),

@@ -89,11 +89,53 @@ pub async fn load(
     .unwrap_or_else(|e| panic!("config loader panicked: {e}"))
 }
 
+/// What a reload attempt came to, for the console.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Attempt {
+    /// When it was tried.
+    pub at: DateTime<Utc>,
+    /// Whether the new pack is active.
+    pub ok: bool,
+    /// The hash of the pack it loaded (when it did).
+    pub hash: Option<String>,
+    /// Errors found (the pack that was active stays when there are any).
+    pub errors: usize,
+    /// Every diagnostic, as `check` prints them (file:line:col, field path, message).
+    pub diagnostics: String,
+}
+
+impl Desk {
+    /// What the last reload attempt came to; `None` before any since the start.
+    pub fn last_reload(&self) -> Option<Attempt> {
+        self.last_reload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn record_reload(&self, attempt: Attempt) {
+        *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(attempt);
+    }
+}
+
 /// Reloads the pack; on any error the active pack stays and the errors are returned.
 pub async fn reload(state: &Desk) -> Result<Arc<Loaded>, Diagnostics> {
     let _guard = state.reload_lock.lock().await;
-    match load(&state.rules, state.bots.as_deref(), state.clock.now()).await {
+    let at = state.clock.now();
+    match load(&state.rules, state.bots.as_deref(), at).await {
         Ok(loaded) => {
+            state.record_reload(Attempt {
+                at,
+                ok: true,
+                hash: Some(loaded.hash.clone()),
+                errors: 0,
+                diagnostics: loaded
+                    .config
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{w}\n"))
+                    .collect(),
+            });
             let loaded = Arc::new(loaded);
             let old = state.config.swap(loaded.clone());
             ::metrics::counter!("frontdesk_config_reloads_total", "outcome" => "ok").increment(1);
@@ -103,6 +145,13 @@ pub async fn reload(state: &Desk) -> Result<Arc<Loaded>, Diagnostics> {
             Ok(loaded)
         }
         Err(diags) => {
+            state.record_reload(Attempt {
+                at,
+                ok: false,
+                hash: None,
+                errors: diags.error_count(),
+                diagnostics: diags.to_string(),
+            });
             ::metrics::counter!("frontdesk_config_reloads_total", "outcome" => "error")
                 .increment(1);
             tracing::error!(

@@ -1,0 +1,420 @@
+//! The admin console over real HTTP: signing in, sessions, CSRF, viewers, error pages, hostile
+//! text, assets; the pages against a daemon with tickets in it.
+
+mod common;
+
+use chrono::Duration;
+use common::{t0, Daemon};
+use reqwest::header;
+use reqwest::redirect::Policy;
+use serde_json::{json, Value};
+
+/// A client that shows redirects instead of following them and keeps no cookies.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in with `token`; the session cookie (`name=value`).
+async fn sign_in(d: &Daemon, token: &str) -> String {
+    let r = client()
+        .post(format!("{}/console/login", d.url))
+        .form(&[("token", token), ("next", "/console/agents")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    assert_eq!(r.headers()[header::LOCATION], "/console/agents");
+    let set = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(part), "{set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP: {set}");
+    set.split(';').next().unwrap().to_string()
+}
+
+/// `GET path` with a cookie: status and body.
+async fn page(d: &Daemon, cookie: &str, path: &str) -> (u16, String) {
+    let r = client()
+        .get(format!("{}{path}", d.url))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The CSRF token a page carries.
+fn csrf(html: &str) -> String {
+    let at = html.find("\"X-CSRF-Token\": \"").expect("a CSRF token") + 17;
+    html[at..at + 64].to_string()
+}
+
+/// `POST path` as a form with a cookie and (when given) a CSRF token.
+async fn act(
+    d: &Daemon,
+    cookie: &str,
+    csrf: Option<&str>,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let mut req = client()
+        .post(format!("{}{path}", d.url))
+        .header(header::COOKIE, cookie)
+        .header("hx-request", "true")
+        .form(form);
+    if let Some(t) = csrf {
+        req = req.header("x-csrf-token", t);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn agent_status(d: &Daemon, id: &str) -> String {
+    let (status, body) = d.get("/v1/agents").await;
+    assert_eq!(status, 200);
+    body.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn without_a_session_a_visit_goes_to_the_login_page_and_the_rest_gets_401() {
+    let d = Daemon::with().tokens(&["admin-secret"]).start().await;
+    let r = client()
+        .get(format!("{}/console/outbox?state=dead", d.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()[header::LOCATION],
+        "/console/login?next=%2Fconsole%2Foutbox%3Fstate%3Ddead"
+    );
+    for (method, path) in [
+        ("GET", "/console/live"),
+        ("POST", "/console/agents/kari/status"),
+        ("POST", "/console/outbox/x/0"),
+    ] {
+        let r = client()
+            .request(method.parse().unwrap(), format!("{}{path}", d.url))
+            .header("hx-request", "true")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        assert!(r.text().await.unwrap().contains("Sign in"));
+    }
+    // The login page itself and the assets need nothing.
+    let (status, body) = page(&d, "", "/console/login").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("name=\"token\""));
+    let r = client()
+        .get(format!("{}/console/assets/htmx.min.js?v=1", d.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_signs_in_and_the_session_opens_every_page() {
+    let d = Daemon::with()
+        .tokens(&["admin-secret"])
+        .viewer_tokens(&["viewer-secret"])
+        .chat_tokens(&["chat-secret"])
+        .start()
+        .await;
+    // A wrong token: the login page again, saying so, and no cookie.
+    let r = client()
+        .post(format!("{}/console/login", d.url))
+        .form(&[("token", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get(header::SET_COOKIE).is_none());
+    assert!(r.text().await.unwrap().contains("not accepted"));
+    // A chat token opens chats, not the console.
+    let r = client()
+        .post(format!("{}/console/login", d.url))
+        .form(&[("token", "chat-secret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get(header::SET_COOKIE).is_none());
+    // A next address off the console is not followed.
+    let r = client()
+        .post(format!("{}/console/login", d.url))
+        .form(&[("token", "viewer-secret"), ("next", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[header::LOCATION], "/console");
+
+    let cookie = sign_in(&d, "viewer-secret").await;
+    for path in [
+        "/console",
+        "/console/outbox",
+        "/console/agents",
+        "/console/bots",
+        "/console/rules",
+    ] {
+        let (status, body) = page(&d, &cookie, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains("viewer"), "{path} names the role");
+        assert!(body.contains("<main"), "{path}");
+    }
+    // A viewer sees no buttons that act.
+    let (_, agents) = page(&d, &cookie, "/console/agents").await;
+    assert!(!agents.contains("hx-post=\"/console/agents/"));
+    // Unknown console pages are a page too.
+    let (status, body) = page(&d, &cookie, "/console/nothing/here").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("There is no console page here."));
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn changes_need_an_admin_and_the_pages_csrf_token() {
+    let mut d = Daemon::with()
+        .tokens(&["admin-secret"])
+        .viewer_tokens(&["viewer-secret"])
+        .start()
+        .await;
+    d.token = Some("admin-secret".into());
+    let admin = sign_in(&d, "admin-secret").await;
+    let (_, html) = page(&d, &admin, "/console/agents").await;
+    let token = csrf(&html);
+    // Without the token: refused, nothing changed.
+    let (status, body) = act(
+        &d,
+        &admin,
+        None,
+        "/console/agents/kari/status",
+        &[("status", "online")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(body.contains("CSRF"), "{body}");
+    assert_eq!(agent_status(&d, "kari").await, "offline");
+    // Another session's token is not this one's.
+    let other = sign_in(&d, "admin-secret").await;
+    let (_, other_html) = page(&d, &other, "/console/agents").await;
+    assert_ne!(csrf(&other_html), token);
+    let (status, _) = act(
+        &d,
+        &admin,
+        Some(&csrf(&other_html)),
+        "/console/agents/kari/status",
+        &[("status", "online")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // With it: done, and the row comes back with the new status pressed.
+    let (status, row) = act(
+        &d,
+        &admin,
+        Some(&token),
+        "/console/agents/kari/status",
+        &[("status", "online")],
+    )
+    .await;
+    assert_eq!(status, 200, "{row}");
+    assert!(
+        row.contains("value=\"online\" class=\"status online\" aria-pressed=\"true\""),
+        "{row}"
+    );
+    assert_eq!(agent_status(&d, "kari").await, "online");
+    // A bad status is named.
+    let (status, body) = act(
+        &d,
+        &admin,
+        Some(&token),
+        "/console/agents/kari/status",
+        &[("status", "asleep")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("asleep"));
+
+    // A viewer, even with its own CSRF token, changes nothing.
+    let viewer = sign_in(&d, "viewer-secret").await;
+    let (_, html) = page(&d, &viewer, "/console/agents").await;
+    let (status, body) = act(
+        &d,
+        &viewer,
+        Some(&csrf(&html)),
+        "/console/agents/kari/status",
+        &[("status", "away")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(body.contains("viewer token"), "{body}");
+    assert_eq!(agent_status(&d, "kari").await, "online");
+
+    // A script with a bearer token needs no cookie and no CSRF token.
+    let r = client()
+        .post(format!("{}/console/agents/kari/status", d.url))
+        .bearer_auth("admin-secret")
+        .form(&[("status", "away")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(agent_status(&d, "kari").await, "away");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_or_forged_session_is_sent_to_sign_in_again() {
+    let d = Daemon::with().tokens(&["admin-secret"]).start().await;
+    let cookie = sign_in(&d, "admin-secret").await;
+    assert_eq!(page(&d, &cookie, "/console").await.0, 200);
+
+    // A changed signature.
+    let mut forged = cookie.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    let r = client()
+        .get(format!("{}/console", d.url))
+        .header(header::COOKIE, &forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.ends_with("why=forged"), "{to}");
+    let (_, login) = page(&d, "", &to).await;
+    assert!(login.contains("not valid"), "{login}");
+
+    // Twelve hours on the daemon's clock later, the session has ended.
+    d.clock.set(t0() + Duration::hours(12));
+    let r = client()
+        .get(format!("{}/console/rules", d.url))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let to = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.ends_with("why=expired"), "{to}");
+    let (_, login) = page(&d, "", &to).await;
+    assert!(login.contains("expired"), "{login}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn assets_are_embedded_compressed_cached_and_small() {
+    let d = Daemon::start().await;
+    // Without tokens the console is open, as the API is.
+    let (status, html) = page(&d, "", "/console").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("no tokens configured"));
+    let mut total = html.len();
+    let mut assets = Vec::new();
+    for part in html.split("/console/assets/").skip(1) {
+        assets.push(part.split('"').next().unwrap().to_string());
+    }
+    assert!(assets.len() >= 5, "{assets:?}");
+    for a in &assets {
+        let r = client()
+            .get(format!("{}/console/assets/{a}", d.url))
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{a}");
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip", "{a}");
+        assert!(r.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable"));
+        total += r.bytes().await.unwrap().len();
+    }
+    // The whole first load, compressed, within 300 KB.
+    assert!(total < 300 * 1024, "{total} bytes");
+    // Pages allow scripts from the console only.
+    let r = client()
+        .get(format!("{}/console", d.url))
+        .send()
+        .await
+        .unwrap();
+    let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-eval") && !csp.contains("script-src 'self' 'unsafe-inline'"));
+    let (status, _) = page(&d, "", "/console/assets/nothing.js").await;
+    assert_eq!(status, 404);
+    d.stop().await;
+}
+
+/// The figures the overview shows are the KPI API's.
+#[tokio::test]
+async fn the_overview_shows_the_kpi_reports_figures() {
+    let d = Daemon::start().await;
+    for (i, (channel, prio)) in [("email", "high"), ("chat", "normal"), ("email", "low")]
+        .iter()
+        .enumerate()
+    {
+        let (status, body) = d
+            .post(
+                "/v1/events",
+                &json!({
+                    "id": format!("e{i}"), "type": "ticket.created", "occurred_at": t0(),
+                    "ticket": {"id": format!("T{i}"), "subject": "Hello", "channel": channel, "priority": prio,
+                               "customer": {"email": "a@example.com"}},
+                    "message": {"author": "customer", "text": "Where is my parcel?"}
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, html) = page(&d, "", "/console?range=7d").await;
+    let (_, kpis): (u16, Value) = d
+        .get(
+            &format!(
+                "/v1/reports/kpis?from={}&to={}",
+                (t0() - Duration::days(6))
+                    .date_naive()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .to_rfc3339(),
+                (t0() + Duration::days(1))
+                    .date_naive()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .to_rfc3339(),
+            )
+            .replace('+', "%2B"),
+        )
+        .await;
+    let created = kpis["tickets"]["created"].as_u64().unwrap();
+    assert_eq!(created, 3, "{kpis}");
+    assert!(
+        html.contains(&format!("<dt>Created</dt><dd>{created}")),
+        "{html}"
+    );
+    // Filtered to one channel: that channel's figures.
+    let (_, html) = page(&d, "", "/console?range=7d&dim=channel&value=email").await;
+    assert!(html.contains("<dt>Created</dt><dd>2"), "{html}");
+    // A filter that is not one is said so.
+    let (status, html) = page(&d, "", "/console?dim=mood&value=x").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("mood"));
+    d.stop().await;
+}
