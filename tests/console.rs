@@ -418,3 +418,219 @@ async fn the_overview_shows_the_kpi_reports_figures() {
     assert!(html.contains("mood"));
     d.stop().await;
 }
+
+/// Posts an event; the answer must be 200.
+async fn event(d: &Daemon, body: Value) {
+    let (status, answer) = d.post("/v1/events", &body).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// A desk with a morning's work: the example events, a chat about a stolen card (whose Slack
+/// notice cannot be delivered: a dead letter), a hostile subject and message, an Arabic
+/// question.
+async fn seeded(d: &Daemon) {
+    for name in [
+        "outage-nb",
+        "refund-da",
+        "vip-invoice-ar",
+        "chat-human-zh",
+        "pending-en",
+        "spam",
+    ] {
+        let text =
+            std::fs::read_to_string(common::root().join(format!("examples/events/{name}.json")))
+                .unwrap();
+        let mut body: Value = serde_json::from_str(&text).unwrap();
+        body["occurred_at"] = json!(t0());
+        event(d, body).await;
+    }
+    event(
+        d,
+        json!({"id": "fraud-1", "type": "ticket.created", "occurred_at": t0(),
+               "ticket": {"id": "F-1", "channel": "chat", "subject": "Stolen card",
+                          "customer": {"name": "Ola", "language": "en"}},
+               "message": {"author": "customer", "text": "My card was stolen, this is fraud"}}),
+    )
+    .await;
+    event(
+        d,
+        json!({"id": "xss-1", "type": "ticket.created", "occurred_at": t0(),
+               "ticket": {"id": "X-1", "channel": "email",
+                          "subject": "<script>window.__xss = 1</script>\u{202e}gnp.exe",
+                          "customer": {"name": "<img src=x onerror=\"window.__xss=2\">", "language": "en"}},
+               "message": {"author": "customer",
+                           "text": "<img src=x onerror=\"window.__xss=3\"> hello <b>bold</b>"}}),
+    )
+    .await;
+    event(
+        d,
+        json!({"id": "ar-2", "type": "ticket.created", "occurred_at": t0(),
+               "ticket": {"id": "A-2", "channel": "web", "subject": "أين طلبي؟",
+                          "customer": {"name": "ليلى", "language": "ar"}},
+               "message": {"author": "customer", "text": "أين الفاتورة الخاصة بطلبي رقم 42؟"}}),
+    )
+    .await;
+    frontdesk::server::deliver_due(&d.running.state).await;
+}
+
+/// The console in headless Chromium, as an admin uses it: signs in, reads every page, checks
+/// the overview against the KPI API, opens a ticket's trace, redelivers a dead letter, puts an
+/// agent online, runs the playground and a replay; no page shows hostile text as markup and
+/// none logs an error. Screenshots go to `target/screenshots/console-*.png`.
+#[tokio::test]
+async fn the_console_in_headless_chromium() {
+    let Some(b) = common::Browser::start().await else {
+        return;
+    };
+    let mut d = Daemon::with()
+        .tokens(&["admin-secret"])
+        .viewer_tokens(&["viewer-secret"])
+        .start()
+        .await;
+    d.token = Some("admin-secret".into());
+    seeded(&d).await;
+    let base = d.url.clone();
+    let (_, dead) = d.get("/v1/outbox?state=dead").await;
+    let dead_id = dead[0]["id"].as_str().expect("a dead letter").to_string();
+
+    // Signing in: the login page, then back where the visit was going.
+    b.goto(&format!("{base}/console")).await;
+    b.wait_for("input[name=token]").await;
+    b.screenshot("console-login").await;
+    b.fill("input[name=token]", "admin-secret").await;
+    b.click("form.login button[type=submit]").await;
+    b.wait_text("h1", "Overview").await;
+
+    // The overview's figures are the KPI API's for the same days.
+    let (_, kpis) = d
+        .get(&format!(
+            "/v1/reports/kpis?from={}&to={}",
+            (t0() - Duration::days(6)).format("%Y-%m-%dT00:00:00Z"),
+            (t0() + Duration::days(1)).format("%Y-%m-%dT00:00:00Z"),
+        ))
+        .await;
+    let figure = |label: &str| {
+        format!(
+            "[...document.querySelectorAll('.figure')].find(f => f.querySelector('dt').textContent === '{label}').querySelector('dd').firstChild.textContent.trim()"
+        )
+    };
+    assert_eq!(
+        b.eval(&figure("Created")).await,
+        kpis["tickets"]["created"].to_string()
+    );
+    assert_eq!(
+        b.eval(&figure("Backlog at the end")).await,
+        kpis["tickets"]["backlog"].to_string()
+    );
+    // The live strip fills in from the server's stream.
+    b.wait_for("#counters [data-counter=open_tickets]").await;
+    assert_eq!(
+        b.text("#counters [data-counter=dead_letters]").await.trim(),
+        "1"
+    );
+    b.until("document.querySelectorAll('.chart .u-wrap, .chart canvas').length >= 3")
+        .await;
+    b.screenshot("console-overview").await;
+
+    // Tickets: the search finds the Arabic one by a word of its message.
+    b.goto(&format!(
+        "{base}/console/tickets?text=%D8%A7%D9%84%D9%81%D8%A7%D8%AA%D9%88%D8%B1%D8%A9"
+    ))
+    .await;
+    b.wait_for("table tbody tr").await;
+    assert_eq!(b.count("table tbody tr").await, 1);
+    assert!(b.text("table tbody").await.contains("A-2"));
+    b.goto(&format!("{base}/console/tickets")).await;
+    b.wait_for("table tbody tr").await;
+    b.screenshot("console-tickets").await;
+
+    // Hostile text is text: nothing ran, and the page shows the characters.
+    b.goto(&format!("{base}/console/tickets/X-1")).await;
+    b.wait_for(".timeline").await;
+    assert_eq!(b.eval("window.__xss === undefined").await, true);
+    assert!(b
+        .text("h1")
+        .await
+        .contains("<script>window.__xss = 1</script>"));
+    assert_eq!(b.count(".timeline img, h1 script, .message b").await, 0);
+
+    // A ticket's trace: every rule with its outcome.
+    b.goto(&format!("{base}/console/tickets/F-1")).await;
+    b.wait_for(".timeline").await;
+    b.click(".timeline button[hx-get]").await;
+    b.wait_for(".explained table.trace tbody tr").await;
+    assert!(b.count(".explained table.trace tbody tr").await > 10);
+    assert!(b.text(".explained").await.contains("security incidents"));
+    b.screenshot("console-ticket-trace").await;
+
+    // The SLA board.
+    b.goto(&format!("{base}/console/sla")).await;
+    b.wait_for("#board h2").await;
+    b.screenshot("console-sla").await;
+
+    // The dead letter, redelivered.
+    b.goto(&format!("{base}/console/outbox?state=dead")).await;
+    b.wait_for("button[name=redeliver]").await;
+    b.screenshot("console-outbox").await;
+    b.click("button[name=redeliver]").await;
+    b.wait_text("td .ok", "Queued for delivery now").await;
+    let (_, pending) = d.get("/v1/outbox?state=pending").await;
+    assert!(
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == dead_id.as_str()),
+        "{pending}"
+    );
+
+    // Kari goes online.
+    b.goto(&format!("{base}/console/agents")).await;
+    b.wait_for("form.status-toggle").await;
+    b.click("form[hx-post='/console/agents/kari/status'] button[value=online]")
+        .await;
+    b.wait_for(
+        "form[hx-post='/console/agents/kari/status'] button[value=online][aria-pressed=true]",
+    )
+    .await;
+    let (_, agents) = d.get("/v1/agents").await;
+    let kari = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "kari")
+        .unwrap();
+    assert_eq!(kari["status"], "online");
+    b.screenshot("console-agents").await;
+
+    // Bots.
+    b.goto(&format!("{base}/console/bots")).await;
+    b.wait_for("section.bot").await;
+    b.screenshot("console-bots").await;
+
+    // Rules and the playground: an example decided, nothing stored.
+    b.goto(&format!("{base}/console/rules")).await;
+    b.wait_for("#playground textarea").await;
+    b.click("#playground button[type=submit]").await;
+    b.wait_for("#playground-result table.trace").await;
+    assert!(b
+        .text("#playground-result")
+        .await
+        .contains("Nothing was stored"));
+    b.screenshot("console-rules-playground").await;
+
+    // Replay against the active pack's own directory: nothing changes.
+    b.goto(&format!("{base}/console/replay")).await;
+    b.fill("input[name=rules]", "rules").await;
+    b.click("form button[type=submit]").await;
+    b.wait_for("#replay-result table").await;
+    assert!(b
+        .text("#replay-result")
+        .await
+        .contains("None: the candidate decides every ticket as recorded."));
+    b.screenshot("console-replay").await;
+
+    assert_eq!(b.console_errors().await, Vec::<String>::new());
+    b.close().await;
+    d.stop().await;
+}

@@ -1605,6 +1605,11 @@ async fn chat_sessions_and_stats(s: Arc<dyn Store>) {
     );
     assert_eq!(st.top_unanswered[0].count, 2);
     assert_eq!(st.top_unanswered[0].last_at, t0() + secs(4));
+    // The "no" is counted against the entry it was said to.
+    assert_eq!(st.top_disliked.len(), 1);
+    assert_eq!(st.top_disliked[0].answer_id, "order_status");
+    assert_eq!(st.top_disliked[0].count, 1);
+    assert_eq!(st.top_disliked[0].last_at, t0() + secs(6));
     // Another bot's stats are its own.
     assert_eq!(s.chat_stats("other", 10).await.unwrap().sessions, 0);
 

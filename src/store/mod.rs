@@ -295,6 +295,21 @@ pub struct ChatStats {
     pub feedback: FeedbackCounts,
     /// The most often unanswered questions, most frequent first.
     pub top_unanswered: Vec<UnansweredQuestion>,
+    /// The answers customers most often said "no" to ("this did not answer my question"),
+    /// most frequent first.
+    #[serde(default)]
+    pub top_disliked: Vec<DislikedAnswer>,
+}
+
+/// An entry whose answer customers said did not answer their question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DislikedAnswer {
+    /// The entry.
+    pub answer_id: String,
+    /// Times its answer got a "no".
+    pub count: i64,
+    /// The last time.
+    pub last_at: DateTime<Utc>,
 }
 
 impl ChatStats {

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 
 use super::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql, Texts};
 use super::{
-    AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DueTimer, FeedbackCounts,
-    OutboxRow, PresenceRow, QueuedTicket, RecordedEvent, RoutedDecideFn, RoutingNeed, Store,
-    StoreError, TicketRecord, TimerRow, UnansweredQuestion,
+    AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DislikedAnswer, DueTimer,
+    FeedbackCounts, OutboxRow, PresenceRow, QueuedTicket, RecordedEvent, RoutedDecideFn,
+    RoutingNeed, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::kpi;
@@ -1044,6 +1044,7 @@ impl<B: Backend> Store for SqlStore<B> {
                 answer_rate: None,
                 feedback: FeedbackCounts::default(),
                 top_unanswered: Vec::new(),
+                top_disliked: Vec::new(),
             })
         })
         .await?;
@@ -1065,6 +1066,15 @@ impl<B: Backend> Store for SqlStore<B> {
             .fetch(&sql::TOP_UNANSWERED, &args, |r| {
                 Ok(UnansweredQuestion {
                     question: r.string(0)?,
+                    count: r.int(1)?,
+                    last_at: r.time(2)?,
+                })
+            })
+            .await?;
+        stats.top_disliked = c
+            .fetch(&sql::TOP_DISLIKED, &args, |r| {
+                Ok(DislikedAnswer {
+                    answer_id: r.string(0)?,
                     count: r.int(1)?,
                     last_at: r.time(2)?,
                 })

@@ -1073,6 +1073,12 @@ pub(crate) const CHAT_COUNTS: Sql = sql!(
 pub(crate) const CHAT_FEEDBACK_COUNTS: Sql =
     sql!("SELECT value, COUNT(*) AS n FROM chat_feedback WHERE bot = $1 GROUP BY value");
 
+pub(crate) const TOP_DISLIKED: Sql = sql!(
+    "SELECT answer_id, COUNT(*) AS n, MAX(at) AS last_at FROM chat_feedback
+     WHERE bot = $1 AND value = 'no' AND answer_id IS NOT NULL
+     GROUP BY answer_id ORDER BY n DESC, last_at DESC, answer_id LIMIT $2"
+);
+
 pub(crate) const TOP_UNANSWERED: Sql = sql!(
     "SELECT question, count, last_at FROM chat_unanswered WHERE bot = $1
      ORDER BY count DESC, last_at DESC, question LIMIT $2"

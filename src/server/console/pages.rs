@@ -635,7 +635,17 @@ pub(super) async fn bots(
                 })
             })
             .collect();
+        let lang = bot.default_language();
+        let answers: BTreeMap<&str, &str> = stats
+            .top_disliked
+            .iter()
+            .filter_map(|n| {
+                let e = bot.entry(&n.answer_id)?;
+                Some((n.answer_id.as_str(), e.answer(lang, lang)?))
+            })
+            .collect();
         bots.push(json!({
+            "answers": answers,
             "name": bot.name(),
             "file": bot.file().display().to_string(),
             "entries": bot.entries().len(),
