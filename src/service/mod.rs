@@ -25,6 +25,7 @@ pub mod explain;
 pub(crate) mod metrics;
 pub mod presence;
 pub(crate) mod reload;
+pub mod replay;
 pub mod reports;
 pub(crate) mod scheduler;
 
