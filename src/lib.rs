@@ -15,7 +15,8 @@
 //! - [`server`]: the HTTP edge (axum). Handlers parse a request, call the service, render the
 //!   answer or its error.
 //! - [`service`]: what the daemon does — process an event, a chat turn, fire timers and cron
-//!   occurrences, deliver the outbox, offer queued tickets, reload the pack — with one error
+//!   occurrences, deliver the outbox, offer queued tickets, reload the pack, explain stored
+//!   decisions, try events and replay the store against a candidate pack — with one error
 //!   type ([`service::Error`], [`service::Code`]) and no HTTP types.
 //! - [`store`]: durable state behind one trait, on SQLite (embedded) or PostgreSQL (replicas).
 //! - [`adapters`]: helpdesk webhook bodies (Chatwoot, Zammad, Zendesk, generic) →

@@ -344,3 +344,101 @@ fn bad_input_runs_nothing() {
     assert_eq!(o.status.code(), Some(1));
     assert!(out(&o).1.contains("reading nowhere.jsonl"), "{}", out(&o).1);
 }
+
+/// The desk replays its own store against a candidate directory as `frontdesk replay` does
+/// (the same report), names the candidate by its pack hash, answers a candidate with errors
+/// with its diagnostics and refuses a path that is not a directory. Its reads stop at a cap
+/// and say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_replays_its_store_against_a_candidate() {
+    use frontdesk::service::replay::{EventPages, ReplayOutcome};
+    use frontdesk::service::Code;
+
+    let dir = tempfile::tempdir().unwrap();
+    let old = pack(dir.path(), "old", OLD);
+    let new = pack(dir.path(), "new", NEW);
+    let db = dir.path().join("desk.db");
+    record(&old, &db).await;
+    let since: chrono::DateTime<chrono::Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
+    let o = frontdesk(&[
+        "replay",
+        "--store",
+        &format!("sqlite://{}", db.display()),
+        "--since",
+        &since.to_rfc3339(),
+        "--rules",
+        new.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o).1);
+    let cli: Value = serde_json::from_slice(&o.stdout).unwrap();
+
+    // A daemon running the candidate, on the recorded store.
+    let d = Daemon::with()
+        .rules(&new)
+        .bots(None)
+        .sqlite(&db)
+        .start()
+        .await;
+    let desk = &d.running.state;
+    let outcome = desk.replay(&new, None, since, 50).await.unwrap();
+    let ReplayOutcome::Replayed(r) = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(serde_json::to_value(&r.report).unwrap(), cli);
+    assert_eq!(r.candidate, desk.config_info().hash);
+    assert!(!r.capped);
+    assert_eq!(
+        serde_json::to_value(&outcome).unwrap()["outcome"],
+        "replayed"
+    );
+    // Listing fewer changed tickets still counts them all.
+    let ReplayOutcome::Replayed(one) = desk.replay(&new, None, since, 1).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (one.report.changed.len(), one.report.changed_tickets),
+        (1, 2)
+    );
+
+    let broken = pack(
+        dir.path(),
+        "broken",
+        &NEW.replace("set_priority: urgent", "set_priority: huge"),
+    );
+    match desk.replay(&broken, None, since, 50).await.unwrap() {
+        ReplayOutcome::Invalid(invalid) => {
+            assert_eq!(invalid.errors, 1);
+            let d = &invalid.diagnostics[0];
+            assert!(d.contains("rules.yaml:9:") && d.contains("huge"), "{d}");
+        }
+        other => panic!("{other:?}"),
+    }
+    for (rules, bots, field) in [
+        (dir.path().join("nowhere"), None, "rules"),
+        (new.join("rules.yaml"), None, "rules"),
+        (new.clone(), Some(dir.path().join("nowhere")), "bots"),
+    ] {
+        let e = desk
+            .replay(&rules, bots.as_deref(), since, 50)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_deref()),
+            (Code::InvalidRequest, Some(field))
+        );
+    }
+
+    // The store's 7 events, read up to a cap.
+    let store = &*desk.store;
+    for (cap, read, capped) in [(Some(3), 3, true), (Some(7), 7, false), (None, 7, false)] {
+        let mut pages = EventPages::new(store, since, cap);
+        let mut ids = Vec::new();
+        while let Some(page) = pages.next().await.unwrap() {
+            ids.extend(page.into_iter().map(|r| r.event.id));
+        }
+        assert_eq!((ids.len(), pages.capped()), (read, capped), "{cap:?}");
+        assert_eq!(ids[0], "e1", "in the order they were decided");
+    }
+    d.stop().await;
+}

@@ -1059,3 +1059,307 @@ async fn callers_over_their_limit_get_429_with_retry_after() {
     );
     d.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Explaining stored decisions, and the playground
+// ---------------------------------------------------------------------------------------------
+
+/// The example events, and follow-ups on their tickets, as a desk with Kari and Ola online
+/// gets them: new tickets routed round robin, messages on tickets decided before.
+fn explained_events() -> Vec<Value> {
+    let mut events: Vec<Value> = [
+        "outage-nb.json",
+        "refund-da.json",
+        "vip-invoice-ar.json",
+        "pending-en.json",
+        "chat-human-zh.json",
+        "spam.json",
+    ]
+    .into_iter()
+    .map(example)
+    .collect();
+    for (id, ticket, text) in [
+        ("evt-2001", "2001", "Where is my parcel?"),
+        (
+            "evt-2002",
+            "2002",
+            "Where is my parcel? It has been a week.",
+        ),
+    ] {
+        events.push(json!({ "id": id, "type": "ticket.created",
+            "ticket": { "id": ticket, "channel": "email", "customer": { "language": "en" } },
+            "message": { "text": text, "author": "customer" } }));
+    }
+    // On tickets decided before: only what changed is sent.
+    events.push(json!({ "id": "evt-2003", "type": "message.created",
+        "ticket": { "id": "2001" },
+        "message": { "text": "The site is down now too, I cannot log in.", "author": "customer" } }));
+    events.push(json!({ "id": "evt-1001-b", "type": "message.created",
+        "ticket": { "id": "1001" },
+        "message": { "text": "Takk, det virker igjen.", "author": "customer" } }));
+    events
+}
+
+async fn two_online(d: &Daemon) {
+    for agent in ["kari", "ola"] {
+        let (status, body) = d
+            .put(
+                &format!("/v1/agents/{agent}/status"),
+                &json!({"status": "online"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// A decision stored without its trace, explained afterwards, is the `?explain=true` answer
+/// the same event got from a twin daemon: the same rules with the same outcomes and failed
+/// conditions, the same routing candidates, the same actions, decided on the ticket its
+/// previous decision left and at its arrival time, though the clock has moved on since.
+#[tokio::test]
+async fn a_decision_explained_afterwards_is_the_one_explained_when_decided() {
+    let quiet = Daemon::start().await;
+    let told = Daemon::start().await;
+    two_online(&quiet).await;
+    two_online(&told).await;
+    let mut answers = Vec::new();
+    for (i, e) in explained_events().iter().enumerate() {
+        for d in [&quiet, &told] {
+            d.clock.set(t0() + Duration::minutes(i as i64));
+        }
+        let (status, body) = quiet.post("/v1/events", e).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("trace").is_none());
+        let (status, body) = told.post("/v1/events?explain=true", e).await;
+        assert_eq!(status, 200, "{body}");
+        answers.push(body);
+    }
+    let (_, config) = quiet.get("/v1/admin/config").await;
+    let hash = config["hash"].as_str().unwrap();
+    quiet.clock.set(t0() + Duration::days(3));
+    let routed = answers
+        .iter()
+        .filter(|a| {
+            a["trace"]["routing"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        })
+        .count();
+    assert!(routed >= 3, "routing is part of what is explained");
+
+    for told_answer in &answers {
+        let id = told_answer["event_id"].as_str().unwrap();
+        let (status, x) = quiet.get(&format!("/v1/decisions/{id}/explain")).await;
+        assert_eq!(status, 200, "{x}");
+        assert_eq!(x["event_id"], id);
+        assert_eq!(
+            (&x["recomputed"], &x["same_pack"], &x["differs"]),
+            (&json!(true), &json!(true), &json!(false)),
+            "{id}: {x}"
+        );
+        assert_eq!(
+            (x["decided_with"].as_str(), x["active_pack"].as_str()),
+            (Some(hash), Some(hash))
+        );
+        assert!(x.get("stored").is_none(), "{x}");
+        assert_eq!(x["trace"], told_answer["trace"], "{id}");
+        assert_eq!(x["actions"], told_answer["actions"], "{id}");
+        assert_eq!(x["trace"]["pack"], hash);
+        // The twin stored the trace: it is answered as stored.
+        let (status, stored) = told.get(&format!("/v1/decisions/{id}/explain")).await;
+        assert_eq!(status, 200);
+        assert_eq!(stored["recomputed"], false);
+        assert_eq!(stored["trace"], told_answer["trace"]);
+        assert_eq!(stored["received_at"], x["received_at"]);
+    }
+    let (status, body) = quiet.get("/v1/decisions/no-such-event/explain").await;
+    assert_eq!(
+        (status, &body["error"]["code"], &body["error"]["field"]),
+        (404, &json!("not_found"), &json!("event_id"))
+    );
+    quiet.stop().await;
+    told.stop().await;
+}
+
+const TAGGING: &str = r#"
+rules:
+  - name: refunds
+    on: [ticket.created, message.created]
+    when: { field: text, contains_any: [refund] }
+    then: [ { add_tags: [billing] } ]
+  - name: everything else
+    on: [ticket.created, message.created]
+    when: { not: { field: text, contains_any: [refund] } }
+    then: [ { add_tags: [other] } ]
+"#;
+
+/// A decision is explained by the pack that decided it while that pack is active; after a
+/// reload the explanation is the new pack's, and says so (`same_pack: false`, both hashes),
+/// with what the stored decision did where the new pack differs.
+#[tokio::test]
+async fn an_explanation_says_when_the_pack_is_not_the_one_that_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("pack.yaml"), TAGGING).unwrap();
+    let d = Daemon::with().rules(&rules).bots(None).start().await;
+    let event = |id: &str, text: &str| {
+        json!({ "id": id, "type": "ticket.created", "ticket": { "id": id },
+            "message": { "text": text } })
+    };
+    assert_eq!(
+        d.post("/v1/events", &event("q1", "a refund please"))
+            .await
+            .0,
+        200
+    );
+    let (_, told) = d
+        .post("/v1/events?explain=true", &event("q2", "hello"))
+        .await;
+    let (_, before) = d.get("/v1/admin/config").await;
+    let old = before["hash"].as_str().unwrap().to_string();
+    assert_eq!(told["trace"]["pack"], old.as_str());
+
+    let (_, x) = d.get("/v1/decisions/q1/explain").await;
+    assert_eq!(
+        (&x["same_pack"], &x["recomputed"], &x["differs"]),
+        (&json!(true), &json!(true), &json!(false))
+    );
+    assert_eq!(x["trace"]["fired"], json!(["refunds"]));
+
+    std::fs::write(
+        rules.join("pack.yaml"),
+        TAGGING.replace("[billing]", "[money]"),
+    )
+    .unwrap();
+    let (status, after) = d.post("/v1/admin/reload", &json!({})).await;
+    assert_eq!(status, 200, "{after}");
+    let new = after["hash"].as_str().unwrap().to_string();
+    assert_ne!(old, new);
+
+    let (_, x) = d.get("/v1/decisions/q1/explain").await;
+    assert_eq!(
+        (&x["same_pack"], &x["recomputed"], &x["differs"]),
+        (&json!(false), &json!(true), &json!(true)),
+        "{x}"
+    );
+    assert_eq!(
+        (x["decided_with"].as_str(), x["active_pack"].as_str()),
+        (Some(old.as_str()), Some(new.as_str()))
+    );
+    assert_eq!(
+        x["trace"]["pack"],
+        new.as_str(),
+        "computed by the active pack"
+    );
+    assert_eq!(
+        x["actions"],
+        json!([{ "type": "add_tags", "tags": ["money"] }])
+    );
+    assert_eq!(x["stored"]["rules"], json!(["refunds"]));
+    assert_eq!(
+        x["stored"]["actions"],
+        json!([{ "type": "add_tags", "tags": ["billing"] }])
+    );
+    // The same rules fire with other actions; the same actions would not differ.
+    let (_, x) = d.get("/v1/decisions/q2/explain").await;
+    assert_eq!(
+        (&x["same_pack"], &x["recomputed"], &x["decided_with"]),
+        (&json!(false), &json!(false), &json!(old)),
+        "stored with its trace: {x}"
+    );
+    assert_eq!(x["trace"], told["trace"]);
+    d.stop().await;
+}
+
+/// The playground decides an event against the active pack and the ticket as stored, with
+/// every rule's outcome, and changes nothing: no ticket, decision, timer or delivery. What it
+/// answers is what the event then gets. A viewer token may use it, and still change nothing
+/// else.
+#[tokio::test]
+async fn the_playground_decides_and_stores_nothing() {
+    let mut d = Daemon::with()
+        .tokens(&["adm1n"])
+        .viewer_tokens(&["v1ewer"])
+        .start()
+        .await;
+    d.token = Some("adm1n".into());
+    two_online(&d).await;
+    let (_, config) = d.get("/v1/admin/config").await;
+    d.token = Some("v1ewer".into());
+
+    let created = example("outage-nb.json");
+    let (status, tried) = d.post("/v1/playground", &created).await;
+    assert_eq!(status, 200, "{tried}");
+    assert_eq!(tried["pack"], config["hash"]);
+    assert_eq!(tried["known_ticket"], false);
+    assert_eq!(tried["now"], json!(t0()));
+    assert!(
+        tried["trace"]["rules"].as_array().unwrap().len() > 5,
+        "every rule: {tried}"
+    );
+    assert_eq!(tried["ticket"]["priority"], "urgent");
+    assert!(!tried["timers"].as_array().unwrap().is_empty(), "{tried}");
+    // Nothing was kept: no ticket, decision, delivery or load.
+    assert_eq!(d.get("/v1/tickets/1001").await.0, 404);
+    assert_eq!(d.get("/v1/decisions?ticket=1001").await.1, json!([]));
+    assert_eq!(d.get("/v1/outbox").await.1, json!([]));
+    assert_eq!(d.get("/v1/decisions/evt-1001/explain").await.0, 404);
+    let (_, agents) = d.get("/v1/agents").await;
+    assert!(
+        agents
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["open"]["total"] == 0),
+        "{agents}"
+    );
+    // The viewer may not send the event itself.
+    let (status, body) = d.post("/v1/events", &created).await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")));
+    // Bad events are refused as `POST /v1/events` refuses them.
+    let (status, body) = d
+        .post(
+            "/v1/playground",
+            &json!({"id": "", "type": "ticket.created", "ticket": {"id": "1"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("invalid_event"))
+    );
+    let (status, body) = d
+        .post(
+            "/v1/playground",
+            &json!({"id": "x", "type": "ticket.made", "ticket": {"id": "1"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (422, &json!("type")),
+        "{body}"
+    );
+
+    // What it answered is what the event gets, routing included.
+    d.token = Some("adm1n".into());
+    let (_, decided) = d.post("/v1/events?explain=true", &created).await;
+    for field in ["actions", "ticket", "timers", "trace"] {
+        assert_eq!(tried[field], decided[field], "{field}");
+    }
+    // On a known ticket: decided on the ticket as stored.
+    d.token = Some("v1ewer".into());
+    let follow_up = json!({ "id": "evt-1001-b", "type": "message.created", "ticket": { "id": "1001" },
+        "message": { "text": "Kan dere svare snart?", "author": "customer" } });
+    let (status, tried) = d.post("/v1/playground", &follow_up).await;
+    assert_eq!(status, 200, "{tried}");
+    assert_eq!(tried["known_ticket"], true);
+    assert_eq!(
+        tried["ticket"]["priority"], "urgent",
+        "kept from the stored ticket"
+    );
+    assert_eq!(tried["ticket"]["assignee"], decided["ticket"]["assignee"]);
+    let (_, rec) = d.get("/v1/tickets/1001").await;
+    assert_eq!(rec["version"], 1, "the stored ticket is unchanged");
+    assert_eq!(d.get("/v1/decisions/evt-1001-b/explain").await.0, 404);
+    d.stop().await;
+}

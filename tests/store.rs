@@ -1889,6 +1889,54 @@ async fn events_read_back_with_their_ticket_as_sent(s: Arc<dyn Store>) {
     assert_eq!(later.len(), 1);
 }
 
+/// One event is read back by its id, as a page reads it; the ticket it was decided on is the
+/// one the ticket's previous decision (in decided order, not arrival time) left, and none for
+/// its first event or for another ticket's.
+async fn one_event_and_the_ticket_it_was_decided_on(s: Arc<dyn Store>) {
+    let calls = Arc::<AtomicUsize>::default();
+    let apply = |e: Event, tag: &str, at: DateTime<Utc>| {
+        let (s, calls, tag) = (s.clone(), calls.clone(), tag.to_string());
+        async move {
+            let decide = decide(&e, Plan::tag(&tag), calls);
+            s.apply(e.clone(), store::fingerprint(&e), at, decide)
+                .await
+                .unwrap()
+        }
+    };
+    // Decided in this order, though the second arrived (by its time) before the first.
+    apply(event("a1", EventType::TicketCreated, "A"), "one", t0()).await;
+    apply(msg("b1", "B"), "b", t0() - secs(30)).await;
+    apply(msg("a2", "A"), "two", t0() - secs(10)).await;
+    apply(msg("a3", "A"), "three", t0() + secs(5)).await;
+
+    assert!(s.event("nope").await.unwrap().is_none());
+    let a2 = s.event("a2").await.unwrap().expect("a2 is stored");
+    let page = s.events_page(0, t0() - secs(60), 10).await.unwrap();
+    let paged = page.iter().find(|r| r.event.id == "a2").unwrap();
+    assert_eq!(&a2, paged, "read as a page reads it");
+    assert_eq!(a2.received_at, t0() - secs(10));
+    assert_eq!(a2.decision.trace.fired, ["tag two"]);
+
+    let tags = |t: Option<Ticket>| t.map(|t| t.tags);
+    assert_eq!(
+        tags(s.ticket_before("A", a2.seq).await.unwrap()),
+        Some(vec!["one".to_string()])
+    );
+    let a3 = s.event("a3").await.unwrap().unwrap();
+    assert_eq!(
+        tags(s.ticket_before("A", a3.seq).await.unwrap()),
+        Some(vec!["one".to_string(), "two".to_string()])
+    );
+    let a1 = s.event("a1").await.unwrap().unwrap();
+    assert_eq!(s.ticket_before("A", a1.seq).await.unwrap(), None, "first");
+    let b1 = s.event("b1").await.unwrap().unwrap();
+    assert_eq!(s.ticket_before("B", b1.seq).await.unwrap(), None);
+    assert_eq!(
+        tags(s.ticket_before("B", a3.seq).await.unwrap()),
+        Some(vec!["b".to_string()])
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // KPI reports and their day rollups
 // ---------------------------------------------------------------------------------------------
@@ -2064,6 +2112,7 @@ suite! {
         response_samples_recorded_once,
         chat_answers_kept_by_message_id,
         events_read_back_with_their_ticket_as_sent,
+        one_event_and_the_ticket_it_was_decided_on,
         kpi_rollups_follow_their_facts,
     ],
     two: [

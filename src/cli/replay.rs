@@ -15,6 +15,7 @@ use super::load;
 use super::store::{runtime, StoreArg};
 use crate::engine::Decision;
 use crate::replay::{self, Recorded, Replay};
+use crate::service::replay::EventPages;
 use crate::service::reports::parse_time;
 
 /// Arguments of `replay`.
@@ -46,9 +47,6 @@ pub struct Args {
     #[arg(long, env = "FRONTDESK_CSAT_SECRET", hide_env_values = true)]
     csat_secret: Option<String>,
 }
-
-/// Events read from the store per page.
-const PAGE: u32 = 2_000;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A pack that does not compile: every diagnostic (printed by `load`), nothing run.
@@ -99,18 +97,10 @@ fn from_store(
 ) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = store.open().await?;
-        let mut after = 0;
-        loop {
-            let page = store.events_page(after, since, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for r in page {
-                replay.feed(Recorded {
-                    received_at: r.received_at,
-                    event: r.event,
-                    sent: r.sent,
-                    decision: r.decision,
-                });
+        let mut pages = EventPages::new(&*store, since, None);
+        while let Some(page) = pages.next().await? {
+            for rec in page {
+                replay.feed(rec);
             }
         }
         store.close().await;

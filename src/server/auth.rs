@@ -1,8 +1,11 @@
 //! Bearer tokens for `/v1/*`. Tokens are kept only as SHA-256 hashes and compared in constant
-//! time. An API token may do everything; a viewer token may read (`GET`) and change nothing; a
-//! chat token (the one a chat widget shows to the browser) may only chat as a customer.
+//! time. An API token may do everything; a viewer token may read (`GET`, and try events in the
+//! playground) and change nothing; a chat token (the one a chat widget shows to the browser) may only chat as a customer.
 
 use sha2::{Digest, Sha256};
+
+/// The one route a viewer token may `POST` to: it decides an event without storing anything.
+pub(crate) const PLAYGROUND: &str = "/v1/playground";
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +23,11 @@ impl Role {
     pub fn allows(self, method: &http::Method, path: &str) -> bool {
         match self {
             Role::Admin => true,
-            Role::Viewer => matches!(*method, http::Method::GET | http::Method::HEAD),
+            // The playground decides an event and changes nothing.
+            Role::Viewer => {
+                matches!(*method, http::Method::GET | http::Method::HEAD)
+                    || (*method == http::Method::POST && path == PLAYGROUND)
+            }
             // Opening a chat, its transcript and live stream, the customer's messages, the
             // address for the answer, closing it; not a person's messages.
             Role::Chat => {
@@ -183,6 +190,20 @@ mod tests {
         assert!(v.allows(&Method::GET, "/v1/tickets/T1"));
         assert!(!v.allows(&Method::POST, "/v1/events"));
         assert!(!v.allows(&Method::PUT, "/v1/agents/kari/status"));
+        // The playground changes nothing: a viewer may try events there, and nowhere else.
+        assert!(v.allows(&Method::POST, "/v1/playground"));
+        assert!(v.allows(&Method::GET, "/v1/decisions/e1/explain"));
+        for (m, p) in [
+            (Method::PUT, "/v1/playground"),
+            (Method::DELETE, "/v1/playground"),
+            (Method::POST, "/v1/playground/x"),
+            (Method::POST, "/v1/playgroundx"),
+            (Method::POST, "/v1/outbox/o1/redeliver"),
+            (Method::POST, "/v1/admin/reload"),
+        ] {
+            assert!(!v.allows(&m, p), "{m} {p}");
+        }
+        assert!(!Role::Chat.allows(&Method::POST, "/v1/playground"));
         let c = Role::Chat;
         for (m, p) in [
             (Method::POST, "/v1/chat/sessions"),

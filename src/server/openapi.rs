@@ -5,6 +5,7 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
+use super::auth::Role;
 use super::chat::{EventsQuery, StatsQuery};
 use super::routes::{DecisionsQuery, EventQuery, InboundQuery, OutboxQuery};
 use crate::model::Event;
@@ -16,6 +17,7 @@ use crate::service::chat::{
     LeaveContact, NewChat, Transcript,
 };
 use crate::service::csat::Rated;
+use crate::service::explain::{Explained, TryOut};
 use crate::service::{Code, ConfigInfo, EventResponse};
 use crate::store::{AuditRow, ChatStats, OutboxRow, TicketRecord};
 
@@ -28,6 +30,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/inbound/zendesk"),
     ("get", "/v1/tickets/{id}"),
     ("get", "/v1/decisions"),
+    ("get", "/v1/decisions/{event_id}/explain"),
+    ("post", "/v1/playground"),
     ("get", "/v1/outbox"),
     ("post", "/v1/outbox/{id}/redeliver"),
     ("get", "/v1/agents"),
@@ -374,6 +378,24 @@ pub fn document_for(security: &Security) -> Value {
                     ..Takes::default()
                 },
             ),
+            "/v1/decisions/{event_id}/explain" => op(
+                "A stored decision with every rule's outcome: as stored when decided with `?explain=true`, else explained again by the active pack (`same_pack` says whether that pack decided it)",
+                s.out::<Explained>(),
+                Takes {
+                    params: vec![path_param("event_id")],
+                    errors: &[404, 503],
+                    ..Takes::default()
+                },
+            ),
+            "/v1/playground" => op(
+                "Try an event against the active rules and the ticket as stored: the actions, the ticket after, the timers and every rule's outcome; nothing is stored, sent or routed (viewer tokens may call it)",
+                s.out::<TryOut>(),
+                Takes {
+                    body: Some(event.clone()),
+                    errors: &[503],
+                    ..Takes::default()
+                },
+            ),
             "/v1/reports/kpis" => {
                 // Read by `reports::parse_query`, which also refuses unknown and repeated
                 // parameters; its time forms are not a type, so they are written here.
@@ -610,8 +632,10 @@ pub fn document_for(security: &Security) -> Value {
         if tokens || inbound.is_some_and(|a| security.signed.contains(&a)) {
             operation["responses"]["401"] = error_response();
         }
-        // A viewer token may only read.
-        if tokens && *method != "get" {
+        // A viewer token may only read (and try events in the playground).
+        let viewer = http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .is_ok_and(|m| Role::Viewer.allows(&m, path));
+        if tokens && !viewer {
             operation["responses"]["403"] = error_response();
         }
         if security.rate_limited && path.starts_with("/v1/") {

@@ -20,8 +20,8 @@ use super::auth::Role;
 use super::extract::{body, parse_json, require_json, Limit, Query};
 use super::{agents, chat, csat, openapi, AppError, AppState, Options};
 use crate::adapters::{self, AdapterError, Inbound, Translated};
-use crate::model::Event;
-use crate::service::{metrics, reload, reports, Code, ConfigInfo, EventResponse};
+use crate::service::explain::{Explained, TryOut};
+use crate::service::{self, metrics, reload, reports, Code, ConfigInfo, EventResponse};
 use crate::store::{AuditQuery, AuditRow, OutboxRow, TicketRecord};
 
 /// Builds the router with its middleware.
@@ -31,6 +31,8 @@ pub fn router(state: Arc<AppState>, opts: &Options) -> Router {
         .route("/v1/events", post(post_event))
         .route("/v1/tickets/{id}", get(get_ticket))
         .route("/v1/decisions", get(get_decisions))
+        .route("/v1/decisions/{event_id}/explain", get(get_explain))
+        .route("/v1/playground", post(post_playground))
         .route("/v1/outbox", get(get_outbox))
         .route("/v1/outbox/{id}/redeliver", post(post_redeliver))
         .route("/v1/agents", get(agents::get_agents))
@@ -207,15 +209,7 @@ async fn post_event(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EventResponse>, AppError> {
     require_json(&headers)?;
-    let value = parse_json(&body(bytes)?)?;
-    let patch = value.get("ticket").cloned();
-    let event = Event::from_value(value).map_err(|e| AppError::invalid_event(&e))?;
-    if event.id.trim().is_empty() {
-        return Err(AppError::invalid_event("id: must not be empty"));
-    }
-    if event.ticket.id.trim().is_empty() {
-        return Err(AppError::invalid_event("ticket.id: must not be empty"));
-    }
+    let (event, patch) = service::read_event(parse_json(&body(bytes)?)?)?;
     let applied = state.desk.process(event, patch, q.explain).await?;
     Ok(Json(EventResponse::new(applied, q.explain)))
 }
@@ -321,6 +315,23 @@ async fn get_decisions(
         limit: q.limit.map(|l| l.0),
     };
     Ok(Json(state.desk.audit(&q).await?))
+}
+
+async fn get_explain(
+    State(state): State<Arc<AppState>>,
+    Path(event_id): Path<String>,
+) -> Result<Json<Explained>, AppError> {
+    Ok(Json(state.desk.explain_event(&event_id).await?))
+}
+
+async fn post_playground(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<TryOut>, AppError> {
+    require_json(&headers)?;
+    let value = parse_json(&body(bytes)?)?;
+    Ok(Json(state.desk.try_event(value).await?))
 }
 
 /// The states of outbox rows.

@@ -4,8 +4,9 @@
 //! place that sequences store calls: processing an event ([`Desk::process`], the one path of
 //! every event into frontdesk), a chat turn ([`chat`]), firing timers, running cron
 //! occurrences and delivering the outbox ([`scheduler`]), offering queued tickets to agents
-//! ([`agents`]), reading agents' presence from Chatwoot ([`presence`]), and reloading the
-//! pack ([`reload`]). Every call returns [`Error`], whose [`Code`] the HTTP layer turns into a
+//! ([`agents`]), reading agents' presence from Chatwoot ([`presence`]), reloading the pack
+//! ([`reload`]), explaining stored decisions and trying events ([`explain`]), and replaying the
+//! store against a candidate pack ([`replay`]). Every call returns [`Error`], whose [`Code`] the HTTP layer turns into a
 //! status; nothing here knows a request or a response.
 //!
 //! ```text
@@ -20,9 +21,11 @@ pub mod chat;
 mod clock;
 pub mod csat;
 mod error;
+pub mod explain;
 pub(crate) mod metrics;
 pub mod presence;
 pub(crate) mod reload;
+pub mod replay;
 pub mod reports;
 pub(crate) mod scheduler;
 
@@ -298,25 +301,10 @@ impl Desk {
         let freed = Arc::new(std::sync::Mutex::new(Vec::new()));
         let now = self.clock.now();
         let fingerprint = store::fingerprint(&event);
-        if event.occurred_at.is_none() {
-            event.occurred_at = Some(now);
-        }
+        let patch = accept(&mut event, patch, now);
         let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
         let started = std::time::Instant::now();
         let kind = event.kind;
-        // frontdesk keeps `ticket.sla`, `ticket.stats` and `ticket.csat` itself: what a caller
-        // sends there is not taken over.
-        let patch = patch.map(|mut p| {
-            if let Some(obj) = p.as_object_mut() {
-                for kept in KEPT {
-                    obj.remove(*kept);
-                }
-            }
-            p
-        });
-        event.ticket.sla = None;
-        event.ticket.stats = None;
-        event.ticket.csat = None;
         let measured = self.measured.load_full();
         let csat_secret = self.csat_secret.clone();
         let decide: store::RoutedDecideFn = {
@@ -508,6 +496,45 @@ impl Desk {
             tracing::warn!(error = %e, "cannot read the measured first responses; keeping the last ones");
         }
     }
+}
+
+/// Reads an event as `POST /v1/events` takes it (the playground too): the event, and its
+/// ticket exactly as the caller sent it, so that fields it leaves out keep their stored values.
+/// A body that is no valid event is `invalid_event`, naming the failing field.
+pub fn read_event(value: serde_json::Value) -> Result<(Event, Option<serde_json::Value>), Error> {
+    let patch = value.get("ticket").cloned();
+    let event = Event::from_value(value).map_err(|e| Error::invalid_event(&e))?;
+    if event.id.trim().is_empty() {
+        return Err(Error::invalid_event("id: must not be empty"));
+    }
+    if event.ticket.id.trim().is_empty() {
+        return Err(Error::invalid_event("ticket.id: must not be empty"));
+    }
+    Ok((event, patch))
+}
+
+/// An event as it is decided: it happened at `now` unless it says when, and frontdesk keeps
+/// `ticket.sla`, `ticket.stats` and `ticket.csat` itself, so what a caller sends there (in the
+/// event's ticket or the patch) is not taken over. Returns the patch.
+fn accept(
+    event: &mut Event,
+    patch: Option<serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Option<serde_json::Value> {
+    if event.occurred_at.is_none() {
+        event.occurred_at = Some(now);
+    }
+    event.ticket.sla = None;
+    event.ticket.stats = None;
+    event.ticket.csat = None;
+    patch.map(|mut p| {
+        if let Some(obj) = p.as_object_mut() {
+            for kept in KEPT {
+                obj.remove(*kept);
+            }
+        }
+        p
+    })
 }
 
 /// The answer to an event.

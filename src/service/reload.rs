@@ -55,7 +55,7 @@ fn hash_pack(dir: &Path) -> String {
 }
 
 /// The pack's hash: its rules directory and, when it has one, its bots directory.
-fn hash_dirs(rules: &Path, bots: Option<&Path>) -> String {
+pub(crate) fn hash_dirs(rules: &Path, bots: Option<&Path>) -> String {
     match bots {
         None => hash_pack(rules),
         Some(bots) => {
@@ -79,6 +79,8 @@ pub async fn load(
     tokio::task::spawn_blocking(move || {
         let config = Config::load_with_bots(&dir, bots.as_deref())?;
         let hash = hash_dirs(&dir, bots.as_deref());
+        // Every decision of the pack names it.
+        let config = config.with_pack(hash.clone());
         Ok(Loaded {
             config,
             hash,

@@ -418,6 +418,14 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// One recorded event and the decision it got, by its id.
+    async fn event(&self, id: &str) -> Result<Option<RecordedEvent>, StoreError>;
+
+    /// Ticket `ticket` as the decision before its event `seq` (a [`RecordedEvent::seq`]) left
+    /// it, in the order its events were decided: the ticket that event was decided on.
+    /// `None` when no event of the ticket was decided before it.
+    async fn ticket_before(&self, ticket: &str, seq: i64) -> Result<Option<Ticket>, StoreError>;
+
     /// Recent measured first responses: `(queue, priority, seconds)` of the samples met at
     /// `since` or later, the newest `per_key` of each queue and priority.
     async fn response_samples(

@@ -295,6 +295,19 @@ fn audit_row(r: &dyn Row) -> Result<AuditRow, StoreError> {
 }
 
 /// `id, event_id, ticket_id, action, target, state, attempts, next_at, last_error`
+/// A row of [`sql::EVENTS_PAGE`] or [`sql::EVENT`].
+fn recorded_row(r: &dyn Row) -> Result<RecordedEvent, StoreError> {
+    let (event, sent) = plan::read_recorded_event(serde_json::from_str(r.text(2)?)?)
+        .map_err(StoreError::Corrupt)?;
+    Ok(RecordedEvent {
+        seq: r.int(0)?,
+        received_at: r.time(1)?,
+        event,
+        sent,
+        decision: serde_json::from_str(r.text(3)?)?,
+    })
+}
+
 fn outbox_row(r: &dyn Row) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
         id: r.string(0)?,
@@ -695,18 +708,25 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let args = [Arg::Int(after), Arg::Time(since), Arg::Int(limit.into())];
         self.0
-            .fetch(On::Read, &sql::EVENTS_PAGE, &args, |r| {
-                let (event, sent) = plan::read_recorded_event(serde_json::from_str(r.text(2)?)?)
-                    .map_err(StoreError::Corrupt)?;
-                Ok(RecordedEvent {
-                    seq: r.int(0)?,
-                    received_at: r.time(1)?,
-                    event,
-                    sent,
-                    decision: serde_json::from_str(r.text(3)?)?,
-                })
-            })
+            .fetch(On::Read, &sql::EVENTS_PAGE, &args, recorded_row)
             .await
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<RecordedEvent>, StoreError> {
+        self.0
+            .first(On::Read, &sql::EVENT, &[Arg::Text(id)], recorded_row)
+            .await
+    }
+
+    async fn ticket_before(&self, ticket: &str, seq: i64) -> Result<Option<Ticket>, StoreError> {
+        let args = [Arg::Text(ticket), Arg::Int(seq)];
+        let decision = self
+            .0
+            .first(On::Read, &sql::DECISION_BEFORE, &args, |r| {
+                Ok(serde_json::from_str::<crate::engine::Decision>(r.text(0)?)?)
+            })
+            .await?;
+        Ok(decision.map(|d| d.ticket))
     }
 
     async fn response_samples(

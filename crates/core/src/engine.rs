@@ -98,6 +98,10 @@ pub struct Context {
 /// How the rules went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Trace {
+    /// The hash of the pack that decided (`GET /v1/admin/config`'s `hash`), when the pack was
+    /// loaded by the daemon; absent in decisions stored before packs were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<String>,
     /// Names of the rules that fired, in order.
     pub fired: Vec<String>,
     /// Every rule with its outcome (only when explained).
@@ -364,6 +368,7 @@ fn run(
         fired_actions: Vec::new(),
     };
     let mut trace = Trace {
+        pack: config.pack.clone(),
         keywords: texts
             .forms
             .iter()

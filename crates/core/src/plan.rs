@@ -204,9 +204,26 @@ pub fn stale_timer_decision(event: &Event, ticket: Ticket, state: &str) -> Decis
             .as_ref()
             .map_or_else(String::new, |t| format!("timer {}", t.name)),
         path: String::new(),
-        message: format!("the timer is {state}; nothing to do"),
+        message: format!("the timer is {state}{NOTHING_TO_DO}"),
     });
     d
+}
+
+/// How the message of a [`stale_timer_decision`] ends.
+const NOTHING_TO_DO: &str = "; nothing to do";
+
+/// Whether `decision`, stored for `event`, is a [`stale_timer_decision`]: the timer was no
+/// longer pending when it fired, so no rule ran and there is nothing to decide again.
+pub fn is_stale_timer_decision(event: &Event, decision: &Decision) -> bool {
+    let [only] = decision.trace.errors.as_slice() else {
+        return false;
+    };
+    firing(event).is_some()
+        && decision.trace.fired.is_empty()
+        && decision.actions.is_empty()
+        && only.path.is_empty()
+        && only.message.starts_with("the timer is ")
+        && only.message.ends_with(NOTHING_TO_DO)
 }
 
 /// What an event comes to, once the store has read what it holds for it.
@@ -1010,6 +1027,18 @@ mod tests {
         assert_eq!(
             d.trace.errors[0].message,
             "the timer is cancelled; nothing to do"
+        );
+        // Read back, it is told from a decision the timer's rules made.
+        let read: Decision = serde_json::from_str(&serde_json::to_string(d).unwrap()).unwrap();
+        assert!(is_stale_timer_decision(&e, &read));
+        let mut ran = decision(&e, read.ticket.clone());
+        assert!(!is_stale_timer_decision(&e, &ran), "no error");
+        ran.trace.errors = read.trace.errors.clone();
+        ran.trace.fired.push("timer nudge".into());
+        assert!(!is_stale_timer_decision(&e, &ran), "a rule fired");
+        assert!(
+            !is_stale_timer_decision(&event("e1", "ticket.updated"), &read),
+            "not a timer"
         );
         // Without a stored ticket, the event's.
         let stored = Stored {

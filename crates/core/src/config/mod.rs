@@ -97,6 +97,9 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     /// Warnings found while compiling.
     pub warnings: Vec<Diagnostic>,
+    /// The hash of the files the pack was compiled from, when its loader named one
+    /// ([`Config::with_pack`]); every decision records it in `trace.pack`.
+    pub(crate) pack: Option<String>,
 }
 
 /// The bots directory a rules directory goes with when none is named: `bots/` beside it
@@ -420,7 +423,20 @@ impl Config {
             tests,
             files,
             warnings,
+            pack: None,
         }
+    }
+
+    /// The same pack, named by `hash` (the daemon's hash of the pack's files): the decisions
+    /// it makes record the hash in `trace.pack`, so a decision names the pack that made it.
+    pub fn with_pack(mut self, hash: impl Into<String>) -> Config {
+        self.pack = Some(hash.into());
+        self
+    }
+
+    /// The hash the pack was named by ([`Config::with_pack`]), if any.
+    pub fn pack(&self) -> Option<&str> {
+        self.pack.as_deref()
     }
 
     /// Rule names in evaluation order.

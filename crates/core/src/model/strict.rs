@@ -37,14 +37,16 @@ fn unexpected(value: &Value) -> de::Unexpected<'_> {
     }
 }
 
-/// A float with no fraction, as the integer it is (when it fits an `i64` or `u64`).
+/// A float with no fraction, as the integer it is (when it fits an `i64` or `u64`). Both ends
+/// are left out: `i64::MIN` and `u64::MAX + 1` are where the integers written beyond either end
+/// round to (an integer that fits is never read as a float).
 fn integral(n: &Number) -> Option<Value> {
     let f = n.as_f64()?;
     if n.is_f64() && f.fract() == 0.0 {
         if f >= 0.0 && f < u64::MAX as f64 {
             return Some(Value::from(f as u64));
         }
-        if f < 0.0 && f >= i64::MIN as f64 {
+        if f < 0.0 && f > i64::MIN as f64 {
             return Some(Value::from(f as i64));
         }
     }
@@ -339,6 +341,26 @@ mod tests {
             let e = read(json!({ "inner": { "count": bad } })).unwrap_err();
             assert!(e.starts_with("inner.count:"), "{e}");
         }
+    }
+
+    #[test]
+    fn integers_written_beyond_either_end_are_refused() {
+        let number = |text: &str| match serde_json::from_str::<Value>(text).unwrap() {
+            Value::Number(n) => n,
+            other => panic!("{other}"),
+        };
+        for beyond in [
+            "-9223372036854775809",
+            "-9223372036854776000",
+            "18446744073709551616",
+        ] {
+            assert_eq!(integral(&number(beyond)), None, "{beyond}");
+        }
+        assert_eq!(
+            integral(&number("-9223372036854773760.0")),
+            Some(Value::from(-9_223_372_036_854_773_760_i64))
+        );
+        assert_eq!(integral(&number("12.0")), Some(Value::from(12_u64)));
     }
 
     #[test]

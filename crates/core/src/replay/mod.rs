@@ -42,6 +42,7 @@ use crate::measured::{self, Measured, MeasuredSettings, Sample};
 use crate::model::{Action, AssignTarget, Event, EventType, Metric, Named, Priority, Ticket};
 use crate::model::{TimerRef, TimerSpec};
 use crate::plan::{self, load_slot, TimerOp};
+use crate::routing::RoutingState;
 
 pub use report::{ChangedTicket, Count, KpiDeltas, ReplayReport, RuleCount, Share};
 pub use text::{diff, summary, text, Line};
@@ -94,6 +95,18 @@ pub fn record(
             }
         })
         .collect()
+}
+
+/// The routing state to decide a recorded event again with, on its own: what its decision's
+/// routing traces show of the desk ([`Replay`] reads a window of them the same way). Agents
+/// passed over as offline or away have that status, the others count as online; each agent
+/// the decision considered has the open tickets it saw (without this ticket's own, as the
+/// store leaves it out); where it picked an agent round-robin, the cursor stands just before
+/// that agent, so the same pack picks the same one.
+pub fn recorded_routing(roster: &crate::routing::Roster, decision: &Decision) -> RoutingState {
+    let mut desk = desk::Desk::new(roster);
+    desk.observe(roster, decision, &None);
+    desk.state_for(&None)
 }
 
 /// How a replay runs.

@@ -339,6 +339,57 @@ fn routing_decides_with_the_desk_the_recording_shows() {
 }
 
 #[test]
+fn a_recorded_decision_shows_the_desk_it_was_routed_with() {
+    let config = pack(ROUTING);
+    let agent = |status, open: u32| {
+        let mut state = AgentState {
+            status,
+            open: Default::default(),
+        };
+        state.open.add_total(open);
+        state
+    };
+    // Round robin stood at `b`; `a` is offline, `c` has two open tickets.
+    let mut desk = RoutingState::default();
+    desk.agents
+        .insert("a".into(), agent(AgentStatus::Offline, 0));
+    desk.agents
+        .insert("b".into(), agent(AgentStatus::Online, 0));
+    desk.agents
+        .insert("c".into(), agent(AgentStatus::Online, 2));
+    desk.last_assigned.insert("support".into(), "b".into());
+    let recorded = record(
+        &config,
+        &mut desk,
+        vec![(
+            at("10:00"),
+            event("c1", "ticket.created", json!({"id": "T1"}), Some("help")),
+        )],
+    );
+    let d = &recorded[0].decision;
+    assert_eq!(d.ticket.assignee.as_deref(), Some("c"));
+
+    let state = recorded_routing(config.roster(), d);
+    let status = |id: &str| state.agents[id].status;
+    assert_eq!(status("a"), AgentStatus::Offline);
+    assert_eq!(status("c"), AgentStatus::Online);
+    assert_eq!(state.agents["c"].open.total, 2);
+    // Decided again with it, the event goes to the same agent, with the same trace.
+    let rec = &recorded[0];
+    let ev = plan::prepare(None, &rec.event, Some(&rec.sent));
+    let ctx = Context {
+        routing: state,
+        ..Context::default()
+    };
+    let again = engine::decide_with(&config, &ctx, &ev.ticket, &ev, rec.received_at);
+    assert_eq!(again.ticket.assignee, d.ticket.assignee);
+    assert_eq!(again.trace.routing, d.trace.routing);
+    // Without it, nobody is online.
+    let alone = engine::decide(&config, &ev.ticket, &ev, rec.received_at);
+    assert_ne!(alone.ticket.assignee, d.ticket.assignee);
+}
+
+#[test]
 fn the_diff_keeps_what_both_have_in_order() {
     let tag = |t: &str| Action::AddTags {
         tags: vec![t.into()],
