@@ -11,6 +11,7 @@
 mod assets;
 mod pages;
 pub mod session;
+mod tools;
 
 use std::sync::{Arc, OnceLock};
 
@@ -57,6 +58,11 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/console/bots/{bot}/suggestion", get(pages::suggestion))
         .route("/console/rules", get(pages::rules))
         .route("/console/rules/reload", post(pages::reload))
+        .route("/console/playground", post(tools::playground))
+        .route(
+            "/console/replay",
+            get(tools::replay_form).post(tools::replay),
+        )
         .route("/console/logout", post(pages::logout))
         .route(
             "/console/{*rest}",
@@ -218,7 +224,9 @@ fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+        // Optional fields are left out of the JSON the pages read (`skip_serializing_if`), so
+        // a missing value renders as nothing; the tests read the pages for what must be there.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
         for (name, source) in pages::TEMPLATES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("console template {name}: {e}"));
@@ -242,9 +250,15 @@ fn render(name: &str, ctx: impl Serialize) -> Result<Page, Fail> {
     let tmpl = templates()
         .get_template(name)
         .map_err(|e| Fail::internal(format!("template {name}: {e}")))?;
-    tmpl.render(ctx)
-        .map(Page)
-        .map_err(|e| Fail::internal(format!("template {name}: {e:#}")))
+    tmpl.render(ctx).map(Page).map_err(|e| {
+        let mut why = format!("template {name}: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            why.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        Fail::internal(why)
+    })
 }
 
 /// A page that could not be shown: its status and what the page says.

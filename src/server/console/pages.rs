@@ -36,6 +36,17 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("agent_row.html", include_str!("templates/agent_row.html")),
     ("bots.html", include_str!("templates/bots.html")),
     ("rules.html", include_str!("templates/rules.html")),
+    ("trace.html", include_str!("templates/trace.html")),
+    ("explain.html", include_str!("templates/explain.html")),
+    (
+        "playground_result.html",
+        include_str!("templates/playground_result.html"),
+    ),
+    ("replay.html", include_str!("templates/replay.html")),
+    (
+        "replay_result.html",
+        include_str!("templates/replay_result.html"),
+    ),
 ];
 
 /// The filters templates use: `duration` (seconds as "1 h 5 min"), `pct` (a share as

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::pages::{action_kind, action_summary, layout};
 use super::session::Session;
 use super::{render, Fail, Page};
-use crate::replay::text::{diff, Line};
+use crate::replay::{diff, summary, Line};
 use crate::server::AppState;
 use crate::service::replay::ReplayOutcome;
 
@@ -94,7 +94,8 @@ pub(super) struct ReplayForm {
 /// (a checkout with `rules/`, `bots/` and the candidates beside them), so the console cannot
 /// be made to read any directory of the server.
 fn candidates_root(state: &AppState) -> PathBuf {
-    let rules = std::fs::canonicalize(&state.desk.rules).unwrap_or_else(|_| state.desk.rules.clone());
+    let rules =
+        std::fs::canonicalize(&state.desk.rules).unwrap_or_else(|_| state.desk.rules.clone());
     rules.parent().map_or(rules.clone(), Path::to_path_buf)
 }
 
@@ -110,8 +111,7 @@ fn candidate(root: &Path, named: &str, field: &str) -> Result<PathBuf, String> {
     } else {
         root.join(named)
     };
-    let real = std::fs::canonicalize(&path)
-        .map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let real = std::fs::canonicalize(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
     if !real.is_dir() {
         return Err(format!("`{}` is not a directory.", path.display()));
     }
@@ -169,7 +169,11 @@ pub(super) async fn replay(
         Err(e) => return answer(e.message),
     };
     tracing::info!(candidate = %rules.display(), %since, "replay asked for in the console");
-    match state.desk.replay(&rules, bots.as_deref(), since, 50).await? {
+    match state
+        .desk
+        .replay(&rules, bots.as_deref(), since, 50)
+        .await?
+    {
         ReplayOutcome::Invalid(bad) => render(
             "replay_result.html",
             json!({"invalid": bad, "candidate_dir": rules.display().to_string()}),
@@ -183,9 +187,9 @@ pub(super) async fn replay(
                     let lines: Vec<Value> = diff(&t.before, &t.after)
                         .into_iter()
                         .map(|l| match l {
-                            Line::Same(a) => json!({"sign": " ", "text": crate::replay::text::summary(a)}),
-                            Line::Removed(a) => json!({"sign": "-", "text": crate::replay::text::summary(a)}),
-                            Line::Added(a) => json!({"sign": "+", "text": crate::replay::text::summary(a)}),
+                            Line::Same(a) => json!({"sign": " ", "text": summary(a)}),
+                            Line::Removed(a) => json!({"sign": "-", "text": summary(a)}),
+                            Line::Added(a) => json!({"sign": "+", "text": summary(a)}),
                         })
                         .collect();
                     json!({"ticket_id": t.ticket, "lines": lines})
@@ -196,7 +200,7 @@ pub(super) async fn replay(
                 json!({
                     "done": done,
                     "changed": changed,
-                    "text": crate::replay::text::text(&done.report),
+                    "text": crate::replay::text(&done.report),
                     "candidate_dir": rules.display().to_string(),
                 }),
             )
