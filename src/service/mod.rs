@@ -4,9 +4,10 @@
 //! place that sequences store calls: processing an event ([`Desk::process`], the one path of
 //! every event into frontdesk), a chat turn ([`chat`]), firing timers, running cron
 //! occurrences and delivering the outbox ([`scheduler`]), offering queued tickets to agents
-//! ([`agents`]), reading agents' presence from Chatwoot ([`presence`]), and reloading the
-//! pack ([`reload`]). Every call returns [`Error`], whose [`Code`] the HTTP layer turns into a
-//! status; nothing here knows a request or a response.
+//! ([`agents`]), reading agents' presence from Chatwoot ([`presence`]), reloading the pack
+//! ([`reload`]), and what the admin console reads ([`views`]: ticket search, a ticket's
+//! timeline, the SLA board, live counters). Every call returns [`Error`], whose [`Code`] the
+//! HTTP layer turns into a status; nothing here knows a request or a response.
 //!
 //! ```text
 //! server (axum handlers: parse → call → respond)
@@ -25,6 +26,7 @@ pub mod presence;
 pub(crate) mod reload;
 pub mod reports;
 pub(crate) mod scheduler;
+pub mod views;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -408,15 +410,10 @@ impl Desk {
     }
 
     /// Outbox rows, newest first, optionally of one state (`pending`, `delivered`, `dead`).
+    /// [`Desk::outbox_page`] reads them a page at a time.
     pub async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, Error> {
         if let Some(s) = state {
-            if !["pending", "delivered", "dead"].contains(&s) {
-                return Err(Error::new(
-                    Code::InvalidQuery,
-                    format!("state `{s}` is not one of pending, delivered, dead"),
-                )
-                .field("state"));
-            }
+            views::outbox_state(s)?;
         }
         Ok(self.store.outbox(state, limit).await?)
     }
