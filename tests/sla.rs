@@ -671,6 +671,60 @@ sla:
     assert_eq!(s.clock("resolution").warned_pct, 75);
 }
 
+/// What a pending SLA timer will announce, as the SLA board reads it, is what it announces
+/// when it fires on time; once it fired, the clock no longer waits for it.
+#[test]
+fn a_pending_timer_announces_what_it_fires() {
+    use frontdesk::model::{Metric, Named};
+    let mut s = Sim::new(&format!(
+        "{OSLO}
+sla:
+  - name: standard
+    calendar: oslo
+    first_response: {{ normal: 4h }}
+    resolution: {{ normal: 2d }}
+    warn_at: [50%, 80%]
+"
+    ));
+    s.post("ticket.created", json!({}), None, "2026-11-23T09:00:00Z");
+    let mut announced = Vec::new();
+    while let Some((name, (id, due))) = s
+        .timers
+        .iter()
+        .min_by_key(|(_, (_, due))| *due)
+        .map(|(n, t)| (n.clone(), t.clone()))
+    {
+        let metric = Metric::from_timer_name(&name).unwrap();
+        let says = frontdesk::sla::announces(&s.clock(metric.name()), due)
+            .expect("the clock waits for its pending timer");
+        let d = s.fire(&name, &id, due, due);
+        let label = &d.trace.fired[0];
+        let fired = if label.ends_with(" breached") {
+            EventType::SlaBreached
+        } else {
+            EventType::SlaWarning
+        };
+        assert_eq!(says, fired, "{label} at {due}");
+        assert_eq!(
+            frontdesk::sla::announces(&s.clock(metric.name()), due),
+            None
+        );
+        announced.push(label.clone());
+        assert!(announced.len() < 10, "timers keep firing");
+    }
+    assert_eq!(
+        announced,
+        [
+            "sla first_response warning 50%",
+            "sla first_response warning 80%",
+            "sla first_response breached",
+            "sla resolution warning 50%",
+            "sla resolution warning 80%",
+            "sla resolution breached"
+        ]
+    );
+}
+
 #[test]
 fn the_first_matching_policy_applies_and_conditions_read_the_clocks() {
     let mut s = Sim::new(

@@ -15,7 +15,7 @@ use frontdesk::bot as chat;
 use frontdesk::engine::Decision;
 use frontdesk::kpi;
 use frontdesk::model::{
-    Action, Event, EventType, HttpMethod, NotifyChannel, Ticket, TimerRef, TimerSpec,
+    Action, Event, EventType, HttpMethod, NotifyChannel, Status, Ticket, TimerRef, TimerSpec,
 };
 use frontdesk::store::{self, AnswerOf, Applied, AuditQuery, DeliveryOutcome, Store, StoreError};
 use serde_json::json;
@@ -2061,6 +2061,1364 @@ async fn kpi_rollups_follow_their_facts(s: Arc<dyn Store>) {
     check(Vec::new(), "after clearing").await;
 }
 
+// ---------------------------------------------------------------------------------------------
+// What the admin console reads
+// ---------------------------------------------------------------------------------------------
+
+/// An event of `ticket` (its JSON, `id` added) with a message when `text` is given.
+fn ticket_event(
+    id: &str,
+    kind: EventType,
+    ticket: &str,
+    v: serde_json::Value,
+    text: Option<&str>,
+) -> Event {
+    let mut t = v;
+    t["id"] = json!(ticket);
+    let mut e = json!({"id": id, "type": kind.to_string(), "ticket": t});
+    if let Some(text) = text {
+        e["message"] = json!({ "text": text });
+    }
+    Event::from_value(e).unwrap()
+}
+
+/// Applies `e`, arrived at `at`, with a decision that leaves the ticket exactly as the event
+/// carries it and produces `actions` and `timers`.
+async fn put(
+    s: &Arc<dyn Store>,
+    e: &Event,
+    at: DateTime<Utc>,
+    actions: Vec<Action>,
+    timers: Vec<TimerSpec>,
+) -> Applied {
+    let decided = e.clone();
+    s.apply(
+        e.clone(),
+        store::fingerprint(e),
+        at,
+        Box::new(move |_prior: Option<Ticket>| Decision {
+            event_id: decided.id.clone(),
+            actions,
+            ticket: decided.ticket.clone(),
+            timers,
+            cancelled_timers: Vec::new(),
+            trace: Default::default(),
+            routing: Default::default(),
+            kpi: Vec::new(),
+            fired_actions: Vec::new(),
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+/// A ticket as the search test holds it beside the store: the ticket, when it was last
+/// decided, and its messages' texts.
+struct Held {
+    ticket: Ticket,
+    at: DateTime<Utc>,
+    texts: Vec<String>,
+}
+
+/// What a search must find, worked out over the held tickets without the store's keys.
+fn wanted(held: &[Held], q: &store::TicketQuery) -> Vec<String> {
+    let has = |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
+    let mut found: Vec<&Held> = held
+        .iter()
+        .filter(|h| {
+            let t = &h.ticket;
+            let c = &t.customer;
+            q.status.is_none_or(|s| t.status == s)
+                && q.priority.is_none_or(|p| t.priority == p)
+                && q.channel.is_none_or(|ch| t.channel == ch)
+                && q.group.as_ref().is_none_or(|g| t.group.as_ref() == Some(g))
+                && q.assignee
+                    .as_ref()
+                    .is_none_or(|a| t.assignee.as_ref() == Some(a))
+                && q.tag.as_ref().is_none_or(|tag| {
+                    t.tags
+                        .iter()
+                        .any(|x| x.to_lowercase() == tag.to_lowercase())
+                })
+                && q.customer.as_ref().is_none_or(|n| {
+                    [&c.id, &c.email, &c.name]
+                        .iter()
+                        .any(|f| f.as_deref().is_some_and(|f| has(f, n)))
+                })
+                && q.text
+                    .as_ref()
+                    .is_none_or(|n| has(&t.subject, n) || h.texts.iter().any(|x| has(x, n)))
+                && (!q.open_only || !matches!(t.status, Status::Solved | Status::Closed))
+        })
+        .collect();
+    found.sort_by(|a, b| (b.at, &b.ticket.id).cmp(&(a.at, &a.ticket.id)));
+    found.iter().map(|h| h.ticket.id.clone()).collect()
+}
+
+/// Every page of a search with pages of `limit`, walked with the keyset cursor.
+async fn pages(s: &Arc<dyn Store>, q: &store::TicketQuery, limit: u32) -> Vec<String> {
+    let mut q = store::TicketQuery {
+        limit,
+        after: None,
+        ..q.clone()
+    };
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let rows = s.search_tickets(&q).await.unwrap();
+        assert!(rows.len() <= limit as usize);
+        let Some(last) = rows.last() else {
+            return ids;
+        };
+        q.after = Some((last.updated_at, last.ticket.id.clone()));
+        ids.extend(rows.into_iter().map(|r| r.ticket.id));
+    }
+    panic!("the pages do not end");
+}
+
+/// The seeded tickets of the search test: (id, minutes after t0 it was last decided, ticket,
+/// message texts). T06 and T07 were decided at the same time.
+fn seeded() -> Vec<(&'static str, i64, serde_json::Value, Vec<&'static str>)> {
+    vec![
+        (
+            "T01",
+            1,
+            json!({"subject": "Refund for order 1234", "status": "open", "priority": "high",
+            "channel": "email", "group": "billing", "assignee": "a1", "tags": ["VIP", "refund"],
+            "customer": {"id": "C1", "email": "kari@example.no", "name": "Kari Nordmann", "language": "nb"}}),
+            vec!["I want my money back"],
+        ),
+        (
+            "T02",
+            2,
+            json!({"subject": "Pakken kom Ødelagt", "status": "new", "channel": "web",
+            "group": "returns", "tags": ["damaged"],
+            "customer": {"name": "Øyvind Ås", "email": "oyvind@example.no"}}),
+            vec!["Esken var KNUST"],
+        ),
+        (
+            "T03",
+            3,
+            json!({"subject": "Login fails", "status": "solved", "priority": "urgent",
+            "channel": "chat", "group": "tech", "assignee": "a2", "tags": ["vip-lounge"],
+            "customer": {"email": "bob@example.com"}}),
+            vec!["Password reset does not arrive", "Still nothing"],
+        ),
+        (
+            "T04",
+            4,
+            json!({"status": "pending", "priority": "low", "channel": "phone",
+            "group": "billing", "assignee": "a1", "customer": {"id": "C4"}}),
+            vec!["Where is my REFUND?"],
+        ),
+        (
+            "T05",
+            5,
+            json!({"subject": "Invoice copy", "status": "closed", "channel": "email",
+            "group": "billing", "assignee": "a2", "tags": ["Refund"],
+            "customer": {"name": "Kari Hansen"}}),
+            vec![],
+        ),
+        (
+            "T06",
+            6,
+            json!({"subject": "Parcel late", "status": "open", "channel": "email",
+            "group": "returns", "assignee": "a3", "tags": ["vip"],
+            "customer": {"email": "sam@example.org"}}),
+            vec!["tracking says delivered"],
+        ),
+        (
+            "T07",
+            6,
+            json!({"subject": "Parcel lost", "status": "on_hold", "priority": "high",
+            "channel": "email", "group": "returns", "assignee": "a3",
+            "customer": {"email": "sam@example.org"}}),
+            vec!["no news"],
+        ),
+        (
+            "T08",
+            8,
+            json!({"subject": "Kan ikke logge inn", "status": "open", "priority": "urgent",
+            "channel": "chat", "group": "tech", "customer": {"name": "Åse Berg"}}),
+            vec!["Passordet virker ikke"],
+        ),
+    ]
+}
+
+/// Searches find what every filter given asks for, newest first with ties by id, page after
+/// page; text is compared in lower case beyond ASCII, tags as whole tags; the keys follow the
+/// ticket when a later decision changes it.
+async fn ticket_search_filters_and_pages(s: Arc<dyn Store>) {
+    use frontdesk::model::{Channel, Priority};
+    use frontdesk::store::TicketQuery;
+    let mut held = Vec::new();
+    for (id, minutes, ticket, texts) in seeded() {
+        let at = t0() + TimeDelta::minutes(minutes);
+        let mut ticket_texts = Vec::new();
+        for (n, text) in std::iter::once(None)
+            .chain(texts.iter().map(Some))
+            .enumerate()
+        {
+            let kind = if n == 0 {
+                EventType::TicketCreated
+            } else {
+                EventType::MessageCreated
+            };
+            let e = ticket_event(
+                &format!("{id}-{n}"),
+                kind,
+                id,
+                ticket.clone(),
+                text.copied(),
+            );
+            put(&s, &e, at, Vec::new(), Vec::new()).await;
+            ticket_texts.extend(text.map(|t| t.to_string()));
+        }
+        let mut t = ticket.clone();
+        t["id"] = json!(id);
+        held.push(Held {
+            ticket: serde_json::from_value(t).unwrap(),
+            at,
+            texts: ticket_texts,
+        });
+    }
+    let q = |f: fn(&mut TicketQuery)| {
+        let mut q = TicketQuery {
+            limit: 100,
+            ..TicketQuery::default()
+        };
+        f(&mut q);
+        q
+    };
+    let queries = [
+        q(|_| {}),
+        q(|q| q.status = Some(Status::Open)),
+        q(|q| q.status = Some(Status::OnHold)),
+        q(|q| q.priority = Some(Priority::Urgent)),
+        q(|q| q.priority = Some(Priority::Normal)),
+        q(|q| q.channel = Some(Channel::Email)),
+        q(|q| q.channel = Some(Channel::Sms)),
+        q(|q| q.group = Some("billing".into())),
+        q(|q| q.group = Some("Billing".into())),
+        q(|q| q.assignee = Some("a1".into())),
+        q(|q| q.assignee = Some("a3".into())),
+        q(|q| q.tag = Some("vip".into())),
+        q(|q| q.tag = Some("REFUND".into())),
+        q(|q| q.tag = Some("vip-lounge".into())),
+        q(|q| q.tag = Some("ref".into())),
+        q(|q| q.customer = Some("kari".into())),
+        q(|q| q.customer = Some("EXAMPLE.NO".into())),
+        q(|q| q.customer = Some("c4".into())),
+        q(|q| q.customer = Some("øyvind ås".into())),
+        q(|q| q.customer = Some("no\nkari".into())),
+        q(|q| q.text = Some("refund".into())),
+        q(|q| q.text = Some("ødelagt".into())),
+        q(|q| q.text = Some("knust".into())),
+        q(|q| q.text = Some("PASS".into())),
+        q(|q| q.text = Some("logge inn".into())),
+        q(|q| q.text = Some("nothing at all".into())),
+        q(|q| q.open_only = true),
+        q(|q| {
+            q.open_only = true;
+            q.group = Some("billing".into());
+        }),
+        q(|q| {
+            q.text = Some("refund".into());
+            q.assignee = Some("a1".into());
+        }),
+        q(|q| {
+            q.tag = Some("vip".into());
+            q.channel = Some(Channel::Email);
+            q.open_only = true;
+        }),
+    ];
+    let check = |held: &[Held], label: &str| {
+        let s = s.clone();
+        let queries = queries.clone();
+        let wants: Vec<Vec<String>> = queries.iter().map(|q| wanted(held, q)).collect();
+        let label = label.to_string();
+        async move {
+            for (q, want) in queries.iter().zip(wants) {
+                let rows = s.search_tickets(q).await.unwrap();
+                let got: Vec<String> = rows.iter().map(|r| r.ticket.id.clone()).collect();
+                assert_eq!(got, want, "{label}: {q:?}");
+                for limit in [1, 2, 3] {
+                    assert_eq!(
+                        pages(&s, q, limit).await,
+                        want,
+                        "{label}: pages of {limit}: {q:?}"
+                    );
+                }
+            }
+        }
+    };
+    check(&held, "seeded").await;
+    // What the reference leaves to the store, spelled out.
+    let ids = |q: TicketQuery| {
+        let s = s.clone();
+        async move {
+            s.search_tickets(&q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.ticket.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(queries[0].clone()).await[..3],
+        ["T08", "T07", "T06"],
+        "ties by id, descending"
+    );
+    assert_eq!(
+        ids(queries[21].clone()).await,
+        ["T02"],
+        "Ø and ø are one letter"
+    );
+    assert_eq!(
+        ids(queries[14].clone()).await,
+        Vec::<String>::new(),
+        "whole tags only"
+    );
+    assert_eq!(
+        ids(queries[19].clone()).await,
+        Vec::<String>::new(),
+        "no match across fields"
+    );
+    let row = &s.search_tickets(&queries[0]).await.unwrap()[7];
+    assert_eq!(row.ticket.id, "T01");
+    assert_eq!(
+        (row.created_at, row.updated_at),
+        (t0() + TimeDelta::minutes(1), t0() + TimeDelta::minutes(1))
+    );
+    assert_eq!(
+        row.ticket.customer.language.as_deref(),
+        Some("nb"),
+        "the whole ticket"
+    );
+
+    // Later decisions: T02 solved and untagged, T05 reopened for another team with a new
+    // subject, T01 given its creation time by the helpdesk. The keys follow.
+    let changes = [
+        (
+            "T02",
+            20,
+            json!({"subject": "Pakken kom Ødelagt", "status": "solved", "channel": "web",
+            "group": "returns", "tags": [], "customer": {"name": "Øyvind Ås"}}),
+        ),
+        (
+            "T05",
+            21,
+            json!({"subject": "Second copy", "status": "open", "channel": "email",
+            "group": "tech", "assignee": "a1", "tags": ["Refund"], "customer": {"name": "Kari Hansen"}}),
+        ),
+        (
+            "T01",
+            22,
+            json!({"subject": "Refund for order 1234", "status": "open", "priority": "high",
+            "channel": "email", "group": "billing", "assignee": "a1", "tags": ["VIP", "refund"],
+            "created_at": "2026-11-01T08:00:00Z",
+            "customer": {"id": "C1", "email": "kari@example.no", "name": "Kari Nordmann", "language": "nb"}}),
+        ),
+    ];
+    for (id, minutes, ticket) in changes {
+        let at = t0() + TimeDelta::minutes(minutes);
+        let e = ticket_event(
+            &format!("{id}-later"),
+            EventType::TicketUpdated,
+            id,
+            ticket.clone(),
+            None,
+        );
+        put(&s, &e, at, Vec::new(), Vec::new()).await;
+        let h = held.iter_mut().find(|h| h.ticket.id == id).unwrap();
+        let mut t = ticket;
+        t["id"] = json!(id);
+        h.ticket = serde_json::from_value(t).unwrap();
+        h.at = at;
+    }
+    check(&held, "after changes").await;
+    assert!(ids(queries[1].clone()).await.contains(&"T05".to_string()));
+    let mut by_team = queries[0].clone();
+    by_team.group = Some("tech".into());
+    assert_eq!(ids(by_team).await, ["T05", "T08", "T03"]);
+    let first = &s.search_tickets(&queries[0]).await.unwrap()[0];
+    assert_eq!(first.ticket.id, "T01");
+    assert_eq!(
+        (first.created_at, first.updated_at),
+        (
+            "2026-11-01T08:00:00Z".parse().unwrap(),
+            t0() + TimeDelta::minutes(22)
+        ),
+        "the helpdesk's creation time once it gives one"
+    );
+}
+
+/// A ticket's events come back oldest first with their arrival and decisions, the newest when
+/// capped; its outbox rows in every state, newest first; nobody else's.
+async fn ticket_events_and_outbox(s: Arc<dyn Store>) {
+    for n in 0..5 {
+        let e = ticket_event(
+            &format!("a{n}"),
+            EventType::MessageCreated,
+            "A",
+            json!({}),
+            Some("hi"),
+        );
+        let actions = if n % 2 == 0 {
+            vec![webhook()]
+        } else {
+            Vec::new()
+        };
+        put(&s, &e, t0() + secs(n), actions, Vec::new()).await;
+        let e = ticket_event(
+            &format!("b{n}"),
+            EventType::MessageCreated,
+            "B",
+            json!({}),
+            None,
+        );
+        put(&s, &e, t0() + secs(n), vec![notify()], Vec::new()).await;
+    }
+    let events = s.ticket_events("A", 10).await.unwrap();
+    let ids: Vec<&str> = events.iter().map(|e| e.event.id.as_str()).collect();
+    assert_eq!(ids, ["a0", "a1", "a2", "a3", "a4"]);
+    for (n, e) in events.iter().enumerate() {
+        assert_eq!(e.received_at, t0() + secs(n as i64));
+        assert_eq!(
+            e.decision.event_id, e.event.id,
+            "each with its own decision"
+        );
+        assert_eq!(e.decision.actions.len(), usize::from(n % 2 == 0));
+    }
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    let newest: Vec<String> = s
+        .ticket_events("A", 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.id)
+        .collect();
+    assert_eq!(newest, ["a3", "a4"], "the newest, oldest first");
+    assert!(s.ticket_events("nobody", 10).await.unwrap().is_empty());
+
+    let now = t0() + secs(60);
+    let claimed = s
+        .claim_deliveries(now, "A", now + secs(60), 100)
+        .await
+        .unwrap();
+    let a0 = claimed.iter().find(|r| r.id == "a0/0").unwrap();
+    let dead = DeliveryOutcome::Dead {
+        error: "gone".into(),
+    };
+    assert!(s
+        .finish_delivery(&a0.id, a0.attempts, &dead, now)
+        .await
+        .unwrap());
+    let rows = s.ticket_outbox("A", 10).await.unwrap();
+    let ids: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), r.state.as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [("a4/0", "pending"), ("a2/0", "pending"), ("a0/0", "dead")]
+    );
+    assert_eq!(s.ticket_outbox("A", 1).await.unwrap()[0].id, "a4/0");
+    assert!(s.ticket_outbox("nobody", 10).await.unwrap().is_empty());
+}
+
+/// The outbox page by page (all rows, one state), counted by state.
+async fn outbox_pages_and_counts(s: Arc<dyn Store>) {
+    for n in 0..7 {
+        let e = ticket_event(
+            &format!("o{n}"),
+            EventType::MessageCreated,
+            &format!("T{n}"),
+            json!({}),
+            None,
+        );
+        put(&s, &e, t0() + secs(n), vec![webhook()], Vec::new()).await;
+    }
+    let now = t0() + secs(60);
+    let claimed = s
+        .claim_deliveries(now, "A", now + secs(60), 3)
+        .await
+        .unwrap();
+    let outcomes = [
+        DeliveryOutcome::Delivered,
+        DeliveryOutcome::Dead { error: "no".into() },
+        DeliveryOutcome::Dead { error: "no".into() },
+    ];
+    for (row, outcome) in claimed.iter().zip(&outcomes) {
+        assert!(s
+            .finish_delivery(&row.id, row.attempts, outcome, now)
+            .await
+            .unwrap());
+    }
+    let counts = s.outbox_counts().await.unwrap();
+    let counts: Vec<(&str, i64)> = counts.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    assert_eq!(counts, [("dead", 2), ("delivered", 1), ("pending", 4)]);
+
+    for state in [None, Some("pending"), Some("dead"), Some("delivered")] {
+        let all: Vec<String> = s
+            .outbox(state, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(
+            all.len() as i64,
+            counts
+                .iter()
+                .filter(|c| state.is_none_or(|s| s == c.0))
+                .map(|c| c.1)
+                .sum::<i64>()
+        );
+        for limit in [1, 2, 3] {
+            let mut after: Option<String> = None;
+            let mut got = Vec::new();
+            loop {
+                let page = s.outbox_page(state, after.as_deref(), limit).await.unwrap();
+                assert!(page.len() <= limit as usize);
+                if let Some(r) = page.iter().find(|r| state.is_some_and(|s| s != r.state)) {
+                    panic!("{r:?} is not {state:?}");
+                }
+                let Some(last) = page.last() else { break };
+                after = Some(last.id.clone());
+                got.extend(page.into_iter().map(|r| r.id));
+            }
+            assert_eq!(got, all, "{state:?} in pages of {limit}");
+        }
+    }
+    assert_eq!(
+        s.outbox(None, 100).await.unwrap()[0].id,
+        "o6/0",
+        "newest first"
+    );
+    assert!(s
+        .outbox_page(None, Some("no such row"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// A ticket JSON with SLA clocks (`clocks`: metric → clock).
+fn with_sla(status: &str, clocks: serde_json::Value) -> serde_json::Value {
+    let mut sla = json!({"policy": "standard"});
+    sla.as_object_mut()
+        .unwrap()
+        .extend(clocks.as_object().unwrap().clone());
+    json!({"subject": "help", "status": status, "priority": "high", "group": "tech",
+           "assignee": "a1", "sla": sla})
+}
+
+/// A running clock due at `due`, its timer at `timer_at`.
+fn running(due: DateTime<Utc>, timer_at: DateTime<Utc>) -> serde_json::Value {
+    json!({"started_at": t0() - secs(3600), "target_secs": 7200, "elapsed_secs": 0,
+           "running_since": t0() - secs(3600), "due_at": due, "timer_at": timer_at})
+}
+
+/// The SLA board's reads: pending `sla:` timers due in the window with their tickets, soonest
+/// first; open tickets with a breach still running or recent, the latest breach first.
+async fn sla_timers_and_breaches(s: Arc<dyn Store>) {
+    let h = |n: i64| t0() + secs(n * 3600);
+    let sla_timer = |metric: &str, due| TimerSpec {
+        name: format!("sla:{metric}"),
+        rule: "sla standard".into(),
+        due_at: due,
+        cancel_on: Vec::new(),
+    };
+    // (ticket, clocks, its timers)
+    let cases = [
+        (
+            "D1",
+            json!({"first_response": running(h(2), h(1))}),
+            vec![sla_timer("first_response", h(1)), timer("nudge", h(1), &[])],
+        ),
+        (
+            "D2",
+            json!({"resolution": running(h(3), h(3))}),
+            vec![sla_timer("resolution", h(3))],
+        ),
+        (
+            "D3",
+            json!({"first_response": running(h(9), h(9))}),
+            vec![sla_timer("first_response", h(9))],
+        ),
+        (
+            "D4",
+            json!({"first_response": running(h(1), h(1))}),
+            vec![sla_timer("first_response", h(1))],
+        ),
+    ];
+    for (id, clocks, timers) in cases {
+        let e = ticket_event(
+            &format!("{id}-1"),
+            EventType::TicketCreated,
+            id,
+            with_sla("open", clocks),
+            None,
+        );
+        put(&s, &e, t0(), Vec::new(), timers).await;
+    }
+    // D4's clock moved on: its timer is replaced (the old one cancelled), now due in 2 h.
+    let e = ticket_event(
+        "D4-2",
+        EventType::TicketUpdated,
+        "D4",
+        with_sla("open", json!({"first_response": running(h(2), h(2))})),
+        None,
+    );
+    put(
+        &s,
+        &e,
+        t0(),
+        Vec::new(),
+        vec![sla_timer("first_response", h(2))],
+    )
+    .await;
+
+    let due = s.sla_timers_due(t0(), h(4), 10).await.unwrap();
+    let got: Vec<(&str, &str, DateTime<Utc>)> = due
+        .iter()
+        .map(|r| (r.ticket.id.as_str(), r.timer.name.as_str(), r.timer.due_at))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("D1", "sla:first_response", h(1)),
+            ("D4", "sla:first_response", h(2)),
+            ("D2", "sla:resolution", h(3))
+        ],
+        "SLA timers only, pending, in the window, soonest first"
+    );
+    assert_eq!(
+        due[0].ticket.group.as_deref(),
+        Some("tech"),
+        "with the ticket"
+    );
+    assert!(due[0].ticket.sla.as_ref().unwrap().first_response.is_some());
+    assert_eq!(s.sla_timers_due(t0(), h(4), 1).await.unwrap().len(), 1);
+    assert_eq!(
+        s.sla_timers_due(h(2), h(2), 10).await.unwrap()[0].ticket.id,
+        "D4",
+        "both ends included"
+    );
+    assert!(s.sla_timers_due(h(10), h(20), 10).await.unwrap().is_empty());
+
+    let breached = |at: DateTime<Utc>, running: bool| {
+        let mut c = json!({"started_at": at - secs(7200), "target_secs": 7200, "elapsed_secs": 7200,
+                           "due_at": at, "breached": true, "breached_at": at});
+        if running {
+            c["running_since"] = json!(at - secs(7200));
+        } else {
+            c["achieved_at"] = json!(at + secs(60));
+        }
+        c
+    };
+    let cases = [
+        (
+            "B1",
+            "open",
+            json!({"first_response": breached(h(-30), true)}),
+        ),
+        (
+            "B2",
+            "pending",
+            json!({"first_response": breached(h(-40), false), "resolution": breached(h(-2), false)}),
+        ),
+        (
+            "B3",
+            "open",
+            json!({"first_response": breached(h(-30), false)}),
+        ),
+        (
+            "B4",
+            "solved",
+            json!({"first_response": breached(h(-1), true)}),
+        ),
+        ("B5", "open", json!({"first_response": running(h(2), h(1))})),
+        ("B6", "new", json!({"next_response": breached(h(-3), true)})),
+    ];
+    for (id, status, clocks) in cases {
+        let e = ticket_event(
+            &format!("{id}-1"),
+            EventType::TicketCreated,
+            id,
+            with_sla(status, clocks),
+            None,
+        );
+        put(&s, &e, t0(), Vec::new(), Vec::new()).await;
+    }
+    let ids = |v: Vec<Ticket>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.sla_breached(h(-24), 10).await.unwrap()),
+        ["B2", "B6", "B1"],
+        "open, breached within the day or still running, the latest breach first"
+    );
+    assert_eq!(ids(s.sla_breached(h(-24), 1).await.unwrap()), ["B2"]);
+    assert_eq!(
+        ids(s.sla_breached(h(-2), 10).await.unwrap()),
+        ["B2", "B6", "B1"]
+    );
+    assert_eq!(ids(s.sla_breached(h(0), 10).await.unwrap()), ["B6", "B1"]);
+    // B1 is answered late: its clock stops, and it leaves the board.
+    let e = ticket_event(
+        "B1-2",
+        EventType::MessageCreated,
+        "B1",
+        with_sla("open", json!({"first_response": breached(h(-30), false)})),
+        Some("sorry"),
+    );
+    put(&s, &e, t0(), Vec::new(), Vec::new()).await;
+    assert_eq!(ids(s.sla_breached(h(-24), 10).await.unwrap()), ["B2", "B6"]);
+}
+
+/// The live counters, each one query, against what was written.
+async fn live_counts(s: Arc<dyn Store>) {
+    use frontdesk::store::Count;
+    let count = |c| {
+        let s = s.clone();
+        async move { s.count(c).await.unwrap() }
+    };
+    assert_eq!(count(Count::OpenTickets).await, 0);
+    assert_eq!(count(Count::EventsSince(t0())).await, 0);
+    for n in 0..6 {
+        let status = if n < 2 { "solved" } else { "open" };
+        let e = ticket_event(
+            &format!("c{n}"),
+            EventType::TicketCreated,
+            &format!("T{n}"),
+            json!({"status": status}),
+            None,
+        );
+        let timers = vec![timer("nudge", t0() + secs(60 * n), &[])];
+        put(&s, &e, t0() + secs(10 * n), vec![webhook()], timers).await;
+    }
+    assert_eq!(count(Count::EventsSince(t0())).await, 6);
+    assert_eq!(count(Count::EventsSince(t0() + secs(30))).await, 3);
+    assert_eq!(count(Count::EventsSince(t0() + secs(51))).await, 0);
+    assert_eq!(count(Count::OpenTickets).await, 4);
+    assert_eq!(count(Count::TimersPending).await, 6);
+    assert_eq!(count(Count::TimersDue(t0() + secs(120))).await, 3);
+    assert_eq!(count(Count::TimersDue(t0() - secs(1))).await, 0);
+    assert_eq!(count(Count::Outbox("pending")).await, 6);
+    let now = t0() + secs(100);
+    let claimed = s
+        .claim_deliveries(now, "A", now + secs(60), 2)
+        .await
+        .unwrap();
+    for r in &claimed {
+        let dead = DeliveryOutcome::Dead { error: "no".into() };
+        s.finish_delivery(&r.id, r.attempts, &dead, now)
+            .await
+            .unwrap();
+    }
+    assert_eq!(count(Count::Outbox("pending")).await, 4);
+    assert_eq!(count(Count::Outbox("dead")).await, 2);
+    assert_eq!(count(Count::Outbox("delivered")).await, 0);
+    let fired = s
+        .claim_due_timers(t0() + secs(60), "A", t0() + secs(120), 10)
+        .await
+        .unwrap();
+    for t in &fired {
+        let e = fired_event(&t.row);
+        put(&s, &e, t0() + secs(61), Vec::new(), Vec::new()).await;
+    }
+    assert_eq!(count(Count::TimersPending).await, 4);
+    assert_eq!(count(Count::TimersDue(t0() + secs(120))).await, 1);
+}
+
+/// The `timer.fired` event of a claimed timer.
+fn fired_event(t: &store::TimerRow) -> Event {
+    fired(&t.id, &t.name, &t.ticket_id, t.due_at)
+}
+
+/// Tickets and events stored before the search keys existed are found after the upgrade:
+/// the migration fills the keys from each ticket's JSON and each event's message.
+async fn stored_before_the_keys(url: &str, pg: Option<&common::PgSchema>) {
+    use sqlx::migrate::Migrator;
+    // Every migration before the one that adds the keys, run as an older frontdesk did.
+    let (dir, last_before) = match pg {
+        Some(_) => ("migrations/postgres", 14),
+        None => ("migrations/sqlite", 15),
+    };
+    let mut old = Migrator::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .await
+        .unwrap();
+    old.migrations = old
+        .migrations
+        .iter()
+        .filter(|m| m.version <= last_before)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let ticket: Ticket = serde_json::from_value(json!({
+        "id": "OLD1", "subject": "Gammel SAK", "status": "pending", "priority": "urgent",
+        "channel": "email", "group": "billing", "assignee": "a1", "tags": ["VIP", "Refund"],
+        "created_at": "2026-10-01T09:30:00Z",
+        "customer": {"id": "C9", "email": "Kari@Example.no", "name": "Kari Nordmann"},
+        "sla": {"policy": "standard",
+                "first_response": {"started_at": "2026-10-01T09:30:00Z", "target_secs": 3600,
+                    "elapsed_secs": 3600, "running_since": "2026-10-01T09:30:00Z",
+                    "due_at": "2026-10-01T10:30:00Z", "breached": true,
+                    "breached_at": "2026-10-01T10:30:00Z"}}
+    }))
+    .unwrap();
+    let updated = t0() - secs(3600);
+    let closed: Ticket = serde_json::from_value(json!({"id": "OLD2", "status": "closed"})).unwrap();
+    let bare: Ticket = serde_json::from_value(json!({"id": "OLD3", "status": "solved"})).unwrap();
+    let state = serde_json::to_string(&ticket).unwrap();
+    let closed_state = serde_json::to_string(&closed).unwrap();
+    let bare_state = serde_json::to_string(&bare).unwrap();
+    let tickets = [
+        ("OLD1", &state, true),
+        ("OLD2", &closed_state, false),
+        ("OLD3", &bare_state, false),
+    ];
+    let event = json!({"id": "old-e1", "type": "message.created", "ticket": {"id": "OLD1"},
+                       "message": {"text": "Where is my PARCEL?"}})
+    .to_string();
+    // OLD1's message, and a message-less event of OLD2 (its first: when it was created).
+    let events = [
+        ("old-e1", "OLD1", event.clone(), updated - secs(60)),
+        (
+            "old-e2",
+            "OLD2",
+            json!({"id": "old-e2", "type": "ticket.created", "ticket": {"id": "OLD2"}}).to_string(),
+            updated - secs(120),
+        ),
+    ];
+    match pg {
+        Some(schema) => {
+            let pool = schema.pool().await;
+            old.run(&pool).await.unwrap();
+            for (id, state, open) in tickets {
+                sqlx::query("INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open) VALUES ($1, $2, 1, $3, NULL, 'email', $4)")
+                    .bind(id).bind(state).bind(updated).bind(open)
+                    .execute(&pool).await.unwrap();
+            }
+            for (id, ticket, event, at) in &events {
+                sqlx::query("INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision) VALUES ($1, $2, 'message.created', 'fp', $3, $4, '{}')")
+                    .bind(id).bind(ticket).bind(at).bind(event)
+                    .execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        None => {
+            let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+                .await
+                .unwrap();
+            old.run(&pool).await.unwrap();
+            let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            for (id, state, open) in tickets {
+                sqlx::query("INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open) VALUES (?1, ?2, 1, ?3, NULL, 'email', ?4)")
+                    .bind(id).bind(state).bind(ts(updated)).bind(open)
+                    .execute(&pool).await.unwrap();
+            }
+            for (id, ticket, event, at) in &events {
+                sqlx::query("INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision) VALUES (?1, ?2, 'message.created', 'fp', ?3, ?4, '{}')")
+                    .bind(id).bind(ticket).bind(ts(*at)).bind(event)
+                    .execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+    let s = store::open(url).await.unwrap();
+    let find = |f: fn(&mut store::TicketQuery)| {
+        let s = s.clone();
+        let mut q = store::TicketQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        f(&mut q);
+        async move {
+            s.search_tickets(&q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.ticket.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        find(|_| {}).await,
+        ["OLD3", "OLD2", "OLD1"],
+        "stored at the same time: by id"
+    );
+    assert_eq!(find(|q| q.status = Some(Status::Pending)).await, ["OLD1"]);
+    assert_eq!(
+        find(|q| q.priority = Some(frontdesk::model::Priority::Urgent)).await,
+        ["OLD1"]
+    );
+    assert_eq!(find(|q| q.group = Some("billing".into())).await, ["OLD1"]);
+    assert_eq!(find(|q| q.tag = Some("refund".into())).await, ["OLD1"]);
+    assert_eq!(
+        find(|q| q.customer = Some("kari@example".into())).await,
+        ["OLD1"]
+    );
+    assert_eq!(
+        find(|q| q.text = Some("gammel sak".into())).await,
+        ["OLD1"],
+        "the subject"
+    );
+    assert_eq!(
+        find(|q| q.text = Some("parcel".into())).await,
+        ["OLD1"],
+        "a message"
+    );
+    assert_eq!(find(|q| q.open_only = true).await, ["OLD1"]);
+    let rows = s
+        .search_tickets(&store::TicketQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let created: Vec<DateTime<Utc>> = rows.iter().map(|r| r.created_at).collect();
+    assert_eq!(
+        created,
+        [
+            updated,
+            updated - secs(120),
+            "2026-10-01T09:30:00Z".parse().unwrap()
+        ],
+        "the helpdesk's time, else the first event's arrival, else when it was stored"
+    );
+    let breached: Vec<String> = s
+        .sla_breached(t0(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(breached, ["OLD1"], "a breached clock still running");
+    assert_eq!(s.count(store::Count::OpenTickets).await.unwrap(), 1);
+    // The next decision writes the keys as frontdesk folds them.
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_before_the_keys_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    stored_before_the_keys(&url, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_before_the_keys_postgres() {
+    let Some(schema) = common::PgSchema::create("oldkeys").await else {
+        return;
+    };
+    stored_before_the_keys(&schema.url.clone(), Some(&schema)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the admin console reads, through the desk
+// ---------------------------------------------------------------------------------------------
+
+const CONSOLE_PACK: &str = r#"
+sla:
+  - name: standard
+    first_response: { normal: 4h, urgent: 1h }
+    warn_at: 50%
+rules:
+  - name: tell the hook
+    on: ticket.created
+    then:
+      - webhook: { url: "http://127.0.0.1:9/hook" }
+"#;
+
+/// The desk's views over a store on which the example decisions ran: an SLA pack, tickets
+/// created at different times and timers fired as the clock moves.
+async fn console_views(url: &str) {
+    use frontdesk::model::Metric;
+    use frontdesk::service::views::{SlaAnnouncement, TicketFilter, MAX_PAGE, TIMELINE_EVENTS};
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("r.yaml"), CONSOLE_PACK).unwrap();
+    let d = common::Daemon::with()
+        .rules(&rules)
+        .store(url)
+        .start()
+        .await;
+    let desk = d.running.state.clone();
+    let h = |n: f64| t0() + TimeDelta::seconds((n * 3600.0) as i64);
+    let process = |id: &str, ticket: serde_json::Value, message: Option<serde_json::Value>| {
+        let mut e = json!({"id": id, "type": if message.is_some() { "message.created" } else { "ticket.created" }, "ticket": ticket});
+        if let Some(m) = message {
+            e["message"] = m;
+        }
+        let desk = desk.clone();
+        async move {
+            desk.process(Event::from_value(e).unwrap(), None, false)
+                .await
+                .unwrap()
+        }
+    };
+    // late: due 4 h after it came, never answered. met: answered in 30 min. breach: warned
+    // an hour ago, breaches in an hour. warn: came now, warned in 2 h.
+    d.clock.set(h(-6.0));
+    process(
+        "late-1",
+        json!({"id": "late", "subject": "No answer"}),
+        None,
+    )
+    .await;
+    d.clock.set(h(-5.0));
+    process("met-1", json!({"id": "met"}), None).await;
+    d.clock.set(h(-4.5));
+    process(
+        "met-2",
+        json!({"id": "met"}),
+        Some(json!({"text": "On it", "author": "agent"})),
+    )
+    .await;
+    d.clock.set(h(-3.0));
+    process(
+        "breach-1",
+        json!({"id": "breach", "subject": "Soon late", "group": "tech", "assignee": "a1"}),
+        None,
+    )
+    .await;
+    d.clock.set(t0());
+    assert_eq!(frontdesk::server::fire_due_timers(&desk).await, 2);
+    process("warn-1", json!({"id": "warn", "subject": "Fresh"}), None).await;
+
+    let board = desk.sla_board(t0(), TimeDelta::hours(3)).await.unwrap();
+    let due: Vec<(&str, Metric, SlaAnnouncement, DateTime<Utc>)> = board
+        .due
+        .iter()
+        .map(|r| (r.ticket_id.as_str(), r.metric, r.announces, r.due_at))
+        .collect();
+    assert_eq!(
+        due,
+        [
+            (
+                "breach",
+                Metric::FirstResponse,
+                SlaAnnouncement::Breach,
+                h(1.0)
+            ),
+            (
+                "warn",
+                Metric::FirstResponse,
+                SlaAnnouncement::Warning,
+                h(2.0)
+            ),
+        ]
+    );
+    let first = &board.due[0];
+    assert_eq!(
+        (
+            first.subject.as_str(),
+            first.group.as_deref(),
+            first.assignee.as_deref(),
+            first.target_at
+        ),
+        ("Soon late", Some("tech"), Some("a1"), Some(h(1.0)))
+    );
+    assert_eq!(
+        desk.sla_board(t0(), TimeDelta::hours(1))
+            .await
+            .unwrap()
+            .due
+            .len(),
+        1
+    );
+    let breached: Vec<&str> = board
+        .breached
+        .iter()
+        .map(|b| b.ticket_id.as_str())
+        .collect();
+    assert_eq!(breached, ["late"]);
+    let late = &board.breached[0];
+    assert_eq!(
+        (late.subject.as_str(), late.breached_at),
+        ("No answer", Some(h(-2.0)))
+    );
+    assert_eq!(late.clocks.len(), 1);
+    assert_eq!(
+        (late.clocks[0].metric, late.clocks[0].running),
+        (Metric::FirstResponse, true)
+    );
+    // A day and more later, the late ticket is still on the board while its clock runs; once
+    // answered it leaves it.
+    let later = desk.sla_board(h(30.0), TimeDelta::hours(1)).await.unwrap();
+    assert_eq!(
+        later
+            .breached
+            .iter()
+            .map(|b| b.ticket_id.as_str())
+            .collect::<Vec<_>>(),
+        ["late"]
+    );
+    process(
+        "late-2",
+        json!({"id": "late"}),
+        Some(json!({"text": "Sorry", "author": "agent"})),
+    )
+    .await;
+    assert_eq!(
+        desk.sla_board(t0(), TimeDelta::hours(3))
+            .await
+            .unwrap()
+            .breached[0]
+            .ticket_id,
+        "late"
+    );
+    assert!(desk
+        .sla_board(h(30.0), TimeDelta::hours(1))
+        .await
+        .unwrap()
+        .breached
+        .is_empty());
+
+    let counters = desk.live_counters(t0()).await.unwrap();
+    assert_eq!(
+        (
+            counters.at,
+            counters.events_last_minute,
+            counters.timers_pending,
+            counters.timers_due
+        ),
+        (t0(), 4, 2, 0),
+        "two timers fired, a ticket created and an answer now; the two timers of the board"
+    );
+    assert_eq!(
+        (
+            counters.outbox_pending,
+            counters.outbox_dead,
+            counters.open_tickets
+        ),
+        (4, 0, 4),
+        "one delivery per ticket created"
+    );
+    assert_eq!(desk.live_counters(h(2.0)).await.unwrap().timers_due, 2);
+    assert_eq!(
+        desk.live_counters(h(2.0)).await.unwrap().events_last_minute,
+        0
+    );
+    assert_eq!(
+        desk.outbox_counts().await.unwrap(),
+        [("pending".to_string(), 4)]
+    );
+    let page = desk.outbox_page(Some("pending"), None, 3).await.unwrap();
+    assert_eq!(page.rows.len(), 3);
+    let rest = desk
+        .outbox_page(Some("pending"), page.next.as_deref(), 3)
+        .await
+        .unwrap();
+    assert_eq!((rest.rows.len(), rest.next), (1, None));
+    assert_eq!(rest.rows[0].ticket_id, "late", "the oldest last");
+    assert_eq!(
+        desk.outbox_page(None, Some(""), 10)
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        4,
+        "an empty cursor: the first page"
+    );
+    let e = desk.outbox_page(Some("lost"), None, 3).await.unwrap_err();
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (frontdesk::service::Code::InvalidQuery, Some("state"))
+    );
+
+    // The timeline of the late ticket: its events with their decisions, its outbox row.
+    let t = desk.timeline("late").await.unwrap().unwrap();
+    assert_eq!(t.record.ticket.id, "late");
+    let events: Vec<(&str, DateTime<Utc>)> = t
+        .events
+        .iter()
+        .map(|e| (e.event.id.as_str(), e.received_at))
+        .collect();
+    assert_eq!(events[0], ("late-1", h(-6.0)));
+    assert_eq!(events[2], ("late-2", t0()));
+    assert!(events[1].0.starts_with("timer:"), "{events:?}");
+    assert_eq!(
+        t.events[1].decision.trace.fired,
+        ["sla first_response breached"]
+    );
+    assert!(!t.events_cut);
+    let outbox: Vec<&str> = t.outbox.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(outbox, ["late-1/0"]);
+    assert!(!t.outbox_cut && t.chat.is_none());
+    assert!(desk.timeline("nobody").await.unwrap().is_none());
+
+    // A chat's ticket carries its session and transcript.
+    open_chat(&desk.store, "s1", "en").await;
+    process(
+        "chat-1",
+        json!({"id": "chat-s1", "channel": "chat"}),
+        Some(json!({"text": "hello"})),
+    )
+    .await;
+    let chat = desk
+        .timeline("chat-s1")
+        .await
+        .unwrap()
+        .unwrap()
+        .chat
+        .unwrap();
+    assert_eq!((chat.session.id.as_str(), chat.messages.len()), ("s1", 1));
+    process("chat-2", json!({"id": "chat-nosession"}), None).await;
+    assert!(desk
+        .timeline("chat-nosession")
+        .await
+        .unwrap()
+        .unwrap()
+        .chat
+        .is_none());
+
+    // A long ticket: the newest events only, and the timeline says so.
+    let n = TIMELINE_EVENTS as i64 + 1;
+    futures_util::future::join_all((0..n).map(|i| {
+        let s = desk.store.clone();
+        async move {
+            let e = ticket_event(
+                &format!("long-{i}"),
+                EventType::MessageCreated,
+                "long",
+                json!({}),
+                None,
+            );
+            put(&s, &e, t0() + secs(i), Vec::new(), Vec::new()).await;
+        }
+    }))
+    .await;
+    let t = desk.timeline("long").await.unwrap().unwrap();
+    assert!(t.events_cut);
+    assert_eq!(t.events.len(), TIMELINE_EVENTS as usize);
+    assert_eq!(
+        (
+            t.events[0].event.id.as_str(),
+            t.events.last().unwrap().event.id.as_str()
+        ),
+        ("long-1", "long-500")
+    );
+
+    // Searches through the desk: pages follow `next`, the page size has its default and its
+    // bound, and a cursor that is not one is refused.
+    futures_util::future::join_all((0..205).map(|i| {
+        let s = desk.store.clone();
+        async move {
+            let e = ticket_event(&format!("many-{i}"), EventType::TicketCreated, &format!("M{i:03}"),
+                json!({"group": "many", "subject": format!("Ticket {i}"), "customer": {"email": format!("c{i}@example.org")}}), None);
+            put(&s, &e, t0() + secs(i), Vec::new(), Vec::new()).await;
+        }
+    }))
+    .await;
+    let many = TicketFilter {
+        team: Some("many".into()),
+        ..TicketFilter::default()
+    };
+    let first = desk.search_tickets(&many).await.unwrap();
+    assert_eq!(first.rows.len(), 50);
+    assert_eq!(first.rows[0].id, "M204");
+    assert!(first.next.is_some());
+    let big = desk
+        .search_tickets(&TicketFilter {
+            limit: 1000,
+            ..many.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(big.rows.len(), MAX_PAGE as usize);
+    let mut seen = Vec::new();
+    let mut f = TicketFilter {
+        limit: 60,
+        ..many.clone()
+    };
+    loop {
+        let page = desk.search_tickets(&f).await.unwrap();
+        seen.extend(page.rows.into_iter().map(|r| r.id));
+        match page.next {
+            Some(next) => f.after = Some(next),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..205).rev().map(|i| format!("M{i:03}")).collect();
+    assert_eq!(
+        seen, want,
+        "every ticket once, in order, and the last page says it is the last"
+    );
+    let one = desk
+        .search_tickets(&TicketFilter {
+            customer: Some(" C17@EXAMPLE ".into()),
+            ..TicketFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((one.rows.len(), one.next.as_deref()), (1, None));
+    let summary = &one.rows[0];
+    assert_eq!(
+        (
+            summary.id.as_str(),
+            summary.subject.as_str(),
+            summary.customer.as_deref(),
+            summary.group.as_deref()
+        ),
+        ("M017", "Ticket 17", Some("c17@example.org"), Some("many"))
+    );
+    assert_eq!(
+        (summary.created_at, summary.updated_at),
+        (t0() + secs(17), t0() + secs(17))
+    );
+    let blank = TicketFilter {
+        team: Some("  ".into()),
+        text: Some(String::new()),
+        ..TicketFilter::default()
+    };
+    assert_eq!(
+        desk.search_tickets(&blank).await.unwrap().rows.len(),
+        50,
+        "blank filters are none"
+    );
+    let warn = desk
+        .search_tickets(&TicketFilter {
+            text: Some("fresh".into()),
+            ..TicketFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(warn.rows[0].id, "warn");
+    assert_eq!(
+        warn.rows[0].sla_next_due,
+        Some(h(4.0)),
+        "the running clock's due time"
+    );
+    let e = desk
+        .search_tickets(&TicketFilter {
+            after: Some("not-a-cursor".into()),
+            ..TicketFilter::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (frontdesk::service::Code::InvalidQuery, Some("after"))
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_views_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    console_views(&format!("sqlite://{}", dir.path().join("fd.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_views_postgres() {
+    let Some(schema) = common::PgSchema::create("views").await else {
+        return;
+    };
+    console_views(&schema.url).await;
+}
+
 macro_rules! suite {
     (one: [$($one:ident),* $(,)?], two: [$($two:ident),* $(,)?]) => {
         $(mod $one {
@@ -2114,6 +3472,11 @@ suite! {
         events_read_back_with_their_ticket_as_sent,
         one_event_and_the_ticket_it_was_decided_on,
         kpi_rollups_follow_their_facts,
+        ticket_search_filters_and_pages,
+        ticket_events_and_outbox,
+        outbox_pages_and_counts,
+        sla_timers_and_breaches,
+        live_counts,
     ],
     two: [
         per_ticket_ordering,

@@ -5,9 +5,11 @@
 //! every event into frontdesk), a chat turn ([`chat`]), firing timers, running cron
 //! occurrences and delivering the outbox ([`scheduler`]), offering queued tickets to agents
 //! ([`agents`]), reading agents' presence from Chatwoot ([`presence`]), reloading the pack
-//! ([`reload`]), explaining stored decisions and trying events ([`explain`]), and replaying the
-//! store against a candidate pack ([`replay`]). Every call returns [`Error`], whose [`Code`] the HTTP layer turns into a
-//! status; nothing here knows a request or a response.
+//! ([`reload`]), explaining stored decisions and trying events ([`explain`]), replaying the
+//! store against a candidate pack ([`replay`]), and what the admin console reads ([`views`]:
+//! ticket search, a ticket's timeline, the SLA board, live counters). Every call returns
+//! [`Error`], whose [`Code`] the HTTP layer turns into a status; nothing here knows a request
+//! or a response.
 //!
 //! ```text
 //! server (axum handlers: parse → call → respond)
@@ -28,6 +30,7 @@ pub(crate) mod reload;
 pub mod replay;
 pub mod reports;
 pub(crate) mod scheduler;
+pub mod views;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -399,15 +402,10 @@ impl Desk {
     }
 
     /// Outbox rows, newest first, optionally of one state (`pending`, `delivered`, `dead`).
+    /// [`Desk::outbox_page`] reads them a page at a time.
     pub async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, Error> {
         if let Some(s) = state {
-            if !["pending", "delivered", "dead"].contains(&s) {
-                return Err(Error::new(
-                    Code::InvalidQuery,
-                    format!("state `{s}` is not one of pending, delivered, dead"),
-                )
-                .field("state"));
-            }
+            views::outbox_state(s)?;
         }
         Ok(self.store.outbox(state, limit).await?)
     }

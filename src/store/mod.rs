@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bot::{Message as ChatMessage, Session, Turn};
 use crate::engine::Decision;
-use crate::model::{Channel, Event, Ticket};
+use crate::model::{Channel, Event, Priority, Status, Ticket};
 pub(crate) use crate::plan::is_open;
 use crate::routing::presence::StatusSource;
 use crate::routing::{AgentStatus, RoutingState};
@@ -152,9 +152,9 @@ pub struct AuditRow {
     pub actions: serde_json::Value,
 }
 
-/// An event as the store recorded it, with the decision it got: what a KPI rebuild, an export
-/// and a replay read.
-#[derive(Debug, Clone, PartialEq)]
+/// An event as the store recorded it, with the decision it got: what a KPI rebuild, an export,
+/// a replay and a ticket's timeline read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordedEvent {
     /// Its place in the order events were decided (resume a read after it).
     pub seq: i64,
@@ -224,6 +224,73 @@ pub enum DeliveryOutcome {
         /// Why.
         error: String,
     },
+}
+
+/// What a ticket search asks for ([`Store::search_tickets`]): tickets for which every filter
+/// given holds, newest `updated_at` first (ties by id, descending).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketQuery {
+    /// In this status.
+    pub status: Option<Status>,
+    /// Of this priority.
+    pub priority: Option<Priority>,
+    /// From this channel.
+    pub channel: Option<Channel>,
+    /// In this group (team), exactly.
+    pub group: Option<String>,
+    /// Assigned to this agent, exactly.
+    pub assignee: Option<String>,
+    /// Carrying this tag (the whole tag, in any case; none when it has a line break).
+    pub tag: Option<String>,
+    /// With this text in the customer's id, e-mail address or name (in any case; none when it
+    /// has a line break).
+    pub customer: Option<String>,
+    /// With this text in the subject or in the text of one of the ticket's messages (in any
+    /// case: lower case compares as [`crate::plan::search_text`] folds it; messages stored
+    /// before the text was kept with them, on SQLite, in ASCII lower case only).
+    pub text: Option<String>,
+    /// Open tickets only (not solved, not closed).
+    pub open_only: bool,
+    /// Only tickets after this one in the order (its `updated_at` and id: the last row of the
+    /// previous page).
+    pub after: Option<(DateTime<Utc>, String)>,
+    /// At most this many (1 to 1,000).
+    pub limit: u32,
+}
+
+/// A ticket a search found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketRow {
+    /// The ticket as the last decision left it.
+    pub ticket: Ticket,
+    /// When it was created: the helpdesk's time, else when frontdesk first stored it.
+    pub created_at: DateTime<Utc>,
+    /// When frontdesk last decided an event of it (the order of a search).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A pending SLA timer ([`Store::sla_timers_due`]) and its ticket as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlaTimerRow {
+    /// The timer (named `sla:<metric>`).
+    pub timer: TimerRow,
+    /// Its ticket, with the SLA clock the timer belongs to.
+    pub ticket: Ticket,
+}
+
+/// One figure of the live counters ([`Store::count`]), each counted by one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Events received at this time or later.
+    EventsSince(DateTime<Utc>),
+    /// Pending timers.
+    TimersPending,
+    /// Pending timers due at this time or before.
+    TimersDue(DateTime<Utc>),
+    /// Outbox rows in this state (`pending`, `delivered`, `dead`).
+    Outbox(&'static str),
+    /// Open tickets (not solved, not closed).
+    OpenTickets,
 }
 
 /// Filter for the audit log.
@@ -472,7 +539,51 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Outbox rows, newest first, optionally of one state.
-    async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
+    async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        self.outbox_page(state, None, limit).await
+    }
+
+    /// A page of outbox rows, newest first, optionally of one state: up to `limit` (1 to
+    /// 1,000) of those older than row `after` (the last row of the previous page; `None`: from
+    /// the newest). No rows when there is no row `after`.
+    async fn outbox_page(
+        &self,
+        state: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// How many outbox rows each state holds, by state name.
+    async fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Tickets a search finds ([`TicketQuery`]), newest `updated_at` first.
+    async fn search_tickets(&self, q: &TicketQuery) -> Result<Vec<TicketRow>, StoreError>;
+
+    /// The newest `limit` events of a ticket with their decisions, oldest first.
+    async fn ticket_events(&self, id: &str, limit: u32) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// A ticket's outbox rows (every state), newest first, at most `limit`.
+    async fn ticket_outbox(&self, id: &str, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// Pending SLA timers (named `sla:<metric>`) due from `from` to `until` (both included),
+    /// soonest first (ties by timer id), at most `limit`, each with its ticket.
+    async fn sla_timers_due(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SlaTimerRow>, StoreError>;
+
+    /// Open tickets with a breached SLA clock that is still running or was breached at
+    /// `since` or later, the latest breach first (ties by id, descending), at most `limit`.
+    async fn sla_breached(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError>;
+
+    /// One figure of the live counters.
+    async fn count(&self, what: Count) -> Result<i64, StoreError>;
 
     /// The ticket linked to conversation `external_id` of `helpdesk` (a chat opened there).
     async fn linked_ticket(

@@ -13,9 +13,10 @@ use chrono::{DateTime, Utc};
 
 use super::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql, Texts};
 use super::{
-    AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, DeliveryOutcome, DislikedAnswer, DueTimer,
-    FeedbackCounts, OutboxRow, PresenceRow, QueuedTicket, RecordedEvent, RoutedDecideFn,
-    RoutingNeed, Store, StoreError, TicketRecord, TimerRow, UnansweredQuestion,
+    AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, Count, DeliveryOutcome, DislikedAnswer,
+    DueTimer, FeedbackCounts, OutboxRow, PresenceRow, QueuedTicket, RecordedEvent,
+    RoutedDecideFn, RoutingNeed, SlaTimerRow, Store, StoreError, TicketQuery, TicketRecord,
+    TicketRow, TimerRow, UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::kpi;
@@ -294,8 +295,8 @@ fn audit_row(r: &dyn Row) -> Result<AuditRow, StoreError> {
     })
 }
 
-/// `id, event_id, ticket_id, action, target, state, attempts, next_at, last_error`
-/// A row of [`sql::EVENTS_PAGE`] or [`sql::EVENT`].
+/// `seq, received_at, event, decision`: a row of [`sql::EVENTS_PAGE`], [`sql::EVENT`] or
+/// [`sql::TICKET_EVENTS`].
 fn recorded_row(r: &dyn Row) -> Result<RecordedEvent, StoreError> {
     let (event, sent) = plan::read_recorded_event(serde_json::from_str(r.text(2)?)?)
         .map_err(StoreError::Corrupt)?;
@@ -308,6 +309,7 @@ fn recorded_row(r: &dyn Row) -> Result<RecordedEvent, StoreError> {
     })
 }
 
+/// `id, event_id, ticket_id, action, target, state, attempts, next_at, last_error`
 fn outbox_row(r: &dyn Row) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
         id: r.string(0)?,
@@ -320,6 +322,12 @@ fn outbox_row(r: &dyn Row) -> Result<OutboxRow, StoreError> {
         next_at: r.time(7)?,
         last_error: r.opt_string(8)?,
     })
+}
+
+/// A time after any a store holds: where a search without a cursor starts. (Year 9999 sorts
+/// after every stored time in SQLite's text form too, which a later year would not.)
+fn far_future() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// `seq, author, text, at, answer_id, score, feedback, handoff, name`
@@ -824,11 +832,142 @@ impl<B: Backend> Store for SqlStore<B> {
             == 1)
     }
 
-    async fn outbox(&self, state: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
-        let args = [Arg::OptText(state), Arg::Int(limit.clamp(1, 1000).into())];
+    async fn outbox_page(
+        &self,
+        state: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let limit = Arg::Int(limit.clamp(1, 1000).into());
+        match state {
+            Some(state) => {
+                let args = [Arg::OptText(after), limit, Arg::Text(state)];
+                self.0
+                    .fetch(On::Read, &sql::OUTBOX_OF_STATE, &args, outbox_row)
+                    .await
+            }
+            None => {
+                let args = [Arg::OptText(after), limit];
+                self.0
+                    .fetch(On::Read, &sql::OUTBOX, &args, outbox_row)
+                    .await
+            }
+        }
+    }
+
+    async fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.0
-            .fetch(On::Read, &sql::OUTBOX, &args, outbox_row)
+            .fetch(On::Read, &sql::OUTBOX_COUNTS, &[], |r| {
+                Ok((r.string(0)?, r.int(1)?))
+            })
             .await
+    }
+
+    async fn search_tickets(&self, q: &TicketQuery) -> Result<Vec<TicketRow>, StoreError> {
+        // The keys keep a ticket's tags (and the customer's fields) apart with line breaks: a
+        // tag or a customer asked for with one is none of them.
+        let apart = |f: &Option<String>| f.as_deref().is_some_and(|f| f.contains('\n'));
+        if apart(&q.tag) || apart(&q.customer) {
+            return Ok(Vec::new());
+        }
+        let tag = q.tag.as_deref().map(plan::tag_key);
+        let customer = q.customer.as_deref().map(plan::search_text);
+        let text = q.text.as_deref().map(plan::search_text);
+        // No cursor: from after the newest (a time later than any the store holds).
+        let (after_at, after_id) = match &q.after {
+            Some((at, id)) => (*at, id.as_str()),
+            None => (far_future(), ""),
+        };
+        let args = [
+            Arg::OptText(q.status.map(Named::name)),
+            Arg::OptText(q.priority.map(Named::name)),
+            Arg::OptText(q.channel.map(Named::name)),
+            Arg::OptText(q.group.as_deref()),
+            Arg::OptText(q.assignee.as_deref()),
+            Arg::Bool(q.open_only),
+            Arg::OptText(tag.as_deref()),
+            Arg::OptText(customer.as_deref()),
+            Arg::OptText(text.as_deref()),
+            Arg::Time(after_at),
+            Arg::Text(after_id),
+            Arg::Int(q.limit.clamp(1, 1000).into()),
+        ];
+        self.0
+            .fetch(On::Read, &sql::SEARCH_TICKETS, &args, |r| {
+                let updated_at = r.time(2)?;
+                Ok(TicketRow {
+                    ticket: serde_json::from_str(r.text(0)?)?,
+                    created_at: r.opt_time(1)?.unwrap_or(updated_at),
+                    updated_at,
+                })
+            })
+            .await
+    }
+
+    async fn ticket_events(&self, id: &str, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
+        let args = [Arg::Text(id), Arg::Int(limit.into())];
+        let mut events = self
+            .0
+            .fetch(On::Read, &sql::TICKET_EVENTS, &args, recorded_row)
+            .await?;
+        events.reverse();
+        Ok(events)
+    }
+
+    async fn ticket_outbox(&self, id: &str, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        let args = [Arg::Text(id), Arg::Int(limit.into())];
+        self.0
+            .fetch(On::Read, &sql::TICKET_OUTBOX, &args, outbox_row)
+            .await
+    }
+
+    async fn sla_timers_due(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SlaTimerRow>, StoreError> {
+        let args = [Arg::Time(from), Arg::Time(until), Arg::Int(limit.into())];
+        self.0
+            .fetch(On::Read, &sql::SLA_TIMERS_DUE, &args, |r| {
+                Ok(SlaTimerRow {
+                    timer: timer_row(r)?,
+                    ticket: serde_json::from_str(r.text(6)?)?,
+                })
+            })
+            .await
+    }
+
+    async fn sla_breached(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let args = [Arg::Time(since), Arg::Int(limit.into())];
+        self.0
+            .fetch(On::Read, &sql::SLA_BREACHED, &args, |r| {
+                Ok(serde_json::from_str(r.text(0)?)?)
+            })
+            .await
+    }
+
+    async fn count(&self, what: Count) -> Result<i64, StoreError> {
+        let (statement, arg) = match what {
+            Count::EventsSince(t) => (&sql::COUNT_EVENTS_SINCE, Some(Arg::Time(t))),
+            Count::TimersPending => (&sql::COUNT_TIMERS_PENDING, None),
+            Count::TimersDue(t) => (&sql::COUNT_TIMERS_DUE, Some(Arg::Time(t))),
+            Count::Outbox(state) => (&sql::COUNT_OUTBOX, Some(Arg::Text(state))),
+            Count::OpenTickets => (&sql::COUNT_OPEN_TICKETS, None),
+        };
+        let args: &[Arg<'_>] = match &arg {
+            Some(a) => std::slice::from_ref(a),
+            None => &[],
+        };
+        let n = self
+            .0
+            .first(On::Read, statement, args, |r| r.int(0))
+            .await?;
+        Ok(n.unwrap_or(0))
     }
 
     async fn redeliver(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -360,16 +360,25 @@ pub(crate) const TICKET_STATE: Sql = sql!(sqlite: "SELECT state FROM tickets WHE
 pub(crate) const TIMER_STATE: Sql = sql!(sqlite: "SELECT state FROM timers WHERE id = $1");
 
 const INSERT_EVENT: Sql = sql!(
-    "INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING"
+    "INSERT INTO events (id, ticket_id, type, fingerprint, received_at, event, decision, text_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
 );
 
+/// The ticket's JSON and its [`crate::plan::TicketKeys`] (`$7`..`$15`). A ticket keeps the time
+/// it was first stored as its `created_at` until the helpdesk gives one (`$10`).
 const UPSERT_TICKET: Sql = sql!(
-    "INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open)
-     VALUES ($1, $2, 1, $3, $4, $5, $6)
+    "INSERT INTO tickets (id, state, version, updated_at, assignee, channel, is_open, status,
+         priority, team, created_at, subject_key, customer_key, tag_keys, sla_breached_at,
+         sla_breach_running)
+     VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, $3), $11, $12, $13, $14, $15)
      ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = tickets.version + 1,
          updated_at = excluded.updated_at, assignee = excluded.assignee,
-         channel = excluded.channel, is_open = excluded.is_open"
+         channel = excluded.channel, is_open = excluded.is_open, status = excluded.status,
+         priority = excluded.priority, team = excluded.team,
+         created_at = COALESCE($10, tickets.created_at), subject_key = excluded.subject_key,
+         customer_key = excluded.customer_key, tag_keys = excluded.tag_keys,
+         sla_breached_at = excluded.sla_breached_at,
+         sla_breach_running = excluded.sla_breach_running"
 );
 
 const INSERT_RESPONSE_SAMPLE: Sql = sql!(
@@ -548,7 +557,7 @@ const INSERT_OUTBOX: Sql = sql!(
 /// Executes `plan` on `c`, inside the caller's transaction. `false` when the event's id turned
 /// out to be taken: then nothing was written.
 pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, StoreError> {
-    use Arg::{Bool, Int, OptText, Text, Time};
+    use Arg::{Bool, Int, OptText, OptTime, Text, Time};
     let (event, ticket, now) = (Text(plan.event), Text(plan.ticket), Time(plan.now));
     for w in &plan.writes {
         match w {
@@ -557,6 +566,7 @@ pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, S
                 fingerprint,
                 event: json,
                 decision,
+                text,
             } => {
                 let args = [
                     event,
@@ -566,6 +576,7 @@ pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, S
                     now,
                     Text(json),
                     Text(decision),
+                    OptText(text.as_deref()),
                 ];
                 if c.execute(&INSERT_EVENT, &args).await? == 0 {
                     return Ok(false);
@@ -576,6 +587,7 @@ pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, S
                 assignee,
                 channel,
                 open,
+                keys,
             } => {
                 let args = [
                     ticket,
@@ -584,6 +596,15 @@ pub(crate) async fn write<C: Conn>(c: &mut C, plan: &Plan<'_>) -> Result<bool, S
                     OptText(*assignee),
                     Text(channel),
                     Bool(*open),
+                    Text(keys.status),
+                    Text(keys.priority),
+                    OptText(keys.group),
+                    OptTime(keys.created_at),
+                    Text(&keys.subject),
+                    Text(&keys.customer),
+                    Text(&keys.tags),
+                    OptTime(keys.sla_breached_at),
+                    Bool(keys.sla_breach_running),
                 ];
                 c.execute(&UPSERT_TICKET, &args).await?;
             }
@@ -806,6 +827,99 @@ pub(crate) const AUDIT: Sql = sql!(
      ORDER BY seq DESC LIMIT $3"
 );
 
+/// A page of tickets, newest `updated_at` first (ties by id, descending), after the keyset
+/// cursor (`$10`, `$11`), at most `$12`. Each filter is NULL for none: `$1` status, `$2`
+/// priority, `$3` channel, `$4` group, `$5` assignee, `$6` open ones only, `$7` a tag's key
+/// ([`crate::plan::tag_key`]), `$8` text in the customer's key, `$9` text in the subject's key
+/// or in the key of a message of the ticket. Every filter but the messages' is checked in the
+/// index the tickets are walked in, so a ticket is read only when it is returned.
+pub(crate) const SEARCH_TICKETS: Sql = sql!(
+    postgres: "SELECT state, created_at, updated_at FROM tickets
+     WHERE (updated_at, id) < ($10, $11)
+       AND (CAST($1 AS TEXT) IS NULL OR status = $1)
+       AND (CAST($2 AS TEXT) IS NULL OR priority = $2)
+       AND (CAST($3 AS TEXT) IS NULL OR channel = $3)
+       AND (CAST($4 AS TEXT) IS NULL OR team = $4)
+       AND (CAST($5 AS TEXT) IS NULL OR assignee = $5)
+       AND (NOT $6 OR is_open)
+       AND (CAST($7 AS TEXT) IS NULL OR strpos(tag_keys, $7) > 0)
+       AND (CAST($8 AS TEXT) IS NULL OR strpos(customer_key, $8) > 0)
+       AND (CAST($9 AS TEXT) IS NULL OR strpos(subject_key, $9) > 0
+            OR EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id
+                       AND strpos(e.text_key, $9) > 0))
+     ORDER BY updated_at DESC, id DESC LIMIT $12",
+    sqlite: "SELECT state, created_at, updated_at FROM tickets INDEXED BY tickets_recent
+     WHERE (updated_at, id) < ($10, $11)
+       AND ($1 IS NULL OR status = $1)
+       AND ($2 IS NULL OR priority = $2)
+       AND ($3 IS NULL OR channel = $3)
+       AND ($4 IS NULL OR team = $4)
+       AND ($5 IS NULL OR assignee = $5)
+       AND (NOT $6 OR is_open = 1)
+       AND ($7 IS NULL OR instr(tag_keys, $7) > 0)
+       AND ($8 IS NULL OR instr(customer_key, $8) > 0)
+       AND ($9 IS NULL OR instr(subject_key, $9) > 0
+            OR EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id
+                       AND e.text_key IS NOT NULL AND instr(e.text_key, $9) > 0))
+     ORDER BY updated_at DESC, id DESC LIMIT $12"
+);
+
+/// The newest `$2` events of ticket `$1`, newest first, with their decisions: `(seq,
+/// received_at, event, decision)` as [`EVENTS_PAGE`].
+pub(crate) const TICKET_EVENTS: Sql = sql!(
+    postgres: "SELECT seq, received_at, event, decision FROM events
+               WHERE ticket_id = $1 ORDER BY received_at DESC, seq DESC LIMIT $2",
+    sqlite: "SELECT rowid, received_at, event, decision FROM events
+             WHERE ticket_id = $1 ORDER BY received_at DESC, rowid DESC LIMIT $2"
+);
+
+// ---------------------------------------------------------------------------------------------
+// The SLA board and live counts
+// ---------------------------------------------------------------------------------------------
+
+/// Pending SLA timers due in `[$1, $2]`, soonest first, at most `$3`, each with its ticket:
+/// the timer's columns as [`TICKET_TIMERS`], then the ticket's JSON.
+pub(crate) const SLA_TIMERS_DUE: Sql = sql!(
+    "SELECT t.id, t.ticket_id, t.name, t.rule, t.due_at, t.state, k.state
+     FROM timers t JOIN tickets k ON k.id = t.ticket_id
+     WHERE t.state = 'pending' AND t.due_at >= $1 AND t.due_at <= $2 AND t.name LIKE 'sla:%'
+     ORDER BY t.due_at, t.id LIMIT $3"
+);
+
+/// Open tickets with a breached SLA clock that still runs or was breached at `$1` or later,
+/// the latest breach first, at most `$2`: their JSON.
+pub(crate) const SLA_BREACHED: Sql = sql!(
+    postgres: "SELECT state FROM tickets
+     WHERE is_open AND sla_breached_at IS NOT NULL
+       AND (sla_breach_running OR sla_breached_at >= $1)
+     ORDER BY sla_breached_at DESC, id DESC LIMIT $2",
+    sqlite: "SELECT state FROM tickets
+     WHERE is_open = 1 AND sla_breached_at IS NOT NULL
+       AND (sla_breach_running = 1 OR sla_breached_at >= $1)
+     ORDER BY sla_breached_at DESC, id DESC LIMIT $2"
+);
+
+/// Events received at `$1` or later.
+pub(crate) const COUNT_EVENTS_SINCE: Sql =
+    sql!("SELECT COUNT(*) FROM events WHERE received_at >= $1");
+
+/// Pending timers.
+pub(crate) const COUNT_TIMERS_PENDING: Sql =
+    sql!("SELECT COUNT(*) FROM timers WHERE state = 'pending'");
+
+/// Pending timers due at `$1` or before.
+pub(crate) const COUNT_TIMERS_DUE: Sql =
+    sql!("SELECT COUNT(*) FROM timers WHERE state = 'pending' AND due_at <= $1");
+
+/// Outbox rows in state `$1`.
+pub(crate) const COUNT_OUTBOX: Sql = sql!("SELECT COUNT(*) FROM outbox WHERE state = $1");
+
+/// Open tickets.
+pub(crate) const COUNT_OPEN_TICKETS: Sql = sql!(
+    postgres: "SELECT COUNT(*) FROM tickets WHERE is_open",
+    sqlite: "SELECT COUNT(*) FROM tickets WHERE is_open = 1"
+);
+
 // ---------------------------------------------------------------------------------------------
 // KPIs
 // ---------------------------------------------------------------------------------------------
@@ -997,12 +1111,42 @@ pub(crate) const FINISH_DELIVERY: Sql = sql!(
      WHERE id = $4 AND attempts = $5 AND state = 'pending'"
 );
 
-/// Newest first: PostgreSQL numbers the rows, SQLite's rowid does.
+/// A page of outbox rows, newest first (PostgreSQL numbers the rows, SQLite's rowid does):
+/// those older than row `$1` (every row when `$1` is NULL, none when there is no row `$1`),
+/// at most `$2`.
 pub(crate) const OUTBOX: Sql = sql!(
     postgres: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
-     WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) ORDER BY seq DESC LIMIT $2",
+     WHERE seq < COALESCE((SELECT seq FROM outbox WHERE id = $1),
+                          CASE WHEN CAST($1 AS TEXT) IS NULL THEN 9223372036854775807 ELSE 0 END)
+     ORDER BY seq DESC LIMIT $2",
     sqlite: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
-     WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) ORDER BY rowid DESC LIMIT $2"
+     WHERE rowid < COALESCE((SELECT rowid FROM outbox WHERE id = $1),
+                            CASE WHEN $1 IS NULL THEN 9223372036854775807 ELSE 0 END)
+     ORDER BY rowid DESC LIMIT $2"
+);
+
+/// [`OUTBOX`] of the rows in state `$3`, through the index of each state's rows.
+pub(crate) const OUTBOX_OF_STATE: Sql = sql!(
+    postgres: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE state = $3 AND seq < COALESCE((SELECT seq FROM outbox WHERE id = $1),
+                          CASE WHEN CAST($1 AS TEXT) IS NULL THEN 9223372036854775807 ELSE 0 END)
+     ORDER BY seq DESC LIMIT $2",
+    sqlite: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE state = $3 AND rowid < COALESCE((SELECT rowid FROM outbox WHERE id = $1),
+                            CASE WHEN $1 IS NULL THEN 9223372036854775807 ELSE 0 END)
+     ORDER BY rowid DESC LIMIT $2"
+);
+
+/// How many outbox rows each state holds.
+pub(crate) const OUTBOX_COUNTS: Sql =
+    sql!("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state");
+
+/// A ticket's outbox rows, newest first, at most `$2`.
+pub(crate) const TICKET_OUTBOX: Sql = sql!(
+    postgres: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE ticket_id = $1 ORDER BY seq DESC LIMIT $2",
+    sqlite: "SELECT id, event_id, ticket_id, action, target, state, attempts, next_at, last_error FROM outbox
+     WHERE ticket_id = $1 ORDER BY rowid DESC LIMIT $2"
 );
 
 pub(crate) const REDELIVER: Sql = sql!(

@@ -141,6 +141,73 @@ pub fn is_open(t: &Ticket) -> bool {
     !matches!(t.status, Status::Solved | Status::Closed)
 }
 
+/// What a ticket is listed and searched by, stored beside its JSON so that a search reads
+/// columns and an index instead of every ticket's JSON. The texts are [`search_text`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketKeys<'a> {
+    /// Its status.
+    pub status: &'static str,
+    /// Its priority.
+    pub priority: &'static str,
+    /// Its group (team).
+    pub group: Option<&'a str>,
+    /// When it was created, as the helpdesk says (the store keeps the time it first saw the
+    /// ticket when the helpdesk does not say).
+    pub created_at: Option<DateTime<Utc>>,
+    /// The subject.
+    pub subject: String,
+    /// The customer's id, e-mail address and name, a line each, so that no match runs from one
+    /// into the next.
+    pub customer: String,
+    /// The tags, each on a line of its own between line breaks (`"\nvip\nrefund\n"`; none:
+    /// `""`), so that [`tag_key`] finds whole tags only.
+    pub tags: String,
+    /// The latest time one of its SLA clocks was breached.
+    pub sla_breached_at: Option<DateTime<Utc>>,
+    /// A breached SLA clock of it is still running.
+    pub sla_breach_running: bool,
+}
+
+impl<'a> TicketKeys<'a> {
+    /// The keys of `t`.
+    pub fn of(t: &'a Ticket) -> TicketKeys<'a> {
+        let c = &t.customer;
+        let field = |f: &Option<String>| f.as_deref().map(search_text).unwrap_or_default();
+        let tags = if t.tags.is_empty() {
+            String::new()
+        } else {
+            let mut tags = String::from("\n");
+            for tag in &t.tags {
+                tags.push_str(&search_text(tag));
+                tags.push('\n');
+            }
+            tags
+        };
+        TicketKeys {
+            status: t.status.name(),
+            priority: t.priority.name(),
+            group: t.group.as_deref(),
+            created_at: t.created_at,
+            subject: search_text(&t.subject),
+            customer: format!("{}\n{}\n{}", field(&c.id), field(&c.email), field(&c.name)),
+            tags,
+            sla_breached_at: t.sla.as_ref().and_then(|s| s.last_breach()),
+            sla_breach_running: t.sla.as_ref().is_some_and(|s| s.breach_running()),
+        }
+    }
+}
+
+/// Text as searches compare it: lower case (every script's, not only ASCII). Searches look
+/// for the [`search_text`] of what was asked inside the stored one.
+pub fn search_text(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// What a search for tag `tag` looks for in [`TicketKeys::tags`].
+pub fn tag_key(tag: &str) -> String {
+    format!("\n{}\n", search_text(tag))
+}
+
 /// The load slot a ticket takes: its assignee and channel while it is open.
 pub fn load_slot(t: &Ticket) -> Option<(String, &'static str)> {
     match &t.assignee {
@@ -405,6 +472,9 @@ pub enum Write<'a> {
         event: String,
         /// The decision (JSON), answered again to a repeat.
         decision: String,
+        /// The [`search_text`] of the event's message (`None`: no message, or an empty one),
+        /// which searches for words in a ticket's messages read.
+        text: Option<String>,
     },
     /// The ticket's new state; its version goes up by one.
     UpsertTicket {
@@ -416,6 +486,8 @@ pub enum Write<'a> {
         channel: &'static str,
         /// Whether it counts towards its assignee's load.
         open: bool,
+        /// What tickets are listed and searched by.
+        keys: TicketKeys<'a>,
     },
     /// The ticket's first response was met by this decision.
     InsertResponseSample {
@@ -560,12 +632,18 @@ impl Before {
                 Some(_) => recorded_event(event, sent)?.to_string(),
             },
             decision: serde_json::to_string(d)?,
+            text: event
+                .message
+                .as_ref()
+                .filter(|m| !m.text.is_empty())
+                .map(|m| search_text(&m.text)),
         });
         writes.push(Write::UpsertTicket {
             state: serde_json::to_string(t)?,
             assignee: t.assignee.as_deref(),
             channel: t.channel.name(),
             open: is_open(t),
+            keys: TicketKeys::of(t),
         });
         if let Some(m) = crate::measured::sample(self.first_response_met, t) {
             writes.push(Write::InsertResponseSample {
@@ -887,12 +965,14 @@ mod tests {
                     fingerprint: "fp",
                     event: serde_json::to_string(&e).unwrap(),
                     decision: serde_json::to_string(&d).unwrap(),
+                    text: None,
                 },
                 Write::UpsertTicket {
                     state: serde_json::to_string(&t).unwrap(),
                     assignee: None,
                     channel: "email",
                     open: true,
+                    keys: TicketKeys::of(&t),
                 },
                 Write::Dequeue { keep: None },
                 Write::CancelTimersListening {
@@ -1384,6 +1464,78 @@ mod tests {
         assert_eq!(
             extra(before.plan(&e, None, "fp", &d, now()).unwrap()),
             vec![]
+        );
+    }
+
+    #[test]
+    fn a_ticket_is_searched_by_its_keys() {
+        let t = ticket(json!({
+            "subject": "Ødelagt PAKKE",
+            "status": "pending",
+            "priority": "high",
+            "group": "Returns",
+            "tags": ["VIP", "Refund"],
+            "created_at": "2026-11-20T08:00:00Z",
+            "customer": {"id": "C-7", "email": "Kari@Example.NO", "name": "Kari Nordmann"},
+            "sla": {
+                "policy": "p",
+                "first_response": {"started_at": "2026-11-20T08:00:00Z", "elapsed_secs": 0,
+                    "running_since": "2026-11-20T08:00:00Z", "due_at": "2026-11-20T12:00:00Z",
+                    "breached": true, "breached_at": "2026-11-20T12:00:00Z"},
+                "resolution": {"started_at": "2026-11-20T08:00:00Z", "elapsed_secs": 60,
+                    "achieved_at": "2026-11-21T08:00:00Z",
+                    "breached": true, "breached_at": "2026-11-21T07:00:00Z"}
+            }
+        }));
+        let k = TicketKeys::of(&t);
+        assert_eq!(
+            (k.status, k.priority, k.group),
+            ("pending", "high", Some("Returns"))
+        );
+        assert_eq!(k.created_at, Some("2026-11-20T08:00:00Z".parse().unwrap()));
+        assert_eq!(k.subject, "ødelagt pakke", "lower case beyond ASCII");
+        assert_eq!(k.customer, "c-7\nkari@example.no\nkari nordmann");
+        assert_eq!(k.tags, "\nvip\nrefund\n");
+        assert!(k.tags.contains(&tag_key("Vip")));
+        assert!(!k.tags.contains(&tag_key("re")), "whole tags only");
+        assert_eq!(
+            k.sla_breached_at,
+            Some("2026-11-21T07:00:00Z".parse().unwrap()),
+            "the latest breach, of a stopped clock too"
+        );
+        assert!(
+            k.sla_breach_running,
+            "first response is late and still running"
+        );
+
+        let mut e = event("e1", "message.created");
+        e.message = Some(crate::model::Message {
+            text: "Pakken kom Ødelagt".into(),
+            ..Default::default()
+        });
+        let (before, d) = decided_as(&e, None, decision(&e, t.clone()));
+        let Write::InsertEvent { text, .. } =
+            &before.plan(&e, None, "fp", &d, now()).unwrap().writes[0]
+        else {
+            panic!("the event is written first");
+        };
+        assert_eq!(
+            text.as_deref(),
+            Some("pakken kom ødelagt"),
+            "a message is searched in lower case"
+        );
+
+        let empty = ticket(json!({}));
+        let plain = TicketKeys::of(&empty);
+        assert_eq!(
+            (plain.status, plain.priority, plain.group),
+            ("new", "normal", None)
+        );
+        assert_eq!((plain.subject.as_str(), plain.tags.as_str()), ("", ""));
+        assert_eq!(plain.customer, "\n\n");
+        assert_eq!(
+            (plain.sla_breached_at, plain.sla_breach_running),
+            (None, false)
         );
     }
 }

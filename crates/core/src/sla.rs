@@ -486,6 +486,20 @@ pub fn fire(
     }))
 }
 
+/// What the pending timer of `clock` due at `due_at` will announce when it fires: the breach
+/// when it is due at or after the clock's due time, a warning before that (as [`fire`] decides
+/// at the timer's time). `None` when the clock no longer waits for that timer (it was met,
+/// paused or re-computed since, or is breached already): firing it will do nothing.
+pub fn announces(clock: &SlaClock, due_at: DateTime<Utc>) -> Option<EventType> {
+    if clock.timer_at != Some(due_at) || !clock.is_running() || clock.breached {
+        return None;
+    }
+    Some(match clock.due_at {
+        Some(due) if due_at >= due => EventType::SlaBreached,
+        _ => EventType::SlaWarning,
+    })
+}
+
 /// When a running clock next needs a timer: its next warning, else its breach.
 fn next_moment(policy: &Policy, cal: &Calendar, c: &SlaClock) -> Option<DateTime<Utc>> {
     let since = c.running_since?;

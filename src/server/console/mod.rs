@@ -11,6 +11,7 @@
 mod assets;
 mod pages;
 pub mod session;
+mod tickets;
 mod tools;
 
 use std::sync::{Arc, OnceLock};
@@ -50,6 +51,14 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/console", get(pages::overview))
         .route("/console/", get(|| async { Redirect::to("/console") }))
         .route("/console/live", get(pages::live))
+        .route("/console/tickets", get(tickets::tickets))
+        .route("/console/tickets/{id}", get(tickets::ticket))
+        .route(
+            "/console/tickets/{id}/explain/{event}",
+            get(tickets::explain_event),
+        )
+        .route("/console/sla", get(tickets::sla))
+        .route("/console/sla/board", get(tickets::sla_board))
         .route("/console/outbox", get(pages::outbox))
         .route("/console/outbox/{*id}", post(pages::redeliver))
         .route("/console/agents", get(pages::agents))

@@ -401,7 +401,7 @@ fn chart_data(series: &[Value]) -> Value {
 // Live counters.
 
 /// The figures across the top of every page.
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 struct Counters {
     events_per_min: i64,
     timers_due: i64,
@@ -413,8 +413,15 @@ struct Counters {
 
 async fn counters(state: &AppState) -> Result<Counters, Fail> {
     let now = state.desk.clock.now();
-    let _ = now;
-    Ok(Counters::default())
+    let c = state.desk.live_counters(now).await?;
+    Ok(Counters {
+        events_per_min: c.events_last_minute,
+        timers_due: c.timers_due,
+        timers_pending: c.timers_pending,
+        outbox_pending: c.outbox_pending,
+        dead_letters: c.outbox_dead,
+        open_tickets: c.open_tickets,
+    })
 }
 
 /// `GET /console/live`: the counters every few seconds as server-sent events (`counters`,
@@ -499,7 +506,7 @@ pub(super) async fn outbox(
         .unwrap_or("dead");
     let which = (which != "all").then_some(which);
     let rows = state.desk.outbox(which, 200).await?;
-    let counts: Vec<(String, i64)> = Vec::new();
+    let counts = state.desk.outbox_counts().await?;
     render(
         "outbox.html",
         json!({

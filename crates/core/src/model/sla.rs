@@ -78,6 +78,35 @@ impl SlaState {
             Metric::Resolution => &mut self.resolution,
         }
     }
+
+    /// The clocks there are, with their metrics.
+    pub fn clocks(&self) -> impl Iterator<Item = (Metric, &SlaClock)> {
+        use super::Named;
+        Metric::ALL
+            .iter()
+            .filter_map(|m| self.clock(*m).map(|c| (*m, c)))
+    }
+
+    /// The earliest due time of a running clock (it may have passed: the clock is late).
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.clocks()
+            .filter(|(_, c)| c.is_running())
+            .filter_map(|(_, c)| c.due_at)
+            .min()
+    }
+
+    /// The latest time a clock was breached, if one was.
+    pub fn last_breach(&self) -> Option<DateTime<Utc>> {
+        self.clocks()
+            .filter(|(_, c)| c.breached)
+            .filter_map(|(_, c)| c.breached_at)
+            .max()
+    }
+
+    /// Whether a breached clock is still running (the late answer has not come yet).
+    pub fn breach_running(&self) -> bool {
+        self.clocks().any(|(_, c)| c.breached && c.is_running())
+    }
 }
 
 /// One SLA clock.
