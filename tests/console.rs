@@ -559,7 +559,11 @@ async fn the_console_in_headless_chromium() {
     b.wait_for(".timeline").await;
     b.click(".timeline button[hx-get]").await;
     b.wait_for(".explained table.trace tbody tr").await;
-    assert!(b.count(".explained table.trace tbody tr").await > 10);
+    assert!(b.count(".explained table.trace tbody tr").await > 5);
+    assert!(b
+        .text(".explained")
+        .await
+        .contains("do not listen to this event"));
     assert!(b.text(".explained").await.contains("security incidents"));
     b.screenshot("console-ticket-trace").await;
 
@@ -632,5 +636,38 @@ async fn the_console_in_headless_chromium() {
 
     assert_eq!(b.console_errors().await, Vec::<String>::new());
     b.close().await;
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_redelivered_from_the_outbox_page() {
+    let mut d = Daemon::with().tokens(&["admin-secret"]).start().await;
+    d.token = Some("admin-secret".into());
+    seeded(&d).await;
+    let (_, dead) = d.get("/v1/outbox?state=dead").await;
+    let id = dead[0]["id"].as_str().unwrap().to_string();
+    let cookie = sign_in(&d, "admin-secret").await;
+    let (status, html) = page(&d, &cookie, "/console/outbox?state=dead").await;
+    assert_eq!(status, 200);
+    let post = format!("/console/outbox/{}", id.replace('/', "%2F"));
+    assert!(html.contains(&format!("hx-post=\"{post}\"")), "{html}");
+    let started = std::time::Instant::now();
+    let (status, body) = act(&d, &cookie, Some(&csrf(&html)), &post, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(body.contains("Queued for delivery now"));
+    let (_, pending) = d.get("/v1/outbox?state=pending").await;
+    assert_eq!(pending[0]["id"], id.as_str());
+    // An unknown row is a 404 with the page's message.
+    let (status, body) = act(
+        &d,
+        &cookie,
+        Some(&csrf(&html)),
+        "/console/outbox/nothing%2F1",
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(body.contains("no outbox row"), "{body}");
     d.stop().await;
 }

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use super::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql, Texts};
 use super::{
     AnswerOf, Applied, AuditQuery, AuditRow, ChatStats, Count, DeliveryOutcome, DislikedAnswer,
-    DueTimer, FeedbackCounts, OutboxRow, PresenceRow, QueuedTicket, RecordedEvent,
-    RoutedDecideFn, RoutingNeed, SlaTimerRow, Store, StoreError, TicketQuery, TicketRecord,
-    TicketRow, TimerRow, UnansweredQuestion,
+    DueTimer, FeedbackCounts, OutboxRow, PresenceRow, QueuedTicket, RecordedEvent, RoutedDecideFn,
+    RoutingNeed, SlaTimerRow, Store, StoreError, TicketQuery, TicketRecord, TicketRow, TimerRow,
+    UnansweredQuestion,
 };
 use crate::bot::{Feedback, Message as ChatMessage, Session, Speaker, Turn};
 use crate::kpi;

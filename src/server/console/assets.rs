@@ -1,5 +1,5 @@
 //! The console's static files, embedded in the binary: its own stylesheet and script, and the
-//! vendored htmx (with its server-sent-events extension) and uPlot, whose licences sit beside
+//! vendored htmx and uPlot, whose licences sit beside
 //! them in `assets/vendor/`. Each is served gzip-compressed when the browser accepts it
 //! (compressed once, on first use) and cached for a year: their URLs carry the frontdesk
 //! version, so a new release is fetched afresh.
@@ -40,15 +40,9 @@ pub static ASSETS: &[Asset] = &[
     asset!("console.css", "console.css", CSS),
     asset!("console.js", "console.js", JS),
     asset!("htmx.min.js", "vendor/htmx-2.0.11.min.js", JS),
-    asset!(
-        "htmx-ext-sse.min.js",
-        "vendor/htmx-ext-sse-2.2.4.min.js",
-        JS
-    ),
     asset!("uPlot.iife.min.js", "vendor/uPlot-1.6.32.iife.min.js", JS),
     asset!("uPlot.min.css", "vendor/uPlot-1.6.32.min.css", CSS),
     asset!("htmx.LICENSE", "vendor/htmx.LICENSE", TEXT),
-    asset!("htmx-ext-sse.LICENSE", "vendor/htmx-ext-sse.LICENSE", TEXT),
     asset!("uPlot.LICENSE", "vendor/uPlot.LICENSE", TEXT),
 ];
 

@@ -47,6 +47,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "replay_result.html",
         include_str!("templates/replay_result.html"),
     ),
+    ("tickets.html", include_str!("templates/tickets.html")),
+    ("ticket.html", include_str!("templates/ticket.html")),
+    ("sla.html", include_str!("templates/sla.html")),
+    ("sla_board.html", include_str!("templates/sla_board.html")),
 ];
 
 /// The filters templates use: `duration` (seconds as "1 h 5 min"), `pct` (a share as
@@ -83,6 +87,10 @@ pub fn filters(env: &mut Environment<'static>) {
             Some(n) => frontdesk_core::table::thousands(n as u64),
             None => v.to_string(),
         }
+    });
+    // A value as JSON (what a condition saw: `null`, not `none`).
+    env.add_filter("json", |v: JValue| -> String {
+        serde_json::to_string(&v).unwrap_or_default()
     });
     // A path segment and a query value, percent-encoded.
     env.add_filter("pathseg", |v: String| -> String {
@@ -802,4 +810,52 @@ fn examples() -> Vec<Value> {
         .iter()
         .map(|(name, body)| json!({"name": name, "body": body.trim()}))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_file_is_registered_and_compiles() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/console/templates");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut names: Vec<String> = TEMPLATES.iter().map(|(n, _)| n.to_string()).collect();
+        names.sort();
+        assert_eq!(files, names);
+        // Compiling them all happens once, here, rather than at a first visit.
+        let _ = super::super::templates();
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human_duration(42), "42 s");
+        assert_eq!(human_duration(300), "5 min");
+        assert_eq!(human_duration(3600), "1 h");
+        assert_eq!(human_duration(5400), "1 h 30 min");
+        assert_eq!(human_duration(90_000), "1 d 1 h");
+        assert_eq!(human_duration(-120), "-2 min");
+    }
+
+    #[test]
+    fn only_console_paths_are_gone_back_to() {
+        assert_eq!(
+            safe_next(Some("/console/tickets?x=1")),
+            "/console/tickets?x=1"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example/console",
+            "/v1/events",
+            "/console\\x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/console", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/console");
+    }
 }

@@ -22,8 +22,12 @@ const SLA_HORIZON_MINUTES: i64 = 60;
 
 /// Reads the search's query string, naming a value that is not one.
 fn filter(raw: Option<&str>) -> Result<TicketFilter, Fail> {
-    serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|e| Fail::new(StatusCode::BAD_REQUEST, format!("This search cannot be read: {e}")))
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| {
+        Fail::new(
+            StatusCode::BAD_REQUEST,
+            format!("This search cannot be read: {e}"),
+        )
+    })
 }
 
 /// `GET /console/tickets`: the search form and a page of tickets.
@@ -99,11 +103,12 @@ pub(super) async fn ticket(
     // The audit rows give each rule its own actions; grouped by the event that fired them.
     let mut fired: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for row in &t.record.history {
-        let actions: Vec<Value> = serde_json::from_value::<Vec<crate::model::Action>>(row.actions.clone())
-            .unwrap_or_default()
-            .iter()
-            .map(|a| json!({"kind": action_kind(a), "summary": action_summary(a)}))
-            .collect();
+        let actions: Vec<Value> =
+            serde_json::from_value::<Vec<crate::model::Action>>(row.actions.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|a| json!({"kind": action_kind(a), "summary": action_summary(a)}))
+                .collect();
         fired
             .entry(row.event_id.as_str())
             .or_default()
@@ -230,7 +235,11 @@ async fn board(state: &AppState) -> Result<Value, Fail> {
             v["metric"] = json!(x
                 .clocks
                 .iter()
-                .map(|c| format!("{}{}", c.metric.name(), if c.running { " (running)" } else { "" }))
+                .map(|c| format!(
+                    "{}{}",
+                    c.metric.name(),
+                    if c.running { " (running)" } else { "" }
+                ))
                 .collect::<Vec<_>>()
                 .join(", "));
             v

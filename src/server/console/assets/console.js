@@ -88,6 +88,26 @@
     if (f) f.focus();
   });
 
+  // The live figures: one server-sent-events stream per page, closed when the page is left
+  // (a page kept for the back button must not hold a connection), opened again when shown.
+  var live = null;
+  function connect() {
+    var strip = document.querySelector("[data-live]");
+    if (live || !strip || typeof EventSource === "undefined") return;
+    live = new EventSource(strip.getAttribute("data-live"));
+    live.addEventListener("counters", function (e) {
+      // The server's own fragment, escaped there like every page.
+      strip.innerHTML = e.data;
+    });
+    live.addEventListener("tick", function () {
+      if (typeof htmx === "undefined") return;
+      document.querySelectorAll("[data-refresh-on-tick]").forEach(function (el) { htmx.trigger(el, "tick"); });
+    });
+  }
+  window.addEventListener("pagehide", function () { if (live) { live.close(); live = null; } });
+  window.addEventListener("pageshow", connect);
+  connect();
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", charts);
   else charts();
 })();
