@@ -470,6 +470,37 @@ async fn seeded(d: &Daemon) {
                "message": {"author": "customer", "text": "أين الفاتورة الخاصة بطلبي رقم 42؟"}}),
     )
     .await;
+    // A chat: a question the bot cannot answer (twice), one it answers and is told "no".
+    for _ in 0..2 {
+        let (_, chat) = d
+            .post(
+                "/v1/chat/sessions",
+                &json!({"bot": "support", "language": "en"}),
+            )
+            .await;
+        let path = format!(
+            "/v1/chat/sessions/{}/messages",
+            chat["id"].as_str().unwrap()
+        );
+        let (status, _) = d
+            .post(&path, &json!({"text": "What is the capital of Australia?"}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (_, chat) = d
+        .post(
+            "/v1/chat/sessions",
+            &json!({"bot": "support", "language": "en"}),
+        )
+        .await;
+    let path = format!(
+        "/v1/chat/sessions/{}/messages",
+        chat["id"].as_str().unwrap()
+    );
+    let (_, answer) = d.post(&path, &json!({"text": "Where is my order?"})).await;
+    assert_eq!(answer["reply"]["answer_id"], "order_status", "{answer}");
+    let (status, _) = d.post(&path, &json!({"feedback": "no"})).await;
+    assert_eq!(status, 200);
     frontdesk::server::deliver_due(&d.running.state).await;
 }
 
@@ -610,6 +641,9 @@ async fn the_console_in_headless_chromium() {
     // Bots.
     b.goto(&format!("{base}/console/bots")).await;
     b.wait_for("section.bot").await;
+    let bots = b.text("section.bot").await;
+    assert!(bots.contains("what is the capital of australia"), "{bots}");
+    assert!(bots.contains("order_status"), "{bots}");
     b.screenshot("console-bots").await;
 
     // Rules and the playground: an example decided, nothing stored.
@@ -669,5 +703,47 @@ async fn a_dead_letter_is_redelivered_from_the_outbox_page() {
     .await;
     assert_eq!(status, 404);
     assert!(body.contains("no outbox row"), "{body}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_question_comes_with_the_lines_that_teach_the_bot() {
+    let d = Daemon::start().await;
+    seeded(&d).await;
+    let (status, html) = page(&d, "", "/console/bots").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("what is the capital of australia"), "{html}");
+    // The download of a new entry and of the closest entry, as the page links them.
+    let href = |needle: &str| {
+        let at = html
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {html}"));
+        let start = html[..at].rfind("href=\"").unwrap() + 6;
+        let end = start + html[start..].find('"').unwrap();
+        html[start..end]
+            .replace("&amp;", "&")
+            .replace("&#x2f;", "/")
+    };
+    let (status, yaml) = page(&d, "", &href("as a new entry")).await;
+    assert_eq!(status, 200);
+    assert!(yaml.contains("- id: new-entry"), "{yaml}");
+    assert!(
+        yaml.contains("\"what is the capital of australia\""),
+        "{yaml}"
+    );
+    assert!(yaml.contains("bots/support.yaml"), "{yaml}");
+    let (status, yaml) = page(&d, "", &href("add to")).await;
+    assert_eq!(status, 200);
+    assert!(yaml.contains("under the entry"), "{yaml}");
+    // An entry the bot does not have, and a bot that does not exist.
+    let (status, _) = page(
+        &d,
+        "",
+        "/console/bots/support/suggestion?question=x&entry=nope",
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = page(&d, "", "/console/bots/nobody/suggestion?question=x").await;
+    assert_eq!(status, 404);
     d.stop().await;
 }
