@@ -75,6 +75,18 @@ async fn act(
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// Asks the console to set Kari's status, with a session cookie and a CSRF token.
+async fn set_kari(d: &Daemon, cookie: &str, csrf: Option<&str>, status: &str) -> (u16, String) {
+    act(
+        d,
+        cookie,
+        csrf,
+        "/console/agents/kari/status",
+        &[("status", status)],
+    )
+    .await
+}
+
 async fn agent_status(d: &Daemon, id: &str) -> String {
     let (status, body) = d.get("/v1/agents").await;
     assert_eq!(status, 200);
@@ -180,6 +192,13 @@ async fn a_token_signs_in_and_the_session_opens_every_page() {
     // A viewer sees no buttons that act.
     let (_, agents) = page(&d, &cookie, "/console/agents").await;
     assert!(!agents.contains("hx-post=\"/console/agents/"));
+    // An unknown ticket is a page saying so, not an error dump.
+    let (status, body) = page(&d, &cookie, "/console/tickets/no-such-ticket").await;
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("No ticket `no-such-ticket` has been seen."),
+        "{body}"
+    );
     // Unknown console pages are a page too.
     let (status, body) = page(&d, &cookie, "/console/nothing/here").await;
     assert_eq!(status, 404);
@@ -199,14 +218,7 @@ async fn changes_need_an_admin_and_the_pages_csrf_token() {
     let (_, html) = page(&d, &admin, "/console/agents").await;
     let token = csrf(&html);
     // Without the token: refused, nothing changed.
-    let (status, body) = act(
-        &d,
-        &admin,
-        None,
-        "/console/agents/kari/status",
-        &[("status", "online")],
-    )
-    .await;
+    let (status, body) = set_kari(&d, &admin, None, "online").await;
     assert_eq!(status, 403);
     assert!(body.contains("CSRF"), "{body}");
     assert_eq!(agent_status(&d, "kari").await, "offline");
@@ -214,24 +226,10 @@ async fn changes_need_an_admin_and_the_pages_csrf_token() {
     let other = sign_in(&d, "admin-secret").await;
     let (_, other_html) = page(&d, &other, "/console/agents").await;
     assert_ne!(csrf(&other_html), token);
-    let (status, _) = act(
-        &d,
-        &admin,
-        Some(&csrf(&other_html)),
-        "/console/agents/kari/status",
-        &[("status", "online")],
-    )
-    .await;
+    let (status, _) = set_kari(&d, &admin, Some(&csrf(&other_html)), "online").await;
     assert_eq!(status, 403);
     // With it: done, and the row comes back with the new status pressed.
-    let (status, row) = act(
-        &d,
-        &admin,
-        Some(&token),
-        "/console/agents/kari/status",
-        &[("status", "online")],
-    )
-    .await;
+    let (status, row) = set_kari(&d, &admin, Some(&token), "online").await;
     assert_eq!(status, 200, "{row}");
     assert!(
         row.contains("value=\"online\" class=\"status online\" aria-pressed=\"true\""),
@@ -239,28 +237,14 @@ async fn changes_need_an_admin_and_the_pages_csrf_token() {
     );
     assert_eq!(agent_status(&d, "kari").await, "online");
     // A bad status is named.
-    let (status, body) = act(
-        &d,
-        &admin,
-        Some(&token),
-        "/console/agents/kari/status",
-        &[("status", "asleep")],
-    )
-    .await;
+    let (status, body) = set_kari(&d, &admin, Some(&token), "asleep").await;
     assert_eq!(status, 400);
     assert!(body.contains("asleep"));
 
     // A viewer, even with its own CSRF token, changes nothing.
     let viewer = sign_in(&d, "viewer-secret").await;
     let (_, html) = page(&d, &viewer, "/console/agents").await;
-    let (status, body) = act(
-        &d,
-        &viewer,
-        Some(&csrf(&html)),
-        "/console/agents/kari/status",
-        &[("status", "away")],
-    )
-    .await;
+    let (status, body) = set_kari(&d, &viewer, Some(&csrf(&html)), "away").await;
     assert_eq!(status, 403);
     assert!(body.contains("viewer token"), "{body}");
     assert_eq!(agent_status(&d, "kari").await, "online");
