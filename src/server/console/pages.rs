@@ -408,36 +408,12 @@ fn chart_data(series: &[Value]) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Live counters.
 
-/// The figures across the top of every page.
-#[derive(Serialize)]
-struct Counters {
-    events_per_min: i64,
-    timers_due: i64,
-    timers_pending: i64,
-    outbox_pending: i64,
-    dead_letters: i64,
-    open_tickets: i64,
-}
-
-async fn counters(state: &AppState) -> Result<Counters, Fail> {
-    let now = state.desk.clock.now();
-    let c = state.desk.live_counters(now).await?;
-    Ok(Counters {
-        events_per_min: c.events_last_minute,
-        timers_due: c.timers_due,
-        timers_pending: c.timers_pending,
-        outbox_pending: c.outbox_pending,
-        dead_letters: c.outbox_dead,
-        open_tickets: c.open_tickets,
-    })
-}
-
 /// `GET /console/live`: the counters every few seconds as server-sent events (`counters`,
 /// an HTML fragment), and `tick` for boards that refresh themselves. Ends when the daemon
 /// stops.
 pub(super) async fn live(State(state): State<Arc<AppState>>) -> Response {
     let mut stop = state.stop.clone();
-    let stream = async_stream(state.clone(), move |tx| async move {
+    let stream = async_stream(move |tx| async move {
         let mut every = tokio::time::interval(StdDuration::from_secs(3));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -445,11 +421,12 @@ pub(super) async fn live(State(state): State<Arc<AppState>>) -> Response {
                 _ = every.tick() => {}
                 _ = stop.changed() => break,
             }
-            let fragment = match counters(&state).await {
-                Ok(c) => render("counters.html", json!({"c": c})).map(|p| p.0),
-                Err(_) => Ok("<span class=\"stale\">figures unavailable</span>".into()),
+            let html = match state.desk.live_counters(state.desk.clock.now()).await {
+                Ok(c) => {
+                    render("counters.html", json!({"c": c})).map_or_else(|_| String::new(), |p| p.0)
+                }
+                Err(_) => "<span class=\"stale\">figures unavailable</span>".into(),
             };
-            let html = fragment.unwrap_or_default();
             if tx
                 .send(
                     SseEvent::default()
@@ -478,14 +455,12 @@ pub(super) async fn live(State(state): State<Arc<AppState>>) -> Response {
 /// A stream fed by a task through a small channel (ends when the task returns or the client
 /// goes away).
 fn async_stream<F, Fut>(
-    state: Arc<AppState>,
     f: F,
 ) -> impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>
 where
     F: FnOnce(tokio::sync::mpsc::Sender<SseEvent>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let _ = state;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(f(tx));
     futures_util::stream::unfold(
