@@ -1,0 +1,595 @@
+//! The admin console's reads on a store of real size. Fills a store through its own write path
+//! (each event decided by an SLA pack and committed with its decision, timers and outbox rows,
+//! as the daemon does) with 100,000 tickets over 90 days — 30,000 customers, six teams, forty
+//! agents, thirty tags, mostly solved — about 3 events each; then times, through the desk, a
+//! ticket search for each filter (the first page of 50), the SLA board, the live counters, a
+//! timeline and the outbox counts.
+//!
+//! ```sh
+//! cargo run --release --example console_bench                                       # a new SQLite file
+//! cargo run --release --example console_bench -- --store sqlite:///tmp/console.db   # kept; reused when run again
+//! cargo run --release --example console_bench -- --store postgres://postgres@127.0.0.1/console
+//! cargo run --release --example console_bench -- --tickets 10000                    # smaller
+//! ```
+//!
+//! A store that already holds events is not filled again: only the reads are timed.
+
+use std::sync::Arc;
+use std::time::{Duration as Elapsed, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use frontdesk::config::Config;
+use frontdesk::engine::{self, Context};
+use frontdesk::model::{Channel, Event, Priority, Status, Ticket};
+use frontdesk::service::views::TicketFilter;
+use frontdesk::service::{Desk, ManualClock, Settings};
+use frontdesk::store::{self, Store};
+use futures_util::StreamExt;
+use serde_json::json;
+
+const PACK: &str = r#"
+sla:
+  - name: standard
+    first_response: { low: 24h, normal: 8h, high: 2h, urgent: 30m }
+    resolution: { low: 10d, normal: 5d, high: 2d, urgent: 1d }
+    warn_at: [50%, 80%]
+rules:
+  - name: tell the team about urgent tickets
+    on: [ticket.created]
+    when: { field: ticket.priority, eq: urgent }
+    then: [ { webhook: { url: "http://127.0.0.1:9/urgent" } } ]
+"#;
+
+const DAYS: i64 = 90;
+const TEAMS: &[&str] = &[
+    "billing", "tech", "returns", "sales", "shipping", "accounts",
+];
+const TAGS: &[&str] = &[
+    "vip",
+    "refund",
+    "damaged",
+    "late",
+    "invoice",
+    "password",
+    "login",
+    "cancel",
+    "upgrade",
+    "downgrade",
+    "gdpr",
+    "bug",
+    "feature",
+    "complaint",
+    "praise",
+    "wrong-item",
+    "missing-item",
+    "address",
+    "payment",
+    "card",
+    "paypal",
+    "voucher",
+    "return",
+    "exchange",
+    "warranty",
+    "repair",
+    "b2b",
+    "wholesale",
+    "press",
+    "partner",
+];
+const FIRST: &[&str] = &[
+    "Kari", "Ola", "Ingrid", "Lars", "Sofie", "Mads", "Emma", "Noah", "Fatima", "Omar", "Wei",
+    "Li", "Anna", "Jonas", "Sara", "Ahmed", "Maja", "Elias", "Nora", "Lucas",
+];
+const LAST: &[&str] = &[
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Berg",
+    "Haugen",
+    "Hagen",
+    "Eriksen",
+    "Bakken",
+    "Zhang",
+    "Wang",
+    "Haddad",
+    "Nasser",
+    "Lund",
+];
+const SUBJECTS: &[&str] = &[
+    "Order not arrived",
+    "Refund request",
+    "Cannot log in",
+    "Invoice is wrong",
+    "Item arrived damaged",
+    "Change my address",
+    "Cancel my subscription",
+    "Question about warranty",
+    "Payment failed",
+    "Wrong size delivered",
+    "Where is my parcel",
+    "Voucher does not work",
+];
+
+fn start() -> DateTime<Utc> {
+    "2026-05-01T00:00:00Z".parse().unwrap()
+}
+
+fn end() -> DateTime<Utc> {
+    start() + Duration::days(DAYS)
+}
+
+/// A small deterministic generator (SplitMix64), so every run builds the same store.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len() as u64) as usize]
+    }
+
+    /// One of `from` by weight (percent, summing to 100).
+    fn weighted<'a>(&mut self, from: &[(&'a str, u64)]) -> &'a str {
+        let mut n = self.below(100);
+        for (v, w) in from {
+            if n < *w {
+                return v;
+            }
+            n -= w;
+        }
+        from[0].0
+    }
+
+    fn minutes(&mut self, lo: i64, hi: i64) -> Duration {
+        Duration::minutes(lo + self.below((hi - lo) as u64) as i64)
+    }
+
+    /// A message: a dozen words of a 3,000-word vocabulary, common ones more often.
+    fn text(&mut self) -> String {
+        let mut words = Vec::new();
+        for _ in 0..12 {
+            // Roughly Zipf: the square of a uniform number favours small ranks.
+            let u = self.below(3000) as f64 / 3000.0;
+            words.push(format!("w{:04}", (u * u * 3000.0) as u64));
+        }
+        words.join(" ")
+    }
+}
+
+/// The events of ticket `i` of `n`, with the time each happened.
+fn history(i: usize, n: usize) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+    let mut rng = Rng(i as u64 ^ 0x5eed);
+    let id = format!("T{i:06}");
+    let created = start() + Duration::seconds(DAYS * 86_400 * i as i64 / n as i64);
+    let customer = rng.below(30_000);
+    let (first, last) = (
+        FIRST[customer as usize % 20],
+        LAST[customer as usize / 20 % 20],
+    );
+    let mut tags: Vec<&str> = (0..rng.below(4)).map(|_| rng.pick(TAGS)).collect();
+    if rng.below(1000) == 0 {
+        tags.push("legal-hold");
+    }
+    tags.dedup();
+    let assignee = (rng.below(10) != 0).then(|| format!("agent-{:02}", rng.below(40)));
+    let mut ticket = json!({
+        "id": id,
+        "subject": format!("{} #{}", rng.pick(SUBJECTS), 10_000 + i),
+        "channel": rng.weighted(&[("email", 50), ("chat", 25), ("web", 15), ("phone", 8), ("sms", 2)]),
+        "priority": rng.weighted(&[("low", 20), ("normal", 55), ("high", 20), ("urgent", 5)]),
+        "group": rng.pick(TEAMS),
+        "tags": tags,
+        "created_at": created,
+        "customer": {
+            "id": format!("cust-{customer}"),
+            "name": format!("{first} {last}"),
+            "email": format!("{}.{}{}@example.org", first.to_lowercase(), last.to_lowercase(), customer),
+            "language": rng.pick(&["en", "nb", "da", "ar", "zh"]),
+        },
+    });
+    if let Some(a) = &assignee {
+        ticket["assignee"] = json!(a);
+    }
+    let mut text = rng.text();
+    if rng.below(2000) == 0 {
+        text.push_str(" kvitteringsnummer");
+    }
+    let mut at = created;
+    let mut out = vec![(
+        at,
+        json!({ "id": format!("{id}-0"), "type": "ticket.created", "occurred_at": at,
+                "ticket": ticket, "message": { "text": text, "author": "customer" } }),
+    )];
+    let mut k = 1;
+    let mut say = |at: DateTime<Utc>, agent: bool, text: String, out: &mut Vec<_>| {
+        out.push((
+            at,
+            json!({ "id": format!("{id}-{k}"), "type": "message.created", "occurred_at": at,
+                    "ticket": { "id": id },
+                    "message": { "text": text, "author": if agent { "agent" } else { "customer" } } }),
+        ));
+        k += 1;
+    };
+    if rng.below(100) < 85 {
+        at += rng.minutes(5, 600);
+        let t = rng.text();
+        say(at, true, t, &mut out);
+        if rng.below(100) < 50 {
+            at += rng.minutes(30, 1440);
+            let t = rng.text();
+            say(at, false, t, &mut out);
+        }
+    }
+    let status = rng.weighted(&[
+        ("solved", 60),
+        ("closed", 10),
+        ("open", 15),
+        ("pending", 8),
+        ("new", 5),
+        ("on_hold", 2),
+    ]);
+    if status != "new" {
+        at += rng.minutes(10, 2880);
+        out.push((
+            at,
+            json!({ "id": format!("{id}-s"), "type": "ticket.updated", "occurred_at": at,
+                    "ticket": { "id": id, "status": status } }),
+        ));
+    }
+    // What happens after the end of the recording has not happened yet.
+    out.retain(|(t, _)| *t <= end());
+    out
+}
+
+/// Decides and commits one event as the daemon does.
+async fn apply(
+    store: &dyn Store,
+    config: &Arc<Config>,
+    at: DateTime<Utc>,
+    body: serde_json::Value,
+) {
+    let event = Event::from_value(body.clone()).expect("a valid event");
+    let patch = body["ticket"].clone();
+    let fingerprint = store::fingerprint(&event);
+    let config = config.clone();
+    let decided = event.clone();
+    store
+        .apply(
+            event,
+            fingerprint,
+            at,
+            Box::new(move |prior: Option<Ticket>| {
+                let ev = frontdesk::plan::prepare(prior.as_ref(), &decided, Some(&patch));
+                let ctx = Context {
+                    prior,
+                    ..Context::default()
+                };
+                engine::decide_with(&config, &ctx, &ev.ticket, &ev, at)
+            }),
+        )
+        .await
+        .expect("the event is stored");
+}
+
+async fn fill(store: Arc<dyn Store>, tickets: usize) {
+    let config =
+        Arc::new(Config::from_yaml("console.yaml", PACK).unwrap_or_else(|d| panic!("{d}")));
+    let started = Instant::now();
+    let events = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    futures_util::stream::iter(0..tickets)
+        .for_each_concurrent(32, |i| {
+            let (store, config, done, events) = (store.clone(), config.clone(), &done, &events);
+            async move {
+                for (at, body) in history(i, tickets) {
+                    apply(&*store, &config, at, body).await;
+                    events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if n % 10_000 == 0 {
+                    eprintln!("  {n} tickets, {:.0} s", started.elapsed().as_secs_f64());
+                }
+            }
+        })
+        .await;
+    let secs = started.elapsed().as_secs_f64();
+    let events = events.into_inner();
+    println!(
+        "filled: {tickets} tickets, {events} events in {secs:.0} s ({:.0} events/s)",
+        events as f64 / secs
+    );
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// Runs `f` once to warm up, then `runs` times; the median and the slowest.
+async fn time<T, F, Fut>(runs: usize, mut f: F) -> (T, Elapsed, Elapsed)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut out = f().await;
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        out = f().await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    (out, times[runs / 2], times[runs - 1])
+}
+
+fn ms(d: Elapsed) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let tickets: usize = arg("--tickets").map_or(100_000, |n| n.parse().expect("--tickets N"));
+    let runs: usize = arg("--runs").map_or(7, |n| n.parse().expect("--runs N"));
+    let dir = tempfile::tempdir().unwrap();
+    let url = arg("--store")
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("console.db").display()));
+    let store = store::open(&url).await.expect("the store opens");
+    let empty = store
+        .events_page(0, DateTime::<Utc>::UNIX_EPOCH, 1)
+        .await
+        .unwrap()
+        .is_empty();
+    if empty {
+        fill(store.clone(), tickets).await;
+    } else {
+        println!("{url} holds events already: timing the reads only");
+    }
+    store.close().await;
+
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("console.yaml"), PACK).unwrap();
+    let desk = Desk::open(Settings {
+        rules,
+        bots: None,
+        store: url.clone(),
+        clock: Arc::new(ManualClock::new(end())),
+        timer_lease: std::time::Duration::from_secs(60),
+        connectors: Default::default(),
+        csat_secret: None,
+        presence: None,
+    })
+    .await
+    .expect("the desk opens");
+
+    let f = TicketFilter::default;
+    let filters: Vec<(&str, TicketFilter)> = vec![
+        ("no filter (newest 50)", f()),
+        (
+            "open only",
+            TicketFilter {
+                open_only: true,
+                ..f()
+            },
+        ),
+        (
+            "status new",
+            TicketFilter {
+                status: Some(Status::New),
+                ..f()
+            },
+        ),
+        (
+            "status on_hold",
+            TicketFilter {
+                status: Some(Status::OnHold),
+                ..f()
+            },
+        ),
+        (
+            "priority urgent",
+            TicketFilter {
+                priority: Some(Priority::Urgent),
+                ..f()
+            },
+        ),
+        (
+            "channel sms",
+            TicketFilter {
+                channel: Some(Channel::Sms),
+                ..f()
+            },
+        ),
+        (
+            "team",
+            TicketFilter {
+                team: Some("returns".into()),
+                ..f()
+            },
+        ),
+        (
+            "assignee",
+            TicketFilter {
+                assignee: Some("agent-07".into()),
+                ..f()
+            },
+        ),
+        (
+            "assignee, open only",
+            TicketFilter {
+                assignee: Some("agent-07".into()),
+                open_only: true,
+                ..f()
+            },
+        ),
+        (
+            "team, on_hold, urgent",
+            TicketFilter {
+                team: Some("tech".into()),
+                status: Some(Status::OnHold),
+                priority: Some(Priority::Urgent),
+                ..f()
+            },
+        ),
+        (
+            "tag (common)",
+            TicketFilter {
+                tag: Some("refund".into()),
+                ..f()
+            },
+        ),
+        (
+            "tag (1 in 1,000)",
+            TicketFilter {
+                tag: Some("legal-hold".into()),
+                ..f()
+            },
+        ),
+        (
+            "tag (none has it)",
+            TicketFilter {
+                tag: Some("no-such-tag".into()),
+                ..f()
+            },
+        ),
+        (
+            "customer (one's e-mail)",
+            TicketFilter {
+                customer: Some("ola.wang4321@example.org".into()),
+                ..f()
+            },
+        ),
+        (
+            "customer (a name)",
+            TicketFilter {
+                customer: Some("haddad".into()),
+                ..f()
+            },
+        ),
+        (
+            "customer (nobody)",
+            TicketFilter {
+                customer: Some("nobody@nowhere".into()),
+                ..f()
+            },
+        ),
+        (
+            "text in subject",
+            TicketFilter {
+                text: Some("invoice is wrong".into()),
+                ..f()
+            },
+        ),
+        (
+            "text, common word",
+            TicketFilter {
+                text: Some("w0007".into()),
+                ..f()
+            },
+        ),
+        (
+            "text, rare word",
+            TicketFilter {
+                text: Some("kvitteringsnummer".into()),
+                ..f()
+            },
+        ),
+        (
+            "text, no ticket has it",
+            TicketFilter {
+                text: Some("zzzzzz".into()),
+                ..f()
+            },
+        ),
+    ];
+    println!("| search | tickets on the page | median of {runs} | slowest |");
+    println!("|---|---|---|---|");
+    for (name, filter) in &filters {
+        let (page, median, slowest) = time(runs, || async {
+            desk.search_tickets(filter).await.expect("a page")
+        })
+        .await;
+        println!(
+            "| {name} | {} | {} | {} |",
+            page.rows.len(),
+            ms(median),
+            ms(slowest)
+        );
+    }
+    // The 20th page: the cursor of the 19th.
+    let mut deep = f();
+    for _ in 0..19 {
+        deep.after = desk.search_tickets(&deep).await.unwrap().next;
+    }
+    let (page, median, slowest) =
+        time(runs, || async { desk.search_tickets(&deep).await.unwrap() }).await;
+    println!(
+        "| page 20 of no filter | {} | {} | {} |",
+        page.rows.len(),
+        ms(median),
+        ms(slowest)
+    );
+
+    println!();
+    println!("| read | rows | median of {runs} | slowest |");
+    println!("|---|---|---|---|");
+    let now = end();
+    let (board, median, slowest) = time(runs, || async {
+        desk.sla_board(now, Duration::hours(4)).await.unwrap()
+    })
+    .await;
+    println!(
+        "| SLA board, 4 h ahead | {} due, {} breached | {} | {} |",
+        board.due.len(),
+        board.breached.len(),
+        ms(median),
+        ms(slowest)
+    );
+    let (counters, median, slowest) =
+        time(runs, || async { desk.live_counters(now).await.unwrap() }).await;
+    println!(
+        "| live counters | {} open, {} timers pending | {} | {} |",
+        counters.open_tickets,
+        counters.timers_pending,
+        ms(median),
+        ms(slowest)
+    );
+    let (counts, median, slowest) =
+        time(runs, || async { desk.outbox_counts().await.unwrap() }).await;
+    println!(
+        "| outbox by state | {counts:?} | {} | {} |",
+        ms(median),
+        ms(slowest)
+    );
+    let id = format!("T{:06}", tickets / 2);
+    let (timeline, median, slowest) = time(runs, || async {
+        desk.timeline(&id).await.unwrap().unwrap()
+    })
+    .await;
+    println!(
+        "| timeline of one ticket | {} events | {} | {} |",
+        timeline.events.len(),
+        ms(median),
+        ms(slowest)
+    );
+    desk.store.close().await;
+}
