@@ -860,7 +860,7 @@ pub(crate) const SEARCH_TICKETS: Sql = sql!(
        AND ($8 IS NULL OR instr(customer_key, $8) > 0)
        AND ($9 IS NULL OR instr(subject_key, $9) > 0
             OR EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id
-                       AND e.text_key IS NOT NULL AND instr(e.text_key, $9) > 0))
+                       AND instr(e.text_key, $9) > 0))
      ORDER BY updated_at DESC, id DESC LIMIT $12"
 );
 
@@ -887,13 +887,14 @@ pub(crate) const SLA_TIMERS_DUE: Sql = sql!(
 );
 
 /// Open tickets with a breached SLA clock that still runs or was breached at `$1` or later,
-/// the latest breach first, at most `$2`: their JSON.
+/// the latest breach first, at most `$2`: their JSON. SQLite is told to walk the index of open
+/// tickets back from the latest breach (left to itself it reads every open ticket and sorts).
 pub(crate) const SLA_BREACHED: Sql = sql!(
     postgres: "SELECT state FROM tickets
      WHERE is_open AND sla_breached_at IS NOT NULL
        AND (sla_breach_running OR sla_breached_at >= $1)
      ORDER BY sla_breached_at DESC, id DESC LIMIT $2",
-    sqlite: "SELECT state FROM tickets
+    sqlite: "SELECT state FROM tickets INDEXED BY tickets_open
      WHERE is_open = 1 AND sla_breached_at IS NOT NULL
        AND (sla_breach_running = 1 OR sla_breached_at >= $1)
      ORDER BY sla_breached_at DESC, id DESC LIMIT $2"
@@ -914,10 +915,10 @@ pub(crate) const COUNT_TIMERS_DUE: Sql =
 /// Outbox rows in state `$1`.
 pub(crate) const COUNT_OUTBOX: Sql = sql!("SELECT COUNT(*) FROM outbox WHERE state = $1");
 
-/// Open tickets.
+/// Open tickets, from the index of open tickets.
 pub(crate) const COUNT_OPEN_TICKETS: Sql = sql!(
     postgres: "SELECT COUNT(*) FROM tickets WHERE is_open",
-    sqlite: "SELECT COUNT(*) FROM tickets WHERE is_open = 1"
+    sqlite: "SELECT COUNT(*) FROM tickets INDEXED BY tickets_open WHERE is_open = 1"
 );
 
 // ---------------------------------------------------------------------------------------------
