@@ -482,7 +482,8 @@ fn given(f: &Option<String>) -> Option<&str> {
 mod cursor {
     use super::*;
 
-    const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    pub(super) const ENGINE: base64::engine::GeneralPurpose =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     pub(super) fn write(updated_at: DateTime<Utc>, id: &str) -> String {
         let at = updated_at.to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -630,7 +631,7 @@ mod tests {
             );
             assert_eq!(cursor::read(&c).unwrap(), (at, id.to_string()));
         }
-        for bad in ["", "???", "VDE", &ENGINE_TEXT.encode("no time\nT1")] {
+        for bad in ["", "???", "VDE", &cursor::ENGINE.encode("no time\nT1")] {
             let e = cursor::read(bad).unwrap_err();
             assert_eq!(
                 (e.code, e.field.as_deref()),
@@ -639,7 +640,4 @@ mod tests {
             );
         }
     }
-
-    const ENGINE_TEXT: base64::engine::GeneralPurpose =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD;
 }
