@@ -2224,7 +2224,7 @@ fn seeded() -> Vec<(&'static str, i64, serde_json::Value, Vec<&'static str>)> {
             json!({"subject": "Parcel late", "status": "open", "channel": "email",
             "group": "returns", "assignee": "a3", "tags": ["vip"],
             "customer": {"email": "sam@example.org"}}),
-            vec!["tracking says delivered"],
+            vec!["tracking says delivered", r#"code 50%_off "quoted" \ here"#],
         ),
         (
             "T07",
@@ -2232,7 +2232,7 @@ fn seeded() -> Vec<(&'static str, i64, serde_json::Value, Vec<&'static str>)> {
             json!({"subject": "Parcel lost", "status": "on_hold", "priority": "high",
             "channel": "email", "group": "returns", "assignee": "a3",
             "customer": {"email": "sam@example.org"}}),
-            vec!["no news"],
+            vec!["no news", "وين الفاتورة؟ وبالفاتورة خطأ"],
         ),
         (
             "T08",
@@ -2316,6 +2316,27 @@ async fn ticket_search_filters_and_pages(s: Arc<dyn Store>) {
         q(|q| q.text = Some("PASS".into())),
         q(|q| q.text = Some("logge inn".into())),
         q(|q| q.text = Some("nothing at all".into())),
+        // Words of messages: through the store's trigram index where it has one, each letter
+        // as itself (no wildcards, no query syntax), two letters without the index.
+        q(|q| q.text = Some("says deliv".into())),
+        q(|q| q.text = Some("50%_off".into())),
+        q(|q| q.text = Some("%".into())),
+        q(|q| q.text = Some("_".into())),
+        q(|q| q.text = Some("0%_".into())),
+        q(|q| q.text = Some("5_%".into())),
+        q(|q| q.text = Some(r#""quoted""#.into())),
+        q(|q| q.text = Some(r#"" \ h"#.into())),
+        q(|q| q.text = Some("الفاتورة".into())),
+        q(|q| q.text = Some("فاتورة".into())),
+        q(|q| q.text = Some("ke".into())),
+        q(|q| q.text = Some("r".into())),
+        q(|q| q.text = Some("no news said".into())),
+        q(|q| q.text = Some("etterpå".into())),
+        q(|q| q.text = Some("message 51".into())),
+        q(|q| q.text = Some("nothing AND news".into())),
+        q(|q| q.customer = Some("%".into())),
+        q(|q| q.customer = Some("_@".into())),
+        q(|q| q.tag = Some("%".into())),
         q(|q| q.open_only = true),
         q(|q| {
             q.open_only = true;
@@ -2352,6 +2373,49 @@ async fn ticket_search_filters_and_pages(s: Arc<dyn Store>) {
         }
     };
     check(&held, "seeded").await;
+
+    // Enough messages for the SQLite writer to add what it holds to its message index: the
+    // seeded messages are then found through the index, and one written after it directly.
+    let filler_at = t0() - TimeDelta::hours(1);
+    futures_util::future::join_all((0..frontdesk::store::MESSAGE_INDEX_BATCH).map(|i| {
+        let s = s.clone();
+        async move {
+            let e = ticket_event(
+                &format!("filler-{i}"),
+                EventType::MessageCreated,
+                "FILLER",
+                json!({"subject": "Many messages", "status": "closed"}),
+                Some(&format!("filler message {i}")),
+            );
+            put(&s, &e, filler_at, Vec::new(), Vec::new()).await;
+        }
+    }))
+    .await;
+    held.push(Held {
+        ticket: serde_json::from_value(
+            json!({"id": "FILLER", "subject": "Many messages", "status": "closed"}),
+        )
+        .unwrap(),
+        at: filler_at,
+        texts: (0..frontdesk::store::MESSAGE_INDEX_BATCH)
+            .map(|i| format!("filler message {i}"))
+            .collect(),
+    });
+    let at = t0() + TimeDelta::minutes(3);
+    let e = ticket_event(
+        "T03-after",
+        EventType::MessageCreated,
+        "T03",
+        seeded()[2].2.clone(),
+        Some("Fant det etterpå"),
+    );
+    put(&s, &e, at, Vec::new(), Vec::new()).await;
+    held.iter_mut()
+        .find(|h| h.ticket.id == "T03")
+        .unwrap()
+        .texts
+        .push("Fant det etterpå".into());
+    check(&held, "indexed").await;
     // What the reference leaves to the store, spelled out.
     let ids = |q: TicketQuery| {
         let s = s.clone();
@@ -2384,6 +2448,26 @@ async fn ticket_search_filters_and_pages(s: Arc<dyn Store>) {
         Vec::<String>::new(),
         "no match across fields"
     );
+    let text = |t: &str| {
+        let q = queries
+            .iter()
+            .find(|q| q.text.as_deref() == Some(t))
+            .unwrap();
+        ids(q.clone())
+    };
+    assert_eq!(text("50%_off").await, ["T06"], "wildcards are letters");
+    assert_eq!(
+        text("5_%").await,
+        Vec::<String>::new(),
+        "wildcards are letters"
+    );
+    assert_eq!(text(r#"" \ h"#).await, ["T06"]);
+    assert_eq!(
+        text("فاتورة").await,
+        ["T07"],
+        "inside a word, right to left"
+    );
+    assert_eq!(text("ke").await, ["T08", "T02"], "two letters");
     let row = &s.search_tickets(&queries[0]).await.unwrap()[7];
     assert_eq!(row.ticket.id, "T01");
     assert_eq!(

@@ -736,6 +736,13 @@ impl<'a> Location<'a> {
     }
 }
 
+/// How many events the SQLite store's writer commits before it adds their messages to the
+/// search index, in one transaction of their own (an index written with each event would cost
+/// each commit more than the event's own rows; searches read the events not in it yet
+/// directly). PostgreSQL's trigram indexes defer their writes by themselves (GIN's pending
+/// list).
+pub const MESSAGE_INDEX_BATCH: usize = 512;
+
 /// Opens a store from a URL (see [`Location`]; on PostgreSQL `max_connections=N` sets the
 /// pool size).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {

@@ -324,6 +324,42 @@ fn outbox_row(r: &dyn Row) -> Result<OutboxRow, StoreError> {
     })
 }
 
+/// An FTS5 query for the rows of a trigram index (`tokenize='trigram'`) whose text may hold
+/// `text`: every three letters of it, each quoted, all required. It finds more rows than hold
+/// `text` (the three letters apart) and never fewer, so the search checks the text itself
+/// after. `None` for text of fewer than three letters, which such an index cannot look up.
+fn trigram_query(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    // Any of them finds every row that holds the text; a few dozen find about as few rows as
+    // all of them would, and a long text pasted into the search box stays one quick lookup.
+    grams.truncate(32);
+    (!grams.is_empty()).then(|| {
+        let quoted: Vec<String> = grams
+            .iter()
+            .map(|g| format!("\"{}\"", g.replace('"', "\"\"")))
+            .collect();
+        quoted.join(" AND ")
+    })
+}
+
+/// A `LIKE` pattern for the values that contain `text` (its `%`, `_` and `\` escaped, the
+/// escape character both databases use by default).
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 /// A time after any a store holds: where a search without a cursor starts. (Year 9999 sorts
 /// after every stored time in SQLite's text form too, which a later year would not.)
 fn far_future() -> DateTime<Utc> {
@@ -873,6 +909,16 @@ impl<B: Backend> Store for SqlStore<B> {
         let tag = q.tag.as_deref().map(plan::tag_key);
         let customer = q.customer.as_deref().map(plan::search_text);
         let text = q.text.as_deref().map(plan::search_text);
+        // How the trigram indexes are asked (see [`sql::SEARCH_TICKETS`]).
+        let (text_index, customer_like, tag_like) =
+            match <<B::Db as sqlx::Database>::Connection as Conn>::DIALECT {
+                Dialect::Sqlite => (text.as_deref().and_then(trigram_query), None, None),
+                Dialect::Postgres => (
+                    text.as_deref().map(like_pattern),
+                    customer.as_deref().map(like_pattern),
+                    tag.as_deref().map(like_pattern),
+                ),
+            };
         // No cursor: from after the newest (a time later than any the store holds).
         let (after_at, after_id) = match &q.after {
             Some((at, id)) => (*at, id.as_str()),
@@ -891,6 +937,9 @@ impl<B: Backend> Store for SqlStore<B> {
             Arg::Time(after_at),
             Arg::Text(after_id),
             Arg::Int(q.limit.clamp(1, 1000).into()),
+            Arg::OptText(text_index.as_deref()),
+            Arg::OptText(customer_like.as_deref()),
+            Arg::OptText(tag_like.as_deref()),
         ];
         self.0
             .fetch(On::Read, &sql::SEARCH_TICKETS, &args, |r| {
@@ -1316,4 +1365,34 @@ fn rollup_row(r: &dyn Row) -> Result<kpi::Rollup, StoreError> {
         },
         tallies,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trigram_query_asks_for_every_three_letters_quoted() {
+        assert_eq!(
+            trigram_query("refund").as_deref(),
+            Some(r#""efu" AND "fun" AND "ref" AND "und""#)
+        );
+        // Letters, not bytes; quotes doubled; repeats asked once.
+        assert_eq!(
+            trigram_query("فاتورة").as_deref(),
+            Some(r#""اتو" AND "تور" AND "فات" AND "ورة""#)
+        );
+        assert_eq!(trigram_query(r#"x"y"#).as_deref(), Some(r#""x""y""#));
+        assert_eq!(trigram_query("abab").as_deref(), Some(r#""aba" AND "bab""#));
+        assert_eq!(trigram_query("ab"), None);
+        assert_eq!(trigram_query(""), None);
+        let long = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(3);
+        assert_eq!(trigram_query(&long).unwrap().matches(" AND ").count(), 31);
+    }
+
+    #[test]
+    fn a_like_pattern_matches_the_text_and_nothing_it_would_read_as_a_wildcard() {
+        assert_eq!(like_pattern("w0007"), "%w0007%");
+        assert_eq!(like_pattern(r"50%_off\"), r"%50\%\_off\\%");
+    }
 }

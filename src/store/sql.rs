@@ -831,23 +831,40 @@ pub(crate) const AUDIT: Sql = sql!(
 /// cursor (`$10`, `$11`), at most `$12`. Each filter is NULL for none: `$1` status, `$2`
 /// priority, `$3` channel, `$4` group, `$5` assignee, `$6` open ones only, `$7` a tag's key
 /// ([`crate::plan::tag_key`]), `$8` text in the customer's key, `$9` text in the subject's key
-/// or in the key of a message of the ticket. Every filter but the messages' is checked in the
-/// index the tickets are walked in, so a ticket is read only when it is returned.
+/// or in the key of a message of the ticket.
+///
+/// `$13` is how the store's trigram index looks for `$9` in messages: on SQLite an FTS5 query
+/// of the text's trigrams (NULL when it has fewer than three letters: each ticket's messages
+/// are then read; the events committed since the writer last added to the index are read
+/// directly), on PostgreSQL a `LIKE` pattern, as are `$14` and `$15` of `$8` and `$7`
+/// (`pg_trgm`'s indexes serve them; without the extension they are scans).
+///
+/// Tickets are walked newest first in `tickets_recent`, which holds every column a filter
+/// compares for equality (on SQLite also the text keys), so a ticket is read only when it is
+/// returned. The tickets whose texts hold what is searched for are found once, through the
+/// trigram indexes, before the walk: a rare word costs one walk of that index, a common one
+/// stops after a page. (On PostgreSQL the page's ids are found first and the tickets read
+/// after, so that the walk stays in the index instead of reading every ticket it passes.)
 pub(crate) const SEARCH_TICKETS: Sql = sql!(
-    postgres: "SELECT state, created_at, updated_at FROM tickets
-     WHERE (updated_at, id) < ($10, $11)
-       AND (CAST($1 AS TEXT) IS NULL OR status = $1)
-       AND (CAST($2 AS TEXT) IS NULL OR priority = $2)
-       AND (CAST($3 AS TEXT) IS NULL OR channel = $3)
-       AND (CAST($4 AS TEXT) IS NULL OR team = $4)
-       AND (CAST($5 AS TEXT) IS NULL OR assignee = $5)
-       AND (NOT $6 OR is_open)
-       AND (CAST($7 AS TEXT) IS NULL OR strpos(tag_keys, $7) > 0)
-       AND (CAST($8 AS TEXT) IS NULL OR strpos(customer_key, $8) > 0)
-       AND (CAST($9 AS TEXT) IS NULL OR strpos(subject_key, $9) > 0
-            OR EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id
-                       AND strpos(e.text_key, $9) > 0))
-     ORDER BY updated_at DESC, id DESC LIMIT $12",
+    postgres: "SELECT t.state, t.created_at, t.updated_at FROM (
+       SELECT id, updated_at FROM tickets
+       WHERE (updated_at, id) < ($10, $11)
+         AND (CAST($1 AS TEXT) IS NULL OR status = $1)
+         AND (CAST($2 AS TEXT) IS NULL OR priority = $2)
+         AND (CAST($3 AS TEXT) IS NULL OR channel = $3)
+         AND (CAST($4 AS TEXT) IS NULL OR team = $4)
+         AND (CAST($5 AS TEXT) IS NULL OR assignee = $5)
+         AND (NOT $6 OR is_open)
+         AND (CAST($7 AS TEXT) IS NULL
+              OR id IN (SELECT k.id FROM tickets k WHERE k.tag_keys LIKE $15))
+         AND (CAST($8 AS TEXT) IS NULL
+              OR id IN (SELECT k.id FROM tickets k WHERE k.customer_key LIKE $14))
+         AND (CAST($9 AS TEXT) IS NULL
+              OR id IN (SELECT k.id FROM tickets k WHERE k.subject_key LIKE $13
+                        UNION ALL SELECT e.ticket_id FROM events e WHERE e.text_key LIKE $13))
+       ORDER BY updated_at DESC, id DESC LIMIT $12) p
+     JOIN tickets t ON t.id = p.id
+     ORDER BY p.updated_at DESC, p.id DESC",
     sqlite: "SELECT state, created_at, updated_at FROM tickets INDEXED BY tickets_recent
      WHERE (updated_at, id) < ($10, $11)
        AND ($1 IS NULL OR status = $1)
@@ -859,9 +876,29 @@ pub(crate) const SEARCH_TICKETS: Sql = sql!(
        AND ($7 IS NULL OR instr(tag_keys, $7) > 0)
        AND ($8 IS NULL OR instr(customer_key, $8) > 0)
        AND ($9 IS NULL OR instr(subject_key, $9) > 0
-            OR EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id
-                       AND instr(e.text_key, $9) > 0))
+            OR ($13 IS NULL AND EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id
+                                        AND instr(e.text_key, $9) > 0))
+            OR ($13 IS NOT NULL
+                AND id IN (SELECT e.ticket_id FROM events_text($13) f
+                           JOIN events e ON e.rowid = f.rowid WHERE instr(e.text_key, $9) > 0
+                           UNION ALL
+                           SELECT e.ticket_id FROM events e
+                           WHERE e.rowid > (SELECT events_upto FROM text_indexed)
+                             AND instr(e.text_key, $9) > 0)))
      ORDER BY updated_at DESC, id DESC LIMIT $12"
+);
+
+/// SQLite: adds the events committed after `text_indexed.events_upto` to the message index
+/// (`events_text`); [`MESSAGES_INDEXED`] then moves the mark, in the same transaction.
+pub(crate) const INDEX_MESSAGES: Sql = sql!(
+    sqlite: "INSERT INTO events_text (rowid, text_key)
+             SELECT rowid, text_key FROM events
+             WHERE rowid > (SELECT events_upto FROM text_indexed) AND text_key IS NOT NULL"
+);
+
+/// SQLite: every event committed is in the message index (see [`INDEX_MESSAGES`]).
+pub(crate) const MESSAGES_INDEXED: Sql = sql!(
+    sqlite: "UPDATE text_indexed SET events_upto = (SELECT COALESCE(MAX(rowid), 0) FROM events)"
 );
 
 /// The newest `$2` events of ticket `$1`, newest first, with their decisions: `(seq,

@@ -25,8 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::{parse_ts, ts};
 use crate::model::Event;
 use crate::store::shared::apply_one;
-use crate::store::sql::{Arg, Conn, Decode, Dialect, Row, Sql};
-use crate::store::{Applied, RoutedDecideFn, StoreError};
+use crate::store::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql};
+use crate::store::{Applied, RoutedDecideFn, StoreError, MESSAGE_INDEX_BATCH};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -52,6 +52,9 @@ const MAX_BATCH: usize = 256;
 
 /// Runs until every sender of `jobs` is gone.
 pub(super) async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+    // Events committed since the message index last caught up with them; the first batch
+    // catches up with whatever an earlier process left.
+    let mut unindexed = MESSAGE_INDEX_BATCH;
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -75,9 +78,52 @@ pub(super) async fn writer_loop(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>)
             }
         };
         let db = handle.as_raw_handle();
-        let size = blocking(|| write_batch(db, batch));
+        let size = blocking(|| {
+            let size = write_batch(db, batch);
+            unindexed += size;
+            if unindexed >= MESSAGE_INDEX_BATCH {
+                index_messages(db);
+                unindexed = 0;
+            }
+            size
+        });
         drop(handle);
         ::metrics::histogram!("frontdesk_store_batch_size").record(size as f64);
+    }
+}
+
+/// Adds the events committed since the message index last caught up to it, in a transaction
+/// of its own (see `migrations/sqlite/0017_message_trigrams.sql`). A failure leaves them to
+/// the next time: searches read events the index does not hold yet directly, so they only get
+/// slower.
+fn index_messages(db: NonNull<sqlite3>) {
+    let started = std::time::Instant::now();
+    // SAFETY: as in `write_batch`: the caller holds the connection's lock while this runs.
+    let conn = match unsafe { Connection::from_handle(db.as_ptr()) } {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "messages not added to the search index");
+            return;
+        }
+    };
+    let added = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .and_then(|()| conn.execute(sql::INDEX_MESSAGES.text(Dialect::Sqlite), []))
+        .and_then(|n| {
+            conn.execute(sql::MESSAGES_INDEXED.text(Dialect::Sqlite), [])
+                .map(|_| n)
+        })
+        .and_then(|n| conn.execute_batch("COMMIT").map(|()| n));
+    match added {
+        Ok(n) => tracing::debug!(
+            messages = n,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "messages added to the search index"
+        ),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::warn!(error = %e, "messages not added to the search index");
+        }
     }
 }
 
