@@ -14,17 +14,17 @@
 //!
 //! A store that already holds events is not filled again: only the reads are timed.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
-use std::time::{Duration as Elapsed, Instant};
+use std::time::Duration as Elapsed;
 
 use chrono::{DateTime, Duration, Utc};
-use frontdesk::config::Config;
-use frontdesk::engine::{self, Context};
-use frontdesk::model::{Channel, Event, Priority, Status, Ticket};
+use common::{arg, start, store_url, tickets, time, Fill, History, Rng, Timed};
+use frontdesk::model::{Channel, Priority, Status};
 use frontdesk::service::views::TicketFilter;
 use frontdesk::service::{Desk, ManualClock, Settings};
-use frontdesk::store::{self, Store};
-use futures_util::StreamExt;
 use serde_json::json;
 
 const PACK: &str = r#"
@@ -117,34 +117,12 @@ const SUBJECTS: &[&str] = &[
     "Voucher does not work",
 ];
 
-fn start() -> DateTime<Utc> {
-    "2026-05-01T00:00:00Z".parse().unwrap()
-}
-
 fn end() -> DateTime<Utc> {
     start() + Duration::days(DAYS)
 }
 
-/// A small deterministic generator (SplitMix64), so every run builds the same store.
-struct Rng(u64);
-
+/// What only this store's tickets need of the generator.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len() as u64) as usize]
-    }
-
     /// One of `from` by weight (percent, summing to 100).
     fn weighted<'a>(&mut self, from: &[(&'a str, u64)]) -> &'a str {
         let mut n = self.below(100);
@@ -155,10 +133,6 @@ impl Rng {
             n -= w;
         }
         from[0].0
-    }
-
-    fn minutes(&mut self, lo: i64, hi: i64) -> Duration {
-        Duration::minutes(lo + self.below((hi - lo) as u64) as i64)
     }
 
     /// A message: a dozen words of a 3,000-word vocabulary, common ones more often.
@@ -174,7 +148,7 @@ impl Rng {
 }
 
 /// The events of ticket `i` of `n`, with the time each happened.
-fn history(i: usize, n: usize) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+fn history(i: usize, n: usize) -> History {
     let mut rng = Rng(i as u64 ^ 0x5eed);
     let id = format!("T{i:06}");
     let created = start() + Duration::seconds(DAYS * 86_400 * i as i64 / n as i64);
@@ -258,111 +232,25 @@ fn history(i: usize, n: usize) -> Vec<(DateTime<Utc>, serde_json::Value)> {
     out
 }
 
-/// Decides and commits one event as the daemon does.
-async fn apply(
-    store: &dyn Store,
-    config: &Arc<Config>,
-    at: DateTime<Utc>,
-    body: serde_json::Value,
-) {
-    let event = Event::from_value(body.clone()).expect("a valid event");
-    let patch = body["ticket"].clone();
-    let fingerprint = store::fingerprint(&event);
-    let config = config.clone();
-    let decided = event.clone();
-    store
-        .apply(
-            event,
-            fingerprint,
-            at,
-            Box::new(move |prior: Option<Ticket>| {
-                let ev = frontdesk::plan::prepare(prior.as_ref(), &decided, Some(&patch));
-                let ctx = Context {
-                    prior,
-                    ..Context::default()
-                };
-                engine::decide_with(&config, &ctx, &ev.ticket, &ev, at)
-            }),
-        )
-        .await
-        .expect("the event is stored");
-}
-
-async fn fill(store: Arc<dyn Store>, tickets: usize) {
-    let config =
-        Arc::new(Config::from_yaml("console.yaml", PACK).unwrap_or_else(|d| panic!("{d}")));
-    let started = Instant::now();
-    let events = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    futures_util::stream::iter(0..tickets)
-        .for_each_concurrent(32, |i| {
-            let (store, config, done, events) = (store.clone(), config.clone(), &done, &events);
-            async move {
-                for (at, body) in history(i, tickets) {
-                    apply(&*store, &config, at, body).await;
-                    events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if n % 10_000 == 0 {
-                    eprintln!("  {n} tickets, {:.0} s", started.elapsed().as_secs_f64());
-                }
-            }
-        })
-        .await;
-    let secs = started.elapsed().as_secs_f64();
-    let events = events.into_inner();
-    println!(
-        "filled: {tickets} tickets, {events} events in {secs:.0} s ({:.0} events/s)",
-        events as f64 / secs
-    );
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-/// Runs `f` once to warm up, then `runs` times; the median and the slowest.
-async fn time<T, F, Fut>(runs: usize, mut f: F) -> (T, Elapsed, Elapsed)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    let mut out = f().await;
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        out = f().await;
-        times.push(t.elapsed());
-    }
-    times.sort();
-    (out, times[runs / 2], times[runs - 1])
-}
-
 fn ms(d: Elapsed) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let tickets: usize = arg("--tickets").map_or(100_000, |n| n.parse().expect("--tickets N"));
+    let tickets = tickets();
     let runs: usize = arg("--runs").map_or(7, |n| n.parse().expect("--runs N"));
     let dir = tempfile::tempdir().unwrap();
-    let url = arg("--store")
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("console.db").display()));
-    let store = store::open(&url).await.expect("the store opens");
-    let empty = store
-        .events_page(0, DateTime::<Utc>::UNIX_EPOCH, 1)
-        .await
-        .unwrap()
-        .is_empty();
-    if empty {
-        fill(store.clone(), tickets).await;
-    } else {
-        println!("{url} holds events already: timing the reads only");
+    let url = store_url(&dir, "console.db");
+    let store = Fill {
+        file: "console.yaml",
+        pack: PACK,
+        tickets,
+        concurrency: 32,
+        history,
     }
+    .open(&url, "reads")
+    .await;
     store.close().await;
 
     let rules = dir.path().join("rules");
@@ -524,7 +412,12 @@ async fn main() {
     println!("| search | tickets on the page | median of {runs} | slowest |");
     println!("|---|---|---|---|");
     for (name, filter) in &filters {
-        let (page, median, slowest) = time(runs, || async {
+        let Timed {
+            out: page,
+            median,
+            slowest,
+            ..
+        } = time(runs, || async {
             desk.search_tickets(filter).await.expect("a page")
         })
         .await;
@@ -540,8 +433,12 @@ async fn main() {
     for _ in 0..19 {
         deep.after = desk.search_tickets(&deep).await.unwrap().next;
     }
-    let (page, median, slowest) =
-        time(runs, || async { desk.search_tickets(&deep).await.unwrap() }).await;
+    let Timed {
+        out: page,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async { desk.search_tickets(&deep).await.unwrap() }).await;
     println!(
         "| page 20 of no filter | {} | {} | {} |",
         page.rows.len(),
@@ -553,7 +450,12 @@ async fn main() {
     println!("| read | rows | median of {runs} | slowest |");
     println!("|---|---|---|---|");
     let now = end();
-    let (board, median, slowest) = time(runs, || async {
+    let Timed {
+        out: board,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async {
         desk.sla_board(now, Duration::hours(4)).await.unwrap()
     })
     .await;
@@ -564,8 +466,12 @@ async fn main() {
         ms(median),
         ms(slowest)
     );
-    let (counters, median, slowest) =
-        time(runs, || async { desk.live_counters(now).await.unwrap() }).await;
+    let Timed {
+        out: counters,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async { desk.live_counters(now).await.unwrap() }).await;
     println!(
         "| live counters | {} open, {} timers pending | {} | {} |",
         counters.open_tickets,
@@ -573,15 +479,24 @@ async fn main() {
         ms(median),
         ms(slowest)
     );
-    let (counts, median, slowest) =
-        time(runs, || async { desk.outbox_counts().await.unwrap() }).await;
+    let Timed {
+        out: counts,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async { desk.outbox_counts().await.unwrap() }).await;
     println!(
         "| outbox by state | {counts:?} | {} | {} |",
         ms(median),
         ms(slowest)
     );
     let id = format!("T{:06}", tickets / 2);
-    let (timeline, median, slowest) = time(runs, || async {
+    let Timed {
+        out: timeline,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async {
         desk.timeline(&id).await.unwrap().unwrap()
     })
     .await;
