@@ -157,6 +157,11 @@ pub fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// Whether `name` is on the command line.
+pub fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
 /// `--tickets N` (100,000 unless told).
 pub fn tickets() -> usize {
     arg("--tickets").map_or(100_000, |n| n.parse().expect("--tickets N"))
