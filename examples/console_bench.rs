@@ -1,30 +1,44 @@
-//! The admin console's reads on a store of real size. Fills a store through its own write path
-//! (each event decided by an SLA pack and committed with its decision, timers and outbox rows,
-//! as the daemon does) with 100,000 tickets over 90 days — 30,000 customers, six teams, forty
-//! agents, thirty tags, mostly solved — about 3 events each; then times, through the desk, a
-//! ticket search for each filter (the first page of 50), the SLA board, the live counters, a
-//! timeline and the outbox counts.
+//! The admin console on a store of real size. Fills a store through its own write path (each
+//! event decided by an SLA pack and committed with its decision, timers and outbox rows, as the
+//! daemon does) with 100,000 tickets over 90 days — 30,000 customers, six teams, forty agents,
+//! thirty tags, mostly solved — about 3 events each; then
+//!
+//! - times the desk's reads, called directly: a ticket search for each filter (the first page
+//!   of 50), the SLA board, the live counters, a timeline and the outbox counts;
+//! - starts the daemon's HTTP server in this process over the same store (its clock at the end
+//!   of the recording, no scheduler, an API token) and times whole pages over TCP, as a
+//!   browser loads them: the overview, the ticket list with the searches people make, a
+//!   ticket's page and its "Why?" fragments, the SLA board, the outbox, agents, bots, rules,
+//!   the replay form, the assets, and the first event of the live counters' stream. Every
+//!   answer must be 200 and the page asked for. The table gives each page's size, the median
+//!   and the slowest of `--runs` reads (7) and the first, cold read.
 //!
 //! ```sh
 //! cargo run --release --example console_bench                                       # a new SQLite file
 //! cargo run --release --example console_bench -- --store sqlite:///tmp/console.db   # kept; reused when run again
 //! cargo run --release --example console_bench -- --store postgres://postgres@127.0.0.1/console
 //! cargo run --release --example console_bench -- --tickets 10000                    # smaller
+//! cargo run --release --example console_bench -- --runs 21                          # more reads of each
+//! cargo run --release --example console_bench -- --no-http                          # the desk's reads only
+//! cargo run --release --example console_bench -- --http-only                        # the pages only
 //! ```
 //!
 //! A store that already holds events is not filled again: only the reads are timed.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration as Elapsed, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use frontdesk::config::Config;
-use frontdesk::engine::{self, Context};
-use frontdesk::model::{Channel, Event, Priority, Status, Ticket};
+use common::{arg, flag, start, store_url, tickets, time, Fill, History, Rng, Timed};
+use frontdesk::model::{Channel, Priority, Status};
+use frontdesk::server::limit::Limits;
+use frontdesk::server::{self, Options, Tokens};
 use frontdesk::service::views::TicketFilter;
 use frontdesk::service::{Desk, ManualClock, Settings};
-use frontdesk::store::{self, Store};
-use futures_util::StreamExt;
 use serde_json::json;
 
 const PACK: &str = r#"
@@ -117,34 +131,12 @@ const SUBJECTS: &[&str] = &[
     "Voucher does not work",
 ];
 
-fn start() -> DateTime<Utc> {
-    "2026-05-01T00:00:00Z".parse().unwrap()
-}
-
 fn end() -> DateTime<Utc> {
     start() + Duration::days(DAYS)
 }
 
-/// A small deterministic generator (SplitMix64), so every run builds the same store.
-struct Rng(u64);
-
+/// What only this store's tickets need of the generator.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len() as u64) as usize]
-    }
-
     /// One of `from` by weight (percent, summing to 100).
     fn weighted<'a>(&mut self, from: &[(&'a str, u64)]) -> &'a str {
         let mut n = self.below(100);
@@ -155,10 +147,6 @@ impl Rng {
             n -= w;
         }
         from[0].0
-    }
-
-    fn minutes(&mut self, lo: i64, hi: i64) -> Duration {
-        Duration::minutes(lo + self.below((hi - lo) as u64) as i64)
     }
 
     /// A message: a dozen words of a 3,000-word vocabulary, common ones more often.
@@ -174,7 +162,7 @@ impl Rng {
 }
 
 /// The events of ticket `i` of `n`, with the time each happened.
-fn history(i: usize, n: usize) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+fn history(i: usize, n: usize) -> History {
     let mut rng = Rng(i as u64 ^ 0x5eed);
     let id = format!("T{i:06}");
     let created = start() + Duration::seconds(DAYS * 86_400 * i as i64 / n as i64);
@@ -258,120 +246,48 @@ fn history(i: usize, n: usize) -> Vec<(DateTime<Utc>, serde_json::Value)> {
     out
 }
 
-/// Decides and commits one event as the daemon does.
-async fn apply(
-    store: &dyn Store,
-    config: &Arc<Config>,
-    at: DateTime<Utc>,
-    body: serde_json::Value,
-) {
-    let event = Event::from_value(body.clone()).expect("a valid event");
-    let patch = body["ticket"].clone();
-    let fingerprint = store::fingerprint(&event);
-    let config = config.clone();
-    let decided = event.clone();
-    store
-        .apply(
-            event,
-            fingerprint,
-            at,
-            Box::new(move |prior: Option<Ticket>| {
-                let ev = frontdesk::plan::prepare(prior.as_ref(), &decided, Some(&patch));
-                let ctx = Context {
-                    prior,
-                    ..Context::default()
-                };
-                engine::decide_with(&config, &ctx, &ev.ticket, &ev, at)
-            }),
-        )
-        .await
-        .expect("the event is stored");
-}
-
-async fn fill(store: Arc<dyn Store>, tickets: usize) {
-    let config =
-        Arc::new(Config::from_yaml("console.yaml", PACK).unwrap_or_else(|d| panic!("{d}")));
-    let started = Instant::now();
-    let events = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    futures_util::stream::iter(0..tickets)
-        .for_each_concurrent(32, |i| {
-            let (store, config, done, events) = (store.clone(), config.clone(), &done, &events);
-            async move {
-                for (at, body) in history(i, tickets) {
-                    apply(&*store, &config, at, body).await;
-                    events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if n % 10_000 == 0 {
-                    eprintln!("  {n} tickets, {:.0} s", started.elapsed().as_secs_f64());
-                }
-            }
-        })
-        .await;
-    let secs = started.elapsed().as_secs_f64();
-    let events = events.into_inner();
-    println!(
-        "filled: {tickets} tickets, {events} events in {secs:.0} s ({:.0} events/s)",
-        events as f64 / secs
-    );
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-/// Runs `f` once to warm up, then `runs` times; the median and the slowest.
-async fn time<T, F, Fut>(runs: usize, mut f: F) -> (T, Elapsed, Elapsed)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    let mut out = f().await;
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        out = f().await;
-        times.push(t.elapsed());
-    }
-    times.sort();
-    (out, times[runs / 2], times[runs - 1])
-}
-
 fn ms(d: Elapsed) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let tickets: usize = arg("--tickets").map_or(100_000, |n| n.parse().expect("--tickets N"));
+    let tickets = tickets();
     let runs: usize = arg("--runs").map_or(7, |n| n.parse().expect("--runs N"));
     let dir = tempfile::tempdir().unwrap();
-    let url = arg("--store")
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("console.db").display()));
-    let store = store::open(&url).await.expect("the store opens");
-    let empty = store
-        .events_page(0, DateTime::<Utc>::UNIX_EPOCH, 1)
-        .await
-        .unwrap()
-        .is_empty();
-    if empty {
-        fill(store.clone(), tickets).await;
-    } else {
-        println!("{url} holds events already: timing the reads only");
+    let url = store_url(&dir, "console.db");
+    let store = Fill {
+        file: "console.yaml",
+        pack: PACK,
+        tickets,
+        concurrency: 32,
+        history,
     }
+    .open(&url, "reads")
+    .await;
     store.close().await;
 
-    let rules = dir.path().join("rules");
+    if !flag("--http-only") {
+        reads(&url, dir.path(), tickets, runs).await;
+    }
+    if !flag("--no-http") {
+        if !flag("--http-only") {
+            println!();
+        }
+        pages(&url, dir.path(), tickets, runs).await;
+    }
+}
+
+/// The desk's reads, called directly: a search for each filter, the SLA board, the live
+/// counters, the outbox counts and a timeline.
+async fn reads(url: &str, dir: &Path, tickets: usize, runs: usize) {
+    let rules = dir.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("console.yaml"), PACK).unwrap();
     let desk = Desk::open(Settings {
         rules,
         bots: None,
-        store: url.clone(),
+        store: url.to_string(),
         clock: Arc::new(ManualClock::new(end())),
         timer_lease: std::time::Duration::from_secs(60),
         connectors: Default::default(),
@@ -524,7 +440,12 @@ async fn main() {
     println!("| search | tickets on the page | median of {runs} | slowest |");
     println!("|---|---|---|---|");
     for (name, filter) in &filters {
-        let (page, median, slowest) = time(runs, || async {
+        let Timed {
+            out: page,
+            median,
+            slowest,
+            ..
+        } = time(runs, || async {
             desk.search_tickets(filter).await.expect("a page")
         })
         .await;
@@ -540,8 +461,12 @@ async fn main() {
     for _ in 0..19 {
         deep.after = desk.search_tickets(&deep).await.unwrap().next;
     }
-    let (page, median, slowest) =
-        time(runs, || async { desk.search_tickets(&deep).await.unwrap() }).await;
+    let Timed {
+        out: page,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async { desk.search_tickets(&deep).await.unwrap() }).await;
     println!(
         "| page 20 of no filter | {} | {} | {} |",
         page.rows.len(),
@@ -553,7 +478,12 @@ async fn main() {
     println!("| read | rows | median of {runs} | slowest |");
     println!("|---|---|---|---|");
     let now = end();
-    let (board, median, slowest) = time(runs, || async {
+    let Timed {
+        out: board,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async {
         desk.sla_board(now, Duration::hours(4)).await.unwrap()
     })
     .await;
@@ -564,8 +494,12 @@ async fn main() {
         ms(median),
         ms(slowest)
     );
-    let (counters, median, slowest) =
-        time(runs, || async { desk.live_counters(now).await.unwrap() }).await;
+    let Timed {
+        out: counters,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async { desk.live_counters(now).await.unwrap() }).await;
     println!(
         "| live counters | {} open, {} timers pending | {} | {} |",
         counters.open_tickets,
@@ -573,15 +507,24 @@ async fn main() {
         ms(median),
         ms(slowest)
     );
-    let (counts, median, slowest) =
-        time(runs, || async { desk.outbox_counts().await.unwrap() }).await;
+    let Timed {
+        out: counts,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async { desk.outbox_counts().await.unwrap() }).await;
     println!(
         "| outbox by state | {counts:?} | {} | {} |",
         ms(median),
         ms(slowest)
     );
     let id = format!("T{:06}", tickets / 2);
-    let (timeline, median, slowest) = time(runs, || async {
+    let Timed {
+        out: timeline,
+        median,
+        slowest,
+        ..
+    } = time(runs, || async {
         desk.timeline(&id).await.unwrap().unwrap()
     })
     .await;
@@ -592,4 +535,342 @@ async fn main() {
         ms(slowest)
     );
     desk.store.close().await;
+}
+
+/// The bearer token the pages are read with.
+const TOKEN: &str = "console-bench";
+
+/// The console's pages as a browser loads them: the daemon's own HTTP server started in this
+/// process over the store (its clock at the end of the recording, no scheduler, an API token),
+/// each page and fragment read `runs` times over TCP after a first, cold read; each answer must
+/// be 200 and the page asked for.
+async fn pages(url: &str, dir: &Path, tickets: usize, runs: usize) {
+    // The pack that decided the events, and a roster of the teams and agents the tickets name,
+    // so that the agents page has its rows.
+    let rules = dir.join("served");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("console.yaml"), PACK).unwrap();
+    std::fs::write(rules.join("roster.yaml"), roster()).unwrap();
+    let running = server::start(Options {
+        rules,
+        bots: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("bots")),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: url.to_string(),
+        tokens: Tokens::new(&[TOKEN.to_string()], &[]).unwrap(),
+        watch: false,
+        scheduler: false,
+        clock: Arc::new(ManualClock::new(end())),
+        limits: Limits::off(),
+        ..Options::new()
+    })
+    .await
+    .expect("the daemon starts");
+    let base = format!("http://{}", running.addr);
+    // A sign-in page instead of the page would be a redirect: none is followed.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |path: &str| format!("{base}{path}");
+
+    // The "Older tickets" link of the list, followed as a reader would.
+    let mut deep = page("/console/tickets");
+    let mut older = Vec::new();
+    for _ in 0..19 {
+        let (_, body) = get(&http, &deep, "<h1>Tickets</h1>").await;
+        deep = page(&next_link(&body).expect("an older page"));
+        older.push(deep.clone());
+    }
+    let id = format!("T{:06}", tickets / 2);
+    let timeline = running
+        .state
+        .timeline(&id)
+        .await
+        .unwrap()
+        .expect("the ticket");
+    let first = &timeline.events.first().expect("an event").event.id;
+    let last = &timeline.events.last().expect("an event").event.id;
+
+    let list = "<h1>Tickets</h1>";
+    let explained = "class=\"explained\"";
+    let pages: Vec<(String, String, &str)> = vec![
+        (
+            "overview, 7 days".into(),
+            page("/console"),
+            "<h1>Overview</h1>",
+        ),
+        (
+            "overview, 30 days".into(),
+            page("/console?range=30d"),
+            "<h1>Overview</h1>",
+        ),
+        (
+            "overview, 90 days".into(),
+            page("/console?range=90d"),
+            "<h1>Overview</h1>",
+        ),
+        (
+            "overview, 30 days, one team".into(),
+            page("/console?range=30d&dim=team&value=returns"),
+            "<h1>Overview</h1>",
+        ),
+        ("tickets, no filter".into(), page("/console/tickets"), list),
+        ("tickets, older (page 2)".into(), older[0].clone(), list),
+        ("tickets, older (page 20)".into(), older[18].clone(), list),
+        (
+            "tickets, open only".into(),
+            search(&base, &[("open_only", "on")]),
+            list,
+        ),
+        (
+            "tickets, an agent's open".into(),
+            search(&base, &[("assignee", "agent-07"), ("open_only", "on")]),
+            list,
+        ),
+        (
+            "tickets, text: common word".into(),
+            search(&base, &[("text", "w0007")]),
+            list,
+        ),
+        (
+            "tickets, text: rare word".into(),
+            search(&base, &[("text", "kvitteringsnummer")]),
+            list,
+        ),
+        (
+            "tickets, text: nobody's".into(),
+            search(&base, &[("text", "zzzzzz")]),
+            list,
+        ),
+        (
+            "tickets, text in subject".into(),
+            search(&base, &[("text", "invoice is wrong")]),
+            list,
+        ),
+        (
+            "tickets, customer e-mail".into(),
+            search(&base, &[("customer", "ola.wang4321@example.org")]),
+            list,
+        ),
+        (
+            "tickets, customer name".into(),
+            search(&base, &[("customer", "haddad")]),
+            list,
+        ),
+        (
+            "tickets, tag 1 in 1,000".into(),
+            search(&base, &[("tag", "legal-hold")]),
+            list,
+        ),
+        (
+            "tickets, status new".into(),
+            search(&base, &[("status", "new")]),
+            list,
+        ),
+        (
+            format!("ticket {id} (timeline)"),
+            page(&format!("/console/tickets/{id}")),
+            "<h1>Ticket",
+        ),
+        (
+            format!("Why? of {first} (fragment)"),
+            page(&format!("/console/tickets/{id}/explain/{first}")),
+            explained,
+        ),
+        (
+            format!("Why? of {last} (fragment)"),
+            page(&format!("/console/tickets/{id}/explain/{last}")),
+            explained,
+        ),
+        (
+            "SLA board".into(),
+            page("/console/sla"),
+            "<h1>SLA board</h1>",
+        ),
+        (
+            "SLA board, refresh (fragment)".into(),
+            page("/console/sla/board"),
+            "id=\"h-breached\"",
+        ),
+        (
+            "outbox (dead)".into(),
+            page("/console/outbox"),
+            "<h1>Outbox</h1>",
+        ),
+        (
+            "outbox, pending".into(),
+            page("/console/outbox?state=pending"),
+            "<h1>Outbox</h1>",
+        ),
+        (
+            "outbox, all".into(),
+            page("/console/outbox?state=all"),
+            "<h1>Outbox</h1>",
+        ),
+        (
+            "agents".into(),
+            page("/console/agents"),
+            "<h1>Agents and queues</h1>",
+        ),
+        ("bots".into(), page("/console/bots"), "<h1>Bots</h1>"),
+        ("rules".into(), page("/console/rules"), "<h1>Rules</h1>"),
+        (
+            "replay (form)".into(),
+            page("/console/replay"),
+            "<h1>Replay</h1>",
+        ),
+        (
+            "asset console.css".into(),
+            page("/console/assets/console.css"),
+            "",
+        ),
+        (
+            "asset console.js".into(),
+            page("/console/assets/console.js"),
+            "",
+        ),
+        (
+            "asset htmx.min.js".into(),
+            page("/console/assets/htmx.min.js"),
+            "",
+        ),
+        (
+            "asset uPlot.iife.min.js".into(),
+            page("/console/assets/uPlot.iife.min.js"),
+            "",
+        ),
+    ];
+    println!("| page | bytes | median of {runs} | slowest | first |");
+    println!("|---|---|---|---|---|");
+    let row = |name: &str, t: Timed<usize>| {
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            t.out,
+            ms(t.median),
+            ms(t.slowest),
+            ms(t.first)
+        );
+    };
+    for (name, url, expect) in &pages {
+        let t = time(runs, || async { get(&http, url, expect).await.0 }).await;
+        row(name, t);
+    }
+    // The live strip's stream: its first event, on a connection of its own, and on one that
+    // has just served a page (as a browser may open it).
+    let live = page("/console/live");
+    let t = time(runs, || async {
+        first_counters(&reqwest::Client::new(), &live).await
+    })
+    .await;
+    row("live counters, first event (new connection)", t);
+    let rules = page("/console/rules");
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..=runs {
+        get(&http, &rules, "<h1>Rules</h1>").await;
+        let t = Instant::now();
+        bytes = first_counters(&http, &live).await;
+        times.push(t.elapsed());
+    }
+    let first = times.remove(0);
+    row(
+        "live counters, first event (after a page, on its connection)",
+        Timed::new(bytes, first, times),
+    );
+    running.stop().await.expect("the daemon stops");
+}
+
+/// `GET url` with the token: the size and text of the body, which must be a 200 and contain
+/// `expect`.
+async fn get(http: &reqwest::Client, url: &str, expect: &str) -> (usize, String) {
+    let r = http
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = r.status();
+    let body = r.text().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    if status != reqwest::StatusCode::OK || !body.contains(expect) {
+        let start: String = body.chars().take(2000).collect();
+        panic!("GET {url}: {status}, not the page with `{expect}`:\n{start}");
+    }
+    (body.len(), body)
+}
+
+/// `GET /console/live` until its first `counters` event has come whole: that event's size.
+async fn first_counters(http: &reqwest::Client, url: &str) -> usize {
+    let mut r = http
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "GET {url}");
+    let mut got = String::new();
+    while let Some(chunk) = r.chunk().await.unwrap_or_else(|e| panic!("GET {url}: {e}")) {
+        got.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(at) = got.find("event: counters") {
+            if let Some(len) = got[at..].find("\n\n") {
+                let event = &got[at..at + len];
+                assert!(event.contains("Open tickets"), "GET {url}: {event}");
+                return event.len();
+            }
+        }
+    }
+    panic!("GET {url}: the stream ended before its first counters: {got}");
+}
+
+/// The ticket list's URL as its search form sends it: every field, empty where not filled in.
+fn search(base: &str, filled: &[(&str, &str)]) -> String {
+    let fields = [
+        "text", "customer", "status", "priority", "channel", "tag", "team", "assignee",
+    ];
+    let mut q: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|f| {
+            (
+                *f,
+                filled.iter().find(|(k, _)| k == f).map_or("", |(_, v)| *v),
+            )
+        })
+        .collect();
+    if filled.iter().any(|(k, _)| *k == "open_only") {
+        q.push(("open_only", "on"));
+    }
+    format!(
+        "{base}/console/tickets?{}",
+        serde_urlencoded::to_string(&q).unwrap()
+    )
+}
+
+/// The target of a page's `rel="next"` link, its HTML escapes undone.
+fn next_link(body: &str) -> Option<String> {
+    let end = body.find("\" rel=\"next\"")?;
+    let start = body[..end].rfind("href=\"")? + "href=\"".len();
+    Some(
+        body[start..end]
+            .replace("&#x2f;", "/")
+            .replace("&#x27;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// Teams and agents for the ones the tickets name (`group`, `assignee`).
+fn roster() -> String {
+    let mut out = String::from("teams:\n");
+    for t in TEAMS {
+        out.push_str(&format!("  {t}:\n"));
+    }
+    out.push_str("agents:\n");
+    for a in 0..40 {
+        out.push_str(&format!(
+            "  agent-{a:02}: {{ teams: [{}], languages: [en, nb, da, ar, zh], capacity: 20 }}\n",
+            TEAMS[a % TEAMS.len()]
+        ));
+    }
+    out
 }
