@@ -111,6 +111,43 @@ impl Desk {
     pub async fn kpi_report(&self, q: &Query) -> Result<Report, Error> {
         Ok(self.store.kpi_report(q).await?)
     }
+
+    /// Makes sure the store holds the day summaries of the reports the console's overview
+    /// asks for (the last 90 whole days, in all and by team, channel, priority and language),
+    /// so that the first visit after a start reads them instead of counting every fact of
+    /// each day (0.2–0.7 s on 100,000 tickets). The daemon runs it in the background when it
+    /// starts; what fails is logged and left to the first visit.
+    pub async fn warm_kpi_days(&self) {
+        use kpi::{Dim, Interval};
+        let to = (self.clock.now() + Duration::days(1))
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
+        let from = to - Duration::days(90);
+        let started = std::time::Instant::now();
+        let dims = [
+            None,
+            Some(Dim::Team),
+            Some(Dim::Channel),
+            Some(Dim::Priority),
+            Some(Dim::Language),
+        ];
+        for dim in dims {
+            let report = match Query::new(from, to, dim, Some(Interval::Day)) {
+                Ok(q) => self.kpi_report(&q).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = report {
+                tracing::warn!(group_by = dim.map(Dim::name), error = %e.message, "KPI day summaries not prepared");
+                return;
+            }
+        }
+        tracing::debug!(
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "KPI day summaries of the last 90 days ready"
+        );
+    }
 }
 
 #[cfg(test)]
