@@ -16,6 +16,8 @@
 //! cargo run --release --example loadgen -- --url http://127.0.0.1:18080 --seconds 10 --rate 2000
 //! ```
 //!
+//! It runs on one thread, as `wrk -t1` does, to leave the other cores to the server.
+//!
 //! It prints one line: `requests/s R p50 A ms p90 B ms p99 C ms max D ms errors E` (closed: from
 //! send to answer; fixed rate: from due time to answer).
 
@@ -23,6 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 const TEXTS: [&str; 4] = [
@@ -89,6 +93,74 @@ fn body(tag: &str, n: u64) -> String {
     )
 }
 
+/// One kept-alive HTTP/1.1 connection, written and read by hand: a general client (reqwest)
+/// costs several times the CPU per request, which on a small machine is taken from the server
+/// measured, and would make a fast server look as slow as the client.
+struct Conn {
+    addr: String,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    /// Posts `body` to `path`; the answer's status. Reconnects once a connection failed.
+    async fn post(&mut self, head: &str, body: &str) -> std::io::Result<u16> {
+        let stream = match &mut self.stream {
+            Some(s) => s,
+            None => {
+                let s = TcpStream::connect(&self.addr).await?;
+                s.set_nodelay(true)?;
+                self.buf.clear();
+                self.stream.insert(s)
+            }
+        };
+        let request = format!("{head}Content-Length: {}\r\n\r\n{body}", body.len());
+        let answer = async {
+            stream.write_all(request.as_bytes()).await?;
+            read_answer(stream, &mut self.buf).await
+        }
+        .await;
+        if answer.is_err() {
+            self.stream = None;
+        }
+        answer
+    }
+}
+
+/// Reads one answer (a head, then `Content-Length` bytes) off `stream`; its status.
+async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
+    use std::io::{Error, ErrorKind};
+    let bad = |why: &str| Error::new(ErrorKind::InvalidData, why.to_string());
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).map_err(|_| bad("head not UTF-8"))?;
+            let status = head
+                .get(9..12)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| bad("no status"))?;
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .ok_or_else(|| bad("an answer without Content-Length"))?;
+            let total = end + 4 + length;
+            while buf.len() < total {
+                if stream.read_buf(buf).await? == 0 {
+                    return Err(ErrorKind::UnexpectedEof.into());
+                }
+            }
+            buf.drain(..total);
+            return Ok(status);
+        }
+        if stream.read_buf(buf).await? == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
 /// What one client saw: latencies in microseconds, and failed requests.
 #[derive(Default)]
 struct Seen {
@@ -96,23 +168,35 @@ struct Seen {
     errors: u64,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let a = Arc::new(args());
-    let endpoint = format!("{}/v1/events", a.url.trim_end_matches('/'));
+    let Some(addr) = a
+        .url
+        .strip_prefix("http://")
+        .map(|a| a.trim_end_matches('/'))
+    else {
+        fail("--url is http://HOST:PORT")
+    };
+    let addr = addr.to_string();
+    let mut head =
+        format!("POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n");
+    if let Some(t) = &a.token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let head: Arc<str> = head.into();
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + Duration::from_secs_f64(a.seconds);
     let mut clients = Vec::new();
     for _ in 0..a.connections {
-        let (a, next, endpoint) = (a.clone(), next.clone(), endpoint.clone());
+        let (a, next, head) = (a.clone(), next.clone(), head.clone());
+        let mut conn = Conn {
+            addr: addr.clone(),
+            stream: None,
+            buf: Vec::with_capacity(4096),
+        };
         clients.push(tokio::spawn(async move {
-            // One connection per client, kept alive.
-            let http = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .tcp_nodelay(true)
-                .build()
-                .expect("an HTTP client");
             let mut seen = Seen::default();
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
@@ -123,23 +207,19 @@ async fn main() {
                 if due >= end {
                     break;
                 }
-                tokio::time::sleep_until(due).await;
-                let mut req = http
-                    .post(&endpoint)
-                    .header("content-type", "application/json")
-                    .body(body(&a.tag, n));
-                if let Some(t) = &a.token {
-                    req = req.bearer_auth(t);
-                }
-                let ok = match req.send().await {
-                    Ok(r) => {
-                        let status = r.status();
-                        r.bytes().await.is_ok() && status.is_success()
-                    }
-                    Err(_) => false,
+                // A request not due yet waits for its time (tokio's timer wakes up to a
+                // millisecond late: that is the client's, and counted from the wake-up); one
+                // already due, because this client's last answer came late, goes at once and
+                // counts from when it was due.
+                let from = if due > Instant::now() {
+                    tokio::time::sleep_until(due).await;
+                    Instant::now()
+                } else {
+                    due
                 };
-                if ok {
-                    seen.micros.push(due.elapsed().as_micros() as u64);
+                let status = conn.post(&head, &body(&a.tag, n)).await;
+                if matches!(status, Ok(200..=299)) {
+                    seen.micros.push(from.elapsed().as_micros() as u64);
                 } else {
                     seen.errors += 1;
                 }
