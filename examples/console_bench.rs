@@ -3,6 +3,10 @@
 //! daemon does) with 100,000 tickets over 90 days — 30,000 customers, six teams, forty agents,
 //! thirty tags, mostly solved — about 3 events each; then
 //!
+//! - before each chat ticket, a chat session with the example bot (`bots/support.yaml`) through
+//!   the store's chat API as the daemon writes it: questions answered and not, "yes" and "no",
+//!   handoffs; the pack assigns tickets created without an agent to their team (`assign`),
+//!   where they wait in the queue, and the agents' statuses are set at the end;
 //! - times the desk's reads, called directly: a ticket search for each filter (the first page
 //!   of 50), the SLA board, the live counters, a timeline and the outbox counts;
 //! - starts the daemon's HTTP server in this process over the same store (its clock at the end
@@ -32,13 +36,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration as Elapsed, Instant};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use chrono::{DateTime, Duration, Utc};
 use common::{arg, flag, start, store_url, tickets, time, Fill, History, Rng, Timed};
-use frontdesk::model::{Channel, Priority, Status};
+use frontdesk::bot::{self, Input, Message, Session, SessionState, Speaker};
+use frontdesk::faq::{Bot, ChatText};
+use frontdesk::model::{Channel, Customer, Priority, Status};
+use frontdesk::routing::AgentStatus;
 use frontdesk::server::limit::Limits;
 use frontdesk::server::{self, Options, Tokens};
+use frontdesk::service::chat::ChatAnswer;
 use frontdesk::service::views::TicketFilter;
 use frontdesk::service::{Desk, ManualClock, Settings};
+use frontdesk::store::Store;
+use futures_util::StreamExt;
 use serde_json::json;
 
 const PACK: &str = r#"
@@ -256,15 +268,19 @@ async fn main() {
     let runs: usize = arg("--runs").map_or(7, |n| n.parse().expect("--runs N"));
     let dir = tempfile::tempdir().unwrap();
     let url = store_url(&dir, "console.db");
-    let store = Fill {
+    let (store, filled) = Fill {
         file: "console.yaml",
-        pack: PACK,
+        pack: pack(),
         tickets,
         concurrency: 32,
         history,
     }
-    .open(&url, "reads")
+    .open_filling(&url, "reads")
     .await;
+    if filled {
+        chats(&store, tickets).await;
+        statuses(&*store).await;
+    }
     store.close().await;
 
     if !flag("--http-only") {
@@ -283,7 +299,7 @@ async fn main() {
 async fn reads(url: &str, dir: &Path, tickets: usize, runs: usize) {
     let rules = dir.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("console.yaml"), PACK).unwrap();
+    std::fs::write(rules.join("console.yaml"), pack()).unwrap();
     let desk = Desk::open(Settings {
         rules,
         bots: None,
@@ -545,12 +561,11 @@ const TOKEN: &str = "console-bench";
 /// each page and fragment read `runs` times over TCP after a first, cold read; each answer must
 /// be 200 and the page asked for.
 async fn pages(url: &str, dir: &Path, tickets: usize, runs: usize) {
-    // The pack that decided the events, and a roster of the teams and agents the tickets name,
-    // so that the agents page has its rows.
+    // The pack that decided the events, with its roster of the teams and agents the tickets
+    // name, so that the agents page has its rows.
     let rules = dir.join("served");
     std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("console.yaml"), PACK).unwrap();
-    std::fs::write(rules.join("roster.yaml"), roster()).unwrap();
+    std::fs::write(rules.join("console.yaml"), pack()).unwrap();
     let running = server::start(Options {
         rules,
         bots: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("bots")),
@@ -868,9 +883,403 @@ fn roster() -> String {
     out.push_str("agents:\n");
     for a in 0..40 {
         out.push_str(&format!(
-            "  agent-{a:02}: {{ teams: [{}], languages: [en, nb, da, ar, zh], capacity: 20 }}\n",
+            "  agent-{a:02}: {{ teams: [{}], languages: [en, nb, da, ar, zh], capacity: {{ chat: 4, email: 15, total: 20 }} }}\n",
             TEAMS[a % TEAMS.len()]
         ));
     }
     out
+}
+
+/// The pack that decides the fill's events and is served: [`PACK`], a rule per team that
+/// assigns a ticket created without an agent to its team's least loaded member (or queues it
+/// there when nobody can take it), and the [`roster`].
+fn pack() -> &'static str {
+    static PACK_TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PACK_TEXT.get_or_init(|| {
+        let mut out = PACK.to_string();
+        for t in TEAMS {
+            out.push_str(&format!(
+                "  - name: route {t} tickets nobody has
+    on: [ticket.created]
+    when:
+      - {{ field: ticket.group, eq: {t} }}
+      - {{ field: ticket.assignee, exists: false }}
+      - {{ field: ticket.status, not_in: [solved, closed] }}
+    then: [ {{ assign: {{ team: {t}, strategy: least_loaded }} }} ]
+"
+            ));
+        }
+        out.push_str(&roster());
+        out
+    })
+}
+
+/// The agents' statuses at the end of the recording, as they set them (`Store::set_agent_status`,
+/// what `PUT /v1/agents/{id}/status` stores): about half online, some away, the rest offline.
+/// Nobody is offered the queues here: every agent holds more open tickets than their capacity.
+async fn statuses(store: &dyn Store) {
+    let mut rng = Rng(0xa9e7);
+    let (mut online, mut away, mut offline) = (0, 0, 0);
+    for a in 0..40 {
+        let status = match rng.below(100) {
+            0..55 => {
+                online += 1;
+                AgentStatus::Online
+            }
+            55..70 => {
+                away += 1;
+                AgentStatus::Away
+            }
+            _ => {
+                offline += 1;
+                AgentStatus::Offline
+            }
+        };
+        let at = end() - rng.minutes(1, 480);
+        store
+            .set_agent_status(&format!("agent-{a:02}"), status, at)
+            .await
+            .expect("the status is stored");
+    }
+    println!("agents: {online} online, {away} away, {offline} offline");
+}
+
+/// Questions the support bot has no entry for that customers ask again and again, by how
+/// often (the first most).
+const ASKED_OFTEN: &[&str] = &[
+    "Can I pay with Vipps?",
+    "Do you have a student discount?",
+    "Can I change the delivery date?",
+    "Is the black friday sale still on?",
+    "Can I pay in instalments?",
+    "Do you sell spare parts?",
+    "Kan jeg betale med Vipps?",
+    "Do you offer gift wrapping?",
+    "Can I reserve an item?",
+    "Har dere studentrabatt?",
+    "Is the jacket waterproof?",
+    "Do you have a loyalty programme?",
+    "Kan jeg betale med MobilePay?",
+    "Can I order by phone?",
+    "Do you recycle old electronics?",
+    "Is there a size guide?",
+    "Can I combine two orders?",
+    "Do you sell to companies with an invoice?",
+    "Why was my account blocked?",
+    "Can I get a printed catalogue?",
+];
+
+/// The rest: questions about a product, a colour, a size, each asked by few.
+const PRODUCTS: &[&str] = &[
+    "jacket",
+    "rain coat",
+    "sneakers",
+    "backpack",
+    "tent",
+    "sleeping bag",
+    "headlamp",
+    "jeans",
+    "hoodie",
+    "wool sweater",
+    "ski boots",
+    "bike helmet",
+    "thermos",
+    "yoga mat",
+    "kettle",
+    "blender",
+    "desk lamp",
+    "office chair",
+    "duvet",
+    "pillow",
+];
+const ASPECTS: &[&str] = &[
+    "machine washable",
+    "suitable for children",
+    "made of recycled material",
+    "available in navy",
+    "available in olive green",
+    "sold in pairs",
+    "vegan",
+    "heavier than the old model",
+    "made in Europe",
+    "dishwasher safe",
+    "true to size",
+    "warm enough for minus twenty",
+];
+
+/// The FAQ's own phrasings per entry and language, as customers ask them: the entries the bot
+/// answers, the first ones more often.
+struct Asked(Vec<Vec<(String, Vec<String>)>>);
+
+impl Asked {
+    fn load(file: &Path) -> Asked {
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let entries = yaml["faq"].as_sequence().expect("faq entries");
+        Asked(
+            entries
+                .iter()
+                .map(|e| {
+                    e["questions"]
+                        .as_mapping()
+                        .expect("questions per language")
+                        .iter()
+                        .map(|(lang, qs)| {
+                            let qs = qs.as_sequence().expect("a list of questions");
+                            (
+                                lang.as_str().unwrap().to_string(),
+                                qs.iter().map(|q| q.as_str().unwrap().to_string()).collect(),
+                            )
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// A question of an entry in `lang` (else English), lower case or without its question
+    /// mark now and then, as people type.
+    fn question(&self, rng: &mut Rng, lang: &str) -> String {
+        let u = rng.below(1000) as f64 / 1000.0;
+        let entry = &self.0[(u * u * self.0.len() as f64) as usize];
+        let (_, qs) = entry
+            .iter()
+            .find(|(l, _)| l == lang)
+            .or_else(|| entry.iter().find(|(l, _)| l == "en"))
+            .unwrap_or(&entry[0]);
+        let mut q = qs[rng.below(qs.len() as u64) as usize].clone();
+        if rng.below(3) == 0 {
+            q = q.to_lowercase();
+        }
+        if rng.below(3) == 0 {
+            q = q.trim_end_matches(['?', '？', '؟']).to_string();
+        }
+        q
+    }
+}
+
+/// A question the bot has no answer to: one of [`ASKED_OFTEN`] (the first ones most), or one
+/// of a long tail about a product.
+fn unanswerable(rng: &mut Rng) -> String {
+    if rng.below(100) < 45 {
+        let u = rng.below(1000) as f64 / 1000.0;
+        ASKED_OFTEN[(u * u * u * ASKED_OFTEN.len() as f64) as usize].to_string()
+    } else {
+        format!(
+            "Is the {} {} {}?",
+            rng.pick(&["grey", "red", "blue", "black", "white", "green", "small", "large"]),
+            rng.pick(PRODUCTS),
+            rng.pick(ASPECTS)
+        )
+    }
+}
+
+/// What the fill's chats made.
+#[derive(Default)]
+struct ChatCounts {
+    sessions: AtomicUsize,
+    lines: AtomicUsize,
+    turns: AtomicUsize,
+    questions: AtomicUsize,
+    unanswered: AtomicUsize,
+    yes: AtomicUsize,
+    no: AtomicUsize,
+    handed_off: AtomicUsize,
+    closed: AtomicUsize,
+}
+
+/// A chat session with the example bot before each chat ticket of the fill, through the store
+/// as the daemon writes it (`service::chat`): the session opened with its greeting
+/// (`create_chat_session`), then each customer message answered by `bot::reply` and saved with
+/// its answer and the widget's message id (`save_chat_turn`): questions the bot answers, and
+/// ones it cannot (a few asked often, a long tail asked rarely), "yes" and "no" on answers, and
+/// handoffs to a person (after a "no", two unanswered questions, or asked for). Some chats the
+/// bot settled are closed. The handoff's `ticket.created` event is not decided: the fill's
+/// chat ticket stands for the person's side, so the tickets and events stay as they are.
+async fn chats(store: &Arc<dyn Store>, tickets: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bots");
+    let bot = Bot::load(&dir.join("support.yaml")).expect("the example bot loads");
+    let asked = Asked::load(&dir.join("support.yaml"));
+    let started = Instant::now();
+    let counts = ChatCounts::default();
+    let done = AtomicUsize::new(0);
+    futures_util::stream::iter(0..tickets)
+        .for_each_concurrent(32, |i| {
+            let (store, bot, asked, counts, done) = (store.clone(), &bot, &asked, &counts, &done);
+            async move {
+                let (created, ticket) = {
+                    let h = history(i, tickets);
+                    let (at, body) = &h[0];
+                    (*at, body["ticket"].clone())
+                };
+                if ticket["channel"] != "chat" {
+                    return;
+                }
+                chat(&*store, bot, asked, i, created, &ticket, counts).await;
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n % 5_000 == 0 {
+                    eprintln!(
+                        "  {n} chat sessions, {} lines, {:.0} s",
+                        counts.lines.load(Ordering::Relaxed),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        })
+        .await;
+    let secs = started.elapsed().as_secs_f64();
+    let n = |c: &AtomicUsize| c.load(Ordering::Relaxed);
+    println!(
+        "chats: {} sessions, {} chat messages, {} turns in {secs:.0} s ({:.0} turns/s); {} questions, {} unanswered, {} \"yes\", {} \"no\", {} handed off, {} closed",
+        n(&counts.sessions),
+        n(&counts.lines),
+        n(&counts.turns),
+        (n(&counts.turns) + n(&counts.sessions)) as f64 / secs,
+        n(&counts.questions),
+        n(&counts.unanswered),
+        n(&counts.yes),
+        n(&counts.no),
+        n(&counts.handed_off),
+        n(&counts.closed),
+    );
+}
+
+/// One chat session before chat ticket `i` (created at `created`), by the ticket's customer.
+async fn chat(
+    store: &dyn Store,
+    bot: &Bot,
+    asked: &Asked,
+    i: usize,
+    created: DateTime<Utc>,
+    ticket: &serde_json::Value,
+    counts: &ChatCounts,
+) {
+    let mut rng = Rng(i as u64 ^ 0xc4a7);
+    let id = format!("{:016x}{:016x}", rng.next(), rng.next());
+    let customer: Customer = serde_json::from_value(ticket["customer"].clone()).unwrap();
+    let mut at = created - rng.minutes(2, 20);
+    let mut session = Session::open(id, bot, None, customer, Some(Channel::Chat), at);
+    let greeting = Message {
+        seq: 1,
+        author: Speaker::Bot,
+        text: session.greeting(bot).expect("a greeting"),
+        at,
+        answer_id: None,
+        score: None,
+        feedback: None,
+        handoff: false,
+        name: None,
+    };
+    session.messages = 1;
+    store
+        .create_chat_session(&session, std::slice::from_ref(&greeting))
+        .await
+        .expect("the session is stored");
+    counts.sessions.fetch_add(1, Ordering::Relaxed);
+    counts.lines.fetch_add(1, Ordering::Relaxed);
+    let lang = session.language.clone();
+    // What the customer does: a script of messages. `Yes` and `No` are the quick replies that
+    // rate the last answer, sent as the widget sends them (their text).
+    enum Say {
+        Question,
+        Unanswerable,
+        Person,
+        Yes,
+        No,
+    }
+    use Say::*;
+    let script: &[Say] = match rng.below(100) {
+        0..6 => &[],
+        6..36 => &[Question, Yes],
+        36..54 => &[Question],
+        54..62 => &[Question, Question, Yes],
+        62..70 => &[Question, No],
+        70..78 => &[Unanswerable, Question, Yes],
+        78..88 => &[Unanswerable, Unanswerable],
+        88..94 => &[Person],
+        _ => &[Unanswerable],
+    };
+    let mut quick: Vec<String> = session.opening_quick_replies(bot);
+    let mut sent = 0;
+    for say in script {
+        if session.state != SessionState::Open {
+            break;
+        }
+        let text = match say {
+            Question => asked.question(&mut rng, &lang),
+            Unanswerable => unanswerable(&mut rng),
+            Person => bot.chat_text(ChatText::Person, &lang).to_string(),
+            // A rating needs an answer to rate: the bot may not have answered.
+            Yes | No if session.awaiting_feedback.is_none() => break,
+            Yes => quick[0].clone(),
+            No => quick[1].clone(),
+        };
+        at += Duration::seconds(15 + rng.below(100) as i64);
+        sent += 1;
+        let mid = format!("w{}-{sent}", radix36(at.timestamp_millis() as u64));
+        let mut turn = bot::reply(bot, &session, &Input::Text(text.clone()), at).expect("a turn");
+        let answer = ChatAnswer {
+            session: turn.session.id.clone(),
+            state: turn.session.state,
+            reply: turn.reply.clone(),
+            feedback: turn.feedback.as_ref().map(|(_, f)| *f),
+            handoff: turn.handoff.is_some(),
+            handoff_reason: turn.handoff,
+            expected: None,
+            event: None,
+            ask_contact: false,
+            rating: None,
+        };
+        turn.message_id = Some(mid.clone());
+        turn.answer =
+            Some(json!({ "request": { "id": mid, "text": text }, "answer": answer }).to_string());
+        store
+            .save_chat_turn(&turn)
+            .await
+            .expect("the turn is saved");
+        counts.turns.fetch_add(1, Ordering::Relaxed);
+        counts
+            .lines
+            .fetch_add(turn.messages.len(), Ordering::Relaxed);
+        if turn.session.questions > session.questions {
+            counts.questions.fetch_add(1, Ordering::Relaxed);
+        }
+        if turn.unanswered.is_some() {
+            counts.unanswered.fetch_add(1, Ordering::Relaxed);
+        }
+        match turn.feedback {
+            Some((_, bot::Feedback::Yes)) => counts.yes.fetch_add(1, Ordering::Relaxed),
+            Some((_, bot::Feedback::No)) => counts.no.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+        if turn.handoff.is_some() {
+            counts.handed_off.fetch_add(1, Ordering::Relaxed);
+        }
+        quick = turn.reply.quick_replies.clone();
+        session = turn.session;
+        session.version += 1;
+    }
+    // Half the chats the bot settled are closed when the customer leaves.
+    if session.state == SessionState::Open && rng.below(2) == 0 {
+        at += Duration::seconds(30 + rng.below(300) as i64);
+        let turn = bot::close(&session, at).expect("an open chat closes");
+        store.save_chat_turn(&turn).await.expect("the chat closes");
+        counts.turns.fetch_add(1, Ordering::Relaxed);
+        counts.closed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// `n` in base 36, as the widget writes the time in its message ids.
+fn radix36(mut n: u64) -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(digits[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
 }

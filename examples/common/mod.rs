@@ -54,7 +54,9 @@ impl Rng {
 pub type History = Vec<(DateTime<Utc>, serde_json::Value)>;
 
 /// Decides and commits one event as the daemon does: the event's ticket laid over the stored
-/// one, what changed, the stored ticket as the KPI facts' prior.
+/// one, what changed, the stored ticket as the KPI facts' prior, and for an event type the
+/// pack's `assign: {team}` rules listen for, the routing state (statuses, loads, cursors) the
+/// store reads under the routing locks.
 pub async fn apply(
     store: &dyn Store,
     config: &Arc<Config>,
@@ -64,17 +66,21 @@ pub async fn apply(
     let event = Event::from_value(body.clone()).expect("a valid event");
     let patch = body["ticket"].clone();
     let fingerprint = store::fingerprint(&event);
+    let need = config.routing_need(event.kind).clone();
     let config = config.clone();
     let decided = event.clone();
     store
-        .apply(
+        .apply_routed(
             event,
+            None,
             fingerprint,
             at,
-            Box::new(move |prior: Option<Ticket>| {
+            need,
+            Box::new(move |prior: Option<Ticket>, routing| {
                 let ev = frontdesk::plan::prepare(prior.as_ref(), &decided, Some(&patch));
                 let ctx = Context {
                     prior,
+                    routing,
                     ..Context::default()
                 };
                 engine::decide_with(&config, &ctx, &ev.ticket, &ev, at)
@@ -98,6 +104,11 @@ impl<H: Fn(usize, usize) -> History> Fill<H> {
     /// Opens the store at `url` and fills it, unless it holds events already (then it says
     /// so: only the `reads` are timed).
     pub async fn open(self, url: &str, reads: &str) -> Arc<dyn Store> {
+        self.open_filling(url, reads).await.0
+    }
+
+    /// [`Fill::open`], and whether this run filled the store (it was empty).
+    pub async fn open_filling(self, url: &str, reads: &str) -> (Arc<dyn Store>, bool) {
         let store = store::open(url).await.expect("the store opens");
         let empty = store
             .events_page(0, DateTime::<Utc>::UNIX_EPOCH, 1)
@@ -109,7 +120,7 @@ impl<H: Fn(usize, usize) -> History> Fill<H> {
         } else {
             println!("{url} holds events already: timing the {reads} only");
         }
-        store
+        (store, empty)
     }
 
     /// Writes every ticket's events through the write path, a few tickets at once; the
