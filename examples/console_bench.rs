@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use common::{arg, flag, start, store_url, tickets, time, Fill, History, Rng, Timed};
-use frontdesk::bot::{self, Input, Message, Session, SessionState, Speaker};
+use frontdesk::bot::{self, Input, Session, SessionState};
 use frontdesk::faq::{Bot, ChatText};
 use frontdesk::model::{Channel, Customer, Priority, Status};
 use frontdesk::routing::AgentStatus;
@@ -1159,20 +1159,10 @@ async fn chat(
     let customer: Customer = serde_json::from_value(ticket["customer"].clone()).unwrap();
     let mut at = created - rng.minutes(2, 20);
     let mut session = Session::open(id, bot, None, customer, Some(Channel::Chat), at);
-    let greeting = Message {
-        seq: 1,
-        author: Speaker::Bot,
-        text: session.greeting(bot).expect("a greeting"),
-        at,
-        answer_id: None,
-        score: None,
-        feedback: None,
-        handoff: false,
-        name: None,
-    };
-    session.messages = 1;
+    let greeting = session.opening_lines(bot, at);
+    assert_eq!(greeting.len(), 1, "the served bot greets");
     store
-        .create_chat_session(&session, std::slice::from_ref(&greeting))
+        .create_chat_session(&session, &greeting)
         .await
         .expect("the session is stored");
     counts.sessions.fetch_add(1, Ordering::Relaxed);

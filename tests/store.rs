@@ -1470,19 +1470,9 @@ async fn open_chat(s: &Arc<dyn Store>, id: &str, lang: &str) -> chat::Session {
     let bot = support_bot();
     let mut session =
         chat::Session::open(id.into(), bot, Some(lang), Default::default(), None, t0());
-    let greeting = chat::Message {
-        seq: 1,
-        author: chat::Speaker::Bot,
-        text: session.greeting(bot).unwrap(),
-        at: t0(),
-        answer_id: None,
-        score: None,
-        feedback: None,
-        handoff: false,
-        name: None,
-    };
-    session.messages = 1;
-    s.create_chat_session(&session, &[greeting]).await.unwrap();
+    let lines = session.opening_lines(bot, t0());
+    assert_eq!(lines.len(), 1, "the example bot greets");
+    s.create_chat_session(&session, &lines).await.unwrap();
     s.chat_session(id).await.unwrap().unwrap()
 }
 

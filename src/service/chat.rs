@@ -196,22 +196,8 @@ pub async fn open(state: &Desk, req: NewChat) -> Result<ChatOpened, Error> {
         req.channel,
         now,
     );
-    let greeting = session.greeting(bot);
-    let mut lines = Vec::new();
-    if let Some(text) = &greeting {
-        lines.push(Message {
-            seq: 1,
-            author: Speaker::Bot,
-            text: text.clone(),
-            at: now,
-            answer_id: None,
-            score: None,
-            feedback: None,
-            handoff: false,
-            name: None,
-        });
-    }
-    session.messages = lines.len() as u32;
+    let lines = session.opening_lines(bot, now);
+    let greeting = lines.first().map(|l| l.text.clone());
     state.store.create_chat_session(&session, &lines).await?;
     metrics::chat_session(&session.bot);
     let opened = ChatOpened {

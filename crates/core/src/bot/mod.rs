@@ -244,6 +244,28 @@ impl Session {
         bot.greeting(&self.language).map(str::to_string)
     }
 
+    /// The lines a new session opens with, numbered from 1 and counted in `messages`: the
+    /// bot's greeting in the session's language, when the bot has one.
+    pub fn opening_lines(&mut self, bot: &Bot, at: DateTime<Utc>) -> Vec<Message> {
+        let lines: Vec<Message> = self
+            .greeting(bot)
+            .map(|text| Message {
+                seq: 1,
+                author: Speaker::Bot,
+                text,
+                at,
+                answer_id: None,
+                score: None,
+                feedback: None,
+                handoff: false,
+                name: None,
+            })
+            .into_iter()
+            .collect();
+        self.messages = lines.len() as u32;
+        lines
+    }
+
     /// The quick replies offered with the greeting.
     pub fn opening_quick_replies(&self, bot: &Bot) -> Vec<String> {
         vec![bot.chat_text(ChatText::Person, &self.language).to_string()]
