@@ -456,36 +456,33 @@ async fn seeded(d: &Daemon) {
     .await;
     // A chat: a question the bot cannot answer (twice), one it answers and is told "no".
     for _ in 0..2 {
-        let (_, chat) = d
-            .post(
-                "/v1/chat/sessions",
-                &json!({"bot": "support", "language": "en"}),
-            )
-            .await;
-        let path = format!(
-            "/v1/chat/sessions/{}/messages",
-            chat["id"].as_str().unwrap()
-        );
+        let path = open_chat(d).await;
         let (status, _) = d
             .post(&path, &json!({"text": "What is the capital of Australia?"}))
             .await;
         assert_eq!(status, 200);
     }
-    let (_, chat) = d
-        .post(
-            "/v1/chat/sessions",
-            &json!({"bot": "support", "language": "en"}),
-        )
-        .await;
-    let path = format!(
-        "/v1/chat/sessions/{}/messages",
-        chat["id"].as_str().unwrap()
-    );
+    let path = open_chat(d).await;
     let (_, answer) = d.post(&path, &json!({"text": "Where is my order?"})).await;
     assert_eq!(answer["reply"]["answer_id"], "order_status", "{answer}");
     let (status, _) = d.post(&path, &json!({"feedback": "no"})).await;
     assert_eq!(status, 200);
     frontdesk::server::deliver_due(&d.running.state).await;
+}
+
+/// Opens an English chat with the example bot; the path its messages are posted to.
+async fn open_chat(d: &Daemon) -> String {
+    let (status, chat) = d
+        .post(
+            "/v1/chat/sessions",
+            &json!({"bot": "support", "language": "en"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{chat}");
+    format!(
+        "/v1/chat/sessions/{}/messages",
+        chat["id"].as_str().unwrap()
+    )
 }
 
 /// The console in headless Chromium, as an admin uses it: signs in, reads every page, checks
