@@ -1,4 +1,4 @@
-//! A load generator for `POST /v1/events`, in two modes:
+//! A load generator for `POST /v1/events` (or a chat's messages), in two modes:
 //!
 //! - **closed** (no `--rate`): `--connections` clients each send the next request as soon as
 //!   the last is answered, as `wrk` does; it measures the most a server answers.
@@ -9,7 +9,12 @@
 //!
 //! Every request is a new event (`load-TAG-N`) on one of 1,000 tickets, with one of four
 //! message texts, the same stream for any server (`bench/load/side_by_side.sh` runs the daemon
-//! and `examples/echo_server.rs` on it round by round).
+//! and `examples/echo_server.rs` on it round by round). What is sent can be changed:
+//!
+//! - `--events FILE`: the events of a JSON-lines file in turn, `@ID@` in each replaced by the
+//!   request's new id (`pack_bench --load-dir` writes the shared benchmark pack's tickets so).
+//! - `--chat N`: first opens N chat sessions with the bot `--bot` (default `support`), then
+//!   sends customers' questions to their `POST /v1/chat/sessions/{id}/messages` in turn.
 //!
 //! ```sh
 //! cargo run --release --example loadgen -- --url http://127.0.0.1:18080 --seconds 10 --connections 16
@@ -36,6 +41,14 @@ const TEXTS: [&str; 4] = [
     "where is my parcel?",
 ];
 
+/// Questions the example bot answers, for `--chat`.
+const QUESTIONS: [&str; 4] = [
+    "where is my parcel?",
+    "how do I reset my password",
+    "Hvor er pakken min?",
+    "can I get a refund",
+];
+
 struct Args {
     url: String,
     seconds: f64,
@@ -43,6 +56,9 @@ struct Args {
     rate: Option<f64>,
     tag: String,
     token: Option<String>,
+    events: Option<String>,
+    chat: Option<usize>,
+    bot: String,
 }
 
 fn args() -> Args {
@@ -53,6 +69,9 @@ fn args() -> Args {
         rate: None,
         tag: std::process::id().to_string(),
         token: std::env::var("FRONTDESK_TOKEN").ok(),
+        events: None,
+        chat: None,
+        bot: "support".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,8 +86,11 @@ fn args() -> Args {
             "--rate" => a.rate = Some(number(&flag, &value())),
             "--tag" => a.tag = value(),
             "--token" => a.token = Some(value()),
+            "--events" => a.events = Some(value()),
+            "--chat" => a.chat = Some(number::<usize>(&flag, &value()).max(1)),
+            "--bot" => a.bot = value(),
             other => fail(&format!(
-                "unknown flag {other} (--url, --seconds, --connections, --rate, --tag, --token)"
+                "unknown flag {other} (--url, --seconds, --connections, --rate, --tag, --token, --events, --chat, --bot)"
             )),
         }
     }
@@ -85,12 +107,91 @@ fn fail(why: &str) -> ! {
     std::process::exit(2)
 }
 
-fn body(tag: &str, n: u64) -> String {
-    format!(
-        r#"{{"id":"load-{tag}-{n}","type":"message.created","ticket":{{"id":"T{}","channel":"email","customer":{{"language":"en"}}}},"message":{{"text":"{}"}}}}"#,
-        n % 1000,
-        TEXTS[(n % 4) as usize]
-    )
+/// What request `n` is: its path and body.
+enum Stream {
+    /// The built-in events.
+    Events,
+    /// Events from a file, `@ID@` in each to be replaced.
+    File(Vec<String>),
+    /// Chat sessions' ids.
+    Chat(Vec<String>),
+}
+
+impl Stream {
+    fn request(&self, tag: &str, n: u64) -> (String, String) {
+        let id = format!("load-{tag}-{n}");
+        match self {
+            Stream::Events => (
+                "/v1/events".into(),
+                format!(
+                    r#"{{"id":"{id}","type":"message.created","ticket":{{"id":"T{}","channel":"email","customer":{{"language":"en"}}}},"message":{{"text":"{}"}}}}"#,
+                    n % 1000,
+                    TEXTS[(n % 4) as usize]
+                ),
+            ),
+            Stream::File(lines) => (
+                "/v1/events".into(),
+                lines[(n % lines.len() as u64) as usize].replacen("@ID@", &id, 1),
+            ),
+            Stream::Chat(sessions) => (
+                format!(
+                    "/v1/chat/sessions/{}/messages",
+                    sessions[(n % sessions.len() as u64) as usize]
+                ),
+                format!(
+                    r#"{{"id":"{id}","text":"{}"}}"#,
+                    QUESTIONS[((n / sessions.len() as u64) % 4) as usize]
+                ),
+            ),
+        }
+    }
+}
+
+/// The stream `a` asks for; chat sessions are opened on `conn` first.
+async fn stream(a: &Args, conn: &mut Conn, head: &Head) -> Stream {
+    if let Some(file) = &a.events {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| fail(&format!("{file}: {e}")));
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        if lines.is_empty() || !lines.iter().all(|l| l.contains("@ID@")) {
+            fail(&format!(
+                "{file}: every line must be an event with the id @ID@"
+            ));
+        }
+        return Stream::File(lines);
+    }
+    let Some(n) = a.chat else {
+        return Stream::Events;
+    };
+    let mut sessions = Vec::with_capacity(n);
+    let open = format!(r#"{{"bot":"{}"}}"#, a.bot);
+    for _ in 0..n {
+        match conn.post(head, "/v1/chat/sessions", &open).await {
+            Ok(201) => {}
+            Ok(status) => fail(&format!(
+                "opening a chat answered {status}: {}",
+                String::from_utf8_lossy(&conn.body)
+            )),
+            Err(e) => fail(&format!("opening a chat: {e}")),
+        }
+        let body = String::from_utf8_lossy(&conn.body);
+        let id = body
+            .split_once(r#""id":""#)
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(id, _)| id.to_string())
+            .unwrap_or_else(|| fail(&format!("no session id in {body}")));
+        sessions.push(id);
+    }
+    Stream::Chat(sessions)
+}
+
+/// The request head's lines around the path.
+struct Head {
+    host: String,
+    rest: String,
 }
 
 /// One kept-alive HTTP/1.1 connection, written and read by hand: a general client (reqwest)
@@ -100,11 +201,22 @@ struct Conn {
     addr: String,
     stream: Option<TcpStream>,
     buf: Vec<u8>,
+    /// The last answer's body.
+    body: Vec<u8>,
 }
 
 impl Conn {
+    fn new(addr: &str) -> Conn {
+        Conn {
+            addr: addr.to_string(),
+            stream: None,
+            buf: Vec::with_capacity(4096),
+            body: Vec::with_capacity(4096),
+        }
+    }
+
     /// Posts `body` to `path`; the answer's status. Reconnects once a connection failed.
-    async fn post(&mut self, head: &str, body: &str) -> std::io::Result<u16> {
+    async fn post(&mut self, head: &Head, path: &str, body: &str) -> std::io::Result<u16> {
         let stream = match &mut self.stream {
             Some(s) => s,
             None => {
@@ -114,10 +226,15 @@ impl Conn {
                 self.stream.insert(s)
             }
         };
-        let request = format!("{head}Content-Length: {}\r\n\r\n{body}", body.len());
+        let request = format!(
+            "POST {path} HTTP/1.1\r\n{}{}Content-Length: {}\r\n\r\n{body}",
+            head.host,
+            head.rest,
+            body.len()
+        );
         let answer = async {
             stream.write_all(request.as_bytes()).await?;
-            read_answer(stream, &mut self.buf).await
+            read_answer(stream, &mut self.buf, &mut self.body).await
         }
         .await;
         if answer.is_err() {
@@ -127,8 +244,13 @@ impl Conn {
     }
 }
 
-/// Reads one answer (a head, then `Content-Length` bytes) off `stream`; its status.
-async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
+/// Reads one answer (a head, then `Content-Length` bytes, kept in `body`) off `stream`; its
+/// status.
+async fn read_answer(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    body: &mut Vec<u8>,
+) -> std::io::Result<u16> {
     use std::io::{Error, ErrorKind};
     let bad = |why: &str| Error::new(ErrorKind::InvalidData, why.to_string());
     loop {
@@ -152,6 +274,8 @@ async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resu
                     return Err(ErrorKind::UnexpectedEof.into());
                 }
             }
+            body.clear();
+            body.extend_from_slice(&buf[end + 4..total]);
             buf.drain(..total);
             return Ok(status);
         }
@@ -179,23 +303,22 @@ async fn main() {
         fail("--url is http://HOST:PORT")
     };
     let addr = addr.to_string();
-    let mut head =
-        format!("POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n");
+    let mut rest = "Content-Type: application/json\r\n".to_string();
     if let Some(t) = &a.token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        rest.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
-    let head: Arc<str> = head.into();
+    let head = Arc::new(Head {
+        host: format!("Host: {addr}\r\n"),
+        rest,
+    });
+    let stream = Arc::new(stream(&a, &mut Conn::new(&addr), &head).await);
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + Duration::from_secs_f64(a.seconds);
     let mut clients = Vec::new();
     for _ in 0..a.connections {
-        let (a, next, head) = (a.clone(), next.clone(), head.clone());
-        let mut conn = Conn {
-            addr: addr.clone(),
-            stream: None,
-            buf: Vec::with_capacity(4096),
-        };
+        let (a, next, head, stream) = (a.clone(), next.clone(), head.clone(), stream.clone());
+        let mut conn = Conn::new(&addr);
         clients.push(tokio::spawn(async move {
             let mut seen = Seen::default();
             loop {
@@ -217,11 +340,17 @@ async fn main() {
                 } else {
                     due
                 };
-                let status = conn.post(&head, &body(&a.tag, n)).await;
-                if matches!(status, Ok(200..=299)) {
-                    seen.micros.push(from.elapsed().as_micros() as u64);
-                } else {
-                    seen.errors += 1;
+                let (path, body) = stream.request(&a.tag, n);
+                let status = conn.post(&head, &path, &body).await;
+                match status {
+                    Ok(200..=299) => seen.micros.push(from.elapsed().as_micros() as u64),
+                    other => {
+                        if seen.errors == 0 {
+                            let body = String::from_utf8_lossy(&conn.body);
+                            eprintln!("loadgen: {path}: {other:?} {body}");
+                        }
+                        seen.errors += 1;
+                    }
                 }
             }
             seen

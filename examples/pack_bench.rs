@@ -10,6 +10,11 @@
 //! passes, each decision timed on its own. With `--jre`, `shared/bench/jre.js` runs the 10- and
 //! 100-rule packs, each right after frontdesk's run of the same pack (json-rules-engine 7.3.1 is
 //! installed under `target/jre` when missing).
+//!
+//! With `--load-dir DIR` it writes the 100-rule pack for the daemon instead and stops:
+//! `DIR/rules/pack-100.yaml` and `DIR/events.jsonl`, each ticket as a `ticket.created` event
+//! whose id is `@ID@`, which `examples/loadgen.rs --events` replaces with a new id per request
+//! (`bench/load/side_by_side.sh` with `PACK=100`).
 
 #[path = "../benches/support/pack.rs"]
 mod pack;
@@ -72,16 +77,49 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: cargo run --release --example pack_bench -- [--jre] [OUT_DIR]");
+    eprintln!(
+        "usage: cargo run --release --example pack_bench -- [--jre] [--load-dir DIR] [OUT_DIR]"
+    );
     exit(2);
+}
+
+/// The pack the daemon is loaded with by `--load-dir`.
+const LOAD_RULES: usize = 100;
+
+/// Writes the 100-rule pack as a rules directory and the tickets as events for `loadgen`.
+fn write_load(pack_dir: &Path, dir: &Path, events: &[Event]) -> Result<(), String> {
+    let yaml = pack::pack_yaml(pack_dir, LOAD_RULES)?;
+    pack::compile(LOAD_RULES, &yaml)?;
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).map_err(|e| format!("{}: {e}", rules.display()))?;
+    let file = rules.join(format!("pack-{LOAD_RULES}.yaml"));
+    std::fs::write(&file, yaml).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut lines = String::new();
+    for e in events {
+        let mut v = serde_json::to_value(e).map_err(|e| e.to_string())?;
+        v["id"] = "@ID@".into();
+        lines.push_str(&v.to_string());
+        lines.push('\n');
+    }
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, lines).map_err(|e| format!("{}: {e}", file.display()))?;
+    println!(
+        "{}: pack-{LOAD_RULES}, {} events",
+        dir.display(),
+        events.len()
+    );
+    Ok(())
 }
 
 fn main() {
     let mut with_jre = false;
     let mut out: Option<PathBuf> = None;
-    for arg in std::env::args().skip(1) {
+    let mut load_dir: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--jre" => with_jre = true,
+            "--load-dir" => load_dir = Some(args.next().unwrap_or_else(|| usage()).into()),
             "-h" | "--help" => usage(),
             s if s.starts_with('-') => {
                 eprintln!("pack_bench: unknown option `{s}`");
@@ -99,6 +137,10 @@ fn main() {
 
     pack::generate(&out).unwrap_or_else(|e| fail(format!("cannot generate the pack: {e}")));
     let events = pack::load_events(&out).unwrap_or_else(|e| fail(e));
+    if let Some(dir) = load_dir {
+        write_load(&out, &dir, &events).unwrap_or_else(|e| fail(e));
+        return;
+    }
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "pack in {}: {} tickets; {cpus} CPUs; {COMPILE_RUNS} compiles, 1 warm-up + {PASSES} timed passes per pack\n",
