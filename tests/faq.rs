@@ -756,6 +756,74 @@ fn answer_faq_does_nothing_when_unsure_so_later_rules_route() {
 }
 
 #[test]
+fn questions_read_ahead_give_the_decision_of_asking() {
+    use frontdesk::engine::{decide_with, explain_with, Context};
+    use frontdesk::model::EventType;
+    let rules = format!(
+        "{ANSWERING}
+  - name: money
+    on: [message.created, ticket.created]
+    when: {{ any: [ {{ intent: {{ bot: shop, in: [refund] }} }}, {{ not: {{ intent: {{ bot: shop }} }} }} ] }}
+    then: [ {{ set_category: billing }} ]
+"
+    );
+    let config = shop_pack(&rules).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(config.bots_asked(EventType::MessageCreated), ["shop"]);
+    assert_eq!(config.bots_asked(EventType::TicketCreated), ["shop"]);
+    assert!(config.bots_asked(EventType::TicketUpdated).is_empty());
+    let now = "2026-11-23T10:00:00Z".parse().unwrap();
+    let stored: frontdesk::model::Ticket = serde_json::from_str(
+        r#"{"id":"T1","subject":"refund please","customer":{"language":"nb"}}"#,
+    )
+    .unwrap();
+    let untagged = frontdesk::model::Event::from_json(
+        r#"{"id":"e2","type":"message.created","ticket":{"id":"T1"},"message":{"text":"I want a refund"}}"#,
+    )
+    .unwrap();
+    let no_text = frontdesk::model::Event::from_json(
+        r#"{"id":"e3","type":"ticket.created","ticket":{"id":"T1","subject":"When are you open?"}}"#,
+    )
+    .unwrap();
+    for (e, prior) in [
+        (chat("I want a refund", "en", "customer"), None),
+        (chat("hva er åpningstidene deres?", "nb", "customer"), None),
+        (chat("The parrot ate my keyboard cable", "en", "customer"), None),
+        (chat("Refunds go out tomorrow", "en", "agent"), None),
+        (no_text.clone(), None),
+        // The stored ticket's language is not in the event: read again in it.
+        (untagged.clone(), Some(stored.clone())),
+        (untagged, None),
+        (no_text, Some(stored)),
+    ] {
+        let read = frontdesk::rules::read_ahead(
+            config.bots(),
+            config.bots_asked(e.kind),
+            &e,
+        );
+        let ev = frontdesk::plan::prepare(prior.as_ref(), &e, None);
+        let ctx = |faq| Context {
+            prior: prior.clone(),
+            faq,
+            ..Context::default()
+        };
+        let asked = decide_with(&config, &ctx(Vec::new()), &ev.ticket, &ev, now);
+        let ahead = decide_with(&config, &ctx(read.clone()), &ev.ticket, &ev, now);
+        let what = e.message.as_ref().map_or(&e.ticket.subject, |m| &m.text);
+        assert_eq!(
+            serde_json::to_value(&ahead).unwrap(),
+            serde_json::to_value(&asked).unwrap(),
+            "{what}"
+        );
+        let x = explain_with(&config, &ctx(read.clone()), &ev.ticket, &ev, now);
+        assert_eq!(x.trace.faq, asked.trace.faq, "{what}");
+        // Where the event says all the bot is asked with, the reading made ahead is the one used.
+        if prior.is_none() && e.ticket.customer.language.is_some() {
+            assert_eq!(x.trace.faq, read, "{what}");
+        }
+    }
+}
+
+#[test]
 fn intent_conditions_read_the_bots_model() {
     let rules = r#"
 rules:

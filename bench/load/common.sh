@@ -45,7 +45,7 @@ start_replicas() {
   urls=(); ports=()
   for i in $(seq 0 $((replicas - 1))); do
     local port=$((base_port + i))
-    ./target/release/frontdesk serve --listen 127.0.0.1:$port --store "$url" --config "$rules" \
+    "${FRONTDESK_BIN:-./target/release/frontdesk}" serve --listen 127.0.0.1:$port --store "$url" --config "$rules" \
       --no-watch --log-format json --rate-limit off --chat-rate-limit off \
       --chat-address-rate-limit off "$@" >"$dir/log-$port" 2>&1 &
     pids+=("$!"); ports+=("$port"); urls+=("http://127.0.0.1:$port")

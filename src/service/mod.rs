@@ -40,7 +40,6 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tracing::Instrument;
 
 use crate::config::Config;
 use crate::delivery::{ConnectorConfig, Connectors};
@@ -305,11 +304,15 @@ impl Desk {
         let now = self.clock.now();
         let fingerprint = store::fingerprint(&event);
         let patch = accept(&mut event, patch, now);
-        let span = tracing::info_span!("event", event_id = %event.id, ticket_id = %event.ticket.id, kind = %event.kind, rules = tracing::field::Empty);
         let started = std::time::Instant::now();
         let kind = event.kind;
         let measured = self.measured.load_full();
         let csat_secret = self.csat_secret.clone();
+        let read = crate::rules::read_ahead(
+            loaded.config.bots(),
+            loaded.config.bots_asked(event.kind),
+            &event,
+        );
         let decide: store::RoutedDecideFn = {
             let event = event.clone();
             let patch = patch.clone();
@@ -323,7 +326,7 @@ impl Desk {
                     measured: measured.clone(),
                     csat_secret: csat_secret.clone(),
                     prior,
-                    faq: Vec::new(),
+                    faq: read,
                 };
                 let d = if explain {
                     engine::explain_with(&loaded.config, &ctx, ticket, &ev, now)
@@ -344,16 +347,13 @@ impl Desk {
         let result = self
             .store
             .apply_routed(event, patch, fingerprint, now, need, decide)
-            .instrument(span.clone())
             .await;
-        let _enter = span.enter();
         metrics::store_latency(started.elapsed());
         match result {
             Ok(applied) => {
-                span.record(
-                    "rules",
-                    tracing::field::display(applied.decision.trace.fired.join(", ")),
-                );
+                // One line per event, with what names it: no span, whose fields the JSON
+                // format would write (and the subscriber format and parse again) per line.
+                let d = &applied.decision;
                 metrics::event(
                     kind,
                     if applied.replayed {
@@ -362,12 +362,16 @@ impl Desk {
                         "decided"
                     },
                 );
-                for e in &applied.decision.trace.errors {
-                    tracing::warn!(rule = %e.rule, path = %e.path, "{}", e.message);
+                for e in &d.trace.errors {
+                    tracing::warn!(event_id = %d.event_id, ticket_id = %d.ticket.id, rule = %e.rule, path = %e.path, "{}", e.message);
                 }
                 tracing::info!(
+                    event_id = %d.event_id,
+                    ticket_id = %d.ticket.id,
+                    %kind,
+                    rules = %Fired(&d.trace.fired),
                     replayed = applied.replayed,
-                    actions = applied.decision.actions.len(),
+                    actions = d.actions.len(),
                     "decided"
                 );
                 if !applied.replayed {
@@ -533,6 +537,21 @@ fn accept(
         }
         p
     })
+}
+
+/// The rules that fired, written `a, b` in a log line without a string made for it.
+struct Fired<'a>(&'a [String]);
+
+impl std::fmt::Display for Fired<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, rule) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(rule)?;
+        }
+        Ok(())
+    }
 }
 
 /// The answer to an event.

@@ -83,6 +83,8 @@ pub struct Config {
     pub(crate) roster: Roster,
     /// Per event type: the routing locks and agents of the teams its decisions may assign to.
     pub(crate) routing: Vec<crate::routing::RoutingNeed>,
+    /// By event type: the FAQ bots its rules (and for `timer.fired`, the timers) may ask.
+    asks: Vec<Vec<String>>,
     pub(crate) sla: crate::sla::Policies,
     pub(crate) schedules: Vec<crate::schedule::CronSchedule>,
     /// `settings.public_url`, without a trailing `/`.
@@ -359,6 +361,27 @@ impl Config {
                 }
             }
         }
+        let mut asks = vec![Vec::new(); EventType::ALL.len()];
+        for t in EventType::ALL {
+            let bots: &mut Vec<String> = &mut asks[*t as usize];
+            for rule in pack
+                .rules
+                .iter()
+                .filter(|r| r.enabled && r.on & t.bit() != 0)
+            {
+                if let Some(when) = &rule.when {
+                    when.bots(bots);
+                }
+                answering_bots(&rule.then, bots);
+            }
+            if *t == EventType::TimerFired {
+                for def in pack.timers.values() {
+                    answering_bots(&def.then, bots);
+                }
+            }
+            bots.sort();
+            bots.dedup();
+        }
         let mut routing = vec![crate::routing::RoutingNeed::default(); EventType::ALL.len()];
         for t in EventType::ALL {
             let mut teams = Vec::new();
@@ -404,6 +427,7 @@ impl Config {
             surveys,
             roster: pack.roster,
             routing,
+            asks,
             rules: pack.rules,
             keywords: pack.keywords,
             untagged_languages: pack.untagged_languages,
@@ -530,6 +554,12 @@ impl Config {
         &self.routing[kind as usize]
     }
 
+    /// The FAQ bots a decision of `kind` may ask (`intent` conditions, `answer_faq` actions),
+    /// sorted.
+    pub fn bots_asked(&self, kind: EventType) -> &[String] {
+        &self.asks[kind as usize]
+    }
+
     /// The pack's SLA policies, in the order they are matched.
     pub fn sla_policies(&self) -> &crate::sla::Policies {
         &self.sla
@@ -584,6 +614,15 @@ fn keyword_languages(pack: &compile::Pack, diags: &mut Diagnostics) -> Vec<FormL
 }
 
 /// Teams an action list may assign to (`assign: {team}` and its fallback).
+/// The FAQ bots `actions` answer from.
+fn answering_bots(actions: &[ActionDef], out: &mut Vec<String>) {
+    for a in actions {
+        if let ActionDef::AnswerFaq { bot, .. } = a {
+            out.push(bot.clone());
+        }
+    }
+}
+
 fn team_targets(actions: &[ActionDef], out: &mut Vec<usize>) {
     for a in actions {
         if let ActionDef::AssignTeam(spec) = a {

@@ -216,6 +216,19 @@ pub struct Failure {
 }
 
 impl Cond {
+    /// Adds the FAQ bots its `intent` tests ask to `out`.
+    pub fn bots(&self, out: &mut Vec<String>) {
+        match self {
+            Cond::All(items) | Cond::Any(items) => items.iter().for_each(|c| c.bots(out)),
+            Cond::Not(c, _) => c.bots(out),
+            Cond::Test(t) => {
+                if let TestKind::Intent { bot, .. } = &t.kind {
+                    out.push(bot.clone());
+                }
+            }
+        }
+    }
+
     /// Evaluates; with `why`, records the leaves that made it fail.
     pub fn eval(&self, scope: &Scope<'_>, why: Option<&mut Vec<Failure>>) -> bool {
         match self {

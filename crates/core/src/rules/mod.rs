@@ -153,6 +153,30 @@ impl Asked {
     }
 }
 
+/// The readings of the question in `event` by the bots `names`, made from the event as it
+/// arrives, before its decision: the daemon makes them while the event waits for the store's
+/// writer, so that the one thread that decides and writes events in turn does not spend its
+/// time on them. Given to the decision as known readings ([`Asked::reusing`]), each is used
+/// only where its bot, question and language are the ones the decision asks with
+/// ([`crate::faq::Bot::has_read`]); where they are not (the stored ticket's subject or
+/// customer language decide them), the bot reads again, so the answer is the same either way.
+pub fn read_ahead(bots: &BotSet, names: &[String], event: &Event) -> Vec<Reading> {
+    let Some(q) = faq_question(&event.ticket, event) else {
+        return Vec::new();
+    };
+    let lang = event
+        .ticket
+        .customer
+        .language
+        .as_deref()
+        .or_else(|| event.message.as_ref()?.language.as_deref());
+    names
+        .iter()
+        .filter_map(|name| bots.get(name))
+        .map(|bot| bot.read(q, lang))
+        .collect()
+}
+
 /// The text an FAQ bot is asked: the customer's message, or the subject of a new ticket
 /// without one. Messages by agents and bots are not questions.
 fn faq_question<'a>(ticket: &'a Ticket, event: &'a Event) -> Option<&'a str> {
