@@ -787,7 +787,10 @@ fn questions_read_ahead_give_the_decision_of_asking() {
     for (e, prior) in [
         (chat("I want a refund", "en", "customer"), None),
         (chat("hva er åpningstidene deres?", "nb", "customer"), None),
-        (chat("The parrot ate my keyboard cable", "en", "customer"), None),
+        (
+            chat("The parrot ate my keyboard cable", "en", "customer"),
+            None,
+        ),
         (chat("Refunds go out tomorrow", "en", "agent"), None),
         (no_text.clone(), None),
         // The stored ticket's language is not in the event: read again in it.
@@ -795,11 +798,7 @@ fn questions_read_ahead_give_the_decision_of_asking() {
         (untagged, None),
         (no_text, Some(stored)),
     ] {
-        let read = frontdesk::rules::read_ahead(
-            config.bots(),
-            config.bots_asked(e.kind),
-            &e,
-        );
+        let read = frontdesk::rules::read_ahead(config.bots(), config.bots_asked(e.kind), &e);
         let ev = frontdesk::plan::prepare(prior.as_ref(), &e, None);
         let ctx = |faq| Context {
             prior: prior.clone(),
