@@ -1191,6 +1191,58 @@ async fn routing_last_slot_taken_once(one: Arc<dyn Store>, two: Arc<dyn Store>) 
 /// A status read from a helpdesk is applied only when it is not the one read last time; a
 /// status set through the API leaves the one read last time as it was, so the helpdesk's
 /// same status again changes nothing and a new one overrides it.
+/// The store's other writes (here agents' statuses) are not held up for as long as events keep
+/// coming: the SQLite writer keeps the connection they share for a bounded time only.
+async fn other_writes_go_through_a_flood_of_events(s: Arc<dyn Store>) {
+    use frontdesk::routing::AgentStatus::{Away, Online};
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (applied, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    // Events keep arriving whatever the answers: up to 512 wait at any time, more than one
+    // batch takes, so the writer always finds more waiting when it ends one.
+    let flood = {
+        let (s, stop) = (s.clone(), stop.clone());
+        tokio::spawn(async move {
+            let room = Arc::new(tokio::sync::Semaphore::new(512));
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let permit = room.clone().acquire_owned().await.unwrap();
+                let (s, applied) = (s.clone(), applied.clone());
+                tokio::spawn(async move {
+                    let e = msg(&format!("flood-{n}"), &format!("F{}", n % 7));
+                    apply(&s, &e, Plan::tag("flood")).await.unwrap();
+                    let _ = applied.send(());
+                    drop(permit);
+                });
+                n += 1;
+                tokio::task::yield_now().await;
+            }
+            // Every event sent is answered.
+            let _ = room.acquire_many(512).await.unwrap();
+            n
+        })
+    };
+    // The flood is under way before the statuses are set, and goes on until they are.
+    for _ in 0..64 {
+        seen.recv().await.unwrap();
+    }
+    for i in 0..20 {
+        let status = if i % 2 == 0 { Away } else { Online };
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            s.set_agent_status("ann", status, t0()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("status {i} still waiting for the connection after 30 s"))
+        .unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    let events = flood.await.unwrap();
+    assert!(events >= 64, "{events}");
+    let presence = s.agent_presence().await.unwrap();
+    assert_eq!(presence.len(), 1);
+    assert_eq!(presence[0].status, Online);
+}
+
 async fn agent_presence_polled_and_manual(s: Arc<dyn Store>) {
     use frontdesk::routing::presence::StatusSource::{Api, Helpdesk};
     use frontdesk::routing::AgentStatus::{Away, Offline, Online};
@@ -3538,6 +3590,7 @@ suite! {
         outbox_claim_finish_fencing,
         outbox_helpdesk_targets,
         audit_and_ticket_reads,
+        other_writes_go_through_a_flood_of_events,
         routing_state_reads,
         agent_presence_polled_and_manual,
         chat_sessions_and_stats,
