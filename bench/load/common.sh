@@ -61,3 +61,18 @@ metric_sum() {
   for u in "${urls[@]}"; do curl -s "$u/metrics"; done \
     | awk -v p="$1" 'index($0, p) == 1 { s += $NF } END { printf "%d\n", s }'
 }
+
+# CPU seconds (user + system) process $1 has used so far.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# With PACK=100: writes the shared benchmark's 100-rule pack and its tickets as events into
+# $dir and points `rules` and the load generator's `stream` at them; else `stream` is empty.
+use_pack() {
+  stream=()
+  [[ -n ${PACK:-} ]] || return 0
+  [[ $PACK == 100 ]] || { echo "PACK=100 is the one pack written for the daemon" >&2; exit 2; }
+  cargo build --release --quiet --example pack_bench
+  ./target/release/examples/pack_bench --load-dir "$dir/pack" "$dir/pack-source" >/dev/null
+  rules="$dir/pack/rules"
+  stream=(--events "$dir/pack/events.jsonl")
+}

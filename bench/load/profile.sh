@@ -15,18 +15,11 @@ rules=${RULES:-rules}
 command -v perf >/dev/null || { echo "perf is not installed (Debian: apt-get install linux-perf)" >&2; exit 2; }
 cargo build --release --quiet --bin frontdesk --example loadgen
 source bench/load/common.sh
-stream=()
-if [[ -n ${PACK:-} ]]; then
-  cargo build --release --quiet --example pack_bench
-  ./target/release/examples/pack_bench --load-dir "$dir/pack" "$dir/pack-source" >/dev/null
-  rules="$dir/pack/rules"
-  stream=(--events "$dir/pack/events.jsonl")
-fi
+use_pack
 start_replicas "$rules"
 pid=${pids[0]}
 gen() { ./target/release/examples/loadgen --url "${urls[0]}" --connections "$conns" --tag "p$RANDOM$RANDOM" "${stream[@]}" ${RATE:+--rate "$RATE"} "$@"; }
 gen --seconds 3 >/dev/null   # warm: tickets exist, caches filled
-cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 events_now() { metric_sum 'frontdesk_events_total{'; }
 e0=$(events_now); c0=$(cpu_of "$pid")
 perf record -q -F 499 --call-graph dwarf,16384 -p "$pid" -o "$dir/perf.data" -- sleep "$secs" 2>/dev/null &

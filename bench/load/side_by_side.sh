@@ -30,15 +30,8 @@ rules=${RULES:-rules}
 chat=${CHAT-200}
 cargo build --release --quiet --bin frontdesk --example echo_server --example loadgen
 source bench/load/common.sh
-stream=()
-if [[ -n ${PACK:-} ]]; then
-  [[ $PACK == 100 ]] || { echo "PACK=100 is the one pack written for the daemon" >&2; exit 2; }
-  cargo build --release --quiet --example pack_bench
-  ./target/release/examples/pack_bench --load-dir "$dir/pack" "$dir/pack-source" >/dev/null
-  rules="$dir/pack/rules"
-  stream=(--events "$dir/pack/events.jsonl")
-  chat=0
-fi
+use_pack
+[[ -z ${PACK:-} ]] || chat=0
 start_replicas "$rules"
 daemon=${urls[0]}
 daemon_pid=${pids[0]}
@@ -52,8 +45,6 @@ for _ in $(seq 100); do curl -sf "$echo_url/readyz" >/dev/null && break; sleep 0
 gen() { ./target/release/examples/loadgen --seconds "$secs" --tag "r$RANDOM$RANDOM" "$@"; }
 events() { gen "${stream[@]}" "$@"; }
 rate_of() { awk '{ print $2 }' <<<"$1"; }
-# CPU seconds (user + system) a process has used so far.
-cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 # measured PID LOADGEN-ARGS...: runs the load, prints its line and the server's CPU per request.
 measured() {
   local pid=$1; shift
