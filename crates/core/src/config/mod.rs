@@ -126,10 +126,20 @@ impl Config {
     /// rules can answer with them (`answer_faq`) and read their intents (`intent`). Problems of
     /// both are reported together.
     pub fn load_with_bots(dir: &Path, bots: Option<&Path>) -> Result<Config, Diagnostics> {
+        Config::load_kept(dir, bots, None)
+    }
+
+    /// [`Config::load_with_bots`], reading the bots' trained matchers back from `models` (and
+    /// keeping them there) when there are any ([`crate::faq::Models`]).
+    pub fn load_kept(
+        dir: &Path,
+        bots: Option<&Path>,
+        models: Option<&dyn crate::faq::Models>,
+    ) -> Result<Config, Diagnostics> {
         let mut diags = Diagnostics::default();
         // Bot problems are reported with the rules' own, in one list.
         let mut bot_diags = Diagnostics::default();
-        let bots = match bots.map(BotSet::load) {
+        let bots = match bots.map(|dir| BotSet::load_kept(dir, models)) {
             None => Arc::new(BotSet::default()),
             Some(Ok(set)) => {
                 for bot in set.iter() {

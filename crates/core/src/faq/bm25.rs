@@ -7,6 +7,7 @@
 //! the bot's questions scores near 0.
 
 use super::features::HashedMap;
+use super::saved::{In, Out, Refused};
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
@@ -238,6 +239,54 @@ impl std::fmt::Debug for ByEntry {
 impl std::fmt::Debug for Bm25 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Bm25({} documents, {} terms)", self.docs, self.idf.len())
+    }
+}
+
+impl Bm25 {
+    /// Writes the index ([`super::saved`]).
+    pub(crate) fn save(&self, o: &mut Out) {
+        let Bm25 {
+            terms,
+            postings,
+            idf,
+            docs,
+        } = self;
+        o.map(terms, |o, &t| o.u32(t));
+        o.list(postings, |o, p| o.pairs(p));
+        o.f32s(idf);
+        o.usize(*docs);
+    }
+
+    /// Reads what [`Bm25::save`] wrote.
+    pub(crate) fn restore(i: &mut In<'_>) -> Result<Bm25, Refused> {
+        let index = Bm25 {
+            terms: i.map(|i| i.u32())?,
+            postings: i.list(|i| i.pairs())?,
+            idf: i.f32s()?,
+            docs: i.usize()?,
+        };
+        let terms = index.postings.len();
+        if index.idf.len() != terms || index.terms.values().any(|&t| t as usize >= terms) {
+            return Err(Refused("the index's sizes do not agree".into()));
+        }
+        Ok(index)
+    }
+}
+
+impl ByEntry {
+    /// Writes the index by entry ([`super::saved`]).
+    pub(crate) fn save(&self, o: &mut Out) {
+        let ByEntry { postings, entries } = self;
+        o.list(postings, |o, p| o.pairs(p));
+        o.usize(*entries);
+    }
+
+    /// Reads what [`ByEntry::save`] wrote.
+    pub(crate) fn restore(i: &mut In<'_>) -> Result<ByEntry, Refused> {
+        Ok(ByEntry {
+            postings: i.list(|i| i.pairs())?,
+            entries: i.usize()?,
+        })
     }
 }
 

@@ -7,6 +7,7 @@
 //! features times the classes whose gradient is not negligible.
 
 use super::features::Sparse;
+use super::saved::{In, Out, Refused};
 
 /// Training settings.
 #[derive(Debug, Clone, Copy)]
@@ -289,6 +290,35 @@ impl std::fmt::Debug for Classifier {
             self.classes,
             self.weights.len()
         )
+    }
+}
+
+impl Classifier {
+    /// Writes the trained weights ([`super::saved`]).
+    pub(crate) fn save(&self, o: &mut Out) {
+        let Classifier {
+            classes,
+            weights,
+            bias,
+        } = self;
+        o.usize(*classes);
+        o.f32s(weights);
+        o.f32s(bias);
+    }
+
+    /// Reads what [`Classifier::save`] wrote.
+    pub(crate) fn restore(i: &mut In<'_>) -> Result<Classifier, Refused> {
+        let classes = i.usize()?;
+        let weights = i.f32s()?;
+        let bias = i.f32s()?;
+        if classes == 0 || bias.len() != classes || weights.len() % classes != 0 {
+            return Err(Refused("the classifier's sizes do not agree".into()));
+        }
+        Ok(Classifier {
+            classes,
+            weights,
+            bias,
+        })
     }
 }
 

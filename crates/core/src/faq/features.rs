@@ -12,6 +12,7 @@
 //! by TF-IDF (sublinear term frequency, smoothed inverse document frequency); each block is
 //! scaled to unit length, the character block then by a weight.
 
+use super::saved::{In, Out, Refused};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -358,6 +359,46 @@ impl FeatureSpace {
 impl std::fmt::Debug for FeatureSpace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "FeatureSpace({} features)", self.idf.len())
+    }
+}
+
+impl FeatureSpace {
+    /// Writes the learnt space ([`super::saved`]).
+    pub(crate) fn save(&self, o: &mut Out) {
+        let FeatureSpace {
+            ids,
+            idf,
+            df,
+            char_weight,
+            unseen_idf,
+            unknown,
+        } = self;
+        o.map(ids, |o, &id| o.u32(id));
+        o.f32s(idf);
+        o.u32s(df);
+        o.f32(*char_weight);
+        o.f32(*unseen_idf);
+        o.f32(*unknown);
+    }
+
+    /// Reads what [`FeatureSpace::save`] wrote.
+    pub(crate) fn restore(i: &mut In<'_>) -> Result<FeatureSpace, Refused> {
+        let space = FeatureSpace {
+            ids: i.map(|i| i.u32())?,
+            idf: i.f32s()?,
+            df: i.u32s()?,
+            char_weight: i.f32()?,
+            unseen_idf: i.f32()?,
+            unknown: i.f32()?,
+        };
+        let n = space.idf.len();
+        if space.df.len() != n
+            || space.ids.len() != n
+            || space.ids.values().any(|&id| id as usize >= n)
+        {
+            return Err(Refused("the feature space's sizes do not agree".into()));
+        }
+        Ok(space)
     }
 }
 

@@ -25,6 +25,7 @@ use super::lang::{self, Lang, Stemmers};
 use super::mlp::{self, Mlp, MlpConfig};
 use super::normalise::{normalise, tokens, TokenKind};
 use super::prototypes::{PrototypeConfig, Prototypes, CANDIDATE_POOL, RIVALS};
+use super::saved::{self, In, Out, Refused};
 use super::typo::Vocabulary;
 
 /// One training question.
@@ -522,6 +523,93 @@ impl Matcher {
             default,
             options,
         }
+    }
+
+    /// The trained parts as bytes ([`super::saved`]): everything training computes; the
+    /// languages and settings are the bot's, which its fingerprint covers.
+    pub fn save(&self) -> Vec<u8> {
+        let Matcher {
+            stemmers: _,
+            space,
+            model,
+            index,
+            vocabulary,
+            word_langs,
+            doc_entry,
+            entries,
+            languages: _,
+            default: _,
+            options: _,
+        } = self;
+        let mut o = Out::default();
+        space.save(&mut o);
+        match model {
+            Model::Dense {
+                classifier,
+                margin,
+                nets,
+            } => {
+                o.u8(0);
+                classifier.save(&mut o);
+                match margin {
+                    None => o.u8(0),
+                    Some(m) => {
+                        o.u8(1);
+                        m.save(&mut o);
+                    }
+                }
+                o.list(nets, |o, n| n.save(o));
+            }
+            Model::Prototypes(prototypes, by_entry) => {
+                o.u8(1);
+                prototypes.save(&mut o);
+                by_entry.save(&mut o);
+            }
+        }
+        index.save(&mut o);
+        vocabulary.save(&mut o);
+        o.map(word_langs, |o, &l| o.u8(l));
+        o.u32s(doc_entry);
+        o.usize(*entries);
+        o.into_bytes()
+    }
+
+    /// A matcher read back from [`Matcher::save`]'s bytes, for a bot with these languages and
+    /// settings; the same as the one trained, so it answers alike.
+    pub fn restore(
+        body: In<'_>,
+        languages: &[Lang],
+        default: Lang,
+        options: Options,
+    ) -> Result<Matcher, Refused> {
+        saved::read_all(body, |i| {
+            let space = FeatureSpace::restore(i)?;
+            let model = match i.u8()? {
+                0 => Model::Dense {
+                    classifier: Classifier::restore(i)?,
+                    margin: match i.u8()? {
+                        0 => None,
+                        _ => Some(Classifier::restore(i)?),
+                    },
+                    nets: i.list(Mlp::restore)?,
+                },
+                1 => Model::Prototypes(Prototypes::restore(i)?, ByEntry::restore(i)?),
+                other => return Err(Refused(format!("unknown model kind {other}"))),
+            };
+            Ok(Matcher {
+                stemmers: Stemmers::new(),
+                space,
+                model,
+                index: Bm25::restore(i)?,
+                vocabulary: Vocabulary::restore(i)?,
+                word_langs: i.map(|i| i.u8())?,
+                doc_entry: i.u32s()?,
+                entries: i.usize()?,
+                languages: languages.to_vec(),
+                default,
+                options,
+            })
+        })
     }
 
     /// How many entries.

@@ -14,6 +14,7 @@
 
 use super::classifier::{softmax, Rng};
 use super::features::Sparse;
+use super::saved::{In, Out, Refused};
 
 /// Training settings of the network.
 #[derive(Debug, Clone, Copy)]
@@ -272,6 +273,54 @@ impl std::fmt::Debug for Mlp {
             self.classes,
             self.weights()
         )
+    }
+}
+
+impl Mlp {
+    /// Writes the trained network ([`super::saved`]).
+    pub(crate) fn save(&self, o: &mut Out) {
+        let Mlp {
+            hidden,
+            classes,
+            rows,
+            w1,
+            b1,
+            w2,
+            b2,
+            w2t,
+        } = self;
+        o.usize(*hidden);
+        o.usize(*classes);
+        o.u32s(rows);
+        o.f32s(w1);
+        o.f32s(b1);
+        o.f32s(w2);
+        o.f32s(b2);
+        o.f32s(w2t);
+    }
+
+    /// Reads what [`Mlp::save`] wrote.
+    pub(crate) fn restore(i: &mut In<'_>) -> Result<Mlp, Refused> {
+        let mlp = Mlp {
+            hidden: i.usize()?,
+            classes: i.usize()?,
+            rows: i.u32s()?,
+            w1: i.f32s()?,
+            b1: i.f32s()?,
+            w2: i.f32s()?,
+            b2: i.f32s()?,
+            w2t: i.f32s()?,
+        };
+        let rows = mlp.rows.iter().filter(|&&r| r != u32::MAX).count();
+        if mlp.b1.len() != mlp.hidden
+            || mlp.b2.len() != mlp.classes
+            || mlp.w1.len() != rows * mlp.hidden
+            || mlp.w2.len() != mlp.hidden * mlp.classes
+            || mlp.w2t.len() != mlp.w2.len()
+        {
+            return Err(Refused("a network's sizes do not agree".into()));
+        }
+        Ok(mlp)
     }
 }
 

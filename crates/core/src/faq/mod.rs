@@ -55,6 +55,7 @@ mod matcher;
 mod mlp;
 pub(crate) mod normalise;
 mod prototypes;
+mod saved;
 mod typo;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,7 @@ pub use bot::{BotTest, ChatText, Entry, Link};
 use lang::Lang;
 use matcher::{Example, Matcher};
 pub use matcher::{Options, Signals};
+pub use saved::Refused;
 
 use crate::syntax::diag::{Diagnostic, Diagnostics, Severity};
 use crate::syntax::yaml::Pos;
@@ -152,6 +154,54 @@ fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>, options: &Options)
     format!("{:016x}", mix(h))
 }
 
+/// Where trained bots are kept between loads, so that a bot whose file has not changed is read
+/// back instead of trained again (a 10,000-question bot trains in seconds and reads back in a
+/// fraction of one). What is kept is named by the bot and its [`Bot::fingerprint`], and carries
+/// the build's identity and a checksum: a bot file edited in any way, other matcher settings,
+/// another build of frontdesk or damaged bytes all mean training, as if nothing had been kept.
+/// A bot read back answers exactly as the one trained (training is deterministic).
+///
+/// The shell keeps them as files (`frontdesk serve --model-cache DIR`); the core only asks.
+pub trait Models: Send + Sync {
+    /// This build's identity: kept bytes are read back only by the build that wrote them.
+    fn build(&self) -> &str;
+    /// The bytes kept for `bot` as trained from `fingerprint`, if any.
+    fn get(&self, bot: &str, fingerprint: &str) -> Option<Vec<u8>>;
+    /// Keeps the bytes of `bot` as trained from `fingerprint` (those of its earlier
+    /// fingerprints may go).
+    fn put(&self, bot: &str, fingerprint: &str, bytes: Vec<u8>);
+    /// Kept bytes could not be used, for `reason`; the bot is trained and kept again.
+    fn refused(&self, bot: &str, fingerprint: &str, reason: &Refused);
+}
+
+/// The bot's matcher: read back from `models` when they keep it for this fingerprint and
+/// build, else trained (and then kept there).
+fn matcher_of(
+    def: &BotDef,
+    options: Options,
+    fingerprint: &str,
+    models: Option<&dyn Models>,
+) -> Matcher {
+    let Some(models) = models else {
+        return bot::train(def, options);
+    };
+    let key = saved::ModelKey {
+        fingerprint: fingerprint.to_string(),
+        build: models.build().to_string(),
+    };
+    if let Some(bytes) = models.get(&def.name, fingerprint) {
+        let read = saved::unframe(&key, &bytes)
+            .and_then(|body| Matcher::restore(body, &def.languages, def.default, options));
+        match read {
+            Ok(matcher) => return matcher,
+            Err(reason) => models.refused(&def.name, fingerprint, &reason),
+        }
+    }
+    let matcher = bot::train(def, options);
+    models.put(&def.name, fingerprint, saved::frame(&key, &matcher.save()));
+    matcher
+}
+
 /// The result of one bot-file test.
 #[derive(Debug, Clone)]
 pub struct TestOutcome {
@@ -171,8 +221,22 @@ impl Bot {
 
     /// The same with other matcher settings (for measuring them with `frontdesk eval`).
     pub fn load_with(path: &Path, options: Options) -> Result<Bot, Diagnostics> {
+        Bot::load_from(path, options, None)
+    }
+
+    /// Loads a bot file, reading its trained matcher back from `models` when they keep it
+    /// (and keeping it there once trained when they do not).
+    pub fn load_kept(path: &Path, models: &dyn Models) -> Result<Bot, Diagnostics> {
+        Bot::load_from(path, Options::default(), Some(models))
+    }
+
+    fn load_from(
+        path: &Path,
+        options: Options,
+        models: Option<&dyn Models>,
+    ) -> Result<Bot, Diagnostics> {
         match crate::syntax::read_source(path, "a bot file", crate::syntax::MAX_BOT_FILE_BYTES) {
-            Ok(text) => Bot::compile(path, &text, options),
+            Ok(text) => Bot::compile(path, &text, options, models),
             Err(e) => {
                 let mut diags = Diagnostics::default();
                 diags.push(Diagnostic {
@@ -189,10 +253,15 @@ impl Bot {
 
     /// Compiles and trains a bot from YAML text; `name` is the file name in diagnostics.
     pub fn from_yaml(name: &str, text: &str) -> Result<Bot, Diagnostics> {
-        Bot::compile(Path::new(name), text, Options::default())
+        Bot::compile(Path::new(name), text, Options::default(), None)
     }
 
-    fn compile(file: &Path, text: &str, options: Options) -> Result<Bot, Diagnostics> {
+    fn compile(
+        file: &Path,
+        text: &str,
+        options: Options,
+        models: Option<&dyn Models>,
+    ) -> Result<Bot, Diagnostics> {
         let mut diags = Diagnostics::default();
         let def = bot::compile(file, text, &mut diags);
         diags.sort();
@@ -200,7 +269,14 @@ impl Bot {
             Some(def) if !diags.has_errors() => {
                 let warnings = diags.warnings().cloned().collect();
                 let fingerprint = fingerprint([text.as_bytes()], &options);
-                Ok(Bot::assemble(def, file, warnings, options, fingerprint))
+                Ok(Bot::assemble(
+                    def,
+                    file,
+                    warnings,
+                    options,
+                    fingerprint,
+                    models,
+                ))
             }
             _ => Err(diags),
         }
@@ -212,8 +288,9 @@ impl Bot {
         warnings: Vec<Diagnostic>,
         options: Options,
         fingerprint: String,
+        models: Option<&dyn Models>,
     ) -> Bot {
-        let matcher = bot::train(&def, options);
+        let matcher = matcher_of(&def, options, &fingerprint, models);
         Bot {
             name: def.name,
             description: def.description,
@@ -309,7 +386,14 @@ impl Bot {
             }))
             .map(str::as_bytes);
         let fingerprint = fingerprint(parts, &options);
-        Ok(Bot::assemble(def, &file, Vec::new(), options, fingerprint))
+        Ok(Bot::assemble(
+            def,
+            &file,
+            Vec::new(),
+            options,
+            fingerprint,
+            None,
+        ))
     }
 
     /// Answers `question`. `lang` is the customer's language tag when known (`nb-NO`, `ar`);
@@ -568,6 +652,12 @@ impl BotSet {
     /// Loads every `*.yaml` / `*.yml` file directly in `dir`; all problems of all files are
     /// reported together. Two files may not define the same bot name.
     pub fn load(dir: &Path) -> Result<BotSet, Diagnostics> {
+        BotSet::load_kept(dir, None)
+    }
+
+    /// The same, reading trained matchers back from `models` (and keeping them there) when
+    /// there are any ([`Models`]).
+    pub fn load_kept(dir: &Path, models: Option<&dyn Models>) -> Result<BotSet, Diagnostics> {
         let mut diags = Diagnostics::default();
         let whole = |file: &Path, message: String| Diagnostic {
             severity: Severity::Error,
@@ -599,7 +689,7 @@ impl BotSet {
         let mut set = BotSet::default();
         let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
         for path in paths {
-            match Bot::load(&path) {
+            match Bot::load_from(&path, Options::default(), models) {
                 Ok(bot) => {
                     for w in bot.warnings() {
                         diags.push(w.clone());
@@ -722,6 +812,171 @@ fallback: { en: "I am not sure.", nb: "Jeg er usikker." }
             Bot::from_yaml("x.yaml", BOT).unwrap().fingerprint(),
             bot.fingerprint(),
             "the same text"
+        );
+    }
+
+    /// Models kept in memory, counting what is asked of them.
+    #[derive(Default)]
+    struct Kept {
+        build: String,
+        files: std::sync::Mutex<BTreeMap<(String, String), Vec<u8>>>,
+        puts: std::sync::atomic::AtomicUsize,
+        refused: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Models for Kept {
+        fn build(&self) -> &str {
+            &self.build
+        }
+        fn get(&self, bot: &str, fingerprint: &str) -> Option<Vec<u8>> {
+            let files = self.files.lock().unwrap();
+            files.get(&(bot.into(), fingerprint.into())).cloned()
+        }
+        fn put(&self, bot: &str, fingerprint: &str, bytes: Vec<u8>) {
+            self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut files = self.files.lock().unwrap();
+            files.retain(|(b, _), _| b != bot);
+            files.insert((bot.into(), fingerprint.into()), bytes);
+        }
+        fn refused(&self, _bot: &str, _fingerprint: &str, reason: &Refused) {
+            self.refused.lock().unwrap().push(reason.0.clone());
+        }
+    }
+
+    impl Kept {
+        fn puts(&self) -> usize {
+            self.puts.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// Questions each bot below is asked: its own, reworded, misspelt, in other languages,
+    /// off-topic and empty.
+    const ASKED: [(&str, Option<&str>); 9] = [
+        ("I forgot my pasword", Some("en")),
+        ("hvordan tilbakestiller jeg passordet", None),
+        ("where is my refund", Some("nb-NO")),
+        ("What is the weather on Mars?", Some("de")),
+        ("", None),
+        ("Where is my order?", None),
+        ("Hvor er pakka mi?", None),
+        ("我的订单在哪里？", None),
+        ("أين طلبي؟", Some("ar")),
+    ];
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_bot_read_back_answers_as_the_one_trained_and_is_not_trained_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let support = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bots/support.yaml"),
+        )
+        .unwrap();
+        for (name, text) in [("shop.yaml", BOT), ("support.yaml", support.as_str())] {
+            let path = write(dir.path(), name, text);
+            let kept = Kept {
+                build: "one".into(),
+                ..Kept::default()
+            };
+            let trained = Bot::load_kept(&path, &kept).unwrap();
+            assert_eq!(kept.puts(), 1, "{name}: trained once and kept");
+            let read_back = Bot::load_kept(&path, &kept).unwrap();
+            assert_eq!(kept.puts(), 1, "{name}: read back, not trained again");
+            assert!(kept.refused.lock().unwrap().is_empty());
+            let plain = Bot::load(&path).unwrap();
+            assert_eq!(read_back.fingerprint(), plain.fingerprint());
+            let questions = ASKED.iter().copied().chain(
+                plain
+                    .tests()
+                    .iter()
+                    .map(|t| (t.ask.as_str(), t.lang.as_deref())),
+            );
+            for (question, lang) in questions {
+                let expected = plain.read(question, lang);
+                assert_eq!(trained.read(question, lang), expected, "{name}: {question}");
+                assert_eq!(
+                    read_back.read(question, lang),
+                    expected,
+                    "{name}: {question}"
+                );
+                assert_eq!(read_back.ask(question, lang), plain.ask(question, lang));
+            }
+        }
+    }
+
+    #[test]
+    fn an_edited_file_another_build_or_damaged_bytes_mean_training_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "shop.yaml", BOT);
+        let kept = Kept {
+            build: "one".into(),
+            ..Kept::default()
+        };
+        let first = Bot::load_kept(&path, &kept).unwrap();
+        // Edited: another fingerprint, trained and kept in place of the first.
+        write(dir.path(), "shop.yaml", &BOT.replace("5 days", "6 days"));
+        let edited = Bot::load_kept(&path, &kept).unwrap();
+        assert_ne!(edited.fingerprint(), first.fingerprint());
+        assert_eq!(kept.puts(), 2);
+        assert_eq!(kept.files.lock().unwrap().len(), 1, "the earlier one went");
+        assert!(kept.refused.lock().unwrap().is_empty());
+        // Another build finds bytes it did not write.
+        let other = Kept {
+            build: "two".into(),
+            files: std::sync::Mutex::new(kept.files.lock().unwrap().clone()),
+            ..Kept::default()
+        };
+        Bot::load_kept(&path, &other).unwrap();
+        assert_eq!(other.puts(), 1);
+        assert_eq!(
+            other.refused.lock().unwrap().as_slice(),
+            ["trained by another build of frontdesk"]
+        );
+        // Damaged bytes: refused, trained, and the answers are still the trained bot's.
+        for bytes in other.files.lock().unwrap().values_mut() {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 1;
+        }
+        let repaired = Bot::load_kept(&path, &other).unwrap();
+        assert_eq!(other.puts(), 2);
+        assert!(other.refused.lock().unwrap()[1].contains("damaged"));
+        for (question, lang) in ASKED {
+            assert_eq!(repaired.read(question, lang), edited.read(question, lang));
+        }
+        let again = Bot::load_kept(&path, &other).unwrap();
+        assert_eq!(other.puts(), 2, "the repaired bytes are read back");
+        assert_eq!(again.fingerprint(), repaired.fingerprint());
+    }
+
+    #[test]
+    fn prototypes_of_a_large_bot_read_back_alike() {
+        // The matcher of bots too large for the dense model: forced here on a small one.
+        let def = bot::compile(Path::new("shop.yaml"), BOT, &mut Diagnostics::default()).unwrap();
+        let options = Options {
+            prototypes: 1,
+            ..Options::default()
+        };
+        let trained = bot::train(&def, options);
+        let key = saved::ModelKey {
+            fingerprint: "f".into(),
+            build: "b".into(),
+        };
+        let bytes = saved::frame(&key, &trained.save());
+        let body = saved::unframe(&key, &bytes).unwrap();
+        let read_back = Matcher::restore(body, &def.languages, def.default, options).unwrap();
+        for (question, lang) in ASKED {
+            let hint = lang.and_then(Lang::from_tag);
+            let (a, b) = (trained.rank(question, hint), read_back.rank(question, hint));
+            assert_eq!(a.candidates, b.candidates, "{question}");
+            assert_eq!(a.confidence, b.confidence, "{question}");
+        }
+        assert!(
+            format!("{read_back:?}").contains("Prototypes"),
+            "{read_back:?}"
         );
     }
 }

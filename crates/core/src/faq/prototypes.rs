@@ -21,6 +21,7 @@
 
 use super::classifier::{softmax, Rng};
 use super::features::Sparse;
+use super::saved::{In, Out, Refused};
 
 /// How many entries BM25 proposes for a question before the prototypes score them.
 pub const CANDIDATE_POOL: usize = 64;
@@ -226,6 +227,40 @@ impl std::fmt::Debug for Prototypes {
             self.entries(),
             self.len()
         )
+    }
+}
+
+impl Prototypes {
+    /// Writes the trained prototypes ([`super::saved`]).
+    pub(crate) fn save(&self, o: &mut Out) {
+        let Prototypes {
+            starts,
+            features,
+            weights,
+            scale,
+        } = self;
+        o.usizes(starts);
+        o.u32s(features);
+        o.f32s(weights);
+        o.f32(*scale);
+    }
+
+    /// Reads what [`Prototypes::save`] wrote.
+    pub(crate) fn restore(i: &mut In<'_>) -> Result<Prototypes, Refused> {
+        let p = Prototypes {
+            starts: i.usizes()?,
+            features: i.u32s()?,
+            weights: i.f32s()?,
+            scale: i.f32()?,
+        };
+        let ordered = p.starts.windows(2).all(|w| w[0] <= w[1]);
+        if !ordered
+            || p.features.len() != p.weights.len()
+            || p.starts.last().is_some_and(|&end| end > p.features.len())
+        {
+            return Err(Refused("the prototypes' sizes do not agree".into()));
+        }
+        Ok(p)
     }
 }
 

@@ -22,6 +22,7 @@
 //! tens of microseconds where a lookup costs tens of nanoseconds. A correction depends only on
 //! the vocabulary, so remembering one changes no answer.
 
+use super::saved::{In, Out, Refused};
 use std::collections::BTreeMap;
 
 use crate::memo::Memo;
@@ -262,6 +263,24 @@ impl Automaton for Edits<'_> {
                 next
             }
         }
+    }
+}
+
+impl Vocabulary {
+    /// Writes the words ([`super::saved`]); what was searched since is not kept.
+    pub(crate) fn save(&self, o: &mut Out) {
+        let Vocabulary { words, memory: _ } = self;
+        o.bytes(words.as_fst().as_bytes());
+    }
+
+    /// Reads what [`Vocabulary::save`] wrote.
+    pub(crate) fn restore(i: &mut In<'_>) -> Result<Vocabulary, Refused> {
+        let words = Map::new(i.bytes()?.to_vec())
+            .map_err(|e| Refused(format!("the vocabulary cannot be read: {e}")))?;
+        Ok(Vocabulary {
+            words,
+            memory: Memo::new(MEMORY),
+        })
     }
 }
 
