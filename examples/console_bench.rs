@@ -309,6 +309,7 @@ async fn reads(url: &str, dir: &Path, tickets: usize, runs: usize) {
         connectors: Default::default(),
         csat_secret: None,
         presence: None,
+        models: None,
     })
     .await
     .expect("the desk opens");

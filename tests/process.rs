@@ -149,9 +149,16 @@ fn the_image_layout_starts_the_daemon() {
     if let Some(bots) = env("FRONTDESK_BOTS") {
         args.extend(["--bots".to_string(), inside(&bots).display().to_string()]);
     }
+    let models = inside(&env("FRONTDESK_MODEL_CACHE").expect("ENV FRONTDESK_MODEL_CACHE"));
+    args.extend(["--model-cache".to_string(), models.display().to_string()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let p = spawn(&image.path().join("frontdesk.db"), &args);
     serves_the_example_pack(&p);
+    assert_eq!(
+        kept_models(&models).len(),
+        1,
+        "the bot is kept where the image says"
+    );
 }
 
 /// examples/systemd/frontdesk.service: its environment names only variables the daemon reads,
@@ -191,9 +198,19 @@ fn the_systemd_unit_starts_the_daemon() {
         .map(inside)
         .expect("a SQLite store");
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let models = inside(value("FRONTDESK_MODEL_CACHE").expect("a model cache"));
     let (rules, bots) = (rules.display().to_string(), bots.display().to_string());
-    let p = spawn(&db, &["--config", &rules, "--bots", &bots]);
+    let cache = models.display().to_string();
+    let p = spawn(
+        &db,
+        &["--config", &rules, "--bots", &bots, "--model-cache", &cache],
+    );
     serves_the_example_pack(&p);
+    assert_eq!(
+        kept_models(&models).len(),
+        1,
+        "the bot is kept where the unit says"
+    );
 
     // systemd reads it without a complaint (it names unknown keys on stderr).
     let copy = machine.path().join("frontdesk.service");
@@ -316,6 +333,119 @@ fn secrets_never_appear_in_what_the_daemon_says() {
             assert!(!text.contains(secret), "{name} shows in:\n{text}");
         }
     }
+}
+
+/// The `*.model` files in `dir`, with their modification times.
+fn kept_models(dir: &Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".model"))
+                .map(|e| {
+                    let modified = e.metadata().unwrap().modified().unwrap();
+                    (e.file_name().to_string_lossy().into_owned(), modified)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// What the bot of a new chat session says to `text`.
+fn chat_reply(url: &str, text: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = client(Duration::from_secs(10));
+        let session: serde_json::Value = http
+            .post(format!("{url}/v1/chat/sessions"))
+            .json(&serde_json::json!({ "bot": "support" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = session["id"].as_str().unwrap();
+        let turn: serde_json::Value = http
+            .post(format!("{url}/v1/chat/sessions/{id}/messages"))
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        turn["reply"].clone()
+    })
+}
+
+/// The first start trains the example bot and keeps it in `--model-cache`; the next start reads
+/// it back (the file is not written again) and answers alike; an edited bot file, reloaded,
+/// replaces it.
+#[test]
+fn trained_bots_are_kept_and_read_back_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&root().join("rules"), &dir.path().join("rules"));
+    copy_tree(&root().join("bots"), &dir.path().join("bots"));
+    let cache = dir.path().join("models");
+    let args = [
+        "--config",
+        dir.path().join("rules").to_str().unwrap(),
+        "--model-cache",
+        cache.to_str().unwrap(),
+    ]
+    .map(str::to_string);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let db = dir.path().join("fd.db");
+    let question = "I forgot my pasword, how do I get a new one?";
+
+    let mut p = spawn(&db, &args);
+    serves_the_example_pack(&p);
+    let first = kept_models(&cache);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].0.starts_with("support-"), "{first:?}");
+    assert!(
+        p.tail(100).contains("kept the trained model"),
+        "{}",
+        p.tail(20)
+    );
+    let trained = chat_reply(&p.url, question);
+    assert_eq!(trained["answer_id"], "password_reset", "{trained}");
+    signal(p.pid(), "-TERM");
+    assert!(p.child.wait().unwrap().success());
+
+    let mut p = spawn(&db, &args);
+    serves_the_example_pack(&p);
+    assert_eq!(kept_models(&cache), first, "read back, not written again");
+    let logs = p.tail(100);
+    assert!(
+        !logs.contains("kept the trained model") && !logs.contains("not used"),
+        "{logs}"
+    );
+    let read_back = chat_reply(&p.url, question);
+    assert_eq!(read_back["answer_id"], trained["answer_id"]);
+    assert_eq!(read_back["score"], trained["score"], "the same confidence");
+
+    // An edited bot file, reloaded: trained again, and its model replaces the first.
+    let bot = dir.path().join("bots/support.yaml");
+    let text = std::fs::read_to_string(&bot).unwrap();
+    std::fs::write(&bot, format!("{text}\n# edited\n")).unwrap();
+    signal(p.pid(), "-HUP");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let replaced = loop {
+        let now = kept_models(&cache);
+        if (now.len() == 1 && now[0].0 != first[0].0) || Instant::now() > deadline {
+            break now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        replaced.len() == 1 && replaced[0].0 != first[0].0,
+        "{replaced:?}"
+    );
+    signal(p.pid(), "-TERM");
+    assert!(p.child.wait().unwrap().success());
 }
 
 /// The daemon is ready with the example pack and its bot loaded.

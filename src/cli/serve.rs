@@ -228,6 +228,20 @@ pub struct Args {
     /// Do not watch the rules directory (reload with SIGHUP or POST /v1/admin/reload).
     #[arg(long)]
     no_watch: bool,
+    /// Where trained FAQ bots are kept, so that a start or reload reads back a bot whose file
+    /// has not changed instead of training it; `off` trains at every load.
+    /// [default: $XDG_CACHE_HOME/frontdesk/models, else ~/.cache/frontdesk/models]
+    #[arg(long, env = "FRONTDESK_MODEL_CACHE", value_name = "DIR|off")]
+    model_cache: Option<PathBuf>,
+}
+
+/// The model cache `--model-cache` names: a directory, none for `off`, else the default.
+fn model_cache(named: Option<PathBuf>) -> Option<PathBuf> {
+    match named {
+        Some(dir) if dir.as_os_str() == "off" => None,
+        Some(dir) if !dir.as_os_str().is_empty() => Some(dir),
+        _ => crate::service::models::default_dir(),
+    }
 }
 
 fn parse_cidr(s: &str) -> Result<Cidr, String> {
@@ -417,6 +431,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timer_lease: Duration::from_secs(args.timer_lease.max(1)),
         csat_secret: args.csat_secret,
         console_secret: args.console_secret,
+        model_cache: model_cache(args.model_cache),
         limits: Limits {
             api: args.rate_limit,
             chat_session: args.chat_rate_limit,

@@ -72,6 +72,9 @@ pub struct Options {
     /// Where agents' presence is read from Chatwoot and how often (with the Chatwoot API among
     /// `connectors.helpdesks`); `None`: statuses change only through the API.
     pub presence: Option<service::presence::PresenceSettings>,
+    /// Where trained FAQ bots are kept between starts and reloads (`--model-cache`); `None`:
+    /// every load trains them.
+    pub model_cache: Option<PathBuf>,
 }
 
 impl Options {
@@ -95,6 +98,7 @@ impl Options {
             console_secret: None,
             limits: limit::Limits::default(),
             presence: None,
+            model_cache: None,
         }
     }
 }
@@ -180,6 +184,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         connectors: opts.connectors.clone(),
         csat_secret: opts.csat_secret.clone(),
         presence: opts.presence.clone(),
+        models: opts.model_cache.clone(),
     })
     .await?;
     log_survey_links(&desk);

@@ -25,6 +25,7 @@ pub mod csat;
 mod error;
 pub mod explain;
 pub(crate) mod metrics;
+pub mod models;
 pub mod presence;
 pub(crate) mod reload;
 pub mod replay;
@@ -83,6 +84,8 @@ pub struct Settings {
     /// Where agents' presence is read and how often; `None`: not read. It needs the Chatwoot
     /// API among the connectors' helpdesks.
     pub presence: Option<presence::PresenceSettings>,
+    /// Where trained FAQ bots are kept between starts and reloads; `None`: every load trains.
+    pub models: Option<PathBuf>,
 }
 
 /// The desk: the rule pack, the store and the connectors, and every operation on them.
@@ -124,15 +127,30 @@ pub struct Desk {
     pub(crate) csat_secret: Option<crate::csat::Secret>,
     /// Agents' presence read from Chatwoot, when configured.
     pub(crate) presence: Option<presence::Polling>,
+    /// Where trained FAQ bots are kept (`--model-cache`), for every load of a pack.
+    pub(crate) models: Option<Arc<models::ModelDir>>,
 }
 
 impl Desk {
     /// Loads the pack, opens the store and the connectors.
     pub async fn open(settings: Settings) -> anyhow::Result<Arc<Desk>> {
         let now = settings.clock.now();
-        let loaded = reload::load(&settings.rules, settings.bots.as_deref(), now)
-            .await
-            .map_err(|d| anyhow::anyhow!("{}:\n{d}", settings.rules.display()))?;
+        let models = settings
+            .models
+            .map(|dir| Arc::new(models::ModelDir::new(dir)));
+        // The pack compiles (and its bots train or are read back) on a blocking thread while
+        // the store opens and migrates.
+        let (loaded, store) = tokio::join!(
+            reload::load(
+                &settings.rules,
+                settings.bots.as_deref(),
+                now,
+                models.clone()
+            ),
+            store::open(&settings.store)
+        );
+        let loaded = loaded.map_err(|d| anyhow::anyhow!("{}:\n{d}", settings.rules.display()))?;
+        let store = store?;
         let connectors = Connectors::new(settings.connectors).map_err(anyhow::Error::msg)?;
         let csat_secret = match settings.csat_secret.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -155,7 +173,6 @@ impl Desk {
                 }
             },
         };
-        let store = store::open(&settings.store).await?;
         let desk = Arc::new(Desk {
             config: ArcSwap::from_pointee(loaded),
             store,
@@ -175,6 +192,7 @@ impl Desk {
             chat_news: tokio::sync::broadcast::channel(1024).0,
             csat_secret,
             presence,
+            models,
         });
         if let Err(e) = desk.refresh_measured().await {
             tracing::warn!(error = %e, "cannot read the measured first responses; promising the targets");

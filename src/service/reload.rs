@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use super::models::ModelDir;
 use super::{Desk, Loaded};
 use crate::config::{Config, Diagnostics};
 
@@ -73,11 +74,13 @@ pub async fn load(
     dir: &Path,
     bots: Option<&Path>,
     now: DateTime<Utc>,
+    models: Option<Arc<ModelDir>>,
 ) -> Result<Loaded, Diagnostics> {
     let dir = dir.to_path_buf();
     let bots = bots.map(Path::to_path_buf);
     tokio::task::spawn_blocking(move || {
-        let config = Config::load_with_bots(&dir, bots.as_deref())?;
+        let models = models.as_deref().map(|m| m as &dyn crate::faq::Models);
+        let config = Config::load_kept(&dir, bots.as_deref(), models)?;
         let hash = hash_dirs(&dir, bots.as_deref());
         // Every decision of the pack names it.
         let config = config.with_pack(hash.clone());
@@ -124,7 +127,14 @@ impl Desk {
 pub async fn reload(state: &Desk) -> Result<Arc<Loaded>, Diagnostics> {
     let _guard = state.reload_lock.lock().await;
     let at = state.clock.now();
-    match load(&state.rules, state.bots.as_deref(), at).await {
+    match load(
+        &state.rules,
+        state.bots.as_deref(),
+        at,
+        state.models.clone(),
+    )
+    .await
+    {
         Ok(loaded) => {
             state.record_reload(Attempt {
                 at,

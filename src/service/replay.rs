@@ -149,7 +149,14 @@ impl Desk {
             Some(dir) => Some(dir.to_path_buf()),
             None => crate::config::default_bots_dir(candidate_rules),
         };
-        let loaded = match reload::load(candidate_rules, bots.as_deref(), self.clock.now()).await {
+        let loaded = match reload::load(
+            candidate_rules,
+            bots.as_deref(),
+            self.clock.now(),
+            self.models.clone(),
+        )
+        .await
+        {
             Ok(loaded) => loaded,
             Err(diags) => {
                 return Ok(ReplayOutcome::Invalid(Invalid {

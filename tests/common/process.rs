@@ -77,6 +77,9 @@ pub fn spawn_env(store: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         .env("FRONTDESK_LOG", "info")
         // The recording servers the tests deliver to listen on loopback.
         .env("FRONTDESK_OUTBOUND_ALLOW", "127.0.0.0/8")
+        // Trained bots are kept only where a test says (`--model-cache`), never in the home
+        // directory of whoever runs the tests.
+        .env("FRONTDESK_MODEL_CACHE", "off")
         .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
