@@ -1697,6 +1697,121 @@ async fn chat_turns_from_a_stale_state(one: Arc<dyn Store>, two: Arc<dyn Store>)
     );
 }
 
+/// Chat turns sent side by side, with events among them (SQLite's writer commits them together):
+/// of two turns from the same state one is kept and the other refused as stale; a turn refused
+/// after its first write (its message id taken) leaves nothing, while the turns and events
+/// written beside it are kept.
+async fn chat_turns_side_by_side_each_whole_or_refused(s: Arc<dyn Store>) {
+    const SESSIONS: usize = 24;
+    let mut sessions = Vec::new();
+    for i in 0..SESSIONS {
+        sessions.push(open_chat(&s, &format!("side-{i}"), "en").await);
+    }
+    let turn = |session: &chat::Session, text_: &str, id: String| {
+        let mut t = chat::reply(support_bot(), session, &text(text_), t0() + secs(1)).unwrap();
+        t.message_id = Some(id.clone());
+        t.answer = Some(format!("{{\"to\":\"{id}\"}}"));
+        t
+    };
+    let events = |round: usize| {
+        (0..32).map(move |n| {
+            let e = msg(&format!("side-{round}-{n}"), &format!("S{}", n % 5));
+            (e, Plan::tag("side"))
+        })
+    };
+
+    // Two turns from each session's first state, and events, all at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, session) in sessions.iter().enumerate() {
+        for (who, q) in [("a", "Where is my order?"), ("b", "How do I get a refund?")] {
+            let (s, t) = (s.clone(), turn(session, q, format!("{who}-{i}")));
+            tasks.spawn(async move { (i, who, s.save_chat_turn(&t).await.map(drop)) });
+        }
+    }
+    for (e, plan) in events(1) {
+        let s = s.clone();
+        tasks.spawn(async move { (usize::MAX, "event", apply(&s, &e, plan).await.map(drop)) });
+    }
+    let mut kept = vec![None; SESSIONS];
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            (_, "event", result) => result.unwrap(),
+            (i, who, Ok(())) => {
+                assert!(kept[i].is_none(), "session {i}: both turns kept");
+                kept[i] = Some(who);
+            }
+            (i, who, Err(e)) => assert!(matches!(e, StoreError::Stale(_)), "{i} {who}: {e}"),
+        }
+    }
+    for (i, who) in kept.iter().enumerate() {
+        let who = who.unwrap_or_else(|| panic!("session {i}: no turn kept"));
+        let id = format!("side-{i}");
+        assert_eq!(s.chat_messages(&id, 0).await.unwrap().len(), 3, "{id}");
+        assert_eq!(s.chat_session(&id).await.unwrap().unwrap().version, 1);
+        let other = if who == "a" { "b" } else { "a" };
+        assert!(s
+            .chat_answer(&id, AnswerOf::Id(&format!("{who}-{i}")))
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            s.chat_answer(&id, AnswerOf::Id(&format!("{other}-{i}")))
+                .await
+                .unwrap(),
+            None,
+            "{id}: nothing of the refused turn"
+        );
+    }
+
+    // Then, side by side: half the sessions get a turn whose message id is taken (refused
+    // after the session's row was written), the other half a good one, with events.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, who) in kept.iter().enumerate() {
+        let id = format!("side-{i}");
+        let now = s.chat_session(&id).await.unwrap().unwrap();
+        let taken = i % 2 == 0;
+        let message_id = if taken {
+            format!("{}-{i}", who.unwrap())
+        } else {
+            format!("c-{i}")
+        };
+        let (s, t) = (s.clone(), turn(&now, "Yes", message_id));
+        tasks.spawn(async move { (i, s.save_chat_turn(&t).await) });
+    }
+    for (e, plan) in events(2) {
+        let s = s.clone();
+        tasks.spawn(async move { (usize::MAX, apply(&s, &e, plan).await.map(|_| 0)) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            (usize::MAX, result) => drop(result.unwrap()),
+            (i, result) if i % 2 == 0 => {
+                assert!(
+                    matches!(result, Err(StoreError::Stale(_))),
+                    "{i}: {result:?}"
+                )
+            }
+            (i, result) => assert_eq!(result.unwrap(), 2, "{i}"),
+        }
+    }
+    for i in 0..SESSIONS {
+        let id = format!("side-{i}");
+        let (lines, version) = if i % 2 == 0 { (3, 1) } else { (5, 2) };
+        assert_eq!(s.chat_messages(&id, 0).await.unwrap().len(), lines, "{id}");
+        assert_eq!(
+            s.chat_session(&id).await.unwrap().unwrap().version,
+            version,
+            "{id}"
+        );
+    }
+    for round in [1, 2] {
+        for n in 0..32 {
+            let id = format!("side-{round}-{n}");
+            assert!(s.event(&id).await.unwrap().is_some(), "{id}");
+        }
+    }
+}
+
 /// A turn's answer is kept with the customer's line, found by the client's message id or the
 /// line's number; a message id taken meanwhile refuses the turn as stale, recording nothing.
 async fn chat_answers_kept_by_message_id(s: Arc<dyn Store>) {
@@ -3596,6 +3711,7 @@ suite! {
         chat_sessions_and_stats,
         response_samples_recorded_once,
         chat_answers_kept_by_message_id,
+        chat_turns_side_by_side_each_whole_or_refused,
         events_read_back_with_their_ticket_as_sent,
         one_event_and_the_ticket_it_was_decided_on,
         kpi_rollups_follow_their_facts,

@@ -53,6 +53,17 @@ pub(crate) trait Backend: Send + Sync + 'static {
         decide: RoutedDecideFn,
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 
+    /// [`Store::save_chat_turn`]: [`save_turn`] in a transaction of its own (SQLite's writer
+    /// commits turns with the events waiting beside them instead).
+    fn save_turn(&self, turn: &Turn) -> impl Future<Output = Result<i64, StoreError>> + Send {
+        async move {
+            let mut tx = self.pool(On::Write).begin().await?;
+            let version = save_turn(&mut *tx, turn).await?;
+            tx.commit().await?;
+            Ok(version)
+        }
+    }
+
     /// [`Store::ping`].
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -451,7 +462,7 @@ async fn insert_chat_messages<C: Conn>(
 }
 
 /// Writes one chat turn on `c`, inside the caller's transaction; the session's new version.
-async fn save_turn<C: Conn>(c: &mut C, turn: &Turn) -> Result<i64, StoreError> {
+pub(crate) async fn save_turn<C: Conn>(c: &mut C, turn: &Turn) -> Result<i64, StoreError> {
     let s = &turn.session;
     let mut stored = s.clone();
     stored.version = s.version + 1;
@@ -1205,10 +1216,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn save_chat_turn(&self, turn: &Turn) -> Result<i64, StoreError> {
-        let mut tx = self.0.pool(On::Write).begin().await?;
-        let version = save_turn(&mut *tx, turn).await?;
-        tx.commit().await?;
-        Ok(version)
+        self.0.save_turn(turn).await
     }
 
     async fn chat_answer(

@@ -26,8 +26,9 @@ use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{parse_ts, ts};
+use crate::bot::Turn;
 use crate::model::Event;
-use crate::store::shared::apply_one;
+use crate::store::shared::{apply_one, save_turn};
 use crate::store::sql::{self, Arg, Conn, Decode, Dialect, Row, Sql};
 use crate::store::{Applied, RoutedDecideFn, StoreError, MESSAGE_INDEX_BATCH};
 
@@ -37,8 +38,24 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// What waits for the writer: an event to decide and write, or a chat turn to write.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved once into the channel and once out; boxing would add an allocation per event"
+)]
+pub(super) enum Job {
+    Event(EventJob),
+    Turn(TurnJob),
+}
+
+/// A chat turn waiting for the writer ([`save_turn`]).
+pub(super) struct TurnJob {
+    pub turn: Turn,
+    pub reply: oneshot::Sender<Result<i64, StoreError>>,
+}
+
 /// One event waiting for the writer.
-pub(super) struct Job {
+pub(super) struct EventJob {
     pub event: Event,
     /// The event's ticket as the caller sent it.
     pub sent: Option<serde_json::Value>,
@@ -156,9 +173,45 @@ fn index_messages(conn: &Connection) {
 
 fn fail_all(batch: Vec<Job>, why: &str) {
     for job in batch {
-        let _ = job
-            .reply
-            .send(Err(StoreError::Unavailable(why.to_string())));
+        job.fail(why);
+    }
+}
+
+impl Job {
+    /// Answers the job with a failure of the store.
+    fn fail(self, why: &str) {
+        let e = StoreError::Unavailable(why.to_string());
+        let _ = match self {
+            Job::Event(job) => job.reply.send(Err(e)).map_err(drop),
+            Job::Turn(job) => job.reply.send(Err(e)).map_err(drop),
+        };
+    }
+}
+
+/// A job written in the batch's transaction, answered once the batch is committed.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per job of a batch, kept until its commit"
+)]
+enum Done {
+    Event(
+        oneshot::Sender<Result<Applied, StoreError>>,
+        Result<Applied, StoreError>,
+    ),
+    Turn(oneshot::Sender<Result<i64, StoreError>>, i64),
+}
+
+impl Done {
+    fn answer(self, outcome: &Result<(), String>) {
+        let failed = |why: &String| StoreError::Unavailable(why.clone());
+        let _ = match self {
+            Done::Event(reply, result) => reply
+                .send(outcome.as_ref().map_err(failed).and(result))
+                .map_err(drop),
+            Done::Turn(reply, version) => reply
+                .send(outcome.as_ref().map_err(failed).map(|()| version))
+                .map_err(drop),
+        };
     }
 }
 
@@ -183,9 +236,26 @@ fn write_batch(conn: &mut Direct, batch: Vec<Job>) -> usize {
     let mut failed: Option<String> = None;
     for job in batch {
         if let Some(why) = &failed {
-            let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+            job.fail(why);
             continue;
         }
+        let job = match job {
+            Job::Event(job) => job,
+            Job::Turn(TurnJob { turn, reply }) => {
+                match write_turn(conn, &turn) {
+                    Ok(version) => done.push(Done::Turn(reply, version)),
+                    // A stale turn wrote nothing that stays: the rest of the batch goes on.
+                    Err(e @ StoreError::Stale(_)) => {
+                        let _ = reply.send(Err(e));
+                    }
+                    Err(e) => {
+                        failed = Some(e.to_string());
+                        let _ = reply.send(Err(e));
+                    }
+                }
+                continue;
+            }
+        };
         let applied = ready(pin!(apply_one(
             &mut *conn,
             &job.event,
@@ -196,10 +266,10 @@ fn write_batch(conn: &mut Direct, batch: Vec<Job>) -> usize {
             job.decide,
         )));
         match applied {
-            Ok(Some(applied)) => done.push((job.reply, Ok(applied))),
+            Ok(Some(applied)) => done.push(Done::Event(job.reply, Ok(applied))),
             // Both fail before this event wrote anything: the rest of the batch goes on.
             Err(e @ (StoreError::Conflict(_) | StoreError::Decide(_))) => {
-                done.push((job.reply, Err(e)))
+                done.push(Done::Event(job.reply, Err(e)))
             }
             // Only this writer writes, and it found the id unused in this transaction.
             Ok(None) => {
@@ -225,13 +295,27 @@ fn write_batch(conn: &mut Direct, batch: Vec<Job>) -> usize {
         }),
     };
     let size = done.len();
-    for (reply, result) in done {
-        let _ = reply.send(match &outcome {
-            Ok(()) => result,
-            Err(why) => Err(StoreError::Unavailable(why.clone())),
-        });
+    for job in done {
+        job.answer(&outcome);
     }
     size
+}
+
+/// Writes one chat turn inside the batch, under a savepoint: a turn refused as stale after its
+/// first statement leaves nothing behind, and the batch goes on.
+fn write_turn(conn: &mut Direct, turn: &Turn) -> Result<i64, StoreError> {
+    conn.batch("SAVEPOINT turn")?;
+    let written = ready(pin!(save_turn(&mut *conn, turn)));
+    match written {
+        Ok(version) => {
+            conn.batch("RELEASE turn")?;
+            Ok(version)
+        }
+        Err(e) => {
+            conn.batch("ROLLBACK TO turn; RELEASE turn")?;
+            Err(e)
+        }
+    }
 }
 
 /// The output of a future of [`Direct`], which is ready when first polled: every SQLite call on
