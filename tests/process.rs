@@ -357,26 +357,21 @@ fn chat_reply(url: &str, text: &str) -> serde_json::Value {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = client(Duration::from_secs(10));
-        let session: serde_json::Value = http
-            .post(format!("{url}/v1/chat/sessions"))
-            .json(&serde_json::json!({ "bot": "support" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let post = |path: String, body: serde_json::Value| {
+            let request = http.post(format!("{url}{path}")).json(&body).send();
+            async move {
+                let answer = request.await.unwrap();
+                answer.json::<serde_json::Value>().await.unwrap()
+            }
+        };
+        let session = post(
+            "/v1/chat/sessions".into(),
+            serde_json::json!({ "bot": "support" }),
+        )
+        .await;
         let id = session["id"].as_str().unwrap();
-        let turn: serde_json::Value = http
-            .post(format!("{url}/v1/chat/sessions/{id}/messages"))
-            .json(&serde_json::json!({ "text": text }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        turn["reply"].clone()
+        let path = format!("/v1/chat/sessions/{id}/messages");
+        post(path, serde_json::json!({ "text": text })).await["reply"].clone()
     })
 }
 

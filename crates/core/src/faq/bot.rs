@@ -92,6 +92,11 @@ impl Texts {
             .or_else(|| self.by_lang.first().map(|(x, t)| (*x, t.as_str())))
     }
 
+    /// Every language's text.
+    pub(crate) fn all(&self) -> impl Iterator<Item = (Lang, &str)> {
+        self.by_lang.iter().map(|(l, t)| (*l, t.as_str()))
+    }
+
     fn has(&self, lang: Lang) -> bool {
         self.by_lang.iter().any(|(l, _)| *l == lang)
     }
@@ -115,6 +120,8 @@ pub struct Entry {
     /// Links shown with the answer.
     pub links: Vec<Link>,
     pub(crate) quick_replies: Vec<Texts>,
+    /// Where each quick reply is written, and its field path.
+    pub(crate) quick_reply_places: Vec<(Pos, String)>,
 }
 
 /// How the bot hands a conversation to a person.
@@ -754,7 +761,7 @@ impl BotCompiler<'_> {
                 .get("links")
                 .map(|n| self.links(n, &join(&path, "links")))
                 .unwrap_or_default();
-            let quick_replies = match f.get("quick_replies") {
+            let (quick_replies, quick_reply_places) = match f.get("quick_replies") {
                 Some(n) => {
                     let p = join(&path, "quick_replies");
                     let list = self.cx.list(n);
@@ -763,11 +770,12 @@ impl BotCompiler<'_> {
                         .enumerate()
                         .filter_map(|(j, q)| {
                             let p = if single { p.clone() } else { index(&p, j) };
-                            self.texts(q, &p)
+                            let texts = self.texts(q, &p)?;
+                            Some((texts, (q.pos, p)))
                         })
-                        .collect()
+                        .unzip()
                 }
-                None => Vec::new(),
+                None => (Vec::new(), Vec::new()),
             };
             let (Some(id), Some(answers)) = (id, answers) else {
                 continue;
@@ -800,6 +808,7 @@ impl BotCompiler<'_> {
                 answers,
                 links,
                 quick_replies,
+                quick_reply_places,
             });
         }
     }

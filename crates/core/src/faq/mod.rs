@@ -291,7 +291,7 @@ impl Bot {
         models: Option<&dyn Models>,
     ) -> Bot {
         let matcher = matcher_of(&def, options, &fingerprint, models);
-        Bot {
+        let mut bot = Bot {
             name: def.name,
             description: def.description,
             file: file.to_path_buf(),
@@ -308,7 +308,45 @@ impl Bot {
             matcher,
             warnings,
             fingerprint,
+        };
+        bot.warn_unanswered_quick_replies(file);
+        bot
+    }
+
+    /// A warning for each quick reply the bot itself does not answer: a customer who taps it
+    /// gets the fallback (or "not sure") for the button the bot offered.
+    fn warn_unanswered_quick_replies(&mut self, file: &Path) {
+        let mut found = Vec::new();
+        for entry in &self.entries {
+            for (texts, (pos, path)) in entry.quick_replies.iter().zip(&entry.quick_reply_places) {
+                for (lang, text) in texts.all() {
+                    let answer = self.ask(text, Some(lang.code()));
+                    if !answer.abstained {
+                        continue;
+                    }
+                    let best = match answer.candidates.first() {
+                        Some((id, _)) => format!(", closest `{id}`"),
+                        None => String::new(),
+                    };
+                    found.push(Diagnostic {
+                        severity: Severity::Warning,
+                        file: file.to_path_buf(),
+                        pos: *pos,
+                        path: path.clone(),
+                        message: format!(
+                            "this bot does not answer its own quick reply `{text}` ({}: \
+                             confidence {:.2} below the threshold {:.2}{best}); a customer who \
+                             taps it gets the fallback. Add it as a question of the entry that \
+                             answers it",
+                            lang.code(),
+                            answer.score,
+                            self.threshold
+                        ),
+                    });
+                }
+            }
         }
+        self.warnings.extend(found);
     }
 
     /// A bot trained on `(id, questions)` pairs in one language, whose answers are the ids:
@@ -363,6 +401,7 @@ impl Bot {
                 answers: Texts::default(),
                 links: Vec::new(),
                 quick_replies: Vec::new(),
+                quick_reply_places: Vec::new(),
             });
         }
         let def = BotDef {
@@ -950,6 +989,55 @@ fallback: { en: "I am not sure.", nb: "Jeg er usikker." }
         let again = Bot::load_kept(&path, &other).unwrap();
         assert_eq!(other.puts(), 2, "the repaired bytes are read back");
         assert_eq!(again.fingerprint(), repaired.fingerprint());
+    }
+
+    #[test]
+    fn a_quick_reply_the_bot_does_not_answer_is_a_warning_at_its_place() {
+        let unanswered = r#"
+bot: shop
+languages: [en, nb]
+faq:
+  - id: password
+    questions:
+      en: ["I forgot my password", "How do I reset my password?"]
+      nb: ["Jeg har glemt passordet", "Hvordan tilbakestiller jeg passordet?"]
+    answer: "Use 'Forgot password'."
+    quick_replies:
+      - { en: "The link is broken", nb: "Lenken virker ikke" }
+  - id: refund
+    questions: ["Where is my refund?", "When do I get my money back?"]
+    answer: "Within 5 days."
+"#;
+        let bot = Bot::from_yaml("shop.yaml", unanswered).unwrap();
+        let warnings: Vec<String> = bot.warnings().iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 2, "{warnings:#?}");
+        for (w, text) in warnings
+            .iter()
+            .zip(["The link is broken", "Lenken virker ikke"])
+        {
+            assert!(
+                w.starts_with("shop.yaml:11:9: ") && w.contains("faq[0].quick_replies[0]"),
+                "{w}"
+            );
+            assert!(w.contains(&format!("own quick reply `{text}`")), "{w}");
+        }
+        // Taught to the entry that answers it: no warning.
+        let taught = unanswered
+            .replace(
+                r#"questions: ["Where is my refund?""#,
+                r#"questions: ["The link is broken", "Where is my refund?""#,
+            )
+            .replace(
+                r#"nb: ["Jeg har glemt passordet","#,
+                r#"nb: ["Lenken virker ikke", "Jeg har glemt passordet","#,
+            );
+        let bot = Bot::from_yaml("shop.yaml", &taught).unwrap();
+        assert!(bot.warnings().is_empty(), "{:?}", bot.warnings());
+        // The example bot answers every quick reply it offers.
+        let support =
+            Bot::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bots/support.yaml"))
+                .unwrap();
+        assert!(support.warnings().is_empty(), "{:?}", support.warnings());
     }
 
     #[test]
